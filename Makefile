@@ -1,0 +1,30 @@
+# Two commands for a fresh machine: `make run` (the bot on the embedded default) and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+STAMP := $(VENV)/.installed
+export RASA_TELEMETRY_ENABLED := false
+export NO_PROXY := 127.0.0.1,localhost
+export no_proxy := 127.0.0.1,localhost
+
+.PHONY: run test venv model bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@bash scripts/make_venv.sh $(VENV)
+	@touch $(STAMP)
+
+model: $(STAMP)
+	$(VENV)/bin/aftercare nlu train
+
+run: $(STAMP) model
+	$(VENV)/bin/aftercare run
+
+test: $(STAMP) model
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP) model
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) models .rasa

@@ -1,0 +1,102 @@
+"""Plain message types shared by every room: no SDK types, no I/O.
+
+Channel adapters turn platform updates into `InboundEvent`s and `OutboundMessage`s into
+platform calls; everything between them only sees these classes.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Optional
+
+
+class InboundKind(str, enum.Enum):
+    """What the customer (or agent) did."""
+
+    TEXT = "text"          # free text: goes through the NLU
+    BUTTON = "button"      # a tap on a choice: carries its value, never reaches the NLU
+    START = "start"        # /start (Telegram deep link) or an opt-in
+    HELP = "help"          # /help
+    STOP = "stop"          # /stop or an explicit unsubscribe command
+    MEDIA = "media"        # a photo (kept, attached to a case) or other media (asked for words)
+
+
+@dataclass(frozen=True)
+class Button:
+    """One choice under a question; `value` is what a tap sends back."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """One thing a person did on a channel, normalized.
+
+    `event_id` is the platform's id for the delivery (Telegram update_id, Slack event_id);
+    the app processes each (channel, event_id) once.
+    """
+
+    channel: str
+    event_id: str
+    address: str                      # chat id / Slack user id: where replies go
+    kind: InboundKind
+    at: datetime
+    text: str = ""
+    button_value: Optional[str] = None
+    reply_to: Optional[str] = None    # platform message id the tap/reply belongs to
+    start_payload: Optional[str] = None
+    photo_ids: tuple[str, ...] = ()
+    media_type: Optional[str] = None  # "photo", "sticker", "voice", ... for MEDIA events
+    language_code: Optional[str] = None
+    display_name: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One message to one identity. Every outbound message carries its explicit target."""
+
+    channel: str
+    address: str
+    text: str
+    buttons: tuple[Button, ...] = ()
+    proactive: bool = False           # counts against the weekly cap, waits out quiet hours
+
+
+class SendStatus(str, enum.Enum):
+    """What an adapter reports after trying one send; the dispatcher decides what follows."""
+
+    SENT = "sent"
+    RETRY = "retry"              # try again after `retry_after` seconds (429, network, 5xx)
+    UNREACHABLE = "unreachable"  # blocked / account gone: mark the identity, never retry
+    FAILED = "failed"            # permanent error for this message (bad request)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: SendStatus
+    platform_message_id: Optional[str] = None
+    retry_after: float = 0.0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ChoiceMade:
+    """Sent back to a channel after a tap so it can mark the question answered."""
+
+    channel: str
+    address: str
+    platform_message_id: str
+    question_text: str
+    chosen_label: str
+
+
+@dataclass
+class Delivery:
+    """An outbox row handed to a channel adapter."""
+
+    outbox_id: int
+    message: OutboundMessage
+    attempt: int = 1
+    extra: dict = field(default_factory=dict)

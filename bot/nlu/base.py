@@ -1,0 +1,50 @@
+"""The one interface the rest of Aftercare uses to understand text.
+
+Rasa is the shipped implementation (`bot.nlu.rasa_nlu`); keeping it behind this protocol lets
+a successor be swapped in (Rasa Open Source 3.6 is the last open-source release).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+INTENTS = (
+    "works_well", "mixed_feedback", "product_problem", "delivery_problem", "return_refund",
+    "how_to", "not_used_yet", "human", "opt_out", "affirm", "deny", "thanks",
+)
+FALLBACK_INTENT = "nlu_fallback"
+PROBLEM_TYPES = (
+    "damaged", "defective", "missing_part", "wrong_item", "not_as_described", "size_fit",
+    "late", "not_received",
+)
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Parse:
+    """What the NLU understood of one message."""
+
+    text: str
+    intent: str
+    confidence: float
+    entities: tuple[Entity, ...] = field(default_factory=tuple)
+    ranking: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+
+    def entity(self, name: str) -> str | None:
+        """The first value of entity `name`, or None."""
+        for ent in self.entities:
+            if ent.entity == name:
+                return ent.value
+        return None
+
+
+class Parser(Protocol):
+    """Anything that turns a message into a `Parse`."""
+
+    def parse(self, text: str) -> Parse:
+        ...
