@@ -1,0 +1,267 @@
+"""config.yml -> validated, typed settings.
+
+Errors name the file, the line, the key and the reason
+(`config.yml:31: schedule.checkin_after: "3 dayz" is not a duration`). Secrets come only from
+the environment (`${TELEGRAM_BOT_TOKEN}`); they are held as SecretStr so they never print.
+"""
+from __future__ import annotations
+
+import os
+import re
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, validator
+
+from bot.durations import parse_duration
+from bot.yamlsource import SourceError, load_yaml
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(SourceError):
+    """config.yml is unreadable or invalid."""
+
+
+class _Model(BaseModel):
+    class Config:
+        extra = "forbid"
+        allow_mutation = False
+        json_encoders = {timedelta: lambda d: d.total_seconds()}
+
+
+def _duration(value: Any) -> timedelta:
+    return parse_duration(value)
+
+
+def _clock_time(value: Any) -> time:
+    try:
+        hours, minutes = str(value).split(":")
+        return time(int(hours), int(minutes))
+    except (ValueError, TypeError):
+        raise ValueError(f'"{value}" is not a time of day (use HH:MM)') from None
+
+
+# ---- sections -------------------------------------------------------------------------
+
+class StoreSettings(_Model):
+    path: str = "data/aftercare.db"
+
+
+class TelegramSettings(_Model):
+    enabled: bool = True
+    token: Optional[SecretStr] = None
+    bot_username: str = "AftercareDemoBot"
+    mode: str = "polling"
+    webhook_url: Optional[str] = None
+    webhook_secret: Optional[SecretStr] = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    link_secret: Optional[SecretStr] = None
+    link_ttl: timedelta = timedelta(days=14)
+    per_chat_per_second: float = 1.0
+    per_bot_per_second: float = 30.0
+
+    _link_ttl = validator("link_ttl", pre=True, allow_reuse=True)(_duration)
+
+    @validator("mode")
+    def _mode(cls, value: str) -> str:
+        if value not in ("polling", "webhook"):
+            raise ValueError(f'"{value}" is not a mode (polling or webhook)')
+        return value
+
+
+class SlackSettings(_Model):
+    enabled: bool = True
+    bot_token: Optional[SecretStr] = None
+    signing_secret: Optional[SecretStr] = None
+    app_token: Optional[SecretStr] = None
+    port: int = 3000
+    per_channel_per_second: float = 1.0
+
+
+class ConsoleSettings(_Model):
+    enabled: bool = True
+
+
+class ChannelsSettings(_Model):
+    telegram: TelegramSettings = TelegramSettings()
+    slack: SlackSettings = SlackSettings()
+    console: ConsoleSettings = ConsoleSettings()
+
+
+class TouchpointOverride(_Model):
+    checkin_after: Optional[timedelta] = None
+
+    _d = validator("checkin_after", pre=True, allow_reuse=True)(_duration)
+
+
+class QuietHours(_Model):
+    start: time = time(21, 0)
+    end: time = time(9, 0)
+
+    _t = validator("start", "end", pre=True, allow_reuse=True)(_clock_time)
+
+
+class ScheduleSettings(_Model):
+    timezone: str = "UTC"
+    checkin_after: timedelta = timedelta(days=4)
+    expected_transit: timedelta = timedelta(days=5)
+    thank_you: bool = True
+    nps_after: Optional[timedelta] = timedelta(days=30)
+    categories: Dict[str, TouchpointOverride] = Field(default_factory=dict)
+    skus: Dict[str, TouchpointOverride] = Field(default_factory=dict)
+    quiet_hours: QuietHours = QuietHours()
+    weekly_cap: int = Field(1, ge=0)
+    reminder_after: timedelta = timedelta(hours=24)
+    close_after: timedelta = timedelta(hours=48)
+    not_used_yet_delay: timedelta = timedelta(days=7)
+
+    _d = validator("checkin_after", "expected_transit", "nps_after", "reminder_after",
+                   "close_after", "not_used_yet_delay", pre=True, allow_reuse=True)(_duration)
+
+    @validator("timezone")
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f'"{value}" is not a known time zone (e.g. Europe/Lisbon)') from None
+        return value
+
+    def checkin_delay(self, sku: str, category: str) -> timedelta:
+        """Check-in offset after delivery: the SKU's override, else the category's, else default."""
+        for override in (self.skus.get(sku), self.categories.get(category)):
+            if override and override.checkin_after is not None:
+                return override.checkin_after
+        return self.checkin_after
+
+
+class EscalationSettings(_Model):
+    support_channel: str = "#support"
+    sla_minutes: int = Field(30, gt=0)
+    mention_group: Optional[str] = None
+    agents: List[str] = Field(default_factory=list)
+
+
+class ReviewSettings(_Model):
+    default_url: Optional[str] = None
+    skus: Dict[str, str] = Field(default_factory=dict)
+
+    def url_for(self, sku: str) -> Optional[str]:
+        """The review link for a SKU: its own, else the default template, else none."""
+        template = self.skus.get(sku) or self.default_url
+        return template.replace("{sku}", sku) if template else None
+
+
+class UpsellOffer(_Model):
+    offer: str
+    url: str
+
+
+class Replenishment(_Model):
+    usage_days: int = Field(..., gt=0)
+    url: str
+    offer: Optional[str] = None
+
+
+class UpsellSettings(_Model):
+    skus: Dict[str, UpsellOffer] = Field(default_factory=dict)
+    replenishment: Dict[str, Replenishment] = Field(default_factory=dict)
+
+
+class NluSettings(_Model):
+    model_dir: str = "models"
+    confidence_threshold: float = Field(0.55, ge=0, le=1)
+    language: str = "en"
+    pipeline: List[Dict[str, Any]] = Field(default_factory=list)
+
+
+class Settings(_Model):
+    """The whole bot's configuration."""
+
+    store: StoreSettings = StoreSettings()
+    dialogs_dir: str = "dialogs"
+    channels: ChannelsSettings = ChannelsSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    escalation: EscalationSettings = EscalationSettings()
+    reviews: ReviewSettings = ReviewSettings()
+    upsell: UpsellSettings = UpsellSettings()
+    faq: Dict[str, str] = Field(default_factory=dict)
+    nlu: NluSettings = NluSettings()
+    config_path: Path = Path("config.yml")
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, taken relative to the config file's folder."""
+        path = Path(relative)
+        return path if path.is_absolute() else self.config_path.parent / path
+
+
+# ---- loading --------------------------------------------------------------------------
+
+def load_settings(path: Path | str = "config.yml",
+                  environ: Optional[Mapping[str, str]] = None,
+                  overrides: Optional[Mapping[str, Any]] = None) -> Settings:
+    """Read, substitute ${ENV} references, validate. Raises ConfigError(file, line, reason)."""
+    path = Path(path)
+    try:
+        doc = load_yaml(path)
+    except SourceError as exc:
+        raise ConfigError(exc.path, exc.line, exc.reason) from exc
+    data = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError(path, 1, "the top level must be a mapping of sections")
+    data = _substitute_env(data, os.environ if environ is None else environ)
+    data.pop("config_path", None)
+    if overrides:
+        data = _deep_merge(data, overrides)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [part for part in first["loc"] if part != "__root__"]
+        dotted = ".".join(str(part) for part in loc)
+        value = _lookup(data, loc)
+        msg = first["msg"]
+        if first["type"] == "value_error.extra":
+            msg = "unknown key"
+        elif value is not None and not msg.startswith('"'):
+            msg = f"{value!r}: {msg}"
+        raise ConfigError(path, doc.line_of(loc), f"{dotted}: {msg}") from None
+    return settings.copy(update={"config_path": path})
+
+
+def _substitute_env(node: Any, environ: Mapping[str, str]) -> Any:
+    """Replace ${NAME} / ${NAME:-default}; a lone reference to an unset variable becomes None."""
+    if isinstance(node, dict):
+        return {key: _substitute_env(value, environ) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_substitute_env(value, environ) for value in node]
+    if isinstance(node, str) and "${" in node:
+        whole = _ENV_REF.fullmatch(node.strip())
+        if whole and whole.group(1) not in environ and whole.group(2) is None:
+            return None
+        return _ENV_REF.sub(lambda m: environ.get(m.group(1), m.group(2) or ""), node)
+    return node
+
+
+def _deep_merge(base: dict, extra: Mapping[str, Any]) -> dict:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _lookup(data: Any, loc: list) -> Any:
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data

@@ -1,0 +1,426 @@
+"""Load and validate conversation flows from dialogs/*.yml.
+
+A flow is a set of named steps. Each step may, in this order: check a `guard` (else go to
+`else`), run an `action`, `say` something, then either `ask` a question (and branch on the
+answer with `on`) or move on with `next` / `end`. Everything is checked up front, the way
+python-telegram-bot's ConversationHandler checks its states: unknown step or action,
+unreachable step, unknown template variable, a question with no default branch -> an error
+naming the file, the line and the reason.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES
+from bot.yamlsource import SourceError, YamlDoc, load_yaml
+
+END = "end"
+AGAIN = "again"
+SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+ACTIONS = {
+    "record_score": "record a score given in `args: {metric, score}` (asks with `score:` do it themselves)",
+    "record_text": "keep the customer's last free-text answer as feedback",
+    "escalate": "open a support case; `args: {reason: auto|<reason>}`; the conversation waits for an agent",
+    "request_review": "mark a review request (guard with review_eligible)",
+    "offer_upsell": "mark the upsell / replenishment offer as made (guard with upsell_eligible)",
+    "opt_out": "record the opt-out; nothing more is ever sent to this identity",
+    "reschedule": "check in again later (`args: {after: 7d}`, default schedule.not_used_yet_delay); resumes at `args.resume`",
+    "end": "close the conversation quietly",
+}
+GUARDS = {
+    "review_eligible": "no open case, and CSAT 4-5 or NPS 9-10 or CES >= 6 after a resolved case",
+    "upsell_eligible": "CSAT 4-5 or NPS 9-10, no score <= 3 and no case in this conversation, never offered before, an offer exists",
+    "has_faq": "the product has an FAQ answer in config",
+    "has_review_url": "a review link is configured for the product",
+}
+PARKING_ACTIONS = {"escalate": "for an agent", "reschedule": "until the later check-in"}
+REASONS = ("product_problem", "delivery_problem", "return_refund", "human", "low_score")
+TEMPLATE_VARS = {
+    "customer.name", "customer.first_name", "product.name", "product.sku", "product.category",
+    "order.id", "review_url", "upsell.offer", "upsell.url", "faq", "checkback_days", "shop.name",
+}
+CONDITION_KEYS = {"score", "choice", "intent", "entity", "slot", "text", "has"}
+_TEMPLATE = re.compile(r"\{([^{}]*)\}")
+_SCORE_COND = re.compile(r"^\s*(<=|>=|<|>|==|=)?\s*(\d+)\s*$")
+_STEP_KEYS = {"guard", "else", "action", "args", "say", "ask", "score", "choices", "free_text",
+              "on", "remind", "next", "end", "set", "listen"}
+
+
+class FlowError(SourceError):
+    """A flow file is invalid: names the file, the line and the reason."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Branch:
+    when: dict[str, Any]          # empty for the default branch
+    goto: str
+    say: Optional[str] = None
+    is_default: bool = False
+    line: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    line: Optional[int]
+    guard: Optional[str] = None
+    otherwise: Optional[str] = None      # `else:` target when the guard fails
+    action: Optional[str] = None
+    args: dict[str, Any] = field(default_factory=dict)
+    set_slots: dict[str, Any] = field(default_factory=dict)
+    say: Optional[str] = None
+    ask: Optional[str] = None            # question text; None for `listen` steps
+    listen: bool = False                 # waits for input without asking anything
+    score: Optional[str] = None          # csat | nps | ces
+    choices: tuple[Choice, ...] = ()
+    free_text: bool = False
+    branches: tuple[Branch, ...] = ()
+    remind: Optional[str] = None
+    next: Optional[str] = None
+
+    @property
+    def waits(self) -> bool:
+        """True when the conversation stops here for the customer's answer."""
+        return self.ask is not None or self.listen
+
+    def buttons(self) -> tuple[Choice, ...]:
+        """Choices shown under the question: explicit ones, or the score scale."""
+        if self.choices:
+            return self.choices
+        if self.score:
+            low, high = SCALES[self.score]
+            return tuple(Choice(str(n), str(n)) for n in range(low, high + 1))
+        return ()
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    description: str
+    start: str
+    steps: dict[str, Step]
+    path: Path
+
+    def step(self, name: str) -> Step:
+        return self.steps[name]
+
+
+@dataclass(frozen=True)
+class GlobalTexts:
+    """Texts of the handlers that apply at any step (opt-out, human, help, ...)."""
+
+    texts: dict[str, str]
+
+    def __getitem__(self, key: str) -> str:
+        return self.texts[key]
+
+
+GLOBAL_TEXT_KEYS = ("opt_out", "opted_in", "human", "help", "media", "case_open",
+                    "already_answered", "link_invalid", "link_used", "linked")
+
+
+@dataclass(frozen=True)
+class FlowSet:
+    flows: dict[str, Flow]
+    texts: GlobalTexts
+
+    def __getitem__(self, name: str) -> Flow:
+        return self.flows[name]
+
+
+REQUIRED_FLOWS = ("checkin", "ces", "inbox")
+
+
+def load_flows(directory: Path | str) -> FlowSet:
+    """Load every dialogs/*.yml; raise FlowError on the first problem found."""
+    directory = Path(directory)
+    files = sorted(directory.glob("*.yml")) + sorted(directory.glob("*.yaml"))
+    if not files:
+        raise FlowError(directory, None, "no flow files (*.yml) found")
+    flows: dict[str, Flow] = {}
+    texts: Optional[GlobalTexts] = None
+    for path in files:
+        doc = load_yaml(path)
+        if not isinstance(doc.data, dict):
+            raise FlowError(path, 1, "a flow file must be a mapping with `flow:` and `steps:` (or `global:`)")
+        if "global" in doc.data:
+            texts = _parse_global(doc)
+            continue
+        flow = _parse_flow(doc)
+        if flow.name in flows:
+            raise FlowError(path, doc.line_of(["flow"]), f"flow {flow.name!r} is defined twice (also in {flows[flow.name].path.name})")
+        flows[flow.name] = flow
+    if texts is None:
+        raise FlowError(directory, None, "no global texts file (a YAML file with a `global:` mapping)")
+    for name in REQUIRED_FLOWS:
+        if name not in flows:
+            raise FlowError(directory, None, f"required flow {name!r} is missing")
+    return FlowSet(flows, texts)
+
+
+def _parse_global(doc: YamlDoc) -> GlobalTexts:
+    raw = doc.data["global"]
+    if not isinstance(raw, dict):
+        raise FlowError(doc.path, doc.line_of(["global"]), "`global:` must map handler names to texts")
+    for key in raw:
+        if key not in GLOBAL_TEXT_KEYS:
+            raise FlowError(doc.path, doc.line_of(["global", key]), f"unknown global text {key!r} (known: {', '.join(GLOBAL_TEXT_KEYS)})")
+    for key in GLOBAL_TEXT_KEYS:
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise FlowError(doc.path, doc.line_of(["global"]), f"global text {key!r} is missing")
+        _check_template(doc, ["global", key], raw[key])
+    return GlobalTexts(dict(raw))
+
+
+def _parse_flow(doc: YamlDoc) -> Flow:
+    data, path = doc.data, doc.path
+    for key in data:
+        if key not in ("flow", "description", "start", "steps"):
+            raise FlowError(path, doc.line_of([key]), f"unknown key {key!r} (expected flow, description, start, steps)")
+    name = data.get("flow")
+    if not isinstance(name, str) or not name:
+        raise FlowError(path, 1, "missing `flow:` name")
+    steps_raw = data.get("steps")
+    if not isinstance(steps_raw, dict) or not steps_raw:
+        raise FlowError(path, doc.line_of(["steps"]), "missing or empty `steps:`")
+    steps = {step_name: _parse_step(doc, step_name, raw) for step_name, raw in steps_raw.items()}
+    start = data.get("start") or next(iter(steps))
+    if start not in steps:
+        raise FlowError(path, doc.line_of(["start"]), f"start step {start!r} does not exist")
+    flow = Flow(name, str(data.get("description", "")), start, steps, path)
+    _check_targets(doc, flow)
+    _check_reachable(doc, flow)
+    _check_no_silent_loop(doc, flow)
+    return flow
+
+
+def _parse_step(doc: YamlDoc, name: str, raw: Any) -> Step:
+    where = ["steps", name]
+    line = doc.line_of(where)
+    if name in (END, AGAIN):
+        raise FlowError(doc.path, line, f"{name!r} is reserved and cannot name a step")
+    if not isinstance(raw, dict):
+        raise FlowError(doc.path, line, f"step {name!r} must be a mapping")
+    for key in raw:
+        if key not in _STEP_KEYS:
+            raise FlowError(doc.path, doc.line_of(where + [key]), f"step {name!r}: unknown key {key!r}")
+
+    def fail(key: str, reason: str) -> FlowError:
+        return FlowError(doc.path, doc.line_of(where + [key]), f"step {name!r}: {reason}")
+
+    guard = raw.get("guard")
+    if guard is not None and guard not in GUARDS:
+        raise fail("guard", f"unknown guard {guard!r} (known: {', '.join(GUARDS)})")
+    if guard and "else" not in raw:
+        raise fail("guard", "a guard needs an `else:` step")
+    action = raw.get("action")
+    if action is not None and action not in ACTIONS:
+        raise fail("action", f"unknown action {action!r} (known: {', '.join(ACTIONS)})")
+    args = raw.get("args") or {}
+    if not isinstance(args, dict):
+        raise fail("args", "`args` must be a mapping")
+    if action == "escalate":
+        reason = args.get("reason", "auto")
+        if reason != "auto" and reason not in REASONS:
+            raise fail("args", f"unknown escalation reason {reason!r} (auto or one of {', '.join(REASONS)})")
+    score = raw.get("score")
+    if score is not None and score not in SCALES:
+        raise fail("score", f"unknown score {score!r} (csat, nps or ces)")
+    choices = tuple(_parse_choice(doc, where + ["choices", i], c) for i, c in enumerate(raw.get("choices") or []))
+    for key in ("say", "ask", "remind"):
+        if key in raw:
+            if not isinstance(raw[key], str) or not raw[key].strip():
+                raise fail(key, f"`{key}` must be a non-empty text")
+            _check_template(doc, where + [key], raw[key])
+    ask = raw.get("ask")
+    listen = bool(raw.get("listen", False))
+    waits = ask is not None or listen
+    if (score or choices or raw.get("free_text") or "on" in raw) and not waits:
+        raise fail("on" if "on" in raw else "ask", "answers can only be handled by a step with `ask:` or `listen: true`")
+    if ask is not None and not (score or choices or raw.get("free_text")):
+        raise fail("ask", "a question needs `score:`, `choices:` or `free_text: true`")
+    if score and choices:
+        raise fail("choices", "a score question gets its buttons from the scale; drop `choices`")
+    branches: tuple[Branch, ...] = ()
+    if waits:
+        if "next" in raw or "end" in raw:
+            raise fail("next", "a question continues through its `on:` branches, not `next`/`end`")
+        branches = _parse_branches(doc, where, raw.get("on"), choices, score)
+    elif action in PARKING_ACTIONS:
+        if "next" in raw or "end" in raw:
+            raise fail("next", f"after `{action}` the conversation waits ({PARKING_ACTIONS[action]}); remove `next`/`end`")
+        if action == "reschedule" and not args.get("resume"):
+            raise fail("args", "`reschedule` needs `args: {resume: <step>}`: where to pick up later")
+    elif ("next" in raw) == bool(raw.get("end")):
+        raise fail("next", "needs exactly one of `next: <step>` or `end: true`")
+    return Step(
+        name=name, line=line, guard=guard, otherwise=raw.get("else"), action=action, args=dict(args),
+        set_slots=dict(raw.get("set") or {}), say=raw.get("say"), ask=ask, listen=listen, score=score,
+        choices=choices, free_text=bool(raw.get("free_text", False)), branches=branches,
+        remind=raw.get("remind"), next=END if raw.get("end") else raw.get("next"),
+    )
+
+
+def _parse_choice(doc: YamlDoc, where: list, raw: Any) -> Choice:
+    if isinstance(raw, str):
+        return Choice(raw, raw)
+    if isinstance(raw, dict) and "label" in raw:
+        value = str(raw.get("value", raw["label"]))
+        if len(value.encode()) > 64:
+            raise FlowError(doc.path, doc.line_of(where), f"choice value {value!r} is over 64 bytes (Telegram's callback_data limit)")
+        return Choice(str(raw["label"]), value)
+    raise FlowError(doc.path, doc.line_of(where), "a choice is a text or `{label: ..., value: ...}`")
+
+
+def _parse_branches(doc: YamlDoc, where: list, raw: Any, choices: tuple[Choice, ...], score: Optional[str]) -> tuple[Branch, ...]:
+    line = doc.line_of(where + ["on"])
+    if not isinstance(raw, list) or not raw:
+        raise FlowError(doc.path, line, f"step {where[-1]!r}: a question needs `on:` branches, ending with a `default`")
+    branches = []
+    for index, item in enumerate(raw):
+        at = where + ["on", index]
+        bline = doc.line_of(at)
+        if not isinstance(item, dict) or "goto" not in item:
+            raise FlowError(doc.path, bline, f"step {where[-1]!r}: every branch needs `goto:`")
+        extra = set(item) - {"when", "goto", "say", "default"}
+        if extra:
+            raise FlowError(doc.path, bline, f"step {where[-1]!r}: unknown branch key {sorted(extra)[0]!r}")
+        if "say" in item:
+            _check_template(doc, at + ["say"], item["say"])
+        if item.get("default"):
+            branches.append(Branch({}, str(item["goto"]), item.get("say"), True, bline))
+            continue
+        when = item.get("when")
+        if not isinstance(when, dict) or not when:
+            raise FlowError(doc.path, bline, f"step {where[-1]!r}: a branch needs `when:` conditions or `default: true`")
+        _check_condition(doc, at + ["when"], when, choices, score)
+        branches.append(Branch(dict(when), str(item["goto"]), item.get("say"), False, bline))
+    defaults = [b for b in branches if b.is_default]
+    if not defaults:
+        raise FlowError(doc.path, line, f"step {where[-1]!r}: branch with no default (add `- default: true` with a `goto:`)")
+    if not branches[-1].is_default:
+        raise FlowError(doc.path, defaults[0].line, f"step {where[-1]!r}: the default branch must come last")
+    return tuple(branches)
+
+
+def _check_condition(doc: YamlDoc, where: list, when: dict, choices: tuple[Choice, ...], score: Optional[str]) -> None:
+    for key, value in when.items():
+        line = doc.line_of(where + [key])
+        if key not in CONDITION_KEYS:
+            raise FlowError(doc.path, line, f"unknown condition {key!r} (known: {', '.join(sorted(CONDITION_KEYS))})")
+        if key == "score":
+            if not score:
+                raise FlowError(doc.path, line, "a `score` condition needs a `score:` question")
+            if not _SCORE_COND.match(str(value)):
+                raise FlowError(doc.path, line, f"score condition {value!r} must look like 3, '<= 2' or '>= 4'")
+        elif key == "intent":
+            for intent in _as_list(value):
+                if intent not in INTENTS and intent != FALLBACK_INTENT:
+                    raise FlowError(doc.path, line, f"unknown intent {intent!r}")
+        elif key == "choice":
+            values = {c.value for c in choices}
+            for choice in _as_list(value):
+                if str(choice) not in values:
+                    raise FlowError(doc.path, line, f"choice {choice!r} is not one of the question's values {sorted(values)}")
+        elif key == "entity":
+            entities = value if isinstance(value, dict) else {name: None for name in _as_list(value)}
+            for name, wanted in entities.items():
+                if name == "problem_type" and wanted is not None and wanted not in PROBLEM_TYPES:
+                    raise FlowError(doc.path, line, f"unknown problem_type {wanted!r}")
+        elif key == "has" and value not in GUARDS and value not in TEMPLATE_VARS:
+            raise FlowError(doc.path, line, f"unknown `has` target {value!r}")
+
+
+def _check_template(doc: YamlDoc, where: list, text: str) -> None:
+    for match in _TEMPLATE.finditer(str(text)):
+        name = match.group(1).strip()
+        if name not in TEMPLATE_VARS and not name.startswith("slots."):
+            raise FlowError(doc.path, doc.line_of(where), f"unknown template variable {{{name}}} (known: {', '.join(sorted(TEMPLATE_VARS))}, slots.<name>)")
+
+
+def _targets(step: Step) -> list[tuple[str, Optional[int]]]:
+    found = []
+    if step.next and step.next != END:
+        found.append((step.next, step.line))
+    if step.otherwise:
+        found.append((step.otherwise, step.line))
+    if step.action == "reschedule" and step.args.get("resume"):
+        found.append((str(step.args["resume"]), step.line))
+    for branch in step.branches:
+        if branch.goto not in (END, AGAIN):
+            found.append((branch.goto, branch.line))
+    return found
+
+
+def _check_targets(doc: YamlDoc, flow: Flow) -> None:
+    for step in flow.steps.values():
+        for target, line in _targets(step):
+            if target not in flow.steps:
+                raise FlowError(doc.path, line, f"step {step.name!r} goes to unknown step {target!r}")
+
+
+def _check_reachable(doc: YamlDoc, flow: Flow) -> None:
+    seen, todo = set(), [flow.start]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(target for target, _ in _targets(flow.steps[name]))
+    for name, step in flow.steps.items():
+        if name not in seen:
+            raise FlowError(doc.path, step.line, f"step {name!r} is unreachable from start step {flow.start!r}")
+
+
+def _check_no_silent_loop(doc: YamlDoc, flow: Flow) -> None:
+    """A cycle through steps that never wait would spin forever."""
+    for start in flow.steps:
+        seen, name = set(), start
+        while name and name != END and not flow.steps[name].waits:
+            if name in seen:
+                raise FlowError(doc.path, flow.steps[name].line, f"steps loop without ever waiting for the customer (through {name!r})")
+            seen.add(name)
+            step = flow.steps[name]
+            name = step.next if step.action not in PARKING_ACTIONS else None
+
+
+def _as_list(value: Any) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def mermaid(flow: Flow) -> str:
+    """A Mermaid state diagram of `flow`, generated from the YAML (never drawn by hand)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {flow.start}"]
+    for step in flow.steps.values():
+        if step.guard:
+            lines.append(f"    {step.name} --> {step.otherwise}: not {step.guard}")
+        if step.action == "escalate":
+            lines.append(f"    {step.name} --> [*]: escalated to an agent")
+        if step.action == "reschedule":
+            lines.append(f"    {step.name} --> {step.args['resume']}: later")
+        if step.next == END:
+            lines.append(f"    {step.name} --> [*]")
+        elif step.next:
+            lines.append(f"    {step.name} --> {step.next}")
+        for branch in step.branches:
+            label = "default" if branch.is_default else _describe(branch.when)
+            target = step.name if branch.goto == AGAIN else ("[*]" if branch.goto == END else branch.goto)
+            lines.append(f"    {step.name} --> {target}: {label}")
+    return "\n".join(lines)
+
+
+def _describe(when: dict) -> str:
+    parts = []
+    for key, value in when.items():
+        shown = ",".join(map(str, value)) if isinstance(value, list) else value
+        parts.append(f"{key} {shown}")
+    return "; ".join(parts).replace(":", " ")

@@ -1,0 +1,21 @@
+"""Fill `{product.name}`-style placeholders in flow texts from the conversation's context."""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+_TEMPLATE = re.compile(r"\{([^{}]*)\}")
+
+
+def render(text: str, variables: Mapping[str, Any], slots: Mapping[str, Any]) -> str:
+    """Replace each {name}; unknown or empty values become an empty string, never a crash."""
+
+    def value(match: re.Match) -> str:
+        name = match.group(1).strip()
+        if name.startswith("slots."):
+            found = slots.get(name[len("slots."):])
+        else:
+            found = variables.get(name)
+        return "" if found is None else str(found)
+
+    return _TEMPLATE.sub(value, text).strip()

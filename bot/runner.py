@@ -1,0 +1,113 @@
+"""Run one engine step on a stored conversation and apply what it decided, in one transaction.
+
+The inbound handler, the scheduler and the case desk all go through here, so a state change
+and the messages it causes are always committed together (invariant 2).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import datetime
+from typing import Callable, Optional
+
+from bot.config import Settings
+from bot.context import build_context
+from bot.engine.machine import ActionCall, ConversationState, Engine, Input, Outcome
+from bot.store.store import Identity, Store
+
+log = logging.getLogger(__name__)
+
+CaseOpened = Callable[[int], None]
+
+
+class ConversationRunner:
+    """Loads state, steps the engine, writes state + messages + records together."""
+
+    def __init__(self, store: Store, engine: Engine, settings: Settings,
+                 on_case_opened: Optional[CaseOpened] = None) -> None:
+        self.store = store
+        self.engine = engine
+        self.settings = settings
+        self.on_case_opened = on_case_opened
+
+    def start(self, identity: Identity, order_id: Optional[str], sku: Optional[str], event: Input,
+              now: datetime) -> int:
+        """Create a conversation for `identity` and feed it its first input."""
+        with self.store.transaction():
+            conversation_id = self.store.conversations.create(identity.customer_id, identity.id, order_id, sku,
+                                                              "", "", now)
+            self._step(conversation_id, None, identity, order_id, sku, event, now)
+        return conversation_id
+
+    def feed(self, conversation_id: int, event: Input, now: datetime) -> Outcome:
+        """Feed an input to an existing conversation."""
+        with self.store.transaction():
+            row = self.store.conversations.get(conversation_id)
+            identity = self.store.customers.identity(row["identity_id"])
+            state = ConversationState(flow=row["flow"], step=row["step"], slots=row["slots"], status=row["status"],
+                                      owner=row["owner"], wake_at=_parse(row["wake_at"]), wake_kind=row["wake_kind"],
+                                      reminded=bool(row["reminded"]))
+            return self._step(conversation_id, state, identity, row["order_id"], row["sku"], event, now)
+
+    def _step(self, conversation_id: int, state: Optional[ConversationState], identity: Identity,
+              order_id: Optional[str], sku: Optional[str], event: Input, now: datetime) -> Outcome:
+        ctx = build_context(self.store, self.settings, identity.customer_id, order_id, sku)
+        outcome = self.engine.step(state, event, ctx, now)
+        self._apply(conversation_id, identity, order_id, sku, outcome, now)
+        return outcome
+
+    def _apply(self, conversation_id: int, identity: Identity, order_id: Optional[str], sku: Optional[str],
+               outcome: Outcome, now: datetime) -> None:
+        store = self.store
+        store.conversations.save(conversation_id, dataclasses.asdict(outcome.state), now)
+        opted_out = any(a.name == "opt_out" for a in outcome.actions)
+        if opted_out:
+            store.customers.opt_out(identity.id, now, source=f"conversation:{conversation_id}")
+            store.outbox.cancel_for_identity(identity.id, "opted out")
+        if outcome.proactive and outcome.messages:
+            store.customers.record_contact(identity.customer_id, outcome.state.flow, now)
+        question_id = None
+        for say in outcome.messages:
+            buttons = [[b.label, b.value] for b in say.buttons]
+            outbox_id = store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, say.text,
+                                         now, buttons=buttons, payload={"opt_out_confirmation": opted_out})
+            message_id = store.conversations.add_message(conversation_id, identity.id, "out", "bot", say.text, now,
+                                                         buttons=buttons, outbox_id=outbox_id)
+            if buttons:
+                question_id = message_id
+        if outcome.messages:
+            store.conversations.set_question(conversation_id, question_id)
+        for action in outcome.actions:
+            self._act(action, conversation_id, identity, order_id, sku, now)
+
+    def _act(self, action: ActionCall, conversation_id: int, identity: Identity, order_id: Optional[str],
+             sku: Optional[str], now: datetime) -> None:
+        args, conversations = action.args, self.store.conversations
+        if action.name == "record_score":
+            conversations.add_response(conversation_id, identity.customer_id, order_id, sku, args["metric"],
+                                       args["score"], args.get("text", ""), args.get("intent"),
+                                       args.get("entities", []), now)
+        elif action.name == "record_text":
+            conversations.add_response(conversation_id, identity.customer_id, order_id, sku, "text", None,
+                                       args["text"], args.get("intent"), args.get("entities", []), now)
+        elif action.name == "escalate":
+            existing = self.store.cases.active_for_conversation(conversation_id)
+            if existing:
+                log.info("case %s already open for conversation %s; not opening another", existing["id"], conversation_id)
+                return
+            sla = self.settings.escalation.sla_minutes
+            from datetime import timedelta
+            case_id = self.store.cases.open(conversation_id, identity.customer_id, order_id, args["reason"],
+                                            args.get("problem_type"), args.get("text", ""), args.get("photos", []),
+                                            now, timedelta(minutes=sla))
+            if self.on_case_opened:
+                self.on_case_opened(case_id)
+        elif action.name in ("opt_out", "request_review", "offer_upsell", "reschedule", "end"):
+            pass  # recorded in the conversation's slots / consent ledger above
+        else:
+            log.warning("unknown action %r ignored; conversation %s stays consistent", action.name, conversation_id)
+
+
+def _parse(text: Optional[str]) -> Optional[datetime]:
+    from bot.clock import parse_iso
+    return parse_iso(text)

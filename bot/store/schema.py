@@ -1,0 +1,107 @@
+"""The database schema as sqlite-utils Migrations: each step applied once, in a transaction."""
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("aftercare")
+
+
+@migrations()
+def m001_core(db: Database) -> None:
+    """Customers, identities, orders, conversations, messages, scores, cases, consent, outbox."""
+    db["customers"].create({
+        "id": int, "ref": str, "name": str, "email": str, "timezone": str, "language": str,
+        "created_at": str,
+    }, pk="id", not_null={"ref"})
+    db["customers"].create_index(["ref"], unique=True)
+
+    # One row per (channel, address). `address` is empty until a Telegram deep link binds it.
+    db["identities"].create({
+        "id": int, "customer_id": int, "channel": str, "address": str, "reachable": int,
+        "consent": int, "opted_out": int, "language_code": str, "linked_at": str,
+    }, pk="id", foreign_keys=[("customer_id", "customers", "id")],
+        defaults={"reachable": 1, "consent": 1, "opted_out": 0})
+    db["identities"].create_index(["channel", "address"])
+    db["identities"].create_index(["customer_id", "channel"], unique=True)
+
+    db["orders"].create({
+        "order_id": str, "customer_id": int, "channel": str, "status": str, "purchased_at": str,
+        "shipped_at": str, "delivered_at": str, "updated_at": str,
+    }, pk="order_id", foreign_keys=[("customer_id", "customers", "id")])
+    db["orders"].create_index(["customer_id"])
+
+    db["line_items"].create({
+        "id": int, "order_id": str, "product": str, "sku": str, "category": str,
+        "quantity": int, "price": float,
+    }, pk="id", foreign_keys=[("order_id", "orders", "order_id")])
+    db["line_items"].create_index(["order_id", "sku"], unique=True)
+
+    db["touchpoints"].create({
+        "id": int, "order_id": str, "sku": str, "kind": str, "flow": str, "due_at": str,
+        "status": str, "held_reason": str, "conversation_id": int, "started_at": str,
+    }, pk="id", defaults={"status": "pending"})
+    db["touchpoints"].create_index(["order_id", "sku", "kind"], unique=True)
+    db["touchpoints"].create_index(["status", "due_at"])
+
+    db["conversations"].create({
+        "id": int, "customer_id": int, "identity_id": int, "order_id": str, "sku": str,
+        "flow": str, "step": str, "slots": str, "owner": str, "status": str, "wake_at": str,
+        "wake_kind": str, "reminded": int, "created_at": str, "updated_at": str,
+        "question_message_id": int,
+    }, pk="id", defaults={"owner": "bot", "status": "active", "reminded": 0, "slots": "{}"})
+    db["conversations"].create_index(["status", "wake_at"])
+    db["conversations"].create_index(["identity_id", "status"])
+
+    db["messages"].create({
+        "id": int, "conversation_id": int, "identity_id": int, "direction": str, "sender": str,
+        "text": str, "buttons": str, "platform_message_id": str, "outbox_id": int, "at": str,
+    }, pk="id")
+    db["messages"].create_index(["conversation_id", "id"])
+
+    db["responses"].create({
+        "id": int, "conversation_id": int, "customer_id": int, "order_id": str, "sku": str,
+        "metric": str, "score": int, "text": str, "intent": str, "entities": str, "at": str,
+    }, pk="id")
+    db["responses"].create_index(["metric", "sku"])
+
+    db["escalations"].create({
+        "id": int, "conversation_id": int, "customer_id": int, "order_id": str, "reason": str,
+        "problem_type": str, "status": str, "agent": str, "text": str, "photos": str,
+        "opened_at": str, "claimed_at": str, "first_reply_at": str, "resolved_at": str,
+        "sla_due_at": str, "card_channel": str, "card_ts": str, "sla_reminded": int, "nudged": int,
+    }, pk="id", defaults={"status": "open", "sla_reminded": 0, "nudged": 0})
+    db["escalations"].create_index(["status"])
+    db["escalations"].create_index(["card_ts"])
+    db["escalations"].create_index(["conversation_id"])
+
+    db["consent_ledger"].create({
+        "id": int, "customer_id": int, "identity_id": int, "channel": str, "action": str,
+        "source": str, "at": str,
+    }, pk="id")
+
+    db["processed_events"].create({"channel": str, "event_id": str, "at": str},
+                                  pk=("channel", "event_id"))
+
+    # Proactive contacts (check-ins, reminders, offers): what the weekly cap counts.
+    db["contacts"].create({"id": int, "customer_id": int, "kind": str, "at": str}, pk="id")
+    db["contacts"].create_index(["customer_id", "at"])
+
+    # Every outbound message is written here in the same transaction as its cause.
+    db["outbox"].create({
+        "id": int, "channel": str, "address": str, "identity_id": int, "conversation_id": int,
+        "kind": str, "text": str, "buttons": str, "payload": str, "status": str,
+        "not_before": str, "attempts": int, "last_error": str, "platform_message_id": str,
+        "created_at": str, "sent_at": str, "claimed_at": str,
+    }, pk="id", defaults={"status": "pending", "attempts": 0, "kind": "message"})
+    db["outbox"].create_index(["status", "not_before"])
+    db["outbox"].create_index(["conversation_id"])
+
+
+def migrate(db: Database) -> None:
+    """Bring `db` to the current schema (idempotent) and set the pragmas we rely on."""
+    if db.memory is False:
+        db.enable_wal()
+    db.execute("PRAGMA foreign_keys = OFF")
+    db.execute("PRAGMA busy_timeout = 5000")
+    migrations.apply(db)

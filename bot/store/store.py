@@ -1,0 +1,511 @@
+"""The one writer: every SQL statement of the product lives in this package.
+
+`Store` is a thin holder of small repositories, one per group of tables, plus `transaction()`
+so that a state change and the messages it causes commit together (the outbox invariant).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from sqlite_utils import Database
+
+from bot.clock import iso, parse_iso
+from bot.store.schema import migrate
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class Store:
+    """Opens the database, applies migrations and exposes the repositories."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        migrate(db)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.customers = Customers(db)
+        self.orders = Orders(db)
+        self.conversations = Conversations(db)
+        self.outbox = Outbox(db)
+        self.cases = Cases(db)
+        self.events = Events(db)
+
+    @classmethod
+    def open(cls, path: Path | str) -> "Store":
+        """A store on a file (created with its folder when missing)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(Database(path))
+
+    @classmethod
+    def memory(cls) -> "Store":
+        return cls(Database(memory=True))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all (nested calls join the outer one)."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._depth = 1
+            try:
+                with self.db.conn:
+                    yield
+            finally:
+                self._depth = 0
+
+    def close(self) -> None:
+        self.db.close()
+
+
+# ---- customers, identities, consent ----------------------------------------------------
+
+@dataclass(frozen=True)
+class Identity:
+    id: int
+    customer_id: int
+    channel: str
+    address: Optional[str]
+    reachable: bool
+    consent: bool
+    opted_out: bool
+    language_code: Optional[str]
+
+    @property
+    def contactable(self) -> bool:
+        """Anything at all may be sent (invariant 5)."""
+        return bool(self.address) and self.reachable and self.consent and not self.opted_out
+
+
+class Customers:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def upsert(self, ref: str, name: str, email: Optional[str], timezone: Optional[str],
+               language: Optional[str], now: datetime) -> int:
+        row = self.db.execute("select id from customers where ref = ?", [ref]).fetchone()
+        fields = {"name": name, "email": email, "timezone": timezone, "language": language}
+        if row:
+            self.db["customers"].update(row[0], {k: v for k, v in fields.items() if v})
+            return row[0]
+        return self.db["customers"].insert({"ref": ref, **fields, "created_at": iso(now)}).last_pk
+
+    def get(self, customer_id: int) -> dict:
+        return self.db["customers"].get(customer_id)
+
+    def ensure_identity(self, customer_id: int, channel: str, address: Optional[str], consent: bool,
+                        now: datetime, source: str) -> int:
+        """The customer's identity on `channel`; records consent changes in the ledger."""
+        row = self.db.execute("select id, address, consent from identities where customer_id = ? and channel = ?",
+                              [customer_id, channel]).fetchone()
+        if row:
+            identity_id = row[0]
+            updates: dict[str, Any] = {}
+            if address and address != row[1]:
+                updates["address"] = address
+            if bool(row[2]) != consent:
+                updates["consent"] = int(consent)
+                self._ledger(customer_id, identity_id, channel, "opt_in" if consent else "consent_withdrawn", source, now)
+            if updates:
+                self.db["identities"].update(identity_id, updates)
+            return identity_id
+        identity_id = self.db["identities"].insert({
+            "customer_id": customer_id, "channel": channel, "address": address or None,
+            "consent": int(consent), "reachable": 1, "opted_out": 0,
+            "linked_at": iso(now) if address else None,
+        }).last_pk
+        if consent:
+            self._ledger(customer_id, identity_id, channel, "opt_in", source, now)
+        return identity_id
+
+    def identity(self, identity_id: int) -> Identity:
+        return _identity(self.db["identities"].get(identity_id))
+
+    def identity_at(self, channel: str, address: str) -> Optional[Identity]:
+        rows = list(self.db["identities"].rows_where("channel = ? and address = ?", [channel, address], limit=1))
+        return _identity(rows[0]) if rows else None
+
+    def identities_of(self, customer_id: int) -> list[Identity]:
+        return [_identity(r) for r in self.db["identities"].rows_where("customer_id = ?", [customer_id])]
+
+    def bind_address(self, identity_id: int, address: str, now: datetime, source: str) -> None:
+        """Bind a chat to the customer's identity (Telegram deep link), opting them in."""
+        identity = self.identity(identity_id)
+        self.db.execute("update identities set address = null where channel = ? and address = ? and id != ?",
+                        [identity.channel, address, identity_id])
+        self.db["identities"].update(identity_id, {"address": address, "linked_at": iso(now), "consent": 1,
+                                                   "opted_out": 0, "reachable": 1})
+        self._ledger(identity.customer_id, identity_id, identity.channel, "link", source, now)
+
+    def opt_out(self, identity_id: int, now: datetime, source: str) -> None:
+        identity = self.identity(identity_id)
+        self.db["identities"].update(identity_id, {"opted_out": 1})
+        self._ledger(identity.customer_id, identity_id, identity.channel, "opt_out", source, now)
+
+    def opt_in(self, identity_id: int, now: datetime, source: str) -> None:
+        identity = self.identity(identity_id)
+        self.db["identities"].update(identity_id, {"opted_out": 0, "consent": 1, "reachable": 1})
+        self._ledger(identity.customer_id, identity_id, identity.channel, "opt_in", source, now)
+
+    def mark_unreachable(self, identity_id: int) -> None:
+        self.db["identities"].update(identity_id, {"reachable": 0})
+
+    def set_language(self, identity_id: int, language_code: str) -> None:
+        self.db["identities"].update(identity_id, {"language_code": language_code})
+
+    def ledger(self, customer_id: int) -> list[dict]:
+        return list(self.db["consent_ledger"].rows_where("customer_id = ?", [customer_id], order_by="id"))
+
+    def _ledger(self, customer_id: int, identity_id: int, channel: str, action: str, source: str, now: datetime) -> None:
+        self.db["consent_ledger"].insert({"customer_id": customer_id, "identity_id": identity_id, "channel": channel,
+                                          "action": action, "source": source, "at": iso(now)})
+
+    def record_contact(self, customer_id: int, kind: str, now: datetime) -> None:
+        """A proactive contact: counted by the weekly cap."""
+        self.db["contacts"].insert({"customer_id": customer_id, "kind": kind, "at": iso(now)})
+
+    def contacts_since(self, customer_id: int, since: datetime) -> list[datetime]:
+        rows = self.db.execute("select at from contacts where customer_id = ? and at > ? order by at",
+                               [customer_id, iso(since)]).fetchall()
+        return [parse_iso(r[0]) for r in rows]
+
+
+def _identity(row: dict) -> Identity:
+    return Identity(row["id"], row["customer_id"], row["channel"], row["address"], bool(row["reachable"]),
+                    bool(row["consent"]), bool(row["opted_out"]), row.get("language_code"))
+
+
+# ---- orders and touchpoints ------------------------------------------------------------
+
+class Orders:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def upsert_order(self, order: dict, now: datetime) -> str:
+        """Insert or update one order; returns 'inserted', 'updated' or 'unchanged'."""
+        existing = self.db.execute("select customer_id, channel, status, purchased_at, shipped_at, delivered_at "
+                                   "from orders where order_id = ?", [order["order_id"]]).fetchone()
+        keys = ("customer_id", "channel", "status", "purchased_at", "shipped_at", "delivered_at")
+        if existing and tuple(existing) == tuple(order.get(k) for k in keys):
+            return "unchanged"
+        self.db["orders"].upsert({**order, "updated_at": iso(now)}, pk="order_id")
+        return "updated" if existing else "inserted"
+
+    def upsert_item(self, item: dict) -> bool:
+        """Insert or update one line item; True when anything changed."""
+        row = self.db.execute("select id, product, category, quantity, price from line_items where order_id = ? and sku = ?",
+                              [item["order_id"], item["sku"]]).fetchone()
+        if row and tuple(row[1:]) == (item["product"], item["category"], item["quantity"], item.get("price")):
+            return False
+        if row:
+            self.db["line_items"].update(row[0], item)
+        else:
+            self.db["line_items"].insert(item)
+        return True
+
+    def get(self, order_id: str) -> Optional[dict]:
+        rows = list(self.db["orders"].rows_where("order_id = ?", [order_id]))
+        return rows[0] if rows else None
+
+    def items(self, order_id: str) -> list[dict]:
+        return list(self.db["line_items"].rows_where("order_id = ?", [order_id], order_by="id"))
+
+    def latest_for_customer(self, customer_id: int) -> Optional[dict]:
+        rows = list(self.db["orders"].rows_where("customer_id = ?", [customer_id],
+                                                 order_by="purchased_at desc", limit=1))
+        return rows[0] if rows else None
+
+    def count(self) -> int:
+        return self.db["orders"].count
+
+    # touchpoints -------------------------------------------------------------------------
+
+    def set_touchpoints(self, order_id: str, sku: str, wanted: list[dict]) -> None:
+        """Make the pending touchpoints of an order item match `wanted` (kind, flow, due_at)."""
+        current = {r["kind"]: r for r in self.db["touchpoints"].rows_where("order_id = ? and sku = ?", [order_id, sku])}
+        wanted_kinds = {w["kind"] for w in wanted}
+        for kind, row in current.items():
+            if kind not in wanted_kinds and row["status"] in ("pending", "held"):
+                self.db["touchpoints"].update(row["id"], {"status": "cancelled"})
+        for touch in wanted:
+            row = current.get(touch["kind"])
+            if row is None:
+                self.db["touchpoints"].insert({"order_id": order_id, "sku": sku, "kind": touch["kind"],
+                                               "flow": touch["flow"], "due_at": touch["due_at"], "status": "pending"})
+            elif row["status"] in ("pending", "held", "cancelled") and (row["due_at"], row["status"]) != (touch["due_at"], "pending"):
+                self.db["touchpoints"].update(row["id"], {"due_at": touch["due_at"], "status": "pending", "held_reason": None})
+
+    def touchpoints(self, order_id: str) -> list[dict]:
+        return list(self.db["touchpoints"].rows_where("order_id = ?", [order_id], order_by="due_at"))
+
+    def due_touchpoints(self, now: datetime, limit: int = 500) -> list[dict]:
+        """Pending touchpoints whose time has come (index on status, due_at: no scan)."""
+        return list(self.db.query(
+            "select * from touchpoints where status in ('pending', 'held') and due_at <= ? order by due_at limit ?",
+            [iso(now), limit]))
+
+    def next_touchpoint_at(self) -> Optional[datetime]:
+        row = self.db.execute("select min(due_at) from touchpoints where status in ('pending', 'held')").fetchone()
+        return parse_iso(row[0]) if row and row[0] else None
+
+    def hold_touchpoint(self, touchpoint_id: int, until: datetime, reason: str) -> None:
+        self.db["touchpoints"].update(touchpoint_id, {"status": "held", "due_at": iso(until), "held_reason": reason})
+
+    def finish_touchpoint(self, touchpoint_id: int, status: str, now: datetime, conversation_id: Optional[int] = None) -> None:
+        self.db["touchpoints"].update(touchpoint_id, {"status": status, "started_at": iso(now),
+                                                      "conversation_id": conversation_id, "held_reason": None})
+
+    def skip_touchpoints_before(self, order_id: str, before: datetime) -> None:
+        self.db.execute("update touchpoints set status = 'skipped' where order_id = ? and status = 'pending' and due_at < ?",
+                        [order_id, iso(before)])
+
+
+# ---- conversations, messages, responses ------------------------------------------------
+
+class Conversations:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, customer_id: int, identity_id: int, order_id: Optional[str], sku: Optional[str],
+               flow: str, step: str, now: datetime) -> int:
+        return self.db["conversations"].insert({
+            "customer_id": customer_id, "identity_id": identity_id, "order_id": order_id, "sku": sku,
+            "flow": flow, "step": step, "slots": "{}", "owner": "bot", "status": "active",
+            "created_at": iso(now), "updated_at": iso(now),
+        }).last_pk
+
+    def get(self, conversation_id: int) -> dict:
+        row = self.db["conversations"].get(conversation_id)
+        row["slots"] = json.loads(row["slots"] or "{}")
+        return row
+
+    def save(self, conversation_id: int, state: dict, now: datetime) -> None:
+        self.db["conversations"].update(conversation_id, {
+            "flow": state["flow"], "step": state["step"], "slots": _json(state["slots"]),
+            "status": state["status"], "owner": state["owner"], "wake_at": iso(state["wake_at"]),
+            "wake_kind": state["wake_kind"], "reminded": int(state["reminded"]), "updated_at": iso(now),
+        })
+
+    def set_question(self, conversation_id: int, message_row_id: Optional[int]) -> None:
+        self.db["conversations"].update(conversation_id, {"question_message_id": message_row_id})
+
+    def set_owner(self, conversation_id: int, owner: str, now: datetime) -> None:
+        self.db["conversations"].update(conversation_id, {"owner": owner, "updated_at": iso(now)})
+
+    def current_for_identity(self, identity_id: int) -> Optional[dict]:
+        """The identity's conversation that is still open (the newest), if any."""
+        rows = list(self.db.query("select id from conversations where identity_id = ? and status != 'closed' "
+                                  "order by id desc limit 1", [identity_id]))
+        return self.get(rows[0]["id"]) if rows else None
+
+    def latest_for_identity(self, identity_id: int) -> Optional[dict]:
+        rows = list(self.db.query("select id from conversations where identity_id = ? order by id desc limit 1",
+                                  [identity_id]))
+        return self.get(rows[0]["id"]) if rows else None
+
+    def for_customer(self, customer_id: int) -> list[dict]:
+        ids = [r["id"] for r in self.db.query("select id from conversations where customer_id = ? order by id",
+                                              [customer_id])]
+        return [self.get(i) for i in ids]
+
+    def due_wakeups(self, now: datetime, limit: int = 500) -> list[dict]:
+        ids = [r["id"] for r in self.db.query(
+            "select id from conversations where status != 'closed' and wake_at is not null and wake_at <= ? "
+            "order by wake_at limit ?", [iso(now), limit])]
+        return [self.get(i) for i in ids]
+
+    def next_wakeup_at(self) -> Optional[datetime]:
+        row = self.db.execute("select min(wake_at) from conversations where status != 'closed' and wake_at is not null").fetchone()
+        return parse_iso(row[0]) if row and row[0] else None
+
+    def postpone_wakeup(self, conversation_id: int, until: datetime) -> None:
+        self.db["conversations"].update(conversation_id, {"wake_at": iso(until)})
+
+    def upsell_offered_before(self, customer_id: int) -> bool:
+        row = self.db.execute("select 1 from conversations where customer_id = ? and slots like '%\"upsell_offered\": true%' limit 1",
+                              [customer_id]).fetchone()
+        return row is not None
+
+    def add_message(self, conversation_id: Optional[int], identity_id: Optional[int], direction: str, sender: str,
+                    text: str, now: datetime, buttons: Optional[list] = None, outbox_id: Optional[int] = None,
+                    platform_message_id: Optional[str] = None) -> int:
+        return self.db["messages"].insert({
+            "conversation_id": conversation_id, "identity_id": identity_id, "direction": direction,
+            "sender": sender, "text": text, "buttons": _json(buttons or []), "outbox_id": outbox_id,
+            "platform_message_id": platform_message_id, "at": iso(now),
+        }).last_pk
+
+    def message(self, message_id: int) -> dict:
+        return self.db["messages"].get(message_id)
+
+    def message_by_outbox(self, outbox_id: int) -> Optional[dict]:
+        rows = list(self.db["messages"].rows_where("outbox_id = ?", [outbox_id], limit=1))
+        return rows[0] if rows else None
+
+    def set_platform_id(self, outbox_id: int, platform_message_id: Optional[str]) -> None:
+        self.db.execute("update messages set platform_message_id = ? where outbox_id = ?", [platform_message_id, outbox_id])
+
+    def last_messages(self, conversation_id: int, count: int = 6) -> list[dict]:
+        rows = list(self.db.query("select * from messages where conversation_id = ? order by id desc limit ?",
+                                  [conversation_id, count]))
+        return list(reversed(rows))
+
+    def add_response(self, conversation_id: int, customer_id: int, order_id: Optional[str], sku: Optional[str],
+                     metric: str, score: Optional[int], text: str, intent: Optional[str], entities: list, now: datetime) -> None:
+        self.db["responses"].insert({
+            "conversation_id": conversation_id, "customer_id": customer_id, "order_id": order_id, "sku": sku,
+            "metric": metric, "score": score, "text": text, "intent": intent, "entities": _json(entities),
+            "at": iso(now),
+        })
+
+    def responses(self, customer_id: Optional[int] = None) -> list[dict]:
+        if customer_id is None:
+            return list(self.db["responses"].rows_where(order_by="id"))
+        return list(self.db["responses"].rows_where("customer_id = ?", [customer_id], order_by="id"))
+
+
+# ---- cases -----------------------------------------------------------------------------
+
+class Cases:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def open(self, conversation_id: int, customer_id: int, order_id: Optional[str], reason: str,
+             problem_type: Optional[str], text: str, photos: list, now: datetime, sla: timedelta) -> int:
+        return self.db["escalations"].insert({
+            "conversation_id": conversation_id, "customer_id": customer_id, "order_id": order_id,
+            "reason": reason, "problem_type": problem_type, "status": "open", "text": text,
+            "photos": _json(photos), "opened_at": iso(now), "sla_due_at": iso(now + sla),
+        }).last_pk
+
+    def get(self, case_id: int) -> Optional[dict]:
+        rows = list(self.db["escalations"].rows_where("id = ?", [case_id]))
+        return rows[0] if rows else None
+
+    def by_card(self, card_ts: str) -> Optional[dict]:
+        rows = list(self.db["escalations"].rows_where("card_ts = ?", [card_ts], limit=1))
+        return rows[0] if rows else None
+
+    def active_for_conversation(self, conversation_id: int) -> Optional[dict]:
+        rows = list(self.db["escalations"].rows_where("conversation_id = ? and status != 'resolved'",
+                                                      [conversation_id], order_by="id desc", limit=1))
+        return rows[0] if rows else None
+
+    def active_for_customer(self, customer_id: int) -> Optional[dict]:
+        rows = list(self.db["escalations"].rows_where("customer_id = ? and status != 'resolved'",
+                                                      [customer_id], order_by="id desc", limit=1))
+        return rows[0] if rows else None
+
+    def for_customer(self, customer_id: int) -> list[dict]:
+        return list(self.db["escalations"].rows_where("customer_id = ?", [customer_id], order_by="id"))
+
+    def all_active(self) -> list[dict]:
+        return list(self.db["escalations"].rows_where("status != 'resolved'", order_by="opened_at"))
+
+    def update(self, case_id: int, **fields: Any) -> None:
+        self.db["escalations"].update(case_id, {k: (iso(v) if isinstance(v, datetime) else v) for k, v in fields.items()})
+
+    def add_photos(self, case_id: int, photos: list) -> None:
+        case = self.get(case_id)
+        merged = json.loads(case["photos"] or "[]") + list(photos)
+        self.db["escalations"].update(case_id, {"photos": _json(merged)})
+
+    def overdue(self, now: datetime) -> list[dict]:
+        """Cases past their SLA that have not had their one reminder or nudge."""
+        return list(self.db.query(
+            "select * from escalations where sla_due_at <= ? and ((status = 'open' and sla_reminded = 0) "
+            "or (status = 'claimed' and first_reply_at is null and nudged = 0))", [iso(now)]))
+
+    def next_sla_at(self) -> Optional[datetime]:
+        row = self.db.execute("select min(sla_due_at) from escalations where (status = 'open' and sla_reminded = 0) "
+                              "or (status = 'claimed' and first_reply_at is null and nudged = 0)").fetchone()
+        return parse_iso(row[0]) if row and row[0] else None
+
+
+# ---- inbound dedup ---------------------------------------------------------------------
+
+class Events:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def first_time(self, channel: str, event_id: str, now: datetime) -> bool:
+        """Record (channel, event_id); False when it was already processed (invariant 1)."""
+        cursor = self.db.execute("insert or ignore into processed_events (channel, event_id, at) values (?, ?, ?)",
+                                 [channel, event_id, iso(now)])
+        return cursor.rowcount == 1
+
+
+# ---- outbox ----------------------------------------------------------------------------
+
+class Outbox:
+    """Messages waiting to go out. Claimed (attempt recorded) before the platform call."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, channel: str, address: Optional[str], identity_id: Optional[int], conversation_id: Optional[int],
+            text: str, now: datetime, buttons: Optional[list] = None, kind: str = "message",
+            payload: Optional[dict] = None, not_before: Optional[datetime] = None) -> int:
+        return self.db["outbox"].insert({
+            "channel": channel, "address": address, "identity_id": identity_id, "conversation_id": conversation_id,
+            "kind": kind, "text": text, "buttons": _json(buttons or []), "payload": _json(payload or {}),
+            "status": "pending", "not_before": iso(not_before or now), "attempts": 0, "created_at": iso(now),
+        }).last_pk
+
+    def get(self, outbox_id: int) -> dict:
+        return self.db["outbox"].get(outbox_id)
+
+    def due(self, now: datetime, limit: int = 200, channel: Optional[str] = None) -> list[dict]:
+        sql = "select * from outbox where status = 'pending' and not_before <= ?"
+        params: list[Any] = [iso(now)]
+        if channel:
+            sql += " and channel = ?"
+            params.append(channel)
+        return list(self.db.query(sql + " order by not_before, id limit ?", params + [limit]))
+
+    def next_due_at(self) -> Optional[datetime]:
+        row = self.db.execute("select min(not_before) from outbox where status = 'pending'").fetchone()
+        return parse_iso(row[0]) if row and row[0] else None
+
+    def claim(self, outbox_id: int, now: datetime) -> bool:
+        """Record the attempt before the call (crash safety); False if someone else has it."""
+        cursor = self.db.execute("update outbox set status = 'sending', attempts = attempts + 1, claimed_at = ? "
+                                 "where id = ? and status = 'pending'", [iso(now), outbox_id])
+        return cursor.rowcount == 1
+
+    def sent(self, outbox_id: int, platform_message_id: Optional[str], now: datetime) -> None:
+        self.db.execute("update outbox set status = 'sent', platform_message_id = ?, sent_at = ? where id = ?",
+                        [platform_message_id, iso(now), outbox_id])
+
+    def retry(self, outbox_id: int, not_before: datetime, error: str) -> None:
+        self.db.execute("update outbox set status = 'pending', not_before = ?, last_error = ? where id = ?",
+                        [iso(not_before), error, outbox_id])
+
+    def fail(self, outbox_id: int, status: str, error: str) -> None:
+        self.db.execute("update outbox set status = ?, last_error = ? where id = ?", [status, error, outbox_id])
+
+    def cancel_for_identity(self, identity_id: int, reason: str) -> int:
+        cursor = self.db.execute("update outbox set status = 'cancelled', last_error = ? "
+                                 "where identity_id = ? and status = 'pending'", [reason, identity_id])
+        return cursor.rowcount
+
+    def reconcile(self) -> int:
+        """After a crash: sends that were claimed but never confirmed go out again (at most one duplicate)."""
+        cursor = self.db.execute("update outbox set status = 'pending' where status = 'sending'")
+        return cursor.rowcount
+
+    def counts(self) -> dict[str, int]:
+        return {r["status"]: r["n"] for r in self.db.query("select status, count(*) as n from outbox group by status")}
