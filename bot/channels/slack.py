@@ -1,0 +1,397 @@
+"""Slack, for customers (DM check-ins) and for support agents (case cards, threads).
+
+The only module that imports slack_bolt / slack_sdk. Inbound: Bolt verifies signatures, we
+ack first, then hand a normalized `InboundEvent` or `AgentAction` to the app. Outbound: every
+SDK error becomes a `SendResult`; retries and rate limits belong to the outbox dispatcher, so
+the client gets no retry handlers at all (not even slack-sdk's default connection retry, which
+could post a message twice)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from typing import Any, Awaitable, Callable, Iterable, Optional
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.agent_events import AgentAction, AgentActionHandler
+from bot.channels.base import EventHandler
+from bot.channels.slack_blocks import (
+    CHOICE_PREFIX, CLAIM_ACTION, RESOLVE_ACTION, answered_question, case_card, mention,
+    question_messages, text_message,
+)
+from bot.channels.slack_inbound import (
+    RecentIds, agent_click, agent_reply, customer_click, customer_message,
+)
+from bot.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult, SendStatus
+
+log = logging.getLogger(__name__)
+
+# A DM that answers these will never reach the person: mark the identity unreachable.
+UNREACHABLE_ERRORS = frozenset({
+    "account_inactive", "user_not_found", "users_not_found", "user_disabled",
+    "channel_not_found", "cannot_dm_bot", "is_archived",
+})
+NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class SlackUnavailable(RuntimeError):
+    """Slack could not answer a lookup (network, rate limit, server error); try later."""
+
+
+class SlackChannel:
+    """The Slack adapter: a `Channel` for customers plus the primitives the agent side needs.
+
+    HTTP mode (default) serves Bolt on `host:port` + `path` (port 0 picks a free one; see
+    `events_url`); Socket Mode when `app_token` is given. `support_channels` are the channels
+    whose thread replies count as agent replies (any non-DM channel when empty)."""
+
+    name = "slack"
+
+    def __init__(self, *, bot_token: str, signing_secret: str, base_url: Optional[str] = None,
+                 app_token: Optional[str] = None, host: str = "127.0.0.1", port: int = 0,
+                 path: str = "/slack/events", support_channels: Iterable[str] = (),
+                 member_cache_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 timeout: int = 30) -> None:
+        self._client = AsyncWebClient(token=bot_token, timeout=timeout, retry_handlers=[],
+                                      **({"base_url": base_url} if base_url else {}))
+        if _bypasses_proxy(self._client.base_url):
+            # slack-sdk reads HTTPS_PROXY but ignores NO_PROXY: keep loopback calls direct
+            self._client.proxy = None
+        self._signing_secret = signing_secret
+        self._app_token = app_token
+        self._host, self._port, self._path = host, port, path
+        self._support_channels = set(support_channels)
+        self._member_ttl = member_cache_seconds
+        self._clock = clock
+        self._members: dict[str, tuple[float, frozenset[str]]] = {}
+        self._dm_channels: dict[str, str] = {}
+        self._seen = RecentIds()
+        self._order_locks: dict[str, asyncio.Lock] = {}
+        self._inflight: set[asyncio.Task] = set()
+        self._runner: Optional[web.AppRunner] = None
+        self._socket: Any = None
+        self._on_event: Optional[EventHandler] = None
+        self._on_agent_action: Optional[AgentActionHandler] = None
+        self.bot_user_id = ""
+        self.app: Optional[AsyncApp] = None
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    async def start(self, on_event: EventHandler,
+                    on_agent_action: Optional[AgentActionHandler] = None) -> None:
+        """Check the token (auth.test), then receive: HTTP mode, or Socket Mode."""
+        self._on_event, self._on_agent_action = on_event, on_agent_action
+        try:
+            auth = await self._client.auth_test()
+        except SlackApiError as e:
+            raise SlackUnavailable(f"Slack auth.test failed: {e.response.get('error')}") from e
+        self.bot_user_id = str(auth.get("user_id") or "")
+        self.app = self._build_app()
+        if self._app_token:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(self.app, self._app_token)
+            await self._socket.connect_async()
+            return
+        web_app = web.Application()
+        web_app.router.add_post(self._path, self._handle_http)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self._host, self._port).start()
+        self._port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Stop receiving, let acknowledged events finish, release connections."""
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.shutdown()
+        if self._inflight:
+            await asyncio.wait(list(self._inflight), timeout=10)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def idle(self) -> None:
+        """Wait until every acknowledged request has been handled (tests, `simulate`: the
+        HTTP answer comes before the work, by design)."""
+        for _ in range(3):      # let listener tasks Bolt just scheduled start and register
+            await asyncio.sleep(0)
+        while self._inflight:
+            await asyncio.wait(list(self._inflight))
+            await asyncio.sleep(0)
+
+    @property
+    def events_url(self) -> str:
+        """The request URL to give Slack (Event Subscriptions and Interactivity)."""
+        return f"http://{self._host}:{self._port}{self._path}"
+
+    def _build_app(self) -> AsyncApp:
+        app = AsyncApp(client=self._client, signing_secret=self._signing_secret,
+                       process_before_response=False)
+        app.middleware(self._drop_retried_events)
+        app.event("message")(self._on_message)
+        app.action(re.compile(rf"^{CHOICE_PREFIX}\d+$"))(self._on_choice)
+        app.action(CLAIM_ACTION)(self._on_case_button)
+        app.action(RESOLVE_ACTION)(self._on_case_button)
+        return app
+
+    async def _handle_http(self, request: web.Request) -> web.Response:
+        assert self.app is not None
+        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    # ---- inbound ----------------------------------------------------------------------
+
+    async def _drop_retried_events(self, req: Any, resp: Any,
+                                   next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        """Slack retries an event it thinks we missed; when this process already has the
+        event_id, answer 200 and stop here. The app's (channel, event_id) dedup in the store
+        is the real guarantee; this only saves work within one process."""
+        body = req.body if isinstance(req.body, dict) else {}
+        event_id = body.get("event_id")
+        if event_id:
+            seen = self._seen.add(str(event_id))
+            if seen and req.headers.get("x-slack-retry-num"):
+                log.info("dropped Slack retry of %s", event_id)
+                return BoltResponse(status=200, body="")
+        return await next()
+
+    async def _on_message(self, body: dict, event: dict) -> None:
+        """message events (already acked by Bolt): customer DMs and agents' thread replies."""
+        event_id = str(body.get("event_id") or "")
+        inbound = customer_message(event, event_id, self.bot_user_id)
+        if inbound is not None:
+            await self._deliver_inbound(inbound)
+            return
+        if self._on_agent_action is None:
+            return
+        if self._support_channels and event.get("channel") not in self._support_channels:
+            return
+        action = agent_reply(event, event_id, self.bot_user_id)
+        if action is not None:
+            await self._deliver_agent(action)
+
+    async def _on_choice(self, ack: Callable[[], Awaitable[Any]], body: dict) -> None:
+        await ack()
+        inbound = customer_click(body)
+        if inbound is not None:
+            await self._deliver_inbound(inbound)
+
+    async def _on_case_button(self, ack: Callable[[], Awaitable[Any]], body: dict) -> None:
+        await ack()
+        action = agent_click(body)
+        if action is not None and self._on_agent_action is not None:
+            await self._deliver_agent(action)
+
+    async def _deliver_inbound(self, event: InboundEvent) -> None:
+        assert self._on_event is not None
+        await self._tracked(event.address, self._on_event(event))
+
+    async def _deliver_agent(self, action: AgentAction) -> None:
+        assert self._on_agent_action is not None
+        await self._tracked(action.case_ref, self._on_agent_action(action))
+
+    async def _tracked(self, key: str, work: Awaitable[None]) -> None:
+        """Run a handler after the ack: one at a time per person/case (Slack may deliver two
+        messages concurrently; the app should see them in order), and counted for stop()."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        lock = self._order_locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                await work
+        except Exception:
+            log.exception("Slack handler failed")
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+            if not lock.locked():
+                self._order_locks.pop(key, None)
+
+    # ---- customers: outbound ----------------------------------------------------------
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """A DM to a Slack user: conversations.open (cached), then chat.postMessage with the
+        text in section blocks and the buttons under it; long texts become several messages
+        and the last one (with the buttons) is the id returned."""
+        try:
+            channel = await self._dm_channel(message.address)
+            ts = ""
+            buttons = [(b.label, b.value) for b in message.buttons]
+            for text, blocks in question_messages(message.text, buttons):
+                resp = await self._client.chat_postMessage(
+                    channel=channel, text=text, blocks=blocks, link_names=False,
+                    unfurl_links=False, unfurl_media=False)
+                ts = str(resp["ts"])
+            return SendResult(SendStatus.SENT, platform_message_id=ts)
+        except SlackApiError as e:
+            if _error(e) == "channel_not_found":
+                self._dm_channels.pop(message.address, None)
+            return _result_from_error(e, unreachable=UNREACHABLE_ERRORS)
+        except NETWORK_ERRORS as e:
+            return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
+
+    async def mark_chosen(self, choice: ChoiceMade) -> None:
+        """Replace the question's buttons with "✔ <label>" (chat.update); best effort."""
+        text, blocks = answered_question(choice.question_text, choice.chosen_label)
+        try:
+            channel = await self._dm_channel(choice.address)
+            await self._client.chat_update(channel=channel, ts=choice.platform_message_id,
+                                           text=text, blocks=blocks, link_names=False)
+        except (SlackApiError, *NETWORK_ERRORS) as e:
+            log.warning("could not mark Slack question %s answered: %r", choice.platform_message_id, e)
+
+    async def _dm_channel(self, user_id: str) -> str:
+        if user_id not in self._dm_channels:
+            resp = await self._client.conversations_open(users=user_id)
+            self._dm_channels[user_id] = str(resp["channel"]["id"])
+        return self._dm_channels[user_id]
+
+    # ---- agents -----------------------------------------------------------------------
+
+    async def post_case(self, channel: str, case: dict) -> SendResult:
+        """Post a case card; `platform_message_id` is its ts, which is also the case thread."""
+        self._support_channels.add(channel)
+        text, blocks = case_card(case)
+        return await self._post(channel, text, blocks)
+
+    async def update_case(self, channel: str, ts: str, case: dict) -> SendResult:
+        """Redraw a case card (claimed by whom and when, SLA state, resolved)."""
+        text, blocks = case_card(case)
+        try:
+            await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks,
+                                           link_names=False)
+            return SendResult(SendStatus.SENT, platform_message_id=ts)
+        except SlackApiError as e:
+            return _result_from_error(e)
+        except NETWORK_ERRORS as e:
+            return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
+
+    async def post_in_thread(self, channel: str, thread_ts: str, text: str, *,
+                             mentions: Iterable[str] = ()) -> SendResult:
+        """Post `text` (always escaped: it may be the customer's) in a case thread. Real
+        mentions only through `mentions`: user ids (U.../W...) or user group ids (S...)."""
+        prefix = " ".join(mention(ref) for ref in mentions)
+        result = SendResult(SendStatus.FAILED, error="empty text")
+        for n, piece in enumerate(text_message(text) or [""]):
+            body = f"{prefix} {piece}".strip() if prefix and n == 0 else piece
+            result = await self._post(channel, body or " ", None, thread_ts=thread_ts)
+            if result.status is not SendStatus.SENT:
+                break
+        return result
+
+    async def post_ephemeral(self, channel: str, user: str, text: str) -> SendResult:
+        """A note only `user` sees (e.g. "only support channel members can claim cases")."""
+        try:
+            resp = await self._client.chat_postEphemeral(channel=channel, user=user,
+                                                         text=text_message(text)[0] if text else " ",
+                                                         link_names=False)
+            return SendResult(SendStatus.SENT, platform_message_id=str(resp.get("message_ts", "")))
+        except SlackApiError as e:
+            return _result_from_error(e)
+        except NETWORK_ERRORS as e:
+            return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
+
+    async def is_member(self, channel: str, user: str) -> bool:
+        """Is `user` in `channel`? conversations.members, cached for `member_cache_seconds`."""
+        now = self._clock()
+        cached = self._members.get(channel)
+        if cached is None or cached[0] <= now:
+            members = await self._fetch_members(channel)
+            cached = (now + self._member_ttl, members)
+            self._members[channel] = cached
+        return user in cached[1]
+
+    async def _fetch_members(self, channel: str) -> frozenset[str]:
+        members: set[str] = set()
+        cursor = None
+        try:
+            while True:
+                resp = await self._client.conversations_members(channel=channel, limit=200,
+                                                                cursor=cursor)
+                members.update(resp.get("members") or [])
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return frozenset(members)
+        except SlackApiError as e:
+            if _error(e) in ("channel_not_found", "not_in_channel"):
+                return frozenset()
+            raise SlackUnavailable(f"conversations.members: {_error(e)}") from e
+        except NETWORK_ERRORS as e:
+            raise SlackUnavailable(f"conversations.members: {e!r}") from e
+
+    async def lookup_user_by_email(self, email: str) -> Optional[str]:
+        """The Slack user id for an imported customer's email, None when there is none."""
+        try:
+            resp = await self._client.users_lookupByEmail(email=email)
+        except SlackApiError as e:
+            if _error(e) in ("users_not_found", "user_not_found"):
+                return None
+            raise SlackUnavailable(f"users.lookupByEmail: {_error(e)}") from e
+        except NETWORK_ERRORS as e:
+            raise SlackUnavailable(f"users.lookupByEmail: {e!r}") from e
+        user = resp.get("user") or {}
+        return None if user.get("deleted") else str(user.get("id"))
+
+    async def _post(self, channel: str, text: str, blocks: Optional[list], *,
+                    thread_ts: Optional[str] = None) -> SendResult:
+        try:
+            resp = await self._client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
+                link_names=False, unfurl_links=False, unfurl_media=False)
+            return SendResult(SendStatus.SENT, platform_message_id=str(resp["ts"]))
+        except SlackApiError as e:
+            return _result_from_error(e)
+        except NETWORK_ERRORS as e:
+            return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
+
+
+def _error(e: SlackApiError) -> str:
+    data = e.response.data if isinstance(e.response.data, dict) else {}
+    return str(data.get("error") or "")
+
+
+def _result_from_error(e: SlackApiError, unreachable: frozenset[str] = frozenset()) -> SendResult:
+    """429 -> RETRY after Retry-After; 5xx -> RETRY; `unreachable` codes -> UNREACHABLE;
+    anything else -> FAILED."""
+    status = e.response.status_code
+    error = _error(e) or f"http {status}"
+    if status == 429 or error == "ratelimited":
+        return SendResult(SendStatus.RETRY, retry_after=_retry_after(e.response.headers), error="ratelimited")
+    if status >= 500:
+        return SendResult(SendStatus.RETRY, error=error)
+    if error in unreachable:
+        return SendResult(SendStatus.UNREACHABLE, error=error)
+    return SendResult(SendStatus.FAILED, error=error)
+
+
+def _retry_after(headers: Any) -> float:
+    value = None
+    if headers is not None:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+        if isinstance(value, list):
+            value = value[0] if value else None
+    try:
+        return max(0.0, float(value)) if value is not None else 1.0
+    except ValueError:
+        return 1.0
+
+
+def _bypasses_proxy(base_url: str) -> bool:
+    host = urlsplit(base_url).hostname or ""
+    no_proxy = {h.strip() for h in (os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or "").split(",")}
+    return host in _LOOPBACK or host in no_proxy
