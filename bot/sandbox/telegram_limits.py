@@ -48,7 +48,8 @@ class TokenBucket:
     def wait(self, now: float) -> float:
         """Seconds until one token is available (0 when one is there now)."""
         self._refill(now)
-        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+        missing = 1 - self._tokens
+        return 0.0 if missing <= 1e-9 else missing / self.rate  # 1e-9: float drift
 
     def take(self, now: float) -> None:
         self._refill(now)
