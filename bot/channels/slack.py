@@ -77,7 +77,7 @@ class SlackChannel:
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
         self._dm_channels: dict[str, str] = {}
         self._seen = RecentIds()
-        self._order_locks: dict[str, asyncio.Lock] = {}
+        self._order_locks: dict[str, list] = {}   # key -> [lock, users]
         self._inflight: set[asyncio.Task] = set()
         self._runner: Optional[web.AppRunner] = None
         self._socket: Any = None
@@ -198,29 +198,32 @@ class SlackChannel:
 
     async def _deliver_inbound(self, event: InboundEvent) -> None:
         assert self._on_event is not None
-        await self._tracked(event.address, self._on_event(event))
+        await self._tracked(f"customer:{event.address}", self._on_event(event))
 
     async def _deliver_agent(self, action: AgentAction) -> None:
         assert self._on_agent_action is not None
-        await self._tracked(action.case_ref, self._on_agent_action(action))
+        await self._tracked("agents", self._on_agent_action(action))
 
     async def _tracked(self, key: str, work: Awaitable[None]) -> None:
-        """Run a handler after the ack: one at a time per person/case (Slack may deliver two
-        messages concurrently; the app should see them in order), and counted for stop()."""
+        """Run a handler after the ack, one at a time per customer (and for all agent
+        actions), in arrival order: Slack may deliver two requests at once but the app should
+        see a person's messages in order. Counted so stop() and idle() can wait for it."""
         task = asyncio.current_task()
         if task is not None:
             self._inflight.add(task)
-        lock = self._order_locks.setdefault(key, asyncio.Lock())
+        entry = self._order_locks.setdefault(key, [asyncio.Lock(), 0])
+        entry[1] += 1
         try:
-            async with lock:
+            async with entry[0]:
                 await work
         except Exception:
             log.exception("Slack handler failed")
         finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                self._order_locks.pop(key, None)
             if task is not None:
                 self._inflight.discard(task)
-            if not lock.locked():
-                self._order_locks.pop(key, None)
 
     # ---- customers: outbound ----------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """The Slack adapter end to end: real slack-bolt / slack-sdk over HTTP against the loopback
 Slack, for customers (DM check-ins) and agents (case cards, claims, thread replies)."""
+import asyncio
 import json
 from datetime import datetime, timezone
 
@@ -90,6 +91,29 @@ async def test_retried_event_reaches_the_app_once(sandbox, slack, recorder, sett
     await settle()
     assert delivered.statuses == (200, 200, 200)
     assert [e.event_id for e in recorder.events] == [delivered.event_id]
+
+
+async def test_ack_comes_before_the_work(sandbox, clock):
+    """Slack wants an answer within 3 s: the HTTP 200 must not wait for the app."""
+    gate = asyncio.Event()
+    seen = []
+
+    async def slow_app(event):
+        await gate.wait()
+        seen.append(event.text)
+
+    channel = SlackChannel(bot_token=sandbox.token, signing_secret=sandbox.signing_secret,
+                           base_url=sandbox.base_url)
+    await channel.start(slow_app)
+    sandbox.events_url = channel.events_url
+    user = sandbox.add_user("ann")
+    first = await asyncio.wait_for(sandbox.user_sends_dm(user, "one"), timeout=2)
+    second = await asyncio.wait_for(sandbox.user_sends_dm(user, "two"), timeout=2)
+    assert (first.status, second.status, seen) == (200, 200, [])
+    gate.set()
+    await channel.idle()
+    assert seen == ["one", "two"]                 # one customer's messages stay in order
+    await channel.stop()
 
 
 async def test_url_verification(sandbox, slack):
