@@ -24,3 +24,22 @@ class Channel(Protocol):
 
     async def mark_chosen(self, choice: ChoiceMade) -> None:
         """Edit an answered question so its buttons cannot be tapped again."""
+
+
+class SupportDesk(Protocol):
+    """Where agents see cases (the Slack support channel, or memory in the console)."""
+
+    async def post_case(self, channel: str, case: dict) -> SendResult:
+        """Post a case card; its platform id is the thread for everything about the case."""
+
+    async def update_case(self, channel: str, ts: str, case: dict) -> SendResult:
+        """Redraw the card (claimed, resolved, SLA state)."""
+
+    async def post_in_thread(self, channel: str, thread_ts: str, text: str, *, mentions: tuple = ()) -> SendResult:
+        """Post in the case thread; `text` may be the customer's and is escaped by the desk."""
+
+    async def post_ephemeral(self, channel: str, user: str, text: str) -> SendResult:
+        """A note only `user` sees."""
+
+    async def is_member(self, channel: str, user: str) -> bool:
+        """May `user` act on cases in `channel`?"""

@@ -5,8 +5,15 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")  # before anything imports Rasa
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 import click
+
+from bot.cli.flows import flows
+from bot.cli.nlu import nlu
+from bot.cli.ops import cases, due, orders, telegram
+from bot.cli.play import chat, simulate
+from bot.cli.run import run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,25 +26,5 @@ def main(ctx: click.Context, config_path: str) -> None:
     ctx.obj = {"config_path": config_path}
 
 
-def _register() -> None:
-    """Attach each command group; a group whose module is missing is simply not offered."""
-    import importlib
-
-    for module_name, attr in (
-        ("bot.cli.nlu", "nlu"),
-        ("bot.cli.core", "register"),
-    ):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        obj = getattr(module, attr)
-        if isinstance(obj, click.Command):
-            main.add_command(obj)
-        else:
-            obj(main)
-
-
-_register()
+for command in (flows, nlu, orders, due, cases, telegram, simulate, chat, run):
+    main.add_command(command)

@@ -105,3 +105,9 @@ def migrate(db: Database) -> None:
     db.execute("PRAGMA foreign_keys = OFF")
     db.execute("PRAGMA busy_timeout = 5000")
     migrations.apply(db)
+
+
+@migrations()
+def m002_used_links(db: Database) -> None:
+    """Telegram deep-link tokens bind once: remember the ones used."""
+    db["used_links"].create({"token_id": str, "customer_id": int, "at": str}, pk="token_id")

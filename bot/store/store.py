@@ -173,6 +173,12 @@ class Customers:
         self.db["consent_ledger"].insert({"customer_id": customer_id, "identity_id": identity_id, "channel": channel,
                                           "action": action, "source": source, "at": iso(now)})
 
+    def use_link(self, token_id: str, customer_id: int, now: datetime) -> bool:
+        """Mark a deep-link token used; False when it already was."""
+        cursor = self.db.execute("insert or ignore into used_links (token_id, customer_id, at) values (?, ?, ?)",
+                                 [token_id, customer_id, iso(now)])
+        return cursor.rowcount == 1
+
     def record_contact(self, customer_id: int, kind: str, now: datetime) -> None:
         """A proactive contact: counted by the weekly cap."""
         self.db["contacts"].insert({"customer_id": customer_id, "kind": kind, "at": iso(now)})
@@ -331,8 +337,11 @@ class Conversations:
         row = self.db.execute("select min(wake_at) from conversations where status != 'closed' and wake_at is not null").fetchone()
         return parse_iso(row[0]) if row and row[0] else None
 
-    def postpone_wakeup(self, conversation_id: int, until: datetime) -> None:
-        self.db["conversations"].update(conversation_id, {"wake_at": iso(until)})
+    def postpone_wakeup(self, conversation_id: int, until: datetime, kind: Optional[str] = None) -> None:
+        fields: dict[str, Any] = {"wake_at": iso(until)}
+        if kind:
+            fields["wake_kind"] = kind
+        self.db["conversations"].update(conversation_id, fields)
 
     def upsell_offered_before(self, customer_id: int) -> bool:
         row = self.db.execute("select 1 from conversations where customer_id = ? and slots like '%\"upsell_offered\": true%' limit 1",
@@ -491,8 +500,13 @@ class Outbox:
                         [platform_message_id, iso(now), outbox_id])
 
     def retry(self, outbox_id: int, not_before: datetime, error: str) -> None:
+        """Send again at `not_before`; later messages to the same address wait too, keeping order."""
+        row = self.get(outbox_id)
         self.db.execute("update outbox set status = 'pending', not_before = ?, last_error = ? where id = ?",
                         [iso(not_before), error, outbox_id])
+        self.db.execute("update outbox set not_before = ? where channel = ? and address is ? and id > ? "
+                        "and status = 'pending' and not_before < ?",
+                        [iso(not_before), row["channel"], row["address"], outbox_id, iso(not_before)])
 
     def fail(self, outbox_id: int, status: str, error: str) -> None:
         self.db.execute("update outbox set status = ?, last_error = ? where id = ?", [status, error, outbox_id])
@@ -506,6 +520,14 @@ class Outbox:
         """After a crash: sends that were claimed but never confirmed go out again (at most one duplicate)."""
         cursor = self.db.execute("update outbox set status = 'pending' where status = 'sending'")
         return cursor.rowcount
+
+    def sent_to(self, channel: str, address: str) -> list[dict]:
+        """Messages delivered to one address, in the order they went out, with who wrote them."""
+        return list(self.db.query(
+            "select o.id, o.text, o.buttons, o.sent_at, o.platform_message_id, coalesce(m.sender, 'bot') as sender "
+            "from outbox o left join messages m on m.outbox_id = o.id "
+            "where o.channel = ? and o.address = ? and o.kind = 'message' and o.status = 'sent' "
+            "order by o.sent_at, o.id", [channel, address]))
 
     def counts(self) -> dict[str, int]:
         return {r["status"]: r["n"] for r in self.db.query("select status, count(*) as n from outbox group by status")}

@@ -1,0 +1,189 @@
+"""The agents' side of an escalation: case cards, claim, reply relay, resolve, SLA reminders.
+
+Everything posted to the support channel goes through the outbox like customer messages do;
+the dispatcher renders the card from the store at send time so it is never stale.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Optional
+
+from bot.agent_events import AgentAction, AgentActionKind
+from bot.clock import parse_iso
+from bot.config import Settings
+from bot.engine.machine import Handback
+from bot.runner import ConversationRunner
+from bot.store.store import Store
+
+log = logging.getLogger(__name__)
+SUPPORT = "support"
+
+
+class CaseDesk:
+    """Turns escalations into support-channel posts and agent actions into conversation changes."""
+
+    def __init__(self, store: Store, runner: ConversationRunner, settings: Settings) -> None:
+        self.store = store
+        self.runner = runner
+        self.settings = settings
+        self.channel = settings.escalation.support_channel
+
+    # ---- from the customer side --------------------------------------------------------
+
+    def case_opened(self, case_id: int, now: Optional[datetime] = None) -> None:
+        """Queue the case card (called inside the escalation's transaction)."""
+        case = self.store.cases.get(case_id)
+        self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], f"case {case_id}",
+                              now or parse_iso(case["opened_at"]), kind="case_card", payload={"case_id": case_id})
+
+    def customer_wrote(self, case: dict, text: str, photos: tuple[str, ...], now: datetime) -> None:
+        """A message from the customer while a case is open goes to its thread, nowhere else."""
+        if photos:
+            self.store.cases.add_photos(case["id"], list(photos))
+        body = text or ""
+        if photos:
+            body = (body + "\n" if body else "") + f"[{len(photos)} photo(s) attached to the case]"
+        self._thread(case, f"Customer: {body}", now, customer_text=True)
+
+    # ---- from the agents ---------------------------------------------------------------
+
+    def authorized(self, agent_id: str, is_member: bool) -> bool:
+        """Members of the support channel, or anyone on the configured allowlist."""
+        return is_member or agent_id in self.settings.escalation.agents
+
+    def handle(self, action: AgentAction, now: datetime) -> Optional[str]:
+        """Apply one agent action; returns a refusal text for the agent, or None when done."""
+        case = self._find(action)
+        if case is None:
+            return "I can't find a case for that."
+        with self.store.transaction():
+            if action.kind is AgentActionKind.CLAIM:
+                return self._claim(case, action.agent_id, now)
+            if action.kind is AgentActionKind.REPLY:
+                return self._reply(case, action.agent_id, action.text, now)
+            return self._resolve(case, action.agent_id, now)
+
+    def _claim(self, case: dict, agent: str, now: datetime) -> Optional[str]:
+        if case["status"] == "resolved":
+            return "This case is already resolved."
+        if case["status"] == "claimed":
+            return None if case["agent"] == agent else f"Already claimed by <@{case['agent']}>."
+        self.store.cases.update(case["id"], status="claimed", agent=agent, claimed_at=now,
+                                sla_due_at=now + self._sla())
+        self.store.conversations.set_owner(case["conversation_id"], "human", now)
+        self._card_update(case, now)
+        return None
+
+    def _reply(self, case: dict, agent: str, text: str, now: datetime) -> Optional[str]:
+        if case["status"] == "resolved":
+            return "This case is resolved; the customer's conversation is back with the bot."
+        if case["status"] == "open":
+            self._claim(case, agent, now)
+            case = self.store.cases.get(case["id"])
+        elif case["agent"] != agent:
+            return f"This case is claimed by <@{case['agent']}>; only they can reply."
+        conversation = self.store.conversations.get(case["conversation_id"])
+        identity = self.store.customers.identity(conversation["identity_id"])
+        if not identity.contactable:
+            return "The customer can't be reached any more (opted out or blocked); nothing was sent."
+        outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation["id"],
+                                          text, now)
+        self.store.conversations.add_message(conversation["id"], identity.id, "out", "agent", text, now,
+                                             outbox_id=outbox_id)
+        if not case.get("first_reply_at"):
+            self.store.cases.update(case["id"], first_reply_at=now)
+        return None
+
+    def _resolve(self, case: dict, agent: str, now: datetime) -> Optional[str]:
+        if case["status"] == "resolved":
+            return None
+        if case["status"] == "claimed" and case["agent"] != agent:
+            return f"This case is claimed by <@{case['agent']}>; only they can resolve it."
+        self.store.cases.update(case["id"], status="resolved", resolved_at=now, agent=case["agent"] or agent)
+        self._card_update(case, now)
+        conversation = self.store.conversations.get(case["conversation_id"])
+        identity = self.store.customers.identity(conversation["identity_id"])
+        if identity.contactable:
+            self.runner.feed(conversation["id"], Handback(), now)
+        else:
+            self.store.conversations.set_owner(conversation["id"], "bot", now)
+        return None
+
+    # ---- SLA ---------------------------------------------------------------------------
+
+    def sla_tick(self, now: datetime) -> int:
+        """One reminder for an unclaimed case past its SLA, one nudge for an unanswered claimed one."""
+        done = 0
+        for case in self.store.cases.overdue(now):
+            with self.store.transaction():
+                if case["status"] == "open":
+                    group = self.settings.escalation.mention_group
+                    self._thread(case, f"Reminder: this case has waited {self.settings.escalation.sla_minutes} "
+                                       "minutes without an owner.", now, mentions=[group] if group else [])
+                    self.store.cases.update(case["id"], sla_reminded=1)
+                else:
+                    self._thread(case, "Nudge: the customer hasn't had a reply yet.", now, mentions=[case["agent"]])
+                    self.store.cases.update(case["id"], nudged=1)
+                self._card_update(case, now)
+            done += 1
+        return done
+
+    # ---- cards -------------------------------------------------------------------------
+
+    def card(self, case_id: int, now: datetime) -> dict:
+        """The case as the desk shows it (customer, order, scores, words, last turns, SLA)."""
+        case = self.store.cases.get(case_id)
+        conversation = self.store.conversations.get(case["conversation_id"])
+        customer = self.store.customers.get(case["customer_id"])
+        identity = self.store.customers.identity(conversation["identity_id"])
+        item = next(iter(self.store.orders.items(case["order_id"])), {}) if case["order_id"] else {}
+        if conversation.get("sku"):
+            item = next((i for i in self.store.orders.items(case["order_id"]) if i["sku"] == conversation["sku"]), item)
+        slots = conversation["slots"]
+        turns = [{"from": m["sender"], "text": m["text"]}
+                 for m in self.store.conversations.last_messages(conversation["id"], 6)]
+        sla_due = parse_iso(case["sla_due_at"])
+        return {
+            "id": case["id"], "status": case["status"], "owner": case["agent"],
+            "customer": customer.get("name") or customer["ref"], "channel": identity.channel,
+            "order": case["order_id"], "product": item.get("product"), "sku": item.get("sku"),
+            "scores": {m: slots[m] for m in ("csat", "nps", "ces") if m in slots},
+            "reason": case["reason"], "problem_type": case["problem_type"],
+            "customer_words": case["text"], "last_turns": turns,
+            "photos": json.loads(case["photos"] or "[]"),
+            "sla_due": sla_due, "sla_state": _sla_state(case, sla_due, now),
+            "claimed_at": parse_iso(case["claimed_at"]), "resolved_at": parse_iso(case["resolved_at"]),
+        }
+
+    def _find(self, action: AgentAction) -> Optional[dict]:
+        if action.kind is AgentActionKind.REPLY:
+            return self.store.cases.by_card(action.case_ref)
+        try:
+            return self.store.cases.get(int(action.case_ref))
+        except ValueError:
+            return self.store.cases.by_card(action.case_ref)
+
+    def _card_update(self, case: dict, now: datetime) -> None:
+        self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], f"case {case['id']} update",
+                              now, kind="case_update", payload={"case_id": case["id"]})
+
+    def _thread(self, case: dict, text: str, now: datetime, customer_text: bool = False,
+                mentions: Optional[list] = None) -> None:
+        self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], text, now, kind="thread",
+                              payload={"case_id": case["id"], "mentions": mentions or []})
+
+    def _sla(self):
+        from datetime import timedelta
+        return timedelta(minutes=self.settings.escalation.sla_minutes)
+
+
+def _sla_state(case: dict, due: Optional[datetime], now: datetime) -> str:
+    if case["status"] == "resolved":
+        return "resolved"
+    if case["status"] == "claimed" and case.get("first_reply_at"):
+        return "answered"
+    if due and now >= due:
+        return "overdue"
+    return "within SLA"

@@ -1,0 +1,98 @@
+"""Day-to-day commands for a shop: import orders, see what is due, list cases, make links."""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bot.cli.common import open_store, settings_from
+from bot.orders import OrderFileError
+
+
+@click.group()
+def orders() -> None:
+    """Order files: import them (CSV or JSON)."""
+
+
+@orders.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def import_(ctx: click.Context, file: str) -> None:
+    """Import FILE; bad rows are listed with their line and skipped, good rows kept (idempotent)."""
+    from bot.importing import import_file
+
+    settings = settings_from(ctx)
+    store = open_store(settings)
+    try:
+        report = import_file(store, settings, file, datetime.now(timezone.utc))
+    except OrderFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    for error in report.errors:
+        click.echo(f"{file}:{error.line}: {error.reason} (row skipped)", err=True)
+    click.echo(f"{report.inserted} new, {report.updated} updated, {report.unchanged} unchanged orders; "
+               f"{len(report.errors)} bad rows skipped")
+
+
+@click.command()
+@click.option("--within", default="1d", show_default=True, help="Also show what falls due this soon.")
+@click.pass_context
+def due(ctx: click.Context, within: str) -> None:
+    """Show touchpoints that are due (or soon due) and why each one waits."""
+    from bot.core import build_core
+    from bot.clock import SystemClock
+    from bot.durations import parse_duration
+
+    settings = settings_from(ctx)
+    store = open_store(settings)
+    core = build_core(settings, store, parser=None, clock=SystemClock(), channels={})
+    table = Table("touchpoint", "order", "kind", "due at (UTC)", "status", "why")
+    for item in core.scheduler.due_report(datetime.now(timezone.utc), parse_duration(within)):
+        table.add_row(str(item.touchpoint_id), item.order_id, item.kind, item.due_at[:16], item.status, item.verdict)
+    Console().print(table)
+
+
+@click.command()
+@click.pass_context
+def cases(ctx: click.Context) -> None:
+    """List open cases: owner, age, SLA state and reason."""
+    from bot.clock import parse_iso
+
+    settings = settings_from(ctx)
+    store = open_store(settings)
+    now = datetime.now(timezone.utc)
+    table = Table("case", "order", "reason", "problem", "status", "owner", "age", "SLA")
+    for case in store.cases.all_active():
+        age = now - parse_iso(case["opened_at"])
+        sla_due = parse_iso(case["sla_due_at"])
+        sla = "answered" if case["first_reply_at"] else ("overdue" if now >= sla_due else f"due {sla_due:%H:%M}")
+        table.add_row(str(case["id"]), case["order_id"] or "-", case["reason"], case["problem_type"] or "-",
+                      case["status"], case["agent"] or "-", f"{int(age.total_seconds() // 60)} min", sla)
+    Console().print(table)
+
+
+@click.group()
+def telegram() -> None:
+    """Telegram helpers."""
+
+
+@telegram.command()
+@click.argument("order_id")
+@click.pass_context
+def link(ctx: click.Context, order_id: str) -> None:
+    """Print the t.me deep link that opts ORDER_ID's customer in (signed, expiring, single use)."""
+    from bot.channels.telegram_links import link_url, make_link_token
+
+    settings = settings_from(ctx)
+    store = open_store(settings)
+    order = store.orders.get(order_id)
+    if order is None:
+        raise click.ClickException(f"order {order_id!r} not found; import it first")
+    tg = settings.channels.telegram
+    secret = tg.link_secret.get_secret_value() if tg.link_secret else os.environ.get("AFTERCARE_LINK_SECRET")
+    if not secret:
+        raise click.ClickException("set AFTERCARE_LINK_SECRET (channels.telegram.link_secret) to sign links")
+    expires = int((datetime.now(timezone.utc) + tg.link_ttl).timestamp())
+    click.echo(link_url(tg.bot_username, make_link_token(order["customer_id"], secret.encode(), expires)))

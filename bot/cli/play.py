@@ -1,0 +1,45 @@
+"""`aftercare simulate` and `aftercare chat`: play the customer, scripted or by hand."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+
+import click
+
+from bot.cli.common import load_nlu, open_store, settings_from
+from bot.sandbox.scenario import ScenarioError
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def simulate(ctx: click.Context, scenario: str) -> None:
+    """Play SCENARIO.yml through the real engine, store and NLU on a simulated clock; print one JSON object."""
+    from bot.sandbox.scenario import load_scenario
+    from bot.sandbox.simulate import simulate_file
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    settings = settings_from(ctx)
+    try:
+        load_scenario(scenario)
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from None
+    parser = load_nlu(settings)
+    result = asyncio.run(simulate_file(scenario, settings, parser))
+    click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@click.command()
+@click.option("--order", "order_id", required=True, help="Play the customer of this (imported) order.")
+@click.pass_context
+def chat(ctx: click.Context, order_id: str) -> None:
+    """Be the customer of ORDER in the terminal against the real engine and store (buttons are numbered)."""
+    from bot.console_chat import run_chat
+
+    settings = settings_from(ctx)
+    store = open_store(settings)
+    if store.orders.get(order_id) is None:
+        raise click.ClickException(f"order {order_id!r} is not in {settings.store.path}; import it with `aftercare orders import`")
+    asyncio.run(run_chat(settings, store, load_nlu(settings), order_id))

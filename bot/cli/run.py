@@ -1,0 +1,23 @@
+"""`aftercare run`: channels, scheduler and dispatcher in one asyncio process."""
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from bot.cli.common import load_nlu, open_store, settings_from
+
+
+@click.command()
+@click.option("--speed", default=600.0, show_default=True, help="Sandbox only: simulated seconds per real second.")
+@click.option("--orders", "orders_file", type=click.Path(exists=True, dir_okay=False),
+              help="Sandbox only: orders to import (default data/sample_orders.csv).")
+@click.option("--no-personas", is_flag=True, help="Sandbox only: no simulated customers; play them with `aftercare chat`.")
+@click.pass_context
+def run(ctx: click.Context, speed: float, orders_file: str | None, no_personas: bool) -> None:
+    """Run the bot: the real one with credentials in the environment, else the local sandbox."""
+    from bot.app import run_app
+
+    settings = settings_from(ctx)
+    raise SystemExit(asyncio.run(run_app(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
+                                         personas=not no_personas)))

@@ -1,0 +1,184 @@
+"""One entry for everything a customer does: `InboundHandler.handle(event)`.
+
+Order of business: dedupe on (channel, event id) -> who is this -> opt-in/opt-out commands ->
+an open case takes the message to its thread -> NLU for free text (never for buttons) ->
+engine step -> everything written in one transaction.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Callable, Optional
+
+from bot.cases import CaseDesk
+from bot.channels.telegram_links import LinkTokenError, link_token_id, verify_link_token
+from bot.config import Settings
+from bot.engine.flows import GlobalTexts
+from bot.engine.machine import Answer
+from bot.engine.templates import render
+from bot.events import InboundEvent, InboundKind
+from bot.nlu.base import Parse, Parser
+from bot.runner import ConversationRunner
+from bot.store.store import Identity, Store
+
+log = logging.getLogger(__name__)
+
+# A safety net under the NLU: these exact words always mean STOP, whatever the model says.
+_STOP_WORDS = re.compile(r"^\s*(stop|stop all|unsubscribe|cancel|end|quit|opt[ -]?out|stopp?)\s*[.!]*\s*$", re.I)
+MAX_TEXT = 4000
+
+
+class InboundHandler:
+    def __init__(self, store: Store, runner: ConversationRunner, desk: CaseDesk, parser: Parser,
+                 texts: GlobalTexts, settings: Settings, link_secret: Optional[bytes] = None,
+                 on_choice: Optional[Callable[[int], None]] = None) -> None:
+        self.store = store
+        self.runner = runner
+        self.desk = desk
+        self.parser = parser
+        self.texts = texts
+        self.settings = settings
+        self.link_secret = link_secret
+
+    def handle(self, event: InboundEvent, now: datetime) -> bool:
+        """Process one inbound event; False when it was a duplicate delivery (invariant 1)."""
+        text = (event.text or "")[:MAX_TEXT]
+        parse = None
+        if event.kind is InboundKind.TEXT and text.strip() and not _STOP_WORDS.match(text):
+            parse = self._parse(text)       # outside the write lock: the slow part
+        with self.store.transaction():
+            if not self.store.events.first_time(event.channel, event.event_id, now):
+                log.info("duplicate delivery %s/%s ignored", event.channel, event.event_id)
+                return False
+            identity = self.store.customers.identity_at(event.channel, event.address)
+            if event.kind is InboundKind.START:
+                self._start(event, identity, now)
+                return True
+            if identity is None:
+                self._reply_unknown(event, now)
+                return True
+            if event.language_code and event.language_code != identity.language_code:
+                self.store.customers.set_language(identity.id, event.language_code)
+            if identity.opted_out:
+                return True                      # silence until they opt in again
+            self._dispatch(event, identity, text, parse, now)
+        return True
+
+    # ---- routing -----------------------------------------------------------------------
+
+    def _dispatch(self, event: InboundEvent, identity: Identity, text: str, parse: Optional[Parse],
+                  now: datetime) -> None:
+        conversation = self.store.conversations.current_for_identity(identity.id)
+        latest = conversation or self.store.conversations.latest_for_identity(identity.id)
+        self._record_inbound(latest, identity, event, text, now)
+        stop = event.kind is InboundKind.STOP or bool(_STOP_WORDS.match(text)) or (parse and parse.intent == "opt_out")
+        if event.kind is InboundKind.HELP:
+            self._reply(identity, conversation, self.texts["help"], now)
+            return
+        if event.kind is InboundKind.MEDIA and not event.photo_ids:
+            self._reply(identity, conversation, self.texts["media"], now)
+            return
+        case = self.store.cases.active_for_customer(identity.customer_id)
+        if case and not stop:
+            self.desk.customer_wrote(case, text, event.photo_ids, now)
+            return
+        if event.kind is InboundKind.BUTTON and not self._current_question(conversation, event.reply_to):
+            log.info("tap on an old question (%s) ignored", event.reply_to)
+            return
+        answer = Answer(text=text if event.kind is not InboundKind.BUTTON else "",
+                        button=event.button_value if event.kind is InboundKind.BUTTON else None,
+                        parse=parse, stop=bool(stop), photos=tuple(event.photo_ids))
+        if event.kind is InboundKind.BUTTON and conversation:
+            self._mark_chosen(conversation, identity, event, now)
+        if conversation is None:
+            order = self.store.orders.latest_for_customer(identity.customer_id)
+            items = self.store.orders.items(order["order_id"]) if order else []
+            self.runner.start(identity, order["order_id"] if order else None,
+                              items[0]["sku"] if items else None, answer, now)
+        else:
+            self.runner.feed(conversation["id"], answer, now)
+
+    def _parse(self, text: str) -> Parse:
+        try:
+            return self.parser.parse(text)
+        except Exception:  # a weird message must never crash the bot
+            log.exception("NLU failed on a message; treating it as not understood")
+            return Parse(text=text, intent="nlu_fallback", confidence=0.0)
+
+    def _current_question(self, conversation: Optional[dict], reply_to: Optional[str]) -> bool:
+        if not conversation or conversation["status"] != "waiting" or not conversation.get("question_message_id"):
+            return False
+        question = self.store.conversations.message(conversation["question_message_id"])
+        return reply_to is None or question.get("platform_message_id") in (None, reply_to)
+
+    def _mark_chosen(self, conversation: dict, identity: Identity, event: InboundEvent, now: datetime) -> None:
+        question = self.store.conversations.message(conversation["question_message_id"])
+        import json
+        buttons = json.loads(question.get("buttons") or "[]")
+        label = next((b[0] for b in buttons if b[1] == event.button_value), event.button_value or "")
+        self.store.outbox.add(identity.channel, identity.address, identity.id, conversation["id"], question["text"],
+                              now, kind="mark_chosen",
+                              payload={"message_row": question["id"], "label": label})
+
+    # ---- opt-in, linking ---------------------------------------------------------------
+
+    def _start(self, event: InboundEvent, identity: Optional[Identity], now: datetime) -> None:
+        payload = (event.start_payload or "").strip()
+        if payload:
+            self._link(event, payload, now)
+            return
+        if identity is None:
+            self._reply_unknown(event, now)
+        elif identity.opted_out:
+            self.store.customers.opt_in(identity.id, now, source=f"{event.channel}:/start")
+            self._reply(self.store.customers.identity(identity.id), None, self.texts["opted_in"], now)
+        else:
+            self._reply(identity, None, self.texts["help"], now)
+
+    def _link(self, event: InboundEvent, token: str, now: datetime) -> None:
+        if not self.link_secret:
+            self._reply_unknown(event, now, "link_invalid")
+            return
+        try:
+            customer_ref = verify_link_token(token, self.link_secret, now.timestamp())
+        except LinkTokenError as exc:
+            log.info("deep link refused: %s", exc.reason)
+            self._reply_unknown(event, now, "link_invalid")
+            return
+        customer_id = int(customer_ref)
+        if not self.store.customers.use_link(link_token_id(token), customer_id, now):
+            self._reply_unknown(event, now, "link_used")
+            return
+        identity_id = self.store.customers.ensure_identity(customer_id, event.channel, None, True, now,
+                                                           source="telegram-link")
+        self.store.customers.bind_address(identity_id, event.address, now, source="telegram-link")
+        identity = self.store.customers.identity(identity_id)
+        if event.language_code:
+            self.store.customers.set_language(identity_id, event.language_code)
+        order = self.store.orders.latest_for_customer(customer_id)
+        from bot.context import build_context
+        items = self.store.orders.items(order["order_id"]) if order else []
+        ctx = build_context(self.store, self.settings, customer_id, order["order_id"] if order else None,
+                            items[0]["sku"] if items else None)
+        self._reply(identity, None, render(self.texts["linked"], ctx.variables, {}), now)
+
+    # ---- replies outside a flow --------------------------------------------------------
+
+    def _reply(self, identity: Identity, conversation: Optional[dict], text: str, now: datetime) -> None:
+        conversation_id = conversation["id"] if conversation else None
+        outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, text, now)
+        self.store.conversations.add_message(conversation_id, identity.id, "out", "bot", text, now, outbox_id=outbox_id)
+
+    def _reply_unknown(self, event: InboundEvent, now: datetime, key: str = "help") -> None:
+        """Someone we have no identity for: answer them (they wrote first), bind nothing."""
+        self.store.outbox.add(event.channel, event.address, None, None, render(self.texts[key], {}, {}), now,
+                              payload={"unknown_sender": True})
+
+    def _record_inbound(self, conversation: Optional[dict], identity: Identity, event: InboundEvent, text: str,
+                        now: datetime) -> None:
+        shown = text if event.kind is not InboundKind.BUTTON else (event.button_value or "")
+        if event.photo_ids and not shown:
+            shown = f"[photo x{len(event.photo_ids)}]"
+        self.store.conversations.add_message(conversation["id"] if conversation else None, identity.id, "in",
+                                             "customer", shown, now, platform_message_id=event.event_id)

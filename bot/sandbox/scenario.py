@@ -1,0 +1,119 @@
+"""Scenario files for `aftercare simulate`: load and validate (file, line, reason)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Optional, Union
+
+from bot.durations import parse_duration
+from bot.yamlsource import SourceError, load_yaml
+
+CHANNELS = ("console", "telegram", "slack")
+
+
+class ScenarioError(SourceError):
+    """A scenario file is invalid."""
+
+
+@dataclass(frozen=True)
+class Press:
+    value: str
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    duration: timedelta
+
+
+@dataclass(frozen=True)
+class Block:
+    pass
+
+
+@dataclass(frozen=True)
+class AgentMove:
+    kind: str            # claim | reply | resolve
+    text: str = ""
+
+
+Turn = Union[Press, Say, Wait, Block]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    path: Path
+    channel: str
+    customer: dict
+    order: dict
+    turns: list[Turn] = field(default_factory=list)
+    agent: list[AgentMove] = field(default_factory=list)
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    doc = load_yaml(Path(path))
+    data = doc.data
+    if not isinstance(data, dict):
+        raise ScenarioError(path, 1, "a scenario is a mapping with channel, customer, order, turns")
+
+    def fail(where: list, reason: str) -> ScenarioError:
+        return ScenarioError(path, doc.line_of(where), reason)
+
+    for key in data:
+        if key not in ("channel", "customer", "order", "turns", "agent"):
+            raise fail([key], f"unknown key {key!r}")
+    channel = str(data.get("channel", "console"))
+    if channel not in CHANNELS:
+        raise fail(["channel"], f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
+    customer = data.get("customer") or {}
+    order = data.get("order")
+    if not isinstance(customer, dict):
+        raise fail(["customer"], "customer must be a mapping (name, language, timezone)")
+    if not isinstance(order, dict):
+        raise fail(["order"], "order is required: {order_id, product, sku, category, delivered_days_ago}")
+    for key in ("order_id", "product", "sku"):
+        if not order.get(key):
+            raise fail(["order"], f"order.{key} is required")
+    for key in ("delivered_days_ago", "shipped_days_ago"):
+        if key in order and not isinstance(order[key], (int, float)):
+            raise fail(["order", key], f"order.{key} must be a number of days")
+    turns = [_turn(doc, fail, i, raw) for i, raw in enumerate(data.get("turns") or [])]
+    agent = [_agent_move(fail, i, raw) for i, raw in enumerate(data.get("agent") or [])]
+    return Scenario(Path(path), channel, dict(customer), dict(order), turns, agent)
+
+
+def _turn(doc, fail, index: int, raw) -> Turn:
+    where = ["turns", index]
+    if raw == "block":
+        return Block()
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise fail(where, "a turn is one of `press: X`, `say: TEXT`, `wait: DURATION` or `block`")
+    (kind, value), = raw.items()
+    if kind == "press":
+        return Press(str(value))
+    if kind == "say":
+        return Say("" if value is None else str(value))
+    if kind == "wait":
+        try:
+            return Wait(parse_duration(value))
+        except ValueError as exc:
+            raise fail(where, f"wait: {exc}") from None
+    if kind == "block":
+        return Block()
+    raise fail(where, f"unknown turn {kind!r} (press, say, wait, block)")
+
+
+def _agent_move(fail, index: int, raw) -> AgentMove:
+    where = ["agent", index]
+    if raw in ("claim", "resolve"):
+        return AgentMove(raw)
+    if isinstance(raw, dict) and len(raw) == 1 and "reply" in raw:
+        return AgentMove("reply", str(raw["reply"]))
+    if isinstance(raw, dict) and len(raw) == 1 and next(iter(raw)) in ("claim", "resolve"):
+        return AgentMove(next(iter(raw)))
+    raise fail(where, "an agent move is `claim`, `resolve` or `reply: TEXT`")

@@ -1,0 +1,148 @@
+"""The scheduler: due touchpoints and conversation wake-ups -> the engine, through the governor.
+
+It never sends: it starts or advances conversations, whose messages land in the outbox.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional
+
+from bot.cases import CaseDesk
+from bot.config import Settings
+from bot.engine.machine import Begin, Timer
+from bot.runner import ConversationRunner
+from bot.schedule.governor import ContactFacts, Decision, MessageClass, decide, explain
+from bot.store.store import Identity, Store
+
+log = logging.getLogger(__name__)
+WEEK = timedelta(days=7)
+RETRY_UNLINKED = timedelta(days=1)
+RETRY_BUSY = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One touchpoint as `aftercare due` shows it."""
+
+    touchpoint_id: int
+    order_id: str
+    kind: str
+    due_at: str
+    status: str
+    verdict: str
+
+
+class Scheduler:
+    def __init__(self, store: Store, runner: ConversationRunner, cases: CaseDesk, settings: Settings) -> None:
+        self.store = store
+        self.runner = runner
+        self.cases = cases
+        self.settings = settings
+
+    def tick(self, now: datetime) -> int:
+        """Do everything due at `now`; returns how many things happened."""
+        done = 0
+        for touchpoint in self.store.orders.due_touchpoints(now):
+            done += self._touchpoint(touchpoint, now)
+        for conversation in self.store.conversations.due_wakeups(now):
+            done += self._wake(conversation, now)
+        done += self.cases.sla_tick(now)
+        return done
+
+    def next_at(self) -> Optional[datetime]:
+        """When the scheduler next has something to do."""
+        times = [t for t in (self.store.orders.next_touchpoint_at(), self.store.conversations.next_wakeup_at(),
+                             self.store.cases.next_sla_at()) if t]
+        return min(times) if times else None
+
+    # ---- touchpoints -------------------------------------------------------------------
+
+    def _touchpoint(self, touchpoint: dict, now: datetime) -> int:
+        order = self.store.orders.get(touchpoint["order_id"])
+        if order is None or order["status"] in ("cancelled", "returned"):
+            self.store.orders.finish_touchpoint(touchpoint["id"], "cancelled", now)
+            return 0
+        decision, identity = self.decision_for(touchpoint, order, now)
+        with self.store.transaction():
+            if identity is None or not identity.address:
+                self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_UNLINKED, "not linked yet")
+                return 0
+            if decision.never:
+                self.store.orders.finish_touchpoint(touchpoint["id"], f"suppressed:{decision.reason}", now)
+                return 0
+            if not decision.send:
+                self.store.orders.hold_touchpoint(touchpoint["id"], decision.wait_until, decision.reason)
+                return 0
+            if self.store.conversations.current_for_identity(identity.id):
+                self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_BUSY, "another conversation is open")
+                return 0
+            proactive = touchpoint["kind"] != "thank_you"
+            conversation_id = self.runner.start(identity, order["order_id"], touchpoint["sku"],
+                                                Begin(touchpoint["flow"], proactive=proactive), now)
+            self.store.orders.finish_touchpoint(touchpoint["id"], "started", now, conversation_id)
+        return 1
+
+    def decision_for(self, touchpoint: dict, order: dict, now: datetime) -> tuple[Decision, Optional[Identity]]:
+        identity = next((i for i in self.store.customers.identities_of(order["customer_id"])
+                         if i.channel == order["channel"]), None)
+        kind = MessageClass.TRANSACTIONAL if touchpoint["kind"] == "thank_you" else MessageClass.PROACTIVE
+        if identity is None:
+            return Decision(False, None, "no_consent"), None
+        return decide(kind, self._facts(identity, order["customer_id"], now), now, self.settings.schedule), identity
+
+    # ---- conversation wake-ups ---------------------------------------------------------
+
+    def _wake(self, conversation: dict, now: datetime) -> int:
+        identity = self.store.customers.identity(conversation["identity_id"])
+        if conversation["wake_kind"] == "close" or conversation["owner"] == "human":
+            self.runner.feed(conversation["id"], Timer(), now)
+            return 1
+        decision = decide(MessageClass.PROACTIVE, self._facts(identity, conversation["customer_id"], now),
+                          now, self.settings.schedule)
+        if decision.send:
+            self.runner.feed(conversation["id"], Timer(), now)
+            return 1
+        with self.store.transaction():
+            if decision.never:
+                self._close_quietly(conversation, now)
+            elif conversation["wake_kind"] == "remind" and decision.wait_until - now > self.settings.schedule.close_after:
+                # The reminder would come too late (weekly cap): at most one reminder means none here.
+                self.store.conversations.postpone_wakeup(conversation["id"], now + self.settings.schedule.close_after,
+                                                         kind="close")
+            else:
+                self.store.conversations.postpone_wakeup(conversation["id"], decision.wait_until)
+        return 0
+
+    def _close_quietly(self, conversation: dict, now: datetime) -> None:
+        self.store.conversations.postpone_wakeup(conversation["id"], now, kind="close")
+        self.runner.feed(conversation["id"], Timer(), now)
+
+    def _facts(self, identity: Identity, customer_id: int, now: datetime) -> ContactFacts:
+        customer = self.store.customers.get(customer_id)
+        return ContactFacts(
+            consent=identity.consent, opted_out=identity.opted_out, reachable=identity.reachable,
+            timezone=customer.get("timezone"),
+            proactive_sent=self.store.customers.contacts_since(customer_id, now - WEEK),
+            has_open_case=self.store.cases.active_for_customer(customer_id) is not None,
+            had_low_score=False,
+        )
+
+    # ---- reporting ---------------------------------------------------------------------
+
+    def due_report(self, now: datetime, horizon: timedelta = timedelta(days=1)) -> list[DueItem]:
+        """What is due (or held) up to `now + horizon`, and why each waits."""
+        items = []
+        for touchpoint in self.store.orders.due_touchpoints(now + horizon, limit=1000):
+            order = self.store.orders.get(touchpoint["order_id"])
+            decision, identity = self.decision_for(touchpoint, order, now)
+            if identity is not None and not identity.address:
+                verdict = "waits: the customer has not linked Telegram yet"
+            elif touchpoint["due_at"] > now.isoformat():
+                verdict = f"due later; {explain(decision)}"
+            else:
+                verdict = explain(decision)
+            items.append(DueItem(touchpoint["id"], touchpoint["order_id"], touchpoint["kind"], touchpoint["due_at"],
+                                 touchpoint["status"], verdict))
+        return items
