@@ -1,0 +1,352 @@
+"""The Telegram channel: python-telegram-bot in, `InboundEvent` out; `OutboundMessage` in, Bot API
+call out, `SendResult` back. The only module of the product that imports `telegram`.
+
+Thin on purpose. No retries and no rate limiter here (the outbox dispatcher owns both); no
+dedup either (the app dedupes on (channel, event_id), event_id being the update_id, so an
+update Telegram delivers twice reaches `on_event` twice with the same id). Text goes out as
+plain text, never with a parse_mode, so customer names and order data cannot inject
+Markdown or HTML: Telegram shows the characters as typed.
+
+Updates come by long polling (development) or by PTB's webhook server (production), which
+refuses any request without the right `X-Telegram-Bot-Api-Secret-Token`.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import re
+import warnings
+from collections import OrderedDict
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Optional, Sequence, Union
+from urllib.parse import urlsplit
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import (
+    BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError,
+)
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.channels.base import EventHandler
+from bot.events import (
+    Button, ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus,
+)
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = 4096            # Bot API: 1-4096 characters per message
+MAX_CALLBACK_DATA = 64     # Bot API: callback_data 1-64 bytes
+ROW_WIDTH = 32             # characters of button labels that fit one row on a phone
+MAX_PER_ROW = 5
+CHOSEN_MARK = "\u2714"     # ✔
+ALLOWED_UPDATES = ("message", "callback_query")
+# Non-photo attachments, most specific first (an animation also carries a document).
+MEDIA_KINDS = ("sticker", "voice", "video_note", "video", "animation", "audio", "document",
+               "venue", "location", "contact", "poll", "dice", "story", "live_photo",
+               "paid_media", "game", "invoice")
+_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?", re.DOTALL)
+_PARTIAL_MEMORY = 1024
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class TelegramChannel:
+    """A `Channel` for one Telegram bot."""
+
+    name = CHANNEL
+
+    def __init__(self, token: str, *, base_url: Optional[str] = None, mode: str = "polling",
+                 bot_username: str = "", webhook_listen: str = "127.0.0.1",
+                 webhook_port: int = 8443, webhook_url: Optional[str] = None,
+                 webhook_secret: Optional[str] = None, webhook_path: Optional[str] = None,
+                 poll_timeout: int = 10, send_timeout: float = 5.0,
+                 now: Callable[[], datetime] = _utcnow) -> None:
+        """`base_url` is the Bot API root without `/bot` (the loopback sandbox's URL);
+        None means api.telegram.org. Webhook mode needs a secret: without one anybody who
+        finds the URL could post updates. `send_timeout` bounds each Bot API call; a call
+        that takes longer is reported as RETRY."""
+        if mode not in ("polling", "webhook"):
+            raise ValueError(f"mode {mode!r} is not polling or webhook")
+        if mode == "webhook" and not webhook_secret:
+            raise ValueError("webhook mode needs a webhook secret")
+        self.bot_username = bot_username.lstrip("@")
+        self._mode = mode
+        self._webhook = dict(
+            listen=webhook_listen, port=webhook_port, webhook_url=webhook_url,
+            secret_token=webhook_secret,
+            url_path=webhook_path or (urlsplit(webhook_url).path if webhook_url else "") or "telegram",
+        )
+        self._poll_timeout = poll_timeout
+        self._now = now
+        self._on_event: Optional[EventHandler] = None
+        # Parts of a split message already sent when a later part failed, so that the
+        # dispatcher's retry sends only the rest. Memory only: a crash may repeat a part.
+        self._partial: OrderedDict[tuple, list[int]] = OrderedDict()
+        builder = (Application.builder().token(token).job_queue(None).concurrent_updates(False)
+                   .connect_timeout(send_timeout).read_timeout(send_timeout)
+                   .write_timeout(send_timeout))
+        if base_url:
+            root = base_url.rstrip("/")
+            builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+        self._app = builder.build()
+        self._app.add_handler(TypeHandler(Update, self._handle_update))
+        self._app.add_error_handler(self._handle_error)
+
+    # ==== lifecycle ====================================================================
+    async def start(self, on_event: EventHandler) -> None:
+        """Check the token (getMe), then receive updates by polling or webhook."""
+        self._on_event = on_event
+        await self._app.initialize()
+        if not self.bot_username:
+            self.bot_username = self._app.bot.username
+        updater = self._app.updater
+        if self._mode == "polling":
+            await updater.start_polling(timeout=self._poll_timeout,
+                                        allowed_updates=list(ALLOWED_UPDATES),
+                                        error_callback=self._polling_error)
+        else:
+            await updater.start_webhook(allowed_updates=list(ALLOWED_UPDATES), **self._webhook)
+        await self._app.start()
+
+    async def stop(self) -> None:
+        """Stop fetching, then let every update already fetched reach `on_event`."""
+        if self._app.updater and self._app.updater.running:
+            await self._app.updater.stop()
+        if self._app.running:
+            await self._app.stop()
+        await self._app.shutdown()
+
+    # ==== inbound ======================================================================
+    async def _handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is not None:
+            # Answer first: the customer's client shows a spinner until we do.
+            try:
+                await query.answer()
+            except TelegramError as exc:
+                log.info("telegram: callback %s not answered: %s", query.id, exc)
+        event = update_to_event(update, self._now(), self.bot_username)
+        if event is not None and self._on_event is not None:
+            await self._on_event(event)
+
+    async def _handle_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = getattr(update, "update_id", None)
+        log.error("telegram: handling update %s failed", update_id, exc_info=context.error)
+
+    @staticmethod
+    def _polling_error(exc: TelegramError) -> None:
+        log.warning("telegram: polling failed, retrying: %s", exc)
+
+    # ==== outbound =====================================================================
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one message (several when over 4,096 characters; buttons on the last).
+        Returns the last part's message_id. Never raises."""
+        try:
+            markup = inline_keyboard(message.buttons)
+            chat_id = chat_ref(message.address)
+        except ValueError as exc:
+            return SendResult(SendStatus.FAILED, error=str(exc))
+        parts = split_text(message.text)
+        key = (message.address, message.text, message.buttons)
+        sent = self._partial.pop(key, [])
+        try:
+            for index in range(len(sent), len(parts)):
+                last = index == len(parts) - 1
+                reply = await self._app.bot.send_message(
+                    chat_id=chat_id, text=parts[index], reply_markup=markup if last else None)
+                sent.append(reply.message_id)
+        except Exception as exc:  # noqa: BLE001 - the protocol says: translate, never raise
+            result = send_result_for(exc)
+            if sent and result.status is SendStatus.RETRY:
+                self._remember_partial(key, sent)
+            return result
+        return SendResult(SendStatus.SENT, platform_message_id=str(sent[-1]))
+
+    async def mark_chosen(self, choice: ChoiceMade) -> None:
+        """Replace the question's keyboard with the chosen answer, so an old keyboard cannot
+        be tapped into a second answer. Best effort: a failed edit is logged, not raised."""
+        try:
+            chat_id, message_id = chat_ref(choice.address), int(choice.platform_message_id)
+        except ValueError:
+            log.warning("telegram: cannot mark %r answered: not a Telegram message", choice)
+            return
+        text = f"{split_text(choice.question_text)[-1]}\n\n{CHOSEN_MARK} {choice.chosen_label}"
+        try:
+            if utf16_len(text) <= MAX_TEXT:
+                await self._app.bot.edit_message_text(
+                    chat_id=chat_id, message_id=message_id, text=text, reply_markup=None)
+            else:
+                await self._app.bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=message_id, reply_markup=None)
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.warning("telegram: marking message %s answered failed: %s", message_id, exc)
+        except TelegramError as exc:
+            log.warning("telegram: marking message %s answered failed: %s", message_id, exc)
+
+    def _remember_partial(self, key: tuple, sent: list[int]) -> None:
+        self._partial[key] = sent
+        while len(self._partial) > _PARTIAL_MEMORY:
+            self._partial.popitem(last=False)
+
+
+# ==== pure helpers (tested directly) ==================================================
+def update_to_event(update: Update, at: datetime, bot_username: str = "") -> Optional[InboundEvent]:
+    """Normalize one update; None for what the product does not handle (edits, service
+    messages, other bots, inline queries)."""
+    event_id = str(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        if query.message is None or query.data is None:
+            return None
+        return InboundEvent(
+            channel=CHANNEL, event_id=event_id, address=str(query.message.chat.id),
+            kind=InboundKind.BUTTON, at=at, button_value=query.data,
+            reply_to=str(query.message.message_id),
+            language_code=query.from_user.language_code, display_name=query.from_user.full_name,
+        )
+    msg = update.message
+    if msg is None or (msg.from_user is not None and msg.from_user.is_bot):
+        return None
+    common = dict(
+        channel=CHANNEL, event_id=event_id, address=str(msg.chat.id), at=msg.date or at,
+        language_code=msg.from_user.language_code if msg.from_user else None,
+        display_name=msg.from_user.full_name if msg.from_user else None,
+    )
+    if msg.text is not None:
+        return _text_event(msg.text, bot_username, common)
+    if msg.photo:
+        largest = max(msg.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+        return InboundEvent(kind=InboundKind.MEDIA, text=msg.caption or "", media_type="photo",
+                            photo_ids=(largest.file_id,), **common)
+    for kind in MEDIA_KINDS:
+        if getattr(msg, kind, None):
+            return InboundEvent(kind=InboundKind.MEDIA, text=msg.caption or "", media_type=kind,
+                                **common)
+    return None
+
+
+def _text_event(text: str, bot_username: str, common: dict) -> InboundEvent:
+    match = _COMMAND.fullmatch(text.strip())
+    if match:
+        command, addressee, rest = match.group(1).lower(), match.group(2), (match.group(3) or "").strip()
+        for_us = addressee is None or not bot_username or addressee.lower() == bot_username.lower()
+        kinds = {"start": InboundKind.START, "help": InboundKind.HELP, "stop": InboundKind.STOP}
+        if for_us and command in kinds:
+            return InboundEvent(kind=kinds[command], text=text,
+                                start_payload=(rest or None) if command == "start" else None,
+                                **common)
+    return InboundEvent(kind=InboundKind.TEXT, text=text, **common)
+
+
+def send_result_for(exc: BaseException) -> SendResult:
+    """Translate a send failure: what the dispatcher should do next."""
+    error = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, RetryAfter):
+        return SendResult(SendStatus.RETRY, retry_after=_retry_after_seconds(exc), error=error)
+    if isinstance(exc, Forbidden):
+        return SendResult(SendStatus.UNREACHABLE, error=error)
+    if isinstance(exc, BadRequest):  # before NetworkError: BadRequest subclasses it
+        unreachable = "chat not found" in exc.message.lower()
+        return SendResult(SendStatus.UNREACHABLE if unreachable else SendStatus.FAILED, error=error)
+    if isinstance(exc, NetworkError):  # TimedOut, connection errors, 5xx
+        return SendResult(SendStatus.RETRY, retry_after=0.0, error=error)
+    if isinstance(exc, ChatMigrated):
+        return SendResult(SendStatus.FAILED, error=f"{error} (new chat id {exc.new_chat_id})")
+    if isinstance(exc, (InvalidToken, TelegramError)):
+        return SendResult(SendStatus.FAILED, error=error)
+    log.exception("telegram: unexpected error while sending", exc_info=exc)
+    return SendResult(SendStatus.FAILED, error=error)
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the int will become a timedelta
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def inline_keyboard(buttons: Sequence[Button]) -> Optional[InlineKeyboardMarkup]:
+    """Buttons as an inline keyboard: one row when they fit, else balanced rows of up to 5.
+    Raises ValueError for a value Telegram would refuse as callback_data."""
+    if not buttons:
+        return None
+    for button in buttons:
+        size = len(button.value.encode("utf-8"))
+        if not 1 <= size <= MAX_CALLBACK_DATA:
+            raise ValueError(f"button value {button.value[:20]!r}... is {size} bytes; "
+                             f"Telegram allows 1-{MAX_CALLBACK_DATA}")
+    rows = [[InlineKeyboardButton(b.label, callback_data=b.value) for b in row]
+            for row in keyboard_rows(buttons)]
+    return InlineKeyboardMarkup(rows)
+
+
+def keyboard_rows(buttons: Sequence[Button]) -> list[list[Button]]:
+    """Lay buttons out in rows: a scale (1-5) stays on one line, NPS 0-10 becomes 4/4/3,
+    long labels get a row each."""
+    count = len(buttons)
+    widths = [len(b.label) + 2 for b in buttons]
+    if count <= MAX_PER_ROW and sum(widths) <= ROW_WIDTH:
+        return [list(buttons)]
+    per_row = max(1, min(MAX_PER_ROW, ROW_WIDTH // max(widths)))
+    row_count = math.ceil(count / per_row)
+    base, extra = divmod(count, row_count)
+    rows, start = [], 0
+    for index in range(row_count):
+        size = base + (1 if index < extra else 0)
+        rows.append(list(buttons[start:start + size]))
+        start += size
+    return rows
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Cut a text into parts Telegram accepts, at paragraph, line or word boundaries where
+    possible. Lengths are counted in UTF-16 units, as Telegram does, so every part fits."""
+    parts: list[str] = []
+    rest = text
+    while utf16_len(rest) > limit:
+        window = rest[:_fit(rest, limit)]
+        cut, skip = len(window), 0
+        for separator in ("\n\n", "\n", " "):
+            index = window.rfind(separator)
+            if index > 0 and window[:index].strip():
+                cut, skip = index, len(separator)
+                break
+        piece = window[:cut].rstrip()
+        if piece:
+            parts.append(piece)
+        rest = rest[cut + skip:].lstrip("\n")
+    if rest.strip() or not parts:
+        parts.append(rest)
+    return parts
+
+
+def _fit(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-16 units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return index
+    return len(text)
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def chat_ref(address: str) -> Union[int, str]:
+    """Our addresses are chat ids as strings; `@channel` usernames pass through."""
+    try:
+        return int(address)
+    except ValueError:
+        if address.startswith("@"):
+            return address
+        raise ValueError(f"{address!r} is not a Telegram chat id") from None
+
+
+__all__ = ["TelegramChannel", "update_to_event", "send_result_for", "inline_keyboard",
+           "keyboard_rows", "split_text", "chat_ref"]
