@@ -37,6 +37,8 @@ def _duration(value: Any) -> timedelta:
 
 
 def _clock_time(value: Any) -> time:
+    if isinstance(value, time):
+        return value
     try:
         hours, minutes = str(value).split(":")
         return time(int(hours), int(minutes))

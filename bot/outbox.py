@@ -131,7 +131,8 @@ class Dispatcher:
         return datetime.fromtimestamp(next_ready, tz=self.clock.now().tzinfo) if next_ready else None
 
     def _allowed(self, row: dict) -> bool:
-        """Invariant 5: nothing to an opted-out, unreachable or unconsented identity, ever."""
+        """Invariant 5: nothing to an opted-out or unreachable identity, ever. (Marketing consent
+        gates proactive contact in the scheduler; a customer who writes in still gets replies.)"""
         if row["identity_id"] is None:
             return True
         identity = self.store.customers.identity(row["identity_id"])
@@ -143,8 +144,6 @@ class Dispatcher:
             reason = "unreachable"
         elif identity.opted_out and not payload.get("opt_out_confirmation"):
             reason = "opted out"
-        elif not identity.consent:
-            reason = "no consent"
         if reason:
             with self.store.transaction():
                 self.store.outbox.fail(row["id"], "cancelled", reason)
