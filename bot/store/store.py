@@ -456,6 +456,11 @@ class Events:
                                  [channel, event_id, iso(now)])
         return cursor.rowcount == 1
 
+    def seen(self, channel: str, event_id: str) -> bool:
+        """Has (channel, event_id) been processed?"""
+        return self.db.execute("select 1 from processed_events where channel = ? and event_id = ?",
+                               [channel, event_id]).fetchone() is not None
+
 
 # ---- outbox ----------------------------------------------------------------------------
 
