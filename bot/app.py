@@ -1,0 +1,130 @@
+"""`aftercare run`: the one place that knows every room. Channels, scheduler and dispatcher in
+one asyncio process; SIGTERM finishes in-flight sends, persists, and exits cleanly.
+
+With TELEGRAM_BOT_TOKEN / SLACK_BOT_TOKEN in the environment it runs the real bot; without
+credentials it runs the local sandbox (loopback Telegram and Slack, simulated customers).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import datetime
+from typing import Callable, Optional
+
+from aiohttp import web
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.core import Core, build_core
+from bot.store.store import Store
+
+log = logging.getLogger("aftercare")
+IDLE_SLEEP = 1.0
+
+
+def has_credentials(settings: Settings) -> bool:
+    channels = settings.channels
+    return bool((channels.telegram.enabled and channels.telegram.token) or
+                (channels.slack.enabled and channels.slack.bot_token))
+
+
+async def run_app(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], object],
+                  *, speed: float = 600.0, orders_file: Optional[str] = None, personas: bool = True) -> int:
+    """Run until SIGTERM/SIGINT (real bot) or until the sandbox demo ends. Returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not has_credentials(settings):
+        from bot.sandbox.demo import run_sandbox
+        return await run_sandbox(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
+                                 personas=personas)
+    return await run_live(settings, open_store(settings), load_nlu(settings), SystemClock())
+
+
+async def run_live(settings: Settings, store: Store, parser, clock: Clock) -> int:
+    channels, desk = _live_channels(settings)
+    core = build_core(settings, store, parser, clock, channels, desk=desk, link_secret=_secret(settings))
+    core.dispatcher.reconcile()
+    stop = asyncio.Event()
+    _on_signals(stop)
+    for name, channel in channels.items():
+        if name == "slack":
+            await channel.start(core.on_event, core.on_agent_action)
+        else:
+            await channel.start(core.on_event)
+    health = await start_health(core, port=8080)
+    log.info("ready: channels %s, store %s", ", ".join(channels), settings.store.path)
+    try:
+        await serve(core, stop)
+    finally:
+        for channel in channels.values():
+            await channel.stop()
+        await health.cleanup()
+        store.close()
+    log.info("stopped cleanly")
+    return 0
+
+
+async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP) -> None:
+    """The main loop: due touchpoints and wake-ups, then sends, until `stop` is set."""
+    while not stop.is_set():
+        core.scheduler.tick(core.clock.now())
+        next_send = await core.dispatcher.run_once()
+        wait = idle_sleep
+        if next_send is not None:
+            wait = max(0.0, min(idle_sleep, (next_send - core.clock.now()).total_seconds()))
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=wait)
+        except asyncio.TimeoutError:
+            pass
+    await core.dispatcher.run_once()     # finish what is due before leaving
+
+
+async def start_health(core: Core, port: int, host: str = "127.0.0.1") -> web.AppRunner:
+    """`GET /healthz`: 200 with outbox counts while the loop runs."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "outbox": core.store.outbox.counts(),
+                                  "channels": sorted(core.channels)})
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+def _live_channels(settings: Settings) -> tuple[dict, Optional[object]]:
+    channels: dict = {}
+    desk = None
+    tg, sl = settings.channels.telegram, settings.channels.slack
+    if tg.enabled and tg.token:
+        from bot.channels.telegram import TelegramChannel
+        channels["telegram"] = TelegramChannel(
+            tg.token.get_secret_value(), mode=tg.mode, bot_username=tg.bot_username,
+            webhook_listen=tg.webhook_listen, webhook_port=tg.webhook_port, webhook_url=tg.webhook_url,
+            webhook_secret=tg.webhook_secret.get_secret_value() if tg.webhook_secret else None)
+    if sl.enabled and sl.bot_token:
+        from bot.channels.slack import SlackChannel
+        if not sl.signing_secret and not sl.app_token:
+            raise SystemExit("SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required")
+        channels["slack"] = desk = SlackChannel(
+            bot_token=sl.bot_token.get_secret_value(),
+            signing_secret=sl.signing_secret.get_secret_value() if sl.signing_secret else "",
+            app_token=sl.app_token.get_secret_value() if sl.app_token else None, port=sl.port,
+            support_channels=[settings.escalation.support_channel])
+    return channels, desk
+
+
+def _secret(settings: Settings) -> Optional[bytes]:
+    secret = settings.channels.telegram.link_secret
+    return secret.get_secret_value().encode() if secret else None
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
