@@ -232,7 +232,7 @@ class SlackChannel:
         text in section blocks and the buttons under it; long texts become several messages
         and the last one (with the buttons) is the id returned."""
         try:
-            channel = await self._dm_channel(message.address)
+            channel = await self.open_dm(message.address)
             ts = ""
             buttons = [(b.label, b.value) for b in message.buttons]
             for text, blocks in question_messages(message.text, buttons):
@@ -252,13 +252,14 @@ class SlackChannel:
         """Replace the question's buttons with "✔ <label>" (chat.update); best effort."""
         text, blocks = answered_question(choice.question_text, choice.chosen_label)
         try:
-            channel = await self._dm_channel(choice.address)
+            channel = await self.open_dm(choice.address)
             await self._client.chat_update(channel=channel, ts=choice.platform_message_id,
                                            text=text, blocks=blocks, link_names=False)
         except (SlackApiError, *NETWORK_ERRORS) as e:
             log.warning("could not mark Slack question %s answered: %r", choice.platform_message_id, e)
 
-    async def _dm_channel(self, user_id: str) -> str:
+    async def open_dm(self, user_id: str) -> str:
+        """The DM channel id with `user_id` (conversations.open once, then cached)."""
         if user_id not in self._dm_channels:
             resp = await self._client.conversations_open(users=user_id)
             self._dm_channels[user_id] = str(resp["channel"]["id"])

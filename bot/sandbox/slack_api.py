@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Iterable, Optional
 from urllib.parse import parse_qsl
 
 from aiohttp import web
