@@ -128,15 +128,18 @@ class SlackSandbox:
 
     # ---- the workspace ----------------------------------------------------------------
 
-    def add_user(self, name: str, email: Optional[str] = None, *, is_bot: bool = False) -> str:
-        user = User(self._ids.make("U"), name, email, is_bot=is_bot)
+    def add_user(self, name: str, email: Optional[str] = None, *, is_bot: bool = False,
+                 user_id: Optional[str] = None) -> str:
+        """A workspace member; `user_id` fixes the id (scenarios), else one is made up."""
+        user = User(user_id or self._ids.make("U"), name, email, is_bot=is_bot)
         self.workspace.users[user.id] = user
         return user.id
 
     def add_channel(self, name: str, members: Iterable[str] = (), *, bot_member: bool = True,
-                    private: bool = False) -> str:
+                    private: bool = False, channel_id: Optional[str] = None) -> str:
+        """A channel with `members` (and the bot unless `bot_member` is off)."""
         ids = list(members) + ([self.workspace.bot_user_id] if bot_member else [])
-        ch = Channel(self._ids.make("C"), name, ids, is_private=private)
+        ch = Channel(channel_id or self._ids.make("C"), name, ids, is_private=private)
         self.workspace.channels[ch.id] = ch
         self.workspace.messages[ch.id] = []
         return ch.id

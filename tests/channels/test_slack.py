@@ -339,3 +339,20 @@ async def test_customer_text_cannot_ping_or_disguise_links(sandbox, slack):
     assert thread_post.text == (
         "Customer: &lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &lt;!subteam^S123&gt; "
         "&lt;@U123&gt; &lt;https://evil.example|Your bank&gt; @channel @here &amp; more")
+
+
+async def test_429_burst_on_the_support_channel_delivers_each_post_once(sandbox, slack, clock):
+    """What the dispatcher will do with RETRY: wait Retry-After, send again; nothing is lost
+    or doubled."""
+    ch = sandbox.add_channel("support")
+    card = (await slack.post_case(ch, a_case())).platform_message_id
+    for n in range(10):
+        while True:
+            result = await slack.post_in_thread(ch, card, f"customer message {n}")
+            if result.status is SendStatus.SENT:
+                break
+            assert result.status is SendStatus.RETRY and result.retry_after >= 1
+            clock.advance(result.retry_after)
+    replies = [m.text for m in sandbox.thread(ch, card)[1:]]
+    assert replies == [f"customer message {n}" for n in range(10)]
+    assert sandbox.ratelimited > 0
