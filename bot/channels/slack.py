@@ -95,7 +95,9 @@ class SlackChannel:
         try:
             auth = await self._client.auth_test()
         except SlackApiError as e:
-            raise SlackUnavailable(f"Slack auth.test failed: {e.response.get('error')}") from e
+            raise SlackUnavailable(f"Slack auth.test failed: {_error(e)}") from e
+        except NETWORK_ERRORS as e:
+            raise SlackUnavailable(f"Slack auth.test failed: {e!r}") from e
         self.bot_user_id = str(auth.get("user_id") or "")
         self.app = self._build_app()
         if self._app_token:
