@@ -111,6 +111,10 @@ class TelegramChannel:
             await updater.start_webhook(allowed_updates=list(ALLOWED_UPDATES), **self._webhook)
         await self._app.start()
 
+    async def connect_for_sending(self) -> None:
+        """Check the token (getMe) and send only: for a dispatcher process that receives nothing."""
+        await self._app.initialize()
+
     async def stop(self) -> None:
         """Stop fetching, then let every update already fetched reach `on_event`."""
         if self._app.updater and self._app.updater.running:
