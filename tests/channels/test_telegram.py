@@ -251,6 +251,26 @@ async def test_429_is_retry_with_retry_after(channel, tg, tg_clock):
     assert [m.text for m in tg.messages_to(ANN)] == ["m0", "m1", "m2", "m3"]
 
 
+async def test_429_burst_is_all_delivered_none_twice(channel, tg, tg_clock):
+    pending = [message(f"burst {i}", address=ANN if i % 2 else BOB) for i in range(12)]
+    too_many = 0
+    while pending:
+        waits = []
+        for msg in list(pending):
+            result = await channel.send(msg)
+            if result.status is SendStatus.SENT:
+                pending.remove(msg)
+            else:
+                assert result.status is SendStatus.RETRY and result.retry_after >= 1
+                too_many += 1
+                waits.append(result.retry_after)
+        if waits:
+            tg_clock.advance(min(waits))
+    assert too_many == tg.stats.too_many_requests > 0
+    texts = [m.text for chat in (ANN, BOB) for m in tg.messages_to(chat)]
+    assert sorted(texts) == sorted(f"burst {i}" for i in range(12))
+
+
 async def test_a_split_message_retried_after_429_sends_only_the_rest(channel, tg, tg_clock):
     for index in range(2):
         await channel.send(message(f"filler {index}"))
