@@ -142,7 +142,7 @@ class SlackChannel:
 
     def _build_app(self) -> AsyncApp:
         app = AsyncApp(client=self._client, signing_secret=self._signing_secret,
-                       process_before_response=False)
+                       process_before_response=False, before_authorize=self._same_proxy)
         app.middleware(self._drop_retried_events)
         app.event("message")(self._on_message)
         app.action(re.compile(rf"^{CHOICE_PREFIX}\d+$"))(self._on_choice)
@@ -156,6 +156,12 @@ class SlackChannel:
         return await to_aiohttp_response(bolt_response)
 
     # ---- inbound ----------------------------------------------------------------------
+
+    async def _same_proxy(self, context: Any, next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        """Bolt builds a client per request (used for its auth.test) and that client reads
+        HTTPS_PROXY again; give it our client's proxy decision (none for loopback)."""
+        context.client.proxy = self._client.proxy
+        return await next()
 
     async def _drop_retried_events(self, req: Any, resp: Any,
                                    next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:

@@ -16,7 +16,9 @@ from bot.sandbox.slack_api import Signing, SlackSandbox
 
 
 def client(sandbox: SlackSandbox, token: str = None) -> AsyncWebClient:
-    return AsyncWebClient(token=token or sandbox.token, base_url=sandbox.base_url, retry_handlers=[])
+    c = AsyncWebClient(token=token or sandbox.token, base_url=sandbox.base_url, retry_handlers=[])
+    c.proxy = None          # slack-sdk reads HTTPS_PROXY and ignores NO_PROXY
+    return c
 
 
 async def error_of(call) -> SlackApiError:
