@@ -82,6 +82,7 @@ class TelegramChannel:
         self._poll_timeout = poll_timeout
         self._now = now
         self._on_event: Optional[EventHandler] = None
+        self._connected = False
         # Parts of a split message already sent when a later part failed, so that the
         # dispatcher's retry sends only the rest. Memory only: a crash may repeat a part.
         self._partial: OrderedDict[tuple, list[int]] = OrderedDict()
@@ -96,12 +97,18 @@ class TelegramChannel:
         self._app.add_error_handler(self._handle_error)
 
     # ==== lifecycle ====================================================================
+    async def connect_for_sending(self) -> None:
+        """Check the token (getMe) without receiving updates: for a process that only sends
+        (a dispatcher worker, a benchmark). `start` does this too; calling it twice is fine."""
+        await self._app.initialize()
+        self._connected = True
+        if not self.bot_username:
+            self.bot_username = self._app.bot.username
+
     async def start(self, on_event: EventHandler) -> None:
         """Check the token (getMe), then receive updates by polling or webhook."""
         self._on_event = on_event
-        await self._app.initialize()
-        if not self.bot_username:
-            self.bot_username = self._app.bot.username
+        await self.connect_for_sending()
         updater = self._app.updater
         if self._mode == "polling":
             await updater.start_polling(timeout=self._poll_timeout,
@@ -111,10 +118,6 @@ class TelegramChannel:
             await updater.start_webhook(allowed_updates=list(ALLOWED_UPDATES), **self._webhook)
         await self._app.start()
 
-    async def connect_for_sending(self) -> None:
-        """Check the token (getMe) and send only: for a dispatcher process that receives nothing."""
-        await self._app.initialize()
-
     async def stop(self) -> None:
         """Stop fetching, then let every update already fetched reach `on_event`."""
         if self._app.updater and self._app.updater.running:
@@ -122,6 +125,7 @@ class TelegramChannel:
         if self._app.running:
             await self._app.stop()
         await self._app.shutdown()
+        self._connected = False
 
     # ==== inbound ======================================================================
     async def _handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -157,6 +161,8 @@ class TelegramChannel:
         key = (message.address, message.text, message.buttons)
         sent = self._partial.pop(key, [])
         try:
+            if not self._connected:
+                await self.connect_for_sending()
             for index in range(len(sent), len(parts)):
                 last = index == len(parts) - 1
                 reply = await self._app.bot.send_message(

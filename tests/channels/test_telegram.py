@@ -418,3 +418,15 @@ def test_update_to_event_ignores_what_the_product_does_not_handle():
     assert update_to_event(service, at) is None
     assert update_to_event(from_bot, at) is None
     assert update_to_event(located, at).media_type == "location"
+
+
+async def test_a_send_only_process_connects_without_polling(tg):
+    ch = TelegramChannel(tg.token, base_url=tg.url)
+    try:
+        assert (await ch.send(message("first, connecting on the way"))).status is SendStatus.SENT
+        await ch.connect_for_sending()
+        assert (await ch.send(message("second"))).status is SendStatus.SENT
+        assert tg.method_counts["getupdates"] == 0 and tg.method_counts["getme"] == 1
+    finally:
+        await ch.stop()
+    assert ch.bot_username == "AftercareDemoBot"
