@@ -111,3 +111,9 @@ def migrate(db: Database) -> None:
 def m002_used_links(db: Database) -> None:
     """Telegram deep-link tokens bind once: remember the ones used."""
     db["used_links"].create({"token_id": str, "customer_id": int, "at": str}, pk="token_id")
+
+
+@migrations()
+def m003_identity_lookup(db: Database) -> None:
+    """Slack customers imported by email: remember when the one lookup was tried."""
+    db["identities"].add_column("lookup_tried_at", str)

@@ -163,6 +163,17 @@ class Customers:
     def mark_unreachable(self, identity_id: int) -> None:
         self.db["identities"].update(identity_id, {"reachable": 0})
 
+    def unresolved_by_email(self, channel: str, limit: int = 50) -> list[tuple[int, str]]:
+        """(identity id, email) of identities with no address yet whose email was never looked up."""
+        rows = self.db.execute(
+            "select i.id, c.email from identities i join customers c on c.id = i.customer_id "
+            "where i.channel = ? and i.address is null and i.lookup_tried_at is null and c.email is not null "
+            "limit ?", [channel, limit]).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def lookup_tried(self, identity_id: int, now: datetime) -> None:
+        self.db["identities"].update(identity_id, {"lookup_tried_at": iso(now)})
+
     def set_language(self, identity_id: int, language_code: str) -> None:
         self.db["identities"].update(identity_id, {"language_code": language_code})
 

@@ -1,0 +1,29 @@
+"""Slack customers can be imported by email only: resolve each email to a Slack user id once
+(`users.lookupByEmail`), then they are reachable like any other identity."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Awaitable, Callable, Optional
+
+from bot.store.store import Store
+
+log = logging.getLogger(__name__)
+Lookup = Callable[[str], Awaitable[Optional[str]]]
+
+
+async def resolve_emails(store: Store, lookup: Lookup, now: datetime, channel: str = "slack") -> int:
+    """Look up every unresolved email once; returns how many identities got an address."""
+    resolved = 0
+    for identity_id, email in store.customers.unresolved_by_email(channel):
+        try:
+            user_id = await lookup(email)
+        except Exception:  # a lookup failure must not stop the loop; it is tried once
+            log.exception("Slack lookup of a customer email failed")
+            user_id = None
+        with store.transaction():
+            store.customers.lookup_tried(identity_id, now)
+            if user_id:
+                store.customers.bind_address(identity_id, user_id, now, source="slack-lookup-by-email")
+                resolved += 1
+    return resolved
