@@ -241,7 +241,7 @@ class TelegramSandbox:
         return await self.queue.poll(
             offset=params.integer("offset", default=0) or 0,
             limit=params.integer("limit", default=100) or 100,
-            timeout=params.integer("timeout", default=0) or 0,
+            timeout=params.number("timeout"),
         )
 
     async def _set_webhook(self, params: Params) -> bool:

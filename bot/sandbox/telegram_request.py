@@ -87,6 +87,16 @@ class Params:
         except (TypeError, ValueError):
             raise bad_request(f"invalid {name} specified") from None
 
+    def number(self, name: str, default: float = 0.0) -> float:
+        """A duration in seconds; PTB sends whole seconds as ints, fractions as floats."""
+        value = self._values.get(name)
+        if value is None or value == "":
+            return default
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise bad_request(f"invalid {name} specified") from None
+
     def flag(self, name: str) -> bool:
         value = self._values.get(name)
         if isinstance(value, str):

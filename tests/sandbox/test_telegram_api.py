@@ -419,3 +419,8 @@ async def test_webhook_gives_up_after_bounded_attempts(bot, tg):
 async def test_webhook_must_be_loopback(bot):
     with pytest.raises(BadRequest, match="loopback"):
         await bot.set_webhook("https://example.com/hook")
+
+
+async def test_fractional_poll_timeout_is_accepted(bot):
+    from datetime import timedelta
+    assert await bot.get_updates(timeout=timedelta(seconds=0.2)) == ()
