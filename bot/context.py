@@ -39,7 +39,8 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
     }
     has_case = store.cases.active_for_customer(customer_id) is not None
     return Context(variables=variables, timing=timing(settings), has_open_case=has_case,
-                   upsell_offered_before=store.conversations.upsell_offered_before(customer_id))
+                   upsell_offered_before=store.conversations.upsell_offered_before(customer_id),
+                   earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {})
 
 
 def _item(store: Store, order_id: Optional[str], sku: Optional[str]) -> dict:

@@ -32,7 +32,8 @@ ACTIONS = {
 }
 GUARDS = {
     "review_eligible": "no open case, and CSAT 4-5 or NPS 9-10 or CES >= 6 after a resolved case",
-    "upsell_eligible": "CSAT 4-5 or NPS 9-10, no score <= 3 and no case in this conversation, never offered before, an offer exists",
+    "upsell_eligible": "CSAT 4-5 or NPS 9-10 (in this conversation, else the order's latest), no score <= 3 and no case "
+                       "about this order, no open case, never offered before, an offer exists",
     "has_faq": "the product has an FAQ answer in config",
     "has_review_url": "a review link is configured for the product",
 }

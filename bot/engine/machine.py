@@ -59,6 +59,10 @@ class Context:
     timing: Timing = Timing()
     has_open_case: bool = False
     upsell_offered_before: bool = False
+    # What earlier conversations about the same order established: the latest `csat` / `nps`,
+    # and `low_score` / `had_case` when any of them had one. A flow that starts a conversation
+    # of its own (replenishment) is judged on these, since its own slots hold no score yet.
+    earlier: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -383,12 +387,15 @@ class Engine:
     # -- guards ---------------------------------------------------------------------------
 
     def _guard(self, name: str, slots: Mapping[str, Any], ctx: Context) -> bool:
-        happy = slots.get("csat") in (4, 5) or slots.get("nps") in (9, 10)
+        happy = _happy(slots)
         if name == "review_eligible":
             resolved_well = slots.get("had_case") and (slots.get("ces") or 0) >= 6
             return not ctx.has_open_case and bool(happy or resolved_well)
         if name == "upsell_eligible":
-            return (happy and not slots.get("low_score") and not slots.get("had_case")
+            scored_here = any(metric in slots for metric in ("csat", "nps"))
+            happy = happy if scored_here else _happy(ctx.earlier)
+            trouble = any(facts.get(key) for facts in (slots, ctx.earlier) for key in ("low_score", "had_case"))
+            return (happy and not trouble and not ctx.has_open_case
                     and not ctx.upsell_offered_before and not slots.get("upsell_offered")
                     and bool(ctx.variables.get("upsell.offer")))
         if name == "has_faq":
@@ -396,6 +403,10 @@ class Engine:
         if name == "has_review_url":
             return bool(ctx.variables.get("review_url"))
         return bool(ctx.variables.get(name))
+
+
+def _happy(facts: Mapping[str, Any]) -> bool:
+    return facts.get("csat") in (4, 5) or facts.get("nps") in (9, 10)
 
 
 def _parse_facts(answer: Optional[Answer]) -> dict[str, Any]:

@@ -359,6 +359,26 @@ class Conversations:
                               [customer_id]).fetchone()
         return row is not None
 
+    def order_facts(self, customer_id: int, order_id: str) -> dict[str, Any]:
+        """What the customer's conversations about one order established: the latest csat and nps,
+        and `low_score` / `had_case` when any of them had a score <= 3 or a case."""
+        facts: dict[str, Any] = {}
+        for metric in ("csat", "nps"):
+            row = self.db.execute("select score from responses where customer_id = ? and order_id = ? and metric = ? "
+                                  "and score is not null order by id desc limit 1",
+                                  [customer_id, order_id, metric]).fetchone()
+            if row:
+                facts[metric] = row[0]
+        row = self.db.execute("select max(coalesce(json_extract(slots, '$.low_score'), 0)), "
+                              "max(coalesce(json_extract(slots, '$.had_case'), 0)) "
+                              "from conversations where customer_id = ? and order_id = ?",
+                              [customer_id, order_id]).fetchone()
+        if row and row[0]:
+            facts["low_score"] = True
+        if row and row[1]:
+            facts["had_case"] = True
+        return facts
+
     def add_message(self, conversation_id: Optional[int], identity_id: Optional[int], direction: str, sender: str,
                     text: str, now: datetime, buttons: Optional[list] = None, outbox_id: Optional[int] = None,
                     platform_message_id: Optional[str] = None) -> int:
