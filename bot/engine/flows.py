@@ -150,7 +150,10 @@ def load_flows(directory: Path | str) -> FlowSet:
     flows: dict[str, Flow] = {}
     texts: Optional[GlobalTexts] = None
     for path in files:
-        doc = load_yaml(path)
+        try:
+            doc = load_yaml(path)
+        except SourceError as exc:      # bad YAML, unreadable file: still a FlowError with file:line
+            raise FlowError(exc.path, exc.line, exc.reason) from exc
         if not isinstance(doc.data, dict):
             raise FlowError(path, 1, "a flow file must be a mapping with `flow:` and `steps:` (or `global:`)")
         if "global" in doc.data:
