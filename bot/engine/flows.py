@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from bot.durations import parse_duration
 from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES
 from bot.yamlsource import SourceError, YamlDoc, load_yaml
 
@@ -236,6 +237,22 @@ def _parse_step(doc: YamlDoc, name: str, raw: Any) -> Step:
         reason = args.get("reason", "auto")
         if reason != "auto" and reason not in REASONS:
             raise fail("args", f"unknown escalation reason {reason!r} (auto or one of {', '.join(REASONS)})")
+    if action == "reschedule" and args.get("after") is not None:
+        try:
+            parse_duration(args["after"])
+        except ValueError as exc:
+            raise fail("args", f"reschedule after: {exc}") from None
+    if action == "record_score":
+        metric, value = args.get("metric", "csat"), args.get("score")
+        if metric not in SCALES:
+            raise fail("args", f"unknown score metric {metric!r} (csat, nps or ces)")
+        low, high = SCALES[metric]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise fail("args", f"record_score needs `score:` a whole number from {low} to {high} for {metric}")
+    if not isinstance(raw.get("set") or {}, dict):
+        raise fail("set", "`set` must map slot names to values")
+    if not isinstance(raw.get("choices") or [], list):
+        raise fail("choices", "`choices` must be a list of texts or `{label: ..., value: ...}`")
     score = raw.get("score")
     if score is not None and score not in SCALES:
         raise fail("score", f"unknown score {score!r} (csat, nps or ces)")
@@ -340,6 +357,8 @@ def _check_condition(doc: YamlDoc, where: list, when: dict, choices: tuple[Choic
             for name, wanted in entities.items():
                 if name == "problem_type" and wanted is not None and wanted not in PROBLEM_TYPES:
                     raise FlowError(doc.path, line, f"unknown problem_type {wanted!r}")
+        elif key == "slot" and not isinstance(value, dict):
+            raise FlowError(doc.path, line, "a `slot` condition maps slot names to values, e.g. {slot: {tier: gold}}")
         elif key == "has" and value not in GUARDS and value not in TEMPLATE_VARS:
             raise FlowError(doc.path, line, f"unknown `has` target {value!r}")
 
