@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, validator
+from pydantic.fields import SHAPE_SINGLETON
 
 from bot.durations import parse_duration
 from bot.yamlsource import SourceError, load_yaml
@@ -214,6 +215,10 @@ def load_settings(path: Path | str = "config.yml",
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError(path, 1, "the top level must be a mapping of sections")
+    literal = _literal_secret(Settings, data, [])
+    if literal:
+        raise ConfigError(path, doc.line_of(literal), f"{'.'.join(map(str, literal))}: a secret is never written in "
+                          "the file; reference an environment variable instead, e.g. ${TELEGRAM_BOT_TOKEN}")
     data = _substitute_env(data, os.environ if environ is None else environ)
     data.pop("config_path", None)
     if overrides:
@@ -232,6 +237,24 @@ def load_settings(path: Path | str = "config.yml",
             msg = f"{value!r}: {msg}"
         raise ConfigError(path, doc.line_of(loc), f"{dotted}: {msg}") from None
     return settings.copy(update={"config_path": path})
+
+
+def _literal_secret(model: type, data: Any, where: list) -> Optional[list]:
+    """The key path of the first secret field whose value is written out instead of ${NAME}."""
+    if not isinstance(data, dict):
+        return None
+    for name, model_field in model.__fields__.items():
+        if name not in data or model_field.shape != SHAPE_SINGLETON:
+            continue
+        value = data[name]
+        if model_field.type_ is SecretStr:
+            if isinstance(value, str) and value.strip() and "${" not in value:
+                return where + [name]
+        elif isinstance(model_field.type_, type) and issubclass(model_field.type_, BaseModel):
+            found = _literal_secret(model_field.type_, value, where + [name])
+            if found:
+                return found
+    return None
 
 
 def _substitute_env(node: Any, environ: Mapping[str, str]) -> Any:
