@@ -1,0 +1,29 @@
+"""Shared fixtures. `rasa_parser` loads the real trained model once per test session."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")  # before anything imports Rasa
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def nlu_settings():
+    """The project's NLU settings (config.yml's `nlu:` section)."""
+    from bot.nlu.rasa_nlu import load_nlu_settings
+
+    return load_nlu_settings(ROOT / "config.yml")
+
+
+@pytest.fixture(scope="session")
+def rasa_parser(nlu_settings):
+    """The cached model (`make test` trains it first; trained here only when missing)."""
+    from bot.nlu.rasa_nlu import RasaParser, train
+
+    parser = RasaParser.load(train(nlu_settings), nlu_settings.confidence_threshold)
+    yield parser
+    parser.close()
