@@ -66,6 +66,8 @@ class TelegramSandbox:
         self._pusher: Optional[WebhookPusher] = None
         self._faults: dict[str, list[tuple[int, float]]] = {}
         self._runner: Optional[web.AppRunner] = None
+        self._stopping = asyncio.Event()
+        self._inflight = 0
         self.url = ""
         self._methods: dict[str, Callable[[Params], Any]] = {
             "getme": self.world.get_me,
@@ -97,8 +99,14 @@ class TelegramSandbox:
         return self.url
 
     async def stop(self) -> None:
+        """Wake long polls and delayed calls, let them answer, then close the server."""
+        self._stopping.set()
         await self._stop_pusher()
         self.queue.close()
+        for _ in range(100):  # handlers whose client already hung up are not awaited by aiohttp
+            if not self._inflight:
+                break
+            await asyncio.sleep(0.01)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -202,6 +210,7 @@ class TelegramSandbox:
         if handler is None:
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
         self.method_counts[name] += 1
+        self._inflight += 1
         try:
             await self._fault(name)
             params = Params(await _read_params(request))
@@ -213,6 +222,8 @@ class TelegramSandbox:
         except Exception:  # a sandbox bug must look like a server error, not hang the client
             log.exception("telegram sandbox: %s failed", name)
             return web.json_response(ApiError(500, "Internal Server Error").body(), status=500)
+        finally:
+            self._inflight -= 1
         return web.json_response({"ok": True, "result": result})
 
     async def _fault(self, name: str) -> None:
@@ -220,8 +231,11 @@ class TelegramSandbox:
         if not faults:
             return
         status, delay = faults.pop(0)
-        if delay:
-            await asyncio.sleep(delay)
+        if delay:  # cut short by stop(), so no handler outlives the server
+            try:
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            except asyncio.TimeoutError:
+                pass
         if status:
             raise ApiError(status, "Bad Gateway" if status == 502 else "Internal Server Error")
 

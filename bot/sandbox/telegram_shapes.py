@@ -6,7 +6,6 @@ real API does (https://core.telegram.org/bots/api#available-types) and python-te
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Optional
 
 MAX_TEXT = 4096
@@ -15,6 +14,9 @@ MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
 
 JSON = dict[str, Any]
+_OTHER_BUTTON_KINDS = frozenset({"url", "login_url", "switch_inline_query",
+                                 "switch_inline_query_current_chat", "web_app", "copy_text",
+                                 "callback_game", "pay"})
 
 
 def user(user_id: int, first_name: str, *, is_bot: bool = False, username: Optional[str] = None,
@@ -114,21 +116,15 @@ def validate_inline_markup(markup: Any) -> Optional[str]:
         return "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
     for row in rows:
         for button in row:
-            if not isinstance(button, dict) or not button.get("text"):
-                return "BUTTON_TEXT_INVALID" if isinstance(button, dict) else \
-                    "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
+            if not isinstance(button, dict):
+                return "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
+            if not button.get("text"):
+                return "BUTTON_TEXT_INVALID"
             data = button.get("callback_data")
-            if data is not None and not 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA:
+            if data is None:
+                if not _OTHER_BUTTON_KINDS.intersection(button):
+                    return "can't find field \"callback_data\""
+            elif not 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA:
                 return "BUTTON_DATA_INVALID"
-            if data is None and not any(key in button for key in ("url", "login_url",
-                                                                  "switch_inline_query",
-                                                                  "web_app", "copy_text")):
-                return "can't find field \"callback_data\""
     return None
 
-
-def parse_json_field(value: Any) -> Any:
-    """Form-encoded requests carry objects as JSON strings; JSON requests carry them as-is."""
-    if isinstance(value, str):
-        return json.loads(value)
-    return value

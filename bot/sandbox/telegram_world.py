@@ -8,14 +8,13 @@ No HTTP here: `telegram_api` puts a server in front of it.
 from __future__ import annotations
 
 import itertools
-import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from bot.sandbox import telegram_shapes as shapes
 from bot.sandbox.telegram_limits import FloodControl
 from bot.sandbox.telegram_request import (
-    ApiError, ChatRef, Params, Upload, bad_request, forbidden, too_many_requests,
+    ChatRef, Params, Upload, bad_request, forbidden, too_many_requests,
 )
 from bot.sandbox.telegram_updates import UpdateQueue
 
@@ -101,7 +100,9 @@ class TelegramWorld:
         self._files: dict[str, _File] = {}
         self._file_paths: dict[str, _File] = {}
         self._callbacks: dict[str, _Callback] = {}
+        # Counters, not randomness: a replayed scenario gets the same ids.
         self._file_counter = itertools.count(1)
+        self._query_counter = itertools.count(1)
 
     # ==== people's side ================================================================
     def add_user(self, chat_id: int, first_name: str, language_code: Optional[str] = "en",
@@ -165,7 +166,7 @@ class TelegramWorld:
                        for button in row}
         if data not in on_keyboard and not stale_ok:
             raise ValueError(f"message {message_id} has no button with data {data!r} now")
-        query_id = str(secrets.randbits(63))
+        query_id = str(4_000_000_000_000_000_000 + next(self._query_counter))
         self._callbacks[query_id] = _Callback(chat_id, message_id, data, self._clock())
         update = self.queue.add({"callback_query": shapes.callback_query(
             query_id, person, stored.json, data)})
@@ -245,7 +246,7 @@ class TelegramWorld:
         return self._bot_message(chat, params, photo=photo, caption=caption, reply_markup=markup)
 
     def edit_message_text(self, params: Params) -> JSON:
-        stored, chat = self._editable(params)
+        stored = self._editable(params)
         text = params.text("text")
         if not text:
             raise bad_request("message text is empty")
@@ -256,7 +257,7 @@ class TelegramWorld:
         return self._edit(stored, params, text=text, reply_markup=self._markup(params))
 
     def edit_message_reply_markup(self, params: Params) -> JSON:
-        stored, chat = self._editable(params)
+        stored = self._editable(params)
         return self._edit(stored, params, text=stored.json.get("text"),
                           reply_markup=self._markup(params))
 
@@ -315,7 +316,7 @@ class TelegramWorld:
         self._messages[chat["id"]][message_id] = _Stored(msg, parse_mode=params.text("parse_mode"))
         return msg
 
-    def _editable(self, params: Params) -> tuple[_Stored, JSON]:
+    def _editable(self, params: Params) -> _Stored:
         if "inline_message_id" in params:
             raise bad_request("inline messages are not modelled by the sandbox")
         chat = self._chat(params.chat())
@@ -325,7 +326,7 @@ class TelegramWorld:
             raise bad_request("message to edit not found")
         if stored.json["from"]["id"] != self.bot_user["id"]:
             raise bad_request("message can't be edited")
-        return stored, chat
+        return stored
 
     def _edit(self, stored: _Stored, params: Params, *, text: Optional[str],
               reply_markup: Optional[JSON]) -> JSON:
@@ -354,7 +355,7 @@ class TelegramWorld:
 
     def _new_file(self, folder: str, suffix: str, data: bytes) -> _File:
         number = next(self._file_counter)
-        file = _File(file_id=f"AgAC{secrets.token_urlsafe(24)}", unique_id=f"AQAD{number:08d}",
+        file = _File(file_id=f"AgACAgIAAxkBAAI{number:08d}{folder[:5]}", unique_id=f"AQAD{number:08d}",
                      path=f"{folder}/file_{number}{suffix}", data=data)
         self._files[file.file_id] = file
         self._file_paths[file.path] = file
