@@ -28,9 +28,13 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Driver-level autocommit: a statement outside transaction() commits on its own, and
+        # transaction() is sqlite-utils' atomic() (BEGIN ... COMMIT, savepoints when nested).
+        # Python's implicit transactions would otherwise mix with atomic(), whose own COMMIT
+        # inside every insert/update committed half of an outer transaction.
+        db.conn.isolation_level = None
         migrate(db)
         self._lock = threading.RLock()
-        self._depth = 0
         self.customers = Customers(db)
         self.orders = Orders(db)
         self.conversations = Conversations(db)
@@ -51,21 +55,12 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """All writes inside commit together or not at all (nested calls join the outer one)."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._depth = 1
-            try:
-                with self.db.conn:
-                    yield
-            finally:
-                self._depth = 0
+        """All writes inside commit together or not at all; nested calls become savepoints.
+
+        sqlite-utils' own writes join the open transaction (`Database.atomic`), so nothing
+        commits early."""
+        with self._lock, self.db.atomic():
+            yield
 
     def close(self) -> None:
         self.db.close()
