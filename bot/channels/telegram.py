@@ -185,6 +185,8 @@ class TelegramChannel:
             return
         text = f"{split_text(choice.question_text)[-1]}\n\n{CHOSEN_MARK} {choice.chosen_label}"
         try:
+            if not self._connected:
+                await self.connect_for_sending()
             if utf16_len(text) <= MAX_TEXT:
                 await self._app.bot.edit_message_text(
                     chat_id=chat_id, message_id=message_id, text=text, reply_markup=None)
@@ -194,7 +196,7 @@ class TelegramChannel:
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
                 log.warning("telegram: marking message %s answered failed: %s", message_id, exc)
-        except TelegramError as exc:
+        except Exception as exc:  # noqa: BLE001 - cosmetic edit; the app guards answered questions
             log.warning("telegram: marking message %s answered failed: %s", message_id, exc)
 
     def _remember_partial(self, key: tuple, sent: list[int]) -> None:
