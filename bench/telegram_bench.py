@@ -144,9 +144,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser.parse_args(argv)
 
     paced = asyncio.run(run(args.chats, args.per_chat, args.rate, "paced"))
+    per_chat = TelegramLimits().per_chat_per_second
+    limit = min(args.rate, args.chats * per_chat)  # few chats: the 1/s per chat binds first
+    binding = "per bot" if limit == args.rate else f"{args.chats} chats x {per_chat:.0f}/s"
     print(f"telegram paced: {paced.sent}/{paced.expected} messages to {args.chats} chats in "
           f"{paced.seconds:.2f} s: {paced.server_rate:.2f}/s at the server against a limit of "
-          f"{args.rate:.0f}/s ({paced.server_rate / args.rate:.3f} of the limit), "
+          f"{limit:.0f}/s ({binding}): {paced.server_rate / limit:.3f} of the limit, "
           f"429s {paced.too_many}, retries {paced.retries}, "
           f"lost {paced.lost}, duplicated {paced.duplicated}")
 
