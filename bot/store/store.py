@@ -499,10 +499,16 @@ class Outbox:
     def add(self, channel: str, address: Optional[str], identity_id: Optional[int], conversation_id: Optional[int],
             text: str, now: datetime, buttons: Optional[list] = None, kind: str = "message",
             payload: Optional[dict] = None, not_before: Optional[datetime] = None) -> int:
+        at = iso(not_before or now)
+        # Never ahead of a message to the same address that still waits (a retry's back-off).
+        queued = self.db.execute("select max(not_before) from outbox where status = 'pending' and channel = ? "
+                                 "and address is ?", [channel, address]).fetchone()[0]
+        if queued and queued > at:
+            at = queued
         return self.db["outbox"].insert({
             "channel": channel, "address": address, "identity_id": identity_id, "conversation_id": conversation_id,
             "kind": kind, "text": text, "buttons": _json(buttons or []), "payload": _json(payload or {}),
-            "status": "pending", "not_before": iso(not_before or now), "attempts": 0, "created_at": iso(now),
+            "status": "pending", "not_before": at, "attempts": 0, "created_at": iso(now),
         }).last_pk
 
     def get(self, outbox_id: int) -> dict:
