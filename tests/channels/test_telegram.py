@@ -28,17 +28,6 @@ ANN, BOB = 2001, 2002
 RATING = tuple(Button(str(n), f"csat:{n}") for n in range(1, 6))
 
 
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class Inbox:
     """Collects what the adapter hands to the app (a CollectingOutputChannel in reverse)."""
 
@@ -57,14 +46,10 @@ class Inbox:
         return self.events
 
 
+# `clock`, a FakeClock that moves only when told, comes from this folder's conftest.
 @pytest.fixture
-def tg_clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def tg(tg_clock):
-    sandbox = TelegramSandbox(clock=tg_clock)
+async def tg(clock):
+    sandbox = TelegramSandbox(clock=clock)
     await sandbox.start()
     await sandbox.add_user(ANN, "Ann", "de", last_name="K")
     await sandbox.add_user(BOB, "Bob", "en")
@@ -242,16 +227,16 @@ async def test_unknown_chat_is_unreachable(channel):
     assert result.status is SendStatus.UNREACHABLE
 
 
-async def test_429_is_retry_with_retry_after(channel, tg, tg_clock):
+async def test_429_is_retry_with_retry_after(channel, tg, clock):
     results = [await channel.send(message(f"m{i}")) for i in range(4)]
     assert [r.status for r in results] == [SendStatus.SENT] * 3 + [SendStatus.RETRY]
     assert results[3].retry_after == 1.0
-    tg_clock.advance(1)
+    clock.advance(1)
     assert (await channel.send(message("m3"))).status is SendStatus.SENT
     assert [m.text for m in tg.messages_to(ANN)] == ["m0", "m1", "m2", "m3"]
 
 
-async def test_429_burst_is_all_delivered_none_twice(channel, tg, tg_clock):
+async def test_429_burst_is_all_delivered_none_twice(channel, tg, clock):
     pending = [message(f"burst {i}", address=ANN if i % 2 else BOB) for i in range(12)]
     too_many = 0
     while pending:
@@ -265,20 +250,20 @@ async def test_429_burst_is_all_delivered_none_twice(channel, tg, tg_clock):
                 too_many += 1
                 waits.append(result.retry_after)
         if waits:
-            tg_clock.advance(min(waits))
+            clock.advance(min(waits))
     assert too_many == tg.stats.too_many_requests > 0
     texts = [m.text for chat in (ANN, BOB) for m in tg.messages_to(chat)]
     assert sorted(texts) == sorted(f"burst {i}" for i in range(12))
 
 
-async def test_a_split_message_retried_after_429_sends_only_the_rest(channel, tg, tg_clock):
+async def test_a_split_message_retried_after_429_sends_only_the_rest(channel, tg, clock):
     for index in range(2):
         await channel.send(message(f"filler {index}"))
     long_text = "word " * 1000
     first = await channel.send(message(long_text))
     assert first.status is SendStatus.RETRY
     assert len(tg.messages_to(ANN)) == 3  # the first part went out
-    tg_clock.advance(1)
+    clock.advance(1)
     second = await channel.send(message(long_text))
     assert second.status is SendStatus.SENT
     shown = tg.messages_to(ANN)

@@ -25,24 +25,6 @@ os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
 ANN, BOB = 1001, 1002
 
 
-class FakeClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def tg_clock() -> FakeClock:
-    return FakeClock()
-
-
 async def _started(sandbox: TelegramSandbox) -> TelegramSandbox:
     await sandbox.start()
     await sandbox.add_user(ANN, "Ann", "de", username="ann_k")
@@ -50,9 +32,10 @@ async def _started(sandbox: TelegramSandbox) -> TelegramSandbox:
     return sandbox
 
 
+# `clock`, a FakeClock that moves only when told, comes from this folder's conftest.
 @pytest.fixture
-async def tg(tg_clock):
-    sandbox = await _started(TelegramSandbox(clock=tg_clock, webhook_retry_base=0.01))
+async def tg(clock):
+    sandbox = await _started(TelegramSandbox(clock=clock, webhook_retry_base=0.01))
     yield sandbox
     await sandbox.stop()
 
@@ -143,23 +126,23 @@ async def test_json_body_with_native_markup_is_accepted(tg):
 
 
 # ---- flood limits --------------------------------------------------------------------
-async def test_per_chat_burst_then_429_with_retry_after(bot, tg, tg_clock):
+async def test_per_chat_burst_then_429_with_retry_after(bot, tg, clock):
     for index in range(3):  # the burst allowance
         await bot.send_message(ANN, f"m{index}")
     with pytest.raises(RetryAfter) as caught:
         await bot.send_message(ANN, "one too many")
     assert caught.value._retry_after.total_seconds() == 1
     await bot.send_message(BOB, "another chat is not affected")
-    tg_clock.advance(1.0)
+    clock.advance(1.0)
     await bot.send_message(ANN, "after waiting")
     assert tg.stats.too_many_requests == 1
     assert tg.stats.accepted == 5
     assert tg.stats.per_chat[ANN] == 4
 
 
-async def test_per_bot_limit_of_30_per_second(tg_clock):
+async def test_per_bot_limit_of_30_per_second(clock):
     limits = TelegramLimits(per_bot_per_second=30, per_bot_burst=30)
-    async with TelegramSandbox(clock=tg_clock, limits=limits) as tg:
+    async with TelegramSandbox(clock=clock, limits=limits) as tg:
         for chat in range(1, 32):
             await tg.add_user(chat)
         async with Bot(tg.token, base_url=tg.api_base_url) as bot:
@@ -167,24 +150,24 @@ async def test_per_bot_limit_of_30_per_second(tg_clock):
                 await bot.send_message(chat, "hi")
             with pytest.raises(RetryAfter):
                 await bot.send_message(31, "hi")
-            tg_clock.advance(1 / 30)
+            clock.advance(1 / 30)
             await bot.send_message(31, "hi")
         assert (tg.stats.accepted, tg.stats.too_many_requests) == (31, 1)
 
 
-async def test_group_limit_of_20_per_minute(tg, bot, tg_clock):
+async def test_group_limit_of_20_per_minute(tg, bot, clock):
     await tg.add_group(-500, "Team")
     for index in range(20):
         await bot.send_message(-500, f"g{index}")
     with pytest.raises(RetryAfter) as caught:
         await bot.send_message(-500, "g20")
     assert caught.value._retry_after.total_seconds() == 3  # one token per 3 s
-    tg_clock.advance(3)
+    clock.advance(3)
     await bot.send_message(-500, "g20")
 
 
-async def test_limits_can_be_switched_off(tg_clock):
-    async with TelegramSandbox(clock=tg_clock, limits=TelegramLimits.off()) as tg:
+async def test_limits_can_be_switched_off(clock):
+    async with TelegramSandbox(clock=clock, limits=TelegramLimits.off()) as tg:
         await tg.add_user(ANN)
         async with Bot(tg.token, base_url=tg.api_base_url) as bot:
             for index in range(50):
@@ -215,7 +198,7 @@ async def test_edit_reply_markup_and_unknown_message(bot, tg):
         await bot.edit_message_text("x", chat_id=ANN, message_id=999)
 
 
-async def test_callback_answered_once_then_too_old(bot, tg, tg_clock):
+async def test_callback_answered_once_then_too_old(bot, tg, clock):
     sent = await bot.send_message(ANN, "Q", reply_markup=keyboard(("A", "a"), ("B", "b")))
     first = await tg.user_taps(ANN, sent.message_id, "a")
     late = await tg.user_taps(ANN, sent.message_id, "b")
@@ -223,7 +206,7 @@ async def test_callback_answered_once_then_too_old(bot, tg, tg_clock):
     assert tg.callback_answer(first.callback_query_id) == {"text": "", "show_alert": False}
     with pytest.raises(BadRequest, match="[Qq]uery is too old"):
         await bot.answer_callback_query(first.callback_query_id)
-    tg_clock.advance(16)
+    clock.advance(16)
     with pytest.raises(BadRequest, match="[Qq]uery is too old"):
         await bot.answer_callback_query(late.callback_query_id)
     assert tg.callback_answer(late.callback_query_id) is None
