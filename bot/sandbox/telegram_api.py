@@ -49,16 +49,16 @@ class TelegramSandbox:
                  wall_clock: Callable[[], float] = time.time,
                  callback_timeout: float = 15.0,
                  webhook_retry_base: float = 0.1, webhook_max_attempts: int = 6) -> None:
-        bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
+        prefix = token.split(":", 1)[0]  # a bot token starts with the bot's user id
+        bot_user = {**shapes.user(int(prefix) if prefix.isdigit() else 1, "Aftercare",
+                                  is_bot=True, username=bot_username),
+                    "can_join_groups": True, "can_read_all_group_messages": False,
+                    "supports_inline_queries": False}
         self.token = token
         self.queue = UpdateQueue()
         self.flood = FloodControl(limits, clock)
-        self.world = TelegramWorld(
-            shapes.user(bot_id, "Aftercare", is_bot=True, username=bot_username),
-            self.queue, self.flood, clock=clock, wall_clock=wall_clock,
-            callback_timeout=callback_timeout)
-        self.world.bot_user.update(can_join_groups=True, can_read_all_group_messages=False,
-                                   supports_inline_queries=False)
+        self.world = TelegramWorld(bot_user, self.queue, self.flood, clock=clock,
+                                   wall_clock=wall_clock, callback_timeout=callback_timeout)
         self.method_counts: Counter = Counter()
         self.webhook_stats = WebhookStats()
         self._webhook_retry_base = webhook_retry_base
