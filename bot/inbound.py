@@ -45,7 +45,7 @@ class InboundHandler:
         """Process one inbound event; False when it was a duplicate delivery (invariant 1)."""
         text = (event.text or "")[:MAX_TEXT]
         parse = None
-        if event.kind is InboundKind.TEXT and text.strip() and not _STOP_WORDS.match(text):
+        if event.kind in (InboundKind.TEXT, InboundKind.MEDIA) and text.strip() and not _STOP_WORDS.match(text):
             parse = self._parse(text)       # outside the write lock: the slow part
         with self.store.transaction():
             if not self.store.events.first_time(event.channel, event.event_id, now):
@@ -73,15 +73,17 @@ class InboundHandler:
         latest = conversation or self.store.conversations.latest_for_identity(identity.id)
         self._record_inbound(latest, identity, event, text, now)
         stop = event.kind is InboundKind.STOP or bool(_STOP_WORDS.match(text)) or (parse and parse.intent == "opt_out")
+        case = self.store.cases.active_for_customer(identity.customer_id)
+        if case and not stop:           # the case's thread gets it all; the bot says nothing of its own
+            shown = _thread_text(event, text)
+            if shown or event.photo_ids:
+                self.desk.customer_wrote(case, shown, event.photo_ids, now)
+            return
         if event.kind is InboundKind.HELP:
             self._reply(identity, conversation, self.texts["help"], now)
             return
         if event.kind is InboundKind.MEDIA and not event.photo_ids:
             self._reply(identity, conversation, self.texts["media"], now)
-            return
-        case = self.store.cases.active_for_customer(identity.customer_id)
-        if case and not stop:
-            self.desk.customer_wrote(case, text, event.photo_ids, now)
             return
         if event.kind is InboundKind.BUTTON and not self._current_question(conversation, event.reply_to):
             log.info("tap on an old question (%s) ignored", event.reply_to)
@@ -182,3 +184,16 @@ class InboundHandler:
             shown = f"[photo x{len(event.photo_ids)}]"
         self.store.conversations.add_message(conversation["id"] if conversation else None, identity.id, "in",
                                              "customer", shown, now, platform_message_id=event.event_id)
+
+
+def _thread_text(event: InboundEvent, text: str) -> str:
+    """What an agent sees in the case thread for one customer event."""
+    if event.kind is InboundKind.BUTTON:
+        return f"[tapped {event.button_value}]"
+    if text.strip():
+        return text
+    if event.kind is InboundKind.HELP:
+        return "/help"
+    if event.kind is InboundKind.MEDIA and not event.photo_ids:
+        return f"[{event.media_type or 'media'}]"
+    return ""
