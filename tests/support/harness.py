@@ -3,6 +3,7 @@ scheduler, dispatcher) on a simulated clock, with a fake Telegram channel, an in
 desk and the table-driven stand-in NLU. Tests drive it like a customer and an agent would."""
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from datetime import datetime, timedelta, timezone
@@ -14,6 +15,7 @@ from bot.channels.console import MemoryDesk
 from bot.clock import SimClock, parse_iso
 from bot.config import Settings, load_settings
 from bot.core import Core, build_core
+from bot.engine.flows import load_flows
 from bot.events import ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus
 from bot.importing import import_rows
 from bot.nlu.base import Parse
@@ -28,6 +30,12 @@ DIALOGS = ROOT / "dialogs"
 # A Monday, 10:00 in Lisbon (UTC+0 in November): outside the 21:00-09:00 quiet hours.
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 ADDRESS = "1001"
+
+
+@functools.lru_cache(maxsize=None)
+def shipped_flows():
+    """dialogs/ loaded once per test run (flows are immutable)."""
+    return load_flows(DIALOGS)
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -97,7 +105,7 @@ class Harness:
         self.parser = parser if parser is not None else RecordingParser()
         self.core: Core = build_core(self.settings, self.store, self.parser, self.clock,
                                      {"telegram": self.channel}, desk=self.desk,
-                                     flows=flows, limits=limits if limits is not None else {})
+                                     flows=flows or shipped_flows(), limits=limits if limits is not None else {})
         self._events = itertools.count(1)
         self._agent_events = itertools.count(1)
 
