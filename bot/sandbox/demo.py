@@ -1,0 +1,360 @@
+"""`aftercare run` with no credentials: the whole loop in a local sandbox.
+
+The loopback Telegram and Slack servers, the real adapters talking HTTP to them, the real
+store (a throwaway SQLite file), scheduler, dispatcher and NLU, on a simulated clock. The
+sample orders are imported; one simulated customer per order answers through the loopback
+servers as its persona would (`bot.sandbox.personas`), and a simulated agent works the cases
+in the support channel. The clock runs `speed` simulated seconds per real second while
+something is about to happen and jumps over the quiet stretches, so weeks of check-ins take
+about a minute. Ctrl-C stops it cleanly; it ends with a summary.
+
+With `personas=False` nobody is simulated but the agent: the bot runs on the wall clock until
+Ctrl-C, on `data/sandbox.db`, and a person plays a customer with `aftercare chat`.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import tempfile
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Optional
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+from bot.app import start_health
+from bot.clock import SimClock, parse_iso
+from bot.config import Settings, StoreSettings
+from bot.core import Core, build_core, default_limits
+from bot.identities import resolve_emails
+from bot.importing import import_rows
+from bot.orders import OrderFileError, OrderRow, read_orders
+from bot.outbox import Dispatcher
+from bot.sandbox import personas as P
+from bot.sandbox.cast import Agent, Customer, SlackSide, TelegramSide, Timeline
+from bot.sandbox.narrator import Feed, Narrator, render_summary
+from bot.sandbox.summary import HoldLog, Summary, summarize
+from bot.sandbox.world import SandboxWorld
+from bot.schedule.governor import MessageClass, decide, explain, resolve_zone
+from bot.store.store import Store
+
+log = logging.getLogger("aftercare.sandbox")
+
+SAMPLE_ORDERS = "data/sample_orders.csv"
+PLAYGROUND_DB = "data/sandbox.db"          # --no-personas: kept so `aftercare chat` can join
+FAST_FORWARD = timedelta(minutes=20)       # a longer quiet stretch is jumped over, not played
+AFTER_LAST_CHECKIN = timedelta(days=8)     # room for reminders, "not used yet" and closing
+LINK_BEFORE_PURCHASE = timedelta(minutes=5)
+BLOCK_BEFORE_CHECKIN = timedelta(hours=12)
+UNLINKED_CHAT_IDS = 880_000_000            # chat ids for Telegram customers who link by deep link
+NOISY_LOGGERS = ("httpx", "telegram", "slack_bolt", "slack_sdk", "aiohttp", "apscheduler", "asyncio")
+
+
+async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], object],
+                      *, speed: float, orders_file: Optional[str], personas: bool) -> int:
+    """The zero-credential `aftercare run`. Returns the exit code (0, also after Ctrl-C)."""
+    console = Console()
+    _log_through(console)
+    console.print("[bold]Aftercare sandbox[/]: no TELEGRAM_BOT_TOKEN / SLACK_BOT_TOKEN in the environment, so "
+                  "Telegram and Slack are loopback servers on 127.0.0.1 (docs/going-live.md goes live).")
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    parser = load_nlu(settings)
+    with contextlib.ExitStack() as cleanup:
+        if personas:    # a throwaway database: nothing of the demo outlives it
+            folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="aftercare-sandbox-"))
+            path = Path(folder) / "sandbox.db"
+        else:           # kept, so that `aftercare chat` in another terminal can join
+            path = Path(settings.resolve(PLAYGROUND_DB))
+            for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                stale.unlink(missing_ok=True)
+        store = open_store(settings.copy(update={"store": StoreSettings(path=str(path))}))
+        cleanup.callback(store.close)
+        demo = SandboxDemo(settings, store, parser, speed=speed, orders_file=orders_file, personas=personas,
+                           narrator=Narrator(console))
+        try:
+            summary = await demo.run(stop)
+        except OrderFileError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return 1
+    render_summary(console, summary, speed=demo.speed)
+    if stop.is_set():
+        console.print("[dim]Stopped by Ctrl-C.[/]")
+    return 0
+
+
+class SandboxDemo:
+    """One sandbox run: world, core, cast and the clock that drives them."""
+
+    def __init__(self, settings: Settings, store: Store, parser, *, speed: float = 600.0,
+                 orders_file: Optional[str] = None, personas: bool = True,
+                 narrator: Optional[Narrator] = None, health_port: int = 0) -> None:
+        self.settings = settings
+        self.store = store
+        self.parser = parser
+        self.personas = personas
+        self.speed = speed if personas else 1.0
+        self.orders_file = Path(orders_file) if orders_file else settings.resolve(SAMPLE_ORDERS)
+        self.narrator = narrator or Narrator()
+        self.health_port = health_port
+        self.holds = HoldLog()
+        self.timeline = Timeline()
+        self.customers: list[Customer] = []
+        self.world: Optional[SandboxWorld] = None
+        self.core: Optional[Core] = None
+        self.agent: Optional[Agent] = None
+        self.health_url = ""
+        self.end: Optional[datetime] = None
+
+    # ---- the run -----------------------------------------------------------------------
+
+    async def run(self, stop: Optional[asyncio.Event] = None) -> Summary:
+        stop = stop or asyncio.Event()
+        rows, errors = read_orders(self.orders_file)
+        if not rows:
+            raise OrderFileError(self.orders_file, "no orders to import")
+        start = (min(r.purchased_at for r in rows) - LINK_BEFORE_PURCHASE * 2 if self.personas
+                 else datetime.now(timezone.utc))
+        self.start = start.replace(microsecond=0)
+        self.clock = SimClock(self.start)
+        started = time.monotonic()
+        self.world = world = await SandboxWorld(self.settings, seconds=lambda: self.clock.now().timestamp()).start()
+        health = None
+        try:
+            settings = world.settings_for_sandbox()
+            tg = settings.channels.telegram
+            link_secret = tg.link_secret.get_secret_value().encode() if tg.link_secret else secrets.token_bytes(32)
+            channels = {"telegram": world.telegram, "slack": world.slack}
+            self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.slack,
+                                          link_secret=link_secret)
+            if not self.personas:
+                core.dispatcher = OwnChannelsDispatcher(self.store, channels, self.clock, default_limits(settings),
+                                                        desk=world.slack, cases=core.cases)
+            report = import_rows(self.store, settings, rows, self.clock.now())
+            for error in errors:
+                self.narrator.note(f"[yellow]{self.orders_file}:{error.line}: {error.reason} (row skipped)[/]")
+            await self._cast(rows, link_secret)
+            await world.connect(core.on_event, core.on_agent_action)
+            health = await start_health(core, port=self.health_port)
+            self.health_url = f"http://127.0.0.1:{health.addresses[0][1]}/healthz"
+            self.end = self._end() if self.personas else None
+            self._ready(report.inserted + report.updated + report.unchanged)
+            self.narrator.start()
+            await self._loop(stop)
+        finally:
+            self.narrator.stop()
+            await world.stop()
+            if health is not None:
+                await health.cleanup()
+        summary = summarize(self.store, self.holds)
+        summary.sim_start, summary.sim_end = self.start, self.clock.now()
+        summary.real_seconds = time.monotonic() - started
+        return summary
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        core, clock = self.core, self.clock
+        feed = Feed(self.store, self.narrator, self.settings.schedule.timezone)
+        while not stop.is_set():
+            now = clock.now()
+            await resolve_emails(self.store, self.world.slack.lookup_user_by_email, now)
+            due = self._holds_before_tick(now)
+            core.scheduler.tick(now)
+            self._holds_after_tick(due)
+            next_send = await core.dispatcher.run_once()
+            feed.poll()
+            for customer in self.customers:
+                customer.look(now)
+            self.agent.look(now)
+            if await self.timeline.run_due(now):
+                continue                            # answers at this instant: handle them now
+            self._progress(now, feed)
+            upcoming = [t for t in (core.scheduler.next_at(), next_send, self.timeline.next_at()) if t]
+            if self.personas:
+                if not upcoming or min(upcoming) > self.end:
+                    break
+                await self._pace(now, max(min(upcoming), now + timedelta(milliseconds=1)), stop)
+            else:
+                soon = min([now + timedelta(seconds=1)] + upcoming)
+                await _sleep(stop, max(0.05, (soon - now).total_seconds()))
+                clock.set(datetime.now(timezone.utc))
+        feed.poll()
+
+    async def _pace(self, now: datetime, nxt: datetime, stop: asyncio.Event) -> None:
+        """Play short gaps at `speed`, jump over long ones."""
+        gap = nxt - now
+        if self.speed > 0 and gap <= FAST_FORWARD:
+            await _sleep(stop, gap.total_seconds() / self.speed)
+        else:
+            await asyncio.sleep(0)
+        self.clock.set(nxt)
+
+    # ---- set-up ------------------------------------------------------------------------
+
+    async def _cast(self, rows: list[OrderRow], link_secret: bytes) -> None:
+        """Every customer of the file on the loopback Telegram or Slack; with personas, each
+        one acting as its first order's persona; and the agent."""
+        world, store = self.world, self.store
+        if self.personas:
+            self.agent = Agent(world, self.timeline, self._narrate_person)
+        else:       # a person at `aftercare chat`: a quick agent, working the store's cases
+            self.agent = Agent(world, self.timeline, self._narrate_person, minute=timedelta(seconds=2), core=self.core)
+        named = P.personas_in_file(self.orders_file)
+        by_customer: dict[str, list[OrderRow]] = defaultdict(list)
+        for row in rows:
+            by_customer[row.customer_ref].append(row)
+        for number, (ref, orders) in enumerate(by_customer.items()):
+            head = orders[0]
+            name = head.customer_name or ref
+            if head.channel == "telegram":
+                chat_id = int(head.address) if head.address else UNLINKED_CHAT_IDS + number
+                side = TelegramSide(world, store, chat_id, name.split()[0], head.language)
+            elif head.address or head.email:
+                side = SlackSide(world, name, head.email, head.address)
+            else:
+                continue                            # nobody to reach: stays unreachable
+            await side.setup()
+            if not self.personas:
+                continue
+            persona = P.persona_for(head.order_id, named.get(head.order_id))
+            order_ids = list(dict.fromkeys(o.order_id for o in orders))
+            customer = Customer(name, persona, side, order_ids, self.timeline, self._narrate_person)
+            self.customers.append(customer)
+            if head.channel == "telegram" and not head.address:
+                customer_id = store.db.execute("select id from customers where ref = ?", [ref]).fetchone()[0]
+                customer.plan_link(min(o.purchased_at for o in orders) - LINK_BEFORE_PURCHASE, customer_id, link_secret)
+            checkins = [parse_iso(t["due_at"]) for o in order_ids for t in store.orders.touchpoints(o)
+                        if t["kind"] == "checkin"]
+            if persona.blocks_before_checkin and checkins:
+                customer.plan_block(max(self.clock.now(), min(checkins) - BLOCK_BEFORE_CHECKIN))
+
+    def _end(self) -> datetime:
+        """The simulated end: some days after the last check-in falls due."""
+        dues = [parse_iso(t["due_at"]) for t in self.store.db["touchpoints"].rows_where("kind = 'checkin'")]
+        return max(dues, default=self.clock.now()) + AFTER_LAST_CHECKIN
+
+    def _ready(self, orders: int) -> None:
+        world = self.world
+        log.info("ready: sandbox Telegram %s and Slack %s (loopback), %d orders, store %s, healthz %s",
+                 world.telegram_api.url, world.slack_api.base_url, orders, self.store_path(), self.health_url)
+        cast = ", ".join(f"{c.order_ids[0]} {c.persona.name}" for c in self.customers)
+        self.narrator.note(f"[bold green]ready[/]: health at {self.health_url}; {orders} orders imported into "
+                           f"{self.store_path()}")
+        if self.personas:
+            self.narrator.note(f"simulated {self.clock.now():%Y-%m-%d} → {self.end:%Y-%m-%d}, ×{self.speed:g} "
+                               f"while something is due, jumping over quiet stretches; Ctrl-C stops")
+            self.narrator.note(f"[dim]customers: {cast}[/]")
+        else:
+            self.narrator.note("No simulated customers. Play one in another terminal, e.g. "
+                               f"[bold]AFTERCARE_DB={PLAYGROUND_DB} aftercare chat --order A-1002[/]; "
+                               "the simulated agent answers cases here. Ctrl-C stops.")
+
+    def store_path(self) -> str:
+        return self.store.db.execute("pragma database_list").fetchone()[2] or ":memory:"
+
+    # ---- what the governor held back ---------------------------------------------------
+
+    def _holds_before_tick(self, now: datetime) -> list[dict]:
+        """Wake-ups the governor will hold at this tick (narrated now); due touchpoints to check after."""
+        scheduler, schedule = self.core.scheduler, self.settings.schedule
+        for conversation in self.store.conversations.due_wakeups(now):
+            if conversation["wake_kind"] not in ("remind", "resume") or conversation["owner"] == "human":
+                continue
+            identity = self.store.customers.identity(conversation["identity_id"])
+            decision = decide(MessageClass.PROACTIVE, scheduler._facts(identity, conversation["customer_id"], now),
+                              now, schedule)
+            if decision.send or decision.wait_until is None:
+                continue
+            key = ("wake", conversation["id"], conversation["wake_kind"], conversation["wake_at"])
+            if self.holds.add(key, decision.reason):
+                what = "reminder" if conversation["wake_kind"] == "remind" else "check-back"
+                dropped = (conversation["wake_kind"] == "remind"
+                           and decision.wait_until - now > schedule.close_after)
+                self.narrator.line(now, f"⏸ {what} {conversation['order_id']}", explain(decision)
+                                   + ("; no reminder then, the conversation closes quietly" if dropped else ""), "hold")
+        return self.store.orders.due_touchpoints(now)
+
+    def _holds_after_tick(self, due: list[dict]) -> None:
+        for touchpoint in due:
+            row = next((t for t in self.store.orders.touchpoints(touchpoint["order_id"]) if t["id"] == touchpoint["id"]), None)
+            if row is None or row["status"] != "held" or not row["held_reason"]:
+                continue
+            if self.holds.add(("touchpoint", row["id"]), row["held_reason"]):
+                until = parse_iso(row["due_at"])
+                zone = self._zone_of(row["order_id"])
+                self.narrator.line(parse_iso(touchpoint["due_at"]), f"⏸ {row['kind']} {row['order_id']}",
+                                   f"held: {row['held_reason'].replace('_', ' ')}, next try "
+                                   f"{until.astimezone(ZoneInfo(zone)):%a %H:%M} {zone}", "hold")
+
+    def _zone_of(self, order_id: str) -> str:
+        order = self.store.orders.get(order_id)
+        customer = self.store.customers.get(order["customer_id"])
+        return resolve_zone(customer.get("timezone"), self.settings.schedule.timezone)
+
+    # ---- terminal ----------------------------------------------------------------------
+
+    def _narrate_person(self, at: datetime, who: str, what: str) -> None:
+        self.narrator.line(at, who, what, "agent" if "(agent)" in who else "info")
+
+    def _progress(self, now: datetime, feed: Feed) -> None:
+        if self.end is not None:
+            total = (self.end - self.start).total_seconds() or 1
+            done = min(1.0, max(0.0, (now - self.start).total_seconds() / total))
+            bar = "█" * int(done * 24) + "░" * (24 - int(done * 24))
+            where = f"{bar} {done:4.0%}"
+        else:
+            where = "live"
+        agent = self.agent
+        resolved = sum(1 for c in agent.cases.values() if c.resolved) if agent else 0
+        self.narrator.progress(f"⏱ {now:%a %Y-%m-%d %H:%M} UTC  {where}  delivered {feed.delivered} · "
+                               f"answers {feed.answers} · cases {feed.cards} opened, {resolved} resolved · "
+                               f"×{self.speed:g}")
+
+
+class OwnChannelsDispatcher(Dispatcher):
+    """Sends only on the customer channels this process runs. With a person at `aftercare chat`
+    next to the sandbox, that process sends its console messages and the support posts of its
+    cases (to its in-memory desk); taking them here would fail them or post them to the wrong
+    desk."""
+
+    async def _drain(self, channel: str, rows: list[dict]) -> Optional[datetime]:
+        if channel not in self.channels:
+            return None
+        return await super()._drain(channel, rows)
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    if seconds <= 0:
+        await asyncio.sleep(0)
+        return
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
+def _log_through(console: Console) -> None:
+    """Log lines print above the progress line instead of tearing it; libraries only warn."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler:      # basicConfig's plain stderr handler
+            root.removeHandler(handler)
+    root.addHandler(RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False))
+    root.setLevel(logging.INFO)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,0 +1,146 @@
+"""The figures of a sandbox run, read from the store at the end (read-only).
+
+What the demo prints and what its test asserts on: check-ins sent and answered, CSAT, NPS and
+CES, cases with their times, review requests, upsells, opt-outs, unreachable customers, and
+the messages the governor held back (counted while the run went on, see `HoldLog`).
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from statistics import mean, median
+from typing import Optional
+
+from bot.cases import SUPPORT
+from bot.clock import parse_iso
+from bot.store.store import Store
+
+
+@dataclass
+class HoldLog:
+    """Messages the governor held back: one count per (touchpoint or wake-up, reason)."""
+
+    seen: set = field(default_factory=set)
+    by_reason: Counter = field(default_factory=Counter)
+
+    def add(self, key: tuple, reason: str) -> bool:
+        """Record a hold; False when this one was already counted."""
+        if (key, reason) in self.seen:
+            return False
+        self.seen.add((key, reason))
+        self.by_reason[reason] += 1
+        return True
+
+
+@dataclass(frozen=True)
+class CaseTimes:
+    id: int
+    reason: str
+    customer: str
+    order_id: Optional[str]
+    status: str
+    opened_at: datetime
+    claimed_at: Optional[datetime]
+    first_reply_at: Optional[datetime]
+    resolved_at: Optional[datetime]
+    sla_reminded: bool
+
+    def minutes(self, until: Optional[datetime]) -> Optional[float]:
+        return None if until is None else (until - self.opened_at).total_seconds() / 60
+
+
+@dataclass
+class Summary:
+    orders: int = 0
+    checkins_started: int = 0
+    checkins_sent: int = 0
+    checkins_answered: int = 0
+    csat: list[int] = field(default_factory=list)
+    nps: list[int] = field(default_factory=list)
+    ces: list[int] = field(default_factory=list)
+    feedback: int = 0
+    cases: list[CaseTimes] = field(default_factory=list)
+    review_requests: int = 0
+    upsells: int = 0
+    opt_outs: int = 0
+    unreachable: int = 0
+    no_consent: int = 0
+    held: dict[str, int] = field(default_factory=dict)
+    sent_to_customers: int = 0
+    posts_to_support: int = 0
+    resent: int = 0
+    failed: int = 0
+    sim_start: Optional[datetime] = None
+    sim_end: Optional[datetime] = None
+    real_seconds: float = 0.0
+
+    @property
+    def csat_percent(self) -> Optional[float]:
+        """Share of satisfied answers (4 or 5), the usual CSAT."""
+        return 100 * sum(1 for s in self.csat if s >= 4) / len(self.csat) if self.csat else None
+
+    @property
+    def nps_score(self) -> Optional[float]:
+        """% promoters (9-10) minus % detractors (0-6)."""
+        if not self.nps:
+            return None
+        return 100 * (sum(1 for s in self.nps if s >= 9) - sum(1 for s in self.nps if s <= 6)) / len(self.nps)
+
+    @property
+    def ces_mean(self) -> Optional[float]:
+        return mean(self.ces) if self.ces else None
+
+    def case_minutes(self, stage: str) -> Optional[float]:
+        """Median minutes from opening to `stage` (claimed_at, first_reply_at, resolved_at)."""
+        values = [m for c in self.cases if (m := c.minutes(getattr(c, stage))) is not None]
+        return median(values) if values else None
+
+
+def summarize(store: Store, holds: HoldLog) -> Summary:
+    db = store.db
+    out = Summary(orders=store.orders.count(), held=dict(holds.by_reason))
+    outbox = list(db["outbox"].rows)
+    sent_by_conversation = Counter(r["conversation_id"] for r in outbox
+                                   if r["status"] == "sent" and r["kind"] == "message" and r["channel"] != SUPPORT)
+    inbound_by_conversation = Counter(r["conversation_id"] for r in db["messages"].rows_where("direction = 'in'"))
+    for touchpoint in db["touchpoints"].rows_where("kind = 'checkin' and status = 'started'"):
+        out.checkins_started += 1
+        conversation = touchpoint["conversation_id"]
+        out.checkins_sent += sent_by_conversation[conversation] > 0
+        out.checkins_answered += inbound_by_conversation[conversation] > 0
+    for response in store.conversations.responses():
+        if response["metric"] in ("csat", "nps", "ces") and response["score"] is not None:
+            getattr(out, response["metric"]).append(response["score"])
+        elif response["metric"] == "text":
+            out.feedback += 1
+    for conversation in db["conversations"].rows:
+        slots = json.loads(conversation["slots"] or "{}")
+        out.review_requests += bool(slots.get("review_requested"))
+        out.upsells += bool(slots.get("upsell_offered"))
+    for identity in db["identities"].rows:
+        out.opt_outs += bool(identity["opted_out"])
+        out.unreachable += not identity["reachable"]
+        out.no_consent += not identity["consent"]
+    names = {r["id"]: r["name"] for r in db["customers"].rows}
+    for case in db["escalations"].rows_where(order_by="id"):
+        out.cases.append(CaseTimes(
+            case["id"], case["reason"], names.get(case["customer_id"], "?"), case["order_id"], case["status"],
+            parse_iso(case["opened_at"]), parse_iso(case["claimed_at"]), parse_iso(case["first_reply_at"]),
+            parse_iso(case["resolved_at"]), bool(case["sla_reminded"])))
+    for row in outbox:
+        if row["status"] == "sent" and row["kind"] in ("message", "case_card", "thread"):
+            if row["channel"] == SUPPORT:
+                out.posts_to_support += 1
+            else:
+                out.sent_to_customers += 1
+        out.resent += row["attempts"] > 1
+        out.failed += row["status"] == "failed"
+    return out
+
+
+def span(summary: Summary) -> timedelta:
+    if summary.sim_start is None or summary.sim_end is None:
+        return timedelta(0)
+    return summary.sim_end - summary.sim_start

@@ -1,0 +1,196 @@
+"""The zero-credential `aftercare run`, headless: the sample orders through the loopback
+Telegram and Slack servers, the real adapters, store, scheduler and dispatcher, simulated
+customers and agent, on a simulated clock at full speed (the table stand-in for the NLU)."""
+import asyncio
+import os
+import re
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+
+from bot.cases import SUPPORT
+from bot.channels.slack_blocks import escape_customer_text
+from bot.clock import parse_iso
+from bot.config import load_settings
+from bot.sandbox.cast import SlackSide, TelegramSide
+from bot.sandbox.demo import SandboxDemo, run_sandbox
+from bot.schedule.governor import quiet_until, resolve_zone
+from bot.store.store import Store
+from tests.support.table_parser import TableParser
+
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Run:
+    """A finished sandbox run: its store, loopback servers, cast and figures."""
+
+    def __init__(self, demo: SandboxDemo, summary, health: dict) -> None:
+        self.demo, self.summary, self.health = demo, summary, health
+        self.store = demo.store
+        self.telegram = demo.world.telegram_api
+        self.slack = demo.world.slack_api
+
+    def customer(self, order_id: str):
+        return next(c for c in self.demo.customers if order_id in c.order_ids)
+
+    def identity(self, order_id: str):
+        order = self.store.orders.get(order_id)
+        return next(i for i in self.store.customers.identities_of(order["customer_id"]) if i.channel == order["channel"])
+
+    def delivered(self, order_id: str) -> list[tuple[str, str]]:
+        """(platform message id, text as first delivered) of every bot message on the customer's screen."""
+        side = self.customer(order_id).side
+        if isinstance(side, TelegramSide):
+            return [(str(m.message_id), m.history[0] if m.history else m.text)
+                    for m in self.telegram.messages_to(side.chat_id)]
+        return [(m.ts, m.text) for m in self.slack.dms_to(side.address)]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Run:
+    settings = load_settings(os.path.join(ROOT, "config.yml"), environ={})
+    store = Store.open(tmp_path_factory.mktemp("sandbox") / "sandbox.db")
+    demo = SandboxDemo(settings, store, TableParser(), speed=0)
+    health: dict = {}
+
+    async def probe() -> None:
+        while not demo.health_url:
+            await asyncio.sleep(0.01)
+        async with aiohttp.ClientSession() as session:
+            async with session.get(demo.health_url) as response:
+                health.update(status=response.status, body=await response.json())
+
+    async def both():
+        summary, _ = await asyncio.wait_for(asyncio.gather(demo.run(), probe()), timeout=60)
+        return summary
+
+    summary = asyncio.run(both())
+    yield Run(demo, summary, health)
+    store.close()
+
+
+def test_runs_the_whole_sample_quickly_and_serves_healthz(run):
+    assert run.summary.orders == 20
+    assert run.summary.real_seconds < 30
+    assert run.health["status"] == 200 and run.health["body"]["ok"] is True
+    assert run.health["body"]["channels"] == ["slack", "telegram"]
+    assert run.summary.checkins_sent >= 13 and run.summary.checkins_answered >= 12
+
+
+def test_cases_are_opened_claimed_answered_and_resolved(run):
+    cases = run.summary.cases
+    assert {(c.order_id, c.reason) for c in cases} == {
+        ("A-1003", "product_problem"), ("A-1015", "product_problem"), ("A-1006", "delivery_problem"),
+        ("A-1009", "human")}
+    for case in cases:
+        assert case.status == "resolved"
+        assert case.opened_at < case.claimed_at <= case.first_reply_at < case.resolved_at
+    late = [c for c in cases if c.minutes(c.claimed_at) > 30]
+    assert late and all(c.sla_reminded for c in late)          # the agent who came late was reminded
+    posts = run.slack.messages_in(run.demo.world.support_channel_id)
+    words = [b["text"]["text"] for m in posts for b in m.blocks if b.get("block_id") == "case_words"]
+    assert any("it arrived cracked" in w for w in words)            # the card shows the customer's words
+    assert any(m.text.startswith("Customer: ") for m in posts)       # their answers reach the thread
+
+
+def test_scores_are_stored(run):
+    by_order: dict = {}
+    for response in run.store.conversations.responses():
+        by_order.setdefault(response["order_id"], []).append((response["metric"], response["score"]))
+    assert ("csat", 5) in by_order["A-1001"]                     # delighted
+    assert ("csat", 3) in by_order["A-1002"]                     # so-so, with a comment
+    assert ("text", None) in by_order["A-1002"]
+    assert ("csat", 1) in by_order["A-1003"]                     # broken product
+    assert ("ces", 6) in by_order["A-1003"]                      # after the case was resolved
+    assert ("csat", 4) in by_order["A-1012"]                     # not used yet, asked again a week later
+    assert any(metric == "nps" for metric, _ in by_order["A-1007"])
+    assert run.summary.review_requests >= 5 and run.summary.upsells >= 3
+
+
+def test_stop_persona_gets_nothing_after_the_confirmation(run):
+    confirmation = "Done: you won't get any more messages from us."
+    screen = [text for _, text in run.delivered("A-1010")]
+    assert screen[-1].startswith(confirmation)
+    assert sum(text.startswith(confirmation) for text in screen) == 1
+    identity = run.identity("A-1010")
+    assert identity.opted_out
+    later = run.store.db.execute("select count(*) from outbox where identity_id = ? and status = 'sent' and "
+                                 "created_at > (select min(created_at) from outbox where identity_id = ? and "
+                                 "text like 'Done: you won''t%')", [identity.id, identity.id]).fetchone()[0]
+    assert later == 0
+
+
+@pytest.mark.parametrize("order_id", ["A-1004", "A-1020"])         # Telegram: blocked; Slack: account gone
+def test_blocked_persona_is_unreachable(run, order_id):
+    identity = run.identity(order_id)
+    assert not identity.reachable
+    rows = list(run.store.db["outbox"].rows_where("identity_id = ?", [identity.id], order_by="id"))
+    assert [r["status"] for r in rows if r["status"] != "sent"][0] == "unreachable"
+    assert [text for _, text in run.delivered(order_id)] == [rows[0]["text"]]      # only the thank-you
+    assert not any("How is" in text for _, text in run.delivered(order_id))
+
+
+def test_nothing_proactive_is_sent_in_the_customers_quiet_hours(run):
+    settings = run.demo.settings.schedule
+    checked = 0
+    for contact in run.store.db["contacts"].rows:
+        customer = run.store.customers.get(contact["customer_id"])
+        zone = resolve_zone(customer.get("timezone"), settings.timezone)
+        rows = run.store.db.execute(
+            "select o.sent_at from outbox o join identities i on i.id = o.identity_id "
+            "where i.customer_id = ? and o.created_at = ? and o.status = 'sent' and o.kind = 'message'",
+            [contact["customer_id"], contact["at"]]).fetchall()
+        for (sent_at,) in rows:
+            sent = parse_iso(sent_at)
+            assert quiet_until(sent, zone, settings.quiet_hours) is None, (
+                f"{contact['kind']} to {customer['name']} at {sent.astimezone(ZoneInfo(zone))} ({zone})")
+            checked += 1
+    assert checked >= 15
+    assert run.summary.held.get("quiet_hours", 0) >= 3            # and some had to wait for the morning
+    assert run.summary.held.get("weekly_cap", 0) >= 1
+
+
+def test_no_message_lost_or_doubled_at_the_loopback_servers(run):
+    db = run.store.db
+    assert db.execute("select count(*) from outbox where status in ('pending', 'sending', 'failed')").fetchone()[0] == 0
+    for customer in run.demo.customers:
+        side = customer.side
+        sent = list(db.query("select platform_message_id, text from outbox where channel = ? and address = ? "
+                             "and kind = 'message' and status = 'sent' order by sent_at, id", [side.channel, side.address]))
+        screen = run.delivered(customer.order_ids[0])
+        assert len({pid for pid, _ in screen}) == len(screen)
+        assert [r["platform_message_id"] for r in sent] == [pid for pid, _ in screen], customer.name
+        expected = [r["text"] if isinstance(side, TelegramSide) else escape_customer_text(r["text"]) for r in sent]
+        shown = dict(screen)
+        for row, text in zip(sent, expected):
+            if isinstance(side, SlackSide) and run.slack.message(run.slack.dm_channel(side.address),
+                                                                row["platform_message_id"]).edited:
+                continue                                           # an answered question shows its answer now
+            assert shown[row["platform_message_id"]] == text
+    support = list(db.query("select platform_message_id from outbox where channel = ? and status = 'sent' "
+                            "and kind in ('case_card', 'thread') order by sent_at, id", [SUPPORT]))
+    posted = [m.ts for m in run.slack.messages_in(run.demo.world.support_channel_id)
+              if m.user == run.slack.bot_user_id or m.bot_id]
+    assert sorted(r["platform_message_id"] for r in support) == sorted(posted)
+
+
+def test_deep_link_customers_are_linked_before_their_thank_you(run):
+    for order_id in ("A-1001", "A-1016"):                           # no chat id in the file
+        identity = run.identity(order_id)
+        assert identity.address and identity.reachable
+        screen = [text for _, text in run.delivered(order_id)]
+        assert screen[0].startswith("Thanks ") and screen[1].startswith("Thank you for your order")
+
+
+def test_make_run_entry_exits_0_and_leaves_no_database(capsys, caplog):
+    settings = load_settings(os.path.join(ROOT, "config.yml"), environ={})
+    code = asyncio.run(run_sandbox(settings, lambda s: Store.open(s.resolve(s.store.path)), lambda s: TableParser(),
+                                   speed=0, orders_file=None, personas=True))
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Sandbox run: summary" in out
+    ready = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("ready:"))
+    database = re.search(r"store (\S+),", ready).group(1)
+    assert database != settings.store.path and not os.path.exists(database)
