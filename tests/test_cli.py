@@ -1,0 +1,142 @@
+"""The `aftercare` command through click's CliRunner: help everywhere, `flows check` on good and
+broken flows, `orders import` of good and bad rows into a temporary store."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.store.store import Store
+from tests.support.harness import CONFIG, DIALOGS, ROOT
+
+BAD_ORDERS = ROOT / "tests" / "data" / "bad_orders.csv"
+
+
+def commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in sorted(group.commands.items()):
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from commands(command, prefix + (name,))
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """The shipped config with the store in a temporary folder and dialogs/ at an absolute path."""
+    text = CONFIG.read_text(encoding="utf-8")
+    lines = []
+    for line in text.splitlines():
+        if line.strip().startswith("path:") and not lines[-1].startswith(" "):
+            line = f"  path: {tmp_path / 'store' / 'aftercare.db'}"
+        lines.append(line)
+    lines.append(f"dialogs_dir: {DIALOGS}")
+    path = tmp_path / "config.yml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run(*args: str, config: Path | None = None):
+    prefix = ["--config", str(config)] if config else []
+    return CliRunner().invoke(main, prefix + list(args), catch_exceptions=False)
+
+
+# ---- help text ------------------------------------------------------------------------------
+
+def test_every_command_has_help_text():
+    found = list(commands(main))
+    assert len(found) >= 12
+    names = {" ".join(path) for path, _ in found}
+    assert {"flows check", "flows diagram", "orders import", "simulate", "chat", "run", "due", "cases"} <= names
+    for path, command in found:
+        assert command.help and command.help.strip(), f"`aftercare {' '.join(path)}` has no help text"
+        assert command.get_short_help_str().strip()
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"option {param.name} of `{' '.join(path)}` has no help"
+
+
+@pytest.mark.parametrize("path", [()] + [p for p, _ in commands(main)], ids=lambda p: " ".join(p) or "main")
+def test_help_option_works_everywhere(path):
+    result = run(*path, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+# ---- flows check / diagram ---------------------------------------------------------------------
+
+def test_flows_check_passes_on_the_shipped_dialogs(config):
+    result = run("flows", "check", config=config)
+    assert result.exit_code == 0, result.stderr
+    for name in ("checkin", "nps", "ces", "inbox", "replenishment", "thank_you"):
+        assert f"flow '{name}'" in result.output
+
+
+def test_flows_check_fails_with_file_and_line_on_a_broken_copy(tmp_path, config):
+    broken = tmp_path / "dialogs"
+    shutil.copytree(DIALOGS, broken)
+    path = broken / "checkin.yml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "action: record_text")
+    lines[at] = lines[at].replace("record_text", "record_txt")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("flows", "check", "--dir", str(broken), config=config)
+    assert result.exit_code == 1
+    assert f"{path}:{at + 1}: step 'thank_feedback': unknown action 'record_txt'" in result.stderr
+
+
+def test_flows_check_fails_on_bad_yaml(tmp_path, config):
+    broken = tmp_path / "dialogs"
+    shutil.copytree(DIALOGS, broken)
+    (broken / "nps.yml").write_text("flow: nps\nsteps:\n  ask: [\n", encoding="utf-8")
+    result = run("flows", "check", "--dir", str(broken), config=config)
+    assert result.exit_code == 1
+    assert f"{broken / 'nps.yml'}:" in result.stderr and "invalid YAML" in result.stderr
+
+
+def test_flows_diagram_prints_mermaid(config):
+    result = run("flows", "diagram", "--flow", "checkin", config=config)
+    assert result.exit_code == 0
+    assert "```mermaid\nstateDiagram-v2" in result.output
+    assert "ask_csat --> triage: score <= 2" in result.output
+    assert "ask_nps" not in result.output
+
+
+def test_bad_config_is_a_clean_error(tmp_path):
+    path = tmp_path / "config.yml"
+    path.write_text("schedule:\n  checkin_after: 3 dayz\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(path), "flows", "check"])
+    assert result.exit_code == 1
+    assert f'{path}:2: schedule.checkin_after: "3 dayz" is not a duration' in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# ---- orders import --------------------------------------------------------------------------
+
+def test_orders_import_good_and_bad_rows(config, tmp_path):
+    result = run("orders", "import", str(BAD_ORDERS), config=config)
+    assert result.exit_code == 0, result.stderr
+    assert "2 new, 0 updated, 0 unchanged orders; 8 bad rows skipped" in result.output
+    assert f"{BAD_ORDERS}:3: missing order_id (row skipped)" in result.stderr
+    assert f'{BAD_ORDERS}:7: channel: "whatsapp" is not a channel (telegram or slack) (row skipped)' in result.stderr
+    store = Store.open(tmp_path / "store" / "aftercare.db")
+    assert {r["order_id"] for r in store.db["orders"].rows} == {"B-1", "B-9"}
+    store.close()
+    again = run("orders", "import", str(BAD_ORDERS), config=config)
+    assert "0 new, 0 updated, 2 unchanged orders; 8 bad rows skipped" in again.output
+
+
+def test_orders_import_of_an_unreadable_file(config, tmp_path):
+    path = tmp_path / "orders.txt"
+    path.write_text("hello", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "orders", "import", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert str(path) in result.stderr
+
+
+def test_cases_lists_open_cases(config):
+    result = run("cases", config=config)
+    assert result.exit_code == 0
+    assert "case" in result.output and "SLA" in result.output
