@@ -244,8 +244,6 @@ class SandboxDemo:
         log.info("ready: sandbox Telegram %s and Slack %s (loopback), %d orders, store %s, healthz %s",
                  world.telegram_api.url, world.slack_api.base_url, orders, self.store_path(), self.health_url)
         cast = ", ".join(f"{c.order_ids[0]} {c.persona.name}" for c in self.customers)
-        self.narrator.note(f"[bold green]ready[/]: health at {self.health_url}; {orders} orders imported into "
-                           f"{self.store_path()}")
         if self.personas:
             self.narrator.note(f"simulated {self.clock.now():%Y-%m-%d} → {self.end:%Y-%m-%d}, ×{self.speed:g} "
                                f"while something is due, jumping over quiet stretches; Ctrl-C stops")
@@ -267,6 +265,7 @@ class SandboxDemo:
             if conversation["wake_kind"] not in ("remind", "resume") or conversation["owner"] == "human":
                 continue
             identity = self.store.customers.identity(conversation["identity_id"])
+            # the scheduler's own facts, so that the decision told here is the one it makes
             decision = decide(MessageClass.PROACTIVE, scheduler._facts(identity, conversation["customer_id"], now),
                               now, schedule)
             if decision.send or decision.wait_until is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from statistics import mean, median
 from typing import Optional
 
@@ -139,8 +139,3 @@ def summarize(store: Store, holds: HoldLog) -> Summary:
         out.failed += row["status"] == "failed"
     return out
 
-
-def span(summary: Summary) -> timedelta:
-    if summary.sim_start is None or summary.sim_end is None:
-        return timedelta(0)
-    return summary.sim_end - summary.sim_start
