@@ -34,6 +34,8 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
                   *, speed: float = 600.0, orders_file: Optional[str] = None, personas: bool = True) -> int:
     """Run until SIGTERM/SIGINT (real bot) or until the sandbox demo ends. Returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO, and a Bot API URL contains the token: never log secrets.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if not has_credentials(settings):
         from bot.sandbox.demo import run_sandbox
         return await run_sandbox(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
