@@ -21,6 +21,7 @@ import signal
 import tempfile
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Optional
@@ -66,7 +67,7 @@ async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store
                   "Telegram and Slack are loopback servers on 127.0.0.1 (docs/going-live.md goes live).")
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    parser = load_nlu(settings)
+    parser = await ParserThread.start(load_nlu, settings)
     with contextlib.ExitStack() as cleanup:
         if personas:    # a throwaway database: nothing of the demo outlives it
             folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="aftercare-sandbox-"))
@@ -77,6 +78,7 @@ async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store
                 stale.unlink(missing_ok=True)
         store = open_store(settings.copy(update={"store": StoreSettings(path=str(path))}))
         cleanup.callback(store.close)
+        cleanup.callback(parser.close)
         demo = SandboxDemo(settings, store, parser, speed=speed, orders_file=orders_file, personas=personas,
                            narrator=Narrator(console))
         try:
@@ -314,6 +316,27 @@ class SandboxDemo:
         self.narrator.progress(f"⏱ {now:%a %Y-%m-%d %H:%M} UTC  {where}  delivered {feed.delivered} · "
                                f"answers {feed.answers} · cases {feed.cards} opened, {resolved} resolved · "
                                f"×{self.speed:g}")
+
+
+class ParserThread:
+    """The NLU on a thread of its own. Rasa's parser drives a private event loop, which cannot
+    run on a thread whose loop is already running (the app's); the inbound handler's call still
+    waits for the answer, as a direct call would."""
+
+    def __init__(self, pool: ThreadPoolExecutor, parser) -> None:
+        self._pool, self._parser = pool, parser
+
+    @classmethod
+    async def start(cls, load: Callable[[Settings], object], settings: Settings) -> "ParserThread":
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
+        parser = await asyncio.get_running_loop().run_in_executor(pool, load, settings)
+        return cls(pool, parser)
+
+    def parse(self, text: str):
+        return self._pool.submit(self._parser.parse, text).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
 
 
 class OwnChannelsDispatcher(Dispatcher):

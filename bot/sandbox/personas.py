@@ -65,7 +65,7 @@ PERSONAS: dict[str, Persona] = {p.name: p for p in (
     Persona("broken", "broken product: 1, 'it arrived cracked'", {
         CSAT: [Press("1")], TRIAGE: [Say("it arrived cracked")],
         AGENT: [Say("Thank you, that's great!")], CES: [Press("6")], NPS: [Press("5")],
-        IMPROVE: [Say("Pack things more carefully, please.")]}),
+        IMPROVE: [Say("Maybe a cheaper price.")]}),
     Persona("never_arrived", "never arrived: 'tracking hasn't moved'", {
         CSAT: [Say("it never arrived, tracking hasn't moved")],
         AGENT: [Say("Great, thanks for checking!")], CES: [Press("5")], NPS: [Press("8")]}),
