@@ -15,7 +15,7 @@ from bot.engine.flows import FlowSet, load_flows
 from bot.engine.machine import Engine
 from bot.events import InboundEvent
 from bot.inbound import InboundHandler
-from bot.nlu.base import Parser
+from bot.nlu.base import Parse, Parser
 from bot.outbox import Dispatcher, Limits
 from bot.runner import ConversationRunner
 from bot.schedule.runner import Scheduler
@@ -51,9 +51,22 @@ class Core:
     async def on_event(self, event: InboundEvent) -> None:
         """The callback every channel adapter delivers to."""
         try:
-            self.inbound.handle(event, self.clock.now())
+            text = self.inbound.text_to_parse(event)
+            parse = await self._parse(text) if text is not None else None
+            self.inbound.handle(event, self.clock.now(), parse=parse)
         except Exception:  # a weird message never crashes the bot
             log.exception("inbound event %s/%s could not be handled", event.channel, event.event_id)
+
+    async def _parse(self, text: str) -> Optional[Parse]:
+        """Parse without blocking the event loop; a failing NLU means 'not understood'."""
+        parser = self.inbound.parser
+        try:
+            if hasattr(parser, "aparse"):
+                return await parser.aparse(text)
+            return parser.parse(text)
+        except Exception:
+            log.exception("NLU failed on a message; treating it as not understood")
+            return Parse(text=text, intent="nlu_fallback", confidence=0.0)
 
     async def on_agent_action(self, action: AgentAction) -> None:
         """The callback the support desk delivers agent actions to."""

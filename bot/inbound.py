@@ -41,12 +41,21 @@ class InboundHandler:
         self.settings = settings
         self.link_secret = link_secret
 
-    def handle(self, event: InboundEvent, now: datetime) -> bool:
-        """Process one inbound event; False when it was a duplicate delivery (invariant 1)."""
+    def text_to_parse(self, event: InboundEvent) -> Optional[str]:
+        """The text the NLU must read for this event, or None (buttons never reach the NLU)."""
         text = (event.text or "")[:MAX_TEXT]
-        parse = None
         if event.kind in (InboundKind.TEXT, InboundKind.MEDIA) and text.strip() and not _STOP_WORDS.match(text):
-            parse = self._parse(text)       # outside the write lock: the slow part
+            return text
+        return None
+
+    def handle(self, event: InboundEvent, now: datetime, parse: Optional[Parse] = None) -> bool:
+        """Process one inbound event; False when it was a duplicate delivery (invariant 1).
+
+        `parse` may come from the caller (the async path parses off the event loop)."""
+        text = (event.text or "")[:MAX_TEXT]
+        to_parse = self.text_to_parse(event)
+        if parse is None and to_parse is not None:
+            parse = self._parse(to_parse)   # outside the write lock: the slow part
         with self.store.transaction():
             if not self.store.events.first_time(event.channel, event.event_id, now):
                 log.info("duplicate delivery %s/%s ignored", event.channel, event.event_id)
