@@ -184,13 +184,46 @@ def test_deep_link_customers_are_linked_before_their_thank_you(run):
         assert screen[0].startswith("Thanks ") and screen[1].startswith("Thank you for your order")
 
 
-def test_make_run_entry_exits_0_and_leaves_no_database(capsys, caplog):
+def test_make_run_entry_exits_0_and_leaves_no_database(tmp_path, capsys, caplog, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
     settings = load_settings(os.path.join(ROOT, "config.yml"), environ={})
+    sample = open(os.path.join(ROOT, "data", "sample_orders.csv"), encoding="utf-8").read().splitlines()
+    orders = tmp_path / "orders.csv"            # a broken product and a STOP: a case and an opt-out
+    orders.write_text("\n".join([sample[0]] + [line for line in sample if line.startswith(("A-1003", "A-1010"))]) + "\n",
+                      encoding="utf-8")
     code = asyncio.run(run_sandbox(settings, lambda s: Store.open(s.resolve(s.store.path)), lambda s: TableParser(),
-                                   speed=0, orders_file=None, personas=True))
+                                   speed=0, orders_file=str(orders), personas=True))
     assert code == 0
     out = capsys.readouterr().out
-    assert "Sandbox run: summary" in out
+    assert "new case 1: product_problem" in out and "Done: you won't get any more messages" in out
+    assert "1 opened, 1 claimed, 1 resolved" in out
     ready = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("ready:"))
     database = re.search(r"store (\S+),", ready).group(1)
     assert database != settings.store.path and not os.path.exists(database)
+
+
+def test_without_personas_it_runs_on_the_wall_clock_until_stopped_and_leaves_chat_its_messages(tmp_path):
+    """`--no-personas`: a person plays a customer with `aftercare chat` in another process; the
+    sandbox neither fails that process's console messages nor posts its cases' cards."""
+    settings = load_settings(os.path.join(ROOT, "config.yml"), environ={})
+    store = Store.open(tmp_path / "sandbox.db")
+    demo = SandboxDemo(settings, store, TableParser(), personas=False)
+
+    async def play() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(demo.run(stop))
+        while not demo.health_url:
+            await asyncio.sleep(0.01)
+        now = demo.clock.now()
+        store.outbox.add("console", "console-user", None, None, "from aftercare chat", now)
+        store.outbox.add(SUPPORT, "#support", None, None, "case 1", now, kind="case_card", payload={"case_id": 1})
+        await asyncio.sleep(1.5)
+        stop.set()
+        await asyncio.wait_for(running, timeout=20)
+
+    asyncio.run(play())
+    statuses = {r["channel"]: r["status"] for r in store.db["outbox"].rows_where("channel in ('console', ?)", [SUPPORT])}
+    assert statuses == {"console": "pending", SUPPORT: "pending"}
+    assert demo.customers == [] and demo.speed == 1.0
+    assert store.db["outbox"].count_where("status = 'sent'") > 0     # the sample's check-ins reached the loopback
+    store.close()
