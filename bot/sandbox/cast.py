@@ -157,7 +157,6 @@ class Customer:
                  timeline: Timeline, narrate: Narrate) -> None:
         self.name, self.persona, self.side, self.order_ids = name, persona, side, order_ids
         self.timeline, self.narrate = timeline, narrate
-        self.first_name = name.split()[0] if name.split() else name
         self.kinds: Counter[str] = Counter()
         self._read = 0
         self._answers = 0

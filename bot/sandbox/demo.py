@@ -147,7 +147,7 @@ class SandboxDemo:
             health = await start_health(core, port=self.health_port)
             self.health_url = f"http://127.0.0.1:{health.addresses[0][1]}/healthz"
             self.end = self._end() if self.personas else None
-            self._ready(report.inserted + report.updated + report.unchanged)
+            self._ready(report.inserted + report.updated + report.unchanged, rows[0].order_id)
             self.narrator.start()
             await self._loop(stop)
         finally:
@@ -241,7 +241,7 @@ class SandboxDemo:
         dues = [parse_iso(t["due_at"]) for t in self.store.db["touchpoints"].rows_where("kind = 'checkin'")]
         return max(dues, default=self.clock.now()) + AFTER_LAST_CHECKIN
 
-    def _ready(self, orders: int) -> None:
+    def _ready(self, orders: int, example_order: str) -> None:
         world = self.world
         log.info("ready: sandbox Telegram %s and Slack %s (loopback), %d orders, store %s, healthz %s",
                  world.telegram_api.url, world.slack_api.base_url, orders, self.store_path(), self.health_url)
@@ -252,7 +252,7 @@ class SandboxDemo:
             self.narrator.note(f"[dim]customers: {cast}[/]")
         else:
             self.narrator.note("No simulated customers. Play one in another terminal, e.g. "
-                               f"[bold]AFTERCARE_DB={PLAYGROUND_DB} aftercare chat --order A-1002[/]; "
+                               f"[bold]AFTERCARE_DB={self.store_path()} aftercare chat --order {example_order}[/]; "
                                "the simulated agent answers cases here. Ctrl-C stops.")
 
     def store_path(self) -> str:
