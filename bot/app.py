@@ -40,7 +40,9 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
         from bot.sandbox.demo import run_sandbox
         return await run_sandbox(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
                                  personas=personas)
-    return await run_live(settings, open_store(settings), load_nlu(settings), SystemClock())
+    # Rasa's parser drives a private event loop: load it (and its warm-up) off this one.
+    parser = await asyncio.to_thread(load_nlu, settings)
+    return await run_live(settings, open_store(settings), parser, SystemClock())
 
 
 async def run_live(settings: Settings, store: Store, parser, clock: Clock) -> int:

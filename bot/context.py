@@ -31,7 +31,7 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
         "product.category": category,
         "order.id": order_id or "",
         "review_url": settings.reviews.url_for(sku) if sku else settings.reviews.default_url,
-        "upsell.offer": offer.offer if offer else (refill.offer or item.get("product") if refill else None),
+        "upsell.offer": offer.offer if offer else (_refill_offer(refill, item) if refill else None),
         "upsell.url": offer.url if offer else (refill.url if refill else None),
         "faq": settings.faq.get(sku) or settings.faq.get(category),
         "checkback_days": max(1, round(settings.schedule.not_used_yet_delay.total_seconds() / 86400)),
@@ -41,6 +41,10 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
     return Context(variables=variables, timing=timing(settings), has_open_case=has_case,
                    upsell_offered_before=store.conversations.upsell_offered_before(customer_id),
                    earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {})
+
+
+def _refill_offer(refill, item: dict) -> str:
+    return refill.offer or f"a refill of {item.get('product') or 'it'}"
 
 
 def _item(store: Store, order_id: Optional[str], sku: Optional[str]) -> dict:
