@@ -63,7 +63,7 @@ def train(ctx: click.Context, force: bool) -> None:
 def parse(ctx: click.Context) -> None:
     """Read utterances, one per line, on stdin; print one JSON object per line."""
     parser = _parser(_settings(ctx))
-    for line in click.get_text_stream("stdin"):
+    for line in sys.stdin:
         result = parser.parse(line.rstrip("\r\n"))
         click.echo(json.dumps({
             "text": result.text,

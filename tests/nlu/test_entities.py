@@ -1,8 +1,10 @@
 """Entity values reach the engine as canonical strings, once each (no model needed)."""
 from __future__ import annotations
 
+import pytest
+
 from bot.nlu.base import Entity
-from bot.nlu.rasa_nlu import MAX_CHARS, _clean, _entities
+from bot.nlu.rasa_nlu import MAX_CHARS, _clean, _entities, problem_type_of, rating_of
 
 
 def test_duplicates_are_dropped_and_order_kept() -> None:
@@ -12,10 +14,32 @@ def test_duplicates_are_dropped_and_order_kept() -> None:
     assert _entities(raw) == (Entity("problem_type", "damaged"), Entity("rating", "4"))
 
 
-def test_unmapped_problem_spans_are_not_passed_on() -> None:
-    raw = [{"entity": "problem_type", "value": "big dent"},
-           {"entity": "problem_type", "value": "Defective"}]
-    assert _entities(raw) == (Entity("problem_type", "defective"),)
+def test_unseen_problem_spans_are_mapped_or_dropped() -> None:
+    raw = [{"entity": "problem_type", "value": "the kettle"},
+           {"entity": "problem_type", "value": "Defective"},
+           {"entity": "problem_type", "value": "big dent"}]
+    assert _entities(raw) == (Entity("problem_type", "defective"),
+                              Entity("problem_type", "damaged"))
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("the sole came off after a week", "defective"), ("screen is cracked", "damaged"),
+    ("no charger in the box", "missing_part"), ("you sent the wrong colour", "wrong_item"),
+    ("looks nothing like the photos", "not_as_described"), ("way too tight", "size_fit"),
+    ("it never arrived", "not_received"), ("a week late already", "late"),
+    ("love it", None),
+])
+def test_problem_cues(text: str, kind: str | None) -> None:
+    assert problem_type_of(text) == kind
+
+
+@pytest.mark.parametrize("text,score", [
+    ("I'd give it a 4", "4"), ("5/5", "5"), ("honestly 7 out of 10", "7"), ("three stars", "3"),
+    ("8", "8"), ("i'd rate it a solid nine", "9"), ("it broke after 3 days", None),
+    ("is it ok for a 4 year old?", None), ("I'd give it a week", None),
+])
+def test_rating_cues(text: str, score: str | None) -> None:
+    assert rating_of(text) == score
 
 
 def test_ratings_become_digits() -> None:

@@ -1,0 +1,123 @@
+"""Real sentences through the real trained model (loaded once per session)."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, Parse
+from bot.nlu.rasa_nlu import RasaParser
+
+pytestmark = pytest.mark.nlu
+
+CASES = {
+    "works_well": ["works perfectly, love it", "really happy with the headphones",
+                   "the blender is great, I use it every day"],
+    "mixed_feedback": ["it's okay, nothing special", "good quality but a bit overpriced",
+                       "comfy but the colour faded after one wash"],
+    "product_problem": ["the sole came off after a week", "the screen arrived cracked",
+                        "it stopped working after two days", "one of the legs is missing"],
+    "delivery_problem": ["my parcel still hasn't arrived", "where is my order?",
+                         "tracking says delivered but I never got it"],
+    "return_refund": ["I want a refund", "how do I return this?",
+                      "can I exchange it for a bigger size?"],
+    "how_to": ["how do I clean the suede?", "how do I pair the earbuds with my phone",
+               "does it work with an iphone?"],
+    "not_used_yet": ["still in the box", "haven't tried it yet",
+                     "it's a gift, I haven't given it to her yet"],
+    "human": ["can I talk to a person", "I want to speak to a human",
+              "let me talk to an agent please"],
+    "opt_out": ["stop", "STOP", "unsubscribe", "stop messaging me",
+                "please don't text me again"],
+    "affirm": ["yes", "yes please", "sure"],
+    "deny": ["no", "no thanks", "nope"],
+    "thanks": ["thanks", "thank you so much", "cheers!"],
+}
+
+
+def test_every_intent_is_covered() -> None:
+    assert set(CASES) == set(INTENTS)
+
+
+@pytest.mark.parametrize("intent,text", [(i, t) for i, texts in CASES.items() for t in texts])
+def test_real_sentences(rasa_parser: RasaParser, intent: str, text: str) -> None:
+    result = rasa_parser.parse(text)
+    assert result.intent == intent, result.ranking[:3]
+    assert result.text == text
+
+
+def test_the_sole_came_off_is_a_defect(rasa_parser: RasaParser) -> None:
+    result = rasa_parser.parse("the sole came off after a week")
+    assert result.intent == "product_problem"
+    assert result.entity("problem_type") == "defective"
+
+
+@pytest.mark.parametrize("text", ["arrived broken, I want a refund",
+                                  "the zip is broken, can I send it back for a refund?"])
+def test_two_needs_keep_the_problem_type(rasa_parser: RasaParser, text: str) -> None:
+    result = rasa_parser.parse(text)
+    assert result.intent in {"product_problem", "return_refund"}
+    assert result.entity("problem_type") == "damaged"
+
+
+@pytest.mark.parametrize("text,score", [("I'd give it a 4", "4"), ("5/5 love it", "5"),
+                                        ("honestly a 3 out of 5", "3")])
+def test_rating_is_extracted(rasa_parser: RasaParser, text: str, score: str) -> None:
+    assert rasa_parser.parse(text).entity("rating") == score
+
+
+def test_entities_are_canonical_and_unique(rasa_parser: RasaParser) -> None:
+    for text in ["the kettle arrived with a big dent in the side",
+                 "wrong colour, and it's too small", "never arrived, never arrived"]:
+        result = rasa_parser.parse(text)
+        assert len(set(result.entities)) == len(result.entities)
+        for entity in result.entities:
+            if entity.entity == "problem_type":
+                assert entity.value in PROBLEM_TYPES
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", "😀😀😀", "🙂", "это не работает",
+                                  "これは壊れています", "x" * 10_000, "ok " * 5_000,
+                                  "\x00\x01 weird bytes", "?", "12345", "/stop",
+                                  "<script>alert(1)</script>"])
+def test_weird_inputs_do_not_crash(rasa_parser: RasaParser, text: str) -> None:
+    result = rasa_parser.parse(text)
+    assert isinstance(result, Parse)
+    assert result.text == text
+    assert result.intent in INTENTS or result.intent == FALLBACK_INTENT
+    assert 0.0 <= result.confidence <= 1.0
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀😀", "это не работает", "x" * 10_000])
+def test_nothing_understandable_falls_back(rasa_parser: RasaParser, text: str) -> None:
+    result = rasa_parser.parse(text)
+    assert result.intent == FALLBACK_INTENT
+    if not text.strip():
+        assert result.confidence == 0.0 and result.ranking == ()
+
+
+def test_below_threshold_falls_back(rasa_parser: RasaParser) -> None:
+    confident = rasa_parser.parse("thank you so much")
+    assert confident.intent == "thanks"
+    strict = RasaParser(rasa_parser._agent, confidence_threshold=1.01,
+                        vocabulary=rasa_parser._vocabulary)
+    try:
+        result = strict.parse("thank you so much")
+    finally:
+        strict.close()
+    assert result.intent == FALLBACK_INTENT
+    assert result.confidence == pytest.approx(confident.confidence)
+    assert result.ranking[0][0] == "thanks"  # the ranking is kept for the engine to look at
+
+
+async def test_aparse_inside_a_running_loop(rasa_parser: RasaParser) -> None:
+    results = await asyncio.gather(*(rasa_parser.aparse(t) for t in ["stop", "yes", "thanks"]))
+    assert [r.intent for r in results] == ["opt_out", "affirm", "thanks"]
+
+
+def test_parse_from_a_thread_without_a_loop(rasa_parser: RasaParser) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        intents = list(pool.map(lambda t: rasa_parser.parse(t).intent, ["no", "yes"] * 5))
+    assert intents == ["deny", "affirm"] * 5
