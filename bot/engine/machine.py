@@ -150,6 +150,13 @@ class Engine:
 
     def _answer(self, state: Optional[ConversationState], answer: Answer, ctx: Context, now: datetime) -> Outcome:
         intent = answer.parse.intent if answer.parse and answer.button is None else None
+        parked = self._parked(state)
+        if parked is not None and parked.score and self._read_answer(parked, answer)[0] is not None:
+            # rescheduled ("not used yet") and now they state the score: it answers the question
+            state.step, state.wake_at, state.wake_kind = parked.name, None, None
+            state.slots.pop("_resume", None)
+            parked = None
+        before = copy.deepcopy(state) if parked is not None else None
         if state is None or state.status == "closed" or not self._waiting_step(state):
             state = ConversationState(flow=INBOX_FLOW, step=self.flows[INBOX_FLOW].start,
                                       slots=dict(state.slots) if state else {})
@@ -174,7 +181,19 @@ class Engine:
         if branch.say:
             out.messages.append(Say(render(branch.say, ctx.variables, state.slots)))
         self._follow(out, flow, step, branch.goto, ctx, now, answer)
+        if before is not None and out.state.status == "closed":
+            # a passing remark ("ok thanks!") while a check-back is scheduled keeps the check-back
+            out.state.flow, out.state.step, out.state.status = before.flow, before.step, before.status
+            out.state.wake_at, out.state.wake_kind, out.state.reminded = before.wake_at, before.wake_kind, before.reminded
         return out
+
+    def _parked(self, state: Optional[ConversationState]) -> Optional[Step]:
+        """The question a rescheduled conversation will ask again when it resumes, if any."""
+        if state is None or state.status != "waiting" or state.wake_kind != "resume":
+            return None
+        flow = self.flows.flows.get(state.flow)
+        resume = state.slots.get("_resume")
+        return flow.step(resume) if flow and resume in flow.steps else None
 
     def _timer(self, state: ConversationState, ctx: Context, now: datetime) -> Outcome:
         out = Outcome(state)
