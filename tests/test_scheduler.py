@@ -173,6 +173,19 @@ async def test_rescheduled_checkin_resumes_later_through_the_governor():
     assert contacts(h) == ["checkin", "checkin"]
 
 
+async def test_thanks_after_not_used_yet_does_not_cancel_the_check_back():
+    h = Harness(make_settings(schedule={"weekly_cap": 5}))
+    await h.start_checkin()
+    await h.say("haven't tried them yet")
+    await h.advance(timedelta(days=1))
+    await h.say("ok thanks!")
+    assert h.texts()[-1] == "You're welcome! Enjoy Trail Runner 2 shoes."
+    await h.advance(timedelta(days=6, hours=1))
+    assert h.texts()[-1] == CSAT_Q
+    await h.press("5")
+    assert h.scores() == {"csat": 5}
+
+
 # ---- who may be contacted ------------------------------------------------------------------------
 
 async def test_not_linked_customer_is_held_until_linked():

@@ -278,6 +278,42 @@ def test_rescheduled_checkin_asks_again_later_and_accepts_the_score(flows):
     assert action(out, "record_score").args["score"] == 4
 
 
+@pytest.mark.parametrize("words,intent", [("ok thanks!", "thanks"), ("sure", "affirm"), ("hmm", "nlu_fallback")])
+def test_passing_remark_while_rescheduled_keeps_the_check_back(flows, words, intent):
+    talk = checkin(flows)
+    talk.say("still in the box", "not_used_yet")
+    out = talk.say(words, intent)
+    assert "record_score" not in actions(out) and "escalate" not in actions(out)
+    assert (talk.state.flow, talk.state.status, talk.state.wake_kind) == ("checkin", "waiting", "resume")
+    assert talk.state.wake_at == NOW + timedelta(days=7)
+    later = talk.timer(timedelta(days=7))
+    assert buttons(later) == CSAT
+
+
+def test_score_stated_while_rescheduled_answers_the_question(flows):
+    talk = checkin(flows)
+    talk.say("still in the box", "not_used_yet")
+    out = talk.say("tried them now, 5/5", "works_well")
+    assert action(out, "record_score").args["score"] == 5
+    assert talk.state.step == "review" and talk.state.wake_kind == "remind"
+    assert "_resume" not in talk.slots
+
+
+def test_problem_while_rescheduled_escalates(flows):
+    talk = checkin(flows)
+    talk.say("still in the box", "not_used_yet")
+    out = talk.say("opened it and it's cracked", "product_problem", problem_type="damaged")
+    assert action(out, "escalate").args["reason"] == "product_problem"
+    assert talk.state.status == "active" and talk.state.wake_at is None
+
+
+def test_stop_while_rescheduled_cancels_the_check_back(flows):
+    talk = checkin(flows)
+    talk.say("still in the box", "not_used_yet")
+    out = talk.say("stop", "opt_out")
+    assert actions(out) == ["opt_out"] and talk.state.status == "closed" and talk.state.wake_at is None
+
+
 def test_how_to_with_faq_answers_and_asks_again(flows):
     talk = checkin(flows)
     out = talk.say("how do I clean them", "how_to")
