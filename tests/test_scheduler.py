@@ -178,7 +178,7 @@ async def test_thanks_after_not_used_yet_does_not_cancel_the_check_back():
     await h.start_checkin()
     await h.say("haven't tried them yet")
     await h.advance(timedelta(days=1))
-    await h.say("ok thanks!")
+    await h.say("thank you!")
     assert h.texts()[-1] == "You're welcome! Enjoy Trail Runner 2 shoes."
     await h.advance(timedelta(days=6, hours=1))
     assert h.texts()[-1] == CSAT_Q
