@@ -312,3 +312,32 @@ async def test_reply_cost_does_not_grow_with_history(h):
         h.store.db.conn.set_trace_callback(None)
     reads = [s for s in statements if "from [messages]" in s.lower() or "from messages" in s.lower()]
     assert all("where [id] = " in s.lower() or "where id = " in s.lower() for s in reads), reads
+
+
+async def test_state_and_messages_commit_together_or_not_at_all(h, monkeypatch):
+    """Invariant 2: a failure while applying a step leaves no trace, and the redelivered event
+    is processed normally (its id was not recorded either)."""
+    before = (h.conversation(), h.store.outbox.counts(), h.cases())
+    event = h.event(text="the sole came off")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(h.store.cases, "open", broken)
+        await h.core.on_event(event)                     # logged, never raised to the channel
+    assert (h.conversation(), h.store.outbox.counts(), h.cases()) == before
+    assert await h.deliver(event) is True               # the platform's redelivery
+    assert h.case()["reason"] == "product_problem"
+
+
+async def test_unknown_action_is_logged_and_the_conversation_stays_consistent(h, caplog):
+    from bot.engine.machine import ActionCall
+    conversation = h.conversation()
+    with h.store.transaction():
+        h.core.runner._act(ActionCall("send_coupon", {}), conversation["id"], h.identity(), "A-1", "TR2-44",
+                           h.clock.now())
+    assert "unknown action 'send_coupon'" in caplog.text
+    assert h.conversation() == conversation
+    await h.press("4")
+    assert h.scores() == {"csat": 4}
