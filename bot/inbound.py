@@ -61,6 +61,10 @@ class InboundHandler:
                 log.info("duplicate delivery %s/%s ignored", event.channel, event.event_id)
                 return False
             identity = self.store.customers.identity_at(event.channel, event.address)
+            if identity is not None and not identity.reachable:
+                # a blocked bot receives nothing: a message from them means they unblocked it
+                self.store.customers.mark_reachable(identity.id)
+                identity = self.store.customers.identity(identity.id)
             if event.kind is InboundKind.START:
                 self._start(event, identity, now)
                 return True

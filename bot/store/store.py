@@ -158,6 +158,10 @@ class Customers:
     def mark_unreachable(self, identity_id: int) -> None:
         self.db["identities"].update(identity_id, {"reachable": 0})
 
+    def mark_reachable(self, identity_id: int) -> None:
+        """The customer wrote to us from this identity: whatever blocked it is gone."""
+        self.db["identities"].update(identity_id, {"reachable": 1})
+
     def unresolved_by_email(self, channel: str, limit: int = 50) -> list[tuple[int, str]]:
         """(identity id, email) of identities with no address yet whose email was never looked up."""
         rows = self.db.execute(
