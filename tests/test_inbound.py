@@ -341,3 +341,16 @@ async def test_unknown_action_is_logged_and_the_conversation_stays_consistent(h,
     assert h.conversation() == conversation
     await h.press("4")
     assert h.scores() == {"csat": 4}
+
+
+async def test_customer_who_unblocked_the_bot_and_writes_is_reachable_again(h):
+    await h.press("5")
+    await h.press("no")
+    h.channel.blocked.add(ADDRESS)
+    h.add_order("A-2", delivered=h.clock.now() - timedelta(days=4))
+    await h.advance(timedelta(days=8))                      # the next check-in bounces
+    assert not h.identity().reachable
+    h.channel.blocked.clear()
+    await h.say("my new shoes broke")
+    assert h.identity().reachable
+    assert h.texts()[-1] == "Sorry about that! I've passed it to our support team; a person will reply here shortly."
