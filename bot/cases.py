@@ -13,7 +13,7 @@ from typing import Optional
 from bot.agent_events import AgentAction, AgentActionKind
 from bot.clock import parse_iso
 from bot.config import Settings
-from bot.engine.machine import Handback
+from bot.engine.machine import Handback, Timer
 from bot.runner import ConversationRunner
 from bot.store.store import Store
 
@@ -108,7 +108,10 @@ class CaseDesk:
         if identity.contactable:
             self.runner.feed(conversation["id"], Handback(), now)
         else:
+            # nobody to ask the CES question: back to the bot and closed quietly, so the
+            # customer's later touchpoints are not held behind a conversation that never ends
             self.store.conversations.set_owner(conversation["id"], "bot", now)
+            self.runner.feed(conversation["id"], Timer(), now)
         return None
 
     # ---- SLA ---------------------------------------------------------------------------
