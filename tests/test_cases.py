@@ -180,6 +180,19 @@ async def test_resolving_for_a_blocked_customer_sends_nothing(h):
     assert h.conversation()["owner"] == "bot"
     assert CES_Q not in h.texts()
     assert h.outbox(text=CES_Q) == []
+    assert h.conversation()["status"] == "closed"          # never holds later touchpoints
+
+
+async def test_customer_back_after_a_case_resolved_while_blocked_gets_the_next_checkin(h):
+    h.channel.blocked.add("1001")
+    await h.agent("reply", "Are you there?")
+    await h.agent("resolve")
+    h.channel.blocked.clear()
+    await h.deliver(h.event(InboundKind.START, text="/start"))
+    h.add_order("A-2", sku="WEB-3", product="Wireless Earbuds", category="electronics",
+                delivered=h.clock.now() - timedelta(days=3))
+    await h.advance(timedelta(hours=2))
+    assert h.texts()[-1] == "How is Wireless Earbuds working for you? Tap 1 (not good) to 5 (great)."
 
 
 async def test_customer_reply_after_resolution_reaches_the_ces_question(h):
