@@ -18,20 +18,18 @@ import tempfile
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, Entity, Parse
 
-MIN_FAMILIARITY = 0.25  # below this share of known character trigrams: nlu_fallback
-NGRAM = 3
-_EDGE_PUNCTUATION = re.compile(r"^[^\w#@&]+|[^\w#@&]+$")
-_NUMBER = re.compile(r"\b[0-9]+\b")
-MAX_CHARS = 1000  # longer messages are cut before parsing: latency stays flat, meaning is kept
 TRAINING_DATA = "data/nlu.yml"
 TEST_DATA = "data/nlu_test.yml"
+MAX_CHARS = 1000  # longer messages are cut before parsing: latency stays flat, meaning is kept
+MIN_FAMILIARITY = 0.25  # below this share of known character trigrams: nlu_fallback
+NGRAM = 3
 # Bump when the generated Rasa config changes shape, so old cached models are not reused.
 _TEMPLATE_VERSION = 1
 _QUIET_LOGGERS = ("rasa", "tensorflow", "absl", "h5py", "matplotlib", "sanic", "urllib3")
@@ -53,7 +51,6 @@ class NluSettings:
     pipeline: list[dict[str, Any]]
     training_data: Path
     test_data: Path
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def load_nlu_settings(config_path: Path | str = "config.yml") -> NluSettings:
@@ -269,8 +266,22 @@ class RasaParser:
             # here would be a confident wrong intent, so ask again instead
             return Parse(text=text, intent=FALLBACK_INTENT, confidence=0.0)
         with self._lock:
-            raw = self._loop.run_until_complete(self._agent.parse_message(clean))
+            raw = self._run(self._agent.parse_message(clean))
         return self._to_parse(text, raw)
+
+    def _run(self, coroutine: Any) -> Any:
+        """Rasa's parse is a coroutine that never waits on anything (no HTTP interpreter):
+        run it on the private loop, or step it directly when called from inside a loop."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop in this thread: the normal, robust path
+            return self._loop.run_until_complete(coroutine)
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            return done.value
+        coroutine.close()
+        raise RuntimeError("Rasa's parse waited on I/O; use `await parser.aparse(text)`")
 
     async def aparse(self, text: str) -> Parse:
         """Understand one message without blocking the running loop (work runs in a thread)."""
@@ -315,9 +326,16 @@ def _load_agent(path: Path) -> Any:
     from rasa.core.agent import Agent
 
     try:
-        from rasa.utils.tensorflow.models import RasaModel
-    except ImportError:  # pragma: no cover - a Rasa without the TensorFlow models
+        return _load_agent_fast(path)
+    except Exception:  # noqa: BLE001 - Rasa internals changed: the slow, public way
+        log.warning("fast model load failed; loading the usual way", exc_info=True)
         return Agent.load(str(path))
+
+
+def _load_agent_fast(path: Path) -> Any:
+    from rasa.core.agent import Agent
+    from rasa.utils.tensorflow.models import RasaModel
+
     with _LOAD_LOCK:
         original = RasaModel.__dict__.get("compile")
         inherited = RasaModel.compile
@@ -345,6 +363,10 @@ def _components(agent: Any) -> list[Any]:
     """The loaded graph components (Rasa 3.6 internals; it is the last open-source release)."""
     nodes = agent.processor.graph_runner._instantiated_nodes.values()
     return [node._component for node in nodes if getattr(node, "_component", None)]
+
+
+_EDGE_PUNCTUATION = re.compile(r"^[^\w#@&]+|[^\w#@&]+$")  # as Rasa's WhitespaceTokenizer
+_NUMBER = re.compile(r"\b[0-9]+\b")  # CountVectorsFeaturizer sees every number as one token
 
 
 def familiarity(text: str, vocabulary: frozenset[str]) -> float:

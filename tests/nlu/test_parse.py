@@ -115,6 +115,10 @@ async def test_aparse_inside_a_running_loop(rasa_parser: RasaParser) -> None:
     assert [r.intent for r in results] == ["opt_out", "affirm", "thanks"]
 
 
+async def test_sync_parse_also_works_inside_a_running_loop(rasa_parser: RasaParser) -> None:
+    assert rasa_parser.parse("yes please").intent == "affirm"
+
+
 def test_parse_from_a_thread_without_a_loop(rasa_parser: RasaParser) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
