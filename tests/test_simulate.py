@@ -192,8 +192,6 @@ def test_bad_scenarios_name_file_and_line(tmp_path, body, line, reason):
     assert str(caught.value).startswith(f"{path}:{line}: ")
 
 
-@pytest.mark.xfail(strict=True, reason="bot/sandbox/simulate.py skips an overdue check-in (skip_touchpoints_before "
-                                       "uses 'now', not the check-in's due time); reported to the lead")
 @pytest.mark.parametrize("days_ago", [5, 20])
 async def test_overdue_checkin_starts_now(tmp_path, days_ago):
     """CONVERSATION.md: the clock starts at the check-in, now when that is overdue; only the

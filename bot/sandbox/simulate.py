@@ -100,9 +100,9 @@ class Simulation:
         assert report.rows_ok == 1
         checkin = next((t for t in self.core.store.orders.touchpoints(row.order_id) if t["kind"] == "checkin"), None)
         if checkin:
-            start = max(now, parse_iso(checkin["due_at"]))
-            self.core.store.orders.skip_touchpoints_before(row.order_id, start)
-            self.clock.set(start)
+            due = parse_iso(checkin["due_at"])
+            self.core.store.orders.skip_touchpoints_before(row.order_id, due)   # e.g. the thank-you
+            self.clock.set(max(now, due))                                       # now, when overdue
 
     # ---- running -----------------------------------------------------------------------
 
