@@ -276,6 +276,10 @@ def _parse_step(doc: YamlDoc, name: str, raw: Any) -> Step:
         if "next" in raw or "end" in raw:
             raise fail("next", "a question continues through its `on:` branches, not `next`/`end`")
         branches = _parse_branches(doc, where, raw.get("on"), choices, score)
+        again = next((b for b in branches if b.goto == AGAIN), None)
+        if ask is None and again is not None:
+            raise FlowError(doc.path, again.line, f"step {name!r}: `goto: again` repeats the question, but a `listen` "
+                                                  "step asks none")
     elif action in PARKING_ACTIONS:
         if "next" in raw or "end" in raw:
             raise fail("next", f"after `{action}` the conversation waits ({PARKING_ACTIONS[action]}); remove `next`/`end`")
@@ -316,6 +320,8 @@ def _parse_branches(doc: YamlDoc, where: list, raw: Any, choices: tuple[Choice, 
         if extra:
             raise FlowError(doc.path, bline, f"step {where[-1]!r}: unknown branch key {sorted(extra)[0]!r}")
         if "say" in item:
+            if not isinstance(item["say"], str) or not item["say"].strip():
+                raise FlowError(doc.path, doc.line_of(at + ["say"]), f"step {where[-1]!r}: a branch's `say` must be a non-empty text")
             _check_template(doc, at + ["say"], item["say"])
         if item.get("default"):
             branches.append(Branch({}, str(item["goto"]), item.get("say"), True, bline))
