@@ -239,6 +239,10 @@ def test_bad_yaml_indentation(folder):
      5, "a whole number from 0 to 10"),
     ("flow: extra\nsteps:\n  first:\n    ask: Q?\n    free_text: true\n    on:\n      - when: {slot: [a]}\n"
      "        goto: end\n      - default: true\n        goto: end\n", 7, "a `slot` condition maps slot names"),
+    ("flow: extra\nsteps:\n  first:\n    listen: true\n    on:\n      - default: true\n        goto: again\n", 6,
+     "`goto: again` repeats the question, but a `listen` step asks none"),
+    ("flow: extra\nsteps:\n  first:\n    ask: Q?\n    free_text: true\n    on:\n      - default: true\n"
+     "        say: 5\n        goto: end\n", 8, "a branch's `say` must be a non-empty text"),
 ])
 def test_validation_errors_name_file_line_and_reason(folder, body, line, reason):
     error = problem(folder, body)
