@@ -16,19 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
-
-@dataclass(frozen=True)
-class Press:
-    """Tap the button with this value."""
-
-    value: str
-
-
-@dataclass(frozen=True)
-class Say:
-    """Write this text."""
-
-    text: str
+from bot.sandbox.scenario import Press, Say   # the same moves a scenario file uses
 
 
 Move = Union[Press, Say]
