@@ -411,15 +411,36 @@ def _check_reachable(doc: YamlDoc, flow: Flow) -> None:
 
 
 def _check_no_silent_loop(doc: YamlDoc, flow: Flow) -> None:
-    """A cycle through steps that never wait would spin forever."""
+    """A cycle through steps that never wait (via `next:` or a guard's `else:`) would spin forever."""
+
+    def onward(step: Step) -> list[str]:
+        """Where the engine goes on without waiting (a question whose guard fails doesn't wait)."""
+        found = [step.otherwise] if step.guard and step.otherwise else []
+        if not step.waits and step.action not in PARKING_ACTIONS and step.next and step.next != END:
+            found.append(step.next)
+        return found
+
+    done: set[str] = set()                   # steps from which no silent loop is reachable
     for start in flow.steps:
-        seen, name = set(), start
-        while name and name != END and not flow.steps[name].waits:
-            if name in seen:
-                raise FlowError(doc.path, flow.steps[name].line, f"steps loop without ever waiting for the customer (through {name!r})")
-            seen.add(name)
-            step = flow.steps[name]
-            name = step.next if step.action not in PARKING_ACTIONS else None
+        path: list[str] = []                 # depth-first, with the steps on the current path
+        on_path: set[str] = set()
+        todo = [iter([start])]
+        while todo:
+            name = next(todo[-1], None)
+            if name is None:
+                todo.pop()
+                if path:
+                    done.add(path[-1])
+                    on_path.discard(path.pop())
+                continue
+            if name in on_path:
+                raise FlowError(doc.path, flow.steps[name].line,
+                                f"steps loop without ever waiting for the customer (through {name!r})")
+            if name in done or (flow.steps[name].waits and not flow.steps[name].guard):
+                continue
+            path.append(name)
+            on_path.add(name)
+            todo.append(iter(onward(flow.steps[name])))
 
 
 def _as_list(value: Any) -> list:
