@@ -219,6 +219,10 @@ def test_bad_yaml_indentation(folder):
     ("flow: extra\nsteps:\n  first:\n    action: reschedule\n", 3, "`reschedule` needs `args: {resume: <step>}`"),
     ("flow: extra\nsteps:\n  first:\n    say: a\n    next: second\n  second:\n    say: b\n    next: first\n", 3,
      "loop without ever waiting"),
+    ("flow: extra\nsteps:\n  a:\n    guard: has_faq\n    else: b\n    say: faq\n    end: true\n  b:\n    say: none\n"
+     "    next: a\n", 3, "loop without ever waiting"),
+    ("flow: extra\nsteps:\n  q:\n    guard: has_faq\n    else: r\n    ask: Q?\n    free_text: true\n    on:\n"
+     "      - default: true\n        goto: end\n  r:\n    say: none\n    next: q\n", 3, "loop without ever waiting"),
     ("flow: extra\nstart: begin\nsteps:\n  first:\n    say: a\n    end: true\n", 2, "start step 'begin' does not exist"),
     ("flow: extra\nsteps: {}\n", 2, "missing or empty `steps:`"),
     ("flow: extra\nversion: 2\nsteps:\n  first:\n    say: a\n    end: true\n", 2, "unknown key 'version'"),
