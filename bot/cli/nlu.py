@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.config import ConfigError
 from bot.nlu.rasa_nlu import (
     ModelNotTrainedError, NluSettings, RasaParser, load_nlu_settings, load_parser,
 )
@@ -20,16 +21,8 @@ def _settings(ctx: click.Context) -> NluSettings:
         return load_nlu_settings(config_path)
     except FileNotFoundError as exc:
         raise click.ClickException(f"{exc.filename}: no such file") from None
-    except _config_errors() as exc:  # already says file, line and reason
+    except ConfigError as exc:  # already says file, line and reason
         raise click.ClickException(str(exc)) from None
-
-
-def _config_errors() -> tuple[type[Exception], ...]:
-    try:
-        from bot.config import ConfigError
-    except ImportError:
-        return ()
-    return (ConfigError,)
 
 
 def _parser(settings: NluSettings) -> RasaParser:
@@ -91,8 +84,11 @@ def test(ctx: click.Context, data_path: str | None, out: str | None, min_f1: flo
     from bot.nlu.evaluate import evaluate, load_examples, plot_confusion
 
     settings = _settings(ctx)
+    test_file = Path(data_path) if data_path else settings.test_data
+    if not test_file.exists():
+        raise click.ClickException(f"{test_file}: no test data")
     parser = _parser(settings)
-    examples = load_examples(Path(data_path) if data_path else settings.test_data)
+    examples = load_examples(test_file)
     result = evaluate(parser, examples)
     console = Console(highlight=False)
 
