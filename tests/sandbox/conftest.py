@@ -5,20 +5,9 @@ import pytest
 
 from bot.sandbox.slack_api import SlackSandbox
 
+from tests.support.clocks import FakeClock  # noqa: F401  (re-exported for the tests here)
+
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-
-
-class FakeClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
