@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Optional
 
 from bot.agent_events import AgentAction, AgentActionKind
@@ -177,8 +177,7 @@ class CaseDesk:
         self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], text, now, kind="thread",
                               payload={"case_id": case["id"], "mentions": mentions or []})
 
-    def _sla(self):
-        from datetime import timedelta
+    def _sla(self) -> timedelta:
         return timedelta(minutes=self.settings.escalation.sla_minutes)
 
 

@@ -6,14 +6,16 @@ engine step -> everything written in one transaction.
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Optional
 
 from bot.cases import CaseDesk
 from bot.channels.telegram_links import LinkTokenError, link_token_id, verify_link_token
 from bot.config import Settings
+from bot.context import build_context
 from bot.engine.flows import GlobalTexts
 from bot.engine.machine import Answer
 from bot.engine.templates import render
@@ -31,8 +33,7 @@ MAX_TEXT = 4000
 
 class InboundHandler:
     def __init__(self, store: Store, runner: ConversationRunner, desk: CaseDesk, parser: Parser,
-                 texts: GlobalTexts, settings: Settings, link_secret: Optional[bytes] = None,
-                 on_choice: Optional[Callable[[int], None]] = None) -> None:
+                 texts: GlobalTexts, settings: Settings, link_secret: Optional[bytes] = None) -> None:
         self.store = store
         self.runner = runner
         self.desk = desk
@@ -129,7 +130,6 @@ class InboundHandler:
 
     def _mark_chosen(self, conversation: dict, identity: Identity, event: InboundEvent, now: datetime) -> None:
         question = self.store.conversations.message(conversation["question_message_id"])
-        import json
         buttons = json.loads(question.get("buttons") or "[]")
         label = next((b[0] for b in buttons if b[1] == event.button_value), event.button_value or "")
         self.store.outbox.add(identity.channel, identity.address, identity.id, conversation["id"], question["text"],
@@ -172,7 +172,6 @@ class InboundHandler:
         if event.language_code:
             self.store.customers.set_language(identity_id, event.language_code)
         order = self.store.orders.latest_for_customer(customer_id)
-        from bot.context import build_context
         items = self.store.orders.items(order["order_id"]) if order else []
         ctx = build_context(self.store, self.settings, customer_id, order["order_id"] if order else None,
                             items[0]["sku"] if items else None)

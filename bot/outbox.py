@@ -206,7 +206,7 @@ class Dispatcher:
                 self.store.conversations.set_platform_id(row["id"], result.platform_message_id)
                 if row["kind"] == "case_card":
                     self.store.cases.update(json.loads(row["payload"])["case_id"], card_ts=result.platform_message_id,
-                                            card_channel=self._card_channel(row, result))
+                                            card_channel=row["address"])
             elif result.status is SendStatus.RETRY:
                 attempts = row["attempts"] + 1
                 if result.retry_after <= 0 and attempts >= MAX_NETWORK_ATTEMPTS:
@@ -222,7 +222,3 @@ class Dispatcher:
             else:
                 log.error("outbox row %s failed for good: %s", row["id"], result.error)
                 self.store.outbox.fail(row["id"], "failed", result.error)
-
-    @staticmethod
-    def _card_channel(row: dict, result: SendResult) -> str:
-        return row["address"]

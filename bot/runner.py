@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Optional
 
+from bot.clock import parse_iso
 from bot.config import Settings
 from bot.context import build_context
 from bot.engine.machine import ActionCall, ConversationState, Engine, Input, Outcome
@@ -45,7 +46,7 @@ class ConversationRunner:
             row = self.store.conversations.get(conversation_id)
             identity = self.store.customers.identity(row["identity_id"])
             state = ConversationState(flow=row["flow"], step=row["step"], slots=row["slots"], status=row["status"],
-                                      owner=row["owner"], wake_at=_parse(row["wake_at"]), wake_kind=row["wake_kind"],
+                                      owner=row["owner"], wake_at=parse_iso(row["wake_at"]), wake_kind=row["wake_kind"],
                                       reminded=bool(row["reminded"]))
             return self._step(conversation_id, state, identity, row["order_id"], row["sku"], event, now)
 
@@ -96,7 +97,6 @@ class ConversationRunner:
                 log.info("case %s already open for conversation %s; not opening another", existing["id"], conversation_id)
                 return
             sla = self.settings.escalation.sla_minutes
-            from datetime import timedelta
             case_id = self.store.cases.open(conversation_id, identity.customer_id, order_id, args["reason"],
                                             args.get("problem_type"), args.get("text", ""), args.get("photos", []),
                                             now, timedelta(minutes=sla))
@@ -107,7 +107,3 @@ class ConversationRunner:
         else:
             log.warning("unknown action %r ignored; conversation %s stays consistent", action.name, conversation_id)
 
-
-def _parse(text: Optional[str]) -> Optional[datetime]:
-    from bot.clock import parse_iso
-    return parse_iso(text)
