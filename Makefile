@@ -5,6 +5,8 @@ STAMP := $(VENV)/.installed
 export RASA_TELEMETRY_ENABLED := false
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
+# The checkout's own code wins over whatever the venv's editable install points at.
+export PYTHONPATH := $(CURDIR)
 
 .PHONY: run test venv model bench clean
 
