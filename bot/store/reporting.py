@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 from sqlite_utils import Database
 
-from bot.clock import iso
+from bot.clock import iso, parse_iso
 
 BY_CHOICES = ("sku", "category", "channel", "week", "cohort")
 SUPPORT_CHANNEL = "support"        # the agents' channel in outbox rows (bot.cases.SUPPORT)
@@ -460,6 +460,14 @@ class Reporting:
                         "reason": f"stopped answering (last answer {str(r['last_answer'])[:10]})"})
         out.sort(key=lambda r: (r["since"] or "", r["customer"] or ""), reverse=True)
         return out
+
+    def latest_activity(self) -> Optional[datetime]:
+        """The newest moment the store recorded (a simulated run's clock may be ahead of the wall clock)."""
+        row = self.db.execute("""select max(t) from (
+            select max(at) as t from messages union all select max(at) from responses
+            union all select max(opened_at) from escalations union all select max(resolved_at) from escalations
+            union all select max(created_at) from outbox)""").fetchone()
+        return parse_iso(row[0]) if row and row[0] else None
 
     # ---- helpers --------------------------------------------------------------------------------
 
