@@ -23,6 +23,8 @@ SOURCE_LANGUAGE = "en"
 CATALOG_DIR = "i18n"
 TEXT_KEYS = ("say", "ask", "remind", "label")
 _VARIABLE = re.compile(r"\{([^{}]*)\}")
+WORD_KINDS = ("stop", "human")
+_PUNCTUATION = " .,!?;:¡¿…。、！？'\"«»“”"
 
 
 def normalize_tag(tag: Optional[str]) -> Optional[str]:
@@ -79,6 +81,7 @@ class Catalog:
     path: Path
     texts: dict[str, str]
     lines: dict[str, int] = field(default_factory=dict)
+    words: dict[str, frozenset[str]] = field(default_factory=dict)   # stop / human -> exact replies
 
 
 @dataclass
@@ -101,6 +104,12 @@ class Catalogs:
             if catalog is not None and text in catalog.texts:
                 return catalog.texts[text]
         return text
+
+    def says(self, text: str, kind: str) -> bool:
+        """True when the whole message is one of the `kind` words ("stop", "human") of ANY
+        shipped language: STOP is honoured whatever language we think the customer speaks."""
+        said = command_form(text)
+        return bool(said) and any(said in c.words.get(kind, ()) for c in self.catalogs.values())
 
     def has(self, text: str, language: str) -> bool:
         """True when `language` (or its base) translates `text`."""
@@ -133,13 +142,28 @@ def _catalog_from(doc: YamlDoc) -> Catalog:
     texts = data.get("texts")
     if not isinstance(texts, dict):
         raise SourceError(doc.path, doc.line_of(["texts"]), "`texts:` must map each English text to its translation")
+    words = data.get("words") or {}
+    if not isinstance(words, dict) or not all(isinstance(v, list) for v in words.values()):
+        raise SourceError(doc.path, doc.line_of(["words"]), "`words:` maps stop / human to lists of exact replies")
+    unknown = sorted(set(words) - set(WORD_KINDS))
+    if unknown:
+        raise SourceError(doc.path, doc.line_of(["words", unknown[0]]),
+                          f"`words.{unknown[0]}`: unknown kind (use {', '.join(WORD_KINDS)})")
     lines: dict[str, int] = {}
     for english, translated in texts.items():
         line = doc.line_of(["texts", english])
         if not isinstance(translated, str) or not translated.strip():
             raise SourceError(doc.path, line, f"[{tag}] empty translation of {_short(english)}")
         lines[english] = line or 1
-    return Catalog(tag, doc.path, {str(k): str(v) for k, v in texts.items()}, lines)
+    return Catalog(tag, doc.path, {str(k): str(v) for k, v in texts.items()}, lines,
+                   {kind: frozenset(command_form(str(w)) for w in found) for kind, found in words.items()})
+
+
+def command_form(text: str) -> str:
+    """How a whole message is compared with the stop/human words: case, outer punctuation
+    and repeated spaces do not matter ("STOP!", " Stop. " and "stop" are one reply)."""
+    folded = " ".join(text.casefold().split())
+    return folded.strip(_PUNCTUATION)
 
 
 @dataclass(frozen=True)

@@ -147,3 +147,30 @@ def test_default_language_must_be_enabled(tmp_path: Path):
     with pytest.raises(ConfigError) as raised:
         load_settings(path, environ={})
     assert "config.yml:2" in str(raised.value)
+
+
+# ---- STOP and "a person" in every language ---------------------------------------------------
+
+@pytest.mark.parametrize("text", ["STOP", "stop!", "pare", "parar", "Stopp.", "arrête", "  Arrête ! ", "basta",
+                                  "停止", "配信停止", "unsubscribe", "darme de baja"])
+def test_stop_words_of_every_language_are_honoured(text):
+    assert load_catalogs(DIALOGS).says(text, "stop")
+
+
+@pytest.mark.parametrize("text", ["agent", "a person, please", "agente", "atendente", "Mitarbeiter", "conseiller",
+                                  "operatore", "オペレーター", "quiero hablar con una persona"])
+def test_a_person_please_in_every_language(text):
+    assert load_catalogs(DIALOGS).says(text, "human")
+
+
+@pytest.mark.parametrize("text", ["stop the madness", "para ti", "the agent was great", "", "   ", "stopping by"])
+def test_only_the_whole_message_counts(text):
+    catalogs = load_catalogs(DIALOGS)
+    assert not catalogs.says(text, "stop") and not catalogs.says(text, "human")
+
+
+def test_an_unknown_word_kind_is_named(dialogs: Path):
+    edit(dialogs / "i18n" / "it.yml", "words:\n  stop:", "words:\n  halt:")
+    with pytest.raises(SourceError) as raised:
+        load_catalogs(dialogs)
+    assert "words.halt" in str(raised.value) and raised.value.path.endswith("it.yml")
