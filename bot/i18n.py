@@ -24,7 +24,7 @@ CATALOG_DIR = "i18n"
 TEXT_KEYS = ("say", "ask", "remind", "label")
 _VARIABLE = re.compile(r"\{([^{}]*)\}")
 WORD_KINDS = ("stop", "human")
-_PUNCTUATION = " .,!?;:¡¿…。、！？'\"«»“”"
+_NO_PUNCTUATION = str.maketrans({c: " " for c in ".,!?;:¡¿…。、！？\"«»“”"})
 
 
 def normalize_tag(tag: Optional[str]) -> Optional[str]:
@@ -160,10 +160,9 @@ def _catalog_from(doc: YamlDoc) -> Catalog:
 
 
 def command_form(text: str) -> str:
-    """How a whole message is compared with the stop/human words: case, outer punctuation
-    and repeated spaces do not matter ("STOP!", " Stop. " and "stop" are one reply)."""
-    folded = " ".join(text.casefold().split())
-    return folded.strip(_PUNCTUATION)
+    """How a whole message is compared with the stop/human words: case, punctuation and
+    repeated spaces do not matter ("STOP!", " Stop. " and "stop" are one reply)."""
+    return " ".join(text.casefold().translate(_NO_PUNCTUATION).split())
 
 
 @dataclass(frozen=True)
