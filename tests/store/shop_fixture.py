@@ -140,3 +140,13 @@ def forget(store: Store, customer_id: int) -> None:
         store.db["customers"].add_column("forgotten_at", str)
     store.db["customers"].update(customer_id, {"ref": f"forgotten-{customer_id}", "name": None, "email": None,
                                                "forgotten_at": iso(at(20))})
+
+
+def write_shop(path) -> dict[str, int]:
+    """The shop in a store file (Fay forgotten), closed and checkpointed, for commands to open."""
+    store = Store.open(path)
+    people = build_shop(store)
+    forget(store, people["fay"])
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return people
