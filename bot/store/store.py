@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Optional
 from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
+from bot.store.reporting import Reporting
 from bot.store.schema import migrate
 
 
@@ -44,6 +45,7 @@ class Store:
         self.outbox = Outbox(db, self._outbox_written)
         self.cases = Cases(db)
         self.events = Events(db)
+        self.reporting = Reporting(db)
 
     @classmethod
     def open(cls, path: Path | str) -> "Store":
