@@ -75,7 +75,7 @@ class ConversationRunner:
             buttons = [[b.label, b.value] for b in message.buttons]
             outbox_id = store.outbox.add(identity.channel, identity.address, identity.id, conversation_id,
                                          message.text, now, buttons=buttons,
-                                         payload={"opt_out_confirmation": opted_out})
+                                         payload={"opt_out_confirmation": opted_out}, reply=not outcome.proactive)
             message_id = store.conversations.add_message(conversation_id, identity.id, "out", "bot", message.text,
                                                          now, buttons=buttons, outbox_id=outbox_id)
             if buttons:
