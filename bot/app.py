@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.core import Core, build_core
 from bot.identities import resolve_emails
 from bot.store.store import Store
+from bot.upkeep import Upkeep
 
 log = logging.getLogger("aftercare")
 IDLE_SLEEP = 1.0
@@ -72,9 +73,11 @@ async def run_live(settings: Settings, store: Store, parser, clock: Clock) -> in
 async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP) -> None:
     """The main loop: due touchpoints and wake-ups, then sends, until `stop` is set."""
     slack = core.channels.get("slack")
+    upkeep = Upkeep(core.store, core.settings)
     while not stop.is_set():
         if slack is not None:
             await resolve_emails(core.store, slack.lookup_user_by_email, core.clock.now())
+        upkeep.tick(core.clock.now())
         core.scheduler.tick(core.clock.now())
         next_send = await core.dispatcher.run_once()
         wait = idle_sleep
