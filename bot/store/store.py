@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
 from bot.store.privacy import Privacy
+from bot.store.reporting import Reporting
 from bot.store.schema import migrate
 
 
@@ -43,6 +44,7 @@ class Store:
         self.cases = Cases(db)
         self.events = Events(db)
         self.privacy = Privacy(db)
+        self.reporting = Reporting(db)
 
     @classmethod
     def open(cls, path: Path | str) -> "Store":
