@@ -24,6 +24,7 @@ from typing import Any, Optional
 from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
+from bot.store.privacy import ERASED
 
 BY_CHOICES = ("sku", "category", "channel", "week", "cohort")
 SUPPORT_CHANNEL = "support"        # the agents' channel in outbox rows (bot.cases.SUPPORT)
@@ -373,19 +374,20 @@ class Reporting:
                  "top_problem": next(iter(problems.get(r["sku"], {})), None)} for r in rows]
 
     def quotes(self, sku: str, period: Period, limit: int = 5) -> list[dict]:
-        """The customers' own words about one SKU, newest first; never a forgotten customer's."""
+        """The customers' own words about one SKU, newest first; never a forgotten customer's, and
+        never words already erased (forget, retention)."""
         return self._rows(f"""
             select max(at) as at, text, max(score) as score from (
                 select r.at, r.text, r.score, r.metric from responses r
-                where r.sku = :sku and r.text is not null and trim(r.text) != '' and r.customer_id not in
+                where r.sku = :sku and trim(coalesce(r.text, '')) not in ('', :erased) and r.customer_id not in
                       ({self._forgotten_ids()})
                 union all
                 select e.opened_at as at, e.text, null as score, 'case' as metric from escalations e
                 join conversations c on c.id = e.conversation_id
-                where c.sku = :sku and e.text is not null and trim(e.text) != '' and e.customer_id not in
+                where c.sku = :sku and trim(coalesce(e.text, '')) not in ('', :erased) and e.customer_id not in
                       ({self._forgotten_ids()}))
             where {_PERIOD} group by text order by max(at) desc limit :limit""",
-                          {**period.params(), "sku": sku, "limit": limit})
+                          {**period.params(), "sku": sku, "limit": limit, "erased": ERASED})
 
     def themes(self, period: Period, worst: int = 3) -> list[dict]:
         """Problem types per SKU with the previous period's counts beside them (the trend), and the
@@ -476,12 +478,10 @@ class Reporting:
 
     # ---- helpers --------------------------------------------------------------------------------
 
-    def _forgotten_ids(self) -> str:
-        """SQL for the ids of customers erased by `aftercare customer forget` (none if never used)."""
-        columns = {c.name for c in self.db["customers"].columns}
-        if "forgotten_at" in columns:
-            return "select id from customers where forgotten_at is not null"
-        return "select id from customers where 0"
+    @staticmethod
+    def _forgotten_ids() -> str:
+        """SQL for the ids of customers erased by `aftercare customer forget`."""
+        return "select id from customers where forgotten_at is not null"
 
     def _rows(self, sql: str, params: dict) -> list[dict]:
         cursor = self.db.execute(sql, params)
