@@ -99,5 +99,8 @@ def browse(ctx: click.Context, port: int, immutable: bool) -> None:
     path = store_path(ctx)
     if not path.is_file():
         raise click.ClickException(f"no store at {path} (set AFTERCARE_DB or store.path in config.yml)")
-    serve(path, port=port, immutable=immutable,
-          ready=lambda url: click.echo(f"Datasette on {url} (read-only, Ctrl-C stops it)", err=False))
+    try:
+        serve(path, port=port, immutable=immutable,
+              ready=lambda url: click.echo(f"Datasette on {url} (read-only, Ctrl-C stops it)"))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from bot.cli import main
 from tests.store.shop_fixture import write_shop
 from tests.support.harness import CONFIG, ROOT
 
@@ -86,3 +89,16 @@ def test_it_refuses_to_write(browse):
     response = client.get("/shop.json", params={"sql": "delete from customers"})
     assert response.status_code >= 400
     assert rows(client, "customers", _size="max") and len(rows(client, "customers")) == 6
+
+
+def test_a_port_in_use_is_a_one_line_error(tmp_path):
+    path = tmp_path / "shop.db"
+    write_shop(path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["--config", str(CONFIG), "browse", "--port", str(port)],
+                                    env={"AFTERCARE_DB": str(path)})
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
