@@ -10,6 +10,8 @@ Conventions (the report's contract):
   (the Monday it starts on) or cohort (the month of the customer's first purchase); rows that
   have no value for the slice (a conversation the customer started, with no product) land in a
   group whose key is None, so the groups always add up to the whole;
+- touchpoints count by the flow they start (a shop may declare more kinds in config.yml: a
+  second kind that runs the `checkin` flow is a check-in too);
 - a forgotten customer's scores and counts stay (anonymous statistics), but nothing personal
   about them (name, reference, words) is ever returned.
 """
@@ -64,7 +66,7 @@ _CHECKINS = """
     left join line_items li on li.order_id = t.order_id and li.sku = t.sku
     left join conversations c on c.id = t.conversation_id
     left join identities i on i.id = c.identity_id
-    where t.kind = 'checkin' and t.status = 'started'
+    where t.flow = 'checkin' and t.status = 'started'
 """
 
 _SCORES = """
@@ -93,7 +95,7 @@ _CONVERSATIONS = """
            coalesce(json_extract(d.slots, '$.review_accepted'), 0) as review_accepted,
            coalesce(json_extract(d.slots, '$.upsell_offered'), 0) as offered,
            exists(select 1 from touchpoints t where t.conversation_id = d.conversation_id
-                  and t.kind = 'replenishment') as replenishment
+                  and t.flow = 'replenishment') as replenishment
     from (""" + _CONVERSATION_DIMS + """) d
 """
 
@@ -441,7 +443,7 @@ class Reporting:
                               and m.direction = 'in' and m.at <= :as_of) as answered
                 from touchpoints t join orders o on o.order_id = t.order_id
                 join conversations cv on cv.id = t.conversation_id
-                where t.kind in ('checkin', 'nps') and t.status = 'started' and t.started_at <= :as_of
+                where t.flow in ('checkin', 'nps') and t.status = 'started' and t.started_at <= :as_of
                   and (cv.status = 'closed' or cv.updated_at <= :as_of)
                   and exists(select 1 from outbox ob where ob.conversation_id = t.conversation_id and ob.status = 'sent'))
             select c.ref as customer, c.name, a.order_id, a.at as since,
