@@ -27,6 +27,7 @@ from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
 from bot.store.privacy import ERASED
+from bot.store.schema import migrate
 
 BY_CHOICES = ("sku", "category", "channel", "week", "cohort")
 SUPPORT_CHANNEL = "support"        # the agents' channel in outbox rows (bot.cases.SUPPORT)
@@ -181,6 +182,9 @@ def empty_figures() -> dict[str, Any]:
     }
 
 
+_NO_CUSTOMERS = {"customers": 0, "repeat_purchase_rate": None, "revenue_per_customer": None}
+
+
 class Reporting:
     """Read-only figures over one store's database. Every public method takes a `Period`."""
 
@@ -202,6 +206,8 @@ class Reporting:
         }
         if by:
             out["by"] = by
+        if by == "cohort":     # the cohort figures of everyone together, beside the cohorts'
+            out["overall"].update(self.cohorts(period, together=True).get("all", _NO_CUSTOMERS))
         if compare:
             before = period.previous()
             out["previous"] = {"period": before.as_json(), "overall": self.overall(before, now),
@@ -309,22 +315,23 @@ class Reporting:
 
     # ---- cohorts and tenure ---------------------------------------------------------------
 
-    def cohorts(self, period: Period) -> dict[str, dict]:
+    def cohorts(self, period: Period, together: bool = False) -> dict[Optional[str], dict]:
         """Per month of first purchase: customers, repeat purchase rate (2+ orders) and revenue per
-        customer, from every order placed up to the end of the period."""
-        params = period.params()
-        rows = self._rows("""
+        customer, from every order placed up to the end of the period. `together`: one entry,
+        key "all", for every customer at once."""
+        key = "'all'" if together else "cohort"
+        rows = self._rows(f"""
             with orders_until as (select * from orders where :until is null or purchased_at < :until),
             per_customer as (
-                select o.customer_id, strftime('%Y-%m', min(o.purchased_at)) as cohort, min(o.purchased_at) as first_at,
+                select o.customer_id, strftime('%Y-%m', min(o.purchased_at)) as cohort,
                        count(distinct o.order_id) as orders,
                        coalesce((select sum(li.price * li.quantity) from line_items li
                                  join orders_until o2 on o2.order_id = li.order_id
                                  where o2.customer_id = o.customer_id), 0) as revenue
                 from orders_until o group by o.customer_id)
-            select cohort as key, count(*) as customers, round(1.0 * sum(orders >= 2) / count(*), 4) as repeat_rate,
+            select {key} as key, count(*) as customers, round(1.0 * sum(orders >= 2) / count(*), 4) as repeat_rate,
                    round(sum(revenue) / count(*), 2) as revenue_per_customer
-            from per_customer group by cohort""", params)
+            from per_customer group by key""", period.params())
         return {r["key"]: {"customers": r["customers"], "repeat_purchase_rate": r["repeat_rate"],
                            "revenue_per_customer": r["revenue_per_customer"]} for r in rows}
 
@@ -491,9 +498,17 @@ class Reporting:
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def open_read_only(path: str) -> Database:
-    """The store's file opened read-only (a report never writes, and may run beside the bot)."""
+def open_read_only(path: str | Path) -> Database:
+    """The store's file opened read-only (a report never writes, and may run beside the bot).
+
+    A store from an older version first gets the migrations it lacks (what any command that
+    opens the store does), so the report can read the columns it expects."""
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"no store at {file} (set AFTERCARE_DB or store.path in config.yml)")
+    writable = Database(file)
+    try:
+        migrate(writable)
+    finally:
+        writable.close()
     return Database(sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True))

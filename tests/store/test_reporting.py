@@ -99,6 +99,9 @@ def test_cohorts_add_repeat_purchase_rate_and_revenue_per_customer(shop_store):
         "2026-10": (3, 0.3333, 177.66),             # Ben 249.99, Yuki 2 x 77.00, Lena 129.00
         "2026-11": (2, 0.0, 109.0),                 # Dan 89.00, Fay 129.00
     }
+    overall = report(store, by="cohort")["overall"]
+    assert (overall["customers"], overall["repeat_purchase_rate"], overall["revenue_per_customer"]) == (
+        6, 0.3333, 148.33)            # (139 + 249.99 + 154 + 129 + 89 + 129) / 6 = 889.99 / 6
     assert cohorts["2026-05"]["nps"]["score"] == 100.0
     assert cohorts["2026-10"]["checkins_sent"] == 3
 
