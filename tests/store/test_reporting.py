@@ -3,11 +3,13 @@ edges: no data, no responses, all passives, one response, a forgotten customer."
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
 
 import pytest
+from sqlite_utils import Database
 
-from bot.store.reporting import Period, Reporting, empty_figures
+from bot.store.reporting import Period, Reporting, empty_figures, open_read_only
 from bot.store.store import Store
 from tests.store.shop_fixture import Shop, at, build_shop, forget
 
@@ -217,3 +219,19 @@ def test_words_erased_by_retention_are_not_quoted(shop_store):
     assert themes["TR2-44"]["quotes"] == [] and themes["NCH-700"]["quotes"] == []
     assert [q["text"] for q in themes["LDC-QUEEN"]["quotes"]] == ["scratchy fabric"]
     assert report(store)["overall"]["csat"]["n"] == 5                 # the scores stay
+
+
+def test_a_store_from_an_older_version_is_migrated_then_read_read_only(tmp_path):
+    path = tmp_path / "old.db"
+    Store.open(path).close()
+    old = Database(path)                       # as a store before `customer forget` existed
+    old["customers"].transform(drop={"forgotten_at"})
+    old.execute("delete from _sqlite_migrations where name = 'm004_data_rights'")
+    old.execute("drop table erasure_log")
+    old.execute("drop table suppressed")
+    old.close()
+    db = open_read_only(path)
+    assert "forgotten_at" in {c.name for c in db["customers"].columns}
+    assert Reporting(db).report(WEEK, NOW)["overall"] == empty_figures()
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        db.execute("insert into customers (ref) values ('x')")
