@@ -99,7 +99,7 @@ class ConversationRunner:
             sla = self.settings.escalation.sla_minutes
             case_id = self.store.cases.open(conversation_id, identity.customer_id, order_id, args["reason"],
                                             args.get("problem_type"), args.get("text", ""), args.get("photos", []),
-                                            now, timedelta(minutes=sla))
+                                            now, timedelta(minutes=sla), request=args.get("request"))
             if self.on_case_opened:
                 self.on_case_opened(case_id)
         elif action.name in ("opt_out", "request_review", "offer_upsell", "reschedule", "end"):

@@ -371,15 +371,20 @@ class Engine:
 
     def _escalate(self, out: Outcome, reason: str, answer: Optional[Answer], ctx: Context) -> None:
         state, slots = out.state, out.state.slots
-        problem = answer.parse.entity("problem_type") if answer and answer.parse and answer.button is None else None
+        parse = answer.parse if answer and answer.parse and answer.button is None else None
+        problem = parse.entity("problem_type") if parse else None
         if problem:
             slots["problem_type"] = problem
+        request = parse.entity("request") if parse else None  # "...and I want a refund"
+        if request:
+            slots["request"] = request
         slots["had_case"] = True
         slots["escalation_reason"] = reason
         state.status, state.wake_at, state.wake_kind = "active", None, None
         out.actions.append(ActionCall("escalate", {
             "reason": reason,
             "problem_type": slots.get("problem_type"),
+            "request": slots.get("request"),
             "text": slots.get("last_text", ""),
             "photos": list(slots.get("photos", [])),
             "scores": {m: slots[m] for m in SCALES if m in slots},

@@ -117,3 +117,10 @@ def m002_used_links(db: Database) -> None:
 def m003_identity_lookup(db: Database) -> None:
     """Slack customers imported by email: remember when the one lookup was tried."""
     db["identities"].add_column("lookup_tried_at", str)
+
+
+@migrations()
+def m004_case_request(db: Database) -> None:
+    """What the customer asked for beside the problem ("arrived broken, I want a refund"):
+    refund, replacement, exchange, return or repair; NULL when they asked for nothing."""
+    db["escalations"].add_column("request", str)
