@@ -543,11 +543,12 @@ _PROBLEM_INTENTS = frozenset({"product_problem", "delivery_problem", "return_ref
 
 def problem_type_of(text: str) -> str | None:
     """The canonical problem type a phrase names, by keyword cues, or None."""
+    return _first_cue(_PROBLEM_CUES, text)
+
+
+def _first_cue(cues: Sequence[tuple[str, re.Pattern[str]]], text: str) -> str | None:
     lowered = text.lower()
-    for kind, cue in _PROBLEM_CUES:
-        if cue.search(lowered):
-            return kind
-    return None
+    return next((kind for kind, cue in cues if cue.search(lowered)), None)
 
 
 # The CRF finds the span of an ask ("my money back", "reimbursed"); the synonym mapper knows
@@ -563,8 +564,4 @@ _REQUEST_CUES = tuple((kind, re.compile(pattern)) for kind, pattern in (
 
 def request_of(span: str) -> str | None:
     """The canonical request an entity span names, or None."""
-    lowered = span.lower()
-    for kind, cue in _REQUEST_CUES:
-        if cue.search(lowered):
-            return kind
-    return None
+    return _first_cue(_REQUEST_CUES, span)
