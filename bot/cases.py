@@ -89,7 +89,7 @@ class CaseDesk:
         if not identity.contactable:
             return "The customer can't be reached any more (opted out or blocked); nothing was sent."
         outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation["id"],
-                                          text, now)
+                                          text, now, reply=True)
         self.store.conversations.add_message(conversation["id"], identity.id, "out", "agent", text, now,
                                              outbox_id=outbox_id)
         if not case.get("first_reply_at"):
@@ -165,9 +165,10 @@ class CaseDesk:
         if action.kind is AgentActionKind.REPLY:
             return self.store.cases.by_card(action.case_ref)
         try:
-            return self.store.cases.get(int(action.case_ref))
+            case_id = int(action.case_ref)
         except ValueError:
             return self.store.cases.by_card(action.case_ref)
+        return self.store.cases.get(case_id) if 0 < case_id < 2 ** 63 else None
 
     def _card_update(self, case: dict, now: datetime) -> None:
         self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], f"case {case['id']} update",
@@ -175,8 +176,11 @@ class CaseDesk:
 
     def _thread(self, case: dict, text: str, now: datetime, customer_text: bool = False,
                 mentions: Optional[list] = None) -> None:
+        payload: dict = {"case_id": case["id"], "mentions": mentions or []}
+        if customer_text:       # what erasure deletes from Slack (bot.privacy)
+            payload["customer_text"] = True
         self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], text, now, kind="thread",
-                              payload={"case_id": case["id"], "mentions": mentions or []})
+                              payload=payload)
 
     def _sla(self) -> timedelta:
         return timedelta(minutes=self.settings.escalation.sla_minutes)

@@ -11,9 +11,10 @@ import re
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validator, validator
 from pydantic.fields import SHAPE_SINGLETON
 
 from bot.durations import parse_duration
@@ -47,6 +48,31 @@ def _clock_time(value: Any) -> time:
         raise ValueError(f'"{value}" is not a time of day (use HH:MM)') from None
 
 
+TELEGRAM_API = "https://api.telegram.org"
+
+
+def bot_api_url(value: Any) -> str:
+    """The Bot API server's root URL (Telegram's own, or a self-hosted `telegram-bot-api`):
+    http(s), a host, no query, no `/bot<token>` part; unset means Telegram's own."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return TELEGRAM_API
+    if not isinstance(value, str):
+        raise ValueError(f'"{value}" is not a URL (e.g. {TELEGRAM_API})')
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f'"{url}" is not an http(s) URL with a host (e.g. {TELEGRAM_API})')
+    if parts.query or parts.fragment:
+        raise ValueError(f'"{url}": the Bot API root URL takes no query or fragment')
+    if re.search(r"/bot[^/]*$", parts.path):
+        raise ValueError(f'"{url}": give the server\'s root URL only; the token and /bot are added by the bot')
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f'"{url}" has an invalid port') from None
+    return url
+
+
 # ---- sections -------------------------------------------------------------------------
 
 class StoreSettings(_Model):
@@ -66,6 +92,12 @@ class TelegramSettings(_Model):
     link_ttl: timedelta = timedelta(days=14)
     per_chat_per_second: float = 1.0
     per_bot_per_second: float = 30.0
+    reply_burst: int = Field(3, ge=1)
+    api_url: str = TELEGRAM_API
+
+    @validator("api_url", pre=True)
+    def _api_url(cls, value: Any) -> str:
+        return bot_api_url(value)
 
     _link_ttl = validator("link_ttl", pre=True, allow_reuse=True)(_duration)
 
@@ -83,6 +115,7 @@ class SlackSettings(_Model):
     app_token: Optional[SecretStr] = None
     port: int = 3000
     per_channel_per_second: float = 1.0
+    reply_burst: int = Field(3, ge=1)
 
 
 class ConsoleSettings(_Model):
@@ -174,11 +207,65 @@ class UpsellSettings(_Model):
     replenishment: Dict[str, Replenishment] = Field(default_factory=dict)
 
 
+class LanguageSettings(_Model):
+    """Which languages customers are answered in (catalogs in dialogs/i18n/)."""
+
+    default: str = "en"
+    enabled: List[str] = Field(default_factory=lambda: ["en"])
+
+    @validator("enabled", each_item=True)
+    def _tag(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z]{2})?", value or ""):
+            raise ValueError("a language is a tag like en, es or pt-BR")
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _default_enabled(cls, values: dict) -> dict:
+        if values["default"] not in values["enabled"]:
+            raise ValueError(f"default language {values['default']!r} is not in `enabled`")
+        return values
+
+
 class NluSettings(_Model):
     model_dir: str = "models"
     confidence_threshold: float = Field(0.55, ge=0, le=1)
     language: str = "en"
     pipeline: List[Dict[str, Any]] = Field(default_factory=list)
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class PrivacySettings(_Model):
+    # Customers' own words (messages, free-text answers, case words, thread posts quoting them)
+    # older than this are erased once a day by the running bot. None (or "off") keeps them.
+    free_text_retention: Optional[timedelta] = None
+
+    @validator("free_text_retention", pre=True)
+    def _retention(cls, value: Any) -> Optional[timedelta]:
+        if value is None or value is False or (isinstance(value, str) and value.strip().lower() in ("", "off", "never")):
+            return None
+        duration = parse_duration(value)
+        if duration < timedelta(days=1):
+            raise ValueError(f'"{value}" is shorter than a day: words of conversations still going on '
+                             'would be erased (use e.g. 180d, or off)')
+        return duration
+
+
+class DigestSettings(_Model):
+    """The weekly digest in the support channel, at `day` `hour`:00 in schedule.timezone."""
+
+    enabled: bool = True
+    day: str = "monday"
+    hour: int = Field(9, ge=0, le=23)
+
+    @validator("day", pre=True)
+    def _day(cls, value: Any) -> str:
+        text = str(value).strip().lower()
+        day = next((d for d in WEEKDAYS if len(text) >= 3 and d.startswith(text)), None)
+        if day is None:
+            raise ValueError(f'"{value}" is not a day of the week (e.g. monday)')
+        return day
 
 
 class Settings(_Model):
@@ -193,6 +280,9 @@ class Settings(_Model):
     upsell: UpsellSettings = UpsellSettings()
     faq: Dict[str, str] = Field(default_factory=dict)
     nlu: NluSettings = NluSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    digest: DigestSettings = DigestSettings()
+    languages: LanguageSettings = LanguageSettings()
     config_path: Path = Path("config.yml")
 
     def resolve(self, relative: str) -> Path:

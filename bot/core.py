@@ -22,14 +22,20 @@ from bot.schedule.runner import Scheduler
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
+# Sends per bot that may go back to back: absorbs timer jitter so the average can reach the
+# limit, far below Telegram's own tolerance (the loopback server allows 30).
+CHANNEL_BURST = 3
 
 
 def default_limits(settings: Settings) -> dict[str, Limits]:
-    """Per-channel sending limits, from config (Telegram ~30/s per bot and 1/s per chat, Slack ~1/s per channel)."""
+    """Per-channel sending limits, from config (Telegram ~30/s per bot and 1/s per chat on average
+    with short bursts for replies, Slack ~1/s per channel)."""
     telegram, slack = settings.channels.telegram, settings.channels.slack
     return {
-        "telegram": Limits(per_address=telegram.per_chat_per_second, per_channel=telegram.per_bot_per_second, burst=1),
-        "slack": Limits(per_address=slack.per_channel_per_second, per_channel=20.0, burst=1),
+        "telegram": Limits(per_address=telegram.per_chat_per_second, per_channel=telegram.per_bot_per_second,
+                           burst=CHANNEL_BURST, reply_burst=telegram.reply_burst),
+        "slack": Limits(per_address=slack.per_channel_per_second, per_channel=20.0, burst=1,
+                        reply_burst=slack.reply_burst),
         SUPPORT: Limits(per_address=slack.per_channel_per_second, per_channel=slack.per_channel_per_second, burst=1),
     }
 
@@ -71,14 +77,19 @@ class Core:
     async def on_agent_action(self, action: AgentAction) -> None:
         """The callback the support desk delivers agent actions to."""
         now = self.clock.now()
-        with self.store.transaction():
-            if not self.store.events.first_time("support", action.event_id, now):
-                return
+        if self.store.events.seen(SUPPORT, action.event_id):
+            log.info("duplicate agent action %s ignored", action.event_id)
+            return
         is_member = await self.desk.is_member(action.channel_id or self.cases.channel, action.agent_id) if self.desk else True
-        if not self.cases.authorized(action.agent_id, is_member):
-            refusal = "Only members of the support channel can act on cases."
-        else:
-            refusal = self.cases.handle(action, now)
+        # The dedupe row and the action's effect commit together: an exception in between
+        # rolls both back, so a redelivery applies the action instead of dropping it.
+        with self.store.transaction():
+            if not self.store.events.first_time(SUPPORT, action.event_id, now):
+                return
+            if not self.cases.authorized(action.agent_id, is_member):
+                refusal = "Only members of the support channel can act on cases."
+            else:
+                refusal = self.cases.handle(action, now)
         if refusal and self.desk:
             await self.desk.post_ephemeral(action.channel_id or self.cases.channel, action.agent_id, refusal)
 

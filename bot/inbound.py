@@ -66,6 +66,12 @@ class InboundHandler:
                 # a blocked bot receives nothing: a message from them means they unblocked it
                 self.store.customers.mark_reachable(identity.id)
                 identity = self.store.customers.identity(identity.id)
+            if event.kind is InboundKind.START and (event.start_payload or "").strip():
+                self._link(event, event.start_payload.strip(), now)
+                return True
+            if identity is None and self.store.privacy.is_suppressed(event.channel, event.address):
+                log.info("message from the address of a forgotten customer dropped unread")
+                return True                      # never contacted again, nothing re-created
             if event.kind is InboundKind.START:
                 self._start(event, identity, now)
                 return True
@@ -134,15 +140,11 @@ class InboundHandler:
         label = next((b[0] for b in buttons if b[1] == event.button_value), event.button_value or "")
         self.store.outbox.add(identity.channel, identity.address, identity.id, conversation["id"], question["text"],
                               now, kind="mark_chosen",
-                              payload={"message_row": question["id"], "label": label})
+                              payload={"message_row": question["id"], "label": label}, reply=True)
 
     # ---- opt-in, linking ---------------------------------------------------------------
 
     def _start(self, event: InboundEvent, identity: Optional[Identity], now: datetime) -> None:
-        payload = (event.start_payload or "").strip()
-        if payload:
-            self._link(event, payload, now)
-            return
         if identity is None:
             self._reply_unknown(event, now)
         elif identity.opted_out:
@@ -162,6 +164,9 @@ class InboundHandler:
             self._reply_unknown(event, now, "link_invalid")
             return
         customer_id = int(customer_ref)
+        if self.store.privacy.forgotten_at(customer_id):
+            log.info("deep link of a forgotten customer dropped: never contacted again")
+            return
         if not self.store.customers.use_link(link_token_id(token), customer_id, now):
             self._reply_unknown(event, now, "link_used")
             return
@@ -181,13 +186,14 @@ class InboundHandler:
 
     def _reply(self, identity: Identity, conversation: Optional[dict], text: str, now: datetime) -> None:
         conversation_id = conversation["id"] if conversation else None
-        outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, text, now)
+        outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, text, now,
+                                          reply=True)
         self.store.conversations.add_message(conversation_id, identity.id, "out", "bot", text, now, outbox_id=outbox_id)
 
     def _reply_unknown(self, event: InboundEvent, now: datetime, key: str = "help") -> None:
         """Someone we have no identity for: answer them (they wrote first), bind nothing."""
         self.store.outbox.add(event.channel, event.address, None, None, render(self.texts[key], {}, {}), now,
-                              payload={"unknown_sender": True})
+                              payload={"unknown_sender": True}, reply=True)
 
     def _record_inbound(self, conversation: Optional[dict], identity: Identity, event: InboundEvent, text: str,
                         now: datetime) -> None:
