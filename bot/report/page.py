@@ -84,8 +84,10 @@ def funnel_chart(overall: dict) -> go.Figure:
 
 
 def themes_chart(themes: list[dict]) -> go.Figure:
-    """Cases per SKU, stacked by the problem the customers named."""
-    skus = [str(t["sku"] or "(none)") for t in themes if t["problems"]]
+    """Cases per SKU, stacked by the problem the customers named; what they asked for (refund, ...)
+    under each SKU."""
+    skus = [str(t["sku"] or "(none)") + "".join(f"<br>{r['type']} ×{r['count']}" for r in t["requests"])
+            for t in themes if t["problems"]]      # what the customers asked for, under the SKU
     kinds = sorted({p["type"] for t in themes for p in t["problems"]})
     figure = go.Figure()
     for kind in kinds:

@@ -118,13 +118,14 @@ def render(console: Console, report: dict, store_path: Any) -> None:
 
 
 def render_themes(console: Console, themes: list[dict]) -> None:
-    table = Table("SKU", "cases", "problems (change on the previous period)", "CSAT", title="Themes",
+    table = Table("SKU", "cases", "problems (change on the previous period)", "asked for", "CSAT", title="Themes",
                   title_justify="left", title_style="bold")
     for theme in themes:
         problems = ", ".join(f"{p['type']} ×{p['count']}" + ("" if p["trend"] is None else f" ({p['trend']:+d})")
                              for p in theme["problems"]) or NONE
         csat = theme["csat"]
-        table.add_row(str(theme["sku"] or "(none)"), str(theme["cases"]), problems,
+        asked = ", ".join(f"{r['type']} ×{r['count']}" for r in theme["requests"]) or NONE
+        table.add_row(str(theme["sku"] or "(none)"), str(theme["cases"]), problems, asked,
                       f"{num(csat['mean'])} (n={csat['n']})" if csat else NONE)
     if themes:
         console.print(table)

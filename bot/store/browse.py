@@ -43,6 +43,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "escalations": ("Support cases handed to people in the Slack support channel.", {
         "reason": "product_problem, delivery_problem, return_refund, human or low_score",
         "problem_type": "damaged, defective, missing_part, ... when the customer named it",
+        "request": "What they asked for beside the problem: refund, replacement, exchange, return, repair",
         "status": "open, claimed or resolved", "agent": "Slack user who claimed it",
         "text": "What the customer wrote", "photos": "Photos they sent (JSON)", "opened_at": "Opened (UTC)",
         "claimed_at": "Claimed (UTC)", "first_reply_at": "First agent reply (UTC)", "resolved_at": "Resolved (UTC)",

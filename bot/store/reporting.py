@@ -371,6 +371,18 @@ class Reporting:
             out.setdefault(r["sku"], {})[r["problem"]] = r["n"]
         return out
 
+    def request_counts(self, period: Period) -> dict[Optional[str], dict[str, int]]:
+        """Cases per SKU and what the customer asked for beside the problem (refund, replacement, ...)."""
+        out: dict[Optional[str], dict[str, int]] = {}
+        for r in self._rows(f"""
+                select sku, request, count(*) as n from (
+                    select e.opened_at as at, d.sku, e.request from escalations e
+                    left join ({_CONVERSATION_DIMS}) d on d.conversation_id = e.conversation_id
+                    where e.request is not null)
+                where {_PERIOD} group by sku, request order by n desc, request""", period.params()):
+            out.setdefault(r["sku"], {})[r["request"]] = r["n"]
+        return out
+
     def worst_skus(self, period: Period, limit: int = 3) -> list[dict]:
         """The SKUs with the lowest mean CSAT in the period, worst first, with their most frequent problem
         (`limit=-1`: all of them)."""
@@ -399,9 +411,10 @@ class Reporting:
                           {**period.params(), "sku": sku, "limit": limit, "erased": ERASED})
 
     def themes(self, period: Period, worst: int = 3) -> list[dict]:
-        """Problem types per SKU with the previous period's counts beside them (the trend), and the
-        customers' own words for the worst-rated SKUs."""
+        """Problem types per SKU with the previous period's counts beside them (the trend), what the
+        customers asked for (refund, replacement, ...), and their own words for the worst-rated SKUs."""
         now = self.problem_counts(period)
+        requests = self.request_counts(period)
         before = self.problem_counts(period.previous()) if period.bounded else {}
         rated = self.worst_skus(period, limit=-1)         # every SKU with CSAT answers, worst first
         csat = {w["sku"]: w["csat"] for w in rated}
@@ -414,6 +427,7 @@ class Reporting:
             for problem in problems:
                 problem["trend"] = None if problem["previous"] is None else problem["count"] - problem["previous"]
             entry = {"sku": sku, "problems": problems, "cases": sum(now.get(sku, {}).values()),
+                     "requests": [{"type": k, "count": n} for k, n in requests.get(sku, {}).items()],
                      "csat": csat.get(sku),
                      "worst_rated": sku in worst_skus,
                      "quotes": self.quotes(sku, period) if sku in worst_skus else []}

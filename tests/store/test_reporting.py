@@ -121,7 +121,8 @@ def test_themes_problem_counts_trend_and_own_words_newest_first(shop_store):
     store, _ = shop_store
     themes = {t["sku"]: t for t in report(store)["themes"]}
     assert themes["TR2-44"]["problems"] == [{"type": "damaged", "count": 1, "previous": 0, "trend": 1}]
-    assert themes["NCH-700"]["problems"][0]["type"] == "defective"
+    assert themes["TR2-44"]["requests"] == [{"type": "refund", "count": 1}]      # two needs in one message
+    assert themes["NCH-700"]["problems"][0]["type"] == "defective" and themes["NCH-700"]["requests"] == []
     assert {s for s, t in themes.items() if t["worst_rated"]} == {"LDC-QUEEN", "NCH-700", "TR2-44"}
     assert [q["text"] for q in themes["TR2-44"]["quotes"]] == ["the sole came off"]   # not Fay's, not Ana's blank
     assert themes["LDC-QUEEN"]["quotes"][0]["score"] == 2
