@@ -8,28 +8,25 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import datetime, timedelta
-from typing import Callable, Optional
+from typing import Optional
 
 from bot.clock import parse_iso
 from bot.config import Settings
 from bot.context import build_context
 from bot.engine.machine import ActionCall, ConversationState, Engine, Input, Outcome
 from bot.store.store import Identity, Store
+from bot.support_posts import queue_case_card
 
 log = logging.getLogger(__name__)
-
-CaseOpened = Callable[[int], None]
 
 
 class ConversationRunner:
     """Loads state, steps the engine, writes state + messages + records together."""
 
-    def __init__(self, store: Store, engine: Engine, settings: Settings,
-                 on_case_opened: Optional[CaseOpened] = None) -> None:
+    def __init__(self, store: Store, engine: Engine, settings: Settings) -> None:
         self.store = store
         self.engine = engine
         self.settings = settings
-        self.on_case_opened = on_case_opened
 
     def start(self, identity: Identity, order_id: Optional[str], sku: Optional[str], event: Input,
               now: datetime) -> int:
@@ -100,8 +97,7 @@ class ConversationRunner:
             case_id = self.store.cases.open(conversation_id, identity.customer_id, order_id, args["reason"],
                                             args.get("problem_type"), args.get("text", ""), args.get("photos", []),
                                             now, timedelta(minutes=sla))
-            if self.on_case_opened:
-                self.on_case_opened(case_id)
+            queue_case_card(self.store, self.settings.escalation.support_channel, case_id, conversation_id, now)
         elif action.name in ("opt_out", "request_review", "offer_upsell", "reschedule", "end"):
             pass  # recorded in the conversation's slots / consent ledger above
         else:

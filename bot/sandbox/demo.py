@@ -36,6 +36,7 @@ from bot.config import Settings, StoreSettings
 from bot.core import Core, build_core, default_limits
 from bot.identities import resolve_emails
 from bot.importing import import_rows
+from bot.nlu.base import Parse
 from bot.orders import OrderFileError, OrderRow, read_orders
 from bot.outbox import Dispatcher
 from bot.sandbox import personas as P
@@ -134,11 +135,11 @@ class SandboxDemo:
             tg = settings.channels.telegram
             link_secret = tg.link_secret.get_secret_value().encode() if tg.link_secret else secrets.token_bytes(32)
             channels = {"telegram": world.telegram, "slack": world.slack}
-            self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.slack,
+            self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.slack.desk,
                                           link_secret=link_secret)
             if not self.personas:
                 core.dispatcher = OwnChannelsDispatcher(self.store, channels, self.clock, default_limits(settings),
-                                                        desk=world.slack, cases=core.cases)
+                                                        desk=world.slack.desk, cases=core.cases)
             report = import_rows(self.store, settings, rows, self.clock.now())
             for error in errors:
                 self.narrator.note(f"[yellow]{self.orders_file}:{error.line}: {error.reason} (row skipped)[/]")
@@ -165,7 +166,7 @@ class SandboxDemo:
         feed = Feed(self.store, self.narrator, self.settings.schedule.timezone)
         while not stop.is_set():
             now = clock.now()
-            await resolve_emails(self.store, self.world.slack.lookup_user_by_email, now)
+            await self.core.resolve_emails()
             due = self._holds_before_tick(now)
             core.scheduler.tick(now)
             self._holds_after_tick(due)
@@ -332,8 +333,11 @@ class ParserThread:
         parser = await asyncio.get_running_loop().run_in_executor(pool, load, settings)
         return cls(pool, parser)
 
-    def parse(self, text: str):
+    def parse(self, text: str) -> Parse:
         return self._pool.submit(self._parser.parse, text).result()
+
+    async def aparse(self, text: str) -> Parse:
+        return await asyncio.wrap_future(self._pool.submit(self._parser.parse, text))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)

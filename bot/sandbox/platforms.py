@@ -93,7 +93,7 @@ async def simulate_on_platform(scenario: Scenario, settings: Settings, parser: P
     try:
         settings = world.settings_for_sandbox()
         channels = {"telegram": world.telegram, "slack": world.slack}
-        core = build_core(settings, store, parser, clock, channels, desk=world.slack)
+        core = build_core(settings, store, parser, clock, channels, desk=world.slack.desk)
         await world.connect(core.on_event, core.on_agent_action)
         name = str(scenario.customer.get("name", "Sam Customer"))
         if scenario.channel == "telegram":

@@ -15,6 +15,7 @@ from typing import Any, Iterator, Optional
 
 from sqlite_utils import Database
 
+from bot.records import OutboxKind
 from bot.clock import iso, parse_iso
 from bot.store.schema import migrate
 
@@ -501,7 +502,7 @@ class Outbox:
         self.db = db
 
     def add(self, channel: str, address: Optional[str], identity_id: Optional[int], conversation_id: Optional[int],
-            text: str, now: datetime, buttons: Optional[list] = None, kind: str = "message",
+            text: str, now: datetime, buttons: Optional[list] = None, kind: str = OutboxKind.MESSAGE,
             payload: Optional[dict] = None, not_before: Optional[datetime] = None) -> int:
         at = iso(not_before or now)
         # Never ahead of a message to the same address that still waits (a retry's back-off).
@@ -511,7 +512,7 @@ class Outbox:
             at = queued
         return self.db["outbox"].insert({
             "channel": channel, "address": address, "identity_id": identity_id, "conversation_id": conversation_id,
-            "kind": kind, "text": text, "buttons": _json(buttons or []), "payload": _json(payload or {}),
+            "kind": OutboxKind(kind).value, "text": text, "buttons": _json(buttons or []), "payload": _json(payload or {}),
             "status": "pending", "not_before": at, "attempts": 0, "created_at": iso(now),
         }).last_pk
 

@@ -18,7 +18,7 @@ from bot.core import Core, build_core
 from bot.engine.flows import load_flows
 from bot.events import ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus
 from bot.importing import import_rows
-from bot.nlu.base import Parse
+from bot.nlu.base import Parse, SyncParser
 from bot.orders import OrderRow
 from bot.store.store import Store
 from tests.support.table_parser import TableParser
@@ -43,7 +43,7 @@ def make_settings(**overrides: Any) -> Settings:
     return load_settings(CONFIG, environ={}, overrides=overrides or None)
 
 
-class RecordingParser:
+class RecordingParser(SyncParser):
     """Wraps a parser and remembers every text it was asked about."""
 
     def __init__(self, inner: Any = None) -> None:

@@ -1,0 +1,65 @@
+"""Telegram, declared: its config section, chat-id addresses, limits (~30 messages/s per bot,
+1/s per chat), `/stop`, deep-link opt-in, and how `TelegramChannel` is built from settings."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Mapping, Optional
+
+from pydantic import SecretStr, validator
+
+from bot.channels.spec import Capability, ChannelSpec, LinkScheme
+from bot.channels.telegram_links import link_token_id, verify_link_token
+from bot.configmodel import ConfigModel, duration
+
+
+class TelegramSettings(ConfigModel):
+    enabled: bool = True
+    token: Optional[SecretStr] = None
+    bot_username: str = "AftercareDemoBot"
+    mode: str = "polling"
+    webhook_url: Optional[str] = None
+    webhook_secret: Optional[SecretStr] = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    link_secret: Optional[SecretStr] = None
+    link_ttl: timedelta = timedelta(days=14)
+    per_chat_per_second: float = 1.0
+    per_bot_per_second: float = 30.0
+
+    _link_ttl = validator("link_ttl", pre=True, allow_reuse=True)(duration)
+
+    @validator("mode")
+    def _mode(cls, value: str) -> str:
+        if value not in ("polling", "webhook"):
+            raise ValueError(f'"{value}" is not a mode (polling or webhook)')
+        return value
+
+
+def _options(section: TelegramSettings, settings: Any) -> Mapping[str, Any]:
+    assert section.token is not None
+    return dict(token=section.token.get_secret_value(), mode=section.mode, bot_username=section.bot_username,
+                webhook_listen=section.webhook_listen, webhook_port=section.webhook_port,
+                webhook_url=section.webhook_url,
+                webhook_secret=section.webhook_secret.get_secret_value() if section.webhook_secret else None)
+
+
+def _link_secret(section: TelegramSettings) -> Optional[bytes]:
+    return section.link_secret.get_secret_value().encode() if section.link_secret else None
+
+
+SPEC = ChannelSpec(
+    name="telegram",
+    title="Telegram",
+    settings=TelegramSettings,
+    limits=lambda s: dict(per_address=s.per_chat_per_second, per_channel=s.per_bot_per_second, burst=1),
+    adapter="bot.channels.telegram:TelegramChannel",
+    options=_options,
+    live=lambda s: bool(s.enabled and s.token),
+    address=re.compile(r"-?\d{1,20}"),
+    address_hint="a Telegram chat id (a number)",
+    stop_commands=frozenset({"/stop"}),
+    capabilities=frozenset({Capability.BUTTONS, Capability.FILES, Capability.DEEP_LINKS}),
+    links=LinkScheme(verify=verify_link_token, key=link_token_id, source="telegram-link"),
+    link_secret=_link_secret,
+)
