@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import datetime
 from typing import Callable, Mapping, Optional
 
 from aiohttp import web

@@ -34,7 +34,6 @@ from bot.app import start_health
 from bot.clock import SimClock, parse_iso
 from bot.config import Settings, StoreSettings
 from bot.core import Core, build_core, default_limits
-from bot.identities import resolve_emails
 from bot.importing import import_rows
 from bot.nlu.base import Parse
 from bot.orders import OrderFileError, OrderRow, read_orders

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
 from bot.channels.slack import SlackChannel
 from bot.channels.telegram import TelegramChannel

@@ -67,7 +67,7 @@ class FakeChannel:
         self.script: list[Union[SendResult, Callable[[OutboundMessage], SendResult]]] = []
         self._ids = itertools.count(100)
 
-    async def start(self, on_event) -> None:  # pragma: no cover - protocol
+    async def start(self, on_event, on_agent_action=None) -> None:  # pragma: no cover - protocol
         pass
 
     async def stop(self) -> None:  # pragma: no cover - protocol
