@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from bot.records import OutboxKind
 from bot.clock import iso, parse_iso
+from bot.store.reporting import Reporting
 from bot.store.schema import migrate
 
 
@@ -42,6 +43,7 @@ class Store:
         self.outbox = Outbox(db)
         self.cases = Cases(db)
         self.events = Events(db)
+        self.reporting = Reporting(db)
 
     @classmethod
     def open(cls, path: Path | str) -> "Store":
