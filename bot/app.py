@@ -26,6 +26,7 @@ from bot.store.store import Store
 
 log = logging.getLogger("aftercare")
 IDLE_SLEEP = 1.0
+HEALTH_PORT = 8080
 
 
 def has_credentials(settings: Settings) -> bool:
@@ -47,15 +48,18 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
     return await run_live(settings, open_store(settings), parser, SystemClock())
 
 
-async def run_live(settings: Settings, store: Store, parser: Parser, clock: Clock) -> int:
+async def run_live(settings: Settings, store: Store, parser: Parser, clock: Clock, *,
+                   stop: Optional[asyncio.Event] = None, health_port: int = HEALTH_PORT) -> int:
+    """The real bot until SIGTERM/SIGINT (or `stop`, for a caller that runs it in-process)."""
     channels = dict(registry.live_channels(settings))
     core = build_core(settings, store, parser, clock, channels, desk=_desk(channels), link_secret=_secret(settings))
     core.dispatcher.reconcile()
-    stop = asyncio.Event()
-    _on_signals(stop)
+    if stop is None:
+        stop = asyncio.Event()
+        _on_signals(stop)
     for channel in channels.values():
         await channel.start(core.on_event, core.on_agent_action)
-    health = await start_health(core, port=8080)
+    health = await start_health(core, port=health_port)
     log.info("ready: channels %s, store %s", ", ".join(channels), settings.store.path)
     try:
         await serve(core, stop)
@@ -69,18 +73,22 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
 
 
 async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP) -> None:
-    """The main loop: due touchpoints and wake-ups, then sends, until `stop` is set."""
-    while not stop.is_set():
-        await core.resolve_emails()
-        core.scheduler.tick(core.clock.now())
-        next_send = await core.dispatcher.run_once()
-        wait = idle_sleep
-        if next_send is not None:
-            wait = max(0.0, min(idle_sleep, (next_send - core.clock.now()).total_seconds()))
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=wait)
-        except asyncio.TimeoutError:
-            pass
+    """The main loop until `stop` is set: the dispatcher sends on its own task, woken by every
+    outbox commit (a reply goes out as soon as it is committed); this loop runs the due
+    touchpoints and wake-ups at least every `idle_sleep` seconds."""
+    halt = asyncio.Event()
+    sender = asyncio.create_task(core.dispatcher.run(halt))
+    try:
+        while not stop.is_set() and not sender.done():
+            await core.resolve_emails()
+            core.scheduler.tick(core.clock.now())
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=idle_sleep)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        halt.set()
+        await sender                     # in-flight sends finish (or its crash surfaces)
     await core.dispatcher.run_once()     # finish what is due before leaving
 
 

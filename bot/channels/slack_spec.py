@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from bot.channels.spec import Capability, ChannelSpec
 from bot.configmodel import ConfigModel
@@ -22,6 +22,7 @@ class SlackSettings(ConfigModel):
     app_token: Optional[SecretStr] = None
     port: int = 3000
     per_channel_per_second: float = 1.0
+    reply_burst: int = Field(3, ge=1)
 
 
 def _options(section: SlackSettings, settings: Any) -> Mapping[str, Any]:
@@ -38,7 +39,8 @@ SPEC = ChannelSpec(
     name="slack",
     title="Slack",
     settings=SlackSettings,
-    limits=lambda s: dict(per_address=s.per_channel_per_second, per_channel=DM_PER_SECOND, burst=1),
+    limits=lambda s: dict(per_address=s.per_channel_per_second, per_channel=DM_PER_SECOND, burst=1,
+                          reply_burst=s.reply_burst),
     desk_limits=lambda s: dict(per_address=s.per_channel_per_second, per_channel=s.per_channel_per_second, burst=1),
     adapter="bot.channels.slack:SlackChannel",
     options=_options,
