@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.core import Core, build_core
 from bot.nlu.base import Parser
 from bot.store.store import Store
+from bot.upkeep import Upkeep
 
 log = logging.getLogger("aftercare")
 IDLE_SLEEP = 1.0
@@ -76,11 +77,13 @@ async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP)
     """The main loop until `stop` is set: the dispatcher sends on its own task, woken by every
     outbox commit (a reply goes out as soon as it is committed); this loop runs the due
     touchpoints and wake-ups at least every `idle_sleep` seconds."""
+    upkeep = Upkeep(core.store, core.settings)
     halt = asyncio.Event()
     sender = asyncio.create_task(core.dispatcher.run(halt))
     try:
         while not stop.is_set() and not sender.done():
             await core.resolve_emails()
+            upkeep.tick(core.clock.now())
             core.scheduler.tick(core.clock.now())
             try:
                 await asyncio.wait_for(stop.wait(), timeout=idle_sleep)

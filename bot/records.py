@@ -12,6 +12,8 @@ class OutboxKind(str, enum.Enum):
     CASE_UPDATE = "case_update"    # redraw a case card
     THREAD = "thread"              # a post in a case's thread
     EPHEMERAL = "ephemeral"        # a note only one agent sees
+    NOTICE = "notice"              # a top-level post on the desk (the weekly digest)
+    DELETE_POST = "delete_post"    # take one of the bot's desk posts down (erasure)
 
 
 class CaseStatus(str, enum.Enum):

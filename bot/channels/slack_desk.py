@@ -12,7 +12,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.slack_blocks import case_card, mention, text_message
+from bot.channels.slack_blocks import case_card, mention, question_messages, text_message
 from bot.events import SendResult, SendStatus
 
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
@@ -73,6 +73,27 @@ class SlackDesk:
                                                          link_names=False)
             return SendResult(SendStatus.SENT, platform_message_id=str(resp.get("message_ts", "")))
         except SlackApiError as e:
+            return result_from_error(e)
+        except NETWORK_ERRORS as e:
+            return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
+
+    async def post_notice(self, channel: str, text: str) -> SendResult:
+        """A top-level post in `channel` (the weekly digest): escaped, in section blocks."""
+        result = SendResult(SendStatus.FAILED, error="empty text")
+        for piece, blocks in question_messages(text, []):
+            result = await self._post(channel, piece, blocks)
+            if result.status is not SendStatus.SENT:
+                break
+        return result
+
+    async def delete_post(self, channel: str, ts: str) -> SendResult:
+        """chat.delete one of the bot's posts; a post already gone counts as deleted."""
+        try:
+            await self._client.chat_delete(channel=channel, ts=ts)
+            return SendResult(SendStatus.SENT, platform_message_id=ts)
+        except SlackApiError as e:
+            if slack_error(e) == "message_not_found":
+                return SendResult(SendStatus.SENT, platform_message_id=ts)
             return result_from_error(e)
         except NETWORK_ERRORS as e:
             return SendResult(SendStatus.RETRY, error=f"network: {e!r}")

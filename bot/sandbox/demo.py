@@ -45,6 +45,7 @@ from bot.sandbox.summary import HoldLog, Summary, summarize
 from bot.sandbox.world import SandboxWorld
 from bot.schedule.governor import MessageClass, decide, explain, resolve_zone
 from bot.store.store import Store
+from bot.upkeep import Upkeep
 
 log = logging.getLogger("aftercare.sandbox")
 
@@ -133,14 +134,14 @@ class SandboxDemo:
             settings = world.settings_for_sandbox()
             tg = settings.channels.telegram
             link_secret = tg.link_secret.get_secret_value().encode() if tg.link_secret else secrets.token_bytes(32)
-            channels = {"telegram": world.telegram, "slack": world.slack}
-            self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.slack.desk,
+            channels = world.channels
+            self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.desk,
                                           link_secret=link_secret)
             if not self.personas:
                 # With a person at `aftercare chat` next to the sandbox, that process sends its
                 # console messages and the support posts of its cases (to its in-memory desk).
                 core.dispatcher = Dispatcher(self.store, channels, self.clock, default_limits(settings),
-                                             desk=world.slack.desk, cases=core.cases, sends_on=channels)
+                                             desk=world.desk, cases=core.cases, sends_on=channels)
             report = import_rows(self.store, settings, rows, self.clock.now())
             for error in errors:
                 self.narrator.note(f"[yellow]{self.orders_file}:{error.line}: {error.reason} (row skipped)[/]")
@@ -165,9 +166,11 @@ class SandboxDemo:
     async def _loop(self, stop: asyncio.Event) -> None:
         core, clock = self.core, self.clock
         feed = Feed(self.store, self.narrator, self.settings.schedule.timezone)
+        upkeep = Upkeep(self.store, core.settings)
         while not stop.is_set():
             now = clock.now()
             await self.core.resolve_emails()
+            upkeep.tick(now)
             due = self._holds_before_tick(now)
             core.scheduler.tick(now)
             self._holds_after_tick(due)
