@@ -5,7 +5,8 @@ problem, how many customers are at risk, and the `aftercare report` command that
 The figures are `bot.store.reporting`'s (the same SQL as `aftercare report`); the post goes
 through the outbox like every other send. Each weekly slot (`digest.day` `digest.hour`:00 in
 `schedule.timezone`) is posted once: the outbox row remembers it, across restarts; a bot that
-was down over a slot catches up within a day, else waits for the next one.
+was down over a slot catches up within a day, else waits for the next one. Two weeks in which
+nothing happened (no check-in, score or case) post nothing.
 """
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ class WeeklyDigest:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        self._decided: Optional[str] = None      # the slot already posted or skipped by this process
 
     def tick(self, now: datetime) -> Optional[int]:
         """The outbox id of the digest queued now, or None (off, not due, or already posted)."""
@@ -85,15 +87,32 @@ class WeeklyDigest:
         if now - slot > CATCH_UP:
             return None
         key = slot.isoformat()
+        if key == self._decided:
+            return None
+        self._decided = key
+        period = week_before(slot.date())
         with self.store.transaction():
             if self.store.outbox.has_kind(SUPPORT, DIGEST_KIND, "digest", key):
                 return None
-            period = week_before(slot.date())
+            if not _anything(self.store, period, now):
+                log.info("no weekly digest for %s to %s: nothing happened that week or the one before",
+                         period.since, period.until)
+                return None
             text = compose(self.store, period, now)
             outbox_id = self.store.outbox.add(SUPPORT, self.settings.escalation.support_channel, None, None, text,
                                               now, kind=DIGEST_KIND, payload={"digest": key})
         log.info("weekly digest for %s to %s queued", period.since, period.until)
         return outbox_id
+
+
+def _anything(store: Store, period: Period, now: datetime) -> bool:
+    """Did anything happen in the two weeks (a check-in, a score, a case)? A shop that has not
+    started yet gets no digest of zeros."""
+    for figures in (store.reporting.overall(period, now), store.reporting.overall(period.previous(), now)):
+        if figures["checkins_sent"] or figures["cases"]["opened"] or any(
+                figures[metric]["n"] for metric in ("csat", "nps", "ces")):
+            return True
+    return False
 
 
 def _line(label: str, this: str, last: str) -> str:

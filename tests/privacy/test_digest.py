@@ -30,8 +30,20 @@ def test_the_slot_is_the_configured_day_and_hour_in_the_shops_zone():
     assert week_before(datetime(2026, 11, 2).date()) == Period(datetime(2026, 10, 26).date(), datetime(2026, 11, 1).date())
 
 
+async def a_shop_with_one_answered_checkin(start: datetime) -> Harness:
+    """A check-in answered with CSAT 5 on Wednesday 2026-10-28."""
+    h = Harness(start=datetime(2026, 10, 28, 10, 0, tzinfo=UTC))
+    h.add_order()
+    await h.start_checkin()
+    await h.press("5")
+    await h.pump()
+    h.desk.posts.clear()
+    h.clock.set(start)
+    return h
+
+
 async def test_queued_once_per_week_through_the_outbox_and_posted_to_the_desk():
-    h = Harness(start=datetime(2026, 11, 2, 8, 0, tzinfo=UTC))
+    h = await a_shop_with_one_answered_checkin(datetime(2026, 11, 2, 8, 0, tzinfo=UTC))
     digest = WeeklyDigest(h.store, h.settings)
     assert digest.tick(h.clock.now()) is None                        # last week's slot is over a day ago
     h.clock.set(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
@@ -42,16 +54,29 @@ async def test_queued_once_per_week_through_the_outbox_and_posted_to_the_desk():
     await h.pump()
     [post] = h.desk_texts()
     assert post.startswith("*Weekly digest* 2026-10-26 to 2026-11-01 (against 2026-10-19 to 2026-10-25)")
-    assert "CSAT: no answers (last week no answers)" in post
+    assert "CSAT: 5.00 (n 1) (last week no answers)" in post
+    assert "Response rate: 100% of 1 check-ins (last week no check-ins)" in post
+    assert "1. TR2-44: CSAT 5.00 (n 1), top problem: none" in post
     assert post.endswith("`aftercare report --since 2026-10-26 --until 2026-11-01 --compare`")
     assert h.store.outbox.get(first)["status"] == "sent"
-    # a bot that was down over the slot catches up within a day, not later
-    late = Harness(start=datetime(2026, 11, 10, 8, 0, tzinfo=UTC))
-    assert WeeklyDigest(late.store, late.settings).tick(late.clock.now()) is not None
-    later = Harness(start=datetime(2026, 11, 11, 10, 0, tzinfo=UTC))
-    assert WeeklyDigest(later.store, later.settings).tick(later.clock.now()) is None
+    # the week after still has last week to compare with; the one after that has nothing
+    assert WeeklyDigest(h.store, h.settings).tick(datetime(2026, 11, 9, 9, 0, tzinfo=UTC)) is not None
+    assert WeeklyDigest(h.store, h.settings).tick(datetime(2026, 11, 16, 9, 0, tzinfo=UTC)) is None
     off = make_settings(digest={"enabled": False})
-    assert WeeklyDigest(h.store, off).tick(datetime(2026, 11, 9, 9, 0, tzinfo=UTC)) is None
+    assert WeeklyDigest(h.store, off).tick(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)) is None
+
+
+async def test_a_bot_down_at_the_hour_catches_up_within_a_day_not_later():
+    late = await a_shop_with_one_answered_checkin(datetime(2026, 11, 3, 8, 0, tzinfo=UTC))
+    assert WeeklyDigest(late.store, late.settings).tick(late.clock.now()) is not None
+    later = await a_shop_with_one_answered_checkin(datetime(2026, 11, 3, 10, 0, tzinfo=UTC))
+    assert WeeklyDigest(later.store, later.settings).tick(later.clock.now()) is None
+
+
+def test_an_empty_store_gets_no_digest_of_zeros():
+    h = Harness(start=datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
+    assert WeeklyDigest(h.store, h.settings).tick(h.clock.now()) is None
+    assert h.store.outbox.counts() == {}
 
 
 def test_the_sandbox_posts_one_digest_a_week_to_the_support_channel(sandbox_db):
