@@ -130,3 +130,10 @@ def m004_data_rights(db: Database) -> None:
     }, pk="id")
     # sha256 of "ref:<ref>", "email:<email>", "<channel>:<address>" of forgotten customers.
     db["suppressed"].create({"hash": str, "at": str}, pk="hash")
+
+
+@migrations()
+def m005_case_request(db: Database) -> None:
+    """What the customer asked for beside the problem ("arrived broken, I want a refund"):
+    refund, replacement, exchange, return or repair; NULL when they asked for nothing."""
+    db["escalations"].add_column("request", str)
