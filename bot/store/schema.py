@@ -117,3 +117,9 @@ def m002_used_links(db: Database) -> None:
 def m003_identity_lookup(db: Database) -> None:
     """Slack customers imported by email: remember when the one lookup was tried."""
     db["identities"].add_column("lookup_tried_at", str)
+
+
+@migrations()
+def m_language_choice(db: Database) -> None:
+    """A language the customer chose (/language): it wins over the order's and the platform's."""
+    db["customers"].add_column("language_choice", str)
