@@ -120,6 +120,19 @@ def m003_identity_lookup(db: Database) -> None:
 
 
 @migrations()
-def m_language_choice(db: Database) -> None:
+def m004_data_rights(db: Database) -> None:
+    """Erasure: when a customer was forgotten, who ran it, and the hashes that keep them from
+    being contacted (or re-created by an inbound message) again."""
+    db["customers"].add_column("forgotten_at", str)
+    # One row per erasure (forget or retention run): who, when, how many rows; never the data.
+    db["erasure_log"].create({
+        "id": int, "kind": str, "customer_id": int, "actor": str, "at": str, "counts": str,
+    }, pk="id")
+    # sha256 of "ref:<ref>", "email:<email>", "<channel>:<address>" of forgotten customers.
+    db["suppressed"].create({"hash": str, "at": str}, pk="hash")
+
+
+@migrations()
+def m005_language_choice(db: Database) -> None:
     """A language the customer chose (/language): it wins over the order's and the platform's."""
     db["customers"].add_column("language_choice", str)
