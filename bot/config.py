@@ -230,6 +230,9 @@ class NluSettings(_Model):
     model_dir: str = "models"
     confidence_threshold: float = Field(0.55, ge=0, le=1)
     language: str = "en"
+    # Languages the model was trained on. Free text in any other language (Japanese) is never
+    # guessed at: it gets "tap a button, or write STOP / a person will help" instead.
+    languages: List[str] = Field(default_factory=lambda: ["en"])
     pipeline: List[Dict[str, Any]] = Field(default_factory=list)
 
 

@@ -102,7 +102,8 @@ def build_core(settings: Settings, store: Store, parser: Parser, clock: Clock,
     runner = ConversationRunner(store, Engine(flows), settings)
     cases = CaseDesk(store, runner, settings)
     runner.on_case_opened = cases.case_opened
-    inbound = InboundHandler(store, runner, cases, parser, flows.texts, settings, link_secret=link_secret)
+    inbound = InboundHandler(store, runner, cases, parser, flows.texts, settings, link_secret=link_secret,
+                             catalogs=flows.catalogs)
     scheduler = Scheduler(store, runner, cases, settings)
     dispatcher = Dispatcher(store, channels, clock, limits if limits is not None else default_limits(settings),
                             desk=desk, cases=cases)

@@ -55,7 +55,8 @@ class ConversationRunner:
     def _step(self, conversation_id: int, state: Optional[ConversationState], identity: Identity,
               order_id: Optional[str], sku: Optional[str], event: Input, now: datetime) -> Outcome:
         ctx = build_context(self.store, self.settings, identity.customer_id, order_id, sku,
-                            vocabulary=self.engine.vocabulary)
+                            vocabulary=self.engine.vocabulary, catalogs=self.engine.flows.catalogs,
+                            platform_language=identity.language_code)
         outcome = self.engine.step(state, event, ctx, now)
         self._apply(conversation_id, identity, order_id, sku, outcome, now)
         return outcome
