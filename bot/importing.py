@@ -16,8 +16,6 @@ from bot.orders import OrderRow, RowError, read_orders
 from bot.schedule.touchpoints import touchpoints_for
 from bot.store.store import Store
 
-MAIN_ITEM_KINDS = ("thank_you", "checkin", "nps")
-
 
 @dataclass
 class ImportReport:
@@ -71,10 +69,10 @@ def _import_order(store: Store, settings: Settings, items: list[OrderRow], now: 
             "order_id": item.order_id, "product": item.product, "sku": item.sku, "category": item.category,
             "quantity": item.quantity, "price": float(item.price) if item.price is not None else None,
         })
-        wanted = [
+        wanted = [     # kinds with `items: first` (one check-in per order) only on the first item
             {"kind": t.kind, "flow": t.flow, "due_at": iso(t.due_at)}
-            for t in touchpoints_for(item.facts(), settings.schedule, settings.upsell.replenishment)
-            if index == 0 or t.kind not in MAIN_ITEM_KINDS     # one check-in per order, on its first item
+            for t in touchpoints_for(item.facts(), settings.schedule, settings.upsell.replenishment,
+                                     first_item=index == 0)
         ]
         store.orders.set_touchpoints(item.order_id, item.sku, wanted)
     if outcome == "unchanged" and changed_items:

@@ -462,10 +462,14 @@ class Cases:
         self.db = db
 
     def open(self, conversation_id: int, customer_id: int, order_id: Optional[str], reason: str,
-             problem_type: Optional[str], text: str, photos: list, now: datetime, sla: timedelta) -> int:
+             problem_type: Optional[str], text: str, photos: list, now: datetime, sla: timedelta,
+             request: Optional[str] = None) -> int:
+        """A new open case; `request` is what the customer asked for beside the problem
+        (refund, replacement, ...), kept apart so a case shows both."""
         return self.db["escalations"].insert({
             "conversation_id": conversation_id, "customer_id": customer_id, "order_id": order_id,
-            "reason": reason, "problem_type": problem_type, "status": "open", "text": text,
+            "reason": reason, "problem_type": problem_type, "request": request, "status": "open",
+            "text": text,
             "photos": _json(photos), "opened_at": iso(now), "sla_due_at": iso(now + sla),
         }).last_pk
 
