@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Optional
 
 from bot.config import Settings
-from bot.engine.builtins import default_vocabulary
 from bot.engine.state import Context, Timing
 from bot.engine.vocabulary import Facts, Vocabulary
 from bot.i18n import Catalogs, pick_language, translator
@@ -21,10 +20,9 @@ def timing(settings: Settings) -> Timing:
 
 
 def build_context(store: Store, settings: Settings, customer_id: int, order_id: Optional[str],
-                  sku: Optional[str], vocabulary: Optional[Vocabulary] = None,
+                  sku: Optional[str], vocabulary: Vocabulary,
                   catalogs: Optional[Catalogs] = None, platform_language: Optional[str] = None) -> Context:
     """Everything a flow may mention about this customer, order and product, in their language."""
-    vocabulary = vocabulary if vocabulary is not None else default_vocabulary()
     item = _item(store, order_id, sku)
     customer = store.customers.get(customer_id)
     language = customer_language(settings, customer, platform_language)

@@ -16,7 +16,7 @@ from bot.cases import CaseDesk
 from bot.channels.telegram_links import LinkTokenError, link_token_id, verify_link_token
 from bot.config import Settings
 from bot import language_choice
-from bot.context import build_context, customer_language
+from bot.context import customer_language
 from bot.engine.flows import GlobalTexts
 from bot.engine.machine import Answer
 from bot.engine.templates import render
@@ -236,9 +236,8 @@ class InboundHandler:
             self.store.customers.set_language(identity_id, event.language_code)
         order = self.store.orders.latest_for_customer(customer_id)
         items = self.store.orders.items(order["order_id"]) if order else []
-        ctx = build_context(self.store, self.settings, customer_id, order["order_id"] if order else None,
-                            items[0]["sku"] if items else None, catalogs=self.catalogs,
-                            platform_language=event.language_code)
+        ctx = self.runner.context(customer_id, order["order_id"] if order else None,
+                                  items[0]["sku"] if items else None, event.language_code)
         self._reply(identity, None, ctx.text(self.texts["linked"], {}), now)
 
     # ---- replies outside a flow --------------------------------------------------------

@@ -177,7 +177,7 @@ def test_no_message_lost_or_doubled_at_the_loopback_servers(run):
                 continue                                           # an answered question shows its answer now
             assert shown[row["platform_message_id"]] == text
     support = list(db.query("select platform_message_id from outbox where channel = ? and status = 'sent' "
-                            "and kind in ('case_card', 'thread') order by sent_at, id", [SUPPORT]))
+                            "and kind in ('case_card', 'thread', 'notice') order by sent_at, id", [SUPPORT]))
     posted = [m.ts for m in run.slack.messages_in(run.demo.world.support_channel_id)
               if m.user == run.slack.bot_user_id or m.bot_id]
     assert sorted(r["platform_message_id"] for r in support) == sorted(posted)

@@ -607,6 +607,13 @@ class Outbox:
                                  "where identity_id = ? and status = 'pending'", [reason, identity_id])
         return cursor.rowcount
 
+    def has_kind(self, channel: str, kind: str, field: str, value: str) -> bool:
+        """Is a row of `kind` with payload[field] == value queued or sent (never cancelled)? What
+        posts a once-per-slot notice (the weekly digest) exactly once."""
+        row = self.db.execute("select 1 from outbox where channel = ? and kind = ? and status != 'cancelled' "
+                              "and json_extract(payload, '$.' || ?) = ? limit 1", [channel, kind, field, value]).fetchone()
+        return row is not None
+
     def reconcile(self) -> int:
         """After a crash: sends that were claimed but never confirmed go out again (at most one duplicate)."""
         cursor = self.db.execute("update outbox set status = 'pending' where status = 'sending'")
