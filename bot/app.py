@@ -22,7 +22,6 @@ from bot.store.store import Store
 
 log = logging.getLogger("aftercare")
 IDLE_SLEEP = 1.0
-HEALTH_PORT = 8080
 
 
 def has_credentials(settings: Settings) -> bool:
@@ -47,7 +46,7 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
 
 
 async def run_live(settings: Settings, store: Store, parser, clock: Clock, *,
-                   stop: Optional[asyncio.Event] = None, health_port: int = HEALTH_PORT) -> int:
+                   stop: Optional[asyncio.Event] = None, health_port: Optional[int] = None) -> int:
     """The real bot until SIGTERM/SIGINT (or `stop`, for a caller that runs it in-process)."""
     channels, desk = _live_channels(settings)
     core = build_core(settings, store, parser, clock, channels, desk=desk, link_secret=_secret(settings))
@@ -60,8 +59,9 @@ async def run_live(settings: Settings, store: Store, parser, clock: Clock, *,
             await channel.start(core.on_event, core.on_agent_action)
         else:
             await channel.start(core.on_event)
-    health = await start_health(core, port=health_port)
-    log.info("ready: channels %s, store %s", ", ".join(channels), settings.store.path)
+    health = await start_health(core, port=settings.health_port if health_port is None else health_port)
+    log.info("ready: channels %s, store %s, health on port %s", ", ".join(channels), settings.store.path,
+             health.addresses[0][1])
     try:
         await serve(core, stop)
     finally:
