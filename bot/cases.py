@@ -154,6 +154,7 @@ class CaseDesk:
             "order": case["order_id"], "product": item.get("product"), "sku": item.get("sku"),
             "scores": {m: slots[m] for m in ("csat", "nps", "ces") if m in slots},
             "reason": case["reason"], "problem_type": case["problem_type"],
+            "request": case.get("request"),
             "customer_words": case["text"], "last_turns": turns,
             "photos": json.loads(case["photos"] or "[]"),
             "sla_due": sla_due, "sla_state": _sla_state(case, sla_due, now),
@@ -164,9 +165,10 @@ class CaseDesk:
         if action.kind is AgentActionKind.REPLY:
             return self.store.cases.by_card(action.case_ref)
         try:
-            return self.store.cases.get(int(action.case_ref))
+            case_id = int(action.case_ref)
         except ValueError:
             return self.store.cases.by_card(action.case_ref)
+        return self.store.cases.get(case_id) if 0 < case_id < 2 ** 63 else None
 
     def _card_update(self, case: dict, now: datetime) -> None:
         self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], f"case {case['id']} update",
@@ -174,8 +176,11 @@ class CaseDesk:
 
     def _thread(self, case: dict, text: str, now: datetime, customer_text: bool = False,
                 mentions: Optional[list] = None) -> None:
+        payload: dict = {"case_id": case["id"], "mentions": mentions or []}
+        if customer_text:       # what erasure deletes from Slack (bot.privacy)
+            payload["customer_text"] = True
         self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], text, now, kind="thread",
-                              payload={"case_id": case["id"], "mentions": mentions or []})
+                              payload=payload)
 
     def _sla(self) -> timedelta:
         return timedelta(minutes=self.settings.escalation.sla_minutes)

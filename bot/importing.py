@@ -16,14 +16,13 @@ from bot.orders import OrderRow, RowError, read_orders
 from bot.schedule.touchpoints import touchpoints_for
 from bot.store.store import Store
 
-MAIN_ITEM_KINDS = ("thank_you", "checkin", "nps")
-
 
 @dataclass
 class ImportReport:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    forgotten: int = 0           # orders of forgotten customers, skipped
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -53,10 +52,12 @@ def import_rows(store: Store, settings: Settings, rows: list[OrderRow], now: dat
 
 def _import_order(store: Store, settings: Settings, items: list[OrderRow], now: datetime) -> str:
     head = items[0]
+    if store.privacy.is_suppressed("order", head.order_id):
+        return "forgotten"          # an old order of a forgotten customer: never re-created
     customer_id = store.customers.upsert(head.customer_ref, head.customer_name or head.customer_ref, head.email,
                                          head.timezone, head.language, now)
-    store.customers.ensure_identity(customer_id, head.channel, head.address, head.consent, now,
-                                    source=f"order-import:{head.order_id}")
+    store.customers.ensure_identity(customer_id, head.channel, head.address, _consent(store, head, customer_id),
+                                    now, source=f"order-import:{head.order_id}")
     outcome = store.orders.upsert_order({
         "order_id": head.order_id, "customer_id": customer_id, "channel": head.channel, "status": head.status,
         "purchased_at": iso(head.purchased_at), "shipped_at": iso(head.shipped_at),
@@ -68,12 +69,24 @@ def _import_order(store: Store, settings: Settings, items: list[OrderRow], now: 
             "order_id": item.order_id, "product": item.product, "sku": item.sku, "category": item.category,
             "quantity": item.quantity, "price": float(item.price) if item.price is not None else None,
         })
-        wanted = [
+        wanted = [     # kinds with `items: first` (one check-in per order) only on the first item
             {"kind": t.kind, "flow": t.flow, "due_at": iso(t.due_at)}
-            for t in touchpoints_for(item.facts(), settings.schedule, settings.upsell.replenishment)
-            if index == 0 or t.kind not in MAIN_ITEM_KINDS     # one check-in per order, on its first item
+            for t in touchpoints_for(item.facts(), settings.schedule, settings.upsell.replenishment,
+                                     first_item=index == 0)
         ]
         store.orders.set_touchpoints(item.order_id, item.sku, wanted)
     if outcome == "unchanged" and changed_items:
         return "updated"
     return outcome
+
+
+def _consent(store: Store, head: OrderRow, customer_id: int) -> bool:
+    """The file's consent, except for someone who was forgotten before (same customer ref, email
+    or address): a new order is imported, but nothing proactive goes to them until they opt in
+    again themselves (/start, a new deep link); the file cannot switch that back on."""
+    privacy = store.privacy
+    if not (privacy.is_suppressed("ref", head.customer_ref) or privacy.is_suppressed("email", head.email)
+            or privacy.is_suppressed(head.channel, head.address)):
+        return head.consent
+    current = next((i for i in store.customers.identities_of(customer_id) if i.channel == head.channel), None)
+    return current.consent if current is not None else False

@@ -15,7 +15,6 @@ from typing import Optional
 from bot.cases import CaseDesk
 from bot.channels.telegram_links import LinkTokenError, link_token_id, verify_link_token
 from bot.config import Settings
-from bot.context import build_context
 from bot.engine.flows import GlobalTexts
 from bot.engine.machine import Answer
 from bot.engine.templates import render
@@ -66,6 +65,12 @@ class InboundHandler:
                 # a blocked bot receives nothing: a message from them means they unblocked it
                 self.store.customers.mark_reachable(identity.id)
                 identity = self.store.customers.identity(identity.id)
+            if event.kind is InboundKind.START and (event.start_payload or "").strip():
+                self._link(event, event.start_payload.strip(), now)
+                return True
+            if identity is None and self.store.privacy.is_suppressed(event.channel, event.address):
+                log.info("message from the address of a forgotten customer dropped unread")
+                return True                      # never contacted again, nothing re-created
             if event.kind is InboundKind.START:
                 self._start(event, identity, now)
                 return True
@@ -139,10 +144,6 @@ class InboundHandler:
     # ---- opt-in, linking ---------------------------------------------------------------
 
     def _start(self, event: InboundEvent, identity: Optional[Identity], now: datetime) -> None:
-        payload = (event.start_payload or "").strip()
-        if payload:
-            self._link(event, payload, now)
-            return
         if identity is None:
             self._reply_unknown(event, now)
         elif identity.opted_out:
@@ -162,6 +163,9 @@ class InboundHandler:
             self._reply_unknown(event, now, "link_invalid")
             return
         customer_id = int(customer_ref)
+        if self.store.privacy.forgotten_at(customer_id):
+            log.info("deep link of a forgotten customer dropped: never contacted again")
+            return
         if not self.store.customers.use_link(link_token_id(token), customer_id, now):
             self._reply_unknown(event, now, "link_used")
             return
@@ -173,8 +177,8 @@ class InboundHandler:
             self.store.customers.set_language(identity_id, event.language_code)
         order = self.store.orders.latest_for_customer(customer_id)
         items = self.store.orders.items(order["order_id"]) if order else []
-        ctx = build_context(self.store, self.settings, customer_id, order["order_id"] if order else None,
-                            items[0]["sku"] if items else None)
+        ctx = self.runner.context(customer_id, order["order_id"] if order else None,
+                                  items[0]["sku"] if items else None)
         self._reply(identity, None, render(self.texts["linked"], ctx.variables, {}), now)
 
     # ---- replies outside a flow --------------------------------------------------------

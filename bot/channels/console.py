@@ -91,6 +91,13 @@ class MemoryDesk:
     async def post_ephemeral(self, channel: str, user: str, text: str) -> SendResult:
         return SendResult(SendStatus.SENT, platform_message_id="ephemeral")
 
+    async def post_notice(self, channel: str, text: str) -> SendResult:
+        return self._post(channel, text, None, None)
+
+    async def delete_post(self, channel: str, ts: str) -> SendResult:
+        self.posts[:] = [post for post in self.posts if post.ts != ts]
+        return SendResult(SendStatus.SENT, platform_message_id=ts)
+
     async def is_member(self, channel: str, user: str) -> bool:
         return self.members is None or user in self.members
 
@@ -107,7 +114,8 @@ def case_summary(case: dict) -> str:
     scores = ", ".join(f"{k.upper()} {v}" for k, v in (case.get("scores") or {}).items()) or "none"
     product = f"{case.get('product') or '?'} ({case.get('sku') or '?'})"
     lines = [
-        f"Case {case['id']}: {case.get('reason')}" + (f" / {case['problem_type']}" if case.get("problem_type") else ""),
+        f"Case {case['id']}: {case.get('reason')}" + (f" / {case['problem_type']}" if case.get("problem_type") else "")
+        + (f" / wants {case['request']}" if case.get("request") else ""),
         f"Customer: {case.get('customer')} on {case.get('channel')} | Order {case.get('order')} | {product}",
         f"Scores: {scores}",
         f"Customer's words: {case.get('customer_words') or '-'}",

@@ -1,32 +1,26 @@
-"""Orders -> the touchpoints they are due for.
+"""Orders -> the touchpoints they are due for, from the kinds declared in config.yml.
 
 Pure: no SQL, no clock. The store calls `touchpoints_for` on every import or update of a line
 item and upserts the result; the governor decides later whether each one may go out when it
 falls due. Every time here is an aware UTC datetime.
 
-Anchor of the proactive touchpoints is the delivery: the real `delivered_at`, else the
-estimate `shipped_at + expected_transit`; an order neither shipped nor delivered has only its
-thank-you. Cancelled and returned orders have none (the store cancels pending ones).
+A kind (`schedule.touchpoints.<name>`) is timed from an anchor: the purchase, the shipment,
+the delivery (the real `delivered_at`, else the estimate `shipped_at + expected_transit`) or
+the expected run-out of a consumable (delivery + quantity x usage days, for SKUs listed in
+`upsell.replenishment`). A kind whose anchor is not known yet has no touchpoint; an order
+neither shipped nor delivered has only its purchase-timed ones. Cancelled and returned orders
+have none (the store cancels pending ones).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Mapping, Optional
+from typing import Collection, Mapping, Optional
 
-from bot.config import Replenishment, ScheduleSettings
+from bot.config import Anchor, Items, MessageClass, Replenishment, ScheduleSettings, TouchpointKind
 
 STATUSES = ("placed", "shipped", "delivered", "cancelled", "returned")
 CLOSED_STATUSES = frozenset({"cancelled", "returned"})
-
-THANK_YOU = "thank_you"
-CHECKIN = "checkin"
-NPS = "nps"
-REPLENISHMENT = "replenishment"
-KINDS = (THANK_YOU, CHECKIN, NPS, REPLENISHMENT)
-
-# Remind a few days before the expected run-out, so the refill can arrive in time.
-REPLENISHMENT_MARGIN = timedelta(days=3)
 
 
 def require_aware(value: datetime, name: str) -> datetime:
@@ -72,8 +66,13 @@ class Touchpoint:
     kind: str
     flow: str
     due_at: datetime
-    proactive: bool
+    message_class: MessageClass
     sku: str = ""
+
+    @property
+    def proactive(self) -> bool:
+        """Counts against the weekly cap and waits out quiet hours (all but transactional ones)."""
+        return self.message_class is not MessageClass.TRANSACTIONAL
 
 
 def delivery_anchor(order: OrderFacts, schedule: ScheduleSettings) -> Optional[datetime]:
@@ -85,32 +84,49 @@ def delivery_anchor(order: OrderFacts, schedule: ScheduleSettings) -> Optional[d
     return None
 
 
-def touchpoints_for(order: OrderFacts, schedule: ScheduleSettings,
-                    replenishment: Mapping[str, Replenishment]) -> list[Touchpoint]:
-    """Every touchpoint of one line item, sorted by due time (ties in KINDS order)."""
+def anchor_time(anchor: Anchor, order: OrderFacts, schedule: ScheduleSettings,
+                replenishment: Mapping[str, Replenishment]) -> Optional[datetime]:
+    """The moment a kind is timed from, or None while it is unknown (or never applies)."""
+    if anchor is Anchor.PURCHASE:
+        return order.purchased_at
+    if anchor is Anchor.SHIPMENT:
+        return order.shipped_at
+    delivered = delivery_anchor(order, schedule)
+    if anchor is Anchor.DELIVERY or delivered is None:
+        return delivered
+    refill = replenishment.get(order.sku)
+    return delivered + timedelta(days=order.quantity * refill.usage_days) if refill else None
+
+
+def touchpoints_for(order: OrderFacts, schedule: ScheduleSettings, replenishment: Mapping[str, Replenishment],
+                    first_item: bool = True) -> list[Touchpoint]:
+    """Every touchpoint of one line item, sorted by due time (ties in the order the kinds are declared).
+
+    `first_item` is False for an order's other line items: they get only the kinds with
+    `items: each`.
+    """
     if order.status in CLOSED_STATUSES:
         return []
-    points: list[Touchpoint] = []
-    if schedule.thank_you:
-        points.append(_point(order, THANK_YOU, order.purchased_at, proactive=False))
-    anchor = delivery_anchor(order, schedule)
-    if anchor is not None:
-        checkin_at = anchor + schedule.checkin_delay(order.sku, order.category)
-        points.append(_point(order, CHECKIN, checkin_at))
-        if schedule.nps_after is not None:
-            points.append(_point(order, NPS, anchor + schedule.nps_after))
-        refill = replenishment.get(order.sku)
-        if refill is not None:
-            points.append(_point(order, REPLENISHMENT,
-                                 replenishment_due(anchor, order.quantity, refill, checkin_at)))
-    return sorted(points, key=lambda p: (p.due_at, KINDS.index(p.kind)))
+    due: dict[str, datetime] = {}
+    for name, kind in schedule.touchpoints.items():
+        at = anchor_time(kind.anchor, order, schedule, replenishment)
+        if at is not None:
+            due[name] = at + kind.offset(order.sku, order.category)
+    points = []
+    for name, at in due.items():
+        kind = schedule.touchpoints[name]
+        if not first_item and kind.items is not Items.EACH:
+            continue
+        if kind.not_before in due:
+            at = max(at, due[kind.not_before])
+        points.append(_point(order, name, kind, at))
+    order_of = list(schedule.touchpoints)
+    return sorted(points, key=lambda p: (p.due_at, order_of.index(p.kind)))
 
 
-def replenishment_due(delivered_at: datetime, quantity: int, refill: Replenishment,
-                      checkin_at: datetime) -> datetime:
-    """Expected run-out minus a margin, never before the check-in (ask about it first)."""
-    run_out = delivered_at + timedelta(days=quantity * refill.usage_days)
-    return max(run_out - REPLENISHMENT_MARGIN, checkin_at)
+def kinds_without_flow(schedule: ScheduleSettings, flows: Collection[str]) -> list[tuple[str, str]]:
+    """(kind, flow) for each declared kind whose flow is not among `flows`."""
+    return [(name, schedule.flow_of(name)) for name in schedule.touchpoints if schedule.flow_of(name) not in flows]
 
 
 def reschedule_checkin(now: datetime, schedule: ScheduleSettings) -> datetime:
@@ -118,6 +134,5 @@ def reschedule_checkin(now: datetime, schedule: ScheduleSettings) -> datetime:
     return require_aware(now, "now") + schedule.not_used_yet_delay
 
 
-def _point(order: OrderFacts, kind: str, due_at: datetime, proactive: bool = True) -> Touchpoint:
-    # flow names equal kind names today; kept apart so a shop could map a kind to its own flow
-    return Touchpoint(order.order_id, kind, kind, due_at, proactive, order.sku)
+def _point(order: OrderFacts, name: str, kind: TouchpointKind, due_at: datetime) -> Touchpoint:
+    return Touchpoint(order.order_id, name, kind.flow or name, due_at, kind.message_class, order.sku)

@@ -117,3 +117,23 @@ def m002_used_links(db: Database) -> None:
 def m003_identity_lookup(db: Database) -> None:
     """Slack customers imported by email: remember when the one lookup was tried."""
     db["identities"].add_column("lookup_tried_at", str)
+
+
+@migrations()
+def m004_data_rights(db: Database) -> None:
+    """Erasure: when a customer was forgotten, who ran it, and the hashes that keep them from
+    being contacted (or re-created by an inbound message) again."""
+    db["customers"].add_column("forgotten_at", str)
+    # One row per erasure (forget or retention run): who, when, how many rows; never the data.
+    db["erasure_log"].create({
+        "id": int, "kind": str, "customer_id": int, "actor": str, "at": str, "counts": str,
+    }, pk="id")
+    # sha256 of "ref:<ref>", "email:<email>", "<channel>:<address>" of forgotten customers.
+    db["suppressed"].create({"hash": str, "at": str}, pk="hash")
+
+
+@migrations()
+def m005_case_request(db: Database) -> None:
+    """What the customer asked for beside the problem ("arrived broken, I want a refund"):
+    refund, replacement, exchange, return or repair; NULL when they asked for nothing."""
+    db["escalations"].add_column("request", str)

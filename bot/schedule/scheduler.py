@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from bot.cases import CaseDesk
-from bot.config import Settings
-from bot.engine.machine import Begin, Timer
+from bot.config import ConfigError, MessageClass, Settings
+from bot.engine.machine import Begin, Owner, Timer, WakeKind
 from bot.runner import ConversationRunner
-from bot.schedule.governor import ContactFacts, Decision, MessageClass, decide, explain
+from bot.schedule.governor import ContactFacts, Decision, decide, explain
+from bot.schedule.touchpoints import kinds_without_flow
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,10 @@ class Scheduler:
         self.runner = runner
         self.cases = cases
         self.settings = settings
+        flows = runner.engine.flows.flows
+        for name, flow in kinds_without_flow(settings.schedule, flows):
+            raise ConfigError(settings.config_path, None, f"schedule.touchpoints.{name}: no flow {flow!r} in "
+                              f"{settings.dialogs_dir}/ (known: {', '.join(flows)})")
 
     def tick(self, now: datetime) -> int:
         """Do everything due at `now`; returns how many things happened."""
@@ -69,16 +74,16 @@ class Scheduler:
             if identity is None or not identity.address:
                 self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_UNLINKED, "not linked yet")
                 return 0
-            if decision.never:
-                self.store.orders.finish_touchpoint(touchpoint["id"], f"suppressed:{decision.reason}", now)
-                return 0
             if not decision.send:
-                self.store.orders.hold_touchpoint(touchpoint["id"], decision.wait_until, decision.reason)
+                if decision.wait_until is None:         # never: suppressed for good
+                    self.store.orders.finish_touchpoint(touchpoint["id"], f"suppressed:{decision.reason}", now)
+                else:
+                    self.store.orders.hold_touchpoint(touchpoint["id"], decision.wait_until, decision.reason)
                 return 0
             if self.store.conversations.current_for_identity(identity.id):
                 self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_BUSY, "another conversation is open")
                 return 0
-            proactive = touchpoint["kind"] != "thank_you"
+            proactive = self.message_class(touchpoint["kind"]) is not MessageClass.TRANSACTIONAL
             conversation_id = self.runner.start(identity, order["order_id"], touchpoint["sku"],
                                                 Begin(touchpoint["flow"], proactive=proactive), now)
             self.store.orders.finish_touchpoint(touchpoint["id"], "started", now, conversation_id)
@@ -87,46 +92,55 @@ class Scheduler:
     def decision_for(self, touchpoint: dict, order: dict, now: datetime) -> tuple[Decision, Optional[Identity]]:
         identity = next((i for i in self.store.customers.identities_of(order["customer_id"])
                          if i.channel == order["channel"]), None)
-        kind = MessageClass.TRANSACTIONAL if touchpoint["kind"] == "thank_you" else MessageClass.PROACTIVE
         if identity is None:
             return Decision(False, None, "no_consent"), None
-        return decide(kind, self._facts(identity, order["customer_id"], now), now, self.settings.schedule), identity
+        earlier = self.store.conversations.order_facts(order["customer_id"], order["order_id"])
+        facts = self._facts(identity, order["customer_id"], now,
+                            low_score=bool(earlier.get("low_score") or earlier.get("had_case")))
+        return decide(self.message_class(touchpoint["kind"]), facts, now, self.settings.schedule), identity
+
+    def message_class(self, kind: str) -> MessageClass:
+        """The class a touchpoint kind is declared with; a kind no longer in config.yml counts as proactive."""
+        declared = self.settings.schedule.touchpoints.get(kind)
+        return declared.message_class if declared else MessageClass.PROACTIVE
 
     # ---- conversation wake-ups ---------------------------------------------------------
 
     def _wake(self, conversation: dict, now: datetime) -> int:
         identity = self.store.customers.identity(conversation["identity_id"])
-        if conversation["wake_kind"] == "close" or conversation["owner"] == "human":
+        if conversation["wake_kind"] == WakeKind.CLOSE or conversation["owner"] == Owner.HUMAN:
             self.runner.feed(conversation["id"], Timer(), now)
             return 1
-        decision = decide(MessageClass.PROACTIVE, self._facts(identity, conversation["customer_id"], now),
-                          now, self.settings.schedule)
+        slots = conversation.get("slots") or {}
+        facts = self._facts(identity, conversation["customer_id"], now,
+                            low_score=bool(slots.get("low_score") or slots.get("had_case")))
+        decision = decide(MessageClass.PROACTIVE, facts, now, self.settings.schedule)
         if decision.send:
             self.runner.feed(conversation["id"], Timer(), now)
             return 1
         with self.store.transaction():
-            if decision.never:
+            if decision.wait_until is None:             # never: suppressed for good
                 self._close_quietly(conversation, now)
-            elif conversation["wake_kind"] == "remind" and decision.wait_until - now > self.settings.schedule.close_after:
+            elif conversation["wake_kind"] == WakeKind.REMIND and decision.wait_until - now > self.settings.schedule.close_after:
                 # The reminder would come too late (weekly cap): at most one reminder means none here.
                 self.store.conversations.postpone_wakeup(conversation["id"], now + self.settings.schedule.close_after,
-                                                         kind="close")
+                                                         kind=WakeKind.CLOSE.value)
             else:
                 self.store.conversations.postpone_wakeup(conversation["id"], decision.wait_until)
         return 0
 
     def _close_quietly(self, conversation: dict, now: datetime) -> None:
-        self.store.conversations.postpone_wakeup(conversation["id"], now, kind="close")
+        self.store.conversations.postpone_wakeup(conversation["id"], now, kind=WakeKind.CLOSE.value)
         self.runner.feed(conversation["id"], Timer(), now)
 
-    def _facts(self, identity: Identity, customer_id: int, now: datetime) -> ContactFacts:
+    def _facts(self, identity: Identity, customer_id: int, now: datetime, low_score: bool = False) -> ContactFacts:
         customer = self.store.customers.get(customer_id)
         return ContactFacts(
             consent=identity.consent, opted_out=identity.opted_out, reachable=identity.reachable,
             timezone=customer.get("timezone"),
             proactive_sent=self.store.customers.contacts_since(customer_id, now - WEEK),
             has_open_case=self.store.cases.active_for_customer(customer_id) is not None,
-            had_low_score=False,
+            had_low_score=low_score,
         )
 
     # ---- reporting ---------------------------------------------------------------------
@@ -136,9 +150,11 @@ class Scheduler:
         items = []
         for touchpoint in self.store.orders.due_touchpoints(now + horizon, limit=1000):
             order = self.store.orders.get(touchpoint["order_id"])
+            if order is None:
+                continue
             decision, identity = self.decision_for(touchpoint, order, now)
             if identity is not None and not identity.address:
-                verdict = "waits: the customer has not linked Telegram yet"
+                verdict = f"waits: the customer has not linked {identity.channel} yet"
             elif touchpoint["due_at"] > now.isoformat():
                 verdict = f"due later; {explain(decision)}"
             else:
