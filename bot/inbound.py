@@ -8,32 +8,34 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import datetime
 from typing import Optional
 
 from bot.cases import CaseDesk
-from bot.channels.telegram_links import LinkTokenError, link_token_id, verify_link_token
+from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
-from bot.context import build_context
+from bot import language_choice
+from bot.context import customer_language
 from bot.engine.flows import GlobalTexts
 from bot.engine.machine import Answer
 from bot.engine.templates import render
 from bot.events import InboundEvent, InboundKind
-from bot.nlu.base import Parse, Parser
+from bot.i18n import Catalogs, pick_language
+from bot.nlu.base import Parse, Parser, understand
+from bot.optout import StopDetector
+from bot.records import OutboxKind
 from bot.runner import ConversationRunner
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
 
-# A safety net under the NLU: these exact words always mean STOP, whatever the model says.
-_STOP_WORDS = re.compile(r"^\s*(stop|stop all|unsubscribe|cancel|end|quit|opt[ -]?out|stopp?)\s*[.!]*\s*$", re.I)
 MAX_TEXT = 4000
 
 
 class InboundHandler:
     def __init__(self, store: Store, runner: ConversationRunner, desk: CaseDesk, parser: Parser,
-                 texts: GlobalTexts, settings: Settings, link_secret: Optional[bytes] = None) -> None:
+                 texts: GlobalTexts, settings: Settings, link_secret: Optional[bytes] = None,
+                 channels: Optional[ChannelRegistry] = None, catalogs: Optional[Catalogs] = None) -> None:
         self.store = store
         self.runner = runner
         self.desk = desk
@@ -41,11 +43,14 @@ class InboundHandler:
         self.texts = texts
         self.settings = settings
         self.link_secret = link_secret
+        self.channels = channels or default_registry()
+        self.catalogs = catalogs if catalogs is not None else Catalogs()
+        self.is_stop = StopDetector(self.channels, self.catalogs)
 
     def text_to_parse(self, event: InboundEvent) -> Optional[str]:
         """The text the NLU must read for this event, or None (buttons never reach the NLU)."""
         text = (event.text or "")[:MAX_TEXT]
-        if event.kind in (InboundKind.TEXT, InboundKind.MEDIA) and text.strip() and not _STOP_WORDS.match(text):
+        if event.kind in (InboundKind.TEXT, InboundKind.MEDIA) and text.strip() and not self.is_stop.says_stop(event.channel, text):
             return text
         return None
 
@@ -56,7 +61,7 @@ class InboundHandler:
         text = (event.text or "")[:MAX_TEXT]
         to_parse = self.text_to_parse(event)
         if parse is None and to_parse is not None:
-            parse = self._parse(to_parse)   # outside the write lock: the slow part
+            parse = understand(self.parser, to_parse)   # outside the write lock: the slow part
         with self.store.transaction():
             if not self.store.events.first_time(event.channel, event.event_id, now):
                 log.info("duplicate delivery %s/%s ignored", event.channel, event.event_id)
@@ -80,6 +85,7 @@ class InboundHandler:
                 return True
             if event.language_code and event.language_code != identity.language_code:
                 self.store.customers.set_language(identity.id, event.language_code)
+                identity = self.store.customers.identity(identity.id)
             if identity.opted_out:
                 return True                      # silence until they opt in again
             self._dispatch(event, identity, text, parse, now)
@@ -92,7 +98,10 @@ class InboundHandler:
         conversation = self.store.conversations.current_for_identity(identity.id)
         latest = conversation or self.store.conversations.latest_for_identity(identity.id)
         self._record_inbound(latest, identity, event, text, now)
-        stop = event.kind is InboundKind.STOP or bool(_STOP_WORDS.match(text)) or (parse and parse.intent == "opt_out")
+        if self._switch_language(event, identity, conversation, text, now):
+            return
+        stop = self.is_stop(event, text, parse)
+        parse = self._understood(identity, text, parse)
         case = self.store.cases.active_for_customer(identity.customer_id)
         if case and not stop:           # the case's thread gets it all; the bot says nothing of its own
             shown = _thread_text(event, text)
@@ -100,10 +109,10 @@ class InboundHandler:
                 self.desk.customer_wrote(case, shown, event.photo_ids, now)
             return
         if event.kind is InboundKind.HELP:
-            self._reply(identity, conversation, self.texts["help"], now)
+            self._reply(identity, conversation, self._text(identity, "help"), now)
             return
         if event.kind is InboundKind.MEDIA and not event.photo_ids:
-            self._reply(identity, conversation, self.texts["media"], now)
+            self._reply(identity, conversation, self._text(identity, "media"), now)
             return
         if event.kind is InboundKind.BUTTON and not self._current_question(conversation, event.reply_to):
             log.info("tap on an old question (%s) ignored", event.reply_to)
@@ -121,12 +130,51 @@ class InboundHandler:
         else:
             self.runner.feed(conversation["id"], answer, now)
 
-    def _parse(self, text: str) -> Parse:
-        try:
-            return self.parser.parse(text)
-        except Exception:  # a weird message must never crash the bot
-            log.exception("NLU failed on a message; treating it as not understood")
+    # ---- language ----------------------------------------------------------------------
+
+    def _language(self, identity: Identity) -> str:
+        customer = self.store.customers.get(identity.customer_id)
+        return customer_language(self.settings, customer, identity.language_code)
+
+    def _text(self, identity: Identity, key: str) -> str:
+        """A global text (help, media, ...) in the customer's language."""
+        return render(self.catalogs.translate(self.texts[key], self._language(identity)), {}, {})
+
+    def _understood(self, identity: Identity, text: str, parse: Optional[Parse]) -> Optional[Parse]:
+        """What the engine gets for free text: "a person, please" in any language always means
+        `human`; text in a language the model was not trained on is never guessed at."""
+        if parse is None:
+            return None
+        if self.catalogs.says(text, "human"):
+            return Parse(text=text, intent="human", confidence=1.0)
+        trained = {lang.split("-")[0] for lang in self.settings.nlu.languages}
+        if self._language(identity).split("-")[0] not in trained:
             return Parse(text=text, intent="nlu_fallback", confidence=0.0)
+        return parse
+
+    def _switch_language(self, event: InboundEvent, identity: Identity, conversation: Optional[dict], text: str,
+                         now: datetime) -> bool:
+        """`/language` -> the menu; a tap on it, or a message that is a language's name -> the
+        choice is stored and confirmed in the new language. True when the event was that."""
+        enabled = self.settings.languages.enabled
+        if event.kind is InboundKind.BUTTON:
+            tag = language_choice.chosen(event.button_value, enabled)
+        elif event.kind is InboundKind.TEXT and language_choice.is_menu_request(text):
+            menu = self._text(identity, "language_menu")
+            buttons = [[b.label, b.value] for b in language_choice.buttons(enabled)]
+            conversation_id = conversation["id"] if conversation else None
+            outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, menu,
+                                              now, buttons=buttons, reply=True)
+            self.store.conversations.add_message(conversation_id, identity.id, "out", "bot", menu, now,
+                                                 buttons=buttons, outbox_id=outbox_id)
+            return True
+        else:
+            tag = language_choice.requested(text, enabled) if event.kind is InboundKind.TEXT else None
+        if tag is None:
+            return False
+        self.store.customers.choose_language(identity.customer_id, tag)
+        self._reply(identity, conversation, self._text(identity, "language_set"), now)
+        return True
 
     def _current_question(self, conversation: Optional[dict], reply_to: Optional[str]) -> bool:
         if not conversation or conversation["status"] != "waiting" or not conversation.get("question_message_id"):
@@ -139,7 +187,7 @@ class InboundHandler:
         buttons = json.loads(question.get("buttons") or "[]")
         label = next((b[0] for b in buttons if b[1] == event.button_value), event.button_value or "")
         self.store.outbox.add(identity.channel, identity.address, identity.id, conversation["id"], question["text"],
-                              now, kind="mark_chosen",
+                              now, kind=OutboxKind.MARK_CHOSEN,
                               payload={"message_row": question["id"], "label": label}, reply=True)
 
     # ---- opt-in, linking ---------------------------------------------------------------
@@ -149,38 +197,41 @@ class InboundHandler:
             self._reply_unknown(event, now)
         elif identity.opted_out:
             self.store.customers.opt_in(identity.id, now, source=f"{event.channel}:/start")
-            self._reply(self.store.customers.identity(identity.id), None, self.texts["opted_in"], now)
+            self._reply(self.store.customers.identity(identity.id), None, self._text(identity, "opted_in"), now)
         else:
-            self._reply(identity, None, self.texts["help"], now)
+            self._reply(identity, None, self._text(identity, "help"), now)
 
     def _link(self, event: InboundEvent, token: str, now: datetime) -> None:
-        if not self.link_secret:
+        """A start payload: the channel's signed link naming the customer this chat belongs to."""
+        spec = self.channels.get(event.channel)
+        links = spec.links if spec is not None else None
+        if not self.link_secret or links is None:
             self._reply_unknown(event, now, "link_invalid")
             return
         try:
-            customer_ref = verify_link_token(token, self.link_secret, now.timestamp())
-        except LinkTokenError as exc:
-            log.info("deep link refused: %s", exc.reason)
+            customer_ref = links.verify(token, self.link_secret, now.timestamp())
+        except ValueError as exc:
+            log.info("deep link refused: %s", getattr(exc, "reason", exc))
             self._reply_unknown(event, now, "link_invalid")
             return
         customer_id = int(customer_ref)
         if self.store.privacy.forgotten_at(customer_id):
             log.info("deep link of a forgotten customer dropped: never contacted again")
             return
-        if not self.store.customers.use_link(link_token_id(token), customer_id, now):
+        if not self.store.customers.use_link(links.key(token), customer_id, now):
             self._reply_unknown(event, now, "link_used")
             return
         identity_id = self.store.customers.ensure_identity(customer_id, event.channel, None, True, now,
-                                                           source="telegram-link")
-        self.store.customers.bind_address(identity_id, event.address, now, source="telegram-link")
+                                                           source=links.source)
+        self.store.customers.bind_address(identity_id, event.address, now, source=links.source)
         identity = self.store.customers.identity(identity_id)
         if event.language_code:
             self.store.customers.set_language(identity_id, event.language_code)
         order = self.store.orders.latest_for_customer(customer_id)
         items = self.store.orders.items(order["order_id"]) if order else []
-        ctx = build_context(self.store, self.settings, customer_id, order["order_id"] if order else None,
-                            items[0]["sku"] if items else None)
-        self._reply(identity, None, render(self.texts["linked"], ctx.variables, {}), now)
+        ctx = self.runner.context(customer_id, order["order_id"] if order else None,
+                                  items[0]["sku"] if items else None, event.language_code)
+        self._reply(identity, None, ctx.text(self.texts["linked"], {}), now)
 
     # ---- replies outside a flow --------------------------------------------------------
 
@@ -192,7 +243,10 @@ class InboundHandler:
 
     def _reply_unknown(self, event: InboundEvent, now: datetime, key: str = "help") -> None:
         """Someone we have no identity for: answer them (they wrote first), bind nothing."""
-        self.store.outbox.add(event.channel, event.address, None, None, render(self.texts[key], {}, {}), now,
+        language = pick_language([event.language_code], self.settings.languages.enabled,
+                                 self.settings.languages.default)
+        self.store.outbox.add(event.channel, event.address, None, None,
+                              render(self.catalogs.translate(self.texts[key], language), {}, {}), now,
                               payload={"unknown_sender": True}, reply=True)
 
     def _record_inbound(self, conversation: Optional[dict], identity: Identity, event: InboundEvent, text: str,

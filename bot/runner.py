@@ -8,30 +8,25 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Optional
 
 from bot.clock import parse_iso
 from bot.config import Settings
 from bot.context import build_context
-from bot.engine.machine import ActionCall, ConversationState, Engine, Input, Outcome
+from bot.engine.machine import ActionCall, Context, ConversationState, Engine, Input, Outcome
 from bot.engine.moves import OPT_OUT
 from bot.engine.vocabulary import Effect
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
 
-CaseOpened = Callable[[int], None]
-
-
 class ConversationRunner:
     """Loads state, steps the engine, writes state + messages + records together."""
 
-    def __init__(self, store: Store, engine: Engine, settings: Settings,
-                 on_case_opened: Optional[CaseOpened] = None) -> None:
+    def __init__(self, store: Store, engine: Engine, settings: Settings) -> None:
         self.store = store
         self.engine = engine
         self.settings = settings
-        self.on_case_opened = on_case_opened
 
     def start(self, identity: Identity, order_id: Optional[str], sku: Optional[str], event: Input,
               now: datetime) -> int:
@@ -52,10 +47,16 @@ class ConversationRunner:
                                       reminded=bool(row["reminded"]))
             return self._step(conversation_id, state, identity, row["order_id"], row["sku"], event, now)
 
+    def context(self, customer_id: int, order_id: Optional[str], sku: Optional[str],
+                platform_language: Optional[str] = None) -> Context:
+        """The facts and template variables a text about this order may use (the flows' vocabulary),
+        and the customer's language with its translations."""
+        return build_context(self.store, self.settings, customer_id, order_id, sku, self.engine.vocabulary,
+                             catalogs=self.engine.flows.catalogs, platform_language=platform_language)
+
     def _step(self, conversation_id: int, state: Optional[ConversationState], identity: Identity,
               order_id: Optional[str], sku: Optional[str], event: Input, now: datetime) -> Outcome:
-        ctx = build_context(self.store, self.settings, identity.customer_id, order_id, sku,
-                            vocabulary=self.engine.vocabulary)
+        ctx = self.context(identity.customer_id, order_id, sku, identity.language_code)
         outcome = self.engine.step(state, event, ctx, now)
         self._apply(conversation_id, identity, order_id, sku, outcome, now)
         return outcome
@@ -93,12 +94,7 @@ class ConversationRunner:
             log.warning("unknown action %r ignored; conversation %s stays consistent", action.name, conversation_id)
             return
         if spec.apply is not None:
-            spec.apply(Effect(self.store, self.settings, conversation_id, identity, order_id, sku, now, action.args,
-                              self._case_opened))
-
-    def _case_opened(self, case_id: int) -> None:
-        if self.on_case_opened:
-            self.on_case_opened(case_id)
+            spec.apply(Effect(self.store, self.settings, conversation_id, identity, order_id, sku, now, action.args))
 
 
 def _row(state: ConversationState) -> dict:

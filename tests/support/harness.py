@@ -18,7 +18,7 @@ from bot.core import Core, build_core
 from bot.engine.flows import load_flows
 from bot.events import ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus
 from bot.importing import import_rows
-from bot.nlu.base import Parse
+from bot.nlu.base import Parse, SyncParser
 from bot.orders import OrderRow
 from bot.store.store import Store
 from tests.support.table_parser import TableParser
@@ -57,7 +57,7 @@ def write_config(folder: Path, store_path: Path) -> Path:
     return path
 
 
-class RecordingParser:
+class RecordingParser(SyncParser):
     """Wraps a parser and remembers every text it was asked about."""
 
     def __init__(self, inner: Any = None) -> None:
@@ -81,7 +81,7 @@ class FakeChannel:
         self.script: list[Union[SendResult, Callable[[OutboundMessage], SendResult]]] = []
         self._ids = itertools.count(100)
 
-    async def start(self, on_event) -> None:  # pragma: no cover - protocol
+    async def start(self, on_event, on_agent_action=None) -> None:  # pragma: no cover - protocol
         pass
 
     async def stop(self) -> None:  # pragma: no cover - protocol
@@ -129,14 +129,14 @@ class Harness:
                   category: str = "footwear", delivered: Optional[datetime] = None, address: Optional[str] = ADDRESS,
                   customer_ref: str = "C-1", name: str = "Ana Silva", consent: bool = True,
                   timezone_name: Optional[str] = None, status: str = "delivered", quantity: int = 1,
-                  purchased: Optional[datetime] = None):
+                  purchased: Optional[datetime] = None, language: Optional[str] = None):
         now = self.clock.now()
         delivered = delivered if delivered is not None or status != "delivered" else now - timedelta(days=4)
         purchased = purchased or (delivered or now) - timedelta(days=3)
         row = OrderRow(line=1, order_id=order_id, customer_ref=customer_ref, channel="telegram", product=product,
                        sku=sku, category=category, purchased_at=purchased, quantity=quantity, customer_name=name,
                        address=address, timezone=timezone_name, shipped_at=purchased + timedelta(days=1),
-                       delivered_at=delivered, status=status, consent=consent)
+                       delivered_at=delivered, status=status, consent=consent, language=language)
         return import_rows(self.store, self.settings, [row], now)
 
     def touchpoint(self, order_id: str, kind: str) -> dict:
