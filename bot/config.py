@@ -284,6 +284,7 @@ class Settings(_Model):
     """The whole bot's configuration."""
 
     store: StoreSettings = StoreSettings()
+    health_port: int = Field(8080, ge=0, le=65535)      # `GET /healthz` of `aftercare run`; 0: any free port
     dialogs_dir: str = "dialogs"
     channels: ChannelsSettings = ChannelsSettings()  # type: ignore[valid-type]
     schedule: ScheduleSettings = ScheduleSettings()
