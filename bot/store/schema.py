@@ -137,3 +137,9 @@ def m005_case_request(db: Database) -> None:
     """What the customer asked for beside the problem ("arrived broken, I want a refund"):
     refund, replacement, exchange, return or repair; NULL when they asked for nothing."""
     db["escalations"].add_column("request", str)
+
+
+@migrations()
+def m006_language_choice(db: Database) -> None:
+    """A language the customer chose (/language): it wins over the order's and the platform's."""
+    db["customers"].add_column("language_choice", str)
