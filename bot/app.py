@@ -27,7 +27,6 @@ from bot.upkeep import Upkeep
 
 log = logging.getLogger("aftercare")
 IDLE_SLEEP = 1.0
-HEALTH_PORT = 8080
 
 
 def has_credentials(settings: Settings) -> bool:
@@ -50,7 +49,7 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
 
 
 async def run_live(settings: Settings, store: Store, parser: Parser, clock: Clock, *,
-                   stop: Optional[asyncio.Event] = None, health_port: int = HEALTH_PORT) -> int:
+                   stop: Optional[asyncio.Event] = None, health_port: Optional[int] = None) -> int:
     """The real bot until SIGTERM/SIGINT (or `stop`, for a caller that runs it in-process)."""
     channels = dict(registry.live_channels(settings))
     core = build_core(settings, store, parser, clock, channels, desk=_desk(channels), link_secret=registry.link_secret(settings))
@@ -60,8 +59,9 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
         _on_signals(stop)
     for channel in channels.values():
         await channel.start(core.on_event, core.on_agent_action)
-    health = await start_health(core, port=health_port)
-    log.info("ready: channels %s, store %s", ", ".join(channels), settings.store.path)
+    health = await start_health(core, port=settings.health_port if health_port is None else health_port)
+    log.info("ready: channels %s, store %s, health on port %s", ", ".join(channels), settings.store.path,
+             health.addresses[0][1])
     try:
         await serve(core, stop)
     finally:
