@@ -16,6 +16,7 @@ from bot.cli.ops import cases, due, orders, telegram
 from bot.cli.play import chat, simulate
 from bot.cli.report import browse, report
 from bot.cli.run import run
+from bot.cli.tell_fixed import tell_fixed
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,5 +29,6 @@ def main(ctx: click.Context, config_path: str) -> None:
     ctx.obj = {"config_path": config_path}
 
 
-for command in (flows, nlu, orders, due, cases, telegram, simulate, chat, run, report, browse, customer):
+for command in (flows, nlu, orders, due, cases, telegram, simulate, chat, run, report, browse, customer,
+                tell_fixed):
     main.add_command(command)

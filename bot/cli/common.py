@@ -1,6 +1,7 @@
 """What every command needs: settings with friendly errors, the store, the NLU model."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -20,6 +21,16 @@ def settings_from(ctx: click.Context) -> Settings:
 
 def open_store(settings: Settings) -> Store:
     return Store.open(settings.resolve(settings.store.path))
+
+
+def existing_store(settings: Settings) -> Store:
+    """The configured store; a missing file is a one-line error and exit code 2 (never a new,
+    empty store)."""
+    path = Path(settings.resolve(settings.store.path))
+    if not path.is_file():
+        click.echo(f"error: no store at {path} (set AFTERCARE_DB or store.path in config.yml)", err=True)
+        sys.exit(2)
+    return open_store(settings)
 
 
 def load_nlu(settings: Settings):

@@ -4,11 +4,10 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import click
 
-from bot.cli.common import open_store, settings_from
+from bot.cli.common import existing_store, settings_from
 from bot.config import Settings
 from bot.privacy import CustomerRefError, export_customer, find_customer, forget_customer, os_user
 from bot.store.store import Store
@@ -26,11 +25,7 @@ def customer() -> None:
 def _store(ctx: click.Context) -> tuple[Settings, Store]:
     """The configured store; a missing file is an error (never a new, empty store)."""
     settings = settings_from(ctx)
-    path = Path(settings.resolve(settings.store.path))
-    if not path.is_file():
-        click.echo(f"error: no store at {path} (set AFTERCARE_DB or store.path in config.yml)", err=True)
-        sys.exit(2)
-    return settings, open_store(settings)
+    return settings, existing_store(settings)
 
 
 def _customer_id(store: Store, ref: str) -> int:

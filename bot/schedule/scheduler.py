@@ -1,6 +1,8 @@
 """The scheduler: due touchpoints and conversation wake-ups -> the engine, through the governor.
 
-It never sends: it starts or advances conversations, whose messages land in the outbox.
+It never sends: it starts or advances conversations, whose messages land in the outbox, and
+puts the shop's "it has been fixed" notices (`aftercare tell-fixed`) in the outbox when the
+governor lets them go.
 """
 from __future__ import annotations
 
@@ -53,13 +55,15 @@ class Scheduler:
             done += self._touchpoint(touchpoint, now)
         for conversation in self.store.conversations.due_wakeups(now):
             done += self._wake(conversation, now)
+        for notice in self.store.fix_notices.due(now):
+            done += self._fix_notice(notice, now)
         done += self.cases.sla_tick(now)
         return done
 
     def next_at(self) -> Optional[datetime]:
         """When the scheduler next has something to do."""
         times = [t for t in (self.store.orders.next_touchpoint_at(), self.store.conversations.next_wakeup_at(),
-                             self.store.cases.next_sla_at()) if t]
+                             self.store.cases.next_sla_at(), self.store.fix_notices.next_at()) if t]
         return min(times) if times else None
 
     # ---- touchpoints -------------------------------------------------------------------
@@ -103,6 +107,39 @@ class Scheduler:
         """The class a touchpoint kind is declared with; a kind no longer in config.yml counts as proactive."""
         declared = self.settings.schedule.touchpoints.get(kind)
         return declared.message_class if declared else MessageClass.PROACTIVE
+
+    # ---- "it has been fixed" notices ----------------------------------------------------
+
+    def _fix_notice(self, notice: dict, now: datetime) -> int:
+        """A proactive message outside any flow: the same governor rules as a touchpoint (held
+        by the weekly cap and quiet hours, never to an opted-out or forgotten customer)."""
+        customer_id = notice["customer_id"]
+        identity = self.store.customers.identity(notice["identity_id"])
+        with self.store.transaction():
+            if self.store.customers.get(customer_id).get("forgotten_at"):
+                self.store.fix_notices.finish(notice["id"], "cancelled", now)
+                return 0
+            if not identity.address:
+                self.store.fix_notices.hold(notice["id"], now + RETRY_UNLINKED, "not linked yet")
+                return 0
+            decision = decide(MessageClass.PROACTIVE, self._facts(identity, customer_id, now), now,
+                              self.settings.schedule)
+            if not decision.send:
+                if decision.wait_until is None:
+                    self.store.fix_notices.finish(notice["id"], f"suppressed:{decision.reason}", now)
+                else:
+                    self.store.fix_notices.hold(notice["id"], decision.wait_until, decision.reason)
+                return 0
+            if self.store.conversations.current_for_identity(identity.id):
+                self.store.fix_notices.hold(notice["id"], now + RETRY_BUSY, "another conversation is open")
+                return 0
+            outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, None,
+                                              notice["text"], now)
+            self.store.conversations.add_message(None, identity.id, "out", "bot", notice["text"], now,
+                                                 outbox_id=outbox_id)
+            self.store.customers.record_contact(customer_id, "tell_fixed", now)
+            self.store.fix_notices.finish(notice["id"], "sent", now, outbox_id)
+        return 1
 
     # ---- conversation wake-ups ---------------------------------------------------------
 

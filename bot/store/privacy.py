@@ -150,6 +150,7 @@ class Privacy:
             "cases": cases,
             "outbox": q(f"select * from outbox where identity_id in {identities} order by id", [customer_id]),
             "contacts": q("select * from contacts where customer_id = ? order by id", [customer_id]),
+            "fix_notices": q("select * from fix_notices where customer_id = ? order by id", [customer_id]),
             "erasures": q("select * from erasure_log where customer_id = ? order by id", [customer_id]),
         }
 
@@ -237,6 +238,9 @@ class Privacy:
         counts["touchpoints"] = ex(
             f"update touchpoints set status = 'cancelled', held_reason = 'customer forgotten' "
             f"where status in ('pending', 'held') and order_id in ({_marks(orders)})", orders).rowcount
+        counts["fix_notices"] = ex(
+            "update fix_notices set status = 'cancelled', held_reason = 'customer forgotten' "
+            "where status in ('pending', 'held') and customer_id = ?", [customer_id]).rowcount
         counts["orders"] = self._rename_orders(customer_id, orders)
         ex("update customers set ref = ?, name = null, email = null, timezone = null, language = null, "
            "forgotten_at = ? where id = ?", [f"forgotten-{customer_id}", at, customer_id])

@@ -152,3 +152,16 @@ def m007_reporting_indexes(db: Database) -> None:
     db["touchpoints"].create_index(["conversation_id"], if_not_exists=True)
     db["responses"].create_index(["customer_id", "at"], if_not_exists=True)
     db["escalations"].create_index(["customer_id"], if_not_exists=True)
+
+
+@migrations()
+def m008_tell_fixed(db: Database) -> None:
+    """`aftercare tell-fixed`: one "it has been fixed" notice per customer, SKU and problem type
+    (the unique index is what makes a second run send nothing), held by the governor like a
+    touchpoint until the weekly cap and quiet hours let it go."""
+    db["fix_notices"].create({
+        "id": int, "customer_id": int, "identity_id": int, "sku": str, "problem_type": str, "text": str,
+        "status": str, "due_at": str, "held_reason": str, "created_at": str, "sent_at": str, "outbox_id": int,
+    }, pk="id", defaults={"status": "pending"})
+    db["fix_notices"].create_index(["customer_id", "sku", "problem_type"], unique=True)
+    db["fix_notices"].create_index(["status", "due_at"])

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from bot.records import OutboxKind
 from bot.clock import iso, parse_iso
+from bot.store.fix_notices import FixNotices
 from bot.store.privacy import Privacy
 from bot.store.reporting import Reporting
 from bot.store.schema import migrate
@@ -49,6 +50,7 @@ class Store:
         self.events = Events(db)
         self.privacy = Privacy(db)
         self.reporting = Reporting(db)
+        self.fix_notices = FixNotices(db)
 
     @classmethod
     def open(cls, path: Path | str) -> "Store":
