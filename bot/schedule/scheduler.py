@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Callable, Optional
 
 from bot.cases import CaseDesk
 from bot.config import ConfigError, MessageClass, Settings
@@ -75,17 +75,10 @@ class Scheduler:
             return 0
         decision, identity = self.decision_for(touchpoint, order, now)
         with self.store.transaction():
-            if identity is None or not identity.address:
-                self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_UNLINKED, "not linked yet")
-                return 0
-            if not decision.send:
-                if decision.wait_until is None:         # never: suppressed for good
-                    self.store.orders.finish_touchpoint(touchpoint["id"], f"suppressed:{decision.reason}", now)
-                else:
-                    self.store.orders.hold_touchpoint(touchpoint["id"], decision.wait_until, decision.reason)
-                return 0
-            if self.store.conversations.current_for_identity(identity.id):
-                self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_BUSY, "another conversation is open")
+            orders, touchpoint_id = self.store.orders, touchpoint["id"]
+            if not self._cleared(identity, decision, now,
+                                 hold=lambda until, why: orders.hold_touchpoint(touchpoint_id, until, why),
+                                 drop=lambda status: orders.finish_touchpoint(touchpoint_id, status, now)):
                 return 0
             proactive = self.message_class(touchpoint["kind"]) is not MessageClass.TRANSACTIONAL
             conversation_id = self.runner.start(identity, order["order_id"], touchpoint["sku"],
@@ -108,6 +101,25 @@ class Scheduler:
         declared = self.settings.schedule.touchpoints.get(kind)
         return declared.message_class if declared else MessageClass.PROACTIVE
 
+    def _cleared(self, identity: Optional[Identity], decision: Decision, now: datetime,
+                 hold: Callable[[datetime, str], None], drop: Callable[[str], None]) -> bool:
+        """What every proactive start checks: a linked identity, the governor's yes, no other
+        conversation open. Otherwise it holds the item (`hold(until, reason)`) or, when the
+        governor says never, drops it (`drop("suppressed:<reason>")`)."""
+        if identity is None or not identity.address:
+            hold(now + RETRY_UNLINKED, "not linked yet")
+            return False
+        if not decision.send:
+            if decision.wait_until is None:             # never: suppressed for good
+                drop(f"suppressed:{decision.reason}")
+            else:
+                hold(decision.wait_until, decision.reason)
+            return False
+        if self.store.conversations.current_for_identity(identity.id):
+            hold(now + RETRY_BUSY, "another conversation is open")
+            return False
+        return True
+
     # ---- "it has been fixed" notices ----------------------------------------------------
 
     def _fix_notice(self, notice: dict, now: datetime) -> int:
@@ -119,19 +131,11 @@ class Scheduler:
             if self.store.customers.get(customer_id).get("forgotten_at"):
                 self.store.fix_notices.finish(notice["id"], "cancelled", now)
                 return 0
-            if not identity.address:
-                self.store.fix_notices.hold(notice["id"], now + RETRY_UNLINKED, "not linked yet")
-                return 0
             decision = decide(MessageClass.PROACTIVE, self._facts(identity, customer_id, now), now,
                               self.settings.schedule)
-            if not decision.send:
-                if decision.wait_until is None:
-                    self.store.fix_notices.finish(notice["id"], f"suppressed:{decision.reason}", now)
-                else:
-                    self.store.fix_notices.hold(notice["id"], decision.wait_until, decision.reason)
-                return 0
-            if self.store.conversations.current_for_identity(identity.id):
-                self.store.fix_notices.hold(notice["id"], now + RETRY_BUSY, "another conversation is open")
+            if not self._cleared(identity, decision, now,
+                                 hold=lambda until, why: self.store.fix_notices.hold(notice["id"], until, why),
+                                 drop=lambda status: self.store.fix_notices.finish(notice["id"], status, now)):
                 return 0
             outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, None,
                                               notice["text"], now)
