@@ -143,3 +143,12 @@ def m005_case_request(db: Database) -> None:
 def m006_language_choice(db: Database) -> None:
     """A language the customer chose (/language): it wins over the order's and the platform's."""
     db["customers"].add_column("language_choice", str)
+
+
+@migrations()
+def m007_reporting_indexes(db: Database) -> None:
+    """What `aftercare report` looks up per row: a touchpoint by its conversation, a customer's
+    scores and cases (without these the report grows with the square of the store)."""
+    db["touchpoints"].create_index(["conversation_id"], if_not_exists=True)
+    db["responses"].create_index(["customer_id", "at"], if_not_exists=True)
+    db["escalations"].create_index(["customer_id"], if_not_exists=True)
