@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.core import Core, build_core
 from bot.identities import resolve_emails
 from bot.store.store import Store
+from bot.webhooks.http import OrderWebhooks, web_app
 
 log = logging.getLogger("aftercare")
 IDLE_SLEEP = 1.0
@@ -56,7 +57,8 @@ async def run_live(settings: Settings, store: Store, parser, clock: Clock) -> in
             await channel.start(core.on_event, core.on_agent_action)
         else:
             await channel.start(core.on_event)
-    health = await start_health(core, port=8080)
+    health = await start_health(core, port=settings.server.port, host=settings.server.listen,
+                                webhooks=OrderWebhooks(store, settings, clock))
     log.info("ready: channels %s, store %s", ", ".join(channels), settings.store.path)
     try:
         await serve(core, stop)
@@ -87,14 +89,16 @@ async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP)
     await core.dispatcher.run_once()     # finish what is due before leaving
 
 
-async def start_health(core: Core, port: int, host: str = "127.0.0.1") -> web.AppRunner:
-    """`GET /healthz`: 200 with outbox counts while the loop runs."""
+async def start_health(core: Core, port: int, host: str = "127.0.0.1",
+                       webhooks: Optional[OrderWebhooks] = None) -> web.AppRunner:
+    """`GET /healthz`: 200 with outbox counts while the loop runs; with `webhooks`, the order
+    webhooks on the same server (port 0: any free port, see `runner.addresses`)."""
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"ok": True, "outbox": core.store.outbox.counts(),
                                   "channels": sorted(core.channels)})
 
-    app = web.Application()
+    app = web_app(webhooks)
     app.router.add_get("/healthz", healthz)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

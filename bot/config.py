@@ -181,6 +181,40 @@ class NluSettings(_Model):
     pipeline: List[Dict[str, Any]] = Field(default_factory=list)
 
 
+class ServerSettings(_Model):
+    """The one HTTP server of `aftercare run`: /healthz and the order webhooks."""
+
+    listen: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class WebhookSettings(_Model):
+    """Orders pushed by a shop system (docs/going-live.md registers them)."""
+
+    shopify_secret: Optional[SecretStr] = None       # the Shopify app's client secret
+    orders_secret: Optional[SecretStr] = None        # signs our own POST /webhooks/orders
+    tolerance: timedelta = timedelta(minutes=5)      # X-Aftercare-Signature's timestamp window
+    max_body_bytes: int = Field(1_000_000, gt=0)
+    shopify_channel: str = "telegram"                # channel of a Shopify order that names none
+
+    _d = validator("tolerance", pre=True, allow_reuse=True)(_duration)
+
+
+class DelaySettings(_Model):
+    """The delay notice: an order shipped but not delivered by its expected date."""
+
+    enabled: bool = True
+    grace: timedelta = timedelta(hours=12)           # past the expected date before we say sorry
+    renotify_after: timedelta = timedelta(days=3)    # a second delay: not sooner than this
+    goodwill_code: Dict[str, str] = Field(default_factory=dict)   # category (or "default") -> code
+
+    _d = validator("grace", "renotify_after", pre=True, allow_reuse=True)(_duration)
+
+    def code_for(self, category: str) -> Optional[str]:
+        """The goodwill code for a category: its own, else the default, else none."""
+        return self.goodwill_code.get(category) or self.goodwill_code.get("default")
+
+
 class Settings(_Model):
     """The whole bot's configuration."""
 
@@ -193,6 +227,9 @@ class Settings(_Model):
     upsell: UpsellSettings = UpsellSettings()
     faq: Dict[str, str] = Field(default_factory=dict)
     nlu: NluSettings = NluSettings()
+    server: ServerSettings = ServerSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    delays: DelaySettings = DelaySettings()
     config_path: Path = Path("config.yml")
 
     def resolve(self, relative: str) -> Path:

@@ -17,6 +17,7 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
                   sku: Optional[str]) -> Context:
     """Everything a flow may mention about this customer, order and product."""
     customer = store.customers.get(customer_id)
+    order = (store.orders.get(order_id) if order_id else None) or {}
     item = _item(store, order_id, sku)
     sku = item.get("sku") or sku or ""
     category = item.get("category") or ""
@@ -36,11 +37,33 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
         "faq": settings.faq.get(sku) or settings.faq.get(category),
         "checkback_days": max(1, round(settings.schedule.not_used_yet_delay.total_seconds() / 86400)),
         "shop.name": "our shop",
+        "order.shipment_status": shipment_words(order.get("shipment_status")),
+        "goodwill_code": settings.delays.code_for(category),
     }
     has_case = store.cases.active_for_customer(customer_id) is not None
     return Context(variables=variables, timing=timing(settings), has_open_case=has_case,
                    upsell_offered_before=store.conversations.upsell_offered_before(customer_id),
                    earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {})
+
+
+_SHIPMENT_WORDS = {
+    "label_printed": "the label is printed, waiting for the carrier",
+    "label_purchased": "the label is ready, waiting for the carrier",
+    "confirmed": "the carrier has it",
+    "in_transit": "in transit",
+    "out_for_delivery": "out for delivery",
+    "attempted_delivery": "the carrier tried to deliver it",
+    "ready_for_pickup": "ready for pickup",
+    "failure": "the carrier reported a problem, and we're on it",
+    "delivered": "delivered",
+}
+
+
+def shipment_words(status: Optional[str]) -> str:
+    """The carrier's latest status in words a customer reads (Shopify's shipment_status values)."""
+    if not status:
+        return "on its way"
+    return _SHIPMENT_WORDS.get(status, status.replace("_", " "))
 
 
 def _refill_offer(refill, item: dict) -> str:

@@ -37,12 +37,14 @@ GUARDS = {
                        "about this order, no open case, never offered before, an offer exists",
     "has_faq": "the product has an FAQ answer in config",
     "has_review_url": "a review link is configured for the product",
+    "has_goodwill_code": "delays.goodwill_code has a code for the product's category (or a default)",
 }
 PARKING_ACTIONS = {"escalate": "for an agent", "reschedule": "until the later check-in"}
 REASONS = ("product_problem", "delivery_problem", "return_refund", "human", "low_score")
 TEMPLATE_VARS = {
     "customer.name", "customer.first_name", "product.name", "product.sku", "product.category",
     "order.id", "review_url", "upsell.offer", "upsell.url", "faq", "checkback_days", "shop.name",
+    "order.shipment_status", "goodwill_code",
 }
 CONDITION_KEYS = {"score", "choice", "intent", "entity", "slot", "text", "has"}
 _TEMPLATE = re.compile(r"\{([^{}]*)\}")

@@ -421,6 +421,8 @@ class Engine:
             return bool(ctx.variables.get("faq"))
         if name == "has_review_url":
             return bool(ctx.variables.get("review_url"))
+        if name == "has_goodwill_code":
+            return bool(ctx.variables.get("goodwill_code"))
         return bool(ctx.variables.get(name))
 
 

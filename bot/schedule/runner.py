@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.engine.machine import Begin, Timer
 from bot.runner import ConversationRunner
 from bot.schedule.governor import ContactFacts, Decision, MessageClass, decide, explain
+from bot.schedule.touchpoints import AFTER_DELIVERY_KINDS, DELAY_NOTICE, SERVICE_KINDS
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,9 @@ class Scheduler:
             return 0
         decision, identity = self.decision_for(touchpoint, order, now)
         with self.store.transaction():
+            if self._waits_for_delivery(touchpoint, order):
+                self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_UNLINKED, "not delivered yet")
+                return 0
             if identity is None or not identity.address:
                 self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_UNLINKED, "not linked yet")
                 return 0
@@ -78,7 +82,7 @@ class Scheduler:
             if self.store.conversations.current_for_identity(identity.id):
                 self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_BUSY, "another conversation is open")
                 return 0
-            proactive = touchpoint["kind"] != "thank_you"
+            proactive = touchpoint["kind"] != "thank_you" and touchpoint["kind"] not in SERVICE_KINDS
             conversation_id = self.runner.start(identity, order["order_id"], touchpoint["sku"],
                                                 Begin(touchpoint["flow"], proactive=proactive), now)
             self.store.orders.finish_touchpoint(touchpoint["id"], "started", now, conversation_id)
@@ -87,10 +91,18 @@ class Scheduler:
     def decision_for(self, touchpoint: dict, order: dict, now: datetime) -> tuple[Decision, Optional[Identity]]:
         identity = next((i for i in self.store.customers.identities_of(order["customer_id"])
                          if i.channel == order["channel"]), None)
-        kind = MessageClass.TRANSACTIONAL if touchpoint["kind"] == "thank_you" else MessageClass.PROACTIVE
+        kind = (MessageClass.TRANSACTIONAL if touchpoint["kind"] == "thank_you" else
+                MessageClass.SERVICE if touchpoint["kind"] in SERVICE_KINDS else MessageClass.PROACTIVE)
         if identity is None:
             return Decision(False, None, "no_consent"), None
         return decide(kind, self._facts(identity, order["customer_id"], now), now, self.settings.schedule), identity
+
+    def _waits_for_delivery(self, touchpoint: dict, order: dict) -> bool:
+        """After a delay notice, the check-in waits for the real delivery (it is timed from it)."""
+        if touchpoint["kind"] not in AFTER_DELIVERY_KINDS or order["delivered_at"]:
+            return False
+        return any(t["kind"] == DELAY_NOTICE and t["started_at"] and t["status"] == "started"
+                   for t in self.store.orders.touchpoints(order["order_id"]))
 
     # ---- conversation wake-ups ---------------------------------------------------------
 

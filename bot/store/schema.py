@@ -117,3 +117,12 @@ def m002_used_links(db: Database) -> None:
 def m003_identity_lookup(db: Database) -> None:
     """Slack customers imported by email: remember when the one lookup was tried."""
     db["identities"].add_column("lookup_tried_at", str)
+
+
+@migrations()
+def m004_shipping(db: Database) -> None:
+    """Live orders: the carrier's latest shipment status and delivery estimate; touchpoints
+    remember the moment they were timed from, so a delay notice fires again for a new delay."""
+    db["orders"].add_column("expected_at", str)
+    db["orders"].add_column("shipment_status", str)
+    db["touchpoints"].add_column("anchor", str)
