@@ -22,8 +22,8 @@ from bot.sandbox.scenario import Press, Say   # the same moves a scenario file u
 Move = Union[Press, Say]
 
 # What a bot message asks for, as a person reading it would tell.
-CSAT, CES, NPS, YES_NO, TRIAGE, IMPROVE, AGENT, INFO = (
-    "csat", "ces", "nps", "yes_no", "triage", "improve", "agent", "info")
+CSAT, CES, NPS, YES_NO, TRIAGE, IMPROVE, AGENT, DELAY, INFO = (
+    "csat", "ces", "nps", "yes_no", "triage", "improve", "agent", "delay", "info")
 
 AGENT_NAME = "Dana"
 AGENT_SIGNATURE = f"{AGENT_NAME} from the support team here"
@@ -56,6 +56,7 @@ PERSONAS: dict[str, Persona] = {p.name: p for p in (
         IMPROVE: [Say("Maybe a cheaper price.")]}),
     Persona("never_arrived", "never arrived: 'tracking hasn't moved'", {
         CSAT: [Say("it never arrived, tracking hasn't moved")],
+        DELAY: [Say("it never arrived, tracking hasn't moved")],
         AGENT: [Say("Great, thanks for checking!")], CES: [Press("5")], NPS: [Press("8")]}),
     Persona("wants_human", "wants a person", {
         CSAT: [Say("can I talk to a person?")],
@@ -113,6 +114,8 @@ def classify(text: str, button_values: Sequence[str]) -> str:
         return TRIAGE
     if "what could we do better" in lowered or "should improve" in lowered:
         return IMPROVE
+    if "taking longer than we promised" in lowered:
+        return DELAY
     return INFO
 
 
