@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validator, validator
 from pydantic.fields import SHAPE_SINGLETON
 
 from bot.durations import parse_duration
@@ -174,6 +174,25 @@ class UpsellSettings(_Model):
     replenishment: Dict[str, Replenishment] = Field(default_factory=dict)
 
 
+class LanguageSettings(_Model):
+    """Which languages customers are answered in (catalogs in dialogs/i18n/)."""
+
+    default: str = "en"
+    enabled: List[str] = Field(default_factory=lambda: ["en"])
+
+    @validator("enabled", each_item=True)
+    def _tag(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z]{2})?", value or ""):
+            raise ValueError("a language is a tag like en, es or pt-BR")
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _default_enabled(cls, values: dict) -> dict:
+        if values["default"] not in values["enabled"]:
+            raise ValueError(f"default language {values['default']!r} is not in `enabled`")
+        return values
+
+
 class NluSettings(_Model):
     model_dir: str = "models"
     confidence_threshold: float = Field(0.55, ge=0, le=1)
@@ -230,6 +249,7 @@ class Settings(_Model):
     server: ServerSettings = ServerSettings()
     webhooks: WebhookSettings = WebhookSettings()
     delays: DelaySettings = DelaySettings()
+    languages: LanguageSettings = LanguageSettings()
     config_path: Path = Path("config.yml")
 
     def resolve(self, relative: str) -> Path:

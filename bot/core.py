@@ -71,14 +71,19 @@ class Core:
     async def on_agent_action(self, action: AgentAction) -> None:
         """The callback the support desk delivers agent actions to."""
         now = self.clock.now()
-        with self.store.transaction():
-            if not self.store.events.first_time("support", action.event_id, now):
-                return
+        if self.store.events.seen(SUPPORT, action.event_id):
+            log.info("duplicate agent action %s ignored", action.event_id)
+            return
         is_member = await self.desk.is_member(action.channel_id or self.cases.channel, action.agent_id) if self.desk else True
-        if not self.cases.authorized(action.agent_id, is_member):
-            refusal = "Only members of the support channel can act on cases."
-        else:
-            refusal = self.cases.handle(action, now)
+        # The dedupe row and the action's effect commit together: an exception in between
+        # rolls both back, so a redelivery applies the action instead of dropping it.
+        with self.store.transaction():
+            if not self.store.events.first_time(SUPPORT, action.event_id, now):
+                return
+            if not self.cases.authorized(action.agent_id, is_member):
+                refusal = "Only members of the support channel can act on cases."
+            else:
+                refusal = self.cases.handle(action, now)
         if refusal and self.desk:
             await self.desk.post_ephemeral(action.channel_id or self.cases.channel, action.agent_id, refusal)
 

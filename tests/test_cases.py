@@ -126,6 +126,28 @@ async def test_agent_action_delivered_twice_is_applied_once(h):
     assert h.texts().count("Hi!") == 1
 
 
+async def test_an_agent_action_that_fails_midway_is_applied_when_delivered_again(h, monkeypatch):
+    """The dedupe row commits with the action's effect: a failure rolls back both, so Slack's
+    redelivery claims the case instead of being dropped as a duplicate."""
+    from bot.agent_events import AgentAction, AgentActionKind
+    case = h.case()
+    action = AgentAction(AgentActionKind.CLAIM, str(case["id"]), "U0AGENT", "evt-claim", h.clock.now())
+    real_set_owner = h.store.conversations.set_owner
+
+    def fail_once(*args, **kwargs):
+        monkeypatch.setattr(h.store.conversations, "set_owner", real_set_owner)
+        raise RuntimeError("disk I/O error")
+
+    monkeypatch.setattr(h.store.conversations, "set_owner", fail_once)
+    with pytest.raises(RuntimeError):
+        await h.core.on_agent_action(action)
+    assert h.case()["status"] == "open"
+    assert not h.store.events.seen("support", "evt-claim")
+    await h.core.on_agent_action(action)
+    assert h.case()["status"] == "claimed" and h.case()["agent"] == "U0AGENT"
+    assert h.store.conversations.get(case["conversation_id"])["owner"] == "human"
+
+
 async def test_while_a_human_owns_it_the_bot_sends_nothing(h):
     await h.agent("claim")
     sent = list(h.texts())

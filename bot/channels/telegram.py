@@ -7,8 +7,9 @@ update Telegram delivers twice reaches `on_event` twice with the same id). Text 
 plain text, never with a parse_mode, so customer names and order data cannot inject
 Markdown or HTML: Telegram shows the characters as typed.
 
-Updates come by long polling (development) or by PTB's webhook server (production), which
-refuses any request without the right `X-Telegram-Bot-Api-Secret-Token`.
+Updates come by long polling (development) or by a webhook (production), which refuses any
+request without the right `X-Telegram-Bot-Api-Secret-Token`. Either way an update is confirmed
+to Telegram only after the app has handled (committed) it: see `telegram_updates`.
 """
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import (
     BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError,
 )
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application
 
 from bot.channels.base import EventHandler
+from bot.channels.telegram_updates import UpdateReceiver
 from bot.events import (
     Button, ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus,
 )
@@ -93,8 +95,8 @@ class TelegramChannel:
             root = base_url.rstrip("/")
             builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
         self._app = builder.build()
-        self._app.add_handler(TypeHandler(Update, self._handle_update))
-        self._app.add_error_handler(self._handle_error)
+        self._send_timeout = send_timeout
+        self._receiver: Optional[UpdateReceiver] = None
 
     # ==== lifecycle ====================================================================
     async def connect_for_sending(self) -> None:
@@ -109,26 +111,31 @@ class TelegramChannel:
         """Check the token (getMe), then receive updates by polling or webhook."""
         self._on_event = on_event
         await self.connect_for_sending()
-        updater = self._app.updater
+        self._receiver = UpdateReceiver(self._app.bot, self._handle_update,
+                                        allowed_updates=ALLOWED_UPDATES,
+                                        poll_timeout=self._poll_timeout,
+                                        connect_timeout=self._send_timeout)
         if self._mode == "polling":
-            await updater.start_polling(timeout=self._poll_timeout,
-                                        allowed_updates=list(ALLOWED_UPDATES),
-                                        error_callback=self._polling_error)
+            await self._receiver.start_polling()
         else:
-            await updater.start_webhook(allowed_updates=list(ALLOWED_UPDATES), **self._webhook)
-        await self._app.start()
+            await self._receiver.start_webhook(**self._webhook)
+
+    @property
+    def inbound_stats(self) -> dict[str, int]:
+        """How many updates were handled, ignored, malformed or failed since start."""
+        return dict(self._receiver.stats) if self._receiver else {}
 
     async def stop(self) -> None:
-        """Stop fetching, then let every update already fetched reach `on_event`."""
-        if self._app.updater and self._app.updater.running:
-            await self._app.updater.stop()
-        if self._app.running:
-            await self._app.stop()
+        """Stop receiving (the update in hand is handled and confirmed first), then close."""
+        if self._receiver is not None:
+            await self._receiver.stop()
+            self._receiver = None
         await self._app.shutdown()
         self._connected = False
 
     # ==== inbound ======================================================================
-    async def _handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _handle_update(self, update: Update) -> bool:
+        """Hand one update to the app; False when it is nothing the product handles."""
         query = update.callback_query
         if query is not None:
             # Answer first: the customer's client shows a spinner until we do.
@@ -137,16 +144,11 @@ class TelegramChannel:
             except TelegramError as exc:
                 log.info("telegram: callback %s not answered: %s", query.id, exc)
         event = update_to_event(update, self._now(), self.bot_username)
-        if event is not None and self._on_event is not None:
-            await self._on_event(event)
-
-    async def _handle_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        update_id = getattr(update, "update_id", None)
-        log.error("telegram: handling update %s failed", update_id, exc_info=context.error)
-
-    @staticmethod
-    def _polling_error(exc: TelegramError) -> None:
-        log.warning("telegram: polling failed, retrying: %s", exc)
+        if event is None or self._on_event is None:
+            log.debug("telegram: update %s ignored (nothing the product handles)", update.update_id)
+            return False
+        await self._on_event(event)
+        return True
 
     # ==== outbound =====================================================================
     async def send(self, message: OutboundMessage) -> SendResult:

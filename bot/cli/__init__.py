@@ -13,6 +13,7 @@ from bot.cli.flows import flows
 from bot.cli.nlu import nlu
 from bot.cli.ops import cases, due, orders, telegram
 from bot.cli.play import chat, simulate
+from bot.cli.report import report
 from bot.cli.run import run
 
 
@@ -26,5 +27,5 @@ def main(ctx: click.Context, config_path: str) -> None:
     ctx.obj = {"config_path": config_path}
 
 
-for command in (flows, nlu, orders, due, cases, telegram, simulate, chat, run):
+for command in (flows, nlu, orders, due, cases, telegram, simulate, chat, run, report):
     main.add_command(command)

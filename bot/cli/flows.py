@@ -5,6 +5,8 @@ import click
 
 from bot.cli.common import settings_from
 from bot.engine.flows import FlowError, load_flows, mermaid
+from bot.i18n import check_translations
+from bot.yamlsource import SourceError
 
 
 @click.group()
@@ -16,15 +18,27 @@ def flows() -> None:
 @click.option("--dir", "directory", type=click.Path(file_okay=False), help="Flow folder (default: dialogs_dir from config).")
 @click.pass_context
 def check(ctx: click.Context, directory: str | None) -> None:
-    """Validate every flow; exit 1 with file:line: reason on the first problem."""
-    folder = directory or settings_from(ctx).resolve(settings_from(ctx).dialogs_dir)
+    """Validate every flow and its translations; exit 1 with file:line: reason per problem.
+
+    Translations: every enabled language (config `languages.enabled`) must translate every
+    text, with the same template variables as the English.
+    """
+    settings = settings_from(ctx)
+    folder = directory or settings.resolve(settings.dialogs_dir)
     try:
         flow_set = load_flows(folder)
-    except FlowError as exc:
+        problems = check_translations(folder, settings.languages.enabled)
+    except (FlowError, SourceError) as exc:
         click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1)
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
         raise SystemExit(1)
     for flow in flow_set.flows.values():
         click.echo(f"ok  {flow.path}: flow {flow.name!r}, {len(flow.steps)} steps")
+    languages = ", ".join(settings.languages.enabled)
+    click.echo(f"ok  translations: {languages}")
 
 
 @flows.command()

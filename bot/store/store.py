@@ -16,6 +16,7 @@ from typing import Any, Iterator, Optional
 from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
+from bot.store.reporting import Reporting
 from bot.store.schema import migrate
 
 
@@ -41,6 +42,7 @@ class Store:
         self.outbox = Outbox(db)
         self.cases = Cases(db)
         self.events = Events(db)
+        self.reporting = Reporting(db)
 
     @classmethod
     def open(cls, path: Path | str) -> "Store":

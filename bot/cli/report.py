@@ -1,0 +1,88 @@
+"""`aftercare report` and `aftercare browse`: what the customers told the shop, from the store
+named by config (AFTERCARE_DB), read-only."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import NoReturn, Optional
+
+import click
+from rich.console import Console
+
+from bot.cli.common import settings_from
+from bot.store.reporting import BY_CHOICES, Period, Reporting, open_read_only
+
+BAD_INPUT = 2      # click's own exit code for a usage error
+
+
+def fail(message: str) -> NoReturn:
+    """Bad input: one line on stderr, exit code 2 (no usage dump)."""
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(BAD_INPUT)
+
+
+def parse_day(option: str, value: Optional[str]) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date; write YYYY-MM-DD, e.g. 2026-11-02")
+
+
+def period_from(since: Optional[str], until: Optional[str], compare: bool) -> Period:
+    start, end = parse_day("--since", since), parse_day("--until", until)
+    if compare and start is None:
+        fail("--compare needs --since (the previous period has the same length)")
+    if compare and end is None:
+        end = datetime.now(timezone.utc).date()
+    try:
+        return Period(start, end)
+    except ValueError as exc:
+        fail(f"--since/--until: {exc}")
+
+
+def store_path(ctx: click.Context) -> Path:
+    settings = settings_from(ctx)
+    return Path(settings.resolve(settings.store.path))
+
+
+@click.command()
+@click.option("--since", metavar="DATE", help="First day (UTC, YYYY-MM-DD) of the period; default: the beginning.")
+@click.option("--until", metavar="DATE", help="Last day (UTC, YYYY-MM-DD, included); default: today.")
+@click.option("--by", "by", metavar="|".join(BY_CHOICES),
+              help="Slice every figure by SKU, category, channel, week or cohort (month of first purchase).")
+@click.option("--compare", is_flag=True, help="Put the previous period of equal length beside this one.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--html", "html_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write one self-contained page with charts (works offline) to FILE.")
+@click.pass_context
+def report(ctx: click.Context, since: Optional[str], until: Optional[str], by: Optional[str], compare: bool,
+           as_json: bool, html_file: Optional[str]) -> None:
+    """CSAT, NPS, CES, response rate, cases, reviews, offers, themes and customers at risk."""
+    if by is not None and by not in BY_CHOICES:
+        fail(f"--by {by!r} is not one of {', '.join(BY_CHOICES)}")
+    period = period_from(since, until, compare)
+    path = store_path(ctx)
+    try:
+        db = open_read_only(path)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    reporting = Reporting(db)
+    now = max(datetime.now(timezone.utc), reporting.latest_activity() or datetime.min.replace(tzinfo=timezone.utc))
+    data = reporting.report(period, now, by=by, compare=compare)
+    if html_file:
+        from bot.report.page import write_page
+
+        write_page(Path(html_file), data, weeks=reporting.groups(period, "week", now),
+                   skus=reporting.groups(period, "sku", now), store=str(path))
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    from bot.report.terminal import render
+
+    console = Console()
+    render(console, data, path)
+    if html_file:
+        console.print(f"Page with charts written to {html_file}")

@@ -1,0 +1,1 @@
+"""Presentations of the report: terminal tables, the HTML page with charts, Datasette."""

@@ -1,0 +1,176 @@
+"""Translations: catalogs keyed by the English text, the check `aftercare flows check` runs,
+run-time fallback (region -> base language -> English), and whose language wins."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.config import ConfigError, load_settings
+from bot.i18n import (check_translations, language_name, load_catalogs, normalize_tag, pick_language,
+                      source_texts, variables)
+from bot.yamlsource import SourceError
+from tests.support.harness import CONFIG, DIALOGS
+
+SHIPPED = ["en", "es", "pt", "pt-BR", "de", "fr", "it", "ja"]
+GREETING = "Hi {customer.first_name}! Thanks again for your order."
+
+
+@pytest.fixture
+def dialogs(tmp_path: Path) -> Path:
+    """A writable copy of the shipped dialogs/ with their catalogs."""
+    copy = tmp_path / "dialogs"
+    shutil.copytree(DIALOGS, copy)
+    return copy
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
+
+
+# ---- the shipped catalogs --------------------------------------------------------------------
+
+def test_every_shipped_text_is_translated_into_every_shipped_language():
+    assert check_translations(DIALOGS, SHIPPED) == []
+    texts = {t.text for t in source_texts(DIALOGS)}
+    assert GREETING in texts and "Sure" in texts          # flow texts and button labels
+    assert len(texts) >= 50
+
+
+def test_shipped_config_enables_the_shipped_languages():
+    settings = load_settings(CONFIG, environ={})
+    assert settings.languages.enabled == SHIPPED
+    assert settings.languages.default == "en"
+
+
+# ---- what the check names --------------------------------------------------------------------
+
+def test_a_missing_translation_names_file_line_and_language(dialogs: Path):
+    de = dialogs / "i18n" / "de.yml"
+    de.write_text("\n".join(line for line in de.read_text(encoding="utf-8").splitlines()
+                            if not line.strip().startswith('"Not now"')) + "\n", encoding="utf-8")
+    problems = check_translations(dialogs, ["en", "de", "fr"])
+    assert len(problems) == 1
+    problem = problems[0]
+    assert problem.path.endswith("checkin.yml")
+    assert problem.line == line_of(dialogs / "checkin.yml", 'label: "Not now"')
+    assert "[de]" in str(problem) and "'Not now'" in str(problem)
+
+
+def test_a_changed_english_text_needs_every_language_again(dialogs: Path):
+    edit(dialogs / "checkin.yml", GREETING, "Hello {customer.first_name}! Thanks again for your order.")
+    problems = [str(p) for p in check_translations(dialogs, ["en", "es", "ja"])]
+    assert any("[es] no translation of 'Hello {customer.first_name}!" in p for p in problems)
+    assert any("[ja] no translation of 'Hello" in p for p in problems)
+    assert any("stale" in p and "es.yml" in p for p in problems)      # the old wording is now unused
+
+
+def test_template_variables_must_match_the_english(dialogs: Path):
+    fr = dialogs / "i18n" / "fr.yml"
+    edit(fr, "Bonjour {customer.first_name} ! Merci encore", "Bonjour {customer.name} ! Merci encore")
+    problems = check_translations(dialogs, ["en", "fr"])
+    assert len(problems) == 1
+    assert problems[0].path.endswith("fr.yml")
+    assert problems[0].line == line_of(fr, "Bonjour {customer.name} !")
+    assert "customer.first_name" in str(problems[0]) and "customer.name" in str(problems[0])
+
+
+def test_an_enabled_language_without_a_catalog_is_named(dialogs: Path):
+    problems = check_translations(dialogs, ["en", "nl"])
+    assert len(problems) == 1 and "[nl]" in str(problems[0]) and "no catalog" in str(problems[0])
+
+
+def test_a_regional_language_may_lean_on_its_base(dialogs: Path):
+    assert check_translations(dialogs, ["en", "pt-BR", "es-MX"]) == []
+
+
+def test_a_broken_catalog_names_its_line(dialogs: Path):
+    edit(dialogs / "i18n" / "it.yml", '"Sure": "Certo"', '"Sure": ""')
+    with pytest.raises(SourceError) as raised:
+        load_catalogs(dialogs)
+    assert raised.value.path.endswith("it.yml")
+    assert raised.value.line == line_of(dialogs / "i18n" / "it.yml", '"Sure": ""')
+
+
+def test_flows_check_fails_on_a_missing_translation(dialogs: Path, tmp_path: Path):
+    (dialogs / "i18n" / "ja.yml").unlink()
+    result = CliRunner().invoke(main, ["--config", str(CONFIG), "flows", "check", "--dir", str(dialogs)])
+    assert result.exit_code == 1
+    assert "[ja] language enabled in config but it has no catalog" in result.output
+
+
+# ---- at run time --------------------------------------------------------------------------
+
+def test_translate_falls_back_from_region_to_base_to_english():
+    catalogs = load_catalogs(DIALOGS)
+    assert catalogs.translate(GREETING, "pt-BR").startswith("Oi, {customer.first_name}!")   # pt-BR's own
+    assert catalogs.translate("Sure", "pt-BR") == "Claro"                                 # from pt
+    assert catalogs.translate("Sure", "de_AT") == "Gerne"                                 # region -> base
+    assert catalogs.translate("Sure", "nl") == "Sure"                                     # no catalog
+    assert catalogs.translate("a text nobody translated", "es") == "a text nobody translated"
+    assert catalogs.translate("Sure", None) == "Sure"
+
+
+@pytest.mark.parametrize("candidates, expected", [
+    (["pt-BR", "de"], "pt-BR"),          # the order's language column wins
+    ([None, "de"], "de"),                # else the platform's (Telegram language_code)
+    (["", "fr-CA"], "fr-CA"),            # a region of an enabled language keeps its region
+    (["nl", None], "es"),                # nothing enabled -> the shop's default
+    ([], "es"),
+])
+def test_whose_language(candidates, expected):
+    assert pick_language(candidates, ["en", "es", "pt", "pt-BR", "de", "fr"], default="es") == expected
+
+
+def test_tags_and_names():
+    assert normalize_tag("pt_br") == "pt-BR" and normalize_tag("DE") == "de" and normalize_tag("") is None
+    assert language_name("de") == "Deutsch" and language_name("ja") == "日本語"
+    assert variables("{a} and {b.c} and {a}") == {"a", "b.c"}
+
+
+def test_default_language_must_be_enabled(tmp_path: Path):
+    path = tmp_path / "config.yml"
+    path.write_text("languages:\n  default: de\n  enabled: [en, es]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path, environ={})
+    assert "not in `enabled`" in str(raised.value)
+    path.write_text("languages:\n  enabled: [en, 'not a tag']\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path, environ={})
+    assert "config.yml:2" in str(raised.value)
+
+
+# ---- STOP and "a person" in every language ---------------------------------------------------
+
+@pytest.mark.parametrize("text", ["STOP", "stop!", "pare", "parar", "Stopp.", "arrête", "  Arrête ! ", "basta",
+                                  "停止", "配信停止", "unsubscribe", "darme de baja"])
+def test_stop_words_of_every_language_are_honoured(text):
+    assert load_catalogs(DIALOGS).says(text, "stop")
+
+
+@pytest.mark.parametrize("text", ["agent", "a person, please", "agente", "atendente", "Mitarbeiter", "conseiller",
+                                  "operatore", "オペレーター", "quiero hablar con una persona"])
+def test_a_person_please_in_every_language(text):
+    assert load_catalogs(DIALOGS).says(text, "human")
+
+
+@pytest.mark.parametrize("text", ["stop the madness", "para ti", "the agent was great", "", "   ", "stopping by"])
+def test_only_the_whole_message_counts(text):
+    catalogs = load_catalogs(DIALOGS)
+    assert not catalogs.says(text, "stop") and not catalogs.says(text, "human")
+
+
+def test_an_unknown_word_kind_is_named(dialogs: Path):
+    edit(dialogs / "i18n" / "it.yml", "words:\n  stop:", "words:\n  halt:")
+    with pytest.raises(SourceError) as raised:
+        load_catalogs(dialogs)
+    assert "words.halt" in str(raised.value) and raised.value.path.endswith("it.yml")
