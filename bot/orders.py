@@ -77,6 +77,18 @@ class OrderRow:
     expected_at: Optional[datetime] = None      # the carrier's delivery estimate
     shipment_status: Optional[str] = None       # the carrier's latest word (in_transit, ...)
 
+    def record(self) -> dict[str, Any]:
+        """The row in our JSON order shape (what `orders import` and POST /webhooks/orders read)."""
+        when = {name: _iso(getattr(self, name)) for name in ("purchased_at", "shipped_at", "delivered_at",
+                                                             "expected_at")}
+        return {
+            "order_id": self.order_id, "customer_ref": self.customer_ref, "customer_name": self.customer_name,
+            "email": self.email, "channel": self.channel, "address": self.address, "timezone": self.timezone,
+            "language": self.language, "product": self.product, "sku": self.sku, "category": self.category,
+            "quantity": self.quantity, "price": str(self.price) if self.price is not None else None, **when,
+            "shipment_status": self.shipment_status, "status": self.status, "consent": self.consent,
+        }
+
     def facts(self) -> OrderFacts:
         """The part of the row the scheduler needs."""
         return OrderFacts(self.order_id, self.sku, self.category, self.quantity,
@@ -363,6 +375,10 @@ def _parse_when(value: str) -> tuple[datetime, bool]:
 def parse_moment(value: str) -> datetime:
     """An ISO date or datetime as the importer reads it (aware UTC); ValueError says why not."""
     return _parse_when(value)[0]
+
+
+def _iso(moment: Optional[datetime]) -> Optional[str]:
+    return moment.isoformat() if moment is not None else None
 
 
 def _at(when: Optional[tuple[datetime, bool]]) -> Optional[datetime]:

@@ -129,23 +129,10 @@ def map_fulfillment(payload: Mapping[str, Any], stored: list[OrderRow]) -> Optio
     }
     records = []
     for row in stored:
-        record = {**row_record(row), **changes}
+        record = {**row.record(), **changes}
         record["status"] = _status(None, record) if row.status not in ("cancelled", "returned") else row.status
         records.append(record)
     return Mapped(order_id, records)
-
-
-def row_record(row: OrderRow) -> dict:
-    """An OrderRow back in our JSON order shape."""
-    return {
-        "order_id": row.order_id, "customer_ref": row.customer_ref, "customer_name": row.customer_name,
-        "email": row.email, "channel": row.channel, "address": row.address, "timezone": row.timezone,
-        "language": row.language, "product": row.product, "sku": row.sku, "category": row.category,
-        "quantity": row.quantity, "price": str(row.price) if row.price is not None else None,
-        "purchased_at": iso(row.purchased_at), "shipped_at": iso(row.shipped_at),
-        "delivered_at": iso(row.delivered_at), "expected_at": iso(row.expected_at),
-        "shipment_status": row.shipment_status, "status": row.status, "consent": row.consent,
-    }
 
 
 # ---- pieces ---------------------------------------------------------------------------
