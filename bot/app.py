@@ -46,19 +46,23 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
     return await run_live(settings, open_store(settings), parser, SystemClock())
 
 
-async def run_live(settings: Settings, store: Store, parser, clock: Clock) -> int:
+async def run_live(settings: Settings, store: Store, parser, clock: Clock, *,
+                   stop: Optional[asyncio.Event] = None, health_port: Optional[int] = None) -> int:
+    """The real bot until SIGTERM/SIGINT (or `stop`, for a caller that runs it in-process).
+    `health_port` overrides `server.port` (0: any free port, for tests)."""
     channels, desk = _live_channels(settings)
     core = build_core(settings, store, parser, clock, channels, desk=desk, link_secret=_secret(settings))
     core.dispatcher.reconcile()
-    stop = asyncio.Event()
-    _on_signals(stop)
+    if stop is None:
+        stop = asyncio.Event()
+        _on_signals(stop)
     for name, channel in channels.items():
         if name == "slack":
             await channel.start(core.on_event, core.on_agent_action)
         else:
             await channel.start(core.on_event)
-    health = await start_health(core, port=settings.server.port, host=settings.server.listen,
-                                webhooks=OrderWebhooks(store, settings, clock))
+    health = await start_health(core, port=settings.server.port if health_port is None else health_port,
+                                host=settings.server.listen, webhooks=OrderWebhooks(store, settings, clock))
     log.info("ready: channels %s, store %s", ", ".join(channels), settings.store.path)
     try:
         await serve(core, stop)
@@ -72,20 +76,24 @@ async def run_live(settings: Settings, store: Store, parser, clock: Clock) -> in
 
 
 async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP) -> None:
-    """The main loop: due touchpoints and wake-ups, then sends, until `stop` is set."""
+    """The main loop until `stop` is set: the dispatcher sends on its own task, woken by every
+    outbox commit (a reply goes out as soon as it is committed); this loop runs the due
+    touchpoints and wake-ups at least every `idle_sleep` seconds."""
     slack = core.channels.get("slack")
-    while not stop.is_set():
-        if slack is not None:
-            await resolve_emails(core.store, slack.lookup_user_by_email, core.clock.now())
-        core.scheduler.tick(core.clock.now())
-        next_send = await core.dispatcher.run_once()
-        wait = idle_sleep
-        if next_send is not None:
-            wait = max(0.0, min(idle_sleep, (next_send - core.clock.now()).total_seconds()))
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=wait)
-        except asyncio.TimeoutError:
-            pass
+    halt = asyncio.Event()
+    sender = asyncio.create_task(core.dispatcher.run(halt))
+    try:
+        while not stop.is_set() and not sender.done():
+            if slack is not None:
+                await resolve_emails(core.store, slack.lookup_user_by_email, core.clock.now())
+            core.scheduler.tick(core.clock.now())
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=idle_sleep)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        halt.set()
+        await sender                     # in-flight sends finish (or its crash surfaces)
     await core.dispatcher.run_once()     # finish what is due before leaving
 
 
@@ -113,7 +121,7 @@ def _live_channels(settings: Settings) -> tuple[dict, Optional[object]]:
     if tg.enabled and tg.token:
         from bot.channels.telegram import TelegramChannel
         channels["telegram"] = TelegramChannel(
-            tg.token.get_secret_value(), mode=tg.mode, bot_username=tg.bot_username,
+            tg.token.get_secret_value(), base_url=tg.api_url, mode=tg.mode, bot_username=tg.bot_username,
             webhook_listen=tg.webhook_listen, webhook_port=tg.webhook_port, webhook_url=tg.webhook_url,
             webhook_secret=tg.webhook_secret.get_secret_value() if tg.webhook_secret else None)
     if sl.enabled and sl.bot_token:

@@ -89,7 +89,7 @@ class CaseDesk:
         if not identity.contactable:
             return "The customer can't be reached any more (opted out or blocked); nothing was sent."
         outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation["id"],
-                                          text, now)
+                                          text, now, reply=True)
         self.store.conversations.add_message(conversation["id"], identity.id, "out", "agent", text, now,
                                              outbox_id=outbox_id)
         if not case.get("first_reply_at"):

@@ -11,6 +11,7 @@ import re
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validator, validator
@@ -47,6 +48,31 @@ def _clock_time(value: Any) -> time:
         raise ValueError(f'"{value}" is not a time of day (use HH:MM)') from None
 
 
+TELEGRAM_API = "https://api.telegram.org"
+
+
+def bot_api_url(value: Any) -> str:
+    """The Bot API server's root URL (Telegram's own, or a self-hosted `telegram-bot-api`):
+    http(s), a host, no query, no `/bot<token>` part; unset means Telegram's own."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return TELEGRAM_API
+    if not isinstance(value, str):
+        raise ValueError(f'"{value}" is not a URL (e.g. {TELEGRAM_API})')
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f'"{url}" is not an http(s) URL with a host (e.g. {TELEGRAM_API})')
+    if parts.query or parts.fragment:
+        raise ValueError(f'"{url}": the Bot API root URL takes no query or fragment')
+    if re.search(r"/bot[^/]*$", parts.path):
+        raise ValueError(f'"{url}": give the server\'s root URL only; the token and /bot are added by the bot')
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f'"{url}" has an invalid port') from None
+    return url
+
+
 # ---- sections -------------------------------------------------------------------------
 
 class StoreSettings(_Model):
@@ -66,6 +92,12 @@ class TelegramSettings(_Model):
     link_ttl: timedelta = timedelta(days=14)
     per_chat_per_second: float = 1.0
     per_bot_per_second: float = 30.0
+    reply_burst: int = Field(3, ge=1)
+    api_url: str = TELEGRAM_API
+
+    @validator("api_url", pre=True)
+    def _api_url(cls, value: Any) -> str:
+        return bot_api_url(value)
 
     _link_ttl = validator("link_ttl", pre=True, allow_reuse=True)(_duration)
 
@@ -83,6 +115,7 @@ class SlackSettings(_Model):
     app_token: Optional[SecretStr] = None
     port: int = 3000
     per_channel_per_second: float = 1.0
+    reply_burst: int = Field(3, ge=1)
 
 
 class ConsoleSettings(_Model):

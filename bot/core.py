@@ -22,14 +22,20 @@ from bot.schedule.runner import Scheduler
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
+# Sends per bot that may go back to back: absorbs timer jitter so the average can reach the
+# limit, far below Telegram's own tolerance (the loopback server allows 30).
+CHANNEL_BURST = 3
 
 
 def default_limits(settings: Settings) -> dict[str, Limits]:
-    """Per-channel sending limits, from config (Telegram ~30/s per bot and 1/s per chat, Slack ~1/s per channel)."""
+    """Per-channel sending limits, from config (Telegram ~30/s per bot and 1/s per chat on average
+    with short bursts for replies, Slack ~1/s per channel)."""
     telegram, slack = settings.channels.telegram, settings.channels.slack
     return {
-        "telegram": Limits(per_address=telegram.per_chat_per_second, per_channel=telegram.per_bot_per_second, burst=1),
-        "slack": Limits(per_address=slack.per_channel_per_second, per_channel=20.0, burst=1),
+        "telegram": Limits(per_address=telegram.per_chat_per_second, per_channel=telegram.per_bot_per_second,
+                           burst=CHANNEL_BURST, reply_burst=telegram.reply_burst),
+        "slack": Limits(per_address=slack.per_channel_per_second, per_channel=20.0, burst=1,
+                        reply_burst=slack.reply_burst),
         SUPPORT: Limits(per_address=slack.per_channel_per_second, per_channel=slack.per_channel_per_second, burst=1),
     }
 

@@ -134,7 +134,7 @@ class InboundHandler:
         label = next((b[0] for b in buttons if b[1] == event.button_value), event.button_value or "")
         self.store.outbox.add(identity.channel, identity.address, identity.id, conversation["id"], question["text"],
                               now, kind="mark_chosen",
-                              payload={"message_row": question["id"], "label": label})
+                              payload={"message_row": question["id"], "label": label}, reply=True)
 
     # ---- opt-in, linking ---------------------------------------------------------------
 
@@ -181,13 +181,14 @@ class InboundHandler:
 
     def _reply(self, identity: Identity, conversation: Optional[dict], text: str, now: datetime) -> None:
         conversation_id = conversation["id"] if conversation else None
-        outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, text, now)
+        outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, text, now,
+                                          reply=True)
         self.store.conversations.add_message(conversation_id, identity.id, "out", "bot", text, now, outbox_id=outbox_id)
 
     def _reply_unknown(self, event: InboundEvent, now: datetime, key: str = "help") -> None:
         """Someone we have no identity for: answer them (they wrote first), bind nothing."""
         self.store.outbox.add(event.channel, event.address, None, None, render(self.texts[key], {}, {}), now,
-                              payload={"unknown_sender": True})
+                              payload={"unknown_sender": True}, reply=True)
 
     def _record_inbound(self, conversation: Optional[dict], identity: Identity, event: InboundEvent, text: str,
                         now: datetime) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Mapping, Optional
+from typing import Collection, Mapping, Optional
 
 from bot.cases import SUPPORT, CaseDesk
 from bot.channels.base import Channel, SupportDesk
@@ -26,57 +26,115 @@ MAX_NETWORK_ATTEMPTS = 12
 
 @dataclass(frozen=True)
 class Limits:
-    """Sends per second per address (chat / DM / channel) and per channel as a whole."""
+    """Sends per second per address (chat / DM / channel) and per channel as a whole.
+
+    `burst`: sends per channel that may go back to back. `reply_burst`: messages of an answer
+    to someone who just wrote that may go to their address at once (Telegram tolerates short
+    bursts per chat); proactive sends keep to `per_address`. `in_flight`: platform calls per
+    channel at once, never two to one address."""
 
     per_address: float = 1.0
     per_channel: float = 30.0
     burst: int = 1
+    reply_burst: int = 1
+    in_flight: int = 8
+
+
+class _Bucket:
+    """`rate` tokens a second up to `size`; starts full."""
+
+    __slots__ = ("rate", "size", "tokens", "at")
+
+    def __init__(self, rate: float, size: int, now: float) -> None:
+        self.rate, self.size, self.tokens, self.at = rate, float(max(1, size)), float(max(1, size)), now
+
+    def ready_at(self, now: float) -> float:
+        self._refill(now)
+        return now if self.tokens >= 1 - 1e-3 else now + (1 - self.tokens) / self.rate  # 1e-3: clock rounding
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1
+
+    def full_at(self) -> float:
+        return self.at + (self.size - self.tokens) / self.rate
+
+    def _refill(self, now: float) -> None:
+        if now > self.at:
+            self.tokens = min(self.size, self.tokens + (now - self.at) * self.rate)
+            self.at = now
 
 
 class RateLimiter:
-    """Spacing per address plus a token bucket per channel, on the injected clock."""
+    """A token bucket per address and one per channel, on the injected clock. A reply may use
+    the address's burst; a proactive send also waits a full interval after the last send."""
+
+    PRUNE_AT = 10_000       # addresses remembered before idle ones are forgotten
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self._next_for: dict[str, float] = {}
-        self._tokens = float(max(1.0, limits.burst))
-        self._refilled_at: Optional[float] = None
+        self._addresses: dict[str, tuple[_Bucket, float]] = {}    # bucket, last send
+        self._channel: Optional[_Bucket] = None
 
-    def ready_at(self, address: str, now: float) -> float:
+    def ready_at(self, address: str, now: float, reply: bool = False) -> float:
         """The earliest time (seconds) a send to `address` is allowed; <= now means now."""
-        self._refill(now)
-        at = self._next_for.get(address, now)
-        if self._tokens < 1:
-            at = max(at, now + (1 - self._tokens) / self.limits.per_channel)
+        at = self._channel_bucket(now).ready_at(now)
+        known = self._addresses.get(address)
+        if known and self.limits.per_address > 0:
+            bucket, last = known
+            at = max(at, bucket.ready_at(now))
+            if not reply:
+                at = max(at, last + 1.0 / self.limits.per_address)
         return at
 
     def taken(self, address: str, now: float) -> None:
-        self._refill(now)
-        self._tokens -= 1
-        if self.limits.per_address > 0:
-            self._next_for[address] = now + 1.0 / self.limits.per_address
+        self._channel_bucket(now).take(now)
+        if self.limits.per_address <= 0:
+            return
+        known = self._addresses.get(address)
+        bucket = known[0] if known else _Bucket(self.limits.per_address, self.limits.reply_burst, now)
+        bucket.take(now)
+        self._addresses[address] = (bucket, now)
+        if len(self._addresses) > self.PRUNE_AT:
+            self._prune(now)
 
-    def _refill(self, now: float) -> None:
-        if self._refilled_at is not None:
-            self._tokens = min(float(max(1, self.limits.burst)),
-                               self._tokens + (now - self._refilled_at) * self.limits.per_channel)
-        self._refilled_at = now
+    def _channel_bucket(self, now: float) -> _Bucket:
+        if self._channel is None:
+            self._channel = _Bucket(self.limits.per_channel, self.limits.burst, now)
+        return self._channel
+
+    def _prune(self, now: float) -> None:
+        """An address whose bucket is full again and last send is an interval ago is as if new."""
+        gap = 1.0 / self.limits.per_address
+        for address, (bucket, last) in list(self._addresses.items()):
+            if bucket.full_at() <= now and last + gap <= now:
+                del self._addresses[address]
 
 
 class Dispatcher:
-    """Sends due outbox rows through their channel, within limits, recording every attempt."""
+    """Sends due outbox rows through their channel, within limits, recording every attempt.
+
+    `run` is the live loop: it wakes when the store commits new outbox rows, so a reply goes
+    out as soon as it is committed, and sends to different addresses concurrently. `run_once`
+    sends what is due now and returns, for loops on a simulated clock. `sends_on` restricts
+    the dispatcher to some channels (another process sends the rest)."""
 
     def __init__(self, store: Store, channels: Mapping[str, Channel], clock: Clock,
                  limits: Mapping[str, Limits], desk: Optional[SupportDesk] = None,
-                 cases: Optional[CaseDesk] = None) -> None:
+                 cases: Optional[CaseDesk] = None, sends_on: Optional[Collection[str]] = None) -> None:
         self.store = store
         self.channels = channels
         self.clock = clock
         self.desk = desk
         self.cases = cases
+        self.sends_on = frozenset(sends_on) if sends_on is not None else None
+        self._limits = dict(limits)
         self._limiters = {name: RateLimiter(limit) for name, limit in limits.items()}
-        self._busy: set[str] = set()
+        self._in_flight: dict[tuple[str, str], asyncio.Task] = {}
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._wake: Optional[asyncio.Event] = None
         self.stats: dict[str, int] = defaultdict(int)
+        store.on_outbox_written(self.notify)
 
     def reconcile(self) -> int:
         """Call once at start: claims left by a crash go out again."""
@@ -86,57 +144,123 @@ class Dispatcher:
             log.warning("re-queued %d sends that were in flight when the process stopped", count)
         return count
 
-    async def run_once(self) -> Optional[datetime]:
-        """Send everything due now that the limits allow. Returns when the next row is ready."""
-        now = self.clock.now()
-        rows = self.store.outbox.due(now, limit=1000)
-        by_channel: dict[str, list[dict]] = defaultdict(list)
-        for row in rows:
-            by_channel[row["channel"]].append(row)
-        results = await asyncio.gather(*(self._drain(name, batch) for name, batch in by_channel.items()))
-        waits = [at for at in results if at is not None]
-        upcoming = self.store.outbox.next_due_at()
-        if upcoming and upcoming > now:
-            waits.append(upcoming)
-        return min(waits) if waits else None
+    def notify(self) -> None:
+        """New outbox rows were committed: wake `run` now. Safe from any thread."""
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None:
+            return
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is loop:
+            wake.set()
+        else:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:        # the loop closed meanwhile
+                pass
 
-    async def _drain(self, channel: str, rows: list[dict]) -> Optional[datetime]:
-        """Send one channel's due rows in order; per-address order is never broken."""
-        limiter = self._limiters.get(channel)
-        held: set = set()
+    async def run(self, stop: asyncio.Event, idle: float = 60.0) -> None:
+        """Send as rows are committed until `stop` is set, then let in-flight sends finish.
+        Sleeps until the next row or rate-limit slot is due, a commit, or a send completes;
+        `idle` only bounds a sleep with nothing scheduled (a row written by another process)."""
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        stopper = asyncio.create_task(self._wake_on(stop))
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                next_at = self._start_due()
+                wait = idle
+                if next_at is not None:
+                    wait = min(idle, max(0.0, (next_at - self.clock.now()).total_seconds()))
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                except asyncio.TimeoutError:
+                    pass
+            await self._finish_in_flight()
+        finally:
+            stopper.cancel()
+            self._loop = self._wake = None
+
+    async def run_once(self) -> Optional[datetime]:
+        """Send everything due now that the limits allow (concurrently across addresses, in
+        order per address). Returns when the next row is ready, or None."""
+        while True:
+            next_at = self._start_due()
+            if not self._in_flight:
+                return next_at
+            done, _ = await asyncio.wait(set(self._in_flight.values()), return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()             # a crash (BaseException) in a send is the caller's
+
+    async def _wake_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _finish_in_flight(self) -> None:
+        while self._in_flight:
+            await asyncio.wait(set(self._in_flight.values()))
+
+    def _start_due(self) -> Optional[datetime]:
+        """Claim and start every due send the limits allow now; never a second one to an
+        address with a send in flight, nor past a held row (per-address order). Returns the
+        time the next held or future row becomes sendable (in-flight completions wake anyway)."""
+        now_dt = self.clock.now()
+        now = now_dt.timestamp()
+        held: set[tuple[str, str]] = set(self._in_flight)
+        busy = Counter(channel for channel, _ in self._in_flight)
         next_ready: Optional[float] = None
-        for row in rows:
-            key = str(row["address"])
-            if key in held:
+        for row in self.store.outbox.due(now_dt, limit=1000):
+            channel = row["channel"]
+            key = (channel, str(row["address"]))
+            if key in held or (self.sends_on is not None and channel not in self.sends_on):
                 continue
-            now_dt = self.clock.now()
-            now = now_dt.timestamp()
+            held.add(key)
+            limits, limiter = self._limits.get(channel), self._limiters.get(channel)
+            if limits is not None and busy[channel] >= limits.in_flight:
+                continue
+            payload = json.loads(row["payload"] or "{}")
             if limiter:
-                ready = limiter.ready_at(key, now)
-                if ready > now:
-                    held.add(key)
+                ready = limiter.ready_at(key[1], now, reply=bool(payload.get("reply")))
+                if ready > now + 1e-6:
                     next_ready = ready if next_ready is None else min(next_ready, ready)
                     continue
-            if not self._allowed(row):
+            if not self._allowed(row, payload):
+                held.discard(key)
                 continue
             with self.store.transaction():
                 if not self.store.outbox.claim(row["id"], now_dt):
                     continue
             if limiter:
-                limiter.taken(key, now)
+                limiter.taken(key[1], now)
+            busy[channel] += 1
+            self._in_flight[key] = asyncio.ensure_future(self._deliver(key, row))
+        waits = [datetime.fromtimestamp(next_ready, tz=now_dt.tzinfo)] if next_ready is not None else []
+        upcoming = self.store.outbox.next_due_at()
+        if upcoming and upcoming > now_dt:
+            waits.append(upcoming)
+        return min(waits) if waits else None
+
+    async def _deliver(self, key: tuple[str, str], row: dict) -> None:
+        """One claimed send: the platform call, then its record; wakes the loop when done."""
+        try:
             result = await self._send(row)
             self._record(row, result)
-            if result.status is SendStatus.RETRY:
-                held.add(key)
-        return datetime.fromtimestamp(next_ready, tz=self.clock.now().tzinfo) if next_ready else None
+        except Exception:
+            log.exception("recording the send of outbox row %s failed", row["id"])
+        finally:
+            self._in_flight.pop(key, None)
+            if self._wake is not None:
+                self._wake.set()
 
-    def _allowed(self, row: dict) -> bool:
+    def _allowed(self, row: dict, payload: dict) -> bool:
         """Invariant 5: nothing to an opted-out or unreachable identity, ever. (Marketing consent
         gates proactive contact in the scheduler; a customer who writes in still gets replies.)"""
         if row["identity_id"] is None:
             return True
         identity = self.store.customers.identity(row["identity_id"])
-        payload = json.loads(row["payload"] or "{}")
         reason = None
         if not identity.address:
             reason = "no address (not linked yet)"

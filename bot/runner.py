@@ -71,7 +71,8 @@ class ConversationRunner:
         for say in outcome.messages:
             buttons = [[b.label, b.value] for b in say.buttons]
             outbox_id = store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, say.text,
-                                         now, buttons=buttons, payload={"opt_out_confirmation": opted_out})
+                                         now, buttons=buttons, payload={"opt_out_confirmation": opted_out},
+                                         reply=not outcome.proactive)
             message_id = store.conversations.add_message(conversation_id, identity.id, "out", "bot", say.text, now,
                                                          buttons=buttons, outbox_id=outbox_id)
             if buttons:

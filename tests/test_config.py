@@ -206,3 +206,32 @@ def test_settings_are_immutable():
     settings = load_settings(CONFIG, environ={})
     with pytest.raises(TypeError):
         settings.schedule.weekly_cap = 5
+
+
+# ---- the Bot API server ---------------------------------------------------------------------
+
+def test_telegram_api_url_defaults_to_telegrams_own_and_reads_the_environment():
+    assert load_settings(CONFIG, environ={}).channels.telegram.api_url == "https://api.telegram.org"
+    assert load_settings(CONFIG, environ={"TELEGRAM_API_URL": ""}).channels.telegram.api_url == \
+        "https://api.telegram.org"
+    own = load_settings(CONFIG, environ={"TELEGRAM_API_URL": "http://127.0.0.1:8081/"})
+    assert own.channels.telegram.api_url == "http://127.0.0.1:8081"
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("api.telegram.org", "is not an http(s) URL with a host"),
+    ("ftp://bots.example", "is not an http(s) URL with a host"),
+    ("https://bots.example/bot123:AA", "root URL only"),
+    ("https://bots.example?x=1", "no query or fragment"),
+    ("https://bots.example:99999", "invalid port"),
+])
+def test_a_bad_telegram_api_url_is_named_with_its_line(tmp_path, url, reason):
+    exc = error(tmp_path, "channels:\n  telegram:\n    api_url: ${TELEGRAM_API_URL}\n",
+                environ={"TELEGRAM_API_URL": url})
+    assert exc.line == 3
+    assert "channels.telegram.api_url" in str(exc) and reason in str(exc)
+
+
+def test_reply_burst_must_be_at_least_one(tmp_path):
+    exc = error(tmp_path, "channels:\n  telegram:\n    reply_burst: 0\n")
+    assert exc.line == 3 and "channels.telegram.reply_burst" in str(exc)

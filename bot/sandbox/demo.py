@@ -149,8 +149,10 @@ class SandboxDemo:
             self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.slack,
                                           link_secret=link_secret)
             if not self.personas:
-                core.dispatcher = OwnChannelsDispatcher(self.store, channels, self.clock, default_limits(settings),
-                                                        desk=world.slack, cases=core.cases)
+                # With a person at `aftercare chat` next to the sandbox, that process sends its
+                # console messages and the support posts of its cases (to its in-memory desk).
+                core.dispatcher = Dispatcher(self.store, channels, self.clock, default_limits(settings),
+                                             desk=world.slack, cases=core.cases, sends_on=channels)
             report = import_rows(self.store, settings, rows, self.clock.now())
             for error in errors:
                 self.narrator.note(f"[yellow]{self.orders_file}:{error.line}: {error.reason} (row skipped)[/]")
@@ -375,18 +377,6 @@ class ParserThread:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
-
-
-class OwnChannelsDispatcher(Dispatcher):
-    """Sends only on the customer channels this process runs. With a person at `aftercare chat`
-    next to the sandbox, that process sends its console messages and the support posts of its
-    cases (to its in-memory desk); taking them here would fail them or post them to the wrong
-    desk."""
-
-    async def _drain(self, channel: str, rows: list[dict]) -> Optional[datetime]:
-        if channel not in self.channels:
-            return None
-        return await super()._drain(channel, rows)
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

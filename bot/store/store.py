@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from sqlite_utils import Database
 
@@ -36,10 +36,13 @@ class Store:
         db.conn.isolation_level = None
         migrate(db)
         self._lock = threading.RLock()
+        self._depth = 0                      # open transaction() blocks (nested ones count)
+        self._outbox_added = False           # an outbox row was added in the open transaction
+        self._outbox_listeners: list[Callable[[], None]] = []
         self.customers = Customers(db)
         self.orders = Orders(db)
         self.conversations = Conversations(db)
-        self.outbox = Outbox(db)
+        self.outbox = Outbox(db, self._outbox_written)
         self.cases = Cases(db)
         self.events = Events(db)
         self.reporting = Reporting(db)
@@ -61,8 +64,36 @@ class Store:
 
         sqlite-utils' own writes join the open transaction (`Database.atomic`), so nothing
         commits early."""
-        with self._lock, self.db.atomic():
-            yield
+        with self._lock:
+            outer = self._depth == 0
+            self._depth += 1
+            try:
+                with self.db.atomic():
+                    yield
+            except BaseException:
+                if outer:
+                    self._outbox_added = False       # rolled back: nothing new to send
+                raise
+            finally:
+                self._depth -= 1
+            if outer and self._outbox_added:
+                self._outbox_added = False
+                self._notify_outbox()
+
+    def on_outbox_written(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every commit that added outbox rows (the dispatcher's wake-up:
+        a reply goes out as soon as it is committed, not when a timer next fires)."""
+        self._outbox_listeners.append(listener)
+
+    def _outbox_written(self) -> None:
+        if self._depth:
+            self._outbox_added = True            # told after the commit, never before
+        else:
+            self._notify_outbox()                # autocommitted on its own
+
+    def _notify_outbox(self) -> None:
+        for listener in list(self._outbox_listeners):
+            listener()
 
     def close(self) -> None:
         self.db.close()
@@ -514,23 +545,30 @@ class Events:
 class Outbox:
     """Messages waiting to go out. Claimed (attempt recorded) before the platform call."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_add: Callable[[], None] = lambda: None) -> None:
         self.db = db
+        self._on_add = on_add
 
     def add(self, channel: str, address: Optional[str], identity_id: Optional[int], conversation_id: Optional[int],
             text: str, now: datetime, buttons: Optional[list] = None, kind: str = "message",
-            payload: Optional[dict] = None, not_before: Optional[datetime] = None) -> int:
+            payload: Optional[dict] = None, not_before: Optional[datetime] = None, reply: bool = False) -> int:
+        """Queue one send. `reply`: part of an answer to someone who just wrote, which may go out
+        in a short burst; anything else keeps to the per-address rate."""
         at = iso(not_before or now)
+        if reply:
+            payload = {**(payload or {}), "reply": True}
         # Never ahead of a message to the same address that still waits (a retry's back-off).
         queued = self.db.execute("select max(not_before) from outbox where status = 'pending' and channel = ? "
                                  "and address is ?", [channel, address]).fetchone()[0]
         if queued and queued > at:
             at = queued
-        return self.db["outbox"].insert({
+        row_id = self.db["outbox"].insert({
             "channel": channel, "address": address, "identity_id": identity_id, "conversation_id": conversation_id,
             "kind": kind, "text": text, "buttons": _json(buttons or []), "payload": _json(payload or {}),
             "status": "pending", "not_before": at, "attempts": 0, "created_at": iso(now),
         }).last_pk
+        self._on_add()
+        return row_id
 
     def get(self, outbox_id: int) -> dict:
         return self.db["outbox"].get(outbox_id)

@@ -1,0 +1,153 @@
+"""Dispatcher pacing and concurrency: a conversational answer may burst, proactive sends keep
+to one per second per address, the channel bucket holds, sends to different addresses run
+concurrently (bounded) and never two at once to one address."""
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+from bot.clock import SimClock
+from bot.core import default_limits
+from bot.events import OutboundMessage, SendResult, SendStatus
+from bot.outbox import Dispatcher, Limits
+from bot.store.store import Store
+from tests.support.harness import T0, FakeChannel, make_settings
+
+TELEGRAM = Limits(per_address=1.0, per_channel=30.0, burst=3, reply_burst=3)
+
+
+def world(limits: Limits = TELEGRAM, channel=None):
+    store = Store.memory()
+    clock = SimClock(T0)
+    channel = channel or FakeChannel()
+    dispatcher = Dispatcher(store, {"telegram": channel}, clock, {"telegram": limits})
+    return store, clock, channel, dispatcher
+
+
+def queue(store, clock, address: str, texts, reply: bool) -> None:
+    with store.transaction():
+        for text in texts:
+            store.outbox.add("telegram", address, None, None, text, clock.now(), reply=reply)
+
+
+async def test_an_answer_of_three_messages_goes_out_at_once():
+    store, clock, channel, dispatcher = world()
+    queue(store, clock, "1", ["a", "b", "c", "d"], reply=True)
+    nxt = await dispatcher.run_once()
+    assert channel.texts("1") == ["a", "b", "c"]
+    assert nxt == T0 + timedelta(seconds=1)         # the fourth waits for the bucket
+    clock.set(nxt)
+    await dispatcher.run_once()
+    assert channel.texts("1") == ["a", "b", "c", "d"]
+
+
+async def test_proactive_sends_keep_one_per_second_per_chat():
+    store, clock, channel, dispatcher = world()
+    queue(store, clock, "1", ["check-in", "follow-up", "third"], reply=False)
+    nxt = await dispatcher.run_once()
+    assert channel.texts("1") == ["check-in"] and nxt == T0 + timedelta(seconds=1)
+    clock.advance(timedelta(milliseconds=999))
+    await dispatcher.run_once()
+    assert channel.texts("1") == ["check-in"]
+    clock.advance(timedelta(milliseconds=1))
+    await dispatcher.run_once()
+    assert channel.texts("1") == ["check-in", "follow-up"]
+
+
+async def test_a_burst_empties_the_bucket_for_the_next_proactive_send():
+    store, clock, channel, dispatcher = world()
+    queue(store, clock, "1", ["r1", "r2", "r3"], reply=True)
+    await dispatcher.run_once()
+    queue(store, clock, "1", ["reminder"], reply=False)
+    assert await dispatcher.run_once() == T0 + timedelta(seconds=1)
+    assert channel.texts("1") == ["r1", "r2", "r3"]
+    clock.advance(timedelta(seconds=1))
+    await dispatcher.run_once()
+    assert channel.texts("1")[-1] == "reminder"
+
+
+async def test_the_per_bot_limit_binds_across_chats():
+    store, clock, channel, dispatcher = world()
+    for chat in range(100):
+        queue(store, clock, str(chat), [f"to {chat}"], reply=False)
+    await dispatcher.run_once()
+    assert len(channel.delivered) == 3               # the channel's burst
+    clock.advance(timedelta(seconds=1))
+    await dispatcher.run_once()
+    assert len(channel.delivered) == 3 + 3           # a full bucket again, never more than its size
+    for _ in range(30):
+        clock.advance(timedelta(seconds=1 / 30))
+        await dispatcher.run_once()
+    assert len(channel.delivered) == 6 + 30          # then 30 a second
+
+
+async def test_shipped_config_lets_a_telegram_reply_burst_but_not_a_check_in():
+    limits = default_limits(make_settings())["telegram"]
+    assert (limits.per_address, limits.reply_burst, limits.per_channel) == (1.0, 3, 30.0)
+
+
+async def test_a_429_still_holds_the_chat_for_retry_after():
+    store, clock, channel, dispatcher = world()
+    channel.script.append(SendResult(SendStatus.RETRY, retry_after=5, error="429 Too Many Requests"))
+    queue(store, clock, "1", ["a", "b"], reply=True)
+    assert await dispatcher.run_once() == T0 + timedelta(seconds=5)
+    assert channel.texts("1") == []
+    clock.advance(timedelta(seconds=5))
+    await dispatcher.run_once()
+    assert channel.texts("1") == ["a", "b"]
+
+
+class SlowChannel(FakeChannel):
+    """Every send takes `delay` seconds of real time; records how many run at once."""
+
+    def __init__(self, delay: float = 0.02) -> None:
+        super().__init__()
+        self.delay = delay
+        self.now = 0
+        self.peak = 0
+        self.per_address: Counter = Counter()
+        self.peak_per_address: dict[str, int] = defaultdict(int)
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        self.now += 1
+        self.per_address[message.address] += 1
+        self.peak = max(self.peak, self.now)
+        self.peak_per_address[message.address] = max(self.peak_per_address[message.address],
+                                                     self.per_address[message.address])
+        try:
+            await asyncio.sleep(self.delay)
+            return await super().send(message)
+        finally:
+            self.now -= 1
+            self.per_address[message.address] -= 1
+
+
+async def test_sends_to_different_chats_run_concurrently_bounded_never_two_per_chat():
+    unlimited = Limits(per_address=1000.0, per_channel=1000.0, burst=1000, reply_burst=1000, in_flight=5)
+    channel = SlowChannel()
+    store, clock, _, dispatcher = world(unlimited, channel)
+    for n in range(4):
+        for chat in range(12):
+            queue(store, clock, str(chat), [f"{chat}:{n}"], reply=True)
+    await dispatcher.run_once()
+    assert len(channel.delivered) == 48
+    assert channel.peak == 5                          # concurrent, and bounded
+    assert max(channel.peak_per_address.values()) == 1
+    for chat in range(12):
+        assert channel.texts(str(chat)) == [f"{chat}:{n}" for n in range(4)]
+
+
+async def test_every_send_is_claimed_before_its_platform_call():
+    channel = SlowChannel()
+    store, clock, _, dispatcher = world(channel=channel)
+    queue(store, clock, "1", ["a"], reply=True)
+    statuses = []
+
+    async def look() -> None:
+        await asyncio.sleep(channel.delay / 2)
+        statuses.append(store.outbox.counts())
+
+    await asyncio.gather(dispatcher.run_once(), look())
+    assert statuses == [{"sending": 1}]
+    assert store.outbox.counts() == {"sent": 1}
