@@ -20,6 +20,7 @@ from bot.core import Core, build_core
 from bot.identities import resolve_emails
 from bot.store.store import Store
 from bot.webhooks.http import OrderWebhooks, web_app
+from bot.upkeep import Upkeep
 
 log = logging.getLogger("aftercare")
 IDLE_SLEEP = 1.0
@@ -80,12 +81,14 @@ async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP)
     outbox commit (a reply goes out as soon as it is committed); this loop runs the due
     touchpoints and wake-ups at least every `idle_sleep` seconds."""
     slack = core.channels.get("slack")
+    upkeep = Upkeep(core.store, core.settings)
     halt = asyncio.Event()
     sender = asyncio.create_task(core.dispatcher.run(halt))
     try:
         while not stop.is_set() and not sender.done():
             if slack is not None:
                 await resolve_emails(core.store, slack.lookup_user_by_email, core.clock.now())
+            upkeep.tick(core.clock.now())
             core.scheduler.tick(core.clock.now())
             try:
                 await asyncio.wait_for(stop.wait(), timeout=idle_sleep)

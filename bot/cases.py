@@ -174,8 +174,11 @@ class CaseDesk:
 
     def _thread(self, case: dict, text: str, now: datetime, customer_text: bool = False,
                 mentions: Optional[list] = None) -> None:
+        payload: dict = {"case_id": case["id"], "mentions": mentions or []}
+        if customer_text:       # what erasure deletes from Slack (bot.privacy)
+            payload["customer_text"] = True
         self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], text, now, kind="thread",
-                              payload={"case_id": case["id"], "mentions": mentions or []})
+                              payload=payload)
 
     def _sla(self) -> timedelta:
         return timedelta(minutes=self.settings.escalation.sla_minutes)

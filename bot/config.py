@@ -267,6 +267,41 @@ class DelaySettings(_Model):
         return self.goodwill_code.get(category) or self.goodwill_code.get("default")
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class PrivacySettings(_Model):
+    # Customers' own words (messages, free-text answers, case words, thread posts quoting them)
+    # older than this are erased once a day by the running bot. None (or "off") keeps them.
+    free_text_retention: Optional[timedelta] = None
+
+    @validator("free_text_retention", pre=True)
+    def _retention(cls, value: Any) -> Optional[timedelta]:
+        if value is None or value is False or (isinstance(value, str) and value.strip().lower() in ("", "off", "never")):
+            return None
+        duration = parse_duration(value)
+        if duration < timedelta(days=1):
+            raise ValueError(f'"{value}" is shorter than a day: words of conversations still going on '
+                             'would be erased (use e.g. 180d, or off)')
+        return duration
+
+
+class DigestSettings(_Model):
+    """The weekly digest in the support channel, at `day` `hour`:00 in schedule.timezone."""
+
+    enabled: bool = True
+    day: str = "monday"
+    hour: int = Field(9, ge=0, le=23)
+
+    @validator("day", pre=True)
+    def _day(cls, value: Any) -> str:
+        text = str(value).strip().lower()
+        day = next((d for d in WEEKDAYS if len(text) >= 3 and d.startswith(text)), None)
+        if day is None:
+            raise ValueError(f'"{value}" is not a day of the week (e.g. monday)')
+        return day
+
+
 class Settings(_Model):
     """The whole bot's configuration."""
 
@@ -282,6 +317,10 @@ class Settings(_Model):
     server: ServerSettings = ServerSettings()
     webhooks: WebhookSettings = WebhookSettings()
     delays: DelaySettings = DelaySettings()
+
+
+    privacy: PrivacySettings = PrivacySettings()
+    digest: DigestSettings = DigestSettings()
     languages: LanguageSettings = LanguageSettings()
     config_path: Path = Path("config.yml")
 

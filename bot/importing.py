@@ -28,6 +28,7 @@ class ImportReport:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    forgotten: int = 0           # orders of forgotten customers, skipped
     errors: list[RowError] = field(default_factory=list)
     duplicate: bool = False          # the delivery id was seen before: nothing was written
 
@@ -90,10 +91,12 @@ def patched_rows(store: Store, order_id: str, **changes: Any) -> list[OrderRow]:
 
 def _import_order(store: Store, settings: Settings, items: list[OrderRow], now: datetime) -> str:
     head = items[0]
+    if store.privacy.is_suppressed("order", head.order_id):
+        return "forgotten"          # an old order of a forgotten customer: never re-created
     customer_id = store.customers.upsert(head.customer_ref, head.customer_name or head.customer_ref, head.email,
                                          head.timezone, head.language, now)
-    store.customers.ensure_identity(customer_id, head.channel, head.address, head.consent, now,
-                                    source=f"order-import:{head.order_id}")
+    store.customers.ensure_identity(customer_id, head.channel, head.address, _consent(store, head, customer_id),
+                                    now, source=f"order-import:{head.order_id}")
     outcome = store.orders.upsert_order({
         "order_id": head.order_id, "customer_id": customer_id, "channel": head.channel, "status": head.status,
         "purchased_at": iso(head.purchased_at), "shipped_at": iso(head.shipped_at),
@@ -127,3 +130,15 @@ def _wanted(touchpoint, current: Optional[dict], settings: Settings) -> dict:
         floor = parse_iso(current["started_at"]) + settings.delays.renotify_after
         wanted["due_at"] = iso(max(touchpoint.due_at, floor))
     return wanted
+
+
+def _consent(store: Store, head: OrderRow, customer_id: int) -> bool:
+    """The file's consent, except for someone who was forgotten before (same customer ref, email
+    or address): a new order is imported, but nothing proactive goes to them until they opt in
+    again themselves (/start, a new deep link); the file cannot switch that back on."""
+    privacy = store.privacy
+    if not (privacy.is_suppressed("ref", head.customer_ref) or privacy.is_suppressed("email", head.email)
+            or privacy.is_suppressed(head.channel, head.address)):
+        return head.consent
+    current = next((i for i in store.customers.identities_of(customer_id) if i.channel == head.channel), None)
+    return current.consent if current is not None else False

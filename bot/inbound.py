@@ -66,6 +66,12 @@ class InboundHandler:
                 # a blocked bot receives nothing: a message from them means they unblocked it
                 self.store.customers.mark_reachable(identity.id)
                 identity = self.store.customers.identity(identity.id)
+            if event.kind is InboundKind.START and (event.start_payload or "").strip():
+                self._link(event, event.start_payload.strip(), now)
+                return True
+            if identity is None and self.store.privacy.is_suppressed(event.channel, event.address):
+                log.info("message from the address of a forgotten customer dropped unread")
+                return True                      # never contacted again, nothing re-created
             if event.kind is InboundKind.START:
                 self._start(event, identity, now)
                 return True
@@ -139,10 +145,6 @@ class InboundHandler:
     # ---- opt-in, linking ---------------------------------------------------------------
 
     def _start(self, event: InboundEvent, identity: Optional[Identity], now: datetime) -> None:
-        payload = (event.start_payload or "").strip()
-        if payload:
-            self._link(event, payload, now)
-            return
         if identity is None:
             self._reply_unknown(event, now)
         elif identity.opted_out:
@@ -162,6 +164,9 @@ class InboundHandler:
             self._reply_unknown(event, now, "link_invalid")
             return
         customer_id = int(customer_ref)
+        if self.store.privacy.forgotten_at(customer_id):
+            log.info("deep link of a forgotten customer dropped: never contacted again")
+            return
         if not self.store.customers.use_link(link_token_id(token), customer_id, now):
             self._reply_unknown(event, now, "link_used")
             return

@@ -307,6 +307,10 @@ class Dispatcher:
         channel = row["address"]
         if row["kind"] == "case_card":
             return await self.desk.post_case(channel, self.cases.card(case["id"], self.clock.now()))
+        if row["kind"] == "notice":
+            return await self.desk.post_notice(channel, row["text"])
+        if row["kind"] == "delete_post":
+            return await self.desk.delete_post(channel, payload["ts"])
         if case is None:
             return SendResult(SendStatus.FAILED, error="case not found")
         if not case.get("card_ts"):

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable, Optional
 
 from bot.clock import parse_iso
 from bot.config import Settings
 from bot.context import build_context
 from bot.engine.machine import ActionCall, ConversationState, Engine, Input, Outcome
+from bot.engine.moves import OPT_OUT
+from bot.engine.vocabulary import Effect
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,8 @@ class ConversationRunner:
 
     def _step(self, conversation_id: int, state: Optional[ConversationState], identity: Identity,
               order_id: Optional[str], sku: Optional[str], event: Input, now: datetime) -> Outcome:
-        ctx = build_context(self.store, self.settings, identity.customer_id, order_id, sku)
+        ctx = build_context(self.store, self.settings, identity.customer_id, order_id, sku,
+                            vocabulary=self.engine.vocabulary)
         outcome = self.engine.step(state, event, ctx, now)
         self._apply(conversation_id, identity, order_id, sku, outcome, now)
         return outcome
@@ -60,21 +63,21 @@ class ConversationRunner:
     def _apply(self, conversation_id: int, identity: Identity, order_id: Optional[str], sku: Optional[str],
                outcome: Outcome, now: datetime) -> None:
         store = self.store
-        store.conversations.save(conversation_id, dataclasses.asdict(outcome.state), now)
-        opted_out = any(a.name == "opt_out" for a in outcome.actions)
+        store.conversations.save(conversation_id, _row(outcome.state), now)
+        opted_out = any(a.name == OPT_OUT for a in outcome.actions)
         if opted_out:
             store.customers.opt_out(identity.id, now, source=f"conversation:{conversation_id}")
             store.outbox.cancel_for_identity(identity.id, "opted out")
         if outcome.proactive and outcome.messages:
             store.customers.record_contact(identity.customer_id, outcome.state.flow, now)
         question_id = None
-        for say in outcome.messages:
-            buttons = [[b.label, b.value] for b in say.buttons]
-            outbox_id = store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, say.text,
-                                         now, buttons=buttons, payload={"opt_out_confirmation": opted_out},
-                                         reply=not outcome.proactive)
-            message_id = store.conversations.add_message(conversation_id, identity.id, "out", "bot", say.text, now,
-                                                         buttons=buttons, outbox_id=outbox_id)
+        for message in outcome.messages:
+            buttons = [[b.label, b.value] for b in message.buttons]
+            outbox_id = store.outbox.add(identity.channel, identity.address, identity.id, conversation_id,
+                                         message.text, now, buttons=buttons,
+                                         payload={"opt_out_confirmation": opted_out}, reply=not outcome.proactive)
+            message_id = store.conversations.add_message(conversation_id, identity.id, "out", "bot", message.text,
+                                                         now, buttons=buttons, outbox_id=outbox_id)
             if buttons:
                 question_id = message_id
         if outcome.messages:
@@ -84,27 +87,23 @@ class ConversationRunner:
 
     def _act(self, action: ActionCall, conversation_id: int, identity: Identity, order_id: Optional[str],
              sku: Optional[str], now: datetime) -> None:
-        args, conversations = action.args, self.store.conversations
-        if action.name == "record_score":
-            conversations.add_response(conversation_id, identity.customer_id, order_id, sku, args["metric"],
-                                       args["score"], args.get("text", ""), args.get("intent"),
-                                       args.get("entities", []), now)
-        elif action.name == "record_text":
-            conversations.add_response(conversation_id, identity.customer_id, order_id, sku, "text", None,
-                                       args["text"], args.get("intent"), args.get("entities", []), now)
-        elif action.name == "escalate":
-            existing = self.store.cases.active_for_conversation(conversation_id)
-            if existing:
-                log.info("case %s already open for conversation %s; not opening another", existing["id"], conversation_id)
-                return
-            sla = self.settings.escalation.sla_minutes
-            case_id = self.store.cases.open(conversation_id, identity.customer_id, order_id, args["reason"],
-                                            args.get("problem_type"), args.get("text", ""), args.get("photos", []),
-                                            now, timedelta(minutes=sla))
-            if self.on_case_opened:
-                self.on_case_opened(case_id)
-        elif action.name in ("opt_out", "request_review", "offer_upsell", "reschedule", "end"):
-            pass  # recorded in the conversation's slots / consent ledger above
-        else:
+        """The action's store side (its `apply`), through the vocabulary the flows were checked against."""
+        spec = self.engine.vocabulary.actions.get(action.name)
+        if spec is None:
             log.warning("unknown action %r ignored; conversation %s stays consistent", action.name, conversation_id)
+            return
+        if spec.apply is not None:
+            spec.apply(Effect(self.store, self.settings, conversation_id, identity, order_id, sku, now, action.args,
+                              self._case_opened))
 
+    def _case_opened(self, case_id: int) -> None:
+        if self.on_case_opened:
+            self.on_case_opened(case_id)
+
+
+def _row(state: ConversationState) -> dict:
+    """The state as the store keeps it: plain values, enums as their strings."""
+    row = dataclasses.asdict(state)
+    row["status"], row["owner"] = state.status.value, state.owner.value
+    row["wake_kind"] = state.wake_kind.value if state.wake_kind else None
+    return row

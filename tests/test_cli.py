@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.store.store import Store
-from tests.support.harness import CONFIG, DIALOGS, ROOT
+from tests.support.harness import DIALOGS, ROOT, write_config
 
 BAD_ORDERS = ROOT / "tests" / "data" / "bad_orders.csv"
 
@@ -26,16 +26,7 @@ def commands(group: click.Group, prefix: tuple[str, ...] = ()):
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     """The shipped config with the store in a temporary folder and dialogs/ at an absolute path."""
-    text = CONFIG.read_text(encoding="utf-8")
-    lines = []
-    for line in text.splitlines():
-        if line.strip().startswith("path:") and not lines[-1].startswith(" "):
-            line = f"  path: {tmp_path / 'store' / 'aftercare.db'}"
-        lines.append(line)
-    lines.append(f"dialogs_dir: {DIALOGS}")
-    path = tmp_path / "config.yml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_config(tmp_path, tmp_path / "store" / "aftercare.db")
 
 
 def run(*args: str, config: Path | None = None):

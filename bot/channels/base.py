@@ -41,5 +41,11 @@ class SupportDesk(Protocol):
     async def post_ephemeral(self, channel: str, user: str, text: str) -> SendResult:
         """A note only `user` sees."""
 
+    async def post_notice(self, channel: str, text: str) -> SendResult:
+        """A top-level post that is no case (the weekly digest); `text` is escaped by the desk."""
+
+    async def delete_post(self, channel: str, ts: str) -> SendResult:
+        """Delete one of the bot's own posts (a customer's erased words); gone already is done."""
+
     async def is_member(self, channel: str, user: str) -> bool:
         """May `user` act on cases in `channel`?"""

@@ -91,6 +91,13 @@ class MemoryDesk:
     async def post_ephemeral(self, channel: str, user: str, text: str) -> SendResult:
         return SendResult(SendStatus.SENT, platform_message_id="ephemeral")
 
+    async def post_notice(self, channel: str, text: str) -> SendResult:
+        return self._post(channel, text, None, None)
+
+    async def delete_post(self, channel: str, ts: str) -> SendResult:
+        self.posts[:] = [post for post in self.posts if post.ts != ts]
+        return SendResult(SendStatus.SENT, platform_message_id=ts)
+
     async def is_member(self, channel: str, user: str) -> bool:
         return self.members is None or user in self.members
 

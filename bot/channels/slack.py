@@ -318,6 +318,27 @@ class SlackChannel:
         except NETWORK_ERRORS as e:
             return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
 
+    async def post_notice(self, channel: str, text: str) -> SendResult:
+        """A top-level post in `channel` (the weekly digest): escaped, in section blocks."""
+        result = SendResult(SendStatus.FAILED, error="empty text")
+        for piece, blocks in question_messages(text, []):
+            result = await self._post(channel, piece, blocks)
+            if result.status is not SendStatus.SENT:
+                break
+        return result
+
+    async def delete_post(self, channel: str, ts: str) -> SendResult:
+        """chat.delete one of the bot's posts; a post already gone counts as deleted."""
+        try:
+            await self._client.chat_delete(channel=channel, ts=ts)
+            return SendResult(SendStatus.SENT, platform_message_id=ts)
+        except SlackApiError as e:
+            if _error(e) == "message_not_found":
+                return SendResult(SendStatus.SENT, platform_message_id=ts)
+            return _result_from_error(e)
+        except NETWORK_ERRORS as e:
+            return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
+
     async def is_member(self, channel: str, user: str) -> bool:
         """Is `user` in `channel`? conversations.members, cached for `member_cache_seconds`."""
         now = self._clock()

@@ -9,6 +9,7 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 import click
 
+from bot.cli.customer import customer
 from bot.cli.flows import flows
 from bot.cli.nlu import nlu
 from bot.cli.ops import cases, due, orders, telegram
@@ -27,5 +28,5 @@ def main(ctx: click.Context, config_path: str) -> None:
     ctx.obj = {"config_path": config_path}
 
 
-for command in (flows, nlu, orders, due, cases, telegram, simulate, chat, run, report):
+for command in (flows, nlu, orders, due, cases, telegram, simulate, chat, run, report, customer):
     main.add_command(command)

@@ -33,8 +33,9 @@ def import_(ctx: click.Context, file: str) -> None:
         raise click.ClickException(str(exc)) from None
     for error in report.errors:
         click.echo(f"{file}:{error.line}: {error.reason} (row skipped)", err=True)
+    forgotten = f"{report.forgotten} of forgotten customers skipped; " if report.forgotten else ""
     click.echo(f"{report.inserted} new, {report.updated} updated, {report.unchanged} unchanged orders; "
-               f"{len(report.errors)} bad rows skipped")
+               f"{forgotten}{len(report.errors)} bad rows skipped")
 
 
 @orders.command()

@@ -5,62 +5,30 @@ A flow is a set of named steps. Each step may, in this order: check a `guard` (e
 answer with `on`) or move on with `next` / `end`. Everything is checked up front, the way
 python-telegram-bot's ConversationHandler checks its states: unknown step or action,
 unreachable step, unknown template variable, a question with no default branch -> an error
-naming the file, the line and the reason.
+naming the file, the line and the reason. Actions, guards, conditions and template variables
+are looked up in a `Vocabulary` (bot/engine/vocabulary.py), never listed here.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from bot.durations import parse_duration
-from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES
+from bot.engine.builtins import default_vocabulary
+from bot.engine.state import SCALES
+from bot.engine.templates import placeholders
+from bot.engine.vocabulary import Action, Question, Vocabulary
+from bot.events import Button
 from bot.yamlsource import SourceError, YamlDoc, load_yaml
 
 END = "end"
 AGAIN = "again"
-SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
-ACTIONS = {
-    "record_score": "record a score given in `args: {metric, score}` (asks with `score:` do it themselves)",
-    "record_text": "keep the customer's last free-text answer as feedback",
-    "escalate": "open a support case; `args: {reason: auto|<reason>}`; the conversation waits for an agent",
-    "request_review": "mark a review request (guard with review_eligible)",
-    "offer_upsell": "mark the upsell / replenishment offer as made (guard with upsell_eligible)",
-    "opt_out": "record the opt-out; nothing more is ever sent to this identity",
-    "reschedule": "check in again later (`args: {after: 7d}`, default schedule.not_used_yet_delay); resumes at `args.resume`",
-    "end": "close the conversation quietly",
-}
-GUARDS = {
-    "review_eligible": "no open case, and CSAT 4-5 or NPS 9-10 or CES >= 6 after a resolved case",
-    "upsell_eligible": "CSAT 4-5 or NPS 9-10 (in this conversation, else the order's latest), no score <= 3 and no case "
-                       "about this order, no open case, never offered before, an offer exists",
-    "has_faq": "the product has an FAQ answer in config",
-    "has_review_url": "a review link is configured for the product",
-    "has_goodwill_code": "delays.goodwill_code has a code for the product's category (or a default)",
-}
-PARKING_ACTIONS = {"escalate": "for an agent", "reschedule": "until the later check-in"}
-REASONS = ("product_problem", "delivery_problem", "return_refund", "human", "low_score")
-TEMPLATE_VARS = {
-    "customer.name", "customer.first_name", "product.name", "product.sku", "product.category",
-    "order.id", "review_url", "upsell.offer", "upsell.url", "faq", "checkback_days", "shop.name",
-    "order.shipment_status", "goodwill_code",
-}
-CONDITION_KEYS = {"score", "choice", "intent", "entity", "slot", "text", "has"}
-_TEMPLATE = re.compile(r"\{([^{}]*)\}")
-_SCORE_COND = re.compile(r"^\s*(<=|>=|<|>|==|=)?\s*(\d+)\s*$")
 _STEP_KEYS = {"guard", "else", "action", "args", "say", "ask", "score", "choices", "free_text",
               "on", "remind", "next", "end", "set", "listen"}
 
 
 class FlowError(SourceError):
     """A flow file is invalid: names the file, the line and the reason."""
-
-
-@dataclass(frozen=True)
-class Choice:
-    label: str
-    value: str
 
 
 @dataclass(frozen=True)
@@ -85,24 +53,25 @@ class Step:
     ask: Optional[str] = None            # question text; None for `listen` steps
     listen: bool = False                 # waits for input without asking anything
     score: Optional[str] = None          # csat | nps | ces
-    choices: tuple[Choice, ...] = ()
+    choices: tuple[Button, ...] = ()
     free_text: bool = False
     branches: tuple[Branch, ...] = ()
     remind: Optional[str] = None
     next: Optional[str] = None
+    targets: tuple[str, ...] = ()        # steps named by the action's args (reschedule's `resume`)
 
     @property
     def waits(self) -> bool:
         """True when the conversation stops here for the customer's answer."""
         return self.ask is not None or self.listen
 
-    def buttons(self) -> tuple[Choice, ...]:
-        """Choices shown under the question: explicit ones, or the score scale."""
+    def buttons(self) -> tuple[Button, ...]:
+        """Buttons shown under the question: explicit ones, or the score scale."""
         if self.choices:
             return self.choices
         if self.score:
             low, high = SCALES[self.score]
-            return tuple(Choice(str(n), str(n)) for n in range(low, high + 1))
+            return tuple(Button(str(n), str(n)) for n in range(low, high + 1))
         return ()
 
 
@@ -113,6 +82,7 @@ class Flow:
     start: str
     steps: dict[str, Step]
     path: Path
+    vocabulary: Vocabulary = field(default_factory=default_vocabulary, repr=False, compare=False)
 
     def step(self, name: str) -> Step:
         return self.steps[name]
@@ -136,6 +106,7 @@ GLOBAL_TEXT_KEYS = ("opt_out", "opted_in", "human", "help", "media", "case_open"
 class FlowSet:
     flows: dict[str, Flow]
     texts: GlobalTexts
+    vocabulary: Vocabulary = field(default_factory=default_vocabulary, repr=False, compare=False)
 
     def __getitem__(self, name: str) -> Flow:
         return self.flows[name]
@@ -144,9 +115,11 @@ class FlowSet:
 REQUIRED_FLOWS = ("checkin", "ces", "inbox")
 
 
-def load_flows(directory: Path | str) -> FlowSet:
-    """Load every dialogs/*.yml; raise FlowError on the first problem found."""
+def load_flows(directory: Path | str, vocabulary: Optional[Vocabulary] = None) -> FlowSet:
+    """Load every dialogs/*.yml against `vocabulary` (default: the built-ins); raise FlowError on
+    the first problem found."""
     directory = Path(directory)
+    vocabulary = vocabulary if vocabulary is not None else default_vocabulary()
     files = sorted(directory.glob("*.yml")) + sorted(directory.glob("*.yaml"))
     if not files:
         raise FlowError(directory, None, "no flow files (*.yml) found")
@@ -160,9 +133,9 @@ def load_flows(directory: Path | str) -> FlowSet:
         if not isinstance(doc.data, dict):
             raise FlowError(path, 1, "a flow file must be a mapping with `flow:` and `steps:` (or `global:`)")
         if "global" in doc.data:
-            texts = _parse_global(doc)
+            texts = _parse_global(doc, vocabulary)
             continue
-        flow = _parse_flow(doc)
+        flow = _parse_flow(doc, vocabulary)
         if flow.name in flows:
             raise FlowError(path, doc.line_of(["flow"]), f"flow {flow.name!r} is defined twice (also in {flows[flow.name].path.name})")
         flows[flow.name] = flow
@@ -171,10 +144,10 @@ def load_flows(directory: Path | str) -> FlowSet:
     for name in REQUIRED_FLOWS:
         if name not in flows:
             raise FlowError(directory, None, f"required flow {name!r} is missing")
-    return FlowSet(flows, texts)
+    return FlowSet(flows, texts, vocabulary)
 
 
-def _parse_global(doc: YamlDoc) -> GlobalTexts:
+def _parse_global(doc: YamlDoc, vocabulary: Vocabulary) -> GlobalTexts:
     raw = doc.data["global"]
     if not isinstance(raw, dict):
         raise FlowError(doc.path, doc.line_of(["global"]), "`global:` must map handler names to texts")
@@ -184,11 +157,11 @@ def _parse_global(doc: YamlDoc) -> GlobalTexts:
     for key in GLOBAL_TEXT_KEYS:
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise FlowError(doc.path, doc.line_of(["global"]), f"global text {key!r} is missing")
-        _check_template(doc, ["global", key], raw[key])
+        _check_template(doc, ["global", key], raw[key], vocabulary)
     return GlobalTexts(dict(raw))
 
 
-def _parse_flow(doc: YamlDoc) -> Flow:
+def _parse_flow(doc: YamlDoc, vocabulary: Vocabulary) -> Flow:
     data, path = doc.data, doc.path
     for key in data:
         if key not in ("flow", "description", "start", "steps"):
@@ -199,18 +172,18 @@ def _parse_flow(doc: YamlDoc) -> Flow:
     steps_raw = data.get("steps")
     if not isinstance(steps_raw, dict) or not steps_raw:
         raise FlowError(path, doc.line_of(["steps"]), "missing or empty `steps:`")
-    steps = {step_name: _parse_step(doc, step_name, raw) for step_name, raw in steps_raw.items()}
+    steps = {step_name: _parse_step(doc, step_name, raw, vocabulary) for step_name, raw in steps_raw.items()}
     start = data.get("start") or next(iter(steps))
     if start not in steps:
         raise FlowError(path, doc.line_of(["start"]), f"start step {start!r} does not exist")
-    flow = Flow(name, str(data.get("description", "")), start, steps, path)
+    flow = Flow(name, str(data.get("description", "")), start, steps, path, vocabulary)
     _check_targets(doc, flow)
     _check_reachable(doc, flow)
     _check_no_silent_loop(doc, flow)
     return flow
 
 
-def _parse_step(doc: YamlDoc, name: str, raw: Any) -> Step:
+def _parse_step(doc: YamlDoc, name: str, raw: Any, vocabulary: Vocabulary) -> Step:
     where = ["steps", name]
     line = doc.line_of(where)
     if name in (END, AGAIN):
@@ -225,32 +198,21 @@ def _parse_step(doc: YamlDoc, name: str, raw: Any) -> Step:
         return FlowError(doc.path, doc.line_of(where + [key]), f"step {name!r}: {reason}")
 
     guard = raw.get("guard")
-    if guard is not None and guard not in GUARDS:
-        raise fail("guard", f"unknown guard {guard!r} (known: {', '.join(GUARDS)})")
+    if guard is not None and guard not in vocabulary.guards:
+        raise fail("guard", f"unknown guard {guard!r} (known: {', '.join(vocabulary.guards)})")
     if guard and "else" not in raw:
         raise fail("guard", "a guard needs an `else:` step")
     action = raw.get("action")
-    if action is not None and action not in ACTIONS:
-        raise fail("action", f"unknown action {action!r} (known: {', '.join(ACTIONS)})")
+    spec = vocabulary.actions.get(action) if action is not None else None
+    if action is not None and spec is None:
+        raise fail("action", f"unknown action {action!r} (known: {', '.join(vocabulary.actions)})")
     args = raw.get("args") or {}
     if not isinstance(args, dict):
         raise fail("args", "`args` must be a mapping")
-    if action == "escalate":
-        reason = args.get("reason", "auto")
-        if reason != "auto" and reason not in REASONS:
-            raise fail("args", f"unknown escalation reason {reason!r} (auto or one of {', '.join(REASONS)})")
-    if action == "reschedule" and args.get("after") is not None:
-        try:
-            parse_duration(args["after"])
-        except ValueError as exc:
-            raise fail("args", f"reschedule after: {exc}") from None
-    if action == "record_score":
-        metric, value = args.get("metric", "csat"), args.get("score")
-        if metric not in SCALES:
-            raise fail("args", f"unknown score metric {metric!r} (csat, nps or ces)")
-        low, high = SCALES[metric]
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise fail("args", f"record_score needs `score:` a whole number from {low} to {high} for {metric}")
+    if spec is not None:
+        problem = _args_problem(spec, args)
+        if problem:
+            raise fail("args", problem)
     if not isinstance(raw.get("set") or {}, dict):
         raise fail("set", "`set` must map slot names to values")
     if not isinstance(raw.get("choices") or [], list):
@@ -263,7 +225,7 @@ def _parse_step(doc: YamlDoc, name: str, raw: Any) -> Step:
         if key in raw:
             if not isinstance(raw[key], str) or not raw[key].strip():
                 raise fail(key, f"`{key}` must be a non-empty text")
-            _check_template(doc, where + [key], raw[key])
+            _check_template(doc, where + [key], raw[key], vocabulary)
     ask = raw.get("ask")
     listen = bool(raw.get("listen", False))
     waits = ask is not None or listen
@@ -277,16 +239,15 @@ def _parse_step(doc: YamlDoc, name: str, raw: Any) -> Step:
     if waits:
         if "next" in raw or "end" in raw:
             raise fail("next", "a question continues through its `on:` branches, not `next`/`end`")
-        branches = _parse_branches(doc, where, raw.get("on"), choices, score)
+        branches = _parse_branches(doc, where, raw.get("on"), Question(score, frozenset(c.value for c in choices),
+                                                                       vocabulary))
         again = next((b for b in branches if b.goto == AGAIN), None)
         if ask is None and again is not None:
             raise FlowError(doc.path, again.line, f"step {name!r}: `goto: again` repeats the question, but a `listen` "
                                                   "step asks none")
-    elif action in PARKING_ACTIONS:
+    elif spec is not None and spec.waits:
         if "next" in raw or "end" in raw:
-            raise fail("next", f"after `{action}` the conversation waits ({PARKING_ACTIONS[action]}); remove `next`/`end`")
-        if action == "reschedule" and not args.get("resume"):
-            raise fail("args", "`reschedule` needs `args: {resume: <step>}`: where to pick up later")
+            raise fail("next", f"after `{action}` the conversation waits ({spec.waits}); remove `next`/`end`")
     elif ("next" in raw) == bool(raw.get("end")):
         raise fail("next", "needs exactly one of `next: <step>` or `end: true`")
     return Step(
@@ -294,21 +255,38 @@ def _parse_step(doc: YamlDoc, name: str, raw: Any) -> Step:
         set_slots=dict(raw.get("set") or {}), say=raw.get("say"), ask=ask, listen=listen, score=score,
         choices=choices, free_text=bool(raw.get("free_text", False)), branches=branches,
         remind=raw.get("remind"), next=END if raw.get("end") else raw.get("next"),
+        targets=tuple(str(args[a.name]) for a in (spec.args if spec else ()) if a.step and args.get(a.name)),
     )
 
 
-def _parse_choice(doc: YamlDoc, where: list, raw: Any) -> Choice:
+def _args_problem(spec: Action, args: dict) -> Optional[str]:
+    """Why `args` do not fit the action's argument schema, or None."""
+    known = {arg.name: arg for arg in spec.args}
+    for key in args:
+        if key not in known:
+            return f"`{spec.name}` takes no argument {key!r} (known: {', '.join(known) or 'none'})"
+    for arg in spec.args:
+        if arg.required and not args.get(arg.name):
+            return f"`{spec.name}` needs `args: {{{arg.name}: <{'step' if arg.step else 'value'}>}}`: {arg.doc}"
+        if arg.check is not None and arg.name in args:
+            problem = arg.check(args[arg.name])
+            if problem:
+                return problem
+    return spec.check(args) if spec.check is not None else None
+
+
+def _parse_choice(doc: YamlDoc, where: list, raw: Any) -> Button:
     if isinstance(raw, str):
-        return Choice(raw, raw)
+        return Button(raw, raw)
     if isinstance(raw, dict) and "label" in raw:
         value = str(raw.get("value", raw["label"]))
         if len(value.encode()) > 64:
             raise FlowError(doc.path, doc.line_of(where), f"choice value {value!r} is over 64 bytes (Telegram's callback_data limit)")
-        return Choice(str(raw["label"]), value)
+        return Button(str(raw["label"]), value)
     raise FlowError(doc.path, doc.line_of(where), "a choice is a text or `{label: ..., value: ...}`")
 
 
-def _parse_branches(doc: YamlDoc, where: list, raw: Any, choices: tuple[Choice, ...], score: Optional[str]) -> tuple[Branch, ...]:
+def _parse_branches(doc: YamlDoc, where: list, raw: Any, question: Question) -> tuple[Branch, ...]:
     line = doc.line_of(where + ["on"])
     if not isinstance(raw, list) or not raw:
         raise FlowError(doc.path, line, f"step {where[-1]!r}: a question needs `on:` branches, ending with a `default`")
@@ -324,14 +302,14 @@ def _parse_branches(doc: YamlDoc, where: list, raw: Any, choices: tuple[Choice, 
         if "say" in item:
             if not isinstance(item["say"], str) or not item["say"].strip():
                 raise FlowError(doc.path, doc.line_of(at + ["say"]), f"step {where[-1]!r}: a branch's `say` must be a non-empty text")
-            _check_template(doc, at + ["say"], item["say"])
+            _check_template(doc, at + ["say"], item["say"], question.vocabulary)
         if item.get("default"):
             branches.append(Branch({}, str(item["goto"]), item.get("say"), True, bline))
             continue
         when = item.get("when")
         if not isinstance(when, dict) or not when:
             raise FlowError(doc.path, bline, f"step {where[-1]!r}: a branch needs `when:` conditions or `default: true`")
-        _check_condition(doc, at + ["when"], when, choices, score)
+        _check_condition(doc, at + ["when"], when, question)
         branches.append(Branch(dict(when), str(item["goto"]), item.get("say"), False, bline))
     defaults = [b for b in branches if b.is_default]
     if not defaults:
@@ -341,41 +319,23 @@ def _parse_branches(doc: YamlDoc, where: list, raw: Any, choices: tuple[Choice, 
     return tuple(branches)
 
 
-def _check_condition(doc: YamlDoc, where: list, when: dict, choices: tuple[Choice, ...], score: Optional[str]) -> None:
+def _check_condition(doc: YamlDoc, where: list, when: dict, question: Question) -> None:
+    conditions = question.vocabulary.conditions
     for key, value in when.items():
         line = doc.line_of(where + [key])
-        if key not in CONDITION_KEYS:
-            raise FlowError(doc.path, line, f"unknown condition {key!r} (known: {', '.join(sorted(CONDITION_KEYS))})")
-        if key == "score":
-            if not score:
-                raise FlowError(doc.path, line, "a `score` condition needs a `score:` question")
-            if not _SCORE_COND.match(str(value)):
-                raise FlowError(doc.path, line, f"score condition {value!r} must look like 3, '<= 2' or '>= 4'")
-        elif key == "intent":
-            for intent in _as_list(value):
-                if intent not in INTENTS and intent != FALLBACK_INTENT:
-                    raise FlowError(doc.path, line, f"unknown intent {intent!r}")
-        elif key == "choice":
-            values = {c.value for c in choices}
-            for choice in _as_list(value):
-                if str(choice) not in values:
-                    raise FlowError(doc.path, line, f"choice {choice!r} is not one of the question's values {sorted(values)}")
-        elif key == "entity":
-            entities = value if isinstance(value, dict) else {name: None for name in _as_list(value)}
-            for name, wanted in entities.items():
-                if name == "problem_type" and wanted is not None and wanted not in PROBLEM_TYPES:
-                    raise FlowError(doc.path, line, f"unknown problem_type {wanted!r}")
-        elif key == "slot" and not isinstance(value, dict):
-            raise FlowError(doc.path, line, "a `slot` condition maps slot names to values, e.g. {slot: {tier: gold}}")
-        elif key == "has" and value not in GUARDS and value not in TEMPLATE_VARS:
-            raise FlowError(doc.path, line, f"unknown `has` target {value!r}")
+        if key not in conditions:
+            raise FlowError(doc.path, line, f"unknown condition {key!r} (known: {', '.join(sorted(conditions))})")
+        check = conditions[key].check
+        problem = check(value, question) if check is not None else None
+        if problem:
+            raise FlowError(doc.path, line, problem)
 
 
-def _check_template(doc: YamlDoc, where: list, text: str) -> None:
-    for match in _TEMPLATE.finditer(str(text)):
-        name = match.group(1).strip()
-        if name not in TEMPLATE_VARS and not name.startswith("slots."):
-            raise FlowError(doc.path, doc.line_of(where), f"unknown template variable {{{name}}} (known: {', '.join(sorted(TEMPLATE_VARS))}, slots.<name>)")
+def _check_template(doc: YamlDoc, where: list, text: str, vocabulary: Vocabulary) -> None:
+    for name in placeholders(str(text)):
+        if not vocabulary.knows_variable(name):
+            raise FlowError(doc.path, doc.line_of(where), f"unknown template variable {{{name}}} (known: "
+                                                          f"{', '.join(sorted(vocabulary.variables))})")
 
 
 def _targets(step: Step) -> list[tuple[str, Optional[int]]]:
@@ -384,8 +344,7 @@ def _targets(step: Step) -> list[tuple[str, Optional[int]]]:
         found.append((step.next, step.line))
     if step.otherwise:
         found.append((step.otherwise, step.line))
-    if step.action == "reschedule" and step.args.get("resume"):
-        found.append((str(step.args["resume"]), step.line))
+    found.extend((target, step.line) for target in step.targets)
     for branch in step.branches:
         if branch.goto not in (END, AGAIN):
             found.append((branch.goto, branch.line))
@@ -418,7 +377,8 @@ def _check_no_silent_loop(doc: YamlDoc, flow: Flow) -> None:
     def onward(step: Step) -> list[str]:
         """Where the engine goes on without waiting (a question whose guard fails doesn't wait)."""
         found = [step.otherwise] if step.guard and step.otherwise else []
-        if not step.waits and step.action not in PARKING_ACTIONS and step.next and step.next != END:
+        spec = flow.vocabulary.actions.get(step.action) if step.action else None
+        if not step.waits and not (spec and spec.waits) and step.next and step.next != END:
             found.append(step.next)
         return found
 
@@ -445,20 +405,16 @@ def _check_no_silent_loop(doc: YamlDoc, flow: Flow) -> None:
             todo.append(iter(onward(flow.steps[name])))
 
 
-def _as_list(value: Any) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
 def mermaid(flow: Flow) -> str:
     """A Mermaid state diagram of `flow`, generated from the YAML (never drawn by hand)."""
     lines = ["stateDiagram-v2", f"    [*] --> {flow.start}"]
     for step in flow.steps.values():
         if step.guard:
             lines.append(f"    {step.name} --> {step.otherwise}: not {step.guard}")
-        if step.action == "escalate":
-            lines.append(f"    {step.name} --> [*]: escalated to an agent")
-        if step.action == "reschedule":
-            lines.append(f"    {step.name} --> {step.args['resume']}: later")
+        spec = flow.vocabulary.actions.get(step.action) if step.action else None
+        if spec is not None and spec.diagram:
+            for target in step.targets or ("[*]",):
+                lines.append(f"    {step.name} --> {target}: {spec.diagram}")
         if step.next == END:
             lines.append(f"    {step.name} --> [*]")
         elif step.next:

@@ -5,6 +5,12 @@ import re
 from typing import Any, Mapping
 
 _TEMPLATE = re.compile(r"\{([^{}]*)\}")
+SLOT_PREFIX = "slots."
+
+
+def placeholders(text: str) -> list[str]:
+    """The names of the `{...}` placeholders in `text`, for the flow loader to check."""
+    return [match.group(1).strip() for match in _TEMPLATE.finditer(text)]
 
 
 def render(text: str, variables: Mapping[str, Any], slots: Mapping[str, Any]) -> str:
@@ -12,8 +18,8 @@ def render(text: str, variables: Mapping[str, Any], slots: Mapping[str, Any]) ->
 
     def value(match: re.Match) -> str:
         name = match.group(1).strip()
-        if name.startswith("slots."):
-            found = slots.get(name[len("slots."):])
+        if name.startswith(SLOT_PREFIX):
+            found = slots.get(name[len(SLOT_PREFIX):])
         else:
             found = variables.get(name)
         return "" if found is None else str(found)

@@ -48,6 +48,7 @@ from bot.sandbox.summary import HoldLog, Summary, summarize
 from bot.sandbox.world import SandboxWorld
 from bot.schedule.governor import MessageClass, decide, explain, resolve_zone
 from bot.store.store import Store
+from bot.upkeep import Upkeep
 from bot.webhooks.http import OrderWebhooks
 
 log = logging.getLogger("aftercare.sandbox")
@@ -183,9 +184,11 @@ class SandboxDemo:
     async def _loop(self, stop: asyncio.Event) -> None:
         core, clock = self.core, self.clock
         feed = Feed(self.store, self.narrator, self.settings.schedule.timezone)
+        upkeep = Upkeep(self.store, core.settings)
         while not stop.is_set():
             now = clock.now()
             await resolve_emails(self.store, self.world.slack.lookup_user_by_email, now)
+            upkeep.tick(now)
             due = self._holds_before_tick(now)
             core.scheduler.tick(now)
             self._holds_after_tick(due)

@@ -288,15 +288,17 @@ class MemoryAgent:
         return [{"text": post.text} for post in self.core.desk.posts]
 
 
-async def simulate_file(path, settings: Settings, parser: Parser) -> dict:
-    """Load, build the sides for the scenario's channel, play it, return the JSON-able result."""
+async def simulate_file(path, settings: Settings, parser: Parser, store: Optional[Store] = None) -> dict:
+    """Load, build the sides for the scenario's channel, play it, return the JSON-able result.
+
+    The store is a throwaway in memory unless one is given (tests keep it to read afterwards)."""
     from bot.core import build_core
     from bot.channels.console import ConsoleChannel, MemoryDesk
     from bot.sandbox.scenario import load_scenario
 
     scenario = load_scenario(path)
     clock = SimClock(scenario.start or datetime.now(timezone.utc).replace(microsecond=0))
-    store = Store.memory()
+    store = store if store is not None else Store.memory()
     if scenario.channel != "console":
         from bot.sandbox.platforms import simulate_on_platform
         return await simulate_on_platform(scenario, settings, parser, store, clock)

@@ -68,6 +68,7 @@ class Workspace:
         self.channels: dict[str, Channel] = {}
         self.messages: dict[str, list[Message]] = {}
         self.ephemerals: list[Ephemeral] = []
+        self.deleted: list[Message] = []          # what chat.delete removed, for tests to read
         self.posted = 0
         self.ratelimited = 0
         self._on_bot_post = on_bot_post
@@ -78,6 +79,7 @@ class Workspace:
             "conversations.members": self.conversations_members,
             "chat.postMessage": self.chat_post_message,
             "chat.update": self.chat_update,
+            "chat.delete": self.chat_delete,
             "chat.postEphemeral": self.chat_post_ephemeral,
             "users.info": self.users_info,
             "users.lookupByEmail": self.users_lookup_by_email,
@@ -209,6 +211,19 @@ class Workspace:
         msg.pings, msg.links = scan(text, blocks, flag(params.get("link_names")))
         msg.edited += 1
         return {"ok": True, "channel": ch.id, "ts": msg.ts, "text": msg.text, "message": msg.as_api()}
+
+    async def chat_delete(self, params: dict) -> dict:
+        """A bot deletes its own messages only; deleting a thread's parent leaves the replies
+        (Slack shows "This message was deleted"), which we do not model."""
+        ch = self.channel(params.get("channel"))
+        if ch.is_archived:
+            raise ApiError("is_archived")
+        msg = self.find_message(ch.id, str(params.get("ts") or ""))
+        if msg.bot_id != self.bot_id:
+            raise ApiError("cant_delete_message")
+        self.messages[ch.id].remove(msg)
+        self.deleted.append(msg)
+        return {"ok": True, "channel": ch.id, "ts": msg.ts}
 
     async def chat_post_ephemeral(self, params: dict) -> dict:
         ch = self.channel(params.get("channel"))

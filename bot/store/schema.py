@@ -120,7 +120,20 @@ def m003_identity_lookup(db: Database) -> None:
 
 
 @migrations()
-def m004_shipping(db: Database) -> None:
+def m004_data_rights(db: Database) -> None:
+    """Erasure: when a customer was forgotten, who ran it, and the hashes that keep them from
+    being contacted (or re-created by an inbound message) again."""
+    db["customers"].add_column("forgotten_at", str)
+    # One row per erasure (forget or retention run): who, when, how many rows; never the data.
+    db["erasure_log"].create({
+        "id": int, "kind": str, "customer_id": int, "actor": str, "at": str, "counts": str,
+    }, pk="id")
+    # sha256 of "ref:<ref>", "email:<email>", "<channel>:<address>" of forgotten customers.
+    db["suppressed"].create({"hash": str, "at": str}, pk="hash")
+
+
+@migrations()
+def m005_shipping(db: Database) -> None:
     """Live orders: the carrier's latest shipment status and delivery estimate; touchpoints
     remember the moment they were timed from, so a delay notice fires again for a new delay."""
     db["orders"].add_column("expected_at", str)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Optional
 from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
+from bot.store.privacy import Privacy
 from bot.store.reporting import Reporting
 from bot.store.schema import migrate
 
@@ -45,6 +46,7 @@ class Store:
         self.outbox = Outbox(db, self._outbox_written)
         self.cases = Cases(db)
         self.events = Events(db)
+        self.privacy = Privacy(db)
         self.reporting = Reporting(db)
 
     @classmethod

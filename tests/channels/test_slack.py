@@ -239,6 +239,22 @@ async def test_thread_posts_and_mentions(sandbox, slack):
     assert reminder.pings == ("!subteam^S0SUPPORT",)
 
 
+async def test_notice_and_delete_post(sandbox, slack):
+    ch = sandbox.add_channel("support")
+    card = (await slack.post_case(ch, a_case())).platform_message_id
+    words = (await slack.post_in_thread(ch, card, "Customer: <!channel> it broke")).platform_message_id
+    assert (await slack.delete_post(ch, words)).status is SendStatus.SENT
+    assert [m.ts for m in sandbox.thread(ch, card)] == [card]
+    again = await slack.delete_post(ch, words)          # already gone: done, not an error
+    assert again.status is SendStatus.SENT
+    notice = await slack.post_notice(ch, "Weekly digest: CSAT 4.2 <@U1> *bold*")
+    assert notice.status is SendStatus.SENT
+    posted = sandbox.message(ch, notice.platform_message_id)
+    assert posted.thread_ts is None and posted.pings == ()
+    assert "&lt;@U1&gt;" in posted.text
+    assert (await slack.delete_post("C0NOPE", card)).status is SendStatus.FAILED
+
+
 async def test_ephemeral(sandbox, slack):
     agent = sandbox.add_user("agent")
     ch = sandbox.add_channel("support", [agent])

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox.slack_api import Signing, SlackSandbox
+from bot.sandbox.slack_state import Message
 
 
 def client(sandbox: SlackSandbox, token: str = None) -> AsyncWebClient:
@@ -326,3 +327,22 @@ async def test_echoed_bot_posts_come_back_as_events(clock):
         event = json.loads(r.requests[0][1])["event"]
         assert event["bot_id"] == sb.bot_id and event["user"] == sb.bot_user_id
         await r.runner.cleanup()
+
+
+async def test_chat_delete_removes_only_the_bots_own_messages(sandbox):
+    c = client(sandbox)
+    agent = sandbox.add_user("agent")
+    ch = sandbox.add_channel("support", [agent])
+    parent = (await c.chat_postMessage(channel=ch, text="case"))["ts"]
+    reply = (await c.chat_postMessage(channel=ch, text="Customer: my words", thread_ts=parent))["ts"]
+    resp = await c.chat_delete(channel=ch, ts=reply)
+    assert resp["ts"] == reply
+    assert [m.text for m in sandbox.thread(ch, parent)] == ["case"]
+    assert [m.ts for m in sandbox.workspace.deleted] == [reply]
+    e = await error_of(c.chat_delete(channel=ch, ts=reply))
+    assert e.response["error"] == "message_not_found"
+    sandbox.workspace.messages[ch].append(Message(ch, "9.000001", "by a person", user=agent))
+    e = await error_of(c.chat_delete(channel=ch, ts="9.000001"))
+    assert e.response["error"] == "cant_delete_message"
+    e = await error_of(c.chat_delete(channel="C0NOPE", ts=parent))
+    assert e.response["error"] == "channel_not_found"

@@ -43,6 +43,20 @@ def make_settings(**overrides: Any) -> Settings:
     return load_settings(CONFIG, environ={}, overrides=overrides or None)
 
 
+def write_config(folder: Path, store_path: Path) -> Path:
+    """The shipped config.yml as `folder`/config.yml, with its store at `store_path` and dialogs/
+    at an absolute path: what CLI tests run `aftercare --config` with."""
+    lines: list[str] = []
+    for line in CONFIG.read_text(encoding="utf-8").splitlines():
+        if line.strip().startswith("path:") and lines and not lines[-1].startswith(" "):
+            line = f"  path: {store_path}"
+        lines.append(line)
+    lines.append(f"dialogs_dir: {DIALOGS}")
+    path = folder / "config.yml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 class RecordingParser:
     """Wraps a parser and remembers every text it was asked about."""
 

@@ -1,0 +1,72 @@
+"""`aftercare customer export|forget REF`: a customer's data rights over the configured store."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+
+import click
+
+from bot.cli.common import open_store, settings_from
+from bot.privacy import CustomerRefError, export_customer, find_customer, forget_customer, os_user
+
+REF_HELP = ("REF is a customer id, order id, email, customer ref or channel address (e.g. telegram:1001, "
+            "slack:U0123); prefix it (id:, order:, email:, ref:, <channel>:) when a bare value matches "
+            "several customers. Forgotten customers are found by id only.")
+
+
+@click.group()
+def customer() -> None:
+    """A customer's data: export it, or forget them (erasure)."""
+
+
+def _customer_id(store, ref: str) -> int:
+    """The one customer REF names, or a one-line error and exit code 2."""
+    try:
+        return find_customer(store, ref)
+    except CustomerRefError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+@customer.command("export", help="Write everything held about one customer as JSON (orders, identities, "
+                                 "consent ledger, conversations and messages, scores, cases and their thread "
+                                 "posts, outbox, erasures). " + REF_HELP)
+@click.argument("ref")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True),
+              help="Write the JSON to this file instead of standard output.")
+@click.pass_context
+def export(ctx: click.Context, ref: str, out: str | None) -> None:
+    store = open_store(settings_from(ctx))
+    data = export_customer(store, _customer_id(store, ref), datetime.now(timezone.utc))
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    if out:
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        click.echo(f"customer {data['customer_id']} written to {out}", err=True)
+    else:
+        click.echo(text)
+
+
+@customer.command("forget", help="Erase one customer's personal data and free text everywhere, including "
+                                 "the bot's posts of their words in Slack case threads (deleted through the "
+                                 "outbox by the running bot), keep their anonymous scores, never contact them "
+                                 "again, and log who ran it and when. " + REF_HELP)
+@click.argument("ref")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def forget(ctx: click.Context, ref: str, yes: bool) -> None:
+    settings = settings_from(ctx)
+    store = open_store(settings)
+    customer_id = _customer_id(store, ref)
+    if not yes:
+        click.confirm(f"Erase customer {customer_id} ({ref}) for good?", abort=True, err=True)
+    actor = os_user()
+    result = forget_customer(store, settings, customer_id, actor, datetime.now(timezone.utc))
+    if result.already_forgotten:
+        click.echo(f"customer {customer_id} was already forgotten at {result.already_forgotten}; nothing to do")
+        return
+    changed = ", ".join(f"{n} {table}" for table, n in sorted(result.counts.items()) if n)
+    click.echo(f"customer {customer_id} forgotten by {actor}: erased {changed or 'nothing'}; "
+               f"{result.posts_deleted} Slack thread posts to delete and {result.cards_redrawn} case cards to "
+               "redraw, queued for the running bot")

@@ -1,0 +1,358 @@
+"""The shipped flow vocabulary, registered exactly the way a shop would register its own.
+
+A shop's addition is one more object passed to `Vocabulary.register` (see tests/vocabulary/):
+nothing here is special to the loader, the engine or the runner.
+"""
+from __future__ import annotations
+
+import logging
+import operator
+import re
+from datetime import timedelta
+from typing import Any, Mapping, Optional
+
+from bot.durations import parse_duration
+from bot.engine import moves
+from bot.engine.state import SCALES, Context, Status, WakeKind
+from bot.engine.vocabulary import (Action, Arg, Condition, Effect, Facts, Guard, Question, Reading, Turn,
+                                   Variable, Vocabulary)
+from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES
+
+REASONS = ("product_problem", "delivery_problem", "return_refund", "human", "low_score")
+log = logging.getLogger(__name__)
+_SCORE_CONDITION = re.compile(r"^\s*(<=|>=|<|>|==|=)?\s*(\d+)\s*$")
+_COMPARE = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
+            "==": operator.eq, "=": operator.eq, None: operator.eq}
+
+
+def default_vocabulary() -> Vocabulary:
+    """A fresh vocabulary holding the built-ins; register a shop's own entries on it."""
+    vocabulary = Vocabulary()
+    register(vocabulary)
+    return vocabulary
+
+
+def register(vocabulary: Vocabulary) -> None:
+    """Register every built-in action, guard, condition and template variable."""
+    vocabulary.register(*ACTIONS, *GUARDS, *CONDITIONS, *VARIABLES)
+
+
+def as_list(value: Any) -> list:
+    """`intent: thanks` and `intent: [thanks, affirm]` alike."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+# ---- actions ----------------------------------------------------------------------------
+
+def _check_reason(value: Any) -> Optional[str]:
+    if value != "auto" and value not in REASONS:
+        return f"unknown escalation reason {value!r} (auto or one of {', '.join(REASONS)})"
+    return None
+
+
+def _escalate(turn: Turn) -> None:
+    reason = turn.args.get("reason", "auto")
+    if reason == "auto":
+        parse = turn.answer.typed if turn.answer else None
+        intent = parse.intent if parse else None
+        reason = intent if intent in moves.PROBLEM_INTENTS else "low_score"
+    moves.escalate(turn.out, reason, turn.answer)
+
+
+def _open_case(effect: Effect) -> None:
+    store, args = effect.store, effect.args
+    existing = store.cases.active_for_conversation(effect.conversation_id)
+    if existing:
+        log.info("case %s already open for conversation %s; not opening another", existing["id"],
+                 effect.conversation_id)
+        return
+    sla = timedelta(minutes=effect.settings.escalation.sla_minutes)
+    case_id = store.cases.open(effect.conversation_id, effect.identity.customer_id, effect.order_id,
+                               args["reason"], args.get("problem_type"), args.get("text", ""),
+                               args.get("photos", []), effect.now, sla)
+    effect.case_opened(case_id)
+
+
+def _check_score(args: Mapping[str, Any]) -> Optional[str]:
+    metric, value = args.get("metric", "csat"), args.get("score")
+    if metric not in SCALES:
+        return f"unknown score metric {metric!r} (csat, nps or ces)"
+    low, high = SCALES[metric]
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        return f"record_score needs `score:` a whole number from {low} to {high} for {metric}"
+    return None
+
+
+def _record_score(turn: Turn) -> None:
+    moves.record_score(turn.out, str(turn.args.get("metric", "csat")), int(turn.args.get("score", 0)), turn.answer)
+
+
+def _store_score(effect: Effect) -> None:
+    args = effect.args
+    effect.store.conversations.add_response(effect.conversation_id, effect.identity.customer_id, effect.order_id,
+                                            effect.sku, args["metric"], args["score"], args.get("text", ""),
+                                            args.get("intent"), args.get("entities", []), effect.now)
+
+
+def _record_text(turn: Turn) -> None:
+    if turn.slots.get("last_text"):
+        turn.emit("record_text", text=turn.slots["last_text"], **moves.parse_facts(turn.answer))
+
+
+def _store_text(effect: Effect) -> None:
+    args = effect.args
+    effect.store.conversations.add_response(effect.conversation_id, effect.identity.customer_id, effect.order_id,
+                                            effect.sku, "text", None, args["text"], args.get("intent"),
+                                            args.get("entities", []), effect.now)
+
+
+def _request_review(turn: Turn) -> None:
+    turn.slots["review_requested"] = True
+    turn.emit("request_review", url=turn.ctx.variables.get("review_url"))
+
+
+def _offer_upsell(turn: Turn) -> None:
+    turn.slots["upsell_offered"] = True
+    turn.emit("offer_upsell", offer=turn.ctx.variables.get("upsell.offer"), url=turn.ctx.variables.get("upsell.url"))
+
+
+def _opt_out(turn: Turn) -> None:
+    moves.opt_out(turn.out)
+
+
+def _check_duration(value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    try:
+        parse_duration(value)
+    except ValueError as exc:
+        return f"reschedule after: {exc}"
+    return None
+
+
+def _reschedule(turn: Turn) -> None:
+    after = turn.args.get("after")
+    delay = turn.ctx.timing.not_used_yet_delay if after is None else parse_duration(after)
+    state = turn.state
+    turn.slots["_resume"] = turn.args["resume"]
+    turn.slots["rescheduled"] = True
+    state.status, state.wake_at, state.wake_kind = Status.WAITING, turn.now + delay, WakeKind.RESUME
+    state.reminded = False
+    turn.emit("reschedule", at=turn.now + delay)
+
+
+def _end(turn: Turn) -> None:
+    moves.close(turn.state)
+
+
+ACTIONS = (
+    Action("record_score", "record a score given in args (asks with `score:` do it themselves)", _record_score,
+           args=(Arg("metric", "csat (default), nps or ces"), Arg("score", "a whole number on the metric's scale", required=True)),
+           check=_check_score, apply=_store_score),
+    Action("record_text", "keep the customer's last free-text answer as feedback", _record_text, apply=_store_text),
+    Action("escalate", "open a support case; the conversation waits for an agent", _escalate,
+           args=(Arg("reason", f"auto (the intent) or one of {', '.join(REASONS)}", check=_check_reason),),
+           apply=_open_case, waits="for an agent", stops=True, diagram="escalated to an agent"),
+    Action("request_review", "mark a review request (guard with review_eligible)", _request_review),
+    Action("offer_upsell", "mark the upsell / replenishment offer as made (guard with upsell_eligible)", _offer_upsell),
+    Action("opt_out", "record the opt-out; nothing more is ever sent to this identity", _opt_out, stops=True),
+    Action("reschedule", "check in again later; resumes at the `resume` step", _reschedule,
+           args=(Arg("resume", "where to pick up later", required=True, step=True),
+                 Arg("after", "how much later, e.g. 7d (default schedule.not_used_yet_delay)", check=_check_duration)),
+           waits="until the later check-in", stops=True, diagram="later"),
+    Action("end", "close the conversation quietly", _end, ends=True),
+)
+
+
+# ---- guards -----------------------------------------------------------------------------
+
+def _happy(facts: Mapping[str, Any]) -> bool:
+    return facts.get("csat") in (4, 5) or facts.get("nps") in (9, 10)
+
+
+def _review_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
+    resolved_well = slots.get("had_case") and (slots.get("ces") or 0) >= 6
+    return not ctx.has_open_case and bool(_happy(slots) or resolved_well)
+
+
+def _upsell_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
+    scored_here = any(metric in slots for metric in ("csat", "nps"))
+    happy = _happy(slots) if scored_here else _happy(ctx.earlier)
+    trouble = any(facts.get(key) for facts in (slots, ctx.earlier) for key in ("low_score", "had_case"))
+    return (happy and not trouble and not ctx.has_open_case
+            and not ctx.upsell_offered_before and not slots.get("upsell_offered")
+            and bool(ctx.variables.get("upsell.offer")))
+
+
+GUARDS = (
+    Guard("review_eligible", "no open case, and CSAT 4-5 or NPS 9-10 or CES >= 6 after a resolved case",
+          _review_eligible),
+    Guard("upsell_eligible", "CSAT 4-5 or NPS 9-10 (here, else the order's latest), no low score or case about the "
+          "order, no open case, never offered before, an offer exists", _upsell_eligible),
+    Guard("has_faq", "the product has an FAQ answer in config", lambda slots, ctx: bool(ctx.variables.get("faq"))),
+    Guard("has_review_url", "a review link is configured for the product",
+          lambda slots, ctx: bool(ctx.variables.get("review_url"))),
+    Guard("has_goodwill_code", "delays.goodwill_code has a code for the product's category (or a default)",
+          lambda slots, ctx: bool(ctx.variables.get("goodwill_code"))),
+)
+
+
+# ---- conditions -------------------------------------------------------------------------
+
+def _check_score_condition(value: Any, question: Question) -> Optional[str]:
+    if not question.score:
+        return "a `score` condition needs a `score:` question"
+    if not _SCORE_CONDITION.match(str(value)):
+        return f"score condition {value!r} must look like 3, '<= 2' or '>= 4'"
+    return None
+
+
+def _score_matches(wanted: Any, reading: Reading) -> bool:
+    match = _SCORE_CONDITION.match(str(wanted))
+    return bool(reading.score is not None and match
+                and _COMPARE[match.group(1)](reading.score, int(match.group(2))))
+
+
+def _check_choice(value: Any, question: Question) -> Optional[str]:
+    for choice in as_list(value):
+        if str(choice) not in question.values:
+            return f"choice {choice!r} is not one of the question's values {sorted(question.values)}"
+    return None
+
+
+def _check_intent(value: Any, question: Question) -> Optional[str]:
+    for intent in as_list(value):
+        if intent not in INTENTS and intent != FALLBACK_INTENT:
+            return f"unknown intent {intent!r}"
+    return None
+
+
+def _intent_matches(wanted: Any, reading: Reading) -> bool:
+    parse = reading.answer.typed
+    return (reading.score is None and reading.choice is None and parse is not None
+            and parse.intent in as_list(wanted))
+
+
+def _entity_pairs(value: Any) -> list[tuple[str, Any]]:
+    return list(value.items()) if isinstance(value, dict) else [(name, None) for name in as_list(value)]
+
+
+def _check_entity(value: Any, question: Question) -> Optional[str]:
+    for name, wanted in _entity_pairs(value):
+        if name == "problem_type" and wanted is not None and wanted not in PROBLEM_TYPES:
+            return f"unknown problem_type {wanted!r}"
+    return None
+
+
+def _entity_matches(wanted: Any, reading: Reading) -> bool:
+    parse = reading.answer.typed
+    for name, value in _entity_pairs(wanted):
+        found = parse.entity(name) if parse else None
+        if found is None or (value is not None and found != value):
+            return False
+    return True
+
+
+def _check_slot(value: Any, question: Question) -> Optional[str]:
+    if not isinstance(value, dict):
+        return "a `slot` condition maps slot names to values, e.g. {slot: {tier: gold}}"
+    return None
+
+
+def _check_has(value: Any, question: Question) -> Optional[str]:
+    vocabulary = question.vocabulary
+    if value not in vocabulary.guards and value not in vocabulary.variables:
+        return f"unknown `has` target {value!r}"
+    return None
+
+
+CONDITIONS = (
+    Condition("score", "the score given, e.g. 3, '<= 2' or '>= 4' (score questions)", _score_matches,
+              _check_score_condition),
+    Condition("choice", "the button tapped (or its label typed): one value or a list",
+              lambda wanted, r: r.choice is not None and r.choice in [str(v) for v in as_list(wanted)],
+              _check_choice),
+    Condition("intent", "what typed text means (not buttons or scores): one intent or a list", _intent_matches,
+              _check_intent),
+    Condition("entity", "entities found in typed text, e.g. {problem_type: damaged}", _entity_matches,
+              _check_entity),
+    Condition("slot", "slot values of the conversation, e.g. {tier: gold}",
+              lambda wanted, r: all(r.slots.get(name) == value for name, value in dict(wanted).items()),
+              _check_slot),
+    Condition("text", "true: the answer was typed text; false: it was not",
+              lambda wanted, r: bool(r.answer.text and r.answer.button is None) == bool(wanted)),
+    Condition("has", "a guard passes, or a template variable has a value", lambda wanted, r: r.has(str(wanted)),
+              _check_has),
+)
+
+
+# ---- template variables -----------------------------------------------------------------
+
+def _name(facts: Facts) -> str:
+    return str(facts.customer.get("name") or "")
+
+
+def _offer(facts: Facts) -> Optional[str]:
+    offer = facts.settings.upsell.skus.get(facts.sku)
+    if offer:
+        return offer.offer
+    refill = facts.settings.upsell.replenishment.get(facts.sku)
+    if refill:
+        return refill.offer or f"a refill of {facts.item.get('product') or 'it'}"
+    return None
+
+
+def _offer_url(facts: Facts) -> Optional[str]:
+    offer = facts.settings.upsell.skus.get(facts.sku)
+    refill = facts.settings.upsell.replenishment.get(facts.sku)
+    return offer.url if offer else (refill.url if refill else None)
+
+
+_SHIPMENT_WORDS = {
+    "label_printed": "the label is printed, waiting for the carrier",
+    "label_purchased": "the label is ready, waiting for the carrier",
+    "confirmed": "the carrier has it",
+    "in_transit": "in transit",
+    "out_for_delivery": "out for delivery",
+    "attempted_delivery": "the carrier tried to deliver it",
+    "ready_for_pickup": "ready for pickup",
+    "failure": "the carrier reported a problem, and we're on it",
+    "delivered": "delivered",
+}
+
+
+def shipment_words(status: Optional[str]) -> str:
+    """The carrier's latest status in words a customer reads (Shopify's shipment_status values)."""
+    if not status:
+        return "on its way"
+    return _SHIPMENT_WORDS.get(status, status.replace("_", " "))
+
+
+def _review_url(facts: Facts) -> Optional[str]:
+    reviews = facts.settings.reviews
+    return reviews.url_for(facts.sku) if facts.sku else reviews.default_url
+
+
+VARIABLES = (
+    Variable("customer.name", "the customer's full name", _name),
+    Variable("customer.first_name", "the first word of the name, else \"there\"",
+             lambda f: _name(f).split()[0] if _name(f).split() else "there"),
+    Variable("product.name", "the product of the order line, else \"your order\"",
+             lambda f: f.item.get("product") or "your order"),
+    Variable("product.sku", "the product's SKU", lambda f: f.sku),
+    Variable("product.category", "the product's category", lambda f: f.category),
+    Variable("order.id", "the order id", lambda f: f.order_id or ""),
+    Variable("review_url", "the product's review link (reviews in config)", _review_url),
+    Variable("upsell.offer", "the upsell or refill offer for the product (upsell in config)", _offer),
+    Variable("upsell.url", "the link to that offer", _offer_url),
+    Variable("faq", "the FAQ answer for the product's SKU or category (faq in config)",
+             lambda f: f.settings.faq.get(f.sku) or f.settings.faq.get(f.category)),
+    Variable("checkback_days", "days until a rescheduled check-in (schedule.not_used_yet_delay)",
+             lambda f: max(1, round(f.settings.schedule.not_used_yet_delay.total_seconds() / 86400))),
+    Variable("shop.name", "the shop's name", lambda f: "our shop"),
+    Variable("order.shipment_status", "the carrier's latest status in words (\"in transit\"), else \"on its way\"",
+             lambda f: shipment_words(f.order.get("shipment_status"))),
+    Variable("goodwill_code", "the delay goodwill code for the product's category (delays.goodwill_code)",
+             lambda f: f.settings.delays.code_for(f.category)),
+    Variable("slots.<name>", "a slot of the conversation (set with `set:`, or by actions and answers)"),
+)

@@ -1,0 +1,72 @@
+"""State changes shared by the engine's handlers that apply at every step and by the built-in actions.
+
+One place for "close", "wait for an answer", "escalate", "record a score" and "opt out", so a
+STOP typed mid-question and an `action: opt_out` step leave the same state behind.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from bot.engine.state import (SCALES, ActionCall, Answer, ConversationState, Context, Message, Outcome, Status,
+                              WakeKind)
+
+OPT_OUT = "opt_out"          # the action the runner turns into a consent-ledger entry
+PROBLEM_INTENTS = ("product_problem", "delivery_problem", "return_refund")
+LOW_SCORE = {"csat": 3, "nps": 6}   # at or below: a low score (upsell and offers stay away)
+
+
+def close(state: ConversationState) -> None:
+    """Closed, with nothing scheduled: no goodbye message."""
+    state.status, state.wake_at, state.wake_kind = Status.CLOSED, None, None
+
+
+def wait(state: ConversationState, ctx: Context, now: datetime) -> None:
+    """Wait for the customer's answer; remind once if none comes."""
+    state.status = Status.WAITING
+    state.reminded = False
+    state.wake_at, state.wake_kind = now + ctx.timing.reminder_after, WakeKind.REMIND
+
+
+def parse_facts(answer: Optional[Answer]) -> dict[str, Any]:
+    """Intent and entities of typed text, as recorded beside a score or a free-text answer."""
+    parse = answer.typed if answer else None
+    if parse is None:
+        return {"intent": None, "entities": []}
+    return {"intent": parse.intent, "entities": [{"entity": e.entity, "value": e.value} for e in parse.entities]}
+
+
+def record_score(out: Outcome, metric: str, score: int, answer: Optional[Answer]) -> None:
+    slots = out.state.slots
+    slots[metric] = score
+    if metric in LOW_SCORE and score <= LOW_SCORE[metric]:
+        slots["low_score"] = True
+    text = answer.text if answer and answer.button is None else ""
+    out.actions.append(ActionCall("record_score", {"metric": metric, "score": score, "text": text,
+                                                   **parse_facts(answer)}))
+
+
+def escalate(out: Outcome, reason: str, answer: Optional[Answer]) -> None:
+    """Open a case: the conversation stays active and waits for an agent."""
+    state, slots = out.state, out.state.slots
+    parse = answer.typed if answer else None
+    problem = parse.entity("problem_type") if parse else None
+    if problem:
+        slots["problem_type"] = problem
+    slots["had_case"] = True
+    slots["escalation_reason"] = reason
+    state.status, state.wake_at, state.wake_kind = Status.ACTIVE, None, None
+    out.actions.append(ActionCall("escalate", {
+        "reason": reason,
+        "problem_type": slots.get("problem_type"),
+        "text": slots.get("last_text", ""),
+        "photos": list(slots.get("photos", [])),
+        "scores": {m: slots[m] for m in SCALES if m in slots},
+    }))
+
+
+def opt_out(out: Outcome, confirmation: Optional[str] = None) -> None:
+    out.actions.append(ActionCall(OPT_OUT))
+    if confirmation is not None:
+        out.messages.append(Message(confirmation))
+    close(out.state)

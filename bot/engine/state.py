@@ -1,0 +1,141 @@
+"""The engine's data: a conversation's state, what comes in, what goes out, and the facts it reads.
+
+Plain values only (no SQL, no clock, no SDK), shared by the engine, the vocabulary it runs
+and the runner that stores the outcome.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Mapping, Optional, Union
+
+from bot.events import Button
+from bot.nlu.base import Parse
+
+SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}   # score questions: lowest, highest
+
+
+class Status(str, enum.Enum):
+    """Where a conversation stands."""
+
+    ACTIVE = "active"      # running, or parked with an agent
+    WAITING = "waiting"    # waits for the customer (or a scheduled resume)
+    CLOSED = "closed"
+
+
+class Owner(str, enum.Enum):
+    """Who answers the customer: the bot, or a person after an escalation."""
+
+    BOT = "bot"
+    HUMAN = "human"
+
+
+class WakeKind(str, enum.Enum):
+    """What happens when a waiting conversation's `wake_at` comes."""
+
+    REMIND = "remind"      # ask the question once more
+    CLOSE = "close"        # close quietly
+    RESUME = "resume"      # pick up a rescheduled flow
+
+
+@dataclass
+class ConversationState:
+    """Everything needed to continue a conversation: never its history (invariant 7)."""
+
+    flow: str
+    step: str
+    slots: dict[str, Any] = field(default_factory=dict)
+    status: Status = Status.ACTIVE
+    owner: Owner = Owner.BOT
+    wake_at: Optional[datetime] = None
+    wake_kind: Optional[WakeKind] = None
+    reminded: bool = False
+
+    def __post_init__(self) -> None:
+        # rows from the store carry plain strings; the engine compares enums
+        self.status = Status(self.status)
+        self.owner = Owner(self.owner)
+        self.wake_kind = WakeKind(self.wake_kind) if self.wake_kind else None
+
+
+@dataclass(frozen=True)
+class Timing:
+    reminder_after: timedelta = timedelta(hours=24)
+    close_after: timedelta = timedelta(hours=48)
+    not_used_yet_delay: timedelta = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Read-only facts about the customer, order and product for templates and guards."""
+
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    timing: Timing = Timing()
+    has_open_case: bool = False
+    upsell_offered_before: bool = False
+    # What earlier conversations about the same order established: the latest `csat` / `nps`,
+    # and `low_score` / `had_case` when any of them had one. A flow that starts a conversation
+    # of its own (replenishment) is judged on these, since its own slots hold no score yet.
+    earlier: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Begin:
+    """Start `flow` (a touchpoint fell due); proactive unless said otherwise."""
+
+    flow: str
+    proactive: bool = True
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the customer sent: a button value, or text with its parse."""
+
+    text: str = ""
+    button: Optional[str] = None
+    parse: Optional[Parse] = None
+    stop: bool = False                 # an explicit /stop command
+    photos: tuple[str, ...] = ()
+
+    @property
+    def typed(self) -> Optional[Parse]:
+        """The parse of typed text; None for a button tap (buttons never reach the NLU)."""
+        return self.parse if self.button is None else None
+
+
+@dataclass(frozen=True)
+class Timer:
+    """The conversation's wake-up time has come (reminder, close, or resume)."""
+
+
+@dataclass(frozen=True)
+class Handback:
+    """An agent resolved the case: the bot owns the conversation again."""
+
+
+Input = Union[Begin, Answer, Timer, Handback]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message the bot sends, with the choices shown under it."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    """An action the engine decided on, for the runner to record in the same transaction."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    state: ConversationState
+    messages: list[Message] = field(default_factory=list)
+    actions: list[ActionCall] = field(default_factory=list)
+    proactive: bool = False           # these messages start a contact (cap, quiet hours)
