@@ -101,8 +101,7 @@ class Scheduler:
         """After a delay notice, the check-in waits for the real delivery (it is timed from it)."""
         if touchpoint["kind"] not in AFTER_DELIVERY_KINDS or order["delivered_at"]:
             return False
-        return any(t["kind"] == DELAY_NOTICE and t["started_at"] and t["status"] == "started"
-                   for t in self.store.orders.touchpoints(order["order_id"]))
+        return any(t["kind"] == DELAY_NOTICE and t["started_at"] for t in self.store.orders.touchpoints(order["order_id"]))
 
     # ---- conversation wake-ups ---------------------------------------------------------
 

@@ -309,3 +309,27 @@ def test_signature_helpers_round_trip():
     header = sign_orders(b"k", body, int(now.timestamp()))
     assert check_orders_signature(b"k", body, header, now, timedelta(minutes=5)) is None
     assert "does not match" in check_orders_signature(b"k", body + b" ", header, now, timedelta(minutes=5))
+
+
+async def test_marketing_consent_only_grants_it_never_withdraws_a_chat_opt_in(server):
+    await server.shopify("orders/create", fixture("orders_create"))
+    payload = json.loads(fixture("orders_updated"))
+    payload["buyer_accepts_marketing"] = False
+    payload["customer"]["email_marketing_consent"]["state"] = "unsubscribed"
+    payload["note_attributes"] = []
+    status, _ = await server.shopify("orders/updated", json.dumps(payload).encode())
+    assert status == 200
+    customer_id = server.store.orders.get(ORDER)["customer_id"]
+    identity, = server.store.customers.identities_of(customer_id)
+    assert (identity.address, identity.consent) == ("512340999", True)      # STOP in the chat withdraws it
+
+
+async def test_a_shopify_order_without_contact_goes_to_the_configured_channel_unlinked(server):
+    payload = json.loads(fixture("orders_create"))
+    payload["note_attributes"] = []
+    payload["buyer_accepts_marketing"] = False
+    payload["customer"]["email_marketing_consent"] = None
+    assert (await server.shopify("orders/create", json.dumps(payload).encode()))[0] == 200
+    order = server.store.orders.get(ORDER)
+    identity, = server.store.customers.identities_of(order["customer_id"])
+    assert (order["channel"], identity.address, identity.consent) == ("telegram", None, False)
