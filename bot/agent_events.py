@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Awaitable, Callable
 
+from bot.events import make_storable
+
 
 class AgentActionKind(str, enum.Enum):
     CLAIM = "claim"        # the Claim button on a case card
@@ -31,6 +33,9 @@ class AgentAction:
     text: str = ""
     channel_id: str = ""
     message_ts: str = ""
+
+    def __post_init__(self) -> None:
+        make_storable(self)
 
 
 AgentActionHandler = Callable[[AgentAction], Awaitable[None]]

@@ -164,9 +164,10 @@ class CaseDesk:
         if action.kind is AgentActionKind.REPLY:
             return self.store.cases.by_card(action.case_ref)
         try:
-            return self.store.cases.get(int(action.case_ref))
+            case_id = int(action.case_ref)
         except ValueError:
             return self.store.cases.by_card(action.case_ref)
+        return self.store.cases.get(case_id) if 0 < case_id < 2 ** 63 else None
 
     def _card_update(self, case: dict, now: datetime) -> None:
         self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], f"case {case['id']} update",

@@ -5,10 +5,35 @@ platform calls; everything between them only sees these classes.
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
+
+# A UTF-16 surrogate on its own: legal in JSON as an escape ("\\ud800"), not encodable as
+# UTF-8, so SQLite (and every platform) would refuse the text it sits in.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """`value` with every lone surrogate replaced by U+FFFD (strings, and tuples of them).
+    Only plain `str`: a str-valued enum member passes through as itself."""
+    if type(value) is str:
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, tuple):
+        return tuple(storable(item) for item in value)
+    return value
+
+
+def make_storable(instance: Any) -> None:
+    """Clean every text field of a frozen dataclass in place (for `__post_init__`)."""
+    for item in dataclasses.fields(instance):
+        value = getattr(instance, item.name)
+        cleaned = storable(value)
+        if cleaned is not value:
+            object.__setattr__(instance, item.name, cleaned)
 
 
 class InboundKind(str, enum.Enum):
@@ -51,6 +76,9 @@ class InboundEvent:
     media_type: Optional[str] = None  # "photo", "sticker", "voice", ... for MEDIA events
     language_code: Optional[str] = None
     display_name: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        make_storable(self)
 
 
 @dataclass(frozen=True)

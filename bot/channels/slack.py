@@ -43,6 +43,8 @@ UNREACHABLE_ERRORS = frozenset({
 })
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# What reading a body of the wrong shape raises (in Bolt or in our normalization).
+MALFORMED = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 
 
 class SlackUnavailable(RuntimeError):
@@ -148,11 +150,20 @@ class SlackChannel:
         app.action(re.compile(rf"^{CHOICE_PREFIX}\d+$"))(self._on_choice)
         app.action(CLAIM_ACTION)(self._on_case_button)
         app.action(RESOLVE_ACTION)(self._on_case_button)
+        app.event(re.compile(".*"))(self._ignore_event)    # last: only what nothing else took
+        app.error(self._on_bolt_error)
         return app
 
     async def _handle_http(self, request: web.Request) -> web.Response:
         assert self.app is not None
-        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        except MALFORMED as exc:
+            # Bolt reads the body before (and while) routing it: a body that is not JSON or a
+            # form, or whose fields have the wrong types, raises there. Slack never sends one.
+            log.warning("Slack request to %s refused: malformed body (%s: %s)", request.path,
+                        type(exc).__name__, exc)
+            return web.Response(status=400, text="malformed request body")
         return await to_aiohttp_response(bolt_response)
 
     # ---- inbound ----------------------------------------------------------------------
@@ -191,6 +202,23 @@ class SlackChannel:
         action = agent_reply(event, event_id, self.bot_user_id)
         if action is not None:
             await self._deliver_agent(action)
+
+    async def _on_bolt_error(self, error: Exception, body: Any,
+                             response: Optional[BoltResponse]) -> Optional[BoltResponse]:
+        """Bolt (or a listener, after the ack) stumbling over a body whose fields have the
+        wrong types: say what, and answer 400 when not answered yet, instead of a 500 with a
+        traceback. Anything else stays an error."""
+        if isinstance(error, MALFORMED):
+            log.warning("Slack request ignored: malformed body (%s: %s): %.200r",
+                        type(error).__name__, error, body)
+            return BoltResponse(status=400, body="malformed request body") if response is not None else None
+        log.error("Slack request failed", exc_info=error)
+        return None
+
+    async def _ignore_event(self, body: dict) -> None:
+        """An event type the product does not handle: acknowledged (200, so Slack does not
+        retry it) and dropped."""
+        log.debug("Slack event %s of type %r ignored", body.get("event_id"), (body.get("event") or {}).get("type"))
 
     async def _on_choice(self, ack: Callable[[], Awaitable[Any]], body: dict) -> None:
         await ack()

@@ -41,7 +41,7 @@ def slack_time(ts: Any) -> datetime:
     """A Slack ts ("1700000000.000100") as an aware UTC datetime."""
     try:
         return datetime.fromtimestamp(float(ts), tz=timezone.utc)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, OSError):   # not a number, or out of range
         return datetime.now(timezone.utc)
 
 

@@ -29,7 +29,7 @@ from telegram.error import (
 from telegram.ext import Application
 
 from bot.channels.base import EventHandler
-from bot.channels.telegram_updates import UpdateReceiver
+from bot.channels.telegram_updates import MalformedUpdate, UpdateReceiver
 from bot.events import (
     Button, ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus,
 )
@@ -143,7 +143,11 @@ class TelegramChannel:
                 await query.answer()
             except TelegramError as exc:
                 log.info("telegram: callback %s not answered: %s", query.id, exc)
-        event = update_to_event(update, self._now(), self.bot_username)
+        try:
+            event = update_to_event(update, self._now(), self.bot_username)
+        except (AttributeError, TypeError, ValueError) as exc:
+            # PTB parses leniently: a text that is a number, a chat without an id...
+            raise MalformedUpdate(f"a field has the wrong type or is missing: {exc!r}") from exc
         if event is None or self._on_event is None:
             log.debug("telegram: update %s ignored (nothing the product handles)", update.update_id)
             return False
@@ -217,7 +221,7 @@ def update_to_event(update: Update, at: datetime, bot_username: str = "") -> Opt
         if query.message is None or query.data is None:
             return None
         return InboundEvent(
-            channel=CHANNEL, event_id=event_id, address=str(query.message.chat.id),
+            channel=CHANNEL, event_id=event_id, address=_chat_address(query.message.chat),
             kind=InboundKind.BUTTON, at=at, button_value=query.data,
             reply_to=str(query.message.message_id),
             language_code=query.from_user.language_code, display_name=query.from_user.full_name,
@@ -226,7 +230,7 @@ def update_to_event(update: Update, at: datetime, bot_username: str = "") -> Opt
     if msg is None or (msg.from_user is not None and msg.from_user.is_bot):
         return None
     common = dict(
-        channel=CHANNEL, event_id=event_id, address=str(msg.chat.id), at=msg.date or at,
+        channel=CHANNEL, event_id=event_id, address=_chat_address(msg.chat), at=msg.date or at,
         language_code=msg.from_user.language_code if msg.from_user else None,
         display_name=msg.from_user.full_name if msg.from_user else None,
     )
@@ -241,6 +245,14 @@ def update_to_event(update: Update, at: datetime, bot_username: str = "") -> Opt
             return InboundEvent(kind=InboundKind.MEDIA, text=msg.caption or "", media_type=kind,
                                 **common)
     return None
+
+
+def _chat_address(chat: object) -> str:
+    """A chat id as our address; TypeError for anything that is not an integer id."""
+    chat_id = getattr(chat, "id", None)
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+        raise TypeError(f"chat id {chat_id!r} is not an integer")
+    return str(chat_id)
 
 
 def _text_event(text: str, bot_username: str, common: dict) -> InboundEvent:

@@ -33,8 +33,13 @@ from telegram.request import HTTPXRequest
 
 log = logging.getLogger(__name__)
 
-# The handler: True when the update reached the app, False when it was deliberately ignored.
+# The handler: True when the update reached the app, False when it was deliberately ignored;
+# it raises `MalformedUpdate` for a parsed update whose fields make no sense.
 UpdateHandler = Callable[[Update], Awaitable[bool]]
+
+
+class MalformedUpdate(ValueError):
+    """An update that parsed but carries fields of the wrong type or shape."""
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BACKOFF = 30.0
 
@@ -164,6 +169,10 @@ class UpdateReceiver:
             return update_id
         try:
             delivered = await self._handle(update)
+        except MalformedUpdate as exc:
+            log.error("telegram %s: update %s is malformed and was ignored: %s", where, update_id, exc)
+            self.stats["malformed"] += 1
+            return update_id
         except Exception:  # noqa: BLE001 - a handler bug must not stop the updates behind it
             log.exception("telegram %s: handling update %s failed", where, update_id)
             self.stats["failed"] += 1
