@@ -1,7 +1,7 @@
 """config.yml -> validated, typed settings.
 
 Errors name the file, the line, the key and the reason
-(`config.yml:31: schedule.checkin_after: "3 dayz" is not a duration`). Secrets come only from
+(`config.yml:42: schedule.touchpoints.checkin.after: "3 dayz" is not a duration`). Secrets come only from
 the environment (`${TELEGRAM_BOT_TOKEN}`); they are held as SecretStr so they never print.
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import time, timedelta
+from enum import Enum
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import urlsplit
@@ -128,10 +129,74 @@ class ChannelsSettings(_Model):
     console: ConsoleSettings = ConsoleSettings()
 
 
-class TouchpointOverride(_Model):
-    checkin_after: Optional[timedelta] = None
+class Duration(timedelta):
+    """A field type: "4d", "36h", "90m" -> timedelta (errors keep the key of a mapping's entry)."""
 
-    _d = validator("checkin_after", pre=True, allow_reuse=True)(_duration)
+    @classmethod
+    def __get_validators__(cls) -> Any:
+        yield _duration
+
+
+class MessageClass(str, Enum):
+    """How much contact pressure a message carries (the governor's rules, bot/schedule/governor.py)."""
+
+    TRANSACTIONAL = "transactional"  # a reply in a conversation being answered, thank-you
+    SERVICE = "service"              # about the customer's own order (a delay notice): quiet hours, no cap slot
+    PROACTIVE = "proactive"          # check-in, NPS, reminder, replenishment: cap + quiet hours
+    OFFER = "offer"                  # review request / upsell: proactive rules + suppression
+
+
+class Anchor(str, Enum):
+    """What a touchpoint kind is timed from."""
+
+    PURCHASE = "purchase"
+    SHIPMENT = "shipment"
+    DELIVERY = "delivery"            # delivered, else shipped + schedule.expected_transit
+    RUN_OUT = "run_out"              # delivery + quantity x usage_days (SKUs in upsell.replenishment)
+    LATE = "late"                    # the expected delivery of a shipped, undelivered order (delay notice)
+
+
+class Items(str, Enum):
+    """Which line items of an order get a touchpoint of a kind."""
+
+    FIRST = "first"                  # one per order, on its first line item
+    EACH = "each"                    # one per line item
+
+
+class TouchpointKind(_Model):
+    """One kind of touchpoint (`schedule.touchpoints.<name>`): which flow starts, and when.
+
+    Due at the anchor plus `after` (or minus `before`); `categories` / `skus` replace that
+    offset for a product category or a SKU (the SKU's wins). `not_before: <kind>` keeps it
+    from falling due before that kind's touchpoint for the same line item.
+    """
+
+    flow: Optional[str] = None       # default: the kind's own name
+    anchor: Anchor = Field(..., alias="from")
+    after: Optional[timedelta] = None
+    before: Optional[timedelta] = None
+    categories: Dict[str, Duration] = Field(default_factory=dict)
+    skus: Dict[str, Duration] = Field(default_factory=dict)
+    message_class: MessageClass = Field(MessageClass.PROACTIVE, alias="class")
+    items: Items = Items.FIRST
+    not_before: Optional[str] = None
+
+    class Config:
+        allow_population_by_field_name = True
+
+    _d = validator("after", "before", pre=True, allow_reuse=True)(_duration)
+
+    @validator("before")
+    def _one_offset(cls, value: Optional[timedelta], values: dict) -> Optional[timedelta]:
+        if value is not None and values.get("after") is not None:
+            raise ValueError("give `after` or `before`, not both")
+        return value
+
+    def offset(self, sku: str, category: str) -> timedelta:
+        """From the anchor to the due time: the SKU's offset, else the category's, else the kind's."""
+        base = self.skus.get(sku, self.categories.get(category, self.before if self.before is not None
+                                                    else self.after or timedelta(0)))
+        return -base if self.before is not None else base
 
 
 class QuietHours(_Model):
@@ -143,20 +208,24 @@ class QuietHours(_Model):
 
 class ScheduleSettings(_Model):
     timezone: str = "UTC"
-    checkin_after: timedelta = timedelta(days=4)
     expected_transit: timedelta = timedelta(days=5)
-    thank_you: bool = True
-    nps_after: Optional[timedelta] = timedelta(days=30)
-    categories: Dict[str, TouchpointOverride] = Field(default_factory=dict)
-    skus: Dict[str, TouchpointOverride] = Field(default_factory=dict)
+    touchpoints: Dict[str, TouchpointKind] = Field(default_factory=dict)
     quiet_hours: QuietHours = QuietHours()
     weekly_cap: int = Field(1, ge=0)
     reminder_after: timedelta = timedelta(hours=24)
     close_after: timedelta = timedelta(hours=48)
     not_used_yet_delay: timedelta = timedelta(days=7)
 
-    _d = validator("checkin_after", "expected_transit", "nps_after", "reminder_after",
-                   "close_after", "not_used_yet_delay", pre=True, allow_reuse=True)(_duration)
+    _d = validator("expected_transit", "reminder_after", "close_after", "not_used_yet_delay",
+                   pre=True, allow_reuse=True)(_duration)
+
+    @validator("touchpoints")
+    def _known_kinds(cls, kinds: Dict[str, TouchpointKind]) -> Dict[str, TouchpointKind]:
+        for name, kind in kinds.items():
+            if kind.not_before is not None and kind.not_before not in kinds:
+                raise ValueError(f'"{kind.not_before}" is not a touchpoint kind ({name}.not_before; '
+                                 f"known: {', '.join(kinds)})")
+        return kinds
 
     @validator("timezone")
     def _zone(cls, value: str) -> str:
@@ -166,12 +235,10 @@ class ScheduleSettings(_Model):
             raise ValueError(f'"{value}" is not a known time zone (e.g. Europe/Lisbon)') from None
         return value
 
-    def checkin_delay(self, sku: str, category: str) -> timedelta:
-        """Check-in offset after delivery: the SKU's override, else the category's, else default."""
-        for override in (self.skus.get(sku), self.categories.get(category)):
-            if override and override.checkin_after is not None:
-                return override.checkin_after
-        return self.checkin_after
+    def flow_of(self, name: str) -> str:
+        """The flow a touchpoint kind starts (its own name unless `flow:` says otherwise)."""
+        kind = self.touchpoints.get(name)
+        return (kind.flow if kind else None) or name
 
 
 class EscalationSettings(_Model):
@@ -253,14 +320,12 @@ class WebhookSettings(_Model):
 
 
 class DelaySettings(_Model):
-    """The delay notice: an order shipped but not delivered by its expected date."""
+    """The delay notice (a touchpoint kind timed `from: late`): its second time and its code."""
 
-    enabled: bool = True
-    grace: timedelta = timedelta(hours=12)           # past the expected date before we say sorry
-    renotify_after: timedelta = timedelta(days=3)    # a second delay: not sooner than this
+    renotify_after: timedelta = timedelta(days=3)    # a second delay: not sooner than this after the first
     goodwill_code: Dict[str, str] = Field(default_factory=dict)   # category (or "default") -> code
 
-    _d = validator("grace", "renotify_after", pre=True, allow_reuse=True)(_duration)
+    _d = validator("renotify_after", pre=True, allow_reuse=True)(_duration)
 
     def code_for(self, category: str) -> Optional[str]:
         """The goodwill code for a category: its own, else the default, else none."""

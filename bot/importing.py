@@ -17,10 +17,8 @@ from typing import Any, Optional
 from bot.clock import iso, parse_iso
 from bot.config import Settings
 from bot.orders import OrderRow, RowError, read_orders
-from bot.schedule.touchpoints import DELAY_NOTICE, touchpoints_for
+from bot.schedule.touchpoints import Touchpoint, touchpoints_for
 from bot.store.store import Store
-
-MAIN_ITEM_KINDS = ("thank_you", "checkin", "nps", DELAY_NOTICE)
 
 
 @dataclass
@@ -110,10 +108,10 @@ def _import_order(store: Store, settings: Settings, items: list[OrderRow], now: 
             "quantity": item.quantity, "price": float(item.price) if item.price is not None else None,
         })
         current = {t["kind"]: t for t in store.orders.touchpoints(item.order_id) if t["sku"] == item.sku}
-        wanted = [
+        wanted = [     # kinds with `items: first` (one check-in per order) only on the first item
             _wanted(t, current.get(t.kind), settings)
-            for t in touchpoints_for(item.facts(), settings.schedule, settings.upsell.replenishment, settings.delays)
-            if index == 0 or t.kind not in MAIN_ITEM_KINDS     # one check-in per order, on its first item
+            for t in touchpoints_for(item.facts(), settings.schedule, settings.upsell.replenishment,
+                                     first_item=index == 0)
         ]
         store.orders.set_touchpoints(item.order_id, item.sku, wanted)
     if outcome == "unchanged" and changed_items:
@@ -121,12 +119,14 @@ def _import_order(store: Store, settings: Settings, items: list[OrderRow], now: 
     return outcome
 
 
-def _wanted(touchpoint, current: Optional[dict], settings: Settings) -> dict:
-    """A touchpoint as the store keeps it. A delay notice that already went out may go again
-    for a later expected date (a second delay), but not before `delays.renotify_after`."""
+def _wanted(touchpoint: Touchpoint, current: Optional[dict], settings: Settings) -> dict:
+    """A touchpoint as the store keeps it. A delay notice (a kind timed `from: late`, the only
+    ones with an anchor) that already went out may go again for a later expected date (a
+    second delay), but not before `delays.renotify_after`."""
+    repeatable = touchpoint.anchor is not None
     wanted = {"kind": touchpoint.kind, "flow": touchpoint.flow, "due_at": iso(touchpoint.due_at),
-              "anchor": iso(touchpoint.anchor), "repeatable": touchpoint.kind == DELAY_NOTICE}
-    if touchpoint.kind == DELAY_NOTICE and current and current.get("started_at"):
+              "anchor": iso(touchpoint.anchor), "repeatable": repeatable}
+    if repeatable and current and current.get("started_at"):
         floor = parse_iso(current["started_at"]) + settings.delays.renotify_after
         wanted["due_at"] = iso(max(touchpoint.due_at, floor))
     return wanted

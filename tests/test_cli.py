@@ -97,10 +97,10 @@ def test_flows_diagram_prints_mermaid(config):
 
 def test_bad_config_is_a_clean_error(tmp_path):
     path = tmp_path / "config.yml"
-    path.write_text("schedule:\n  checkin_after: 3 dayz\n", encoding="utf-8")
+    path.write_text("schedule:\n  reminder_after: 3 dayz\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["--config", str(path), "flows", "check"])
     assert result.exit_code == 1
-    assert f'{path}:2: schedule.checkin_after: "3 dayz" is not a duration' in result.stderr
+    assert f'{path}:2: schedule.reminder_after: "3 dayz" is not a duration' in result.stderr
     assert "Traceback" not in result.stderr
 
 

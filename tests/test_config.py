@@ -37,9 +37,17 @@ def error(tmp_path: Path, body: str, environ=None) -> ConfigError:
 def test_shipped_config_loads_without_any_environment():
     settings = load_settings(CONFIG, environ={})
     assert settings.schedule.timezone == "Europe/Lisbon"
-    assert settings.schedule.checkin_after == timedelta(days=4)
-    assert settings.schedule.checkin_delay("X", "electronics") == timedelta(days=3)
-    assert settings.schedule.checkin_delay("X", "skincare") == timedelta(days=14)
+    checkin = settings.schedule.touchpoints["checkin"]
+    assert checkin.after == timedelta(days=4) and checkin.offset("X", "home") == timedelta(days=4)
+    assert checkin.offset("X", "electronics") == timedelta(days=3)
+    assert checkin.offset("X", "skincare") == timedelta(days=14)
+    assert list(settings.schedule.touchpoints) == ["thank_you", "checkin", "nps", "replenishment", "delay_notice"]
+    delay = settings.schedule.touchpoints["delay_notice"]
+    assert (delay.anchor.value, delay.after, delay.message_class.value) == ("late", timedelta(hours=12), "service")
+    assert settings.delays.renotify_after == timedelta(days=3) and settings.delays.code_for("electronics") == "SORRY10"
+    assert settings.delays.code_for("home") is None
+    assert (settings.server.listen, settings.server.port) == ("127.0.0.1", 8080)
+    assert settings.schedule.touchpoints["replenishment"].offset("SERUM-30", "skincare") == -timedelta(days=3)
     assert settings.schedule.quiet_hours.start == time(21, 0) and settings.schedule.quiet_hours.end == time(9, 0)
     assert settings.channels.telegram.token is None          # unset -> the sandbox is used
     assert settings.reviews.url_for("TR2-44") == "https://shop.example/p/trail-runner-2/review"
@@ -55,9 +63,11 @@ def test_defaults_without_a_file_body(tmp_path):
 
 
 def test_sku_override_beats_category():
-    settings = load_settings(CONFIG, environ={}, overrides={"schedule": {"skus": {"TR2-44": {"checkin_after": "10d"}}}})
-    assert settings.schedule.checkin_delay("TR2-44", "footwear") == timedelta(days=10)
-    assert settings.schedule.checkin_delay("TR2-45", "footwear") == timedelta(days=4)
+    settings = load_settings(CONFIG, environ={},
+                             overrides={"schedule": {"touchpoints": {"checkin": {"skus": {"TR2-44": "10d"}}}}})
+    checkin = settings.schedule.touchpoints["checkin"]
+    assert checkin.offset("TR2-44", "footwear") == timedelta(days=10)
+    assert checkin.offset("TR2-45", "footwear") == timedelta(days=4)
 
 
 # ---- errors: file, line, key, reason -------------------------------------------------------
@@ -66,32 +76,34 @@ def test_bad_duration_names_file_line_key(tmp_path):
     exc = error(tmp_path, """\
         schedule:
           timezone: UTC
-          checkin_after: 3 dayz
+          reminder_after: 3 dayz
         """)
     assert exc.line == 3
-    assert exc.reason.startswith('schedule.checkin_after: "3 dayz" is not a duration')
-    assert str(exc).startswith(f"{tmp_path / 'config.yml'}:3: schedule.checkin_after: \"3 dayz\" is not a duration")
+    assert exc.reason.startswith('schedule.reminder_after: "3 dayz" is not a duration')
+    assert str(exc).startswith(f"{tmp_path / 'config.yml'}:3: schedule.reminder_after: \"3 dayz\" is not a duration")
 
 
 def test_bad_duration_deep_in_a_mapping(tmp_path):
     exc = error(tmp_path, """\
         schedule:
-          categories:
-            footwear: {checkin_after: 4d}
-            skincare:
-              checkin_after: soon
+          touchpoints:
+            checkin:
+              from: delivery
+              categories:
+                footwear: 4d
+                skincare: soon
         """)
-    assert exc.line == 5
-    assert exc.reason.startswith('schedule.categories.skincare.checkin_after: "soon" is not a duration')
+    assert exc.line == 7
+    assert exc.reason.startswith('schedule.touchpoints.checkin.categories.skincare: "soon" is not a duration')
 
 
 def test_unknown_key(tmp_path):
     exc = error(tmp_path, """\
         schedule:
           timezone: UTC
-          checkin_afterr: 3d
+          reminder_afterr: 3d
         """)
-    assert (exc.line, exc.reason) == (3, "schedule.checkin_afterr: unknown key")
+    assert (exc.line, exc.reason) == (3, "schedule.reminder_afterr: unknown key")
 
 
 def test_unknown_section(tmp_path):
@@ -167,8 +179,8 @@ def test_env_defaults_to_the_process_environment(tmp_path, monkeypatch):
 
 
 def test_bad_value_from_env_still_names_the_line(tmp_path):
-    exc = error(tmp_path, "schedule:\n  checkin_after: ${CHECKIN}\n", environ={"CHECKIN": "3 dayz"})
-    assert exc.line == 2 and exc.reason.startswith('schedule.checkin_after: "3 dayz" is not a duration')
+    exc = error(tmp_path, "schedule:\n  close_after: ${CLOSE}\n", environ={"CLOSE": "3 dayz"})
+    assert exc.line == 2 and exc.reason.startswith('schedule.close_after: "3 dayz" is not a duration')
 
 
 def test_secret_written_in_the_file_is_refused(tmp_path):
@@ -235,3 +247,36 @@ def test_a_bad_telegram_api_url_is_named_with_its_line(tmp_path, url, reason):
 def test_reply_burst_must_be_at_least_one(tmp_path):
     exc = error(tmp_path, "channels:\n  telegram:\n    reply_burst: 0\n")
     assert exc.line == 3 and "channels.telegram.reply_burst" in str(exc)
+
+
+# ---- touchpoint kinds ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("body,line,reason", [
+    ("schedule:\n  touchpoints:\n    tips:\n      from: arrival\n", 4,
+     "schedule.touchpoints.tips.from: 'arrival': value is not a valid enumeration member"),
+    ("schedule:\n  touchpoints:\n    tips:\n      after: 2d\n", 3, "schedule.touchpoints.tips.from: field required"),
+    ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      after: 2 dayz\n", 5,
+     'schedule.touchpoints.tips.after: "2 dayz" is not a duration'),
+    ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      after: 2d\n      before: 1d\n", 6,
+     "schedule.touchpoints.tips.before: '1d': give `after` or `before`, not both"),
+    ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      class: loud\n", 5,
+     "schedule.touchpoints.tips.class: 'loud': value is not a valid enumeration member"),
+    ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      colour: red\n", 5,
+     "schedule.touchpoints.tips.colour: unknown key"),
+    ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      not_before: checkin\n", 2,
+     'schedule.touchpoints: "checkin" is not a touchpoint kind (tips.not_before; known: tips)'),
+])
+def test_touchpoint_kind_errors_name_file_line_key(tmp_path, body, line, reason):
+    exc = error(tmp_path, body)
+    assert exc.reason.startswith(reason), exc.reason
+    assert exc.line == line
+
+
+def test_a_new_touchpoint_kind_is_data(tmp_path):
+    settings = load_settings(CONFIG, environ={}, overrides={"schedule": {"touchpoints": {
+        "care_tips": {"flow": "checkin", "from": "shipment", "after": "1d", "items": "each"}}}})
+    tips = settings.schedule.touchpoints["care_tips"]
+    assert (tips.flow, tips.anchor.value, tips.after, tips.items.value) == ("checkin", "shipment", timedelta(days=1),
+                                                                            "each")
+    assert tips.message_class.value == "proactive"
+    assert settings.schedule.flow_of("care_tips") == "checkin" and settings.schedule.flow_of("nps") == "nps"

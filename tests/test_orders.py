@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config import load_settings
 from bot.orders import (
     COLUMNS,
     OrderFileError,
@@ -77,7 +77,7 @@ def test_sample_file_parses_without_errors():
 
 
 def test_sample_file_schedules(tmp_path):
-    settings = Settings()
+    settings = load_settings(ROOT / "config.yml", environ={})    # the shipped touchpoint kinds
     rows, _ = read_orders(SAMPLE)
     for row in rows:
         points = touchpoints_for(row.facts(), settings.schedule, settings.upsell.replenishment)

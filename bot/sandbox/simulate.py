@@ -10,13 +10,12 @@ from typing import Any, Optional, Protocol
 
 from bot.agent_events import AgentAction, AgentActionKind
 from bot.clock import SimClock, iso, parse_iso
-from bot.config import Settings
+from bot.config import Anchor, Settings
 from bot.core import Core
 from bot.importing import import_rows, patched_rows
 from bot.nlu.base import Parser
 from bot.orders import OrderRow
 from bot.sandbox.scenario import AgentMove, Block, OrderMove, Press, Say, Scenario, Wait
-from bot.schedule.touchpoints import DELAY_NOTICE
 from bot.store.store import Store
 
 SIM_CUSTOMER_REF = "sim-customer"
@@ -103,7 +102,8 @@ class Simulation:
         report = import_rows(self.core.store, settings, [row], now)
         assert report.rows_ok == 1
         points = self.core.store.orders.touchpoints(row.order_id)
-        checkin = next((t for t in points if t["kind"] == DELAY_NOTICE and t["status"] == "pending"), None) or \
+        late = _late_kinds(settings)
+        checkin = next((t for t in points if t["kind"] in late and t["status"] == "pending"), None) or \
             next((t for t in points if t["kind"] == "checkin"), None)
         if checkin:
             due = parse_iso(checkin["due_at"])
@@ -237,10 +237,16 @@ class Simulation:
                 "reachable": identity.reachable,
                 "rescheduled": slots_any("rescheduled"),
                 "owner": last["owner"] if last else "bot",
-                "delay_notices": sum(1 for c in conversations if c["flow"] == DELAY_NOTICE),
+                "delay_notices": sum(1 for c in conversations
+                                     if c["flow"] in {self.settings.schedule.flow_of(k) for k in _late_kinds(self.settings)}),
                 "state": last["status"] if last else "closed",
             },
         }
+
+
+def _late_kinds(settings: Settings) -> set[str]:
+    """The touchpoint kinds timed `from: late` (delay notices)."""
+    return {name for name, kind in settings.schedule.touchpoints.items() if kind.anchor is Anchor.LATE}
 
 
 # ---- the console sides -----------------------------------------------------------------

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from enum import Enum
 from typing import Optional, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import QuietHours, ScheduleSettings
+from bot.config import MessageClass, QuietHours, ScheduleSettings
 
 WEEK = timedelta(days=7)
 
@@ -34,15 +33,6 @@ OPEN_CASE = "open_case"
 LOW_SCORE = "low_score"
 
 
-class MessageClass(str, Enum):
-    """How much contact pressure a message carries."""
-
-    TRANSACTIONAL = "transactional"  # a reply in a conversation being answered, thank-you
-    SERVICE = "service"              # a delay notice: quiet hours, no weekly-cap slot
-    PROACTIVE = "proactive"          # check-in, NPS, reminder, replenishment: cap + quiet hours
-    OFFER = "offer"                  # review request / upsell: proactive rules + suppression
-
-
 @dataclass(frozen=True)
 class ContactFacts:
     """What the store knows about the customer's identity on the channel of the message."""
@@ -53,7 +43,7 @@ class ContactFacts:
     timezone: Optional[str]
     proactive_sent: Sequence[datetime]   # proactive sends of the last 7 days, any flow
     has_open_case: bool
-    had_low_score: bool                  # a score <= 3 or a case in this conversation
+    had_low_score: bool                  # a low score or a case in this conversation (or about this order)
 
 
 @dataclass(frozen=True)

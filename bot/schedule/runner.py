@@ -10,11 +10,10 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from bot.cases import CaseDesk
-from bot.config import Settings
-from bot.engine.machine import Begin, Timer
+from bot.config import Anchor, ConfigError, MessageClass, Settings
+from bot.engine.machine import Begin, Owner, Timer, WakeKind
 from bot.runner import ConversationRunner
-from bot.schedule.governor import ContactFacts, Decision, MessageClass, decide, explain
-from bot.schedule.touchpoints import AFTER_DELIVERY_KINDS, DELAY_NOTICE, SERVICE_KINDS
+from bot.schedule.governor import ContactFacts, Decision, decide, explain
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +40,12 @@ class Scheduler:
         self.runner = runner
         self.cases = cases
         self.settings = settings
+        flows = runner.engine.flows.flows
+        for name in settings.schedule.touchpoints:
+            flow = settings.schedule.flow_of(name)
+            if flow not in flows:
+                raise ConfigError(settings.config_path, None, f"schedule.touchpoints.{name}: no flow {flow!r} in "
+                                  f"{settings.dialogs_dir}/ (known: {', '.join(flows)})")
 
     def tick(self, now: datetime) -> int:
         """Do everything due at `now`; returns how many things happened."""
@@ -82,7 +87,9 @@ class Scheduler:
             if self.store.conversations.current_for_identity(identity.id):
                 self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_BUSY, "another conversation is open")
                 return 0
-            proactive = touchpoint["kind"] != "thank_you" and touchpoint["kind"] not in SERVICE_KINDS
+            # a service message (delay notice) takes no weekly-cap slot, like a transactional one
+            proactive = self.message_class(touchpoint["kind"]) not in (MessageClass.TRANSACTIONAL,
+                                                                       MessageClass.SERVICE)
             conversation_id = self.runner.start(identity, order["order_id"], touchpoint["sku"],
                                                 Begin(touchpoint["flow"], proactive=proactive), now)
             self.store.orders.finish_touchpoint(touchpoint["id"], "started", now, conversation_id)
@@ -91,34 +98,46 @@ class Scheduler:
     def decision_for(self, touchpoint: dict, order: dict, now: datetime) -> tuple[Decision, Optional[Identity]]:
         identity = next((i for i in self.store.customers.identities_of(order["customer_id"])
                          if i.channel == order["channel"]), None)
-        kind = (MessageClass.TRANSACTIONAL if touchpoint["kind"] == "thank_you" else
-                MessageClass.SERVICE if touchpoint["kind"] in SERVICE_KINDS else MessageClass.PROACTIVE)
         if identity is None:
             return Decision(False, None, "no_consent"), None
-        return decide(kind, self._facts(identity, order["customer_id"], now), now, self.settings.schedule), identity
+        earlier = self.store.conversations.order_facts(order["customer_id"], order["order_id"])
+        facts = self._facts(identity, order["customer_id"], now,
+                            low_score=bool(earlier.get("low_score") or earlier.get("had_case")))
+        return decide(self.message_class(touchpoint["kind"]), facts, now, self.settings.schedule), identity
 
     def _waits_for_delivery(self, touchpoint: dict, order: dict) -> bool:
-        """After a delay notice, the check-in waits for the real delivery (it is timed from it)."""
-        if touchpoint["kind"] not in AFTER_DELIVERY_KINDS or order["delivered_at"]:
+        """After a delay notice went out, what is timed from the delivery waits for the real one
+        (the estimate it was timed from has proved wrong); delivery re-times it."""
+        kinds = self.settings.schedule.touchpoints
+        kind = kinds.get(touchpoint["kind"])
+        if order["delivered_at"] or kind is None or kind.anchor not in (Anchor.DELIVERY, Anchor.RUN_OUT):
             return False
-        return any(t["kind"] == DELAY_NOTICE and t["started_at"] for t in self.store.orders.touchpoints(order["order_id"]))
+        return any(t["started_at"] and t["kind"] in kinds and kinds[t["kind"]].anchor is Anchor.LATE
+                   for t in self.store.orders.touchpoints(order["order_id"]))
+
+    def message_class(self, kind: str) -> MessageClass:
+        """The class a touchpoint kind is declared with; a kind no longer in config.yml counts as proactive."""
+        declared = self.settings.schedule.touchpoints.get(kind)
+        return declared.message_class if declared else MessageClass.PROACTIVE
 
     # ---- conversation wake-ups ---------------------------------------------------------
 
     def _wake(self, conversation: dict, now: datetime) -> int:
         identity = self.store.customers.identity(conversation["identity_id"])
-        if conversation["wake_kind"] == "close" or conversation["owner"] == "human":
+        if conversation["wake_kind"] == WakeKind.CLOSE or conversation["owner"] == Owner.HUMAN:
             self.runner.feed(conversation["id"], Timer(), now)
             return 1
-        decision = decide(MessageClass.PROACTIVE, self._facts(identity, conversation["customer_id"], now),
-                          now, self.settings.schedule)
+        slots = conversation.get("slots") or {}
+        facts = self._facts(identity, conversation["customer_id"], now,
+                            low_score=bool(slots.get("low_score") or slots.get("had_case")))
+        decision = decide(MessageClass.PROACTIVE, facts, now, self.settings.schedule)
         if decision.send:
             self.runner.feed(conversation["id"], Timer(), now)
             return 1
         with self.store.transaction():
             if decision.never:
                 self._close_quietly(conversation, now)
-            elif conversation["wake_kind"] == "remind" and decision.wait_until - now > self.settings.schedule.close_after:
+            elif conversation["wake_kind"] == WakeKind.REMIND and decision.wait_until - now > self.settings.schedule.close_after:
                 # The reminder would come too late (weekly cap): at most one reminder means none here.
                 self.store.conversations.postpone_wakeup(conversation["id"], now + self.settings.schedule.close_after,
                                                          kind="close")
@@ -130,14 +149,14 @@ class Scheduler:
         self.store.conversations.postpone_wakeup(conversation["id"], now, kind="close")
         self.runner.feed(conversation["id"], Timer(), now)
 
-    def _facts(self, identity: Identity, customer_id: int, now: datetime) -> ContactFacts:
+    def _facts(self, identity: Identity, customer_id: int, now: datetime, low_score: bool = False) -> ContactFacts:
         customer = self.store.customers.get(customer_id)
         return ContactFacts(
             consent=identity.consent, opted_out=identity.opted_out, reachable=identity.reachable,
             timezone=customer.get("timezone"),
             proactive_sent=self.store.customers.contacts_since(customer_id, now - WEEK),
             has_open_case=self.store.cases.active_for_customer(customer_id) is not None,
-            had_low_score=False,
+            had_low_score=low_score,
         )
 
     # ---- reporting ---------------------------------------------------------------------

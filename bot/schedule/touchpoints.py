@@ -1,16 +1,17 @@
-"""Orders -> the touchpoints they are due for.
+"""Orders -> the touchpoints they are due for, from the kinds declared in config.yml.
 
 Pure: no SQL, no clock. The store calls `touchpoints_for` on every import or update of a line
 item and upserts the result; the governor decides later whether each one may go out when it
 falls due. Every time here is an aware UTC datetime.
 
-Anchor of the proactive touchpoints is the delivery: the real `delivered_at`, else the
-carrier's estimate `expected_at`, else `shipped_at + expected_transit`; an order neither
-shipped nor delivered has only its thank-you. Cancelled and returned orders have none (the
-store cancels pending ones). A shipped order not yet delivered also has a delay notice, due
-`delays.grace` after that expected moment: delivery in time cancels it (it is no longer
-wanted), a later estimate moves it, and its `anchor` (the expected moment) lets the store tell
-a second delay from a repeat of the first.
+A kind (`schedule.touchpoints.<name>`) is timed from an anchor: the purchase, the shipment,
+the delivery (the real `delivered_at`, else the carrier's estimate `expected_at`, else
+`shipped_at + expected_transit`), the expected run-out of a consumable (delivery + quantity x
+usage days, for SKUs listed in `upsell.replenishment`), or `late`: the expected delivery of an
+order shipped and not delivered yet (a delay notice; delivery in time cancels it, a later
+estimate moves it, and its `anchor` lets the store tell a second delay from a repeat). A kind whose anchor is not known yet has no touchpoint; an order
+neither shipped nor delivered has only its purchase-timed ones. Cancelled and returned orders
+have none (the store cancels pending ones).
 """
 from __future__ import annotations
 
@@ -18,22 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping, Optional
 
-from bot.config import DelaySettings, Replenishment, ScheduleSettings
+from bot.config import Anchor, Items, MessageClass, Replenishment, ScheduleSettings, TouchpointKind
 
 STATUSES = ("placed", "shipped", "delivered", "cancelled", "returned")
 CLOSED_STATUSES = frozenset({"cancelled", "returned"})
-
-THANK_YOU = "thank_you"
-CHECKIN = "checkin"
-NPS = "nps"
-REPLENISHMENT = "replenishment"
-DELAY_NOTICE = "delay_notice"
-KINDS = (THANK_YOU, DELAY_NOTICE, CHECKIN, NPS, REPLENISHMENT)
-SERVICE_KINDS = frozenset({DELAY_NOTICE})           # about the order itself: no weekly-cap slot
-AFTER_DELIVERY_KINDS = frozenset({CHECKIN, NPS, REPLENISHMENT})
-
-# Remind a few days before the expected run-out, so the refill can arrive in time.
-REPLENISHMENT_MARGIN = timedelta(days=3)
 
 
 def require_aware(value: datetime, name: str) -> datetime:
@@ -80,9 +69,14 @@ class Touchpoint:
     kind: str
     flow: str
     due_at: datetime
-    proactive: bool
+    message_class: MessageClass
     sku: str = ""
-    anchor: Optional[datetime] = None    # the moment it was timed from (delay notice: expected delivery)
+    anchor: Optional[datetime] = None    # what it was timed from; kept for `late` kinds (see the store)
+
+    @property
+    def proactive(self) -> bool:
+        """Counts against the weekly cap and waits out quiet hours (all but transactional ones)."""
+        return self.message_class not in (MessageClass.TRANSACTIONAL, MessageClass.SERVICE)
 
 
 def delivery_anchor(order: OrderFacts, schedule: ScheduleSettings) -> Optional[datetime]:
@@ -102,38 +96,49 @@ def expected_delivery(order: OrderFacts, schedule: ScheduleSettings) -> Optional
     return None
 
 
-def touchpoints_for(order: OrderFacts, schedule: ScheduleSettings,
-                    replenishment: Mapping[str, Replenishment],
-                    delays: Optional[DelaySettings] = None) -> list[Touchpoint]:
-    """Every touchpoint of one line item, sorted by due time (ties in KINDS order)."""
+def anchor_time(anchor: Anchor, order: OrderFacts, schedule: ScheduleSettings,
+                replenishment: Mapping[str, Replenishment]) -> Optional[datetime]:
+    """The moment a kind is timed from, or None while it is unknown (or never applies)."""
+    if anchor is Anchor.PURCHASE:
+        return order.purchased_at
+    if anchor is Anchor.SHIPMENT:
+        return order.shipped_at
+    if anchor is Anchor.LATE:
+        late = order.delivered_at is None and order.status != "delivered"
+        return expected_delivery(order, schedule) if late else None
+    delivered = delivery_anchor(order, schedule)
+    if anchor is Anchor.DELIVERY or delivered is None:
+        return delivered
+    refill = replenishment.get(order.sku)
+    return delivered + timedelta(days=order.quantity * refill.usage_days) if refill else None
+
+
+def touchpoints_for(order: OrderFacts, schedule: ScheduleSettings, replenishment: Mapping[str, Replenishment],
+                    first_item: bool = True) -> list[Touchpoint]:
+    """Every touchpoint of one line item, sorted by due time (ties in the order the kinds are declared).
+
+    `first_item` is False for an order's other line items: they get only the kinds with
+    `items: each`.
+    """
     if order.status in CLOSED_STATUSES:
         return []
-    points: list[Touchpoint] = []
-    if schedule.thank_you:
-        points.append(_point(order, THANK_YOU, order.purchased_at, proactive=False))
-    expected = expected_delivery(order, schedule)
-    if delays is not None and delays.enabled and order.delivered_at is None and expected is not None \
-            and order.status != "delivered":
-        points.append(Touchpoint(order.order_id, DELAY_NOTICE, DELAY_NOTICE, expected + delays.grace,
-                                 False, order.sku, anchor=expected))
-    anchor = delivery_anchor(order, schedule)
-    if anchor is not None:
-        checkin_at = anchor + schedule.checkin_delay(order.sku, order.category)
-        points.append(_point(order, CHECKIN, checkin_at))
-        if schedule.nps_after is not None:
-            points.append(_point(order, NPS, anchor + schedule.nps_after))
-        refill = replenishment.get(order.sku)
-        if refill is not None:
-            points.append(_point(order, REPLENISHMENT,
-                                 replenishment_due(anchor, order.quantity, refill, checkin_at)))
-    return sorted(points, key=lambda p: (p.due_at, KINDS.index(p.kind)))
-
-
-def replenishment_due(delivered_at: datetime, quantity: int, refill: Replenishment,
-                      checkin_at: datetime) -> datetime:
-    """Expected run-out minus a margin, never before the check-in (ask about it first)."""
-    run_out = delivered_at + timedelta(days=quantity * refill.usage_days)
-    return max(run_out - REPLENISHMENT_MARGIN, checkin_at)
+    due: dict[str, datetime] = {}
+    anchors: dict[str, datetime] = {}
+    for name, kind in schedule.touchpoints.items():
+        at = anchor_time(kind.anchor, order, schedule, replenishment)
+        if at is not None:
+            anchors[name] = at
+            due[name] = at + kind.offset(order.sku, order.category)
+    points = []
+    for name, at in due.items():
+        kind = schedule.touchpoints[name]
+        if not first_item and kind.items is not Items.EACH:
+            continue
+        if kind.not_before in due:
+            at = max(at, due[kind.not_before])
+        points.append(_point(order, name, kind, at, anchors[name]))
+    order_of = list(schedule.touchpoints)
+    return sorted(points, key=lambda p: (p.due_at, order_of.index(p.kind)))
 
 
 def reschedule_checkin(now: datetime, schedule: ScheduleSettings) -> datetime:
@@ -141,6 +146,6 @@ def reschedule_checkin(now: datetime, schedule: ScheduleSettings) -> datetime:
     return require_aware(now, "now") + schedule.not_used_yet_delay
 
 
-def _point(order: OrderFacts, kind: str, due_at: datetime, proactive: bool = True) -> Touchpoint:
-    # flow names equal kind names today; kept apart so a shop could map a kind to its own flow
-    return Touchpoint(order.order_id, kind, kind, due_at, proactive, order.sku)
+def _point(order: OrderFacts, name: str, kind: TouchpointKind, due_at: datetime, anchor: datetime) -> Touchpoint:
+    return Touchpoint(order.order_id, name, kind.flow or name, due_at, kind.message_class, order.sku,
+                      anchor if kind.anchor is Anchor.LATE else None)

@@ -1,4 +1,5 @@
-"""Orders -> touchpoints: every kind, overrides, the shipped-date fallback, replenishment math."""
+"""Orders -> touchpoints: every kind declared in config.yml, overrides, the shipped-date fallback,
+replenishment math."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -6,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Replenishment, ScheduleSettings, Settings, load_settings
+from bot.config import MessageClass, Replenishment, ScheduleSettings, load_settings
 from bot.schedule.touchpoints import (
-    REPLENISHMENT_MARGIN,
     OrderFacts,
     Touchpoint,
     delivery_anchor,
@@ -38,9 +38,21 @@ def by_kind(points: list[Touchpoint]) -> dict[str, Touchpoint]:
     return {p.kind: p for p in points}
 
 
+def changed(schedule: ScheduleSettings, kind: str, **fields) -> ScheduleSettings:
+    """`schedule` with one touchpoint kind changed (fields=None: the kind removed)."""
+    kinds = dict(schedule.touchpoints)
+    if fields.pop("removed", False):
+        del kinds[kind]
+    else:
+        kinds[kind] = kinds[kind].copy(update=fields)
+    return schedule.copy(update={"touchpoints": kinds})
+
+
 @pytest.fixture
 def schedule() -> ScheduleSettings:
-    return Settings().schedule  # checkin 4d, transit 5d, nps 30d, thank-you on
+    """The shipped kinds without per-category offsets: checkin 4d, transit 5d, nps 30d, thank-you on."""
+    shipped = load_settings(ROOT / "config.yml", environ={}).schedule
+    return changed(shipped, "checkin", categories={})
 
 
 @pytest.fixture
@@ -54,7 +66,8 @@ def test_delivered_order_gets_thank_you_checkin_and_nps(schedule):
     assert [p.kind for p in points] == ["thank_you", "checkin", "nps"]
     kinds = by_kind(points)
     assert kinds["thank_you"] == Touchpoint("A-1001", "thank_you", "thank_you", PURCHASED,
-                                            False, "TR2-44")
+                                            MessageClass.TRANSACTIONAL, "TR2-44")
+    assert not kinds["thank_you"].proactive
     assert kinds["checkin"].due_at == DELIVERED + timedelta(days=4)
     assert kinds["checkin"].proactive and kinds["checkin"].flow == "checkin"
     assert kinds["nps"].due_at == DELIVERED + timedelta(days=30)
@@ -62,12 +75,12 @@ def test_delivered_order_gets_thank_you_checkin_and_nps(schedule):
 
 
 def test_thank_you_only_when_configured(schedule):
-    quiet = schedule.copy(update={"thank_you": False})
+    quiet = changed(schedule, "thank_you", removed=True)
     assert "thank_you" not in by_kind(touchpoints_for(order(), quiet, {}))
 
 
 def test_no_nps_when_disabled(schedule):
-    no_nps = schedule.copy(update={"nps_after": None})
+    no_nps = changed(schedule, "nps", removed=True)
     assert [p.kind for p in touchpoints_for(order(), no_nps, {})] == ["thank_you", "checkin"]
 
 
@@ -84,7 +97,7 @@ def test_category_overrides_from_config(shipped_schedule, sku, category, days):
 
 def test_sku_override_beats_category(shipped_schedule):
     schedule = load_settings(ROOT / "config.yml", environ={}, overrides={
-        "schedule": {"skus": {"NCH-700": {"checkin_after": "10d"}}}}).schedule
+        "schedule": {"touchpoints": {"checkin": {"skus": {"NCH-700": "10d"}}}}}).schedule
     kinds = by_kind(touchpoints_for(order(sku="NCH-700", category="electronics"), schedule, {}))
     assert kinds["checkin"].due_at == DELIVERED + timedelta(days=10)
     other = by_kind(touchpoints_for(order(sku="WEB-3", category="electronics"), schedule, {}))
@@ -121,7 +134,7 @@ def test_delivery_date_wins_over_estimate(schedule):
 def test_placed_order_has_only_its_thank_you(schedule):
     facts = order(shipped_at=None, delivered_at=None, status="placed")
     assert [p.kind for p in touchpoints_for(facts, schedule, SERUM)] == ["thank_you"]
-    no_thanks = schedule.copy(update={"thank_you": False})
+    no_thanks = changed(schedule, "thank_you", removed=True)
     assert touchpoints_for(facts, no_thanks, SERUM) == []
 
 
@@ -133,7 +146,7 @@ def test_cancelled_or_returned_orders_get_nothing(schedule, status):
 def test_replenishment_at_expected_run_out_minus_margin(schedule):
     facts = order(sku="SERUM-30", category="skincare", quantity=2)
     kinds = by_kind(touchpoints_for(facts, schedule, SERUM))
-    assert REPLENISHMENT_MARGIN == timedelta(days=3)
+    assert schedule.touchpoints["replenishment"].before == timedelta(days=3)
     assert kinds["replenishment"].due_at == DELIVERED + timedelta(days=2 * 30 - 3)
     assert kinds["replenishment"].proactive and kinds["replenishment"].flow == "replenishment"
 
@@ -164,7 +177,7 @@ def test_replenishment_from_estimated_delivery(schedule):
 
 
 def test_sorted_by_due_time_and_deterministic(schedule):
-    long_checkin = schedule.copy(update={"checkin_after": timedelta(days=40)})
+    long_checkin = changed(schedule, "checkin", after=timedelta(days=40))
     facts = order(sku="SERUM-30", quantity=1)
     points = touchpoints_for(facts, long_checkin, SERUM)
     # checkin (40d) now after nps (30d); replenishment clamps to the checkin, after it on ties

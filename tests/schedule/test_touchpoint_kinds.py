@@ -1,0 +1,103 @@
+"""A touchpoint kind is data in config.yml: a test declares a new one (timing, flow, class, which
+items) and the real import, scheduler, governor and engine send it, with no code added."""
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.clock import iso
+from bot.config import ConfigError
+from bot.engine.flows import load_flows
+from tests.support.harness import DIALOGS, Harness, make_settings
+
+UTC = timezone.utc
+NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)     # a Monday, 10:00 Lisbon
+TIPS_FLOW = """\
+flow: care_tips
+description: A care tip two days after delivery.
+steps:
+  tip:
+    say: "Hi {customer.first_name}! A tip for {product.name}: {faq}"
+    end: true
+"""
+
+
+def with_kind(**kind) -> dict:
+    return {"schedule": {"touchpoints": {"care_tips": kind}}}
+
+
+def dialogs_with_tips(tmp_path: Path) -> Path:
+    folder = tmp_path / "dialogs"
+    shutil.copytree(DIALOGS, folder)
+    (folder / "care_tips.yml").write_text(TIPS_FLOW, encoding="utf-8")
+    return folder
+
+
+async def test_a_kind_declared_in_config_is_scheduled_and_sent(tmp_path):
+    settings = make_settings(**with_kind(**{"from": "delivery", "after": "2d"}))
+    h = Harness(settings, flows=load_flows(dialogs_with_tips(tmp_path)), start=NOW)
+    h.add_order(delivered=NOW, status="delivered")
+    tips = h.touchpoint("A-1", "care_tips")
+    assert (tips["flow"], tips["due_at"]) == ("care_tips", iso(NOW + timedelta(days=2)))
+    await h.advance(timedelta(days=2))
+    assert h.texts()[-1] == ("Hi Ana! A tip for Trail Runner 2 shoes: Clean them with a soft brush and cold water; "
+                             "let them air-dry away from heat.")
+    assert h.touchpoint("A-1", "care_tips")["status"] == "started"
+
+
+async def test_a_kind_can_reuse_a_shipped_flow_and_be_timed_from_the_shipment():
+    settings = make_settings(**with_kind(**{"flow": "nps", "from": "shipment", "after": "1d",
+                                            "class": "transactional"}))
+    h = Harness(settings, start=NOW)
+    h.add_order(status="shipped", delivered=None, purchased=NOW - timedelta(days=2))
+    tips = h.touchpoint("A-1", "care_tips")
+    assert tips["flow"] == "nps"
+    assert tips["due_at"] == iso(NOW - timedelta(days=2) + timedelta(days=1) + timedelta(days=1))
+
+
+async def test_transactional_kinds_skip_the_weekly_cap_and_proactive_ones_wait():
+    # the check-in (proactive) used this week's one contact; a transactional kind still goes out
+    settings = make_settings(**with_kind(**{"flow": "thank_you", "from": "delivery", "after": "5d",
+                                            "class": "transactional"}))
+    h = Harness(settings, start=NOW)
+    await h.start_checkin()
+    await h.press("5")
+    await h.press("no")                                 # no review: the check-in ends
+    await h.advance(timedelta(days=1, hours=1))
+    assert h.touchpoint("A-1", "care_tips")["status"] == "started"
+    proactive = make_settings(**with_kind(**{"flow": "thank_you", "from": "delivery", "after": "5d"}))
+    p = Harness(proactive, start=NOW)
+    await p.start_checkin()
+    await p.press("5")
+    await p.press("no")
+    await p.advance(timedelta(days=1, hours=1))
+    held = p.touchpoint("A-1", "care_tips")
+    assert (held["status"], held["held_reason"]) == ("held", "weekly_cap")
+
+
+async def test_items_each_gives_every_line_item_its_own():
+    settings = make_settings(**with_kind(**{"flow": "thank_you", "from": "purchase", "items": "each"}))
+    h = Harness(settings, start=NOW)
+    h.add_order(sku="TR2-44")
+    h.add_order(sku="SOCK-3", product="Trail socks")   # a second line item of the same order
+    kinds = sorted((t["sku"], t["kind"]) for t in h.store.orders.touchpoints("A-1") if t["status"] != "cancelled")
+    assert ("SOCK-3", "care_tips") in kinds and ("TR2-44", "care_tips") in kinds
+
+
+async def test_an_offer_kind_is_never_sent_after_a_low_score_on_the_order():
+    settings = make_settings(schedule={"weekly_cap": 5, "touchpoints": {"care_tips": {
+        "flow": "replenishment", "from": "delivery", "after": "6d", "class": "offer"}}})
+    h = Harness(settings, start=NOW)
+    await h.start_checkin()
+    await h.press("1")                                  # a low score on this order
+    await h.advance(timedelta(days=3))
+    assert h.touchpoint("A-1", "care_tips")["status"] == "suppressed:low_score"
+
+
+def test_a_kind_whose_flow_does_not_exist_is_refused_at_start():
+    settings = make_settings(**with_kind(**{"flow": "care_tips", "from": "delivery"}))
+    with pytest.raises(ConfigError, match="schedule.touchpoints.care_tips: no flow 'care_tips'"):
+        Harness(settings)
