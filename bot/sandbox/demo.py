@@ -47,6 +47,7 @@ from bot.sandbox.shop import ShopFeed
 from bot.sandbox.summary import HoldLog, Summary, summarize
 from bot.sandbox.world import SandboxWorld
 from bot.schedule.governor import MessageClass, decide, explain, resolve_zone
+from bot.schedule.touchpoints import touchpoints_for
 from bot.store.store import Store
 from bot.upkeep import Upkeep
 from bot.webhooks.http import OrderWebhooks
@@ -279,9 +280,9 @@ class SandboxDemo:
         """The simulated end: some days after the last check-in falls due (the shop's live
         orders: after their delivery and check-in delay)."""
         dues = [parse_iso(t["due_at"]) for t in self.store.db["touchpoints"].rows_where("kind = 'checkin'")]
-        schedule = self.settings.schedule
-        dues += [(row.delivered_at or row.expected_at or row.purchased_at) + schedule.checkin_delay(row.sku, row.category)
-                 for row in self._shop_rows()]
+        dues += [t.due_at for row in self._shop_rows()
+                 for t in touchpoints_for(row.facts(), self.settings.schedule, self.settings.upsell.replenishment)
+                 if t.kind == "checkin"]
         return max(dues, default=self.clock.now()) + AFTER_LAST_CHECKIN
 
     def _ready(self, orders: int, example_order: str) -> None:
