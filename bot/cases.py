@@ -154,6 +154,7 @@ class CaseDesk:
             "order": case["order_id"], "product": item.get("product"), "sku": item.get("sku"),
             "scores": {m: slots[m] for m in ("csat", "nps", "ces") if m in slots},
             "reason": case["reason"], "problem_type": case["problem_type"],
+            "request": case.get("request"),
             "customer_words": case["text"], "last_turns": turns,
             "photos": json.loads(case["photos"] or "[]"),
             "sla_due": sla_due, "sla_state": _sla_state(case, sla_due, now),

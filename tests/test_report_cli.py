@@ -9,18 +9,14 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.store.store import Store
-from tests.store.shop_fixture import build_shop, forget
-from tests.support.harness import CONFIG
+from tests.store.shop_fixture import write_shop
+from tests.support.harness import CONFIG, ROOT
 
 
 @pytest.fixture(scope="module")
 def shop_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("report") / "shop.db"
-    store = Store.open(path)
-    people = build_shop(store)
-    forget(store, people["fay"])
-    store.close()
+    write_shop(path)
     return path
 
 
@@ -77,3 +73,11 @@ def test_a_missing_store_is_named(tmp_path):
     assert result.exit_code == 1
     assert "no store at" in result.output and "nowhere.db" in result.output
     assert not (tmp_path / "nowhere.db").exists()      # a report never creates a store
+
+
+def test_simulate_keeps_its_store_only_in_a_new_file(shop_db):
+    before = shop_db.read_bytes()
+    result = CliRunner().invoke(main, ["--config", str(CONFIG), "simulate", str(ROOT / "tests" / "scenarios" / "happy_path.yml"),
+                                       "--db", str(shop_db)])
+    assert result.exit_code == 1 and "already exists" in result.output
+    assert shop_db.read_bytes() == before

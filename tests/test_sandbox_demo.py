@@ -2,20 +2,25 @@
 Telegram and Slack servers, the real adapters, store, scheduler and dispatcher, simulated
 customers and agent, on a simulated clock at full speed (the table stand-in for the NLU)."""
 import asyncio
+import json
 import os
 import re
+from statistics import mean
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
+from click.testing import CliRunner
 
 from bot.cases import SUPPORT
+from bot.cli import main
 from bot.channels.slack_blocks import escape_customer_text
 from bot.clock import parse_iso
 from bot.config import load_settings
 from bot.sandbox.cast import SlackSide, TelegramSide
 from bot.sandbox.demo import SandboxDemo, run_sandbox
 from bot.schedule.governor import quiet_until, resolve_zone
+from bot.store.reporting import Period, Reporting
 from bot.store.store import Store
 from tests.support.table_parser import TableParser
 
@@ -170,7 +175,7 @@ def test_no_message_lost_or_doubled_at_the_loopback_servers(run):
                 continue                                           # an answered question shows its answer now
             assert shown[row["platform_message_id"]] == text
     support = list(db.query("select platform_message_id from outbox where channel = ? and status = 'sent' "
-                            "and kind in ('case_card', 'thread') order by sent_at, id", [SUPPORT]))
+                            "and kind in ('case_card', 'thread', 'notice') order by sent_at, id", [SUPPORT]))
     posted = [m.ts for m in run.slack.messages_in(run.demo.world.support_channel_id)
               if m.user == run.slack.bot_user_id or m.bot_id]
     assert sorted(r["platform_message_id"] for r in support) == sorted(posted)
@@ -184,22 +189,61 @@ def test_deep_link_customers_are_linked_before_their_thank_you(run):
         assert screen[0].startswith("Thanks ") and screen[1].startswith("Thank you for your order")
 
 
-def test_make_run_entry_exits_0_and_leaves_no_database(tmp_path, capsys, caplog, monkeypatch):
+def test_make_run_entry_exits_0_and_prints_the_report_command_for_its_kept_store(tmp_path, capsys, caplog,
+                                                                                monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     settings = load_settings(os.path.join(ROOT, "config.yml"), environ={})
     sample = open(os.path.join(ROOT, "data", "sample_orders.csv"), encoding="utf-8").read().splitlines()
     orders = tmp_path / "orders.csv"            # a broken product and a STOP: a case and an opt-out
     orders.write_text("\n".join([sample[0]] + [line for line in sample if line.startswith(("A-1003", "A-1010"))]) + "\n",
                       encoding="utf-8")
+    kept = tmp_path / "runs" / "last-run.db"
     code = asyncio.run(run_sandbox(settings, lambda s: Store.open(s.resolve(s.store.path)), lambda s: TableParser(),
-                                   speed=0, orders_file=str(orders), personas=True))
+                                   speed=0, orders_file=str(orders), personas=True, keep_at=kept))
     assert code == 0
     out = capsys.readouterr().out
     assert "new case 1: product_problem" in out and "Done: you won't get any more messages" in out
     assert "1 opened, 1 claimed, 1 resolved" in out
     ready = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("ready:"))
     database = re.search(r"store (\S+),", ready).group(1)
-    assert database != settings.store.path and not os.path.exists(database)
+    assert database == str(kept) and kept.exists() and database != settings.store.path
+    command = re.search(r"^  (AFTERCARE_DB=(\S+) \.venv/bin/aftercare report)$", out, re.M)
+    assert command and command.group(2) == str(kept)
+    # the printed command, run as printed, shows the summary's counts
+    report = CliRunner().invoke(main, ["--config", os.path.join(ROOT, "config.yml"), "report", "--json"],
+                                env={"AFTERCARE_DB": command.group(2), "COLUMNS": "200"}, catch_exceptions=False)
+    overall = json.loads(report.output)["overall"]
+    summary_row = re.search(r"check-ins\W+(\d+) sent of \d+ started, (\d+) answered", out)
+    assert (overall["checkins_sent"], overall["responses"]) == (int(summary_row.group(1)), int(summary_row.group(2)))
+    assert (overall["cases"]["opened"], overall["cases"]["claimed"], overall["cases"]["resolved"]) == (1, 1, 1)
+    assert overall["opt_outs"] == int(re.search(r"opt-outs\W+(\d+)", out).group(1)) == 1
+    csat = re.search(r"CSAT\W+(\S+) satisfied \(n=(\d+)", out)
+    assert overall["csat"]["n"] == int(csat.group(2))
+
+
+def test_the_report_on_a_sandbox_store_has_the_summary_counts(run):
+    """`aftercare report` and the run's summary count the same things the same way."""
+    summary = run.summary
+    overall = Reporting(run.store.db).overall(Period(), run.demo.clock.now())
+    assert overall["checkins_sent"] == summary.checkins_sent
+    assert overall["responses"] == summary.checkins_answered
+    assert overall["csat"]["n"] == len(summary.csat) and overall["csat"]["mean"] == round(mean(summary.csat), 2)
+    assert overall["csat"]["satisfied_pct"] == round(summary.csat_percent / 100, 4)
+    assert overall["csat"]["distribution"] == {str(s): summary.csat.count(s) for s in range(1, 6)}
+    assert overall["nps"]["n"] == len(summary.nps) and overall["nps"]["score"] == round(summary.nps_score, 2)
+    assert overall["ces"]["n"] == len(summary.ces)
+    assert overall["ces"]["mean"] == (round(summary.ces_mean, 2) if summary.ces else None)
+    cases = overall["cases"]
+    assert cases["opened"] == len(summary.cases) >= 1
+    assert cases["claimed"] == sum(1 for c in summary.cases if c.claimed_at)
+    assert cases["resolved"] == sum(1 for c in summary.cases if c.resolved_at)
+    for stage, column in (("claim", "claimed_at"), ("first_reply", "first_reply_at"), ("resolve", "resolved_at")):
+        expected = summary.case_minutes(column)
+        assert cases[f"median_minutes_to_{stage}"] == (None if expected is None else pytest.approx(expected, abs=0.005))
+    assert overall["reviews"]["requested"] == summary.review_requests
+    assert overall["upsells"]["offered"] + overall["replenishment"]["offered"] == summary.upsells
+    assert overall["opt_outs"] == summary.opt_outs
+    assert overall["unreachable"] == summary.unreachable
 
 
 def test_without_personas_it_runs_on_the_wall_clock_until_stopped_and_leaves_chat_its_messages(tmp_path):

@@ -245,4 +245,4 @@ async def test_due_report_explains_each_wait():
                 purchased=at(2026, 10, 27, 9, 0))
     report = {(i.order_id, i.kind): i.verdict for i in h.core.scheduler.due_report(h.clock.now())}
     assert report[("A-1", "checkin")] == "waits for quiet hours to end at 09:00 Europe/Lisbon"
-    assert report[("B-1", "checkin")] == "waits: the customer has not linked Telegram yet"
+    assert report[("B-1", "checkin")] == "waits: the customer has not linked telegram yet"

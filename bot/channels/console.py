@@ -114,7 +114,8 @@ def case_summary(case: dict) -> str:
     scores = ", ".join(f"{k.upper()} {v}" for k, v in (case.get("scores") or {}).items()) or "none"
     product = f"{case.get('product') or '?'} ({case.get('sku') or '?'})"
     lines = [
-        f"Case {case['id']}: {case.get('reason')}" + (f" / {case['problem_type']}" if case.get("problem_type") else ""),
+        f"Case {case['id']}: {case.get('reason')}" + (f" / {case['problem_type']}" if case.get("problem_type") else "")
+        + (f" / wants {case['request']}" if case.get("request") else ""),
         f"Customer: {case.get('customer')} on {case.get('channel')} | Order {case.get('order')} | {product}",
         f"Scores: {scores}",
         f"Customer's words: {case.get('customer_words') or '-'}",

@@ -134,7 +134,7 @@ def case_card(case: Mapping[str, Any]) -> tuple[str, list]:
     """(fallback text, blocks) of a case card.
 
     Keys read (all optional but `id`): customer, channel, order, product, sku, scores,
-    reason, problem_type, customer_words, last_turns (strings or {"from", "text"}), photos
+    reason, problem_type, request, customer_words, last_turns (strings or {"from", "text"}), photos
     (URLs), sla_due, sla_state, status ("open" | "claimed" | "resolved"), owner (agent's
     Slack user id), claimed_at, resolved_by, resolved_at."""
     case_id = str(case["id"])
@@ -146,7 +146,8 @@ def case_card(case: Mapping[str, Any]) -> tuple[str, list]:
         ("Customer", case.get("customer")), ("Channel", case.get("channel")),
         ("Order", case.get("order")), ("Product", _product(case)),
         ("Scores", case.get("scores")), ("Reason", case.get("reason")),
-        ("Problem", case.get("problem_type")), ("SLA due", _sla(case)),
+        ("Problem", case.get("problem_type")), ("Request", case.get("request")),
+        ("SLA due", _sla(case)),
     ]
     blocks.append({"type": "section", "block_id": "case_fields",
                    "fields": [mrkdwn(f"*{name}*\n" + fit(_value(v), MAX_FIELD_TEXT - len(name) - 4))

@@ -14,7 +14,7 @@ from bot.cli.flows import flows
 from bot.cli.nlu import nlu
 from bot.cli.ops import cases, due, orders, telegram
 from bot.cli.play import chat, simulate
-from bot.cli.report import report
+from bot.cli.report import browse, report
 from bot.cli.run import run
 
 
@@ -28,5 +28,5 @@ def main(ctx: click.Context, config_path: str) -> None:
     ctx.obj = {"config_path": config_path}
 
 
-for command in (flows, nlu, orders, due, cases, telegram, simulate, chat, run, report, customer):
+for command in (flows, nlu, orders, due, cases, telegram, simulate, chat, run, report, browse, customer):
     main.add_command(command)

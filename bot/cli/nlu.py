@@ -25,10 +25,11 @@ def _settings(ctx: click.Context) -> NluSettings:
         raise click.ClickException(str(exc)) from None
 
 
-def _parser(settings: NluSettings) -> RasaParser:
+def _parser(settings: NluSettings, keyword_fallback: bool = True) -> RasaParser:
     """The cached model, or exit 1 with what to do: these commands never train."""
     try:
-        return load_parser(settings)
+        parser = load_parser(settings)
+        return parser if keyword_fallback else parser.without_keyword_fallback()
     except (ModelNotTrainedError, FileNotFoundError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -74,20 +75,24 @@ def parse(ctx: click.Context) -> None:
 @click.option("--min-f1", type=float, default=None,
               help="Exit with status 1 when macro-F1 is below this.")
 @click.option("--errors", "show_errors", is_flag=True, help="List every misclassified example.")
+@click.option("--keyword-fallback/--no-keyword-fallback", default=True,
+              help="Add the keyword entity rules after the model (as the bot does), or "
+                   "measure the model's own entities.")
 @click.pass_context
 def test(ctx: click.Context, data_path: str | None, out: str | None, min_f1: float | None,
-         show_errors: bool) -> None:
-    """Evaluate on the held-out set: accuracy, macro-F1, worst confusions, a PNG."""
+         show_errors: bool, keyword_fallback: bool) -> None:
+    """Evaluate on the held-out set (or --data FILE): accuracy, macro-F1, confident wrong
+    answers, worst confusions, a PNG."""
     from rich.console import Console
     from rich.table import Table
 
-    from bot.nlu.evaluate import evaluate, load_examples, plot_confusion
+    from bot.nlu.evaluate import CONFIDENT, evaluate, load_examples, plot_confusion
 
     settings = _settings(ctx)
     test_file = Path(data_path) if data_path else settings.test_data
     if not test_file.exists():
         raise click.ClickException(f"{test_file}: no test data")
-    parser = _parser(settings)
+    parser = _parser(settings, keyword_fallback)
     examples = load_examples(test_file)
     result = evaluate(parser, examples)
     console = Console(highlight=False)
@@ -109,12 +114,15 @@ def test(ctx: click.Context, data_path: str | None, out: str | None, min_f1: flo
 
     if show_errors:
         for example, predicted in result.errors():
-            console.print(f"{example.intent} -> {predicted}: {example.text}", markup=False)
+            console.print(f"{example.intent} -> {predicted}: {example.text}", markup=False,
+                          soft_wrap=True)
 
     entities = result.entity_scores()
     console.print(f"accuracy {result.accuracy:.3f}  macro-F1 {result.macro_f1:.3f}  "
                   f"entities F1 {entities.f1:.3f} (P {entities.precision:.3f}, "
                   f"R {entities.recall:.3f})")
+    console.print(f"confident (>= {CONFIDENT}) wrong intents {result.confident_errors():.1%} "
+                  f"of {len(examples)}")
     picture = plot_confusion(result, Path(out) if out else
                              settings.model_dir / "confusion_matrix.png")
     console.print(f"confusion matrix: {picture}")

@@ -5,17 +5,22 @@ import asyncio
 import json
 import logging
 import sys
+from pathlib import Path
+from typing import Optional
 
 import click
 
 from bot.cli.common import load_nlu, open_store, settings_from
 from bot.sandbox.scenario import ScenarioError
+from bot.store.store import Store
 
 
 @click.command()
 @click.argument("scenario", type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", "db_file", type=click.Path(dir_okay=False),
+              help="Keep the run's store in this new file (for `AFTERCARE_DB=FILE aftercare report`).")
 @click.pass_context
-def simulate(ctx: click.Context, scenario: str) -> None:
+def simulate(ctx: click.Context, scenario: str, db_file: Optional[str]) -> None:
     """Play SCENARIO.yml through the real engine, store and NLU on a simulated clock; print one JSON object."""
     from bot.sandbox.scenario import load_scenario
     from bot.sandbox.simulate import simulate_file
@@ -26,8 +31,15 @@ def simulate(ctx: click.Context, scenario: str) -> None:
         load_scenario(scenario)
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from None
+    if db_file and Path(db_file).exists():
+        raise click.ClickException(f"{db_file} already exists; --db keeps a run in a new file")
     parser = load_nlu(settings)
-    result = asyncio.run(simulate_file(scenario, settings, parser))
+    store = Store.open(db_file) if db_file else None
+    try:
+        result = asyncio.run(simulate_file(scenario, settings, parser, store))
+    finally:
+        if store:
+            store.close()
     click.echo(json.dumps(result, ensure_ascii=False))
 
 

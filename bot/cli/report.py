@@ -86,3 +86,21 @@ def report(ctx: click.Context, since: Optional[str], until: Optional[str], by: O
     render(console, data, path)
     if html_file:
         console.print(f"Page with charts written to {html_file}")
+
+
+@click.command()
+@click.option("--port", default=8001, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--immutable", is_flag=True, help="Open the file as never changing (only when no bot writes to it).")
+@click.pass_context
+def browse(ctx: click.Context, port: int, immutable: bool) -> None:
+    """Explore the store in Datasette on 127.0.0.1, read-only, with canned queries (open cases, low scores, ...)."""
+    from bot.report.browse import serve
+
+    path = store_path(ctx)
+    if not path.is_file():
+        raise click.ClickException(f"no store at {path} (set AFTERCARE_DB or store.path in config.yml)")
+    try:
+        serve(path, port=port, immutable=immutable,
+              ready=lambda url: click.echo(f"Datasette on {url} (read-only, Ctrl-C stops it)"))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None

@@ -69,7 +69,7 @@ def _open_case(effect: Effect) -> None:
     sla = timedelta(minutes=effect.settings.escalation.sla_minutes)
     case_id = store.cases.open(effect.conversation_id, effect.identity.customer_id, effect.order_id,
                                args["reason"], args.get("problem_type"), args.get("text", ""),
-                               args.get("photos", []), effect.now, sla)
+                               args.get("photos", []), effect.now, sla, request=args.get("request"))
     effect.case_opened(case_id)
 
 

@@ -207,7 +207,7 @@ class Engine:
                     out.messages.append(Message(render(step.ask, ctx.variables, state.slots), step.buttons()))
                 moves.wait(state, ctx, now)
                 return
-            if step.next in (None, END) or (action is not None and action.ends):
+            if step.next is None or step.next == END or (action is not None and action.ends):
                 moves.close(state)
                 return
             name = step.next

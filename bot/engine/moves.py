@@ -53,12 +53,16 @@ def escalate(out: Outcome, reason: str, answer: Optional[Answer]) -> None:
     problem = parse.entity("problem_type") if parse else None
     if problem:
         slots["problem_type"] = problem
+    request = parse.entity("request") if parse else None  # "...and I want a refund"
+    if request:
+        slots["request"] = request
     slots["had_case"] = True
     slots["escalation_reason"] = reason
     state.status, state.wake_at, state.wake_kind = Status.ACTIVE, None, None
     out.actions.append(ActionCall("escalate", {
         "reason": reason,
         "problem_type": slots.get("problem_type"),
+        "request": slots.get("request"),
         "text": slots.get("last_text", ""),
         "photos": list(slots.get("photos", [])),
         "scores": {m: slots[m] for m in SCALES if m in slots},

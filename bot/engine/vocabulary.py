@@ -206,7 +206,8 @@ class Vocabulary:
 
     def entries(self) -> Iterator[tuple[str, Sequence[Entry]]]:
         """(section title, entries) in the order the README lists them."""
-        tables = {Condition: self.conditions, Action: self.actions, Guard: self.guards, Variable: self.variables}
+        tables: dict[type, Mapping[str, Entry]] = {Condition: self.conditions, Action: self.actions,
+                                                   Guard: self.guards, Variable: self.variables}
         for kind, title in _SECTIONS:
             yield title, list(tables[kind].values())
 
@@ -218,7 +219,7 @@ def describe(vocabulary: Vocabulary) -> str:
         lines.append(f"{title}:")
         for entry in entries:
             lines.append(f"  {_shown(entry):<24} {entry.doc}")
-            for arg in getattr(entry, "args", ()):
+            for arg in _args(entry):
                 lines.append(f"    {arg.name + (' (required)' if arg.required else ''):<22} {arg.doc}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
@@ -232,12 +233,16 @@ def markdown(vocabulary: Vocabulary) -> str:
         lines.append("")
         for entry in entries:
             args = ""
-            if getattr(entry, "args", ()):
+            if _args(entry):
                 args = " (args: " + ", ".join(f"`{a.name}`" + ("" if a.required else " optional")
-                                              for a in entry.args) + ")"
+                                              for a in _args(entry)) + ")"
             lines.append(f"- `{_shown(entry)}`{args}: {entry.doc}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _args(entry: Entry) -> tuple[Arg, ...]:
+    return entry.args if isinstance(entry, Action) else ()
 
 
 def _shown(entry: Entry) -> str:

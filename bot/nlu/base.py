@@ -17,6 +17,9 @@ PROBLEM_TYPES = (
     "damaged", "defective", "missing_part", "wrong_item", "not_as_described", "size_fit",
     "late", "not_received",
 )
+# What the customer asks for, beside what is wrong ("arrived broken, I want a refund"): the
+# `request` entity, so a problem message keeps its refund ask and a refund ask its problem.
+REQUESTS = ("refund", "replacement", "exchange", "return", "repair")
 
 
 @dataclass(frozen=True)

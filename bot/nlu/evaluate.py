@@ -12,6 +12,8 @@ from typing import Iterable, Sequence
 
 from bot.nlu.base import FALLBACK_INTENT, Entity, Parser
 
+CONFIDENT = 0.9  # a parse this sure is acted on; wrong ones at this level are the costly kind
+
 
 @dataclass(frozen=True)
 class Example:
@@ -37,6 +39,7 @@ class Evaluation:
     examples: list[Example]
     predicted: list[str]
     predicted_entities: list[frozenset[Entity]] = field(default_factory=list)
+    confidences: list[float] = field(default_factory=list)
 
     @property
     def labels(self) -> list[str]:
@@ -72,6 +75,23 @@ class Evaluation:
                          if ex.intent != pred)
         return [(g, p, n) for (g, p), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
                 [:top]]
+
+    def confident_errors(self, at_least: float = CONFIDENT) -> float:
+        """Share of examples given a wrong intent (not a fallback) with confidence >=
+        `at_least`: worse than a fallback, since the bot acts on it without asking."""
+        if not self.examples:
+            return 0.0
+        wrong = sum(pred != ex.intent and pred != FALLBACK_INTENT and conf >= at_least
+                    for ex, pred, conf in zip(self.examples, self.predicted, self.confidences))
+        return wrong / len(self.examples)
+
+    def confident_answers(self, at_least: float = CONFIDENT) -> float:
+        """Share of examples answered with any intent at confidence >= `at_least` (on text
+        that is out of scope, each one is a confident wrong answer)."""
+        if not self.examples:
+            return 0.0
+        return sum(pred != FALLBACK_INTENT and conf >= at_least
+                   for pred, conf in zip(self.predicted, self.confidences)) / len(self.examples)
 
     def errors(self) -> list[tuple[Example, str]]:
         return [(ex, pred) for ex, pred in zip(self.examples, self.predicted)
@@ -120,7 +140,7 @@ def evaluate(parser: Parser, examples: Iterable[Example]) -> Evaluation:
     examples = list(examples)
     parses = [parser.parse(ex.text) for ex in examples]
     return Evaluation(examples, [p.intent for p in parses],
-                      [frozenset(p.entities) for p in parses])
+                      [frozenset(p.entities) for p in parses], [p.confidence for p in parses])
 
 
 def plot_confusion(evaluation: Evaluation, out: Path, title: str = "NLU intents") -> Path:

@@ -1,13 +1,15 @@
 """`aftercare run` with no credentials: the whole loop in a local sandbox.
 
 The loopback Telegram and Slack servers, the real adapters talking HTTP to them, the real
-store (a throwaway SQLite file), scheduler, dispatcher and NLU, on a simulated clock. The
-sample orders are imported, and the shop's system pushes a few more live, through the signed
-orders webhook over HTTP (`bot.sandbox.shop`), one of them delivered late; one simulated customer per order answers through the loopback
-servers as its persona would (`bot.sandbox.personas`), and a simulated agent works the cases
+store (kept at data/last-run.db, replaced by the next run, for `aftercare report`), scheduler,
+dispatcher and NLU, on a simulated clock. The sample orders are imported, and the shop's
+system pushes a few more live, through the signed orders webhook over HTTP
+(`bot.sandbox.shop`), one of them delivered late; one simulated customer per order answers
+through the loopback servers as its persona would (`bot.sandbox.personas`), and a simulated agent works the cases
 in the support channel. The clock runs `speed` simulated seconds per real second while
 something is about to happen and jumps over the quiet stretches, so weeks of check-ins take
-about a minute. Ctrl-C stops it cleanly; it ends with a summary.
+about a minute. Ctrl-C stops it cleanly; it ends with a summary and the `aftercare report`
+command that shows the same figures from the kept store.
 
 With `personas=False` nobody is simulated but the agent: the bot runs on the wall clock until
 Ctrl-C, on `data/sandbox.db`, and a person plays a customer with `aftercare chat`.
@@ -18,8 +20,8 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import shlex
 import signal
-import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +59,7 @@ log = logging.getLogger("aftercare.sandbox")
 SAMPLE_ORDERS = "data/sample_orders.csv"
 SAMPLE_WEBHOOK_ORDERS = "data/sample_webhook_orders.json"   # pushed live by the simulated shop
 PLAYGROUND_DB = "data/sandbox.db"          # --no-personas: kept so `aftercare chat` can join
+LAST_RUN_DB = "data/last-run.db"           # with personas: kept so `aftercare report` can read it
 FAST_FORWARD = timedelta(minutes=20)       # a longer quiet stretch is jumped over, not played
 AFTER_LAST_CHECKIN = timedelta(days=8)     # room for reminders, "not used yet" and closing
 LINK_BEFORE_PURCHASE = timedelta(minutes=5)
@@ -66,8 +69,10 @@ NOISY_LOGGERS = ("httpx", "telegram", "slack_bolt", "slack_sdk", "aiohttp", "aps
 
 
 async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], object],
-                      *, speed: float, orders_file: Optional[str], personas: bool) -> int:
-    """The zero-credential `aftercare run`. Returns the exit code (0, also after Ctrl-C)."""
+                      *, speed: float, orders_file: Optional[str], personas: bool,
+                      keep_at: Optional[Path] = None) -> int:
+    """The zero-credential `aftercare run`. Returns the exit code (0, also after Ctrl-C). The store
+    is kept at `keep_at` (default data/last-run.db, or data/sandbox.db without personas)."""
     console = Console()
     _log_through(console)
     console.print("[bold]Aftercare sandbox[/]: no TELEGRAM_BOT_TOKEN / SLACK_BOT_TOKEN in the environment, so "
@@ -76,13 +81,10 @@ async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store
     _stop_on_signals(stop)
     parser = await ParserThread.start(load_nlu, settings)
     with contextlib.ExitStack() as cleanup:
-        if personas:    # a throwaway database: nothing of the demo outlives it
-            folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="aftercare-sandbox-"))
-            path = Path(folder) / "sandbox.db"
-        else:           # kept, so that `aftercare chat` in another terminal can join
-            path = Path(settings.resolve(PLAYGROUND_DB))
-            for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-                stale.unlink(missing_ok=True)
+        # kept after the run: `aftercare report` reads it (personas), `aftercare chat` joins it (no personas)
+        path = Path(keep_at) if keep_at else settings.resolve(LAST_RUN_DB if personas else PLAYGROUND_DB)
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
         store = open_store(settings.copy(update={"store": StoreSettings(path=str(path))}))
         cleanup.callback(store.close)
         cleanup.callback(parser.close)
@@ -94,9 +96,25 @@ async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store
             console.print(f"[red]error:[/] {exc}")
             return 1
     render_summary(console, summary, speed=demo.speed)
+    if personas:
+        console.print(f"This run's store is kept at {_shown(path)}; the same figures, sliced and charted:\n"
+                      f"  {report_command(path)}", soft_wrap=True)
     if stop.is_set():
         console.print("[dim]Stopped by Ctrl-C.[/]")
     return 0
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working folder when it is below it (what a person would type)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def report_command(path: Path) -> str:
+    """The command that reports on a run's store."""
+    return f"AFTERCARE_DB={shlex.quote(_shown(path))} .venv/bin/aftercare report"
 
 
 class SandboxDemo:

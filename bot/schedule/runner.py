@@ -14,6 +14,7 @@ from bot.config import Anchor, ConfigError, MessageClass, Settings
 from bot.engine.machine import Begin, Owner, Timer, WakeKind
 from bot.runner import ConversationRunner
 from bot.schedule.governor import ContactFacts, Decision, decide, explain
+from bot.schedule.touchpoints import kinds_without_flow
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,9 @@ class Scheduler:
         self.cases = cases
         self.settings = settings
         flows = runner.engine.flows.flows
-        for name in settings.schedule.touchpoints:
-            flow = settings.schedule.flow_of(name)
-            if flow not in flows:
-                raise ConfigError(settings.config_path, None, f"schedule.touchpoints.{name}: no flow {flow!r} in "
-                                  f"{settings.dialogs_dir}/ (known: {', '.join(flows)})")
+        for name, flow in kinds_without_flow(settings.schedule, flows):
+            raise ConfigError(settings.config_path, None, f"schedule.touchpoints.{name}: no flow {flow!r} in "
+                              f"{settings.dialogs_dir}/ (known: {', '.join(flows)})")
 
     def tick(self, now: datetime) -> int:
         """Do everything due at `now`; returns how many things happened."""
@@ -78,11 +77,11 @@ class Scheduler:
             if identity is None or not identity.address:
                 self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_UNLINKED, "not linked yet")
                 return 0
-            if decision.never:
-                self.store.orders.finish_touchpoint(touchpoint["id"], f"suppressed:{decision.reason}", now)
-                return 0
             if not decision.send:
-                self.store.orders.hold_touchpoint(touchpoint["id"], decision.wait_until, decision.reason)
+                if decision.wait_until is None:         # never: suppressed for good
+                    self.store.orders.finish_touchpoint(touchpoint["id"], f"suppressed:{decision.reason}", now)
+                else:
+                    self.store.orders.hold_touchpoint(touchpoint["id"], decision.wait_until, decision.reason)
                 return 0
             if self.store.conversations.current_for_identity(identity.id):
                 self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_BUSY, "another conversation is open")
@@ -135,7 +134,7 @@ class Scheduler:
             self.runner.feed(conversation["id"], Timer(), now)
             return 1
         with self.store.transaction():
-            if decision.never:
+            if decision.wait_until is None:             # never: suppressed for good
                 self._close_quietly(conversation, now)
             elif conversation["wake_kind"] == WakeKind.REMIND and decision.wait_until - now > self.settings.schedule.close_after:
                 # The reminder would come too late (weekly cap): at most one reminder means none here.
@@ -166,9 +165,11 @@ class Scheduler:
         items = []
         for touchpoint in self.store.orders.due_touchpoints(now + horizon, limit=1000):
             order = self.store.orders.get(touchpoint["order_id"])
+            if order is None:
+                continue
             decision, identity = self.decision_for(touchpoint, order, now)
             if identity is not None and not identity.address:
-                verdict = "waits: the customer has not linked Telegram yet"
+                verdict = f"waits: the customer has not linked {identity.channel} yet"
             elif touchpoint["due_at"] > now.isoformat():
                 verdict = f"due later; {explain(decision)}"
             else:

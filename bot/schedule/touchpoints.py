@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Mapping, Optional
+from typing import Collection, Mapping, Optional
 
 from bot.config import Anchor, Items, MessageClass, Replenishment, ScheduleSettings, TouchpointKind
 
@@ -139,6 +139,11 @@ def touchpoints_for(order: OrderFacts, schedule: ScheduleSettings, replenishment
         points.append(_point(order, name, kind, at, anchors[name]))
     order_of = list(schedule.touchpoints)
     return sorted(points, key=lambda p: (p.due_at, order_of.index(p.kind)))
+
+
+def kinds_without_flow(schedule: ScheduleSettings, flows: Collection[str]) -> list[tuple[str, str]]:
+    """(kind, flow) for each declared kind whose flow is not among `flows`."""
+    return [(name, schedule.flow_of(name)) for name in schedule.touchpoints if schedule.flow_of(name) not in flows]
 
 
 def reschedule_checkin(now: datetime, schedule: ScheduleSettings) -> datetime:

@@ -24,6 +24,7 @@ from typing import Any, Optional
 from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
+from bot.store.privacy import ERASED
 
 BY_CHOICES = ("sku", "category", "channel", "week", "cohort")
 SUPPORT_CHANNEL = "support"        # the agents' channel in outbox rows (bot.cases.SUPPORT)
@@ -289,14 +290,16 @@ class Reporting:
         return out
 
     def _case_medians(self, key: str, params: dict) -> dict[Any, dict]:
-        """Median minutes from opening to claim, first reply and resolution, per slice."""
+        """Median minutes from opening to claim, first reply and resolution, per slice. Durations are
+        rounded to whole milliseconds first (what the timestamps hold), so julianday's float noise
+        never tips a rounding."""
         out: dict[Any, dict] = {}
         for stage, column in (("claim", "claimed_at"), ("first_reply", "first_reply_at"), ("resolve", "resolved_at")):
             for r in self._rows(f"""
                     select key, round(avg(minutes), 2) as median from (
                         select key, minutes, row_number() over (partition by key order by minutes) as pos,
                                count(*) over (partition by key) as n
-                        from (select {key} as key, (julianday({column}) - julianday(at)) * 1440 as minutes
+                        from (select {key} as key, round((julianday({column}) - julianday(at)) * 86400000) / 60000.0 as minutes
                               from ({_CASES}) f where {_PERIOD} and {column} is not null))
                     where pos in ((n + 1) / 2, (n + 2) / 2) group by key""", params):
                 out.setdefault(r["key"], {})[f"median_minutes_to_{stage}"] = r["median"]
@@ -360,7 +363,8 @@ class Reporting:
         return out
 
     def worst_skus(self, period: Period, limit: int = 3) -> list[dict]:
-        """The SKUs with the lowest mean CSAT in the period, worst first, with their most frequent problem."""
+        """The SKUs with the lowest mean CSAT in the period, worst first, with their most frequent problem
+        (`limit=-1`: all of them)."""
         rows = self._rows(f"""
             select sku, count(*) as n, round(avg(score), 2) as mean from ({_SCORES}) f
             where metric = 'csat' and sku is not null and {_PERIOD}
@@ -370,27 +374,30 @@ class Reporting:
                  "top_problem": next(iter(problems.get(r["sku"], {})), None)} for r in rows]
 
     def quotes(self, sku: str, period: Period, limit: int = 5) -> list[dict]:
-        """The customers' own words about one SKU, newest first; never a forgotten customer's."""
+        """The customers' own words about one SKU, newest first; never a forgotten customer's, and
+        never words already erased (forget, retention)."""
         return self._rows(f"""
             select max(at) as at, text, max(score) as score from (
                 select r.at, r.text, r.score, r.metric from responses r
-                where r.sku = :sku and r.text is not null and trim(r.text) != '' and r.customer_id not in
+                where r.sku = :sku and trim(coalesce(r.text, '')) not in ('', :erased) and r.customer_id not in
                       ({self._forgotten_ids()})
                 union all
                 select e.opened_at as at, e.text, null as score, 'case' as metric from escalations e
                 join conversations c on c.id = e.conversation_id
-                where c.sku = :sku and e.text is not null and trim(e.text) != '' and e.customer_id not in
+                where c.sku = :sku and trim(coalesce(e.text, '')) not in ('', :erased) and e.customer_id not in
                       ({self._forgotten_ids()}))
             where {_PERIOD} group by text order by max(at) desc limit :limit""",
-                          {**period.params(), "sku": sku, "limit": limit})
+                          {**period.params(), "sku": sku, "limit": limit, "erased": ERASED})
 
     def themes(self, period: Period, worst: int = 3) -> list[dict]:
         """Problem types per SKU with the previous period's counts beside them (the trend), and the
         customers' own words for the worst-rated SKUs."""
         now = self.problem_counts(period)
         before = self.problem_counts(period.previous()) if period.bounded else {}
-        worst_skus = {w["sku"]: w for w in self.worst_skus(period, worst)}
-        skus = sorted(set(now) | set(worst_skus), key=lambda s: (-sum(now.get(s, {}).values()), str(s)))
+        rated = self.worst_skus(period, limit=-1)         # every SKU with CSAT answers, worst first
+        csat = {w["sku"]: w["csat"] for w in rated}
+        worst_skus = {w["sku"] for w in rated[:worst]}
+        skus = sorted(set(now) | worst_skus, key=lambda s: (-sum(now.get(s, {}).values()), str(s)))
         out = []
         for sku in skus:
             problems = [{"type": p, "count": n, "previous": before.get(sku, {}).get(p, 0) if period.bounded else None}
@@ -398,7 +405,7 @@ class Reporting:
             for problem in problems:
                 problem["trend"] = None if problem["previous"] is None else problem["count"] - problem["previous"]
             entry = {"sku": sku, "problems": problems, "cases": sum(now.get(sku, {}).values()),
-                     "csat": worst_skus[sku]["csat"] if sku in worst_skus else None,
+                     "csat": csat.get(sku),
                      "worst_rated": sku in worst_skus,
                      "quotes": self.quotes(sku, period) if sku in worst_skus else []}
             out.append(entry)
@@ -471,12 +478,10 @@ class Reporting:
 
     # ---- helpers --------------------------------------------------------------------------------
 
-    def _forgotten_ids(self) -> str:
-        """SQL for the ids of customers erased by `aftercare customer forget` (none if never used)."""
-        columns = {c.name for c in self.db["customers"].columns}
-        if "forgotten_at" in columns:
-            return "select id from customers where forgotten_at is not null"
-        return "select id from customers where 0"
+    @staticmethod
+    def _forgotten_ids() -> str:
+        """SQL for the ids of customers erased by `aftercare customer forget`."""
+        return "select id from customers where forgotten_at is not null"
 
     def _rows(self, sql: str, params: dict) -> list[dict]:
         cursor = self.db.execute(sql, params)

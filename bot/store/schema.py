@@ -133,7 +133,14 @@ def m004_data_rights(db: Database) -> None:
 
 
 @migrations()
-def m005_shipping(db: Database) -> None:
+def m005_case_request(db: Database) -> None:
+    """What the customer asked for beside the problem ("arrived broken, I want a refund"):
+    refund, replacement, exchange, return or repair; NULL when they asked for nothing."""
+    db["escalations"].add_column("request", str)
+
+
+@migrations()
+def m006_shipping(db: Database) -> None:
     """Live orders: the carrier's latest shipment status and delivery estimate; touchpoints
     remember the moment they were timed from, so a delay notice fires again for a new delay."""
     db["orders"].add_column("expected_at", str)

@@ -473,10 +473,14 @@ class Cases:
         self.db = db
 
     def open(self, conversation_id: int, customer_id: int, order_id: Optional[str], reason: str,
-             problem_type: Optional[str], text: str, photos: list, now: datetime, sla: timedelta) -> int:
+             problem_type: Optional[str], text: str, photos: list, now: datetime, sla: timedelta,
+             request: Optional[str] = None) -> int:
+        """A new open case; `request` is what the customer asked for beside the problem
+        (refund, replacement, ...), kept apart so a case shows both."""
         return self.db["escalations"].insert({
             "conversation_id": conversation_id, "customer_id": customer_id, "order_id": order_id,
-            "reason": reason, "problem_type": problem_type, "status": "open", "text": text,
+            "reason": reason, "problem_type": problem_type, "request": request, "status": "open",
+            "text": text,
             "photos": _json(photos), "opened_at": iso(now), "sla_due_at": iso(now + sla),
         }).last_pk
 
@@ -613,6 +617,13 @@ class Outbox:
         cursor = self.db.execute("update outbox set status = 'cancelled', last_error = ? "
                                  "where identity_id = ? and status = 'pending'", [reason, identity_id])
         return cursor.rowcount
+
+    def has_kind(self, channel: str, kind: str, field: str, value: str) -> bool:
+        """Is a row of `kind` with payload[field] == value queued or sent (never cancelled)? What
+        posts a once-per-slot notice (the weekly digest) exactly once."""
+        row = self.db.execute("select 1 from outbox where channel = ? and kind = ? and status != 'cancelled' "
+                              "and json_extract(payload, '$.' || ?) = ? limit 1", [channel, kind, field, value]).fetchone()
+        return row is not None
 
     def reconcile(self) -> int:
         """After a crash: sends that were claimed but never confirmed go out again (at most one duplicate)."""

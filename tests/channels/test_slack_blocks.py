@@ -111,3 +111,11 @@ def test_recent_ids_are_bounded():
     ids.add("b")
     ids.add("c")
     assert len(ids) == 2 and ids.add("a") is False
+
+
+def test_case_card_shows_the_problem_and_the_request_both():
+    _, blocks = case_card({"id": 3, "reason": "product_problem", "problem_type": "damaged",
+                           "request": "refund"})
+    fields = [f["text"] for f in blocks[1]["fields"]]
+    assert "*Problem*\ndamaged" in fields and "*Request*\nrefund" in fields
+    assert len(fields) <= 10  # Slack's limit for a section's fields

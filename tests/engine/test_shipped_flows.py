@@ -78,6 +78,23 @@ def test_triage_keeps_problem_type_entity_beside_low_score_reason(flows):
     assert (escalate.args["reason"], escalate.args["problem_type"]) == ("low_score", "size_fit")
 
 
+def test_triage_keeps_the_request_beside_the_problem_type(flows):
+    talk = checkin(flows)
+    talk.press("1")
+    out = talk.say("arrived broken, I want a refund", "product_problem", problem_type="damaged",
+                   request="refund")
+    escalate = action(out, "escalate")
+    assert (escalate.args["reason"], escalate.args["problem_type"], escalate.args["request"]) \
+        == ("product_problem", "damaged", "refund")
+
+
+def test_no_request_said_means_none(flows):
+    talk = checkin(flows)
+    talk.press("2")
+    out = talk.say("the sole came off", "product_problem", problem_type="defective")
+    assert action(out, "escalate").args["request"] is None
+
+
 # ---- score 3: ask what could be better, never an offer ------------------------------------
 
 def test_score_three_asks_what_could_be_better(flows):

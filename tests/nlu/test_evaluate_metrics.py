@@ -50,3 +50,13 @@ def test_confused_pairs_and_matrix(result: Evaluation) -> None:
 def test_confusion_png(result: Evaluation, tmp_path: Path) -> None:
     out = plot_confusion(result, tmp_path / "sub" / "cm.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_confident_errors_count_only_sure_wrong_intents() -> None:
+    examples = [Example("a", "affirm"), Example("b", "deny"), Example("c", "deny"),
+                Example("d", "thanks")]
+    result = Evaluation(examples, ["affirm", "affirm", "deny", "nlu_fallback"],
+                        confidences=[0.99, 0.95, 0.97, 0.99])
+    assert result.confident_errors() == pytest.approx(1 / 4)    # "b": wrong and sure
+    assert result.confident_errors(at_least=0.96) == 0.0
+    assert result.confident_answers() == pytest.approx(3 / 4)   # the fallback is no answer

@@ -7,11 +7,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from bot.cli import main
 from bot.clock import iso
 from bot.config import ConfigError
 from bot.engine.flows import load_flows
-from tests.support.harness import DIALOGS, Harness, make_settings
+from tests.support.harness import CONFIG, DIALOGS, Harness, make_settings
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)     # a Monday, 10:00 Lisbon
@@ -101,3 +103,17 @@ def test_a_kind_whose_flow_does_not_exist_is_refused_at_start():
     settings = make_settings(**with_kind(**{"flow": "care_tips", "from": "delivery"}))
     with pytest.raises(ConfigError, match="schedule.touchpoints.care_tips: no flow 'care_tips'"):
         Harness(settings)
+
+
+def test_flows_check_names_a_kind_whose_flow_is_missing(tmp_path):
+    lines = CONFIG.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  touchpoints:"))
+    lines.insert(at + 1, "    care_tips: {from: delivery, after: 2d}")
+    config = tmp_path / "config.yml"
+    config.write_text("\n".join(lines) + f"\ndialogs_dir: {DIALOGS}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "flows", "check"])
+    assert result.exit_code == 1
+    assert f"{config}: schedule.touchpoints.care_tips: no flow 'care_tips' in {DIALOGS}" in result.stderr
+    shipped = CliRunner().invoke(main, ["--config", str(CONFIG), "flows", "check", "--dir", str(DIALOGS)])
+    assert shipped.exit_code == 0, shipped.stderr
+    assert "ok  touchpoint kinds: thank_you, checkin, nps, replenishment" in shipped.output

@@ -134,9 +134,16 @@ def build_shop(store: Store) -> dict[str, int]:
 
 
 def forget(store: Store, customer_id: int) -> None:
-    """What `aftercare customer forget` leaves of a customer, as far as reporting can tell: the row
-    flagged and stripped of personal data, free text erased, scores kept."""
-    if "forgotten_at" not in {c.name for c in store.db["customers"].columns}:
-        store.db["customers"].add_column("forgotten_at", str)
-    store.db["customers"].update(customer_id, {"ref": f"forgotten-{customer_id}", "name": None, "email": None,
-                                               "forgotten_at": iso(at(20))})
+    """`aftercare customer forget`, as the CLI does it (after the week, on 2026-11-20)."""
+    with store.transaction():
+        store.privacy.forget(customer_id, "test", at(20))
+
+
+def write_shop(path) -> dict[str, int]:
+    """The shop in a store file (Fay forgotten), closed and checkpointed, for commands to open."""
+    store = Store.open(path)
+    people = build_shop(store)
+    forget(store, people["fay"])
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return people

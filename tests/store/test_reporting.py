@@ -204,3 +204,13 @@ def test_period_rules():
         Period(date(2026, 11, 2)).previous()
     with pytest.raises(ValueError, match="unknown slice"):
         Reporting(Store.memory().db).groups(WEEK, "colour", NOW)
+
+
+def test_words_erased_by_retention_are_not_quoted(shop_store):
+    store, _ = shop_store
+    with store.transaction():
+        store.privacy.erase_free_text_before(at(6))        # Ben's and Lena's words; Dan's are newer
+    themes = {t["sku"]: t for t in report(store)["themes"]}
+    assert themes["TR2-44"]["quotes"] == [] and themes["NCH-700"]["quotes"] == []
+    assert [q["text"] for q in themes["LDC-QUEEN"]["quotes"]] == ["scratchy fabric"]
+    assert report(store)["overall"]["csat"]["n"] == 5                 # the scores stay

@@ -287,6 +287,17 @@ def test_messages_keep_platform_ids(store):
 
 # ---- cases -----------------------------------------------------------------------------
 
+def test_a_case_keeps_the_request_beside_the_problem_type(store):
+    customer_id, identity_id = customer(store)
+    cid = store.conversations.create(customer_id, identity_id, "A-1", "S", "checkin", "greet", T0)
+    case_id = store.cases.open(cid, customer_id, "A-1", "product_problem", "damaged",
+                               "arrived broken, I want a refund", [], T0, timedelta(minutes=30),
+                               request="refund")
+    case = store.cases.get(case_id)
+    assert (case["reason"], case["problem_type"], case["request"]) == \
+        ("product_problem", "damaged", "refund")
+
+
 def test_case_lifecycle_and_sla_queries(store):
     customer_id, identity_id = customer(store)
     cid = store.conversations.create(customer_id, identity_id, "A-1", "S", "checkin", "greet", T0)

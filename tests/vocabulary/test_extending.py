@@ -11,7 +11,9 @@ import pytest
 
 from bot.engine.builtins import default_vocabulary
 from bot.engine.flows import FlowError, load_flows
-from bot.engine.vocabulary import Action, Arg, Effect, Guard, Turn, Variable, Vocabulary, VocabularyError
+from bot.engine.vocabulary import (Action, Arg, Condition, Effect, Guard, Turn, Variable, Vocabulary,
+                                   VocabularyError)
+from tests.engine.helpers import Talk, texts
 from tests.support.harness import DIALOGS, Harness
 
 
@@ -154,3 +156,43 @@ def test_vocabularies_are_separate_objects():
 def test_a_name_is_registered_once():
     with pytest.raises(VocabularyError, match="action 'escalate' is already registered"):
         default_vocabulary().register(Action("escalate", "a second escalate", lambda turn: None))
+
+
+# ---- a branch condition ----------------------------------------------------------------------
+
+WORDY = Condition("words_at_least", "typed text of at least this many words",
+                  lambda wanted, reading: reading.answer.typed is not None
+                  and len(reading.answer.text.split()) >= int(wanted),
+                  lambda value, question: None if isinstance(value, int) else "give a number of words")
+
+WORDY_FLOW = """\
+    flow: thank_you
+    steps:
+      ask:
+        ask: "Anything to tell us?"
+        free_text: true
+        on:
+          - when: {words_at_least: 5}
+            say: "Thank you for the detail!"
+            goto: end
+          - default: true
+            say: "Thanks!"
+            goto: end
+    """
+
+
+@pytest.mark.parametrize("words,reply", [("it is fine", "Thanks!"),
+                                         ("the sole came off after two runs", "Thank you for the detail!")])
+def test_a_registered_condition_picks_the_branch(tmp_path, words, reply):
+    vocabulary = default_vocabulary().register(WORDY)
+    talk = Talk(load_flows(dialogs_with(tmp_path, WORDY_FLOW), vocabulary))
+    talk.begin("thank_you")
+    assert texts(talk.say(words)) == [reply]
+
+
+def test_a_registered_condition_checks_its_value(tmp_path):
+    vocabulary = default_vocabulary().register(WORDY)
+    with pytest.raises(FlowError, match="give a number of words"):
+        load_flows(dialogs_with(tmp_path, WORDY_FLOW.replace("words_at_least: 5", "words_at_least: many")), vocabulary)
+    with pytest.raises(FlowError, match="unknown condition 'words_at_least'"):
+        load_flows(dialogs_with(tmp_path / "2", WORDY_FLOW))

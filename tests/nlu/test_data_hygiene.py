@@ -1,0 +1,62 @@
+"""A held-out sentence that is (nearly) a training sentence makes every figure a lie: these
+fail on the first copy, so `make test` fails on any overlap."""
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu.evaluate import load_examples
+from bot.nlu.hygiene import NEAR, normalise, overlaps
+from tests.nlu.test_parse import CASES
+
+
+@pytest.fixture(scope="module")
+def training(nlu_settings) -> list[str]:
+    return [example.text for example in load_examples(nlu_settings.training_data)]
+
+
+def _report(found) -> str:
+    return "\n".join(f"{o.similarity:.2f}  held out: {o.held_out!r}  training: {o.training!r}"
+                     for o in found)
+
+
+def test_the_held_out_set_shares_nothing_with_training(nlu_settings, training) -> None:
+    held_out = [example.text for example in load_examples(nlu_settings.test_data)]
+    assert len(held_out) >= 240
+    found = overlaps(held_out, training)
+    assert not found, f"{len(found)} held-out sentences copy training ones:\n{_report(found)}"
+
+
+def test_the_parse_tests_use_sentences_not_in_training(training) -> None:
+    sentences = [text for texts in CASES.values() for text in texts]
+    found = overlaps(sentences, training)
+    assert not found, f"tests/nlu/test_parse.py CASES copy training:\n{_report(found)}"
+
+
+def test_the_held_out_set_has_no_duplicates_inside(nlu_settings) -> None:
+    held_out = [normalise(example.text) for example in load_examples(nlu_settings.test_data)]
+    assert len(held_out) == len(set(held_out))
+
+
+@pytest.mark.parametrize("held_out,training_line", [
+    ("Thanks!!", "thanks"),                                   # case and punctuation
+    ("love it 😍", "love it"),                                # emoji
+    ("where is my package??", "where's my package?"),         # near copy, 0.97
+    ("how do i turn on noise cancelling", "how do I turn on noise-cancelling"),
+    ("Café au lait colour is wrong", "cafe au lait colour is wrong"),  # accents
+])
+def test_copies_and_near_copies_are_caught(held_out: str, training_line: str) -> None:
+    [found] = overlaps([held_out], [training_line, "something else entirely"])
+    assert found.training == training_line and found.similarity >= NEAR
+
+
+@pytest.mark.parametrize("held_out,training_line", [
+    ("any idea where my parcel has got to", "where's my package?"),
+    ("yes, have someone look at it", "yes"),
+    ("go on then", "yeah go on then"),                        # 0.80: different enough
+])
+def test_different_sentences_pass(held_out: str, training_line: str) -> None:
+    assert overlaps([held_out], [training_line]) == []
+
+
+def test_normalise_keeps_only_words() -> None:
+    assert normalise("  I'd give it a 4/5!! 👍 ") == "i d give it a 4 5"
