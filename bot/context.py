@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Optional
 
 from bot.config import Settings
-from bot.engine.builtins import default_vocabulary
 from bot.engine.state import Context, Timing
 from bot.engine.vocabulary import Facts, Vocabulary
 from bot.store.store import Store
@@ -20,9 +19,8 @@ def timing(settings: Settings) -> Timing:
 
 
 def build_context(store: Store, settings: Settings, customer_id: int, order_id: Optional[str],
-                  sku: Optional[str], vocabulary: Optional[Vocabulary] = None) -> Context:
+                  sku: Optional[str], vocabulary: Vocabulary) -> Context:
     """Everything a flow may mention about this customer, order and product."""
-    vocabulary = vocabulary if vocabulary is not None else default_vocabulary()
     item = _item(store, order_id, sku)
     facts = Facts(customer=store.customers.get(customer_id), item=item, order_id=order_id,
                   sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings,

@@ -18,7 +18,7 @@ from bot.inbound import InboundHandler
 from bot.nlu.base import Parse, Parser
 from bot.outbox import Dispatcher, Limits
 from bot.runner import ConversationRunner
-from bot.schedule.runner import Scheduler
+from bot.schedule.scheduler import Scheduler
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ from typing import Optional
 from bot.cases import CaseDesk
 from bot.channels.telegram_links import LinkTokenError, link_token_id, verify_link_token
 from bot.config import Settings
-from bot.context import build_context
 from bot.engine.flows import GlobalTexts
 from bot.engine.machine import Answer
 from bot.engine.templates import render
@@ -178,8 +177,8 @@ class InboundHandler:
             self.store.customers.set_language(identity_id, event.language_code)
         order = self.store.orders.latest_for_customer(customer_id)
         items = self.store.orders.items(order["order_id"]) if order else []
-        ctx = build_context(self.store, self.settings, customer_id, order["order_id"] if order else None,
-                            items[0]["sku"] if items else None)
+        ctx = self.runner.context(customer_id, order["order_id"] if order else None,
+                                  items[0]["sku"] if items else None)
         self._reply(identity, None, render(self.texts["linked"], ctx.variables, {}), now)
 
     # ---- replies outside a flow --------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Callable, Optional
 from bot.clock import parse_iso
 from bot.config import Settings
 from bot.context import build_context
-from bot.engine.machine import ActionCall, ConversationState, Engine, Input, Outcome
+from bot.engine.machine import ActionCall, Context, ConversationState, Engine, Input, Outcome
 from bot.engine.moves import OPT_OUT
 from bot.engine.vocabulary import Effect
 from bot.store.store import Identity, Store
@@ -52,10 +52,13 @@ class ConversationRunner:
                                       reminded=bool(row["reminded"]))
             return self._step(conversation_id, state, identity, row["order_id"], row["sku"], event, now)
 
+    def context(self, customer_id: int, order_id: Optional[str], sku: Optional[str]) -> Context:
+        """The facts and template variables a text about this order may use (the flows' vocabulary)."""
+        return build_context(self.store, self.settings, customer_id, order_id, sku, self.engine.vocabulary)
+
     def _step(self, conversation_id: int, state: Optional[ConversationState], identity: Identity,
               order_id: Optional[str], sku: Optional[str], event: Input, now: datetime) -> Outcome:
-        ctx = build_context(self.store, self.settings, identity.customer_id, order_id, sku,
-                            vocabulary=self.engine.vocabulary)
+        ctx = self.context(identity.customer_id, order_id, sku)
         outcome = self.engine.step(state, event, ctx, now)
         self._apply(conversation_id, identity, order_id, sku, outcome, now)
         return outcome

@@ -139,13 +139,13 @@ class Scheduler:
             elif conversation["wake_kind"] == WakeKind.REMIND and decision.wait_until - now > self.settings.schedule.close_after:
                 # The reminder would come too late (weekly cap): at most one reminder means none here.
                 self.store.conversations.postpone_wakeup(conversation["id"], now + self.settings.schedule.close_after,
-                                                         kind="close")
+                                                         kind=WakeKind.CLOSE.value)
             else:
                 self.store.conversations.postpone_wakeup(conversation["id"], decision.wait_until)
         return 0
 
     def _close_quietly(self, conversation: dict, now: datetime) -> None:
-        self.store.conversations.postpone_wakeup(conversation["id"], now, kind="close")
+        self.store.conversations.postpone_wakeup(conversation["id"], now, kind=WakeKind.CLOSE.value)
         self.runner.feed(conversation["id"], Timer(), now)
 
     def _facts(self, identity: Identity, customer_id: int, now: datetime, low_score: bool = False) -> ContactFacts:
