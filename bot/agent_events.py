@@ -1,5 +1,5 @@
 """What support agents do to a case, normalized like `InboundEvent` is for customers: plain
-dataclasses, no SDK types, so the app handles claim/resolve/reply without knowing Slack."""
+dataclasses, no SDK types, so the app handles claim/resolve/reply without knowing the desk's platform."""
 from __future__ import annotations
 
 import enum

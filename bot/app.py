@@ -1,23 +1,27 @@
 """`aftercare run`: the one place that knows every room. Channels, scheduler and dispatcher in
 one asyncio process; SIGTERM finishes in-flight sends, persists, and exits cleanly.
 
-With TELEGRAM_BOT_TOKEN / SLACK_BOT_TOKEN in the environment it runs the real bot; without
-credentials it runs the local sandbox (loopback Telegram and Slack, simulated customers).
+With a channel's credentials in the environment (config.yml's `channels:` sections name the
+variables) it runs the real bot; without any it runs the local sandbox (loopback platform
+servers, simulated customers). Which channels exist, and how each is built, is declared in
+bot/channels/ (`registry.py`); this module names none of them.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from datetime import datetime
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 from aiohttp import web
 
+from bot.channels import registry
+from bot.channels.base import Channel, SupportDesk
+from bot.channels.spec import Capability
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core import Core, build_core
-from bot.identities import resolve_emails
+from bot.nlu.base import Parser
 from bot.store.store import Store
 from bot.webhooks.http import OrderWebhooks, web_app
 from bot.upkeep import Upkeep
@@ -27,9 +31,7 @@ IDLE_SLEEP = 1.0
 
 
 def has_credentials(settings: Settings) -> bool:
-    channels = settings.channels
-    return bool((channels.telegram.enabled and channels.telegram.token) or
-                (channels.slack.enabled and channels.slack.bot_token))
+    return registry.has_credentials(settings)
 
 
 async def run_app(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], object],
@@ -47,21 +49,18 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
     return await run_live(settings, open_store(settings), parser, SystemClock())
 
 
-async def run_live(settings: Settings, store: Store, parser, clock: Clock, *,
+async def run_live(settings: Settings, store: Store, parser: Parser, clock: Clock, *,
                    stop: Optional[asyncio.Event] = None, health_port: Optional[int] = None) -> int:
     """The real bot until SIGTERM/SIGINT (or `stop`, for a caller that runs it in-process).
     `health_port` overrides `server.port` (0: any free port, for tests)."""
-    channels, desk = _live_channels(settings)
-    core = build_core(settings, store, parser, clock, channels, desk=desk, link_secret=_secret(settings))
+    channels = dict(registry.live_channels(settings))
+    core = build_core(settings, store, parser, clock, channels, desk=_desk(channels), link_secret=_secret(settings))
     core.dispatcher.reconcile()
     if stop is None:
         stop = asyncio.Event()
         _on_signals(stop)
-    for name, channel in channels.items():
-        if name == "slack":
-            await channel.start(core.on_event, core.on_agent_action)
-        else:
-            await channel.start(core.on_event)
+    for channel in channels.values():
+        await channel.start(core.on_event, core.on_agent_action)
     health = await start_health(core, port=settings.server.port if health_port is None else health_port,
                                 host=settings.server.listen, webhooks=OrderWebhooks(store, settings, clock))
     log.info("ready: channels %s, store %s", ", ".join(channels), settings.store.path)
@@ -80,14 +79,12 @@ async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP)
     """The main loop until `stop` is set: the dispatcher sends on its own task, woken by every
     outbox commit (a reply goes out as soon as it is committed); this loop runs the due
     touchpoints and wake-ups at least every `idle_sleep` seconds."""
-    slack = core.channels.get("slack")
     upkeep = Upkeep(core.store, core.settings)
     halt = asyncio.Event()
     sender = asyncio.create_task(core.dispatcher.run(halt))
     try:
         while not stop.is_set() and not sender.done():
-            if slack is not None:
-                await resolve_emails(core.store, slack.lookup_user_by_email, core.clock.now())
+            await core.resolve_emails()
             upkeep.tick(core.clock.now())
             core.scheduler.tick(core.clock.now())
             try:
@@ -117,31 +114,22 @@ async def start_health(core: Core, port: int, host: str = "127.0.0.1",
     return runner
 
 
-def _live_channels(settings: Settings) -> tuple[dict, Optional[object]]:
-    channels: dict = {}
-    desk = None
-    tg, sl = settings.channels.telegram, settings.channels.slack
-    if tg.enabled and tg.token:
-        from bot.channels.telegram import TelegramChannel
-        channels["telegram"] = TelegramChannel(
-            tg.token.get_secret_value(), base_url=tg.api_url, mode=tg.mode, bot_username=tg.bot_username,
-            webhook_listen=tg.webhook_listen, webhook_port=tg.webhook_port, webhook_url=tg.webhook_url,
-            webhook_secret=tg.webhook_secret.get_secret_value() if tg.webhook_secret else None)
-    if sl.enabled and sl.bot_token:
-        from bot.channels.slack import SlackChannel
-        if not sl.signing_secret and not sl.app_token:
-            raise SystemExit("SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required")
-        channels["slack"] = desk = SlackChannel(
-            bot_token=sl.bot_token.get_secret_value(),
-            signing_secret=sl.signing_secret.get_secret_value() if sl.signing_secret else "",
-            app_token=sl.app_token.get_secret_value() if sl.app_token else None, port=sl.port,
-            support_channels=[settings.escalation.support_channel])
-    return channels, desk
+def _desk(channels: Mapping[str, Channel]) -> Optional[SupportDesk]:
+    """The support desk of the channel that carries one (its declaration says so)."""
+    for name, channel in channels.items():
+        spec = registry.default_registry().get(name)
+        if spec is not None and spec.can(Capability.DESK):
+            return getattr(channel, "desk")
+    return None
 
 
 def _secret(settings: Settings) -> Optional[bytes]:
-    secret = settings.channels.telegram.link_secret
-    return secret.get_secret_value().encode() if secret else None
+    """The secret that signs opt-in links, from the channel that has them."""
+    for spec in registry.default_registry().with_capability(Capability.DEEP_LINKS):
+        secret = spec.link_secret(registry.section(settings, spec.name))
+        if secret:
+            return secret
+    return None
 
 
 def _on_signals(stop: asyncio.Event) -> None:

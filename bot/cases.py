@@ -15,10 +15,12 @@ from bot.clock import parse_iso
 from bot.config import Settings
 from bot.engine.machine import Handback, Timer
 from bot.runner import ConversationRunner
+from bot.records import OutboxKind
 from bot.store.store import Store
+from bot.support_posts import SUPPORT
 
 log = logging.getLogger(__name__)
-SUPPORT = "support"
+__all__ = ["SUPPORT", "CaseDesk"]
 
 
 class CaseDesk:
@@ -31,12 +33,6 @@ class CaseDesk:
         self.channel = settings.escalation.support_channel
 
     # ---- from the customer side --------------------------------------------------------
-
-    def case_opened(self, case_id: int, now: Optional[datetime] = None) -> None:
-        """Queue the case card (called inside the escalation's transaction)."""
-        case = self.store.cases.get(case_id)
-        self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], f"case {case_id}",
-                              now or parse_iso(case["opened_at"]), kind="case_card", payload={"case_id": case_id})
 
     def customer_wrote(self, case: dict, text: str, photos: tuple[str, ...], now: datetime) -> None:
         """A message from the customer while a case is open goes to its thread, nowhere else."""
@@ -172,14 +168,14 @@ class CaseDesk:
 
     def _card_update(self, case: dict, now: datetime) -> None:
         self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], f"case {case['id']} update",
-                              now, kind="case_update", payload={"case_id": case["id"]})
+                              now, kind=OutboxKind.CASE_UPDATE, payload={"case_id": case["id"]})
 
     def _thread(self, case: dict, text: str, now: datetime, customer_text: bool = False,
                 mentions: Optional[list] = None) -> None:
         payload: dict = {"case_id": case["id"], "mentions": mentions or []}
         if customer_text:       # what erasure deletes from Slack (bot.privacy)
             payload["customer_text"] = True
-        self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], text, now, kind="thread",
+        self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], text, now, kind=OutboxKind.THREAD,
                               payload=payload)
 
     def _sla(self) -> timedelta:

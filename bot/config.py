@@ -2,7 +2,7 @@
 
 Errors name the file, the line, the key and the reason
 (`config.yml:42: schedule.touchpoints.checkin.after: "3 dayz" is not a duration`). Secrets come only from
-the environment (`${TELEGRAM_BOT_TOKEN}`); they are held as SecretStr so they never print.
+the environment (`${BOT_TOKEN}`); they are held as SecretStr so they never print.
 """
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from datetime import time, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validator, validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, root_validator, validator
 from pydantic.fields import SHAPE_SINGLETON
 
+from bot.channels.registry import builtin_specs
+from bot.configmodel import ConfigModel, duration
 from bot.durations import parse_duration
 from bot.yamlsource import SourceError, load_yaml
 
@@ -28,15 +29,8 @@ class ConfigError(SourceError):
     """config.yml is unreadable or invalid."""
 
 
-class _Model(BaseModel):
-    class Config:
-        extra = "forbid"
-        allow_mutation = False
-        json_encoders = {timedelta: lambda d: d.total_seconds()}
-
-
-def _duration(value: Any) -> timedelta:
-    return parse_duration(value)
+_Model = ConfigModel
+_duration = duration
 
 
 def _clock_time(value: Any) -> time:
@@ -49,84 +43,19 @@ def _clock_time(value: Any) -> time:
         raise ValueError(f'"{value}" is not a time of day (use HH:MM)') from None
 
 
-TELEGRAM_API = "https://api.telegram.org"
-
-
-def bot_api_url(value: Any) -> str:
-    """The Bot API server's root URL (Telegram's own, or a self-hosted `telegram-bot-api`):
-    http(s), a host, no query, no `/bot<token>` part; unset means Telegram's own."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return TELEGRAM_API
-    if not isinstance(value, str):
-        raise ValueError(f'"{value}" is not a URL (e.g. {TELEGRAM_API})')
-    url = value.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f'"{url}" is not an http(s) URL with a host (e.g. {TELEGRAM_API})')
-    if parts.query or parts.fragment:
-        raise ValueError(f'"{url}": the Bot API root URL takes no query or fragment')
-    if re.search(r"/bot[^/]*$", parts.path):
-        raise ValueError(f'"{url}": give the server\'s root URL only; the token and /bot are added by the bot')
-    try:
-        parts.port
-    except ValueError:
-        raise ValueError(f'"{url}" has an invalid port') from None
-    return url
-
-
 # ---- sections -------------------------------------------------------------------------
 
 class StoreSettings(_Model):
     path: str = "data/aftercare.db"
 
 
-class TelegramSettings(_Model):
-    enabled: bool = True
-    token: Optional[SecretStr] = None
-    bot_username: str = "AftercareDemoBot"
-    mode: str = "polling"
-    webhook_url: Optional[str] = None
-    webhook_secret: Optional[SecretStr] = None
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8443
-    link_secret: Optional[SecretStr] = None
-    link_ttl: timedelta = timedelta(days=14)
-    per_chat_per_second: float = 1.0
-    per_bot_per_second: float = 30.0
-    reply_burst: int = Field(3, ge=1)
-    api_url: str = TELEGRAM_API
-
-    @validator("api_url", pre=True)
-    def _api_url(cls, value: Any) -> str:
-        return bot_api_url(value)
-
-    _link_ttl = validator("link_ttl", pre=True, allow_reuse=True)(_duration)
-
-    @validator("mode")
-    def _mode(cls, value: str) -> str:
-        if value not in ("polling", "webhook"):
-            raise ValueError(f'"{value}" is not a mode (polling or webhook)')
-        return value
+def _channels_model() -> type[BaseModel]:
+    """`channels:` has one section per channel, each declared by its channel (bot/channels/)."""
+    sections: dict[str, Any] = {spec.name: (spec.settings, spec.settings()) for spec in builtin_specs()}
+    return create_model("ChannelsSettings", __base__=_Model, **sections)
 
 
-class SlackSettings(_Model):
-    enabled: bool = True
-    bot_token: Optional[SecretStr] = None
-    signing_secret: Optional[SecretStr] = None
-    app_token: Optional[SecretStr] = None
-    port: int = 3000
-    per_channel_per_second: float = 1.0
-    reply_burst: int = Field(3, ge=1)
-
-
-class ConsoleSettings(_Model):
-    enabled: bool = True
-
-
-class ChannelsSettings(_Model):
-    telegram: TelegramSettings = TelegramSettings()
-    slack: SlackSettings = SlackSettings()
-    console: ConsoleSettings = ConsoleSettings()
+ChannelsSettings = _channels_model()
 
 
 class Duration(timedelta):
@@ -372,7 +301,7 @@ class Settings(_Model):
 
     store: StoreSettings = StoreSettings()
     dialogs_dir: str = "dialogs"
-    channels: ChannelsSettings = ChannelsSettings()
+    channels: ChannelsSettings = ChannelsSettings()  # type: ignore[valid-type]
     schedule: ScheduleSettings = ScheduleSettings()
     escalation: EscalationSettings = EscalationSettings()
     reviews: ReviewSettings = ReviewSettings()
@@ -412,7 +341,7 @@ def load_settings(path: Path | str = "config.yml",
     literal = _literal_secret(Settings, data, [])
     if literal:
         raise ConfigError(path, doc.line_of(literal), f"{'.'.join(map(str, literal))}: a secret is never written in "
-                          "the file; reference an environment variable instead, e.g. ${TELEGRAM_BOT_TOKEN}")
+                          "the file; reference an environment variable instead, e.g. ${" + "_".join(map(str, literal[-2:])).upper() + "}")
     data = _substitute_env(data, os.environ if environ is None else environ)
     data.pop("config_path", None)
     if overrides:

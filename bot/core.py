@@ -9,35 +9,32 @@ from typing import Mapping, Optional
 from bot.agent_events import AgentAction
 from bot.cases import SUPPORT, CaseDesk
 from bot.channels.base import Channel, SupportDesk
+from bot.channels.registry import ChannelRegistry, default_registry, desk_limits, sending_limits
+from bot.channels.spec import Capability
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine.flows import FlowSet, load_flows
 from bot.engine.machine import Engine
 from bot.events import InboundEvent
+from bot.identities import resolve_emails
 from bot.inbound import InboundHandler
-from bot.nlu.base import Parse, Parser
+from bot.nlu.base import Parser, aunderstand
 from bot.outbox import Dispatcher, Limits
 from bot.runner import ConversationRunner
 from bot.schedule.scheduler import Scheduler
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
-# Sends per bot that may go back to back: absorbs timer jitter so the average can reach the
-# limit, far below Telegram's own tolerance (the loopback server allows 30).
-CHANNEL_BURST = 3
 
 
 def default_limits(settings: Settings) -> dict[str, Limits]:
-    """Per-channel sending limits, from config (Telegram ~30/s per bot and 1/s per chat on average
-    with short bursts for replies, Slack ~1/s per channel)."""
-    telegram, slack = settings.channels.telegram, settings.channels.slack
-    return {
-        "telegram": Limits(per_address=telegram.per_chat_per_second, per_channel=telegram.per_bot_per_second,
-                           burst=CHANNEL_BURST, reply_burst=telegram.reply_burst),
-        "slack": Limits(per_address=slack.per_channel_per_second, per_channel=20.0, burst=1,
-                        reply_burst=slack.reply_burst),
-        SUPPORT: Limits(per_address=slack.per_channel_per_second, per_channel=slack.per_channel_per_second, burst=1),
-    }
+    """Per-channel sending limits, as each channel declares them from its config section, and
+    the support desk's, from the channel that carries it."""
+    limits = {name: Limits(**spec) for name, spec in sending_limits(settings).items()}
+    desk = desk_limits(settings)
+    if desk is not None:
+        limits[SUPPORT] = Limits(**desk)
+    return limits
 
 
 @dataclass
@@ -53,26 +50,26 @@ class Core:
     dispatcher: Dispatcher
     desk: Optional[SupportDesk] = None
     channels: dict[str, Channel] = field(default_factory=dict)
+    channel_specs: ChannelRegistry = field(default_factory=default_registry)
 
     async def on_event(self, event: InboundEvent) -> None:
         """The callback every channel adapter delivers to."""
         try:
             text = self.inbound.text_to_parse(event)
-            parse = await self._parse(text) if text is not None else None
+            parse = await aunderstand(self.inbound.parser, text) if text is not None else None
             self.inbound.handle(event, self.clock.now(), parse=parse)
         except Exception:  # a weird message never crashes the bot
             log.exception("inbound event %s/%s could not be handled", event.channel, event.event_id)
 
-    async def _parse(self, text: str) -> Optional[Parse]:
-        """Parse without blocking the event loop; a failing NLU means 'not understood'."""
-        parser = self.inbound.parser
-        try:
-            if hasattr(parser, "aparse"):
-                return await parser.aparse(text)
-            return parser.parse(text)
-        except Exception:
-            log.exception("NLU failed on a message; treating it as not understood")
-            return Parse(text=text, intent="nlu_fallback", confidence=0.0)
+    async def resolve_emails(self) -> int:
+        """Give customers imported by email an address on every channel that can look them up."""
+        resolved = 0
+        for spec in self.channel_specs.with_capability(Capability.EMAIL_LOOKUP):
+            channel = self.channels.get(spec.name)
+            if channel is not None:
+                lookup = getattr(channel, "lookup_user_by_email")
+                resolved += await resolve_emails(self.store, lookup, self.clock.now(), spec.name)
+        return resolved
 
     async def on_agent_action(self, action: AgentAction) -> None:
         """The callback the support desk delivers agent actions to."""
@@ -101,7 +98,6 @@ def build_core(settings: Settings, store: Store, parser: Parser, clock: Clock,
     flows = flows or load_flows(settings.resolve(settings.dialogs_dir))
     runner = ConversationRunner(store, Engine(flows), settings)
     cases = CaseDesk(store, runner, settings)
-    runner.on_case_opened = cases.case_opened
     inbound = InboundHandler(store, runner, cases, parser, flows.texts, settings, link_secret=link_secret)
     scheduler = Scheduler(store, runner, cases, settings)
     dispatcher = Dispatcher(store, channels, clock, limits if limits is not None else default_limits(settings),

@@ -8,31 +8,31 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import datetime
 from typing import Optional
 
 from bot.cases import CaseDesk
-from bot.channels.telegram_links import LinkTokenError, link_token_id, verify_link_token
+from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
 from bot.engine.flows import GlobalTexts
 from bot.engine.machine import Answer
 from bot.engine.templates import render
 from bot.events import InboundEvent, InboundKind
-from bot.nlu.base import Parse, Parser
+from bot.nlu.base import Parse, Parser, understand
+from bot.optout import StopDetector
+from bot.records import OutboxKind
 from bot.runner import ConversationRunner
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
 
-# A safety net under the NLU: these exact words always mean STOP, whatever the model says.
-_STOP_WORDS = re.compile(r"^\s*(stop|stop all|unsubscribe|cancel|end|quit|opt[ -]?out|stopp?)\s*[.!]*\s*$", re.I)
 MAX_TEXT = 4000
 
 
 class InboundHandler:
     def __init__(self, store: Store, runner: ConversationRunner, desk: CaseDesk, parser: Parser,
-                 texts: GlobalTexts, settings: Settings, link_secret: Optional[bytes] = None) -> None:
+                 texts: GlobalTexts, settings: Settings, link_secret: Optional[bytes] = None,
+                 channels: Optional[ChannelRegistry] = None) -> None:
         self.store = store
         self.runner = runner
         self.desk = desk
@@ -40,11 +40,13 @@ class InboundHandler:
         self.texts = texts
         self.settings = settings
         self.link_secret = link_secret
+        self.channels = channels or default_registry()
+        self.is_stop = StopDetector(self.channels)
 
     def text_to_parse(self, event: InboundEvent) -> Optional[str]:
         """The text the NLU must read for this event, or None (buttons never reach the NLU)."""
         text = (event.text or "")[:MAX_TEXT]
-        if event.kind in (InboundKind.TEXT, InboundKind.MEDIA) and text.strip() and not _STOP_WORDS.match(text):
+        if event.kind in (InboundKind.TEXT, InboundKind.MEDIA) and text.strip() and not self.is_stop.says_stop(event.channel, text):
             return text
         return None
 
@@ -55,7 +57,7 @@ class InboundHandler:
         text = (event.text or "")[:MAX_TEXT]
         to_parse = self.text_to_parse(event)
         if parse is None and to_parse is not None:
-            parse = self._parse(to_parse)   # outside the write lock: the slow part
+            parse = understand(self.parser, to_parse)   # outside the write lock: the slow part
         with self.store.transaction():
             if not self.store.events.first_time(event.channel, event.event_id, now):
                 log.info("duplicate delivery %s/%s ignored", event.channel, event.event_id)
@@ -91,7 +93,7 @@ class InboundHandler:
         conversation = self.store.conversations.current_for_identity(identity.id)
         latest = conversation or self.store.conversations.latest_for_identity(identity.id)
         self._record_inbound(latest, identity, event, text, now)
-        stop = event.kind is InboundKind.STOP or bool(_STOP_WORDS.match(text)) or (parse and parse.intent == "opt_out")
+        stop = self.is_stop(event, text, parse)
         case = self.store.cases.active_for_customer(identity.customer_id)
         if case and not stop:           # the case's thread gets it all; the bot says nothing of its own
             shown = _thread_text(event, text)
@@ -120,13 +122,6 @@ class InboundHandler:
         else:
             self.runner.feed(conversation["id"], answer, now)
 
-    def _parse(self, text: str) -> Parse:
-        try:
-            return self.parser.parse(text)
-        except Exception:  # a weird message must never crash the bot
-            log.exception("NLU failed on a message; treating it as not understood")
-            return Parse(text=text, intent="nlu_fallback", confidence=0.0)
-
     def _current_question(self, conversation: Optional[dict], reply_to: Optional[str]) -> bool:
         if not conversation or conversation["status"] != "waiting" or not conversation.get("question_message_id"):
             return False
@@ -138,7 +133,7 @@ class InboundHandler:
         buttons = json.loads(question.get("buttons") or "[]")
         label = next((b[0] for b in buttons if b[1] == event.button_value), event.button_value or "")
         self.store.outbox.add(identity.channel, identity.address, identity.id, conversation["id"], question["text"],
-                              now, kind="mark_chosen",
+                              now, kind=OutboxKind.MARK_CHOSEN,
                               payload={"message_row": question["id"], "label": label}, reply=True)
 
     # ---- opt-in, linking ---------------------------------------------------------------
@@ -153,25 +148,28 @@ class InboundHandler:
             self._reply(identity, None, self.texts["help"], now)
 
     def _link(self, event: InboundEvent, token: str, now: datetime) -> None:
-        if not self.link_secret:
+        """A start payload: the channel's signed link naming the customer this chat belongs to."""
+        spec = self.channels.get(event.channel)
+        links = spec.links if spec is not None else None
+        if not self.link_secret or links is None:
             self._reply_unknown(event, now, "link_invalid")
             return
         try:
-            customer_ref = verify_link_token(token, self.link_secret, now.timestamp())
-        except LinkTokenError as exc:
-            log.info("deep link refused: %s", exc.reason)
+            customer_ref = links.verify(token, self.link_secret, now.timestamp())
+        except ValueError as exc:
+            log.info("deep link refused: %s", getattr(exc, "reason", exc))
             self._reply_unknown(event, now, "link_invalid")
             return
         customer_id = int(customer_ref)
         if self.store.privacy.forgotten_at(customer_id):
             log.info("deep link of a forgotten customer dropped: never contacted again")
             return
-        if not self.store.customers.use_link(link_token_id(token), customer_id, now):
+        if not self.store.customers.use_link(links.key(token), customer_id, now):
             self._reply_unknown(event, now, "link_used")
             return
         identity_id = self.store.customers.ensure_identity(customer_id, event.channel, None, True, now,
-                                                           source="telegram-link")
-        self.store.customers.bind_address(identity_id, event.address, now, source="telegram-link")
+                                                           source=links.source)
+        self.store.customers.bind_address(identity_id, event.address, now, source=links.source)
         identity = self.store.customers.identity(identity_id)
         if event.language_code:
             self.store.customers.set_language(identity_id, event.language_code)

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, TextIO, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.channels.registry import default_registry
 from bot.schedule.touchpoints import STATUSES, OrderFacts
 from bot.yamlsource import SourceError
 
-CHANNELS = ("telegram", "slack")
 REQUIRED = ("order_id", "customer_ref", "channel", "product", "sku", "category", "purchased_at")
 COLUMNS = ("order_id", "customer_ref", "customer_name", "email", "channel", "address",
            "timezone", "language", "product", "sku", "category", "quantity", "price",
@@ -37,8 +37,6 @@ _YES = frozenset({"yes", "true", "1"})
 _NO = frozenset({"no", "false", "0"})
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_TELEGRAM_CHAT = re.compile(r"-?\d{1,20}")
-_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?")
 _JSON_SPACE = " \t\n\r"
 _SHIPMENT_STATUS = re.compile(r"[a-z][a-z_]{0,39}")
@@ -392,18 +390,20 @@ def _before(later: tuple[datetime, bool], earlier: tuple[datetime, bool]) -> boo
 
 
 def _channel(value: str) -> str:
-    if value.lower() not in CHANNELS:
-        raise _Invalid(f'"{value}" is not a channel (telegram or slack)')
+    names = default_registry().names(importable=True)
+    if value.lower() not in names:
+        raise _Invalid(f'"{value}" is not a channel ({" or ".join(names)})')
     return value.lower()
 
 
 def _address_parser(channel: Optional[str]) -> Callable[[str], str]:
-    """Telegram addresses are chat ids (numbers), Slack ones user ids (U..., W...)."""
+    """Each channel declares what its addresses look like (a chat id, a user id...)."""
+    spec = default_registry().get(channel) if channel else None
+
     def parse(value: str) -> str:
-        if channel == "telegram" and not _TELEGRAM_CHAT.fullmatch(value):
-            raise _Invalid(f'"{value}" is not a Telegram chat id (a number)')
-        if channel == "slack" and not _SLACK_USER.fullmatch(value):
-            raise _Invalid(f'"{value}" is not a Slack user id (U... or W...)')
+        problem = spec.check_address(value) if spec is not None else None
+        if problem:
+            raise _Invalid(problem)
         return value
     return parse
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Optional
 
 from bot.clock import parse_iso
 from bot.config import Settings
@@ -20,18 +20,13 @@ from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
 
-CaseOpened = Callable[[int], None]
-
-
 class ConversationRunner:
     """Loads state, steps the engine, writes state + messages + records together."""
 
-    def __init__(self, store: Store, engine: Engine, settings: Settings,
-                 on_case_opened: Optional[CaseOpened] = None) -> None:
+    def __init__(self, store: Store, engine: Engine, settings: Settings) -> None:
         self.store = store
         self.engine = engine
         self.settings = settings
-        self.on_case_opened = on_case_opened
 
     def start(self, identity: Identity, order_id: Optional[str], sku: Optional[str], event: Input,
               now: datetime) -> int:
@@ -96,12 +91,7 @@ class ConversationRunner:
             log.warning("unknown action %r ignored; conversation %s stays consistent", action.name, conversation_id)
             return
         if spec.apply is not None:
-            spec.apply(Effect(self.store, self.settings, conversation_id, identity, order_id, sku, now, action.args,
-                              self._case_opened))
-
-    def _case_opened(self, case_id: int) -> None:
-        if self.on_case_opened:
-            self.on_case_opened(case_id)
+            spec.apply(Effect(self.store, self.settings, conversation_id, identity, order_id, sku, now, action.args))
 
 
 def _row(state: ConversationState) -> dict:

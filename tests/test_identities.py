@@ -21,9 +21,9 @@ async def test_email_is_resolved_once_and_binds_the_address() -> None:
         calls.append(email)
         return "U0BEA" if email.startswith("bea") else None
 
-    assert await resolve_emails(store, lookup, NOW) == 1
+    assert await resolve_emails(store, lookup, NOW, "slack") == 1
     assert store.customers.identity(found_identity).address == "U0BEA"
     assert store.customers.identity(missing_identity).address is None
-    assert await resolve_emails(store, lookup, NOW) == 0
+    assert await resolve_emails(store, lookup, NOW, "slack") == 0
     assert sorted(calls) == ["bea@b2b.example", "cy@b2b.example"]          # each tried once
     assert any(e["action"] == "link" for e in store.customers.ledger(found))

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.events import InboundEvent, InboundKind, SendResult, SendStatus
-from bot.nlu.base import Parse
+from bot.nlu.base import Parse, SyncParser
 from tests.support.harness import ADDRESS, Harness, RecordingParser, make_settings
 
 OPT_OUT = "Done: you won't get any more messages from us. If you change your mind, send /start."
@@ -15,7 +15,7 @@ HELP = "I'm the shop's follow-up assistant"
 CSAT_Q = "How is Trail Runner 2 shoes working for you? Tap 1 (not good) to 5 (great)."
 
 
-class ExplodingParser:
+class ExplodingParser(SyncParser):
     """A parser that must never be called (buttons) or that fails (weird input)."""
 
     def __init__(self) -> None:

@@ -3,8 +3,9 @@
 the outbox dispatcher owns those."""
 from __future__ import annotations
 
-from typing import Awaitable, Callable, Protocol
+from typing import Awaitable, Callable, Optional, Protocol
 
+from bot.agent_events import AgentActionHandler
 from bot.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult
 
 EventHandler = Callable[[InboundEvent], Awaitable[None]]
@@ -13,8 +14,9 @@ EventHandler = Callable[[InboundEvent], Awaitable[None]]
 class Channel(Protocol):
     name: str
 
-    async def start(self, on_event: EventHandler) -> None:
-        """Connect and begin delivering inbound events to `on_event`."""
+    async def start(self, on_event: EventHandler, on_agent_action: Optional[AgentActionHandler] = None) -> None:
+        """Connect and begin delivering inbound events to `on_event` (and, for a channel that
+        carries the support desk, agents' actions to `on_agent_action`)."""
 
     async def stop(self) -> None:
         """Stop receiving; finish what is in flight."""

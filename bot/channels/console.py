@@ -6,6 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from bot.agent_events import AgentActionHandler
 from bot.channels.base import EventHandler
 from bot.events import ChoiceMade, OutboundMessage, SendResult, SendStatus
 
@@ -31,7 +32,7 @@ class ConsoleChannel:
         self.on_event: Optional[EventHandler] = None
         self._ids = itertools.count(1)
 
-    async def start(self, on_event: EventHandler) -> None:
+    async def start(self, on_event: EventHandler, on_agent_action: Optional[AgentActionHandler] = None) -> None:
         self.on_event = on_event
 
     async def stop(self) -> None:

@@ -1,6 +1,6 @@
 """Slack, for customers (DM check-ins) and for support agents (case cards, threads).
 
-The only module that imports slack_bolt / slack_sdk. Inbound: Bolt verifies signatures, we
+With slack_desk.py, the only modules that import slack_bolt / slack_sdk. Inbound: Bolt verifies signatures, we
 ack first, then hand a normalized `InboundEvent` or `AgentAction` to the app. Outbound: every
 SDK error becomes a `SendResult`; retries and rate limits belong to the outbox dispatcher, so
 the client gets no retry handlers at all (not even slack-sdk's default connection retry, which
@@ -15,7 +15,6 @@ import time
 from typing import Any, Awaitable, Callable, Iterable, Optional
 from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -25,10 +24,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agent_events import AgentAction, AgentActionHandler
 from bot.channels.base import EventHandler
-from bot.channels.slack_blocks import (
-    CHOICE_PREFIX, CLAIM_ACTION, RESOLVE_ACTION, answered_question, case_card, mention,
-    question_messages, text_message,
-)
+from bot.channels.slack_blocks import CHOICE_PREFIX, CLAIM_ACTION, RESOLVE_ACTION, answered_question, question_messages
+from bot.channels.slack_desk import NETWORK_ERRORS, SlackDesk, SlackUnavailable, result_from_error, slack_error
 from bot.channels.slack_inbound import (
     RecentIds, agent_click, agent_reply, customer_click, customer_message,
 )
@@ -41,18 +38,14 @@ UNREACHABLE_ERRORS = frozenset({
     "account_inactive", "user_not_found", "users_not_found", "user_disabled",
     "channel_not_found", "cannot_dm_bot", "is_archived",
 })
-NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # What reading a body of the wrong shape raises (in Bolt or in our normalization).
 MALFORMED = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 
 
-class SlackUnavailable(RuntimeError):
-    """Slack could not answer a lookup (network, rate limit, server error); try later."""
-
-
 class SlackChannel:
-    """The Slack adapter: a `Channel` for customers plus the primitives the agent side needs.
+    """The Slack adapter: a `Channel` for customers; its `desk` (a `SlackDesk` on the same
+    client) is where agents see cases, and agents' clicks and thread replies come in here.
 
     HTTP mode (default) serves Bolt on `host:port` + `path` (port 0 picks a free one; see
     `events_url`); Socket Mode when `app_token` is given. `support_channels` are the channels
@@ -74,9 +67,8 @@ class SlackChannel:
         self._app_token = app_token
         self._host, self._port, self._path = host, port, path
         self._support_channels = set(support_channels)
-        self._member_ttl = member_cache_seconds
-        self._clock = clock
-        self._members: dict[str, tuple[float, frozenset[str]]] = {}
+        self.desk = SlackDesk(self._client, self._support_channels, member_cache_seconds=member_cache_seconds,
+                              clock=clock)
         self._dm_channels: dict[str, str] = {}
         self._seen = RecentIds()
         self._order_locks: dict[str, list] = {}   # key -> [lock, users]
@@ -97,7 +89,7 @@ class SlackChannel:
         try:
             auth = await self._client.auth_test()
         except SlackApiError as e:
-            raise SlackUnavailable(f"Slack auth.test failed: {_error(e)}") from e
+            raise SlackUnavailable(f"Slack auth.test failed: {slack_error(e)}") from e
         except NETWORK_ERRORS as e:
             raise SlackUnavailable(f"Slack auth.test failed: {e!r}") from e
         self.bot_user_id = str(auth.get("user_id") or "")
@@ -278,9 +270,9 @@ class SlackChannel:
                 ts = str(resp["ts"])
             return SendResult(SendStatus.SENT, platform_message_id=ts)
         except SlackApiError as e:
-            if _error(e) == "channel_not_found":
+            if slack_error(e) == "channel_not_found":
                 self._dm_channels.pop(message.address, None)
-            return _result_from_error(e, unreachable=UNREACHABLE_ERRORS)
+            return result_from_error(e, unreachable=UNREACHABLE_ERRORS)
         except NETWORK_ERRORS as e:
             return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
 
@@ -301,155 +293,18 @@ class SlackChannel:
             self._dm_channels[user_id] = str(resp["channel"]["id"])
         return self._dm_channels[user_id]
 
-    # ---- agents -----------------------------------------------------------------------
-
-    async def post_case(self, channel: str, case: dict) -> SendResult:
-        """Post a case card; `platform_message_id` is its ts, which is also the case thread."""
-        self._support_channels.add(channel)
-        text, blocks = case_card(case)
-        return await self._post(channel, text, blocks)
-
-    async def update_case(self, channel: str, ts: str, case: dict) -> SendResult:
-        """Redraw a case card (claimed by whom and when, SLA state, resolved)."""
-        text, blocks = case_card(case)
-        try:
-            await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks,
-                                           link_names=False)
-            return SendResult(SendStatus.SENT, platform_message_id=ts)
-        except SlackApiError as e:
-            return _result_from_error(e)
-        except NETWORK_ERRORS as e:
-            return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
-
-    async def post_in_thread(self, channel: str, thread_ts: str, text: str, *,
-                             mentions: Iterable[str] = ()) -> SendResult:
-        """Post `text` (always escaped: it may be the customer's) in a case thread. Real
-        mentions only through `mentions`: user ids (U.../W...) or user group ids (S...)."""
-        prefix = " ".join(mention(ref) for ref in mentions)
-        result = SendResult(SendStatus.FAILED, error="empty text")
-        for n, piece in enumerate(text_message(text) or [""]):
-            body = f"{prefix} {piece}".strip() if prefix and n == 0 else piece
-            result = await self._post(channel, body or " ", None, thread_ts=thread_ts)
-            if result.status is not SendStatus.SENT:
-                break
-        return result
-
-    async def post_ephemeral(self, channel: str, user: str, text: str) -> SendResult:
-        """A note only `user` sees (e.g. "only support channel members can claim cases")."""
-        try:
-            resp = await self._client.chat_postEphemeral(channel=channel, user=user,
-                                                         text=text_message(text)[0] if text else " ",
-                                                         link_names=False)
-            return SendResult(SendStatus.SENT, platform_message_id=str(resp.get("message_ts", "")))
-        except SlackApiError as e:
-            return _result_from_error(e)
-        except NETWORK_ERRORS as e:
-            return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
-
-    async def post_notice(self, channel: str, text: str) -> SendResult:
-        """A top-level post in `channel` (the weekly digest): escaped, in section blocks."""
-        result = SendResult(SendStatus.FAILED, error="empty text")
-        for piece, blocks in question_messages(text, []):
-            result = await self._post(channel, piece, blocks)
-            if result.status is not SendStatus.SENT:
-                break
-        return result
-
-    async def delete_post(self, channel: str, ts: str) -> SendResult:
-        """chat.delete one of the bot's posts; a post already gone counts as deleted."""
-        try:
-            await self._client.chat_delete(channel=channel, ts=ts)
-            return SendResult(SendStatus.SENT, platform_message_id=ts)
-        except SlackApiError as e:
-            if _error(e) == "message_not_found":
-                return SendResult(SendStatus.SENT, platform_message_id=ts)
-            return _result_from_error(e)
-        except NETWORK_ERRORS as e:
-            return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
-
-    async def is_member(self, channel: str, user: str) -> bool:
-        """Is `user` in `channel`? conversations.members, cached for `member_cache_seconds`."""
-        now = self._clock()
-        cached = self._members.get(channel)
-        if cached is None or cached[0] <= now:
-            members = await self._fetch_members(channel)
-            cached = (now + self._member_ttl, members)
-            self._members[channel] = cached
-        return user in cached[1]
-
-    async def _fetch_members(self, channel: str) -> frozenset[str]:
-        members: set[str] = set()
-        cursor = None
-        try:
-            while True:
-                resp = await self._client.conversations_members(channel=channel, limit=200,
-                                                                cursor=cursor)
-                members.update(resp.get("members") or [])
-                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    return frozenset(members)
-        except SlackApiError as e:
-            if _error(e) in ("channel_not_found", "not_in_channel"):
-                return frozenset()
-            raise SlackUnavailable(f"conversations.members: {_error(e)}") from e
-        except NETWORK_ERRORS as e:
-            raise SlackUnavailable(f"conversations.members: {e!r}") from e
-
     async def lookup_user_by_email(self, email: str) -> Optional[str]:
         """The Slack user id for an imported customer's email, None when there is none."""
         try:
             resp = await self._client.users_lookupByEmail(email=email)
         except SlackApiError as e:
-            if _error(e) in ("users_not_found", "user_not_found"):
+            if slack_error(e) in ("users_not_found", "user_not_found"):
                 return None
-            raise SlackUnavailable(f"users.lookupByEmail: {_error(e)}") from e
+            raise SlackUnavailable(f"users.lookupByEmail: {slack_error(e)}") from e
         except NETWORK_ERRORS as e:
             raise SlackUnavailable(f"users.lookupByEmail: {e!r}") from e
         user = resp.get("user") or {}
         return None if user.get("deleted") else str(user.get("id"))
-
-    async def _post(self, channel: str, text: str, blocks: Optional[list], *,
-                    thread_ts: Optional[str] = None) -> SendResult:
-        try:
-            resp = await self._client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
-                link_names=False, unfurl_links=False, unfurl_media=False)
-            return SendResult(SendStatus.SENT, platform_message_id=str(resp["ts"]))
-        except SlackApiError as e:
-            return _result_from_error(e)
-        except NETWORK_ERRORS as e:
-            return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
-
-
-def _error(e: SlackApiError) -> str:
-    data = e.response.data if isinstance(e.response.data, dict) else {}
-    return str(data.get("error") or "")
-
-
-def _result_from_error(e: SlackApiError, unreachable: frozenset[str] = frozenset()) -> SendResult:
-    """429 -> RETRY after Retry-After; 5xx -> RETRY; `unreachable` codes -> UNREACHABLE;
-    anything else -> FAILED."""
-    status = e.response.status_code
-    error = _error(e) or f"http {status}"
-    if status == 429 or error == "ratelimited":
-        return SendResult(SendStatus.RETRY, retry_after=_retry_after(e.response.headers), error="ratelimited")
-    if status >= 500:
-        return SendResult(SendStatus.RETRY, error=error)
-    if error in unreachable:
-        return SendResult(SendStatus.UNREACHABLE, error=error)
-    return SendResult(SendStatus.FAILED, error=error)
-
-
-def _retry_after(headers: Any) -> float:
-    value = None
-    if headers is not None:
-        value = headers.get("Retry-After") or headers.get("retry-after")
-        if isinstance(value, list):
-            value = value[0] if value else None
-    try:
-        return max(0.0, float(value)) if value is not None else 1.0
-    except ValueError:
-        return 1.0
 
 
 def _bypasses_proxy(base_url: str) -> bool:

@@ -28,6 +28,7 @@ from telegram.error import (
 )
 from telegram.ext import Application
 
+from bot.agent_events import AgentActionHandler
 from bot.channels.base import EventHandler
 from bot.channels.telegram_updates import MalformedUpdate, UpdateReceiver
 from bot.events import (
@@ -107,8 +108,9 @@ class TelegramChannel:
         if not self.bot_username:
             self.bot_username = self._app.bot.username
 
-    async def start(self, on_event: EventHandler) -> None:
-        """Check the token (getMe), then receive updates by polling or webhook."""
+    async def start(self, on_event: EventHandler, on_agent_action: Optional[AgentActionHandler] = None) -> None:
+        """Check the token (getMe), then receive updates by polling or webhook. (Telegram
+        carries no support desk: `on_agent_action` is never called.)"""
         self._on_event = on_event
         await self.connect_for_sending()
         self._receiver = UpdateReceiver(self._app.bot, self._handle_update,

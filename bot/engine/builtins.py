@@ -17,6 +17,7 @@ from bot.engine.state import SCALES, Context, Status, WakeKind
 from bot.engine.vocabulary import (Action, Arg, Condition, Effect, Facts, Guard, Question, Reading, Turn,
                                    Variable, Vocabulary)
 from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES
+from bot.support_posts import queue_case_card
 
 REASONS = ("product_problem", "delivery_problem", "return_refund", "human", "low_score")
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def _open_case(effect: Effect) -> None:
     case_id = store.cases.open(effect.conversation_id, effect.identity.customer_id, effect.order_id,
                                args["reason"], args.get("problem_type"), args.get("text", ""),
                                args.get("photos", []), effect.now, sla, request=args.get("request"))
-    effect.case_opened(case_id)
+    queue_case_card(store, effect.settings.escalation.support_channel, case_id, effect.conversation_id, effect.now)
 
 
 def _check_score(args: Mapping[str, Any]) -> Optional[str]:

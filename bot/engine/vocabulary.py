@@ -61,7 +61,6 @@ class Effect:
     sku: Optional[str]
     now: datetime
     args: Mapping[str, Any]
-    case_opened: Callable[[int], None] = lambda case_id: None
 
 
 @dataclass(frozen=True)

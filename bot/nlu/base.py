@@ -5,8 +5,11 @@ a successor be swapped in (Rasa Open Source 3.6 is the last open-source release)
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 INTENTS = (
     "works_well", "mixed_feedback", "product_problem", "delivery_problem", "return_refund",
@@ -47,7 +50,44 @@ class Parse:
 
 
 class Parser(Protocol):
-    """Anything that turns a message into a `Parse`."""
+    """Anything that turns a message into a `Parse`: `parse` where blocking is fine (the CLI,
+    the evaluation), `aparse` from the event loop (it must not block it)."""
 
     def parse(self, text: str) -> Parse:
         ...
+
+    async def aparse(self, text: str) -> Parse:
+        ...
+
+
+class SyncParser:
+    """A base for parsers that are fast enough to answer inside the loop (tables, fakes)."""
+
+    def parse(self, text: str) -> Parse:
+        raise NotImplementedError
+
+    async def aparse(self, text: str) -> Parse:
+        return self.parse(text)
+
+
+def not_understood(text: str) -> Parse:
+    """What a message means when the NLU could not read it: nothing, so the flow's fallback answers."""
+    return Parse(text=text, intent=FALLBACK_INTENT, confidence=0.0)
+
+
+def understand(parser: Parser, text: str) -> Parse:
+    """`parser.parse`, where a failing NLU means 'not understood': a weird message never crashes the bot."""
+    try:
+        return parser.parse(text)
+    except Exception:
+        log.exception("NLU failed on a message; treating it as not understood")
+        return not_understood(text)
+
+
+async def aunderstand(parser: Parser, text: str) -> Parse:
+    """`understand` without blocking the event loop."""
+    try:
+        return await parser.aparse(text)
+    except Exception:
+        log.exception("NLU failed on a message; treating it as not understood")
+        return not_understood(text)

@@ -38,8 +38,8 @@ from bot.app import start_health
 from bot.clock import SimClock, parse_iso
 from bot.config import Settings, StoreSettings
 from bot.core import Core, build_core, default_limits
-from bot.identities import resolve_emails
 from bot.importing import import_rows
+from bot.nlu.base import Parse
 from bot.orders import OrderFileError, OrderRow, read_orders
 from bot.outbox import Dispatcher
 from bot.sandbox import personas as P
@@ -165,14 +165,14 @@ class SandboxDemo:
                 update={"orders_secret": SecretStr(shop_secret.hex())})})
             tg = settings.channels.telegram
             link_secret = tg.link_secret.get_secret_value().encode() if tg.link_secret else secrets.token_bytes(32)
-            channels = {"telegram": world.telegram, "slack": world.slack}
-            self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.slack,
+            channels = world.channels
+            self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.desk,
                                           link_secret=link_secret)
             if not self.personas:
                 # With a person at `aftercare chat` next to the sandbox, that process sends its
                 # console messages and the support posts of its cases (to its in-memory desk).
                 core.dispatcher = Dispatcher(self.store, channels, self.clock, default_limits(settings),
-                                             desk=world.slack, cases=core.cases, sends_on=channels)
+                                             desk=world.desk, cases=core.cases, sends_on=channels)
             report = import_rows(self.store, settings, rows, self.clock.now())
             for error in errors:
                 self.narrator.note(f"[yellow]{self.orders_file}:{error.line}: {error.reason} (row skipped)[/]")
@@ -206,7 +206,7 @@ class SandboxDemo:
         upkeep = Upkeep(self.store, core.settings)
         while not stop.is_set():
             now = clock.now()
-            await resolve_emails(self.store, self.world.slack.lookup_user_by_email, now)
+            await self.core.resolve_emails()
             upkeep.tick(now)
             due = self._holds_before_tick(now)
             core.scheduler.tick(now)
@@ -394,8 +394,11 @@ class ParserThread:
         parser = await asyncio.get_running_loop().run_in_executor(pool, load, settings)
         return cls(pool, parser)
 
-    def parse(self, text: str):
+    def parse(self, text: str) -> Parse:
         return self._pool.submit(self._parser.parse, text).result()
+
+    async def aparse(self, text: str) -> Parse:
+        return await asyncio.wrap_future(self._pool.submit(self._parser.parse, text))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)

@@ -92,8 +92,8 @@ async def simulate_on_platform(scenario: Scenario, settings: Settings, parser: P
     world = await SandboxWorld(settings, seconds=lambda: clock.now().timestamp()).start()
     try:
         settings = world.settings_for_sandbox()
-        channels = {"telegram": world.telegram, "slack": world.slack}
-        core = build_core(settings, store, parser, clock, channels, desk=world.slack)
+        channels = world.channels
+        core = build_core(settings, store, parser, clock, channels, desk=world.desk)
         await world.connect(core.on_event, core.on_agent_action)
         name = str(scenario.customer.get("name", "Sam Customer"))
         if scenario.channel == "telegram":

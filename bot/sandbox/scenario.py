@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
+from bot.channels.registry import default_registry
 from bot.durations import parse_duration
 from bot.yamlsource import SourceError, load_yaml
 
-CHANNELS = ("console", "telegram", "slack")
+CHANNELS = default_registry().names()
 
 
 class ScenarioError(SourceError):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
+from bot.channels.base import Channel, SupportDesk
 from bot.channels.slack import SlackChannel
 from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
@@ -42,6 +43,16 @@ class SandboxWorld:
                                   base_url=self.slack_api.base_url, support_channels=[self.support_channel_id],
                                   clock=self.seconds)
         return self
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        """The customer channels by name, as the core takes them."""
+        return {self.telegram.name: self.telegram, self.slack.name: self.slack}
+
+    @property
+    def desk(self) -> SupportDesk:
+        """Where agents see cases (the Slack support channel)."""
+        return self.slack.desk
 
     def settings_for_sandbox(self) -> Settings:
         """The settings with the support channel pointed at the sandbox's channel id."""

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from sqlite_utils import Database
 
+from bot.records import OutboxKind
 from bot.clock import iso, parse_iso
 from bot.store.privacy import Privacy
 from bot.store.reporting import Reporting
@@ -556,7 +557,7 @@ class Outbox:
         self._on_add = on_add
 
     def add(self, channel: str, address: Optional[str], identity_id: Optional[int], conversation_id: Optional[int],
-            text: str, now: datetime, buttons: Optional[list] = None, kind: str = "message",
+            text: str, now: datetime, buttons: Optional[list] = None, kind: str = OutboxKind.MESSAGE,
             payload: Optional[dict] = None, not_before: Optional[datetime] = None, reply: bool = False) -> int:
         """Queue one send. `reply`: part of an answer to someone who just wrote, which may go out
         in a short burst; anything else keeps to the per-address rate."""
@@ -570,7 +571,7 @@ class Outbox:
             at = queued
         row_id = self.db["outbox"].insert({
             "channel": channel, "address": address, "identity_id": identity_id, "conversation_id": conversation_id,
-            "kind": kind, "text": text, "buttons": _json(buttons or []), "payload": _json(payload or {}),
+            "kind": OutboxKind(kind).value, "text": text, "buttons": _json(buttons or []), "payload": _json(payload or {}),
             "status": "pending", "not_before": at, "attempts": 0, "created_at": iso(now),
         }).last_pk
         self._on_add()

@@ -207,7 +207,7 @@ def card_text(message) -> str:
 async def test_case_card_and_its_updates(sandbox, slack):
     agent = sandbox.add_user("agent")
     ch = sandbox.add_channel("support", [agent])
-    result = await slack.post_case(ch, a_case())
+    result = await slack.desk.post_case(ch, a_case())
     assert result.status is SendStatus.SENT
     card = sandbox.message(ch, result.platform_message_id)
     text = card_text(card)
@@ -219,20 +219,20 @@ async def test_case_card_and_its_updates(sandbox, slack):
     assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
         ("case_claim", "42"), ("case_resolve", "42")]
     claimed_at = datetime(2026, 1, 2, 15, 0, tzinfo=timezone.utc)
-    update = await slack.update_case(ch, card.ts, a_case(status="claimed", owner=agent, claimed_at=claimed_at))
+    update = await slack.desk.update_case(ch, card.ts, a_case(status="claimed", owner=agent, claimed_at=claimed_at))
     assert update.status is SendStatus.SENT
     card = sandbox.message(ch, card.ts)
     assert f"Claimed by <@{agent}> at 2026-01-02 15:00 UTC" in card_text(card)
     assert [e["action_id"] for e in blocks_of(card, "actions")[0]["elements"]] == ["case_resolve"]
-    await slack.update_case(ch, card.ts, a_case(status="resolved", owner=agent))
+    await slack.desk.update_case(ch, card.ts, a_case(status="resolved", owner=agent))
     card = sandbox.message(ch, card.ts)
     assert not blocks_of(card, "actions") and "Resolved by" in card_text(card)
 
 
 async def test_thread_posts_and_mentions(sandbox, slack):
     ch = sandbox.add_channel("support")
-    card = (await slack.post_case(ch, a_case())).platform_message_id
-    result = await slack.post_in_thread(ch, card, "Not claimed for 30 minutes", mentions=["S0SUPPORT"])
+    card = (await slack.desk.post_case(ch, a_case())).platform_message_id
+    result = await slack.desk.post_in_thread(ch, card, "Not claimed for 30 minutes", mentions=["S0SUPPORT"])
     assert result.status is SendStatus.SENT
     [_, reminder] = sandbox.thread(ch, card)
     assert reminder.text == "<!subteam^S0SUPPORT> Not claimed for 30 minutes"
@@ -241,24 +241,24 @@ async def test_thread_posts_and_mentions(sandbox, slack):
 
 async def test_notice_and_delete_post(sandbox, slack):
     ch = sandbox.add_channel("support")
-    card = (await slack.post_case(ch, a_case())).platform_message_id
-    words = (await slack.post_in_thread(ch, card, "Customer: <!channel> it broke")).platform_message_id
-    assert (await slack.delete_post(ch, words)).status is SendStatus.SENT
+    card = (await slack.desk.post_case(ch, a_case())).platform_message_id
+    words = (await slack.desk.post_in_thread(ch, card, "Customer: <!channel> it broke")).platform_message_id
+    assert (await slack.desk.delete_post(ch, words)).status is SendStatus.SENT
     assert [m.ts for m in sandbox.thread(ch, card)] == [card]
-    again = await slack.delete_post(ch, words)          # already gone: done, not an error
+    again = await slack.desk.delete_post(ch, words)          # already gone: done, not an error
     assert again.status is SendStatus.SENT
-    notice = await slack.post_notice(ch, "Weekly digest: CSAT 4.2 <@U1> *bold*")
+    notice = await slack.desk.post_notice(ch, "Weekly digest: CSAT 4.2 <@U1> *bold*")
     assert notice.status is SendStatus.SENT
     posted = sandbox.message(ch, notice.platform_message_id)
     assert posted.thread_ts is None and posted.pings == ()
     assert "&lt;@U1&gt;" in posted.text
-    assert (await slack.delete_post("C0NOPE", card)).status is SendStatus.FAILED
+    assert (await slack.desk.delete_post("C0NOPE", card)).status is SendStatus.FAILED
 
 
 async def test_ephemeral(sandbox, slack):
     agent = sandbox.add_user("agent")
     ch = sandbox.add_channel("support", [agent])
-    assert (await slack.post_ephemeral(ch, agent, "Only members can <claim>")).status is SendStatus.SENT
+    assert (await slack.desk.post_ephemeral(ch, agent, "Only members can <claim>")).status is SendStatus.SENT
     [note] = sandbox.ephemerals
     assert note.user == agent and note.text == "Only members can &lt;claim&gt;"
 
@@ -266,7 +266,7 @@ async def test_ephemeral(sandbox, slack):
 async def test_claim_and_resolve_clicks_become_agent_actions(sandbox, slack, recorder, settle):
     agent = sandbox.add_user("agent")
     ch = sandbox.add_channel("support", [agent])
-    card = (await slack.post_case(ch, a_case())).platform_message_id
+    card = (await slack.desk.post_case(ch, a_case())).platform_message_id
     assert (await sandbox.user_clicks(agent, ch, card, "case_claim")).status == 200
     await sandbox.user_clicks(agent, ch, card, "case_resolve")
     await settle()
@@ -281,7 +281,7 @@ async def test_claim_and_resolve_clicks_become_agent_actions(sandbox, slack, rec
 async def test_thread_reply_becomes_agent_reply(sandbox, slack, recorder, settle):
     agent = sandbox.add_user("agent")
     ch = sandbox.add_channel("support", [agent])
-    card = (await slack.post_case(ch, a_case())).platform_message_id
+    card = (await slack.desk.post_case(ch, a_case())).platform_message_id
     delivered = await sandbox.user_posts_in_thread(ch, card, agent, "Sorry! A new lid is on its way.")
     await sandbox.user_posts(ch, agent, "top-level chatter is not a reply")
     await settle()
@@ -299,8 +299,8 @@ async def test_bot_messages_are_ignored(clock, recorder):
         sb.events_url = channel.events_url
         user = sb.add_user("ann")
         ch = sb.add_channel("support")
-        card = (await channel.post_case(ch, a_case())).platform_message_id
-        await channel.post_in_thread(ch, card, "customer said: hello")     # echoed back to us
+        card = (await channel.desk.post_case(ch, a_case())).platform_message_id
+        await channel.desk.post_in_thread(ch, card, "customer said: hello")     # echoed back to us
         await channel.send(checkin(user))                                  # echoed in the DM
         await sb.other_bot_posts(ch, "another integration", thread_ts=card)
         await sb.deliver_event({"type": "message", "subtype": "message_changed", "channel": ch,
@@ -316,14 +316,14 @@ async def test_is_member_uses_a_short_cache(sandbox, slack, clock):
     agent = sandbox.add_user("agent")
     stranger = sandbox.add_user("stranger")
     ch = sandbox.add_channel("support", [agent])
-    assert await slack.is_member(ch, agent) is True
-    assert await slack.is_member(ch, stranger) is False
+    assert await slack.desk.is_member(ch, agent) is True
+    assert await slack.desk.is_member(ch, stranger) is False
     assert sandbox.calls["conversations.members"] == 1
     sandbox.join(ch, stranger)
     clock.advance(61)
-    assert await slack.is_member(ch, stranger) is True
+    assert await slack.desk.is_member(ch, stranger) is True
     assert sandbox.calls["conversations.members"] == 2
-    assert await slack.is_member("C404", agent) is False
+    assert await slack.desk.is_member("C404", agent) is False
 
 
 async def test_lookup_user_by_email(sandbox, slack):
@@ -337,10 +337,10 @@ async def test_lookup_user_by_email(sandbox, slack):
 async def test_customer_text_cannot_ping_or_disguise_links(sandbox, slack):
     ch = sandbox.add_channel("support")
     photos = ["https://evil.example/x.jpg|Your bank", "https://files.example/p1.jpg"]
-    card = await slack.post_case(ch, a_case(customer=EVIL, customer_words=EVIL, order=EVIL,
+    card = await slack.desk.post_case(ch, a_case(customer=EVIL, customer_words=EVIL, order=EVIL,
                                             last_turns=[{"from": "customer", "text": EVIL}],
                                             photos=photos))
-    await slack.post_in_thread(ch, card.platform_message_id, f"Customer: {EVIL}")
+    await slack.desk.post_in_thread(ch, card.platform_message_id, f"Customer: {EVIL}")
     user = sandbox.add_user("ann")
     await slack.send(checkin(user, f"You said: {EVIL}"))
     posted = sandbox.messages_in(ch) + sandbox.dms_to(user)
@@ -361,10 +361,10 @@ async def test_429_burst_on_the_support_channel_delivers_each_post_once(sandbox,
     """What the dispatcher will do with RETRY: wait Retry-After, send again; nothing is lost
     or doubled."""
     ch = sandbox.add_channel("support")
-    card = (await slack.post_case(ch, a_case())).platform_message_id
+    card = (await slack.desk.post_case(ch, a_case())).platform_message_id
     for n in range(10):
         while True:
-            result = await slack.post_in_thread(ch, card, f"customer message {n}")
+            result = await slack.desk.post_in_thread(ch, card, f"customer message {n}")
             if result.status is SendStatus.SENT:
                 break
             assert result.status is SendStatus.RETRY and result.retry_after >= 1

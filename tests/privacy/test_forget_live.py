@@ -38,7 +38,7 @@ async def test_forget_while_running_on_telegram_and_slack(tmp_path: Path):
     try:
         settings = world.settings_for_sandbox()
         core = build_core(settings, store, TableParser(), clock, {"telegram": world.telegram, "slack": world.slack},
-                          desk=world.slack, link_secret=SECRET)
+                          desk=world.desk, link_secret=SECRET)
         await world.connect(core.on_event, core.on_agent_action)
         customer = TelegramCustomer(world, store, "Ana Silva", "en")
         await customer.setup()

@@ -18,7 +18,7 @@ from bot.core import Core, build_core
 from bot.engine.flows import load_flows
 from bot.events import ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus
 from bot.importing import import_rows
-from bot.nlu.base import Parse
+from bot.nlu.base import Parse, SyncParser
 from bot.orders import OrderRow
 from bot.store.store import Store
 from tests.support.table_parser import TableParser
@@ -57,7 +57,7 @@ def write_config(folder: Path, store_path: Path) -> Path:
     return path
 
 
-class RecordingParser:
+class RecordingParser(SyncParser):
     """Wraps a parser and remembers every text it was asked about."""
 
     def __init__(self, inner: Any = None) -> None:
@@ -81,7 +81,7 @@ class FakeChannel:
         self.script: list[Union[SendResult, Callable[[OutboundMessage], SendResult]]] = []
         self._ids = itertools.count(100)
 
-    async def start(self, on_event) -> None:  # pragma: no cover - protocol
+    async def start(self, on_event, on_agent_action=None) -> None:  # pragma: no cover - protocol
         pass
 
     async def stop(self) -> None:  # pragma: no cover - protocol

@@ -36,7 +36,7 @@ class Stack:
                                     webhook_port=0, webhook_secret=SECRET)
         self.core = build_core(self.settings, self.store, TableParser(), SystemClock(),
                                {"telegram": self.world.telegram, "slack": self.world.slack},
-                               desk=self.world.slack, flows=shipped_flows())
+                               desk=self.world.desk, flows=shipped_flows())
         await self.world.connect(self.core.on_event, self.core.on_agent_action)
         await self.hook.start(self.core.on_event)
         self.slack_users = [self.world.slack_api.add_user(f"customer{n}", f"c{n}@example.com") for n in range(6)]

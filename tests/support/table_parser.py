@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from bot.nlu.base import Entity, Parse
+from bot.nlu.base import Entity, Parse, SyncParser
 
 TABLE = [
     (r"\b(stop|unsubscribe|leave me alone)\b", "opt_out", None),
@@ -21,7 +21,7 @@ TABLE = [
 ]
 
 
-class TableParser:
+class TableParser(SyncParser):
     def parse(self, text: str) -> Parse:
         lowered = text.lower()
         for pattern, intent, problem in TABLE:

@@ -1,0 +1,89 @@
+"""The channels this process knows: the built-in declarations plus any a shop (or a test)
+registers. Everything outside bot/channels/ asks here instead of naming a channel."""
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping, Optional
+
+from bot.channels import console_spec, slack_spec, telegram_spec
+from bot.channels.spec import Capability, ChannelSpec, LimitsSpec
+
+_BUILTIN = (telegram_spec.SPEC, slack_spec.SPEC, console_spec.SPEC)
+
+
+class ChannelRegistry:
+    """Name -> `ChannelSpec`. One per process is built by `default_registry()`; tests make their own."""
+
+    def __init__(self, specs: tuple[ChannelSpec, ...] = _BUILTIN) -> None:
+        self._specs: dict[str, ChannelSpec] = {}
+        for spec in specs:
+            self.register(spec)
+
+    def register(self, spec: ChannelSpec) -> ChannelSpec:
+        if spec.name in self._specs and self._specs[spec.name] is not spec:
+            raise ValueError(f"a channel named {spec.name!r} is already registered")
+        self._specs[spec.name] = spec
+        return spec
+
+    def unregister(self, name: str) -> None:
+        self._specs.pop(name, None)
+
+    def get(self, name: str) -> Optional[ChannelSpec]:
+        return self._specs.get(name)
+
+    def __iter__(self) -> Iterator[ChannelSpec]:
+        return iter(list(self._specs.values()))
+
+    def names(self, *, importable: bool = False) -> tuple[str, ...]:
+        return tuple(s.name for s in self if s.importable or not importable)
+
+    def with_capability(self, capability: Capability) -> tuple[ChannelSpec, ...]:
+        return tuple(s for s in self if s.can(capability))
+
+
+_DEFAULT = ChannelRegistry()
+
+
+def default_registry() -> ChannelRegistry:
+    """The process's registry: the built-ins, and whatever was registered on it since."""
+    return _DEFAULT
+
+
+def builtin_specs() -> tuple[ChannelSpec, ...]:
+    return _BUILTIN
+
+
+def section(settings: Any, name: str) -> Any:
+    """A channel's config section (its defaults when config.yml has none)."""
+    found = getattr(settings.channels, name, None)
+    if found is None:
+        spec = default_registry().get(name)
+        return spec.settings() if spec is not None else None
+    return found
+
+
+def sending_limits(settings: Any, registry: Optional[ChannelRegistry] = None) -> dict[str, LimitsSpec]:
+    """Per-channel limits from each channel's declaration and config section, plus the
+    support desk's (keyed `desk_key`) from the channel that carries it."""
+    limits: dict[str, LimitsSpec] = {}
+    for spec in registry or default_registry():
+        conf = section(settings, spec.name)
+        if spec.limits is not None:
+            limits[spec.name] = spec.limits(conf)
+    return limits
+
+
+def desk_limits(settings: Any, registry: Optional[ChannelRegistry] = None) -> Optional[LimitsSpec]:
+    for spec in (registry or default_registry()).with_capability(Capability.DESK):
+        if spec.desk_limits is not None:
+            return spec.desk_limits(section(settings, spec.name))
+    return None
+
+
+def live_channels(settings: Any, registry: Optional[ChannelRegistry] = None) -> Mapping[str, Any]:
+    """Adapters for every channel whose section has credentials (nothing else is started)."""
+    return {spec.name: spec.build(section(settings, spec.name), settings)
+            for spec in registry or default_registry() if spec.adapter and spec.live(section(settings, spec.name))}
+
+
+def has_credentials(settings: Any, registry: Optional[ChannelRegistry] = None) -> bool:
+    return any(spec.live(section(settings, spec.name)) for spec in registry or default_registry())

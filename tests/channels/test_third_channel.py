@@ -1,0 +1,70 @@
+"""Adding a channel is one module: a toy web chat declared in tests/ takes an order import, a
+check-in through the real scheduler, dispatcher (with its declared limits) and outbox, and
+its own STOP command, without any change in bot/."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.channels.console import MemoryDesk
+from bot.channels.registry import default_registry
+from bot.clock import SimClock, parse_iso
+from bot.core import build_core, default_limits
+from bot.events import InboundEvent, InboundKind
+from bot.importing import import_rows
+from bot.orders import parse_orders
+from bot.store.store import Store
+from tests.channels.webchat import SPEC, WebChatChannel
+from tests.support.harness import T0, RecordingParser, make_settings, shipped_flows
+
+ORDERS = """order_id,customer_ref,customer_name,channel,address,product,sku,category,purchased_at,delivered_at,consent
+W-1,C-9,Rui Costa,webchat,w-42,Trail Runner 2 shoes,TR2-44,footwear,2026-10-25,2026-10-29,yes
+W-2,C-10,Eva Lima,webchat,42,Trail Runner 2 shoes,TR2-44,footwear,2026-10-25,2026-10-29,yes
+"""
+
+
+@pytest.fixture
+def webchat():
+    registry = default_registry()
+    registry.register(SPEC)
+    yield SPEC
+    registry.unregister(SPEC.name)
+
+
+async def test_a_third_channel_runs_a_checkin_through_the_real_dispatcher(webchat) -> None:
+    rows, errors = parse_orders(ORDERS, "csv", "orders.csv")
+    assert [r.channel for r in rows] == ["webchat"]
+    assert [e.reason for e in errors] == ['address: "42" is not a web chat visitor id (w-<number>)']
+
+    settings = make_settings()
+    limits = default_limits(settings)
+    assert limits["webchat"].per_address == 2.0            # declared by the channel, not the core
+    store, clock, channel, parser = Store.memory(), SimClock(T0), WebChatChannel(), RecordingParser()
+    core = build_core(settings, store, parser, clock, {"webchat": channel}, desk=MemoryDesk(),
+                      flows=shipped_flows(), limits=limits)
+    import_rows(store, settings, rows, clock.now())
+    due = parse_iso(next(t for t in store.orders.touchpoints("W-1") if t["kind"] == "checkin")["due_at"])
+    store.orders.skip_touchpoints_before("W-1", due)
+    clock.set(max(due, clock.now()))
+    await channel.start(core.on_event)
+    for _ in range(20):
+        core.scheduler.tick(clock.now())
+        await core.dispatcher.run_once()
+        clock.set(clock.now() + timedelta(seconds=1))
+
+    assert channel.sent and {(m.channel, m.address) for m in channel.sent} == {("webchat", "w-42")}
+    question = channel.sent[-1]
+    assert "Trail Runner 2" in question.text and [b.value for b in question.buttons] == ["1", "2", "3", "4", "5"]
+    assert store.outbox.counts().get("sent") == len(channel.sent)
+
+    assert channel.on_event is not None
+    await channel.on_event(InboundEvent("webchat", "v1", "w-42", InboundKind.TEXT, clock.now(), text="#stop"))
+    assert parser.calls == []                               # the channel's STOP command needs no NLU
+    identity = store.customers.identity_at("webchat", "w-42")
+    assert identity is not None and identity.opted_out
+
+
+def test_an_order_cannot_name_an_unregistered_channel() -> None:
+    _, errors = parse_orders(ORDERS, "csv", "orders.csv")
+    assert any('"webchat" is not a channel' in e.reason for e in errors)
