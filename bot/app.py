@@ -23,8 +23,8 @@ from bot.config import Settings
 from bot.core import Core, build_core
 from bot.nlu.base import Parser
 from bot.store.store import Store
-from bot.webhooks.http import OrderWebhooks, web_app
 from bot.upkeep import Upkeep
+from bot.webhooks.http import OrderWebhooks, web_app
 
 log = logging.getLogger("aftercare")
 IDLE_SLEEP = 1.0
