@@ -10,6 +10,7 @@ from typing import Optional
 from bot.config import Settings
 from bot.engine.state import Context, Timing
 from bot.engine.vocabulary import Facts, Vocabulary
+from bot.i18n import Catalogs, pick_language, translator
 from bot.store.store import Store
 
 
@@ -19,16 +20,28 @@ def timing(settings: Settings) -> Timing:
 
 
 def build_context(store: Store, settings: Settings, customer_id: int, order_id: Optional[str],
-                  sku: Optional[str], vocabulary: Vocabulary) -> Context:
-    """Everything a flow may mention about this customer, order and product."""
+                  sku: Optional[str], vocabulary: Vocabulary,
+                  catalogs: Optional[Catalogs] = None, platform_language: Optional[str] = None) -> Context:
+    """Everything a flow may mention about this customer, order and product, in their language."""
     item = _item(store, order_id, sku)
-    facts = Facts(customer=store.customers.get(customer_id), item=item, order_id=order_id,
+    customer = store.customers.get(customer_id)
+    language = customer_language(settings, customer, platform_language)
+    facts = Facts(customer=customer, item=item, order_id=order_id,
                   sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings,
                   order=(store.orders.get(order_id) if order_id else None) or {})
     has_case = store.cases.active_for_customer(customer_id) is not None
     return Context(variables=vocabulary.values(facts), timing=timing(settings), has_open_case=has_case,
                    upsell_offered_before=store.conversations.upsell_offered_before(customer_id),
-                   earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {})
+                   earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {},
+                   translate=translator(catalogs or Catalogs(), language), language=language)
+
+
+def customer_language(settings: Settings, customer: dict, platform_language: Optional[str] = None) -> str:
+    """Whose language: the customer's own choice (/language), else the order's `language`
+    column, else what the platform says (Telegram's language_code, the Slack locale), else
+    the shop's default. Regional variants fall back to their base language's texts."""
+    return pick_language([customer.get("language_choice"), customer.get("language"), platform_language],
+                         settings.languages.enabled, settings.languages.default)
 
 
 def _item(store: Store, order_id: Optional[str], sku: Optional[str]) -> dict:

@@ -98,7 +98,8 @@ def build_core(settings: Settings, store: Store, parser: Parser, clock: Clock,
     flows = flows or load_flows(settings.resolve(settings.dialogs_dir))
     runner = ConversationRunner(store, Engine(flows), settings)
     cases = CaseDesk(store, runner, settings)
-    inbound = InboundHandler(store, runner, cases, parser, flows.texts, settings, link_secret=link_secret)
+    inbound = InboundHandler(store, runner, cases, parser, flows.texts, settings, link_secret=link_secret,
+                             catalogs=flows.catalogs)
     scheduler = Scheduler(store, runner, cases, settings)
     dispatcher = Dispatcher(store, channels, clock, limits if limits is not None else default_limits(settings),
                             desk=desk, cases=cases)

@@ -14,10 +14,13 @@ from typing import Optional
 from bot.cases import CaseDesk
 from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
+from bot import language_choice
+from bot.context import customer_language
 from bot.engine.flows import GlobalTexts
 from bot.engine.machine import Answer
 from bot.engine.templates import render
 from bot.events import InboundEvent, InboundKind
+from bot.i18n import Catalogs, pick_language
 from bot.nlu.base import Parse, Parser, understand
 from bot.optout import StopDetector
 from bot.records import OutboxKind
@@ -32,7 +35,7 @@ MAX_TEXT = 4000
 class InboundHandler:
     def __init__(self, store: Store, runner: ConversationRunner, desk: CaseDesk, parser: Parser,
                  texts: GlobalTexts, settings: Settings, link_secret: Optional[bytes] = None,
-                 channels: Optional[ChannelRegistry] = None) -> None:
+                 channels: Optional[ChannelRegistry] = None, catalogs: Optional[Catalogs] = None) -> None:
         self.store = store
         self.runner = runner
         self.desk = desk
@@ -41,7 +44,8 @@ class InboundHandler:
         self.settings = settings
         self.link_secret = link_secret
         self.channels = channels or default_registry()
-        self.is_stop = StopDetector(self.channels)
+        self.catalogs = catalogs if catalogs is not None else Catalogs()
+        self.is_stop = StopDetector(self.channels, self.catalogs)
 
     def text_to_parse(self, event: InboundEvent) -> Optional[str]:
         """The text the NLU must read for this event, or None (buttons never reach the NLU)."""
@@ -81,6 +85,7 @@ class InboundHandler:
                 return True
             if event.language_code and event.language_code != identity.language_code:
                 self.store.customers.set_language(identity.id, event.language_code)
+                identity = self.store.customers.identity(identity.id)
             if identity.opted_out:
                 return True                      # silence until they opt in again
             self._dispatch(event, identity, text, parse, now)
@@ -93,7 +98,10 @@ class InboundHandler:
         conversation = self.store.conversations.current_for_identity(identity.id)
         latest = conversation or self.store.conversations.latest_for_identity(identity.id)
         self._record_inbound(latest, identity, event, text, now)
+        if self._switch_language(event, identity, conversation, text, now):
+            return
         stop = self.is_stop(event, text, parse)
+        parse = self._understood(identity, text, parse)
         case = self.store.cases.active_for_customer(identity.customer_id)
         if case and not stop:           # the case's thread gets it all; the bot says nothing of its own
             shown = _thread_text(event, text)
@@ -101,10 +109,10 @@ class InboundHandler:
                 self.desk.customer_wrote(case, shown, event.photo_ids, now)
             return
         if event.kind is InboundKind.HELP:
-            self._reply(identity, conversation, self.texts["help"], now)
+            self._reply(identity, conversation, self._text(identity, "help"), now)
             return
         if event.kind is InboundKind.MEDIA and not event.photo_ids:
-            self._reply(identity, conversation, self.texts["media"], now)
+            self._reply(identity, conversation, self._text(identity, "media"), now)
             return
         if event.kind is InboundKind.BUTTON and not self._current_question(conversation, event.reply_to):
             log.info("tap on an old question (%s) ignored", event.reply_to)
@@ -121,6 +129,52 @@ class InboundHandler:
                               items[0]["sku"] if items else None, answer, now)
         else:
             self.runner.feed(conversation["id"], answer, now)
+
+    # ---- language ----------------------------------------------------------------------
+
+    def _language(self, identity: Identity) -> str:
+        customer = self.store.customers.get(identity.customer_id)
+        return customer_language(self.settings, customer, identity.language_code)
+
+    def _text(self, identity: Identity, key: str) -> str:
+        """A global text (help, media, ...) in the customer's language."""
+        return render(self.catalogs.translate(self.texts[key], self._language(identity)), {}, {})
+
+    def _understood(self, identity: Identity, text: str, parse: Optional[Parse]) -> Optional[Parse]:
+        """What the engine gets for free text: "a person, please" in any language always means
+        `human`; text in a language the model was not trained on is never guessed at."""
+        if parse is None:
+            return None
+        if self.catalogs.says(text, "human"):
+            return Parse(text=text, intent="human", confidence=1.0)
+        trained = {lang.split("-")[0] for lang in self.settings.nlu.languages}
+        if self._language(identity).split("-")[0] not in trained:
+            return Parse(text=text, intent="nlu_fallback", confidence=0.0)
+        return parse
+
+    def _switch_language(self, event: InboundEvent, identity: Identity, conversation: Optional[dict], text: str,
+                         now: datetime) -> bool:
+        """`/language` -> the menu; a tap on it, or a message that is a language's name -> the
+        choice is stored and confirmed in the new language. True when the event was that."""
+        enabled = self.settings.languages.enabled
+        if event.kind is InboundKind.BUTTON:
+            tag = language_choice.chosen(event.button_value, enabled)
+        elif event.kind is InboundKind.TEXT and language_choice.is_menu_request(text):
+            menu = self._text(identity, "language_menu")
+            buttons = [[b.label, b.value] for b in language_choice.buttons(enabled)]
+            conversation_id = conversation["id"] if conversation else None
+            outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, menu,
+                                              now, buttons=buttons, reply=True)
+            self.store.conversations.add_message(conversation_id, identity.id, "out", "bot", menu, now,
+                                                 buttons=buttons, outbox_id=outbox_id)
+            return True
+        else:
+            tag = language_choice.requested(text, enabled) if event.kind is InboundKind.TEXT else None
+        if tag is None:
+            return False
+        self.store.customers.choose_language(identity.customer_id, tag)
+        self._reply(identity, conversation, self._text(identity, "language_set"), now)
+        return True
 
     def _current_question(self, conversation: Optional[dict], reply_to: Optional[str]) -> bool:
         if not conversation or conversation["status"] != "waiting" or not conversation.get("question_message_id"):
@@ -143,9 +197,9 @@ class InboundHandler:
             self._reply_unknown(event, now)
         elif identity.opted_out:
             self.store.customers.opt_in(identity.id, now, source=f"{event.channel}:/start")
-            self._reply(self.store.customers.identity(identity.id), None, self.texts["opted_in"], now)
+            self._reply(self.store.customers.identity(identity.id), None, self._text(identity, "opted_in"), now)
         else:
-            self._reply(identity, None, self.texts["help"], now)
+            self._reply(identity, None, self._text(identity, "help"), now)
 
     def _link(self, event: InboundEvent, token: str, now: datetime) -> None:
         """A start payload: the channel's signed link naming the customer this chat belongs to."""
@@ -176,8 +230,8 @@ class InboundHandler:
         order = self.store.orders.latest_for_customer(customer_id)
         items = self.store.orders.items(order["order_id"]) if order else []
         ctx = self.runner.context(customer_id, order["order_id"] if order else None,
-                                  items[0]["sku"] if items else None)
-        self._reply(identity, None, render(self.texts["linked"], ctx.variables, {}), now)
+                                  items[0]["sku"] if items else None, event.language_code)
+        self._reply(identity, None, ctx.text(self.texts["linked"], {}), now)
 
     # ---- replies outside a flow --------------------------------------------------------
 
@@ -189,7 +243,10 @@ class InboundHandler:
 
     def _reply_unknown(self, event: InboundEvent, now: datetime, key: str = "help") -> None:
         """Someone we have no identity for: answer them (they wrote first), bind nothing."""
-        self.store.outbox.add(event.channel, event.address, None, None, render(self.texts[key], {}, {}), now,
+        language = pick_language([event.language_code], self.settings.languages.enabled,
+                                 self.settings.languages.default)
+        self.store.outbox.add(event.channel, event.address, None, None,
+                              render(self.catalogs.translate(self.texts[key], language), {}, {}), now,
                               payload={"unknown_sender": True}, reply=True)
 
     def _record_inbound(self, conversation: Optional[dict], identity: Identity, event: InboundEvent, text: str,

@@ -8,6 +8,7 @@ from typing import Optional
 
 from bot.channels.registry import ChannelRegistry, default_registry
 from bot.events import InboundEvent, InboundKind
+from bot.i18n import Catalogs
 from bot.nlu.base import Parse
 
 # A safety net under the NLU: these exact words always mean STOP, whatever the model says.
@@ -16,12 +17,14 @@ OPT_OUT_INTENT = "opt_out"
 
 
 class StopDetector:
-    def __init__(self, registry: Optional[ChannelRegistry] = None) -> None:
+    def __init__(self, registry: Optional[ChannelRegistry] = None, catalogs: Optional[Catalogs] = None) -> None:
         self.registry = registry or default_registry()
+        self.catalogs = catalogs if catalogs is not None else Catalogs()
 
     def says_stop(self, channel: str, text: str) -> bool:
-        """Is `text` a STOP without asking the NLU (a STOP word or the channel's STOP command)?"""
-        if STOP_WORDS.match(text):
+        """Is `text` a STOP without asking the NLU (a STOP word in any shipped language's words,
+        dialogs/i18n/*.yml, or the channel's STOP command)?"""
+        if STOP_WORDS.match(text) or self.catalogs.says(text, "stop"):
             return True
         spec = self.registry.get(channel)
         return spec is not None and text.strip().lower() in spec.stop_commands

@@ -66,7 +66,7 @@ class OrderRow:
     email: Optional[str] = None
     address: Optional[str] = None
     timezone: Optional[str] = None
-    language: str = "en"
+    language: Optional[str] = None        # unknown: the platform's, else the shop's default
     price: Optional[Decimal] = None
     shipped_at: Optional[datetime] = None
     delivered_at: Optional[datetime] = None
@@ -473,8 +473,9 @@ def _consent(value: str) -> bool:
 
 
 def _fill_defaults(parsed: dict[str, Any], when: Mapping[str, Any]) -> None:
-    """Absent optional columns: English, one item, consent given, status from the dates."""
-    defaults = {"language": "en", "quantity": 1, "consent": True,
+    """Absent optional columns: one item, consent given, status from the dates. An absent
+    language stays unknown, so the platform's language or the shop's default can apply."""
+    defaults = {"quantity": 1, "consent": True,
                 "status": "delivered" if when["delivered_at"] else
                           "shipped" if when["shipped_at"] else "placed"}
     for name, value in defaults.items():

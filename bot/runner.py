@@ -47,13 +47,16 @@ class ConversationRunner:
                                       reminded=bool(row["reminded"]))
             return self._step(conversation_id, state, identity, row["order_id"], row["sku"], event, now)
 
-    def context(self, customer_id: int, order_id: Optional[str], sku: Optional[str]) -> Context:
-        """The facts and template variables a text about this order may use (the flows' vocabulary)."""
-        return build_context(self.store, self.settings, customer_id, order_id, sku, self.engine.vocabulary)
+    def context(self, customer_id: int, order_id: Optional[str], sku: Optional[str],
+                platform_language: Optional[str] = None) -> Context:
+        """The facts and template variables a text about this order may use (the flows' vocabulary),
+        and the customer's language with its translations."""
+        return build_context(self.store, self.settings, customer_id, order_id, sku, self.engine.vocabulary,
+                             catalogs=self.engine.flows.catalogs, platform_language=platform_language)
 
     def _step(self, conversation_id: int, state: Optional[ConversationState], identity: Identity,
               order_id: Optional[str], sku: Optional[str], event: Input, now: datetime) -> Outcome:
-        ctx = self.context(identity.customer_id, order_id, sku)
+        ctx = self.context(identity.customer_id, order_id, sku, identity.language_code)
         outcome = self.engine.step(state, event, ctx, now)
         self._apply(conversation_id, identity, order_id, sku, outcome, now)
         return outcome

@@ -125,7 +125,7 @@ def test_minimal_row_gets_defaults():
     assert row == OrderRow(line=2, order_id="A-1", customer_ref="C-1", channel="telegram",
                            product="Trail Runner 2 shoes", sku="TR2-44", category="footwear",
                            purchased_at=datetime(2026, 11, 1, 10, 0, tzinfo=UTC))
-    assert (row.quantity, row.language, row.status, row.consent) == (1, "en", "placed", True)
+    assert (row.quantity, row.language, row.status, row.consent) == (1, None, "placed", True)   # an unknown language stays unknown
     assert row.price is None and row.address is None and row.timezone is None
 
 

@@ -19,6 +19,7 @@ from bot.engine.state import SCALES
 from bot.engine.templates import placeholders
 from bot.engine.vocabulary import Action, Question, Vocabulary
 from bot.events import Button
+from bot.i18n import Catalogs, load_catalogs
 from bot.yamlsource import SourceError, YamlDoc, load_yaml
 
 END = "end"
@@ -99,7 +100,7 @@ class GlobalTexts:
 
 
 GLOBAL_TEXT_KEYS = ("opt_out", "opted_in", "human", "help", "media", "case_open",
-                    "already_answered", "link_invalid", "link_used", "linked")
+                    "already_answered", "link_invalid", "link_used", "linked", "language_menu", "language_set")
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class FlowSet:
     flows: dict[str, Flow]
     texts: GlobalTexts
     vocabulary: Vocabulary = field(default_factory=default_vocabulary, repr=False, compare=False)
+    catalogs: Catalogs = field(default_factory=Catalogs, repr=False, compare=False)   # dialogs/i18n/
 
     def __getitem__(self, name: str) -> Flow:
         return self.flows[name]
@@ -144,7 +146,11 @@ def load_flows(directory: Path | str, vocabulary: Optional[Vocabulary] = None) -
     for name in REQUIRED_FLOWS:
         if name not in flows:
             raise FlowError(directory, None, f"required flow {name!r} is missing")
-    return FlowSet(flows, texts, vocabulary)
+    try:
+        catalogs = load_catalogs(directory)
+    except SourceError as exc:
+        raise FlowError(exc.path, exc.line, exc.reason) from exc
+    return FlowSet(flows, texts, vocabulary, catalogs)
 
 
 def _parse_global(doc: YamlDoc, vocabulary: Vocabulary) -> GlobalTexts:

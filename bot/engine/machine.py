@@ -17,7 +17,6 @@ from bot.engine.flows import AGAIN, END, Branch, Flow, FlowSet, Step
 from bot.engine.scores import score_from_text
 from bot.engine.state import (SCALES, ActionCall, Answer, Begin, ConversationState, Context, Handback, Input,
                               Message, Outcome, Owner, Status, Timer, Timing, WakeKind)
-from bot.engine.templates import render
 from bot.engine.vocabulary import Reading, Turn
 
 __all__ = ["ActionCall", "Answer", "Begin", "Context", "ConversationState", "Engine", "Handback", "Input",
@@ -66,7 +65,7 @@ class Engine:
         intent = typed.intent if typed else None
         parked = self._parked(state)
         if state is not None and parked is not None and parked.score \
-                and self._read_answer(parked, answer)[0] is not None:
+                and self._read_answer(parked, answer, ctx)[0] is not None:
             # rescheduled ("not used yet") and now they state the score: it answers the question
             state.step, state.wake_at, state.wake_kind = parked.name, None, None
             state.slots.pop("_resume", None)
@@ -81,7 +80,7 @@ class Engine:
         if answer.text and answer.button is None:
             state.slots["last_text"] = answer.text[:2000]
         if answer.stop or intent == "opt_out":
-            moves.opt_out(out, self.flows.texts["opt_out"])
+            moves.opt_out(out, ctx.text(self.flows.texts["opt_out"], out.state.slots))
             return out
         if intent == "human":
             moves.escalate(out, "human", answer)
@@ -89,12 +88,12 @@ class Engine:
             return out
         flow = self.flows[state.flow]
         step = flow.step(state.step)
-        score, choice = self._read_answer(step, answer)
+        score, choice = self._read_answer(step, answer, ctx)
         if score is not None:
             moves.record_score(out, step.score or "", score, answer)
         branch = self._pick_branch(step, Reading(score, choice, answer, state.slots, ctx, self._has(state.slots, ctx)))
         if branch.say:
-            out.messages.append(Message(render(branch.say, ctx.variables, state.slots)))
+            out.messages.append(Message(ctx.text(branch.say, state.slots)))
         self._follow(out, flow, step, branch.goto, ctx, now, answer)
         if before is not None and out.state.status is Status.CLOSED:
             # a passing remark ("ok thanks!") while a check-back is scheduled keeps the check-back
@@ -116,7 +115,7 @@ class Engine:
         if kind is WakeKind.REMIND and not state.reminded and self._waiting_step(state):
             step = self.flows[state.flow].step(state.step)
             text = step.remind or step.ask or ""
-            out.messages.append(Message(render(text, ctx.variables, state.slots), step.buttons()))
+            out.messages.append(Message(ctx.text(text, state.slots), ctx.buttons(step.buttons())))
             out.proactive = True
             state.reminded = True
             state.wake_at, state.wake_kind = now + ctx.timing.close_after, WakeKind.CLOSE
@@ -143,7 +142,7 @@ class Engine:
         return bool(flow and state.step in flow.steps and flow.step(state.step).waits
                     and state.status is Status.WAITING)
 
-    def _read_answer(self, step: Step, answer: Answer) -> tuple[Optional[int], Optional[str]]:
+    def _read_answer(self, step: Step, answer: Answer, ctx: Context) -> tuple[Optional[int], Optional[str]]:
         """(score, choice value) the answer carries for this question, if any."""
         buttons = step.buttons()
         choice = None
@@ -151,7 +150,8 @@ class Engine:
             choice = answer.button if any(b.value == answer.button for b in buttons) else None
         elif answer.text:
             typed = answer.text.strip().lower()
-            choice = next((b.value for b in buttons if typed in (b.value.lower(), b.label.lower())), None)
+            labels = [(b.value, b.label) for b in buttons] + [(b.value, b.label) for b in ctx.buttons(buttons)]
+            choice = next((value for value, label in labels if typed in (value.lower(), label.lower())), None)
         score = None
         if step.score:
             low, high = SCALES[step.score]
@@ -176,7 +176,7 @@ class Engine:
     def _follow(self, out: Outcome, flow: Flow, step: Step, goto: str, ctx: Context, now: datetime,
                 answer: Optional[Answer] = None) -> None:
         if goto == AGAIN:
-            out.messages.append(Message(render(step.ask or "", ctx.variables, out.state.slots), step.buttons()))
+            out.messages.append(Message(ctx.text(step.ask or "", out.state.slots), ctx.buttons(step.buttons())))
             moves.wait(out.state, ctx, now)
         elif goto == END:
             moves.close(out.state)
@@ -199,12 +199,12 @@ class Engine:
             if action is not None:
                 action.run(Turn(out, step.args, ctx, now, answer))
             if step.say:
-                out.messages.append(Message(render(step.say, ctx.variables, state.slots)))
+                out.messages.append(Message(ctx.text(step.say, state.slots)))
             if action is not None and action.stops:
                 return
             if step.waits:
                 if step.ask:
-                    out.messages.append(Message(render(step.ask, ctx.variables, state.slots), step.buttons()))
+                    out.messages.append(Message(ctx.text(step.ask, state.slots), ctx.buttons(step.buttons())))
                 moves.wait(state, ctx, now)
                 return
             if step.next is None or step.next == END or (action is not None and action.ends):
@@ -214,4 +214,4 @@ class Engine:
         raise RuntimeError(f"flow {flow.name!r} ran {_MAX_STEPS} steps without waiting")
 
     def _text(self, key: str, out: Outcome, ctx: Context) -> str:
-        return render(self.flows.texts[key], ctx.variables, out.state.slots)
+        return ctx.text(self.flows.texts[key], out.state.slots)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
+from bot.engine.templates import render
 from bot.events import Button
 from bot.nlu.base import Parse
 
@@ -78,6 +79,17 @@ class Context:
     # and `low_score` / `had_case` when any of them had one. A flow that starts a conversation
     # of its own (replenishment) is judged on these, since its own slots hold no score yet.
     earlier: Mapping[str, Any] = field(default_factory=dict)
+    # English flow text -> the customer's language (bot/i18n.py); the identity when untranslated.
+    translate: Callable[[str], str] = field(default=lambda text: text)
+    language: str = "en"
+
+    def text(self, template: str, slots: Mapping[str, Any]) -> str:
+        """A flow text as this customer reads it: translated, then its {variables} filled."""
+        return render(self.translate(template), self.variables, slots)
+
+    def buttons(self, buttons: Sequence[Button]) -> tuple[Button, ...]:
+        """Buttons with their labels in the customer's language; values never change."""
+        return tuple(Button(self.translate(b.label), b.value) for b in buttons)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ class Side(Protocol):
 
     channel: str
     address: str
+    language: str
 
     async def setup(self) -> None: ...
     def screen(self) -> list[Seen]: ...
@@ -92,9 +93,10 @@ class Side(Protocol):
 class TelegramSide:
     channel = "telegram"
 
-    def __init__(self, world: SandboxWorld, store: Store, chat_id: int, first_name: str, language: str) -> None:
+    def __init__(self, world: SandboxWorld, store: Store, chat_id: int, first_name: str,
+                 language: Optional[str]) -> None:
         self.world, self.store = world, store
-        self.chat_id, self.first_name, self.language = chat_id, first_name, language
+        self.chat_id, self.first_name, self.language = chat_id, first_name, language or "en"
         self.address = str(chat_id)
 
     async def setup(self) -> None:
@@ -120,6 +122,7 @@ class TelegramSide:
 
 class SlackSide:
     channel = "slack"
+    language = "en"
 
     def __init__(self, world: SandboxWorld, name: str, email: Optional[str], user_id: Optional[str]) -> None:
         self.world = world
@@ -154,8 +157,9 @@ class Customer:
     """One customer and their persona, reacting to what reaches their screen."""
 
     def __init__(self, name: str, persona: P.Persona, side: Side, order_ids: list[str],
-                 timeline: Timeline, narrate: Narrate) -> None:
+                 timeline: Timeline, narrate: Narrate, translate: Callable[[str], str] = lambda text: text) -> None:
         self.name, self.persona, self.side, self.order_ids = name, persona, side, order_ids
+        self.translate = translate            # the bot's English texts as this customer reads them
         self.timeline, self.narrate = timeline, narrate
         self.kinds: Counter[str] = Counter()
         self._read = 0
@@ -165,8 +169,8 @@ class Customer:
         """Read new messages; plan an answer to each one the persona answers."""
         screen = self.side.screen()
         for seen in screen[self._read:]:
-            kind = P.classify(seen.text, [value for _, value in seen.buttons])
-            move = self.persona.answer(kind, self.kinds[kind])
+            kind = P.classify(seen.text, [value for _, value in seen.buttons], self.translate)
+            move = self.persona.answer(kind, self.kinds[kind], self.side.language)
             self.kinds[kind] += 1
             if move is not None:
                 self._answers += 1

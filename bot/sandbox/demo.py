@@ -37,7 +37,9 @@ from rich.logging import RichHandler
 from bot.app import start_health
 from bot.clock import SimClock, parse_iso
 from bot.config import Settings, StoreSettings
+from bot.context import customer_language
 from bot.core import Core, build_core, default_limits
+from bot.i18n import translator
 from bot.importing import import_rows
 from bot.nlu.base import Parse
 from bot.orders import OrderFileError, OrderRow, read_orders
@@ -270,7 +272,9 @@ class SandboxDemo:
                 continue
             persona = P.persona_for(head.order_id, named.get(head.order_id))
             order_ids = list(dict.fromkeys(o.order_id for o in orders))
-            customer = Customer(name, persona, side, order_ids, self.timeline, self._narrate_person)
+            language = customer_language(self.settings, {"language": head.language}, side.language)
+            customer = Customer(name, persona, side, order_ids, self.timeline, self._narrate_person,
+                                translator(self.core.flows.catalogs, language) if self.core else (lambda t: t))
             self.customers.append(customer)
             if head.channel == "telegram" and not head.address:
                 customer_id = store.db.execute("select id from customers where ref = ?", [ref]).fetchone()[0]

@@ -14,7 +14,7 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional, Sequence, Union
+from typing import Callable, Mapping, Optional, Sequence, Union
 
 from bot.sandbox.scenario import Press, Say   # the same moves a scenario file uses
 
@@ -39,10 +39,15 @@ class Persona:
     moves: Mapping[str, Sequence[Move]] = field(default_factory=dict)
     blocks_before_checkin: bool = False
 
-    def answer(self, kind: str, occurrence: int) -> Optional[Move]:
-        """The move for the `occurrence`-th (0-based) message of `kind`, or None."""
+    def answer(self, kind: str, occurrence: int, language: Optional[str] = None) -> Optional[Move]:
+        """The move for the `occurrence`-th (0-based) message of `kind`, or None; what it says
+        is said in `language` when the persona knows how."""
         moves = self.moves.get(kind, ())
-        return moves[min(occurrence, len(moves) - 1)] if moves else None
+        move = moves[min(occurrence, len(moves) - 1)] if moves else None
+        if isinstance(move, Say) and language:
+            words = SAYINGS.get(language) or SAYINGS.get(language.split("-")[0]) or {}
+            return Say(words.get(move.text, move.text))
+        return move
 
 
 PERSONAS: dict[str, Persona] = {p.name: p for p in (
@@ -55,7 +60,8 @@ PERSONAS: dict[str, Persona] = {p.name: p for p in (
         AGENT: [Say("Thank you, that's great!")], CES: [Press("6")], NPS: [Press("5")],
         IMPROVE: [Say("Maybe a cheaper price.")]}),
     Persona("never_arrived", "never arrived: 'tracking hasn't moved'", {
-        CSAT: [Say("it never arrived, tracking hasn't moved")],
+        CSAT: [Say("it never arrived, tracking hasn't moved"), Press("1")],      # not understood -> taps
+        TRIAGE: [Say("it never arrived, tracking hasn't moved")],
         DELAY: [Say("it never arrived, tracking hasn't moved")],
         AGENT: [Say("Great, thanks for checking!")], CES: [Press("5")], NPS: [Press("8")]}),
     Persona("wants_human", "wants a person", {
@@ -96,8 +102,47 @@ def personas_in_file(path: Path | str) -> dict[str, str]:
     return found
 
 
-def classify(text: str, button_values: Sequence[str]) -> str:
-    """What a bot message asks, read from its buttons and words."""
+# What each persona says, in the other languages of the sample orders (written, not machine-made).
+SAYINGS: dict[str, dict[str, str]] = {
+    "pt": {"It's ok, a bit pricey for what it is.": "Está ok, um pouco caro para o que é.",
+           "it arrived cracked": "chegou rachado", "Thank you, that's great!": "Obrigado, ótimo!",
+           "Maybe a cheaper price.": "Talvez um preço mais baixo.",
+           "it never arrived, tracking hasn't moved": "nunca chegou, o rastreio não mexe",
+           "Great, thanks for checking!": "Ótimo, obrigado por verificar!",
+           "can I talk to a person?": "posso falar com uma pessoa?", "still in the box": "ainda está na caixa"},
+    "es": {"It's ok, a bit pricey for what it is.": "Está bien, un poco caro para lo que es.",
+           "it arrived cracked": "llegó agrietado", "Thank you, that's great!": "¡Gracias, genial!",
+           "it never arrived, tracking hasn't moved": "nunca llegó, el seguimiento no se mueve",
+           "can I talk to a person?": "¿puedo hablar con una persona?", "still in the box": "sigue en la caja"},
+    "de": {"It's ok, a bit pricey for what it is.": "Ganz ok, etwas teuer für das, was es ist.",
+           "it arrived cracked": "kam gesprungen an", "Thank you, that's great!": "Danke, super!",
+           "it never arrived, tracking hasn't moved": "ist nie angekommen, die Sendungsverfolgung bewegt sich nicht",
+           "can I talk to a person?": "kann ich mit einem Menschen sprechen?", "still in the box": "liegt noch im Karton"},
+    "fr": {"It's ok, a bit pricey for what it is.": "C'est correct, un peu cher pour ce que c'est.",
+           "it arrived cracked": "il est arrivé fissuré", "Thank you, that's great!": "Merci, c'est parfait !",
+           "it never arrived, tracking hasn't moved": "jamais arrivé, le suivi ne bouge plus",
+           "can I talk to a person?": "je peux parler à quelqu'un ?", "still in the box": "toujours dans sa boîte"},
+    "it": {"It's ok, a bit pricey for what it is.": "Va bene, un po' caro per quello che è.",
+           "it arrived cracked": "è arrivato crepato", "Thank you, that's great!": "Grazie, ottimo!",
+           "it never arrived, tracking hasn't moved": "non è mai arrivato, il tracking è fermo",
+           "Great, thanks for checking!": "Perfetto, grazie per il controllo!",
+           "can I talk to a person?": "posso parlare con una persona?", "still in the box": "è ancora nella scatola"},
+    "ja": {"It's ok, a bit pricey for what it is.": "まあまあです。値段のわりには少し高いです。",
+           "it arrived cracked": "届いたときにひびが入っていました", "Thank you, that's great!": "ありがとうございます、助かります！",
+           "Maybe a cheaper price.": "もう少し安ければ。", "STOP": "停止",
+           "it never arrived, tracking hasn't moved": "届いていません。追跡も止まったままです",
+           "can I talk to a person?": "担当者と話せますか？", "still in the box": "まだ箱に入ったままです"},
+}
+
+# The bot's questions a persona recognises by their words (any language, through `translate`).
+QUESTIONS = {"I'm sorry to hear that. What went wrong?": TRIAGE,
+             "Thanks! What could we do better?": IMPROVE,
+             "Thanks for being honest. What's the one thing we should improve?": IMPROVE}
+
+
+def classify(text: str, button_values: Sequence[str], translate: Callable[[str], str] = lambda t: t) -> str:
+    """What a bot message asks, read from its buttons and words (`translate`: the customer's
+    language, so a persona reads "O que correu mal?" as the triage question)."""
     values = set(button_values)
     if values == {str(n) for n in range(1, 6)}:
         return CSAT
@@ -110,6 +155,9 @@ def classify(text: str, button_values: Sequence[str]) -> str:
     lowered = text.lower()
     if AGENT_SIGNATURE.lower() in lowered:
         return AGENT
+    for question, kind in QUESTIONS.items():
+        if translate(question).lower() in lowered:
+            return kind
     if "what went wrong" in lowered:
         return TRIAGE
     if "what could we do better" in lowered or "should improve" in lowered:

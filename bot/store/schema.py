@@ -140,7 +140,13 @@ def m005_case_request(db: Database) -> None:
 
 
 @migrations()
-def m006_shipping(db: Database) -> None:
+def m006_language_choice(db: Database) -> None:
+    """A language the customer chose (/language): it wins over the order's and the platform's."""
+    db["customers"].add_column("language_choice", str)
+
+
+@migrations()
+def m007_shipping(db: Database) -> None:
     """Live orders: the carrier's latest shipment status and delivery estimate; touchpoints
     remember the moment they were timed from, so a delay notice fires again for a new delay."""
     db["orders"].add_column("expected_at", str)

@@ -137,6 +137,10 @@ class Customers:
     def get(self, customer_id: int) -> dict:
         return self.db["customers"].get(customer_id)
 
+    def choose_language(self, customer_id: int, tag: Optional[str]) -> None:
+        """The customer's own choice of language (None: forget it, back to the automatic pick)."""
+        self.db["customers"].update(customer_id, {"language_choice": tag})
+
     def ensure_identity(self, customer_id: int, channel: str, address: Optional[str], consent: bool,
                         now: datetime, source: str) -> int:
         """The customer's identity on `channel`; records consent changes in the ledger."""

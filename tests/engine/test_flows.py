@@ -256,10 +256,11 @@ def test_validation_errors_name_file_line_and_reason(folder, body, line, reason)
 
 def test_unknown_global_text_key(folder):
     path = folder / "_global.yml"
-    path.write_text(path.read_text(encoding="utf-8") + "  goodbye: \"bye\"\n", encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "  goodbye: \"bye\"\n", encoding="utf-8")
     with pytest.raises(FlowError) as caught:
         load_flows(folder)
-    assert caught.value.line == 13 and "unknown global text 'goodbye'" in caught.value.reason
+    assert caught.value.line == len(text.splitlines()) + 1 and "unknown global text 'goodbye'" in caught.value.reason
 
 
 def test_missing_global_text(folder):

@@ -15,9 +15,11 @@ from bot.store.privacy import ERASED
 from tests.privacy.conftest import held_text
 from tests.support.harness import CONFIG
 
-# A-1003: Yuki Tanaka on Telegram 512340987, CSAT 1, a case about a cracked bottle, then CES 6.
+# A-1003: Yuki Tanaka on Telegram 512340987, CSAT 1, a case about a cracked bottle (her words are
+# Japanese: CRACKED), then CES 6.
 # (Hannah, A-1015, plays the same persona: her "it arrived cracked" stays.)
 YUKI = ("Yuki", "yuki.tanaka@example.com", "512340987", "A-1003", "C-003")
+CRACKED = "ひびが入っていました"          # "it arrived cracked", as the Japanese persona says it
 
 
 def cli(config, *args):
@@ -43,9 +45,9 @@ def test_export_holds_everything_about_the_customer(sandbox_store, config_for):
     assert ("csat", 1) in [(s["metric"], s["score"]) for s in data["scores"]]
     assert ("ces", 6) in [(s["metric"], s["score"]) for s in data["scores"]]
     words = [m["text"] for c in data["conversations"] for m in c["messages"] if m["direction"] == "in"]
-    assert any("cracked" in w for w in words)
+    assert any(CRACKED in w for w in words)
     [case] = data["cases"]
-    assert "cracked" in case["text"] and case["status"] == "resolved"
+    assert CRACKED in case["text"] and case["status"] == "resolved"
     assert case["thread_posts"][0]["kind"] == "case_card"
     assert any(p["text"].startswith("Customer: ") for p in case["thread_posts"])
     assert all(row["address"] == "512340987" for row in data["outbox"])
@@ -73,7 +75,7 @@ def test_forget_erases_personal_data_keeps_scores_and_logs(sandbox_store, config
     words = store.db.execute("select text from messages where direction = 'in' and identity_id = ? "
                              "union all select text from escalations where customer_id = ? "
                              "union all select slots from conversations where customer_id = ?", [identity_id, cid, cid])
-    assert not any("cracked" in text for (text,) in words)
+    assert not any(CRACKED in text for (text,) in words)
     # anonymous scores stay, for the statistics; so do rows counted by the reports
     assert store.db.execute("select metric, score, sku from responses where customer_id = ? and score is not null "
                             "order by id", [cid]).fetchall() == scores_before
@@ -143,7 +145,7 @@ def test_retention_erases_only_words_older_than_the_limit(sandbox_store):
     assert store.db.execute("select count(*) from responses where coalesce(text, '') not in ('', ?)",
                             [ERASED]).fetchone()[0] == 0
     assert store.db.execute("select count(*) from escalations where text != ?", [ERASED]).fetchone()[0] == 0
-    assert "cracked" not in held_text(store)
+    assert CRACKED not in held_text(store) and "cracked" not in held_text(store)
     assert store.db.execute("select metric, score from responses order by id").fetchall() == scores_before
     assert [e["kind"] for e in store.privacy.erasures()] == ["retention", "retention"]
     deletes = store.db.execute("select count(*) from outbox where kind = 'delete_post'").fetchone()[0]

@@ -129,14 +129,14 @@ class Harness:
                   category: str = "footwear", delivered: Optional[datetime] = None, address: Optional[str] = ADDRESS,
                   customer_ref: str = "C-1", name: str = "Ana Silva", consent: bool = True,
                   timezone_name: Optional[str] = None, status: str = "delivered", quantity: int = 1,
-                  purchased: Optional[datetime] = None):
+                  purchased: Optional[datetime] = None, language: Optional[str] = None):
         now = self.clock.now()
         delivered = delivered if delivered is not None or status != "delivered" else now - timedelta(days=4)
         purchased = purchased or (delivered or now) - timedelta(days=3)
         row = OrderRow(line=1, order_id=order_id, customer_ref=customer_ref, channel="telegram", product=product,
                        sku=sku, category=category, purchased_at=purchased, quantity=quantity, customer_name=name,
                        address=address, timezone=timezone_name, shipped_at=purchased + timedelta(days=1),
-                       delivered_at=delivered, status=status, consent=consent)
+                       delivered_at=delivered, status=status, consent=consent, language=language)
         return import_rows(self.store, self.settings, [row], now)
 
     def touchpoint(self, order_id: str, kind: str) -> dict:
