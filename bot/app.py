@@ -63,7 +63,8 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
         await channel.start(core.on_event, core.on_agent_action)
     health = await start_health(core, port=settings.server.port if health_port is None else health_port,
                                 host=settings.server.listen, webhooks=OrderWebhooks(store, settings, clock))
-    log.info("ready: channels %s, store %s", ", ".join(channels), settings.store.path)
+    log.info("ready: channels %s, store %s, /healthz and webhooks on %s:%s", ", ".join(channels),
+             settings.store.path, settings.server.listen, health.addresses[0][1])
     try:
         await serve(core, stop)
     finally:

@@ -73,6 +73,8 @@ class CaseDesk:
         return None
 
     def _reply(self, case: dict, agent: str, text: str, now: datetime) -> Optional[str]:
+        if not text.strip():    # a file-only or empty thread reply: nothing a customer could read
+            return "That reply has no text, so nothing was sent to the customer."
         if case["status"] == "resolved":
             return "This case is resolved; the customer's conversation is back with the bot."
         if case["status"] == "open":

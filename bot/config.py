@@ -251,7 +251,7 @@ class ServerSettings(_Model):
     """The one HTTP server of `aftercare run`: /healthz and the order webhooks."""
 
     listen: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    port: int = Field(8080, ge=0, le=65535)          # 0: any free port
 
 
 class WebhookSettings(_Model):
@@ -319,6 +319,9 @@ class Settings(_Model):
 
     store: StoreSettings = StoreSettings()
     dialogs_dir: str = "dialogs"
+    # A shop's own flow words: Python modules (dotted names, or .py files beside config.yml),
+    # each with a `register(vocabulary)` that adds actions, guards, conditions or variables.
+    vocabulary: List[str] = Field(default_factory=list)
     channels: ChannelsSettings = ChannelsSettings()  # type: ignore[valid-type]
     schedule: ScheduleSettings = ScheduleSettings()
     escalation: EscalationSettings = EscalationSettings()

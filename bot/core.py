@@ -13,7 +13,7 @@ from bot.channels.registry import ChannelRegistry, default_registry, desk_limits
 from bot.channels.spec import Capability
 from bot.clock import Clock
 from bot.config import Settings
-from bot.engine.flows import FlowSet, load_flows
+from bot.engine.flows import FlowSet
 from bot.engine.machine import Engine
 from bot.events import InboundEvent
 from bot.identities import resolve_emails
@@ -22,6 +22,7 @@ from bot.nlu.base import Parser, aunderstand
 from bot.outbox import Dispatcher, Limits
 from bot.runner import ConversationRunner
 from bot.schedule.scheduler import Scheduler
+from bot.shop_vocabulary import load_shop_flows
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def build_core(settings: Settings, store: Store, parser: Parser, clock: Clock,
                channels: Mapping[str, Channel], desk: Optional[SupportDesk] = None,
                flows: Optional[FlowSet] = None, link_secret: Optional[bytes] = None,
                limits: Optional[Mapping[str, Limits]] = None) -> Core:
-    flows = flows or load_flows(settings.resolve(settings.dialogs_dir))
+    flows = flows or load_shop_flows(settings)
     runner = ConversationRunner(store, Engine(flows), settings)
     cases = CaseDesk(store, runner, settings)
     inbound = InboundHandler(store, runner, cases, parser, flows.texts, settings, link_secret=link_secret,

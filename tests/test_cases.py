@@ -126,6 +126,13 @@ async def test_agent_action_delivered_twice_is_applied_once(h):
     assert h.texts().count("Hi!") == 1
 
 
+async def test_an_empty_agent_reply_sends_nothing_and_says_why(h):
+    sent = list(h.texts())
+    await h.agent("reply", "  \n ")
+    assert h.texts() == sent
+    assert h.desk.ephemeral[-1] == ("U0AGENT", "That reply has no text, so nothing was sent to the customer.")
+
+
 async def test_an_agent_action_that_fails_midway_is_applied_when_delivered_again(h, monkeypatch):
     """The dedupe row commits with the action's effect: a failure rolls back both, so Slack's
     redelivery claims the case instead of being dropped as a duplicate."""

@@ -118,9 +118,10 @@ def test(ctx: click.Context, data_path: str | None, out: str | None, min_f1: flo
                           soft_wrap=True)
 
     entities = result.entity_scores()
+    entity_line = (f"entities F1 {entities.f1:.3f} (P {entities.precision:.3f}, "
+                   f"R {entities.recall:.3f})" if entities.support else "no entities labelled")
     console.print(f"accuracy {result.accuracy:.3f}  macro-F1 {result.macro_f1:.3f}  "
-                  f"entities F1 {entities.f1:.3f} (P {entities.precision:.3f}, "
-                  f"R {entities.recall:.3f})")
+                  + entity_line)
     console.print(f"confident (>= {CONFIDENT}) wrong intents {result.confident_errors():.1%} "
                   f"of {len(examples)}")
     picture = plot_confusion(result, Path(out) if out else
