@@ -26,11 +26,8 @@ class RecordingDesk(MemoryDesk):
 
 
 def harness(**settings) -> Harness:
-    h = Harness(make_settings(schedule={"weekly_cap": 5}, **settings))
-    h.desk = RecordingDesk(members={"U0AGENT", "U0OTHER"})
-    h.core.desk = h.desk
-    h.core.dispatcher.desk = h.desk
-    return h
+    return Harness(make_settings(schedule={"weekly_cap": 5}, **settings),
+                   desk=RecordingDesk(members={"U0AGENT", "U0OTHER"}))
 
 
 @pytest.fixture
