@@ -148,7 +148,8 @@ def _end(turn: Turn) -> None:
 
 ACTIONS = (
     Action("record_score", "record a score given in args (asks with `score:` do it themselves)", _record_score,
-           args=(Arg("metric", "csat (default), nps or ces"), Arg("score", "a whole number on the metric's scale", required=True)),
+           args=(Arg("metric", "csat (default), nps or ces"),
+                 Arg("score", "a whole number on the metric's scale", required=True)),
            check=_check_score, apply=_store_score),
     Action("record_text", "keep the customer's last free-text answer as feedback", _record_text, apply=_store_text),
     Action("escalate", "open a support case; the conversation waits for an agent", _escalate,

@@ -136,7 +136,8 @@ class Scheduler:
         with self.store.transaction():
             if decision.wait_until is None:             # never: suppressed for good
                 self._close_quietly(conversation, now)
-            elif conversation["wake_kind"] == WakeKind.REMIND and decision.wait_until - now > self.settings.schedule.close_after:
+            elif (conversation["wake_kind"] == WakeKind.REMIND
+                  and decision.wait_until - now > self.settings.schedule.close_after):
                 # The reminder would come too late (weekly cap): at most one reminder means none here.
                 self.store.conversations.postpone_wakeup(conversation["id"], now + self.settings.schedule.close_after,
                                                          kind=WakeKind.CLOSE.value)
