@@ -155,7 +155,16 @@ def m007_reporting_indexes(db: Database) -> None:
 
 
 @migrations()
-def m008_tell_fixed(db: Database) -> None:
+def m008_shipping(db: Database) -> None:
+    """Live orders: the carrier's latest shipment status and delivery estimate; touchpoints
+    remember the moment they were timed from, so a delay notice fires again for a new delay."""
+    db["orders"].add_column("expected_at", str)
+    db["orders"].add_column("shipment_status", str)
+    db["touchpoints"].add_column("anchor", str)
+
+
+@migrations()
+def m009_tell_fixed(db: Database) -> None:
     """`aftercare tell-fixed`: one "it has been fixed" notice per customer, SKU and problem type
     (the unique index is what makes a second run send nothing), held by the governor like a
     touchpoint until the weekly cap and quiet hours let it go."""
