@@ -55,7 +55,7 @@ def _channels_model() -> type[BaseModel]:
     return create_model("ChannelsSettings", __base__=_Model, **sections)
 
 
-ChannelsSettings = _channels_model()
+ChannelsSettings: Any = _channels_model()
 
 
 class Duration(timedelta):
@@ -153,7 +153,7 @@ class ScheduleSettings(_Model):
     expected_transit: timedelta = timedelta(days=5)
     touchpoints: Dict[str, TouchpointKind] = Field(default_factory=dict)
     quiet_hours: QuietHours = QuietHours()
-    weekly_cap: int = Field(1, ge=0)
+    weekly_cap: int = Field(default=1, ge=0)
     reminder_after: timedelta = timedelta(hours=24)
     close_after: timedelta = timedelta(hours=48)
     not_used_yet_delay: timedelta = timedelta(days=7)
@@ -185,7 +185,7 @@ class ScheduleSettings(_Model):
 
 class EscalationSettings(_Model):
     support_channel: str = "#support"
-    sla_minutes: int = Field(30, gt=0)
+    sla_minutes: int = Field(default=30, gt=0)
     mention_group: Optional[str] = None
     agents: List[str] = Field(default_factory=list)
 
@@ -206,7 +206,7 @@ class UpsellOffer(_Model):
 
 
 class Replenishment(_Model):
-    usage_days: int = Field(..., gt=0)
+    usage_days: int = Field(default=..., gt=0)
     url: str
     offer: Optional[str] = None
 
@@ -237,7 +237,7 @@ class LanguageSettings(_Model):
 
 class NluSettings(_Model):
     model_dir: str = "models"
-    confidence_threshold: float = Field(0.55, ge=0, le=1)
+    confidence_threshold: float = Field(default=0.55, ge=0, le=1)
     language: str = "en"
     # Languages the model was trained on. Free text in any other language (Japanese) is never
     # guessed at: it gets "tap a button, or write STOP / a person will help" instead.
@@ -269,7 +269,7 @@ class DigestSettings(_Model):
 
     enabled: bool = True
     day: str = "monday"
-    hour: int = Field(9, ge=0, le=23)
+    hour: int = Field(default=9, ge=0, le=23)
 
     @validator("day", pre=True)
     def _day(cls, value: Any) -> str:
@@ -284,12 +284,12 @@ class Settings(_Model):
     """The whole bot's configuration."""
 
     store: StoreSettings = StoreSettings()
-    health_port: int = Field(8080, ge=0, le=65535)      # `GET /healthz` of `aftercare run`; 0: any free port
+    health_port: int = Field(default=8080, ge=0, le=65535)      # `GET /healthz` of `aftercare run`; 0: any free port
     dialogs_dir: str = "dialogs"
     # A shop's own flow words: Python modules (dotted names, or .py files beside config.yml),
     # each with a `register(vocabulary)` that adds actions, guards, conditions or variables.
     vocabulary: List[str] = Field(default_factory=list)
-    channels: ChannelsSettings = ChannelsSettings()  # type: ignore[valid-type]
+    channels: ChannelsSettings = ChannelsSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     escalation: EscalationSettings = EscalationSettings()
     reviews: ReviewSettings = ReviewSettings()
@@ -345,7 +345,7 @@ def load_settings(path: Path | str = "config.yml",
     return settings.copy(update={"config_path": path})
 
 
-def _literal_secret(model: type, data: Any, where: list) -> Optional[list]:
+def _literal_secret(model: Any, data: Any, where: list) -> Optional[list]:
     """The key path of the first secret field whose value is written out instead of ${NAME}."""
     if not isinstance(data, dict):
         return None

@@ -44,7 +44,7 @@ def import_rows(store: Store, settings: Settings, rows: list[OrderRow], now: dat
     for row in rows:
         by_order[row.order_id].append(row)
     with store.transaction():
-        for order_id, items in by_order.items():
+        for items in by_order.values():
             outcome = _import_order(store, settings, items, now)
             setattr(report, outcome, getattr(report, outcome) + 1)
     return report

@@ -236,7 +236,7 @@ class Customers:
     def contacts_since(self, customer_id: int, since: datetime) -> list[datetime]:
         rows = self.db.execute("select at from contacts where customer_id = ? and at > ? order by at",
                                [customer_id, iso(since)]).fetchall()
-        return [parse_iso(r[0]) for r in rows]
+        return [at for at in (parse_iso(r[0]) for r in rows) if at is not None]
 
 
 def _identity(row: dict) -> Identity:
@@ -297,12 +297,12 @@ class Orders:
             if kind not in wanted_kinds and row["status"] in ("pending", "held"):
                 self.db["touchpoints"].update(row["id"], {"status": "cancelled"})
         for touch in wanted:
-            row = current.get(touch["kind"])
-            if row is None:
+            found = current.get(touch["kind"])
+            if found is None:
                 self.db["touchpoints"].insert({"order_id": order_id, "sku": sku, "kind": touch["kind"],
                                                "flow": touch["flow"], "due_at": touch["due_at"], "status": "pending"})
-            elif row["status"] in ("pending", "held", "cancelled") and (row["due_at"], row["status"]) != (touch["due_at"], "pending"):
-                self.db["touchpoints"].update(row["id"], {"due_at": touch["due_at"], "status": "pending", "held_reason": None})
+            elif found["status"] in ("pending", "held", "cancelled") and (found["due_at"], found["status"]) != (touch["due_at"], "pending"):
+                self.db["touchpoints"].update(found["id"], {"due_at": touch["due_at"], "status": "pending", "held_reason": None})
 
     def touchpoints(self, order_id: str) -> list[dict]:
         return list(self.db["touchpoints"].rows_where("order_id = ?", [order_id], order_by="due_at"))
