@@ -89,7 +89,7 @@ def test_cases_are_opened_claimed_answered_and_resolved(run):
     assert {(c.order_id, c.reason) for c in cases} == {
         # A-1003 writes Japanese, which has no NLU: escalated on its score of 1, never on a guess
         ("A-1003", "low_score"), ("A-1015", "product_problem"),
-        # A-1006 writes Italian: until the model reads Italian (nlu.languages), the same
+        # A-1006 writes Italian, which the stand-in parser of these tests cannot read: the same
         ("A-1006", "low_score"), ("A-1009", "human")}
     for case in cases:
         assert case.status == "resolved"
