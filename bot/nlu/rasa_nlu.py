@@ -209,7 +209,7 @@ def train(settings: NluSettings, force: bool = False,
             say(f"model up to date: {target}")
             return target
         _train_locked(settings, target, force, say)
-    _prune(settings.model_dir, keep={target, *keep}, newest=3 + len(keep))
+    _prune(settings.model_dir, keep={target, *keep})
     return target
 
 
@@ -233,12 +233,13 @@ def _training_lock(model_dir: Path, say: Callable[[str], None]) -> Iterator[None
         yield
 
 
-def _prune(model_dir: Path, keep: set[Path], newest: int = 3) -> None:
-    """Keep the few newest models (switching branches back stays instant), delete older;
-    never one in `keep` (the languages' models trained together)."""
+def _prune(model_dir: Path, keep: set[Path], newest: int = 12) -> None:
+    """Keep the newest models (one per language, and switching branches back stays instant:
+    12 is two configurations of six languages, ~200 MB), delete older; never one in `keep`
+    (the languages' models trained together)."""
     models = sorted(model_dir.glob("nlu-*.tar.gz"), key=lambda p: p.stat().st_mtime,
                     reverse=True)
-    for old in [m for m in models if m not in keep][newest - len(keep):]:
+    for old in [m for m in models if m not in keep][max(0, newest - len(keep)):]:
         old.unlink(missing_ok=True)
 
 
