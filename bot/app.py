@@ -27,7 +27,6 @@ from bot.upkeep import Upkeep
 
 log = logging.getLogger("aftercare")
 IDLE_SLEEP = 1.0
-HEALTH_PORT = 8080
 
 
 def has_credentials(settings: Settings) -> bool:
@@ -50,18 +49,19 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
 
 
 async def run_live(settings: Settings, store: Store, parser: Parser, clock: Clock, *,
-                   stop: Optional[asyncio.Event] = None, health_port: int = HEALTH_PORT) -> int:
+                   stop: Optional[asyncio.Event] = None, health_port: Optional[int] = None) -> int:
     """The real bot until SIGTERM/SIGINT (or `stop`, for a caller that runs it in-process)."""
     channels = dict(registry.live_channels(settings))
-    core = build_core(settings, store, parser, clock, channels, desk=_desk(channels), link_secret=_secret(settings))
+    core = build_core(settings, store, parser, clock, channels, desk=_desk(channels), link_secret=registry.link_secret(settings))
     core.dispatcher.reconcile()
     if stop is None:
         stop = asyncio.Event()
         _on_signals(stop)
     for channel in channels.values():
         await channel.start(core.on_event, core.on_agent_action)
-    health = await start_health(core, port=health_port)
-    log.info("ready: channels %s, store %s", ", ".join(channels), settings.store.path)
+    health = await start_health(core, port=settings.health_port if health_port is None else health_port)
+    log.info("ready: channels %s, store %s, health on port %s", ", ".join(channels), settings.store.path,
+             health.addresses[0][1])
     try:
         await serve(core, stop)
     finally:
@@ -116,15 +116,6 @@ def _desk(channels: Mapping[str, Channel]) -> Optional[SupportDesk]:
         spec = registry.default_registry().get(name)
         if spec is not None and spec.can(Capability.DESK):
             return getattr(channel, "desk")
-    return None
-
-
-def _secret(settings: Settings) -> Optional[bytes]:
-    """The secret that signs opt-in links, from the channel that has them."""
-    for spec in registry.default_registry().with_capability(Capability.DEEP_LINKS):
-        secret = spec.link_secret(registry.section(settings, spec.name))
-        if secret:
-            return secret
     return None
 
 

@@ -90,12 +90,26 @@ class Items(str, Enum):
     EACH = "each"                    # one per line item
 
 
+class Audience(_Model):
+    """`only:` limits a kind to some products; an empty list does not limit."""
+
+    categories: List[str] = Field(default_factory=list)
+    skus: List[str] = Field(default_factory=list)
+
+    def includes(self, sku: str, category: str) -> bool:
+        """In the audience: the SKU or the category is listed (or no list limits it)."""
+        if not self.categories and not self.skus:
+            return True
+        return sku in self.skus or category in self.categories
+
+
 class TouchpointKind(_Model):
     """One kind of touchpoint (`schedule.touchpoints.<name>`): which flow starts, and when.
 
     Due at the anchor plus `after` (or minus `before`); `categories` / `skus` replace that
     offset for a product category or a SKU (the SKU's wins). `not_before: <kind>` keeps it
-    from falling due before that kind's touchpoint for the same line item.
+    from falling due before that kind's touchpoint for the same line item. Who gets it: the
+    first line item of an order or each (`items`), of the products in `only` (default: all).
     """
 
     flow: Optional[str] = None       # default: the kind's own name
@@ -106,6 +120,7 @@ class TouchpointKind(_Model):
     skus: Dict[str, Duration] = Field(default_factory=dict)
     message_class: MessageClass = Field(MessageClass.PROACTIVE, alias="class")
     items: Items = Items.FIRST
+    only: Audience = Audience()
     not_before: Optional[str] = None
 
     class Config:
@@ -269,7 +284,11 @@ class Settings(_Model):
     """The whole bot's configuration."""
 
     store: StoreSettings = StoreSettings()
+    health_port: int = Field(8080, ge=0, le=65535)      # `GET /healthz` of `aftercare run`; 0: any free port
     dialogs_dir: str = "dialogs"
+    # A shop's own flow words: Python modules (dotted names, or .py files beside config.yml),
+    # each with a `register(vocabulary)` that adds actions, guards, conditions or variables.
+    vocabulary: List[str] = Field(default_factory=list)
     channels: ChannelsSettings = ChannelsSettings()  # type: ignore[valid-type]
     schedule: ScheduleSettings = ScheduleSettings()
     escalation: EscalationSettings = EscalationSettings()

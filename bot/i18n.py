@@ -17,12 +17,12 @@ from typing import Callable, Iterable, Iterator, Optional
 
 from babel import Locale, UnknownLocaleError
 
+from bot.engine.templates import placeholders
 from bot.yamlsource import SourceError, YamlDoc, load_yaml
 
 SOURCE_LANGUAGE = "en"
 CATALOG_DIR = "i18n"
 TEXT_KEYS = ("say", "ask", "remind", "label")
-_VARIABLE = re.compile(r"\{([^{}]*)\}")
 WORD_KINDS = ("stop", "human")
 _NO_PUNCTUATION = str.maketrans({c: " " for c in ".,!?;:¡¿…。、！？\"«»“”"})
 
@@ -205,7 +205,7 @@ def _texts_in(doc: YamlDoc, node: object, key_path: tuple) -> Iterator[SourceTex
 
 def variables(text: str) -> set[str]:
     """The `{template variables}` a text uses."""
-    return {m.group(1).strip() for m in _VARIABLE.finditer(text)}
+    return set(placeholders(text))
 
 
 def check_translations(dialogs_dir: Path | str, enabled: Iterable[str],

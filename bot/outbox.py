@@ -12,16 +12,30 @@ import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Collection, Mapping, Optional
+from typing import Collection, Mapping, Optional, Protocol
 
-from bot.cases import SUPPORT, CaseDesk
-from bot.channels.base import Channel, SupportDesk
+from bot.channels.base import Channel
 from bot.clock import Clock
 from bot.events import Button, ChoiceMade, OutboundMessage, SendResult, SendStatus
+from bot.records import OutboxKind
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 MAX_NETWORK_ATTEMPTS = 12
+SCAN_PAGE = 100          # due rows read at a time
+SCAN_LIMIT = 1000        # due rows looked at per pass, at most
+
+
+class Outlet(Protocol):
+    """Sends the rows of an outbox channel that is not a customer channel (the support desk):
+    it knows its own row kinds and what a sent row changes; the dispatcher only paces, claims,
+    retries and records."""
+
+    async def deliver(self, row: dict) -> SendResult:
+        """Try one send of `row`; never raise."""
+
+    def delivered(self, row: dict, result: SendResult) -> None:
+        """A row was sent: record what follows (inside the dispatcher's transaction)."""
 
 
 @dataclass(frozen=True)
@@ -66,35 +80,44 @@ class _Bucket:
 
 
 class RateLimiter:
-    """A token bucket per address and one per channel, on the injected clock. A reply may use
-    the address's burst; a proactive send also waits a full interval after the last send."""
+    """A token bucket per address and one per channel, on the injected clock.
+
+    A reply may use the address's burst. A proactive send keeps to the address's interval on a
+    schedule (GCRA): it may go up to `PACE_TOLERANCE` of an interval early, so a loop that
+    wakes a little late does not lose that time for good, and the average stays at the rate."""
 
     PRUNE_AT = 10_000       # addresses remembered before idle ones are forgotten
+    PACE_TOLERANCE = 0.1
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self._addresses: dict[str, tuple[_Bucket, float]] = {}    # bucket, last send
+        self._addresses: dict[str, tuple[_Bucket, float]] = {}    # bucket, next proactive slot
         self._channel: Optional[_Bucket] = None
+
+    def channel_ready_at(self, now: float) -> float:
+        """The earliest time the channel as a whole may send again."""
+        return self._channel_bucket(now).ready_at(now)
 
     def ready_at(self, address: str, now: float, reply: bool = False) -> float:
         """The earliest time (seconds) a send to `address` is allowed; <= now means now."""
-        at = self._channel_bucket(now).ready_at(now)
+        at = self.channel_ready_at(now)
         known = self._addresses.get(address)
         if known and self.limits.per_address > 0:
-            bucket, last = known
+            bucket, slot = known
             at = max(at, bucket.ready_at(now))
             if not reply:
-                at = max(at, last + 1.0 / self.limits.per_address)
+                at = max(at, slot - self.PACE_TOLERANCE / self.limits.per_address)
         return at
 
     def taken(self, address: str, now: float) -> None:
         self._channel_bucket(now).take(now)
         if self.limits.per_address <= 0:
             return
+        interval = 1.0 / self.limits.per_address
         known = self._addresses.get(address)
-        bucket = known[0] if known else _Bucket(self.limits.per_address, self.limits.reply_burst, now)
+        bucket, slot = known if known else (_Bucket(self.limits.per_address, self.limits.reply_burst, now), now)
         bucket.take(now)
-        self._addresses[address] = (bucket, now)
+        self._addresses[address] = (bucket, max(slot, now) + interval)
         if len(self._addresses) > self.PRUNE_AT:
             self._prune(now)
 
@@ -104,10 +127,9 @@ class RateLimiter:
         return self._channel
 
     def _prune(self, now: float) -> None:
-        """An address whose bucket is full again and last send is an interval ago is as if new."""
-        gap = 1.0 / self.limits.per_address
-        for address, (bucket, last) in list(self._addresses.items()):
-            if bucket.full_at() <= now and last + gap <= now:
+        """An address whose bucket is full again and whose slot has passed is as if new."""
+        for address, (bucket, slot) in list(self._addresses.items()):
+            if bucket.full_at() <= now and slot <= now:
                 del self._addresses[address]
 
 
@@ -120,13 +142,12 @@ class Dispatcher:
     the dispatcher to some channels (another process sends the rest)."""
 
     def __init__(self, store: Store, channels: Mapping[str, Channel], clock: Clock,
-                 limits: Mapping[str, Limits], desk: Optional[SupportDesk] = None,
-                 cases: Optional[CaseDesk] = None, sends_on: Optional[Collection[str]] = None) -> None:
+                 limits: Mapping[str, Limits], outlets: Optional[Mapping[str, Outlet]] = None,
+                 sends_on: Optional[Collection[str]] = None) -> None:
         self.store = store
         self.channels = channels
         self.clock = clock
-        self.desk = desk
-        self.cases = cases
+        self.outlets = dict(outlets or {})
         self.sends_on = frozenset(sends_on) if sends_on is not None else None
         self._limits = dict(limits)
         self._limiters = {name: RateLimiter(limit) for name, limit in limits.items()}
@@ -206,37 +227,58 @@ class Dispatcher:
     def _start_due(self) -> Optional[datetime]:
         """Claim and start every due send the limits allow now; never a second one to an
         address with a send in flight, nor past a held row (per-address order). Returns the
-        time the next held or future row becomes sendable (in-flight completions wake anyway)."""
+        time the next held or future row becomes sendable (in-flight completions wake anyway).
+
+        Reads the due rows a page at a time and stops once every channel is at its limit, so a
+        long queue costs little per wake-up."""
         now_dt = self.clock.now()
         now = now_dt.timestamp()
         held: set[tuple[str, str]] = set(self._in_flight)
         busy = Counter(channel for channel, _ in self._in_flight)
+        full: set[str] = set()          # channels that can start nothing more now
+        seen: set[str] = set()
         next_ready: Optional[float] = None
-        for row in self.store.outbox.due(now_dt, limit=1000):
-            channel = row["channel"]
-            key = (channel, str(row["address"]))
-            if key in held or (self.sends_on is not None and channel not in self.sends_on):
-                continue
-            held.add(key)
-            limits, limiter = self._limits.get(channel), self._limiters.get(channel)
-            if limits is not None and busy[channel] >= limits.in_flight:
-                continue
-            payload = json.loads(row["payload"] or "{}")
-            if limiter:
-                ready = limiter.ready_at(key[1], now, reply=bool(payload.get("reply")))
-                if ready > now + 1e-6:
-                    next_ready = ready if next_ready is None else min(next_ready, ready)
+        offset = 0
+        while offset < SCAN_LIMIT:
+            rows = self.store.outbox.due(now_dt, limit=SCAN_PAGE, offset=offset)
+            offset += len(rows)
+            for row in rows:
+                channel = row["channel"]
+                seen.add(channel)
+                key = (channel, str(row["address"]))
+                if channel in full or key in held or (self.sends_on is not None and channel not in self.sends_on):
                     continue
-            if not self._allowed(row, payload):
-                held.discard(key)
-                continue
-            with self.store.transaction():
-                if not self.store.outbox.claim(row["id"], now_dt):
+                held.add(key)
+                limits, limiter = self._limits.get(channel), self._limiters.get(channel)
+                if limits is not None and busy[channel] >= limits.in_flight:
+                    full.add(channel)
                     continue
-            if limiter:
-                limiter.taken(key[1], now)
-            busy[channel] += 1
-            self._in_flight[key] = asyncio.ensure_future(self._deliver(key, row))
+                if limiter:
+                    ready = limiter.channel_ready_at(now)
+                    if ready > now + 1e-6:
+                        full.add(channel)
+                        next_ready = ready if next_ready is None else min(next_ready, ready)
+                        continue
+                payload = json.loads(row["payload"] or "{}")
+                if limiter:
+                    ready = limiter.ready_at(key[1], now, reply=bool(payload.get("reply")))
+                    if ready > now + 1e-6:
+                        next_ready = ready if next_ready is None else min(next_ready, ready)
+                        continue
+                if not self._allowed(row, payload):
+                    held.discard(key)
+                    offset -= 1                  # no longer pending: the next page moved up
+                    continue
+                with self.store.transaction():
+                    if not self.store.outbox.claim(row["id"], now_dt):
+                        continue
+                offset -= 1
+                if limiter:
+                    limiter.taken(key[1], now)
+                busy[channel] += 1
+                self._in_flight[key] = asyncio.ensure_future(self._deliver(key, row))
+            if len(rows) < SCAN_PAGE or seen <= full:
+                break
         waits = [datetime.fromtimestamp(next_ready, tz=now_dt.tzinfo)] if next_ready is not None else []
         upcoming = self.store.outbox.next_due_at()
         if upcoming and upcoming > now_dt:
@@ -277,12 +319,13 @@ class Dispatcher:
 
     async def _send(self, row: dict) -> SendResult:
         try:
-            if row["channel"] == SUPPORT:
-                return await self._send_support(row)
+            outlet = self.outlets.get(row["channel"])
+            if outlet is not None:
+                return await outlet.deliver(row)
             channel = self.channels.get(row["channel"])
             if channel is None:
                 return SendResult(SendStatus.FAILED, error=f"no channel {row['channel']!r} is running")
-            if row["kind"] == "mark_chosen":
+            if row["kind"] == OutboxKind.MARK_CHOSEN:
                 return await self._mark_chosen(channel, row)
             buttons = tuple(Button(label, value) for label, value in json.loads(row["buttons"] or "[]"))
             return await channel.send(OutboundMessage(row["channel"], row["address"], row["text"], buttons))
@@ -299,32 +342,6 @@ class Dispatcher:
                                              question["text"], payload["label"]))
         return SendResult(SendStatus.SENT, platform_message_id=question["platform_message_id"])
 
-    async def _send_support(self, row: dict) -> SendResult:
-        if self.desk is None or self.cases is None:
-            return SendResult(SendStatus.FAILED, error="no support desk configured")
-        payload = json.loads(row["payload"])
-        case = self.store.cases.get(payload["case_id"]) if "case_id" in payload else None
-        channel = row["address"]
-        if row["kind"] == "case_card":
-            return await self.desk.post_case(channel, self.cases.card(case["id"], self.clock.now()))
-        if row["kind"] == "notice":
-            return await self.desk.post_notice(channel, row["text"])
-        if row["kind"] == "delete_post":
-            return await self.desk.delete_post(channel, payload["ts"])
-        if case is None:
-            return SendResult(SendStatus.FAILED, error="case not found")
-        if not case.get("card_ts"):
-            return SendResult(SendStatus.RETRY, retry_after=1.0, error="case card not posted yet")
-        if row["kind"] == "case_update":
-            return await self.desk.update_case(case["card_channel"] or channel, case["card_ts"],
-                                               self.cases.card(case["id"], self.clock.now()))
-        if row["kind"] == "thread":
-            return await self.desk.post_in_thread(case["card_channel"] or channel, case["card_ts"], row["text"],
-                                                  mentions=tuple(payload.get("mentions") or ()))
-        if row["kind"] == "ephemeral":
-            return await self.desk.post_ephemeral(channel, payload["user"], row["text"])
-        return SendResult(SendStatus.FAILED, error=f"unknown support post kind {row['kind']!r}")
-
     def _record(self, row: dict, result: SendResult) -> None:
         now = self.clock.now()
         self.stats[result.status.value] += 1
@@ -332,9 +349,9 @@ class Dispatcher:
             if result.status is SendStatus.SENT:
                 self.store.outbox.sent(row["id"], result.platform_message_id, now)
                 self.store.conversations.set_platform_id(row["id"], result.platform_message_id)
-                if row["kind"] == "case_card":
-                    self.store.cases.update(json.loads(row["payload"])["case_id"], card_ts=result.platform_message_id,
-                                            card_channel=row["address"])
+                outlet = self.outlets.get(row["channel"])
+                if outlet is not None:
+                    outlet.delivered(row, result)
             elif result.status is SendStatus.RETRY:
                 attempts = row["attempts"] + 1
                 if result.retry_after <= 0 and attempts >= MAX_NETWORK_ATTEMPTS:

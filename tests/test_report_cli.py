@@ -48,8 +48,9 @@ def test_tables_show_the_figures_and_who_is_at_risk(shop_db):
     assert result.exit_code == 0, result.output
     assert "5 (83%)" in result.output                 # responses and rate
     assert "2026-10-26 → 2026-11-01" in result.output  # the previous period beside it
+    assert "At risk: 3 customers (4 reasons)" in result.output
     assert "Yuki Tanaka" in result.output and "stopped answering" in result.output
-    assert "the sole came off" in result.output
+    assert "the sole came off" in result.output and "refund ×1" in result.output
 
 
 @pytest.mark.parametrize("args, message", [

@@ -47,7 +47,7 @@ def slack_time(ts: Any) -> datetime:
 
 def _from_person(event: dict, bot_user_id: str) -> bool:
     return (event.get("type") == "message" and event.get("subtype") in HUMAN_SUBTYPES
-            and not event.get("bot_id") and bool(event.get("user"))
+            and not event.get("bot_id") and isinstance(event.get("user"), str) and bool(event.get("user"))
             and event.get("user") != bot_user_id)
 
 

@@ -13,6 +13,7 @@ from bot.configmodel import ConfigModel
 # Slack allows bursts over its ~1/s per conversation, but not for long: the whole workspace's
 # DMs are held a little under Web API tier limits.
 DM_PER_SECOND = 20.0
+DM_BURST = 10           # DMs that may go back to back: slack for a loop that wakes a little late
 
 
 class SlackSettings(ConfigModel):
@@ -39,7 +40,7 @@ SPEC = ChannelSpec(
     name="slack",
     title="Slack",
     settings=SlackSettings,
-    limits=lambda s: dict(per_address=s.per_channel_per_second, per_channel=DM_PER_SECOND, burst=1,
+    limits=lambda s: dict(per_address=s.per_channel_per_second, per_channel=DM_PER_SECOND, burst=DM_BURST,
                           reply_burst=s.reply_burst),
     desk_limits=lambda s: dict(per_address=s.per_channel_per_second, per_channel=s.per_channel_per_second, burst=1),
     adapter="bot.channels.slack:SlackChannel",

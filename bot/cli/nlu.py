@@ -166,9 +166,10 @@ def _evaluate_file(console, parser: RasaParser | LanguageRouter, name: str, test
                           soft_wrap=True)
 
     entities = result.entity_scores()
-    console.print(f"[{name}] accuracy {result.accuracy:.3f}  macro-F1 {result.macro_f1:.3f}  "
-                  f"entities F1 {entities.f1:.3f} (P {entities.precision:.3f}, "
-                  f"R {entities.recall:.3f})", markup=False)
+    entity_line = (f"entities F1 {entities.f1:.3f} (P {entities.precision:.3f}, "
+                   f"R {entities.recall:.3f})" if entities.support else "no entities labelled")
+    console.print(f"[{name}] accuracy {result.accuracy:.3f}  macro-F1 {result.macro_f1:.3f}  " + entity_line,
+                  markup=False)
     console.print(f"[{name}] confident (>= {CONFIDENT}) wrong intents {result.confident_errors():.1%} "
                   f"of {len(examples)}", markup=False)
     console.print(f"confusion matrix: {plot_confusion(result, picture)}")

@@ -50,7 +50,8 @@ def store_path(ctx: click.Context) -> Path:
 
 @click.command()
 @click.option("--since", metavar="DATE", help="First day (UTC, YYYY-MM-DD) of the period; default: the beginning.")
-@click.option("--until", metavar="DATE", help="Last day (UTC, YYYY-MM-DD, included); default: today.")
+@click.option("--until", metavar="DATE",
+              help="Last day (UTC, YYYY-MM-DD, included); default: no end (with --compare: today).")
 @click.option("--by", "by", metavar="|".join(BY_CHOICES),
               help="Slice every figure by SKU, category, channel, week, cohort (month of first purchase) "
                    "or language (the one each customer is answered in).")

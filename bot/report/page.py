@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from bot.report.terminal import minutes, period_label
+from bot.report.terminal import at_risk_label, minutes, period_label
 
 CHART_IDS = ("chart-weekly", "chart-csat-sku", "chart-funnel", "chart-themes")
 NO_DATA = "no data in this period"
@@ -84,8 +84,10 @@ def funnel_chart(overall: dict) -> go.Figure:
 
 
 def themes_chart(themes: list[dict]) -> go.Figure:
-    """Cases per SKU, stacked by the problem the customers named."""
-    skus = [str(t["sku"] or "(none)") for t in themes if t["problems"]]
+    """Cases per SKU, stacked by the problem the customers named; what they asked for (refund, ...)
+    under each SKU."""
+    skus = [str(t["sku"] or "(none)") + "".join(f"<br>{r['type']} ×{r['count']}" for r in t["requests"])
+            for t in themes if t["problems"]]      # what the customers asked for, under the SKU
     kinds = sorted({p["type"] for t in themes for p in t["problems"]})
     figure = go.Figure()
     for kind in kinds:
@@ -138,7 +140,8 @@ def render_page(report: dict, weeks: list[dict], skus: list[dict], store: Option
              ("response rate", show(overall["response_rate"], "{:.0%}")),
              ("CSAT", f"{show(csat['mean'])} · {show(csat['satisfied_pct'], '{:.0%}')} 4-5"),
              ("NPS", show(nps["score"])), ("CES", show(overall["ces"]["mean"])),
-             ("cases", str(overall["cases"]["opened"])), ("at risk", str(len(report["at_risk"])))]
+             ("cases", str(overall["cases"]["opened"])),
+             ("customers at risk", str(len({r["customer"] for r in report["at_risk"]})))]
     tile_html = "".join(f"<div class=tile><div class=label>{label}</div><div class=value>{html.escape(value)}</div></div>"
                         for label, value in tiles)
     where = f" · store {html.escape(store)}" if store else ""
@@ -162,7 +165,7 @@ th, td {{ border: 1px solid #ddd; padding: 6px 10px; text-align: left; font-size
 <div class="sub">{html.escape(period_label(report["period"]))} (UTC days){where}</div>
 <div class="tiles">{tile_html}</div>
 {charts}
-<h2>At risk ({len(report["at_risk"])})</h2>
+<h2>At risk: {at_risk_label(report["at_risk"])}</h2>
 {_at_risk_table(report["at_risk"])}
 <h2>In the customers' words (worst-rated SKUs, newest first)</h2>
 {_quotes(report["themes"])}

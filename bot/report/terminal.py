@@ -118,13 +118,14 @@ def render(console: Console, report: dict, store_path: Any) -> None:
 
 
 def render_themes(console: Console, themes: list[dict]) -> None:
-    table = Table("SKU", "cases", "problems (change on the previous period)", "CSAT", title="Themes",
+    table = Table("SKU", "cases", "problems (change on the previous period)", "asked for", "CSAT", title="Themes",
                   title_justify="left", title_style="bold")
     for theme in themes:
         problems = ", ".join(f"{p['type']} ×{p['count']}" + ("" if p["trend"] is None else f" ({p['trend']:+d})")
                              for p in theme["problems"]) or NONE
         csat = theme["csat"]
-        table.add_row(str(theme["sku"] or "(none)"), str(theme["cases"]), problems,
+        asked = ", ".join(f"{r['type']} ×{r['count']}" for r in theme["requests"]) or NONE
+        table.add_row(str(theme["sku"] or "(none)"), str(theme["cases"]), problems, asked,
                       f"{num(csat['mean'])} (n={csat['n']})" if csat else NONE)
     if themes:
         console.print(table)
@@ -138,11 +139,18 @@ def render_themes(console: Console, themes: list[dict]) -> None:
                 console.print(f"  {quote['at'][:10]}{score} “{quote['text']}”", overflow="fold", markup=False)
 
 
+def at_risk_label(at_risk: list[dict]) -> str:
+    """"3 customers (4 reasons)": a customer can be at risk for more than one reason."""
+    people = len({r["customer"] for r in at_risk})
+    reasons = f" ({len(at_risk)} reasons)" if len(at_risk) != people else ""
+    return f"{people} customer{'s' if people != 1 else ''}{reasons}"
+
+
 def render_at_risk(console: Console, at_risk: list[dict]) -> None:
     if not at_risk:
         console.print("[bold]At risk[/]: nobody.")
         return
-    table = Table("customer", "name", "order", "reason", "since", title=f"At risk ({len(at_risk)})",
+    table = Table("customer", "name", "order", "reason", "since", title=f"At risk: {at_risk_label(at_risk)}",
                   title_justify="left", title_style="bold")
     for r in at_risk:
         table.add_row(r["customer"], r["name"] or NONE, r["order_id"] or NONE, r["reason"], (r["since"] or "")[:16])

@@ -44,10 +44,11 @@ class SlackSandbox:
                  signing_secret: str = "sandbox-signing-secret",
                  events_url: Optional[str] = None, rate: float = 1.0, burst: int = 3,
                  clock: Clock = time.monotonic, wall: Clock = time.time,
-                 echo_bot_messages: bool = False) -> None:
+                 echo_bot_messages: bool = False, latency: float = 0.0) -> None:
         self.token = token
         self.events_url = events_url
         self.echo_bot_messages = echo_bot_messages
+        self.latency = latency            # seconds every Web API call waits (a round trip, for benchmarks)
         self._wall = wall
         self._ids = Ids()
         self.workspace = Workspace(limiter=ChannelRateLimiter(rate, burst, clock), ts=TsSource(wall),
@@ -106,6 +107,8 @@ class SlackSandbox:
     async def _handle_api(self, request: web.Request) -> web.Response:
         name = request.match_info["method"]
         self.calls[name] += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
         params = await _params(request)
         method = self.workspace.methods.get(name)
         if method is None:

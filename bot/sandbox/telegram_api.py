@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TOKEN = "123456789:AAsandbox-token-for-loopback-tests0"
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_SENDS = frozenset({"sendmessage", "sendphoto"})
 
 __all__ = ["TelegramSandbox", "TelegramLimits", "BotMessage", "Injected", "DEFAULT_TOKEN"]
 
@@ -48,7 +49,12 @@ class TelegramSandbox:
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time,
                  callback_timeout: float = 15.0,
-                 webhook_retry_base: float = 0.1, webhook_max_attempts: int = 6) -> None:
+                 webhook_retry_base: float = 0.1, webhook_max_attempts: int = 6,
+                 latency: float = 0.0,
+                 on_send: Optional[Callable[[dict], None]] = None) -> None:
+        """`latency`: seconds every API call waits before it is handled (a network round
+        trip, for benchmarks). `on_send`: called with each message the server accepts from the
+        bot (sendMessage / sendPhoto), the moment it accepts it."""
         prefix = token.split(":", 1)[0]  # a bot token starts with the bot's user id
         bot_user = {**shapes.user(int(prefix) if prefix.isdigit() else 1, "Aftercare",
                                   is_bot=True, username=bot_username),
@@ -68,6 +74,8 @@ class TelegramSandbox:
         self._runner: Optional[web.AppRunner] = None
         self._stopping = asyncio.Event()
         self._inflight = 0
+        self._latency = latency
+        self._on_send = on_send
         self.url = ""
         self._methods: dict[str, Callable[[Params], Any]] = {
             "getme": self.world.get_me,
@@ -213,10 +221,14 @@ class TelegramSandbox:
         self._inflight += 1
         try:
             await self._fault(name)
+            if self._latency:
+                await self._pause(self._latency)
             params = Params(await _read_params(request))
             result = handler(params)
             if inspect.isawaitable(result):
                 result = await result
+            if self._on_send is not None and name in _SENDS:
+                self._on_send(result)
         except ApiError as exc:
             return web.json_response(exc.body(), status=exc.code)
         except Exception:  # a sandbox bug must look like a server error, not hang the client
@@ -231,13 +243,17 @@ class TelegramSandbox:
         if not faults:
             return
         status, delay = faults.pop(0)
-        if delay:  # cut short by stop(), so no handler outlives the server
-            try:
-                await asyncio.wait_for(self._stopping.wait(), delay)
-            except asyncio.TimeoutError:
-                pass
+        if delay:
+            await self._pause(delay)
         if status:
             raise ApiError(status, "Bad Gateway" if status == 502 else "Internal Server Error")
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait, cut short by stop(), so no handler outlives the server."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:

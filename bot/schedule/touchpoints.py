@@ -103,7 +103,7 @@ def touchpoints_for(order: OrderFacts, schedule: ScheduleSettings, replenishment
     """Every touchpoint of one line item, sorted by due time (ties in the order the kinds are declared).
 
     `first_item` is False for an order's other line items: they get only the kinds with
-    `items: each`.
+    `items: each`. A kind with `only:` goes to the listed categories and SKUs alone.
     """
     if order.status in CLOSED_STATUSES:
         return []
@@ -115,7 +115,7 @@ def touchpoints_for(order: OrderFacts, schedule: ScheduleSettings, replenishment
     points = []
     for name, at in due.items():
         kind = schedule.touchpoints[name]
-        if not first_item and kind.items is not Items.EACH:
+        if (not first_item and kind.items is not Items.EACH) or not kind.only.includes(order.sku, order.category):
             continue
         if kind.not_before in due:
             at = max(at, due[kind.not_before])

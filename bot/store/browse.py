@@ -43,6 +43,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "escalations": ("Support cases handed to people in the Slack support channel.", {
         "reason": "product_problem, delivery_problem, return_refund, human or low_score",
         "problem_type": "damaged, defective, missing_part, ... when the customer named it",
+        "request": "What they asked for beside the problem: refund, replacement, exchange, return, repair",
         "status": "open, claimed or resolved", "agent": "Slack user who claimed it",
         "text": "What the customer wrote", "photos": "Photos they sent (JSON)", "opened_at": "Opened (UTC)",
         "claimed_at": "Claimed (UTC)", "first_reply_at": "First agent reply (UTC)", "resolved_at": "Resolved (UTC)",
@@ -51,6 +52,11 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "consent_ledger": ("Every consent change, who or what made it, and when.", {
         "action": "opt_in, opt_out, link or consent_withdrawn", "source": "What made the change", "at": "When (UTC)"}),
     "contacts": ("Proactive contacts: what the weekly cap counts.", {"kind": "The flow that made contact"}),
+    "erasure_log": ("Every erasure (customer forget, free-text retention): who ran it, when, how many rows; "
+                    "never the erased data.", {
+        "kind": "forget or retention", "actor": "Who ran it", "at": "When (UTC)", "counts": "Rows changed per table (JSON)"}),
+    "suppressed": ("Hashes that keep forgotten customers from being contacted or re-created.", {
+        "hash": "sha256 of ref, email or channel address", "at": "When (UTC)"}),
     "outbox": ("Every message to send, written with its cause; the dispatcher sends and records attempts.", {
         "status": "pending, sending, sent, failed, unreachable or cancelled", "attempts": "Send attempts so far",
         "last_error": "Why the last attempt failed", "not_before": "Earliest send time (UTC)"}),

@@ -10,6 +10,8 @@ Conventions (the report's contract):
   (the Monday it starts on) or cohort (the month of the customer's first purchase); rows that
   have no value for the slice (a conversation the customer started, with no product) land in a
   group whose key is None, so the groups always add up to the whole;
+- touchpoints count by the flow they start (a shop may declare more kinds in config.yml: a
+  second kind that runs the `checkin` flow is a check-in too);
 - a forgotten customer's scores and counts stay (anonymous statistics), but nothing personal
   about them (name, reference, words) is ever returned.
 """
@@ -25,6 +27,7 @@ from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
 from bot.store.privacy import ERASED
+from bot.store.schema import migrate
 
 BY_CHOICES = ("sku", "category", "channel", "week", "cohort", "language")
 SUPPORT_CHANNEL = "support"        # the agents' channel in outbox rows (bot.cases.SUPPORT)
@@ -68,7 +71,7 @@ _CHECKINS = """
     left join line_items li on li.order_id = t.order_id and li.sku = t.sku
     left join conversations c on c.id = t.conversation_id
     left join identities i on i.id = c.identity_id
-    where t.kind = 'checkin' and t.status = 'started'
+    where t.flow = 'checkin' and t.status = 'started'
 """
 
 _SCORES = """
@@ -97,7 +100,7 @@ _CONVERSATIONS = """
            coalesce(json_extract(d.slots, '$.review_accepted'), 0) as review_accepted,
            coalesce(json_extract(d.slots, '$.upsell_offered'), 0) as offered,
            exists(select 1 from touchpoints t where t.conversation_id = d.conversation_id
-                  and t.kind = 'replenishment') as replenishment
+                  and t.flow = 'replenishment') as replenishment
     from (""" + _CONVERSATION_DIMS + """) d
 """
 
@@ -183,6 +186,9 @@ def empty_figures() -> dict[str, Any]:
     }
 
 
+_NO_CUSTOMERS = {"customers": 0, "repeat_purchase_rate": None, "revenue_per_customer": None}
+
+
 class Reporting:
     """Read-only figures over one store's database. Every public method takes a `Period`."""
 
@@ -205,6 +211,8 @@ class Reporting:
         }
         if by:
             out["by"] = by
+        if by == "cohort":     # the cohort figures of everyone together, beside the cohorts'
+            out["overall"].update(self.cohorts(period, together=True).get("all", _NO_CUSTOMERS))
         if compare:
             before = period.previous()
             out["previous"] = {"period": before.as_json(), "overall": self.overall(before, now),
@@ -313,22 +321,23 @@ class Reporting:
 
     # ---- cohorts and tenure ---------------------------------------------------------------
 
-    def cohorts(self, period: Period) -> dict[str, dict]:
+    def cohorts(self, period: Period, together: bool = False) -> dict[Optional[str], dict]:
         """Per month of first purchase: customers, repeat purchase rate (2+ orders) and revenue per
-        customer, from every order placed up to the end of the period."""
-        params = period.params()
-        rows = self._rows("""
+        customer, from every order placed up to the end of the period. `together`: one entry,
+        key "all", for every customer at once."""
+        key = "'all'" if together else "cohort"
+        rows = self._rows(f"""
             with orders_until as (select * from orders where :until is null or purchased_at < :until),
             per_customer as (
-                select o.customer_id, strftime('%Y-%m', min(o.purchased_at)) as cohort, min(o.purchased_at) as first_at,
+                select o.customer_id, strftime('%Y-%m', min(o.purchased_at)) as cohort,
                        count(distinct o.order_id) as orders,
                        coalesce((select sum(li.price * li.quantity) from line_items li
                                  join orders_until o2 on o2.order_id = li.order_id
                                  where o2.customer_id = o.customer_id), 0) as revenue
                 from orders_until o group by o.customer_id)
-            select cohort as key, count(*) as customers, round(1.0 * sum(orders >= 2) / count(*), 4) as repeat_rate,
+            select {key} as key, count(*) as customers, round(1.0 * sum(orders >= 2) / count(*), 4) as repeat_rate,
                    round(sum(revenue) / count(*), 2) as revenue_per_customer
-            from per_customer group by cohort""", params)
+            from per_customer group by key""", period.params())
         return {r["key"]: {"customers": r["customers"], "repeat_purchase_rate": r["repeat_rate"],
                            "revenue_per_customer": r["revenue_per_customer"]} for r in rows}
 
@@ -368,6 +377,18 @@ class Reporting:
             out.setdefault(r["sku"], {})[r["problem"]] = r["n"]
         return out
 
+    def request_counts(self, period: Period) -> dict[Optional[str], dict[str, int]]:
+        """Cases per SKU and what the customer asked for beside the problem (refund, replacement, ...)."""
+        out: dict[Optional[str], dict[str, int]] = {}
+        for r in self._rows(f"""
+                select sku, request, count(*) as n from (
+                    select e.opened_at as at, d.sku, e.request from escalations e
+                    left join ({_CONVERSATION_DIMS}) d on d.conversation_id = e.conversation_id
+                    where e.request is not null)
+                where {_PERIOD} group by sku, request order by n desc, request""", period.params()):
+            out.setdefault(r["sku"], {})[r["request"]] = r["n"]
+        return out
+
     def worst_skus(self, period: Period, limit: int = 3) -> list[dict]:
         """The SKUs with the lowest mean CSAT in the period, worst first, with their most frequent problem
         (`limit=-1`: all of them)."""
@@ -396,9 +417,10 @@ class Reporting:
                           {**period.params(), "sku": sku, "limit": limit, "erased": ERASED})
 
     def themes(self, period: Period, worst: int = 3) -> list[dict]:
-        """Problem types per SKU with the previous period's counts beside them (the trend), and the
-        customers' own words for the worst-rated SKUs."""
+        """Problem types per SKU with the previous period's counts beside them (the trend), what the
+        customers asked for (refund, replacement, ...), and their own words for the worst-rated SKUs."""
         now = self.problem_counts(period)
+        requests = self.request_counts(period)
         before = self.problem_counts(period.previous()) if period.bounded else {}
         rated = self.worst_skus(period, limit=-1)         # every SKU with CSAT answers, worst first
         csat = {w["sku"]: w["csat"] for w in rated}
@@ -411,6 +433,7 @@ class Reporting:
             for problem in problems:
                 problem["trend"] = None if problem["previous"] is None else problem["count"] - problem["previous"]
             entry = {"sku": sku, "problems": problems, "cases": sum(now.get(sku, {}).values()),
+                     "requests": [{"type": k, "count": n} for k, n in requests.get(sku, {}).items()],
                      "csat": csat.get(sku),
                      "worst_rated": sku in worst_skus,
                      "quotes": self.quotes(sku, period) if sku in worst_skus else []}
@@ -447,7 +470,7 @@ class Reporting:
                               and m.direction = 'in' and m.at <= :as_of) as answered
                 from touchpoints t join orders o on o.order_id = t.order_id
                 join conversations cv on cv.id = t.conversation_id
-                where t.kind in ('checkin', 'nps') and t.status = 'started' and t.started_at <= :as_of
+                where t.flow in ('checkin', 'nps') and t.status = 'started' and t.started_at <= :as_of
                   and (cv.status = 'closed' or cv.updated_at <= :as_of)
                   and exists(select 1 from outbox ob where ob.conversation_id = t.conversation_id and ob.status = 'sent'))
             select c.ref as customer, c.name, a.order_id, a.at as since,
@@ -495,9 +518,17 @@ class Reporting:
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def open_read_only(path: str) -> Database:
-    """The store's file opened read-only (a report never writes, and may run beside the bot)."""
+def open_read_only(path: str | Path) -> Database:
+    """The store's file opened read-only (a report never writes, and may run beside the bot).
+
+    A store from an older version first gets the migrations it lacks (what any command that
+    opens the store does), so the report can read the columns it expects."""
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"no store at {file} (set AFTERCARE_DB or store.path in config.yml)")
+    writable = Database(file)
+    try:
+        migrate(writable)
+    finally:
+        writable.close()
     return Database(sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True))

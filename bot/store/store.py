@@ -569,13 +569,13 @@ class Outbox:
     def get(self, outbox_id: int) -> dict:
         return self.db["outbox"].get(outbox_id)
 
-    def due(self, now: datetime, limit: int = 200, channel: Optional[str] = None) -> list[dict]:
+    def due(self, now: datetime, limit: int = 200, channel: Optional[str] = None, offset: int = 0) -> list[dict]:
         sql = "select * from outbox where status = 'pending' and not_before <= ?"
         params: list[Any] = [iso(now)]
         if channel:
             sql += " and channel = ?"
             params.append(channel)
-        return list(self.db.query(sql + " order by not_before, id limit ?", params + [limit]))
+        return list(self.db.query(sql + " order by not_before, id limit ? offset ?", params + [limit, offset]))
 
     def next_due_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(not_before) from outbox where status = 'pending'").fetchone()

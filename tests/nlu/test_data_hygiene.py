@@ -2,11 +2,15 @@
 fail on the first copy, so `make test` fails on any overlap."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.nlu.evaluate import load_examples
 from bot.nlu.hygiene import NEAR, normalise, overlaps
-from tests.nlu.test_parse import CASES
+from tests.nlu.test_parse import CASES, ROBUST, UNRELATED
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +30,29 @@ def test_the_held_out_set_shares_nothing_with_training(nlu_settings, training) -
     assert not found, f"{len(found)} held-out sentences copy training ones:\n{_report(found)}"
 
 
+def _language_pairs() -> list[tuple[str, str]]:
+    """(training, held-out) of every other language: data/nlu_<lang>.yml beside
+    data/nlu_test_<lang>.yml (issue #17's layout)."""
+    data = ROOT / "data"
+    return [(f"data/{training.name}", f"data/nlu_test_{training.stem[4:]}.yml")
+            for training in sorted(data.glob("nlu_*.yml"))
+            if not training.stem.startswith("nlu_test")
+            and (data / f"nlu_test_{training.stem[4:]}.yml").exists()]
+
+
+@pytest.mark.parametrize("training_file,held_out_file", _language_pairs())
+def test_every_language_held_out_set_shares_nothing_with_its_training(
+        training_file: str, held_out_file: str) -> None:
+    training = [ex.text for ex in load_examples(ROOT / training_file)]
+    found = overlaps([ex.text for ex in load_examples(ROOT / held_out_file)], training)
+    assert not found, f"{held_out_file} copies {training_file}:\n{_report(found)}"
+
+
 def test_the_parse_tests_use_sentences_not_in_training(training) -> None:
-    sentences = [text for texts in CASES.values() for text in texts]
+    sentences = [text for cases in (CASES, ROBUST) for texts in cases.values() for text in texts]
+    sentences += UNRELATED
     found = overlaps(sentences, training)
-    assert not found, f"tests/nlu/test_parse.py CASES copy training:\n{_report(found)}"
+    assert not found, f"tests/nlu/test_parse.py CASES/UNRELATED copy training:\n{_report(found)}"
 
 
 def test_the_held_out_set_has_no_duplicates_inside(nlu_settings) -> None:

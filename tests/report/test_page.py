@@ -45,6 +45,7 @@ def test_the_page_is_self_contained_and_draws_every_chart_offline(shop_db, tmp_p
     assert seen.charts["chart-themes"]["traces"] == 2          # damaged, defective
     assert "first reply after a median 20 min" in seen.charts["chart-funnel"]["title"]
     # the at-risk table and the customers' words, but never the forgotten customer's
+    assert "refund ×1" in seen.text                               # asked for, under the SKU
     assert "Yuki Tanaka" in seen.text and "stopped answering" in seen.text and "the sole came off" in seen.text
     assert "FAY" not in seen.text.upper()
 

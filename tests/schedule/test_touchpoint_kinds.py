@@ -117,3 +117,15 @@ def test_flows_check_names_a_kind_whose_flow_is_missing(tmp_path):
     shipped = CliRunner().invoke(main, ["--config", str(CONFIG), "flows", "check", "--dir", str(DIALOGS)])
     assert shipped.exit_code == 0, shipped.stderr
     assert "ok  touchpoint kinds: thank_you, checkin, nps, replenishment" in shipped.output
+
+
+def test_only_limits_a_kind_to_some_products():
+    settings = make_settings(**with_kind(**{"flow": "thank_you", "from": "delivery", "after": "1d",
+                                            "only": {"categories": ["skincare"], "skus": ["NCH-700"]}}))
+    h = Harness(settings, start=NOW)
+    h.add_order("A-1", sku="TR2-44", category="footwear")
+    h.add_order("A-2", sku="SERUM-30", category="skincare")
+    h.add_order("A-3", sku="NCH-700", category="electronics")
+    got = {order: any(t["kind"] == "care_tips" for t in h.store.orders.touchpoints(order))
+           for order in ("A-1", "A-2", "A-3")}
+    assert got == {"A-1": False, "A-2": True, "A-3": True}

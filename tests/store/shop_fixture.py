@@ -70,11 +70,12 @@ class Shop:
                                               score, text, None, [], when)
 
     def case(self, conversation: int, opened: datetime, problem: Optional[str], text: str,
-             claim: Optional[int] = None, reply: Optional[int] = None, resolve: Optional[int] = None) -> int:
+             claim: Optional[int] = None, reply: Optional[int] = None, resolve: Optional[int] = None,
+             request: Optional[str] = None) -> int:
         """A case opened at `opened`; claim/reply/resolve are minutes after opening (None: not yet)."""
         row = self.store.conversations.get(conversation)
         case_id = self.store.cases.open(conversation, row["customer_id"], row["order_id"], "product_problem", problem,
-                                        text, [], opened, timedelta(minutes=30))
+                                        text, [], opened, timedelta(minutes=30), request=request)
         for column, minutes in (("claimed_at", claim), ("first_reply_at", reply), ("resolved_at", resolve)):
             if minutes is not None:
                 self.store.cases.update(case_id, **{column: opened + timedelta(minutes=minutes)})
@@ -118,7 +119,7 @@ def build_shop(store: Store) -> dict[str, int]:
     shop.touch("checkin", "Y1", "SERUM-30", yuki, at(4), answered=False)
     l1 = shop.touch("checkin", "L1", "TR2-44", lena, at(5), answered=True)
     shop.score(l1, "csat", 1, at(5, 9, 50), "the sole came off")
-    shop.case(l1, at(5, 10), "damaged", "the sole came off")
+    shop.case(l1, at(5, 10), "damaged", "the sole came off", request="refund")
     f1 = shop.touch("checkin", "F1", "TR2-44", fay, at(6), answered=True)
     shop.score(f1, "csat", 1, at(6, 10, 1), "FAY-PRIVATE-WORDS")
     d1 = shop.touch("checkin", "D1", "LDC-QUEEN", dan, at(8, 23), answered=True)

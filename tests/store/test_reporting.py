@@ -3,11 +3,13 @@ edges: no data, no responses, all passives, one response, a forgotten customer."
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
 
 import pytest
+from sqlite_utils import Database
 
-from bot.store.reporting import Period, Reporting, empty_figures
+from bot.store.reporting import Period, Reporting, empty_figures, open_read_only
 from bot.store.store import Store
 from tests.store.shop_fixture import Shop, at, build_shop, forget
 
@@ -99,6 +101,9 @@ def test_cohorts_add_repeat_purchase_rate_and_revenue_per_customer(shop_store):
         "2026-10": (3, 0.3333, 177.66),             # Ben 249.99, Yuki 2 x 77.00, Lena 129.00
         "2026-11": (2, 0.0, 109.0),                 # Dan 89.00, Fay 129.00
     }
+    overall = report(store, by="cohort")["overall"]
+    assert (overall["customers"], overall["repeat_purchase_rate"], overall["revenue_per_customer"]) == (
+        6, 0.3333, 148.33)            # (139 + 249.99 + 154 + 129 + 89 + 129) / 6 = 889.99 / 6
     assert cohorts["2026-05"]["nps"]["score"] == 100.0
     assert cohorts["2026-10"]["checkins_sent"] == 3
 
@@ -116,7 +121,8 @@ def test_themes_problem_counts_trend_and_own_words_newest_first(shop_store):
     store, _ = shop_store
     themes = {t["sku"]: t for t in report(store)["themes"]}
     assert themes["TR2-44"]["problems"] == [{"type": "damaged", "count": 1, "previous": 0, "trend": 1}]
-    assert themes["NCH-700"]["problems"][0]["type"] == "defective"
+    assert themes["TR2-44"]["requests"] == [{"type": "refund", "count": 1}]      # two needs in one message
+    assert themes["NCH-700"]["problems"][0]["type"] == "defective" and themes["NCH-700"]["requests"] == []
     assert {s for s, t in themes.items() if t["worst_rated"]} == {"LDC-QUEEN", "NCH-700", "TR2-44"}
     assert [q["text"] for q in themes["TR2-44"]["quotes"]] == ["the sole came off"]   # not Fay's, not Ana's blank
     assert themes["LDC-QUEEN"]["quotes"][0]["score"] == 2
@@ -214,3 +220,19 @@ def test_words_erased_by_retention_are_not_quoted(shop_store):
     assert themes["TR2-44"]["quotes"] == [] and themes["NCH-700"]["quotes"] == []
     assert [q["text"] for q in themes["LDC-QUEEN"]["quotes"]] == ["scratchy fabric"]
     assert report(store)["overall"]["csat"]["n"] == 5                 # the scores stay
+
+
+def test_a_store_from_an_older_version_is_migrated_then_read_read_only(tmp_path):
+    path = tmp_path / "old.db"
+    Store.open(path).close()
+    old = Database(path)                       # as a store before `customer forget` existed
+    old["customers"].transform(drop={"forgotten_at"})
+    old.execute("delete from _sqlite_migrations where name = 'm004_data_rights'")
+    old.execute("drop table erasure_log")
+    old.execute("drop table suppressed")
+    old.close()
+    db = open_read_only(path)
+    assert "forgotten_at" in {c.name for c in db["customers"].columns}
+    assert Reporting(db).report(WEEK, NOW)["overall"] == empty_figures()
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        db.execute("insert into customers (ref) values ('x')")
