@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import datetime, timezone
 
 import click
@@ -76,7 +77,7 @@ def cases(ctx: click.Context) -> None:
         table.add_row(str(case["id"]), case["order_id"] or "-", language, case["reason"], case["problem_type"] or "-",
                       case.get("request") or "-", case["status"], case["agent"] or "-",
                       f"{int(age.total_seconds() // 60)} min", sla)
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)   # piped: never cut a column
 
 
 @click.group()

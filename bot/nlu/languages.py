@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from pathlib import Path
 from typing import Callable, Optional, Union
 
 from bot.nlu.base import FALLBACK_INTENT, Parse
 from bot.nlu.rasa_nlu import (MIN_FAMILIARITY, ModelNotTrainedError, NluSettings, RasaParser, clean_text, familiarity,
-                              model_path, train)
+                              model_path, train, trained_words)
 
 
 def for_language(settings: NluSettings, language: str) -> NluSettings:
@@ -59,6 +60,7 @@ class LanguageRouter:
 
     def __init__(self, parsers: dict[str, RasaParser]) -> None:
         self.parsers = parsers          # language -> parser, the first one wins ties
+        self.words = {lang: trained_words(parser) for lang, parser in parsers.items()}
 
     @property
     def languages(self) -> list[str]:
@@ -70,9 +72,12 @@ class LanguageRouter:
         clean = clean_text(text)
         if not clean:
             return None
-        scores = {lang: familiarity(clean, parser.vocabulary) for lang, parser in self.parsers.items()}
-        best = max(scores, key=lambda lang: scores[lang])     # max keeps the first on ties
-        return best if scores[best] >= MIN_FAMILIARITY else None
+        words = [w for w in re.findall(r"\w+", clean.lower()) if not w.isdigit()]
+        scores = {lang: (sum(w in self.words[lang] for w in words) / len(words) if words else 0.0,
+                         familiarity(clean, parser.vocabulary))
+                  for lang, parser in self.parsers.items()}
+        best = max(scores, key=lambda lang: scores[lang])     # known words first, then trigrams; first on ties
+        return best if scores[best][1] >= MIN_FAMILIARITY else None
 
     def parse(self, text: str) -> Parse:
         language = self.language_of(text)

@@ -159,6 +159,8 @@ def prepare_environment(model_dir: Path) -> None:
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")  # Rasa pins SQLAlchemy 1.4
     for name in _QUIET_LOGGERS:  # the root logger stays the application's to configure
         logging.getLogger(name).setLevel(logging.WARNING)
+    # "tf.function retracing" warnings when several languages' models load: noise to a shop
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     _quiet_structlog()
 
 
@@ -291,6 +293,11 @@ class RasaParser:
         parser = cls(agent, confidence_threshold, _trained_ngrams(agent), keyword_fallback)
         parser.parse("hello")  # warm up TensorFlow so the first real message is fast
         return parser
+
+    @property
+    def agent(self) -> Any:
+        """The loaded Rasa agent (read-only use: its trained vocabularies)."""
+        return self._agent
 
     @property
     def vocabulary(self) -> frozenset[str]:
@@ -478,6 +485,18 @@ def _trained_ngrams(agent: Any) -> frozenset[str]:
                 return frozenset(gram for gram in vocabulary if len(gram) == NGRAM)
     except Exception:  # noqa: BLE001 - an optional safety net, never a load failure
         log.warning("could not read the trained vocabulary; unfamiliar-text guard is off")
+    return frozenset()
+
+
+def trained_words(parser: "RasaParser") -> frozenset[str]:
+    """The word vocabulary of the model's word-level CountVectorsFeaturizer (empty if none):
+    which language a message is in shows best in its whole words."""
+    try:
+        for component in _components(parser.agent):
+            if getattr(component, "analyzer", None) == "word":
+                return frozenset(component.vectorizers["text"].vocabulary_)
+    except Exception:  # noqa: BLE001 - routing then falls back to trigrams alone
+        log.warning("could not read the trained word vocabulary")
     return frozenset()
 
 
