@@ -118,7 +118,7 @@ class Engine:
             step = self.flows[state.flow].step(state.step)
             text = step.remind or step.ask or ""
             out.messages.append(Message(ctx.text(text, state.slots), ctx.buttons(step.buttons())))
-            out.proactive = True
+            out.proactive, out.reminder = True, True
             state.reminded = True
             state.wake_at, state.wake_kind = now + ctx.timing.close_after, WakeKind.CLOSE
         elif kind is WakeKind.RESUME:

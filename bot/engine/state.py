@@ -152,3 +152,4 @@ class Outcome:
     messages: list[Message] = field(default_factory=list)
     actions: list[ActionCall] = field(default_factory=list)
     proactive: bool = False           # these messages start a contact (cap, quiet hours)
+    reminder: bool = False            # a reminder belongs to the contact it reminds about: no new cap slot
