@@ -125,7 +125,7 @@ def test_simulate_cli_prints_one_json_object(tmp_path, rasa_parser):
         turns:
           - press: "4"
         """)
-    result = CliRunner(mix_stderr=False).invoke(main, ["--config", str(ROOT / "config.yml"), "simulate", str(path)])
+    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yml"), "simulate", str(path)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) == {"transcript", "support_channel", "outcome"} and data["outcome"]["csat"] == 4

@@ -282,7 +282,8 @@ CONDITIONS = (
               lambda wanted, r: all(r.slots.get(name) == value for name, value in dict(wanted).items()),
               _check_slot),
     Condition("problem", "true: the typed answer names a problem (a problem intent or a problem_type), "
-              "even beside a score", lambda wanted, r: (moves.problem_reason(r.answer) is not None) == bool(wanted)),
+              "even beside a score", lambda wanted, r: (moves.problem_reason(r.answer, moves.PROBLEM_BESIDE_SCORE)
+                                                       is not None) == bool(wanted)),
     Condition("text", "true: the answer was typed text; false: it was not",
               lambda wanted, r: bool(r.answer.text and r.answer.button is None) == bool(wanted)),
     Condition("has", "a guard passes, or a template variable has a value", lambda wanted, r: r.has(str(wanted)),

@@ -15,15 +15,18 @@ OPT_OUT = "opt_out"          # the action the runner turns into a consent-ledger
 PROBLEM_INTENTS = ("product_problem", "delivery_problem", "return_refund")
 LOW_SCORE = {"csat": 3, "nps": 6}   # at or below: a low score (upsell and offers stay away)
 DELIVERY_PROBLEMS = ("late", "not_received")   # problem types that mean "I don't have it"
+# Beside a stated score, a problem intent counts only when the model is this sure: "I'd give it
+# a 4" read as return_refund at 0.74 is a score, not a complaint (a problem_type always counts).
+PROBLEM_BESIDE_SCORE = 0.8
 
 
-def problem_reason(answer: Optional[Answer]) -> Optional[str]:
+def problem_reason(answer: Optional[Answer], min_confidence: float = 0.0) -> Optional[str]:
     """The escalation reason a typed answer names: its problem intent, else the one its
     problem type implies ("4/5 but the box was damaged" -> product_problem); None if neither."""
     parse = answer.typed if answer else None
     if parse is None:
         return None
-    if parse.intent in PROBLEM_INTENTS:
+    if parse.intent in PROBLEM_INTENTS and parse.confidence >= min_confidence:
         return parse.intent
     problem = parse.entity("problem_type")
     if problem:
@@ -64,7 +67,7 @@ def record_score(out: Outcome, metric: str, score: int, answer: Optional[Answer]
     if metric in LOW_SCORE and score <= LOW_SCORE[metric]:
         slots["low_score"] = True
     text = answer.text if answer and answer.button is None else ""
-    reason = problem_reason(answer)
+    reason = problem_reason(answer, PROBLEM_BESIDE_SCORE)
     if reason:            # a score stated together with a problem: keep the problem for the case
         slots["problem_reason"] = reason
         problem = answer.typed.entity("problem_type") if answer and answer.typed else None
