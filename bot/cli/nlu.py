@@ -9,12 +9,12 @@ import click
 
 from bot.config import ConfigError
 from bot.nlu.rasa_nlu import (
-    ModelNotTrainedError, NluSettings, RasaParser, load_nlu_settings, load_parser,
+    ModelNotTrainedError, NluSetup, RasaParser, load_nlu_settings, load_parser,
 )
 from bot.nlu import rasa_nlu
 
 
-def _settings(ctx: click.Context) -> NluSettings:
+def _settings(ctx: click.Context) -> NluSetup:
     obj = ctx.find_root().obj or {}
     config_path = Path(obj.get("config_path", "config.yml"))
     try:
@@ -25,7 +25,7 @@ def _settings(ctx: click.Context) -> NluSettings:
         raise click.ClickException(str(exc)) from None
 
 
-def _parser(settings: NluSettings, keyword_fallback: bool = True) -> RasaParser:
+def _parser(settings: NluSetup, keyword_fallback: bool = True) -> RasaParser:
     """The cached model, or exit 1 with what to do: these commands never train."""
     try:
         parser = load_parser(settings)
