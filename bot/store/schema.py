@@ -152,3 +152,12 @@ def m007_reporting_indexes(db: Database) -> None:
     db["touchpoints"].create_index(["conversation_id"], if_not_exists=True)
     db["responses"].create_index(["customer_id", "at"], if_not_exists=True)
     db["escalations"].create_index(["customer_id"], if_not_exists=True)
+
+
+@migrations()
+def m008_shipping(db: Database) -> None:
+    """Live orders: the carrier's latest shipment status and delivery estimate; touchpoints
+    remember the moment they were timed from, so a delay notice fires again for a new delay."""
+    db["orders"].add_column("expected_at", str)
+    db["orders"].add_column("shipment_status", str)
+    db["touchpoints"].add_column("anchor", str)
