@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
 def _outside(parser, settings) -> None:
     """The outside corpus (never trained on), if someone placed it; near-copies of training
     sentences are left out of the score so it measures wording nobody here wrote."""
-    from bench.outside_corpus import FILE_NAME, convert, find_source
+    from bench.outside_corpus import FILE_NAME, convert, find_source, same_copy
     from bot.nlu.evaluate import evaluate, load_examples
     from bot.nlu.hygiene import overlaps
 
@@ -123,7 +123,8 @@ def _outside(parser, settings) -> None:
     examples = [ex for ex in examples if ex.text not in copies]
     result = evaluate(parser, examples)
     print(f"{'outside macro-F1':<28} {result.macro_f1:>9.3f}     "
-          f"({len(examples)} Bitext examples, {len(copies)} near-copies of training left out)")
+          f"({len(examples)} Bitext examples, {len(copies)} near-copies of training left out"
+          f"{'' if same_copy(source) else '; NOT the copy measured in the README'})")
     print(_line("outside confident wrong", 100 * result.confident_errors(), "%",
                 TARGETS["outside_confident_wrong_pct"], False))
     unrelated = evaluate(parser, load_examples(out_of_scope))

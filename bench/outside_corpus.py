@@ -3,9 +3,11 @@ our intents, never trained on.
 
 Corpus: Bitext "Sample Customer Service" intent-detection dataset (customer-support domain,
 27 intents, CDLA-Sharing-1.0), its *testing* split `Bitext_Sample_Customer_Service_Testing_
-Dataset.csv` (810 utterances; columns utterance, intent, entity_type, ...). It is not shipped
-in this repository or on any package registry: place the CSV at `../shared/` (beside the
-checkout) or name it in AFTERCARE_OUTSIDE_CORPUS; without it the bench says "not available".
+Dataset.csv` (810 utterances; columns utterance, intent, entity_type, ...), as published in
+the public repository bitext/customer-support-intent-detection-training-dataset, file
+data/test/, commit e970229e (sha256 below). It is not shipped in this repository or on any
+package registry: place the CSV at `../shared/` (beside the checkout) or name it in
+AFTERCARE_OUTSIDE_CORPUS; without it the bench says "not available".
 
 Mapping (Bitext intent -> ours, by /work/shared/CONVERSATION.md "What each intent means"):
 
@@ -30,6 +32,7 @@ nor a fallback there is clearly right or wrong.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import sys
@@ -39,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FILE_NAME = "Bitext_Sample_Customer_Service_Testing_Dataset.csv"
 OUT_DIR = ROOT / "bench" / "out" / "outside"
 OUT_OF_SCOPE = "out_of_scope"
+SHA256 = "e5b8984f88ff4e032dec929c93ab15e8165b439056cce665959a386fc14d06d5"  # the copy measured
 
 MAPPING = {
     "track_order": "delivery_problem",
@@ -59,6 +63,11 @@ def find_source() -> Path | None:
     candidates = [Path(named)] if named else []
     candidates += [ROOT.parent / "shared" / FILE_NAME, ROOT.parent / "shared" / "bitext" / FILE_NAME]
     return next((path for path in candidates if path.is_file()), None)
+
+
+def same_copy(source: Path) -> bool:
+    """Whether `source` is byte for byte the file the README's figures were measured on."""
+    return hashlib.sha256(source.read_bytes()).hexdigest() == SHA256
 
 
 def read_rows(source: Path) -> list[tuple[str, str]]:

@@ -52,7 +52,7 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
                    stop: Optional[asyncio.Event] = None, health_port: Optional[int] = None) -> int:
     """The real bot until SIGTERM/SIGINT (or `stop`, for a caller that runs it in-process)."""
     channels = dict(registry.live_channels(settings))
-    core = build_core(settings, store, parser, clock, channels, desk=_desk(channels), link_secret=_secret(settings))
+    core = build_core(settings, store, parser, clock, channels, desk=_desk(channels), link_secret=registry.link_secret(settings))
     core.dispatcher.reconcile()
     if stop is None:
         stop = asyncio.Event()
@@ -116,15 +116,6 @@ def _desk(channels: Mapping[str, Channel]) -> Optional[SupportDesk]:
         spec = registry.default_registry().get(name)
         if spec is not None and spec.can(Capability.DESK):
             return getattr(channel, "desk")
-    return None
-
-
-def _secret(settings: Settings) -> Optional[bytes]:
-    """The secret that signs opt-in links, from the channel that has them."""
-    for spec in registry.default_registry().with_capability(Capability.DEEP_LINKS):
-        secret = spec.link_secret(registry.section(settings, spec.name))
-        if secret:
-            return secret
     return None
 
 

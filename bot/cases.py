@@ -11,16 +11,18 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from bot.agent_events import AgentAction, AgentActionKind
-from bot.clock import parse_iso
+from bot.channels.base import SupportDesk
+from bot.clock import Clock, parse_iso
 from bot.config import Settings
 from bot.engine.machine import Handback, Timer
+from bot.events import SendResult, SendStatus
 from bot.runner import ConversationRunner
 from bot.records import OutboxKind
 from bot.store.store import Store
 from bot.support_posts import SUPPORT
 
 log = logging.getLogger(__name__)
-__all__ = ["SUPPORT", "CaseDesk"]
+__all__ = ["SUPPORT", "CaseDesk", "DeskPosts"]
 
 
 class CaseDesk:
@@ -73,6 +75,8 @@ class CaseDesk:
         return None
 
     def _reply(self, case: dict, agent: str, text: str, now: datetime) -> Optional[str]:
+        if not text.strip():    # a file-only or empty thread reply: nothing a customer could read
+            return "That reply has no text, so nothing was sent to the customer."
         if case["status"] == "resolved":
             return "This case is resolved; the customer's conversation is back with the bot."
         if case["status"] == "open":
@@ -180,6 +184,50 @@ class CaseDesk:
 
     def _sla(self) -> timedelta:
         return timedelta(minutes=self.settings.escalation.sla_minutes)
+
+
+class DeskPosts:
+    """The dispatcher's outlet for the support desk's outbox rows (`SUPPORT`): it knows the
+    kinds of desk post and draws case cards; the dispatcher paces, retries and records."""
+
+    def __init__(self, store: Store, cases: CaseDesk, desk: Optional[SupportDesk], clock: Clock) -> None:
+        self.store = store
+        self.cases = cases
+        self.desk = desk
+        self.clock = clock
+
+    async def deliver(self, row: dict) -> SendResult:
+        """One desk post; a card is drawn from the store now, so it is never stale."""
+        if self.desk is None:
+            return SendResult(SendStatus.FAILED, error="no support desk configured")
+        payload = json.loads(row["payload"])
+        case = self.store.cases.get(payload["case_id"]) if "case_id" in payload else None
+        channel = row["address"]
+        if row["kind"] == OutboxKind.CASE_CARD:
+            return await self.desk.post_case(channel, self.cases.card(case["id"], self.clock.now()))
+        if row["kind"] == OutboxKind.NOTICE:
+            return await self.desk.post_notice(channel, row["text"])
+        if row["kind"] == OutboxKind.DELETE_POST:
+            return await self.desk.delete_post(channel, payload["ts"])
+        if case is None:
+            return SendResult(SendStatus.FAILED, error="case not found")
+        if not case.get("card_ts"):
+            return SendResult(SendStatus.RETRY, retry_after=1.0, error="case card not posted yet")
+        if row["kind"] == OutboxKind.CASE_UPDATE:
+            return await self.desk.update_case(case["card_channel"] or channel, case["card_ts"],
+                                               self.cases.card(case["id"], self.clock.now()))
+        if row["kind"] == OutboxKind.THREAD:
+            return await self.desk.post_in_thread(case["card_channel"] or channel, case["card_ts"], row["text"],
+                                                  mentions=tuple(payload.get("mentions") or ()))
+        if row["kind"] == OutboxKind.EPHEMERAL:
+            return await self.desk.post_ephemeral(channel, payload["user"], row["text"])
+        return SendResult(SendStatus.FAILED, error=f"unknown support post kind {row['kind']!r}")
+
+    def delivered(self, row: dict, result: SendResult) -> None:
+        """A card's platform id is its thread: keep it on the case."""
+        if row["kind"] == OutboxKind.CASE_CARD:
+            self.store.cases.update(json.loads(row["payload"])["case_id"], card_ts=result.platform_message_id,
+                                    card_channel=row["address"])
 
 
 def _sla_state(case: dict, due: Optional[datetime], now: datetime) -> str:

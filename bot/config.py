@@ -286,6 +286,9 @@ class Settings(_Model):
     store: StoreSettings = StoreSettings()
     health_port: int = Field(8080, ge=0, le=65535)      # `GET /healthz` of `aftercare run`; 0: any free port
     dialogs_dir: str = "dialogs"
+    # A shop's own flow words: Python modules (dotted names, or .py files beside config.yml),
+    # each with a `register(vocabulary)` that adds actions, guards, conditions or variables.
+    vocabulary: List[str] = Field(default_factory=list)
     channels: ChannelsSettings = ChannelsSettings()  # type: ignore[valid-type]
     schedule: ScheduleSettings = ScheduleSettings()
     escalation: EscalationSettings = EscalationSettings()

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Collection, Mapping, Optional
 
 from bot.agent_events import AgentAction
-from bot.cases import SUPPORT, CaseDesk
+from bot.cases import SUPPORT, CaseDesk, DeskPosts
 from bot.channels.base import Channel, SupportDesk
 from bot.channels.registry import ChannelRegistry, default_registry, desk_limits, sending_limits
 from bot.channels.spec import Capability
 from bot.clock import Clock
 from bot.config import Settings
-from bot.engine.flows import FlowSet, load_flows
+from bot.engine.flows import FlowSet
 from bot.engine.machine import Engine
 from bot.events import InboundEvent
 from bot.identities import resolve_emails
@@ -22,6 +22,7 @@ from bot.nlu.base import Parser, aunderstand
 from bot.outbox import Dispatcher, Limits
 from bot.runner import ConversationRunner
 from bot.schedule.scheduler import Scheduler
+from bot.shop_vocabulary import load_shop_flows
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -94,13 +95,15 @@ class Core:
 def build_core(settings: Settings, store: Store, parser: Parser, clock: Clock,
                channels: Mapping[str, Channel], desk: Optional[SupportDesk] = None,
                flows: Optional[FlowSet] = None, link_secret: Optional[bytes] = None,
-               limits: Optional[Mapping[str, Limits]] = None) -> Core:
-    flows = flows or load_flows(settings.resolve(settings.dialogs_dir))
+               limits: Optional[Mapping[str, Limits]] = None, sends_on: Optional[Collection[str]] = None) -> Core:
+    """The whole network-free bot. `sends_on`: the channels this process sends on (another
+    process sends the rest); all when None."""
+    flows = flows or load_shop_flows(settings)
     runner = ConversationRunner(store, Engine(flows), settings)
     cases = CaseDesk(store, runner, settings)
     inbound = InboundHandler(store, runner, cases, parser, flows.texts, settings, link_secret=link_secret,
                              catalogs=flows.catalogs)
     scheduler = Scheduler(store, runner, cases, settings)
     dispatcher = Dispatcher(store, channels, clock, limits if limits is not None else default_limits(settings),
-                            desk=desk, cases=cases)
+                            outlets={SUPPORT: DeskPosts(store, cases, desk, clock)}, sends_on=sends_on)
     return Core(settings, store, clock, flows, runner, cases, inbound, scheduler, dispatcher, desk, dict(channels))

@@ -95,13 +95,13 @@ class WeeklyDigest:
             if self.store.outbox.has_kind(SUPPORT, DIGEST_KIND, "digest", key):
                 return None
             if not _anything(self.store, period, now):
-                log.info("no weekly digest for %s to %s: nothing happened that week or the one before",
+                log.debug("no weekly digest for %s to %s: nothing happened that week or the one before",
                          period.since, period.until)
                 return None
             text = compose(self.store, period, now)
             outbox_id = self.store.outbox.add(SUPPORT, self.settings.escalation.support_channel, None, None, text,
                                               now, kind=DIGEST_KIND, payload={"digest": key})
-        log.info("weekly digest for %s to %s queued", period.since, period.until)
+        log.debug("weekly digest for %s to %s queued", period.since, period.until)
         return outbox_id
 
 

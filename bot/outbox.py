@@ -12,18 +12,30 @@ import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Collection, Mapping, Optional
+from typing import Collection, Mapping, Optional, Protocol
 
-from bot.cases import SUPPORT, CaseDesk
-from bot.channels.base import Channel, SupportDesk
+from bot.channels.base import Channel
 from bot.clock import Clock
 from bot.events import Button, ChoiceMade, OutboundMessage, SendResult, SendStatus
+from bot.records import OutboxKind
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 MAX_NETWORK_ATTEMPTS = 12
 SCAN_PAGE = 100          # due rows read at a time
 SCAN_LIMIT = 1000        # due rows looked at per pass, at most
+
+
+class Outlet(Protocol):
+    """Sends the rows of an outbox channel that is not a customer channel (the support desk):
+    it knows its own row kinds and what a sent row changes; the dispatcher only paces, claims,
+    retries and records."""
+
+    async def deliver(self, row: dict) -> SendResult:
+        """Try one send of `row`; never raise."""
+
+    def delivered(self, row: dict, result: SendResult) -> None:
+        """A row was sent: record what follows (inside the dispatcher's transaction)."""
 
 
 @dataclass(frozen=True)
@@ -130,13 +142,12 @@ class Dispatcher:
     the dispatcher to some channels (another process sends the rest)."""
 
     def __init__(self, store: Store, channels: Mapping[str, Channel], clock: Clock,
-                 limits: Mapping[str, Limits], desk: Optional[SupportDesk] = None,
-                 cases: Optional[CaseDesk] = None, sends_on: Optional[Collection[str]] = None) -> None:
+                 limits: Mapping[str, Limits], outlets: Optional[Mapping[str, Outlet]] = None,
+                 sends_on: Optional[Collection[str]] = None) -> None:
         self.store = store
         self.channels = channels
         self.clock = clock
-        self.desk = desk
-        self.cases = cases
+        self.outlets = dict(outlets or {})
         self.sends_on = frozenset(sends_on) if sends_on is not None else None
         self._limits = dict(limits)
         self._limiters = {name: RateLimiter(limit) for name, limit in limits.items()}
@@ -308,12 +319,13 @@ class Dispatcher:
 
     async def _send(self, row: dict) -> SendResult:
         try:
-            if row["channel"] == SUPPORT:
-                return await self._send_support(row)
+            outlet = self.outlets.get(row["channel"])
+            if outlet is not None:
+                return await outlet.deliver(row)
             channel = self.channels.get(row["channel"])
             if channel is None:
                 return SendResult(SendStatus.FAILED, error=f"no channel {row['channel']!r} is running")
-            if row["kind"] == "mark_chosen":
+            if row["kind"] == OutboxKind.MARK_CHOSEN:
                 return await self._mark_chosen(channel, row)
             buttons = tuple(Button(label, value) for label, value in json.loads(row["buttons"] or "[]"))
             return await channel.send(OutboundMessage(row["channel"], row["address"], row["text"], buttons))
@@ -330,32 +342,6 @@ class Dispatcher:
                                              question["text"], payload["label"]))
         return SendResult(SendStatus.SENT, platform_message_id=question["platform_message_id"])
 
-    async def _send_support(self, row: dict) -> SendResult:
-        if self.desk is None or self.cases is None:
-            return SendResult(SendStatus.FAILED, error="no support desk configured")
-        payload = json.loads(row["payload"])
-        case = self.store.cases.get(payload["case_id"]) if "case_id" in payload else None
-        channel = row["address"]
-        if row["kind"] == "case_card":
-            return await self.desk.post_case(channel, self.cases.card(case["id"], self.clock.now()))
-        if row["kind"] == "notice":
-            return await self.desk.post_notice(channel, row["text"])
-        if row["kind"] == "delete_post":
-            return await self.desk.delete_post(channel, payload["ts"])
-        if case is None:
-            return SendResult(SendStatus.FAILED, error="case not found")
-        if not case.get("card_ts"):
-            return SendResult(SendStatus.RETRY, retry_after=1.0, error="case card not posted yet")
-        if row["kind"] == "case_update":
-            return await self.desk.update_case(case["card_channel"] or channel, case["card_ts"],
-                                               self.cases.card(case["id"], self.clock.now()))
-        if row["kind"] == "thread":
-            return await self.desk.post_in_thread(case["card_channel"] or channel, case["card_ts"], row["text"],
-                                                  mentions=tuple(payload.get("mentions") or ()))
-        if row["kind"] == "ephemeral":
-            return await self.desk.post_ephemeral(channel, payload["user"], row["text"])
-        return SendResult(SendStatus.FAILED, error=f"unknown support post kind {row['kind']!r}")
-
     def _record(self, row: dict, result: SendResult) -> None:
         now = self.clock.now()
         self.stats[result.status.value] += 1
@@ -363,9 +349,9 @@ class Dispatcher:
             if result.status is SendStatus.SENT:
                 self.store.outbox.sent(row["id"], result.platform_message_id, now)
                 self.store.conversations.set_platform_id(row["id"], result.platform_message_id)
-                if row["kind"] == "case_card":
-                    self.store.cases.update(json.loads(row["payload"])["case_id"], card_ts=result.platform_message_id,
-                                            card_channel=row["address"])
+                outlet = self.outlets.get(row["channel"])
+                if outlet is not None:
+                    outlet.delivered(row, result)
             elif result.status is SendStatus.RETRY:
                 attempts = row["attempts"] + 1
                 if result.retry_after <= 0 and attempts >= MAX_NETWORK_ATTEMPTS:

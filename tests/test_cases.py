@@ -26,11 +26,8 @@ class RecordingDesk(MemoryDesk):
 
 
 def harness(**settings) -> Harness:
-    h = Harness(make_settings(schedule={"weekly_cap": 5}, **settings))
-    h.desk = RecordingDesk(members={"U0AGENT", "U0OTHER"})
-    h.core.desk = h.desk
-    h.core.dispatcher.desk = h.desk
-    return h
+    return Harness(make_settings(schedule={"weekly_cap": 5}, **settings),
+                   desk=RecordingDesk(members={"U0AGENT", "U0OTHER"}))
 
 
 @pytest.fixture
@@ -124,6 +121,13 @@ async def test_agent_action_delivered_twice_is_applied_once(h):
     await h.core.on_agent_action(action)
     await h.pump()
     assert h.texts().count("Hi!") == 1
+
+
+async def test_an_empty_agent_reply_sends_nothing_and_says_why(h):
+    sent = list(h.texts())
+    await h.agent("reply", "  \n ")
+    assert h.texts() == sent
+    assert h.desk.ephemeral[-1] == ("U0AGENT", "That reply has no text, so nothing was sent to the customer.")
 
 
 async def test_an_agent_action_that_fails_midway_is_applied_when_delivered_again(h, monkeypatch):

@@ -131,3 +131,19 @@ def test_cases_lists_open_cases(config):
     result = run("cases", config=config)
     assert result.exit_code == 0
     assert "case" in result.output and "SLA" in result.output
+
+
+def test_cases_show_the_problem_and_the_request(config, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    store = Store.open(tmp_path / "store" / "aftercare.db")
+    now = datetime.now(timezone.utc)
+    customer_id = store.customers.upsert("C-1", "Ana Silva", "ana@example.com", "Europe/Lisbon", "en", now)
+    identity_id = store.customers.ensure_identity(customer_id, "telegram", "1001", True, now, source="test")
+    conversation = store.conversations.create(customer_id, identity_id, "A-1", "TR2-44", "checkin", "triage", now)
+    store.cases.open(conversation, customer_id, "A-1", "product_problem", "damaged", "arrived broken, refund please",
+                     [], now, timedelta(minutes=30), request="refund")
+    store.close()
+    result = run("cases", config=config)
+    assert result.exit_code == 0
+    assert "damaged" in result.output and "refund" in result.output

@@ -87,3 +87,12 @@ def live_channels(settings: Any, registry: Optional[ChannelRegistry] = None) -> 
 
 def has_credentials(settings: Any, registry: Optional[ChannelRegistry] = None) -> bool:
     return any(spec.live(section(settings, spec.name)) for spec in registry or default_registry())
+
+
+def link_secret(settings: Any, registry: Optional[ChannelRegistry] = None) -> Optional[bytes]:
+    """The secret that signs opt-in links, from the channel that has them (None: not set)."""
+    for spec in (registry or default_registry()).with_capability(Capability.DEEP_LINKS):
+        secret = spec.link_secret(section(settings, spec.name))
+        if secret:
+            return secret
+    return None

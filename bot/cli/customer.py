@@ -4,11 +4,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import click
 
 from bot.cli.common import open_store, settings_from
+from bot.config import Settings
 from bot.privacy import CustomerRefError, export_customer, find_customer, forget_customer, os_user
+from bot.store.store import Store
 
 REF_HELP = ("REF is a customer id, order id, email, customer ref or channel address (e.g. telegram:1001, "
             "slack:U0123); prefix it (id:, order:, email:, ref:, <channel>:) when a bare value matches "
@@ -20,7 +23,17 @@ def customer() -> None:
     """A customer's data: export it, or forget them (erasure)."""
 
 
-def _customer_id(store, ref: str) -> int:
+def _store(ctx: click.Context) -> tuple[Settings, Store]:
+    """The configured store; a missing file is an error (never a new, empty store)."""
+    settings = settings_from(ctx)
+    path = Path(settings.resolve(settings.store.path))
+    if not path.is_file():
+        click.echo(f"error: no store at {path} (set AFTERCARE_DB or store.path in config.yml)", err=True)
+        sys.exit(2)
+    return settings, open_store(settings)
+
+
+def _customer_id(store: Store, ref: str) -> int:
     """The one customer REF names, or a one-line error and exit code 2."""
     try:
         return find_customer(store, ref)
@@ -37,7 +50,7 @@ def _customer_id(store, ref: str) -> int:
               help="Write the JSON to this file instead of standard output.")
 @click.pass_context
 def export(ctx: click.Context, ref: str, out: str | None) -> None:
-    store = open_store(settings_from(ctx))
+    _, store = _store(ctx)
     data = export_customer(store, _customer_id(store, ref), datetime.now(timezone.utc))
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     if out:
@@ -56,8 +69,7 @@ def export(ctx: click.Context, ref: str, out: str | None) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def forget(ctx: click.Context, ref: str, yes: bool) -> None:
-    settings = settings_from(ctx)
-    store = open_store(settings)
+    settings, store = _store(ctx)
     customer_id = _customer_id(store, ref)
     if not yes:
         click.confirm(f"Erase customer {customer_id} ({ref}) for good?", abort=True, err=True)

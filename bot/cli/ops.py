@@ -58,19 +58,19 @@ def due(ctx: click.Context, within: str) -> None:
 @click.command()
 @click.pass_context
 def cases(ctx: click.Context) -> None:
-    """List open cases: owner, age, SLA state and reason."""
+    """List open cases: owner, age, SLA state, reason, problem and request."""
     from bot.clock import parse_iso
 
     settings = settings_from(ctx)
     store = open_store(settings)
     now = datetime.now(timezone.utc)
-    table = Table("case", "order", "reason", "problem", "status", "owner", "age", "SLA")
+    table = Table("case", "order", "reason", "problem", "request", "status", "owner", "age", "SLA")
     for case in store.cases.all_active():
         age = now - parse_iso(case["opened_at"])
         sla_due = parse_iso(case["sla_due_at"])
         sla = "answered" if case["first_reply_at"] else ("overdue" if now >= sla_due else f"due {sla_due:%H:%M}")
         table.add_row(str(case["id"]), case["order_id"] or "-", case["reason"], case["problem_type"] or "-",
-                      case["status"], case["agent"] or "-", f"{int(age.total_seconds() // 60)} min", sla)
+                      case.get("request") or "-", case["status"], case["agent"] or "-", f"{int(age.total_seconds() // 60)} min", sla)
     Console().print(table)
 
 

@@ -33,15 +33,15 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from bot.app import start_health
+from bot.channels import registry
 from bot.clock import SimClock, parse_iso
 from bot.config import Settings, StoreSettings
 from bot.context import customer_language
-from bot.core import Core, build_core, default_limits
+from bot.core import Core, build_core
 from bot.i18n import translator
 from bot.importing import import_rows
 from bot.nlu.base import Parse
 from bot.orders import OrderFileError, OrderRow, read_orders
-from bot.outbox import Dispatcher
 from bot.sandbox import personas as P
 from bot.sandbox.cast import Agent, Customer, SlackSide, TelegramSide, Timeline
 from bot.sandbox.narrator import Feed, Narrator, render_summary
@@ -152,16 +152,12 @@ class SandboxDemo:
         health = None
         try:
             settings = world.settings_for_sandbox()
-            tg = settings.channels.telegram
-            link_secret = tg.link_secret.get_secret_value().encode() if tg.link_secret else secrets.token_bytes(32)
+            link_secret = registry.link_secret(settings) or secrets.token_bytes(32)
             channels = world.channels
+            # With a person at `aftercare chat` next to the sandbox (no personas), that process
+            # sends its console messages and the support posts of its cases (to its in-memory desk).
             self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.desk,
-                                          link_secret=link_secret)
-            if not self.personas:
-                # With a person at `aftercare chat` next to the sandbox, that process sends its
-                # console messages and the support posts of its cases (to its in-memory desk).
-                core.dispatcher = Dispatcher(self.store, channels, self.clock, default_limits(settings),
-                                             desk=world.desk, cases=core.cases, sends_on=channels)
+                                          link_secret=link_secret, sends_on=None if self.personas else channels)
             report = import_rows(self.store, settings, rows, self.clock.now())
             for error in errors:
                 self.narrator.note(f"[yellow]{self.orders_file}:{error.line}: {error.reason} (row skipped)[/]")

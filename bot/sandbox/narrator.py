@@ -148,9 +148,13 @@ class Feed:
         self.narrator.line(at, f"{name} ({channel})", text, "customer", self._local(at, zone))
 
     def _support(self, row: dict) -> None:
-        if row["status"] != "sent" or row["kind"] not in ("case_card", "thread"):
+        if row["status"] != "sent" or row["kind"] not in ("case_card", "thread", "notice"):
             return
         at = parse_iso(row["sent_at"])
+        if row["kind"] == "notice":          # the weekly digest: its first two lines say enough
+            self.narrator.line(at, "#support digest", " · ".join(row["text"].replace("*", "").splitlines()[:2]),
+                               "support")
+            return
         payload = json.loads(row["payload"] or "{}")
         case = self.store.cases.get(payload.get("case_id")) if payload.get("case_id") else None
         if row["kind"] == "case_card" and case:

@@ -130,7 +130,7 @@ def summarize(store: Store, holds: HoldLog) -> Summary:
             parse_iso(case["opened_at"]), parse_iso(case["claimed_at"]), parse_iso(case["first_reply_at"]),
             parse_iso(case["resolved_at"]), bool(case["sla_reminded"])))
     for row in outbox:
-        if row["status"] == "sent" and row["kind"] in ("message", "case_card", "thread"):
+        if row["status"] == "sent" and row["kind"] in ("message", "case_card", "thread", "notice"):
             if row["channel"] == SUPPORT:
                 out.posts_to_support += 1
             else:

@@ -3,7 +3,6 @@ which its signature is still accepted, is processed once: through slack-bolt and
 core, counted in what the customer and the agents would see."""
 from __future__ import annotations
 
-import asyncio
 
 import aiohttp
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from bot.events import InboundEvent, InboundKind
 from bot.sandbox.slack_delivery import Signing, event_envelope, json_body, signed_headers
 from tests.support.live_stack import Stack
+from tests.support.waiting import until
 
 
 @pytest.fixture
@@ -37,14 +37,6 @@ def envelope(stack: Stack, event: dict, event_id: str) -> str:
     api = stack.world.slack_api
     return json_body(event_envelope(event=event, event_id=event_id, team_id=api.workspace.team_id,
                                     app_id=api.workspace.app_id, bot_user_id=api.bot_user_id, event_time=1))
-
-
-async def until(condition, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_replayed_customer_message_is_processed_once(stack):

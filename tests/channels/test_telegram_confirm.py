@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 
 import aiohttp
 import pytest
 
 from bot.channels.telegram import TelegramChannel
 from bot.sandbox.telegram_api import TelegramSandbox
+from tests.support.waiting import until
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
@@ -33,14 +33,6 @@ class SlowApp:
         if event.text in self.fail_on:
             raise RuntimeError(f"boom on {event.text}")
         self.done.append(event)
-
-
-async def until(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from bot.nlu.evaluate import load_examples
 from bot.nlu.hygiene import NEAR, normalise, overlaps
-from tests.nlu.test_parse import CASES, UNRELATED
+from tests.nlu.test_parse import CASES, ROBUST, UNRELATED
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,8 @@ def test_every_language_held_out_set_shares_nothing_with_its_training(
 
 
 def test_the_parse_tests_use_sentences_not_in_training(training) -> None:
-    sentences = [text for texts in CASES.values() for text in texts] + UNRELATED
+    sentences = [text for cases in (CASES, ROBUST) for texts in cases.values() for text in texts]
+    sentences += UNRELATED
     found = overlaps(sentences, training)
     assert not found, f"tests/nlu/test_parse.py CASES/UNRELATED copy training:\n{_report(found)}"
 

@@ -47,3 +47,9 @@ def test_every_mapped_label_is_one_of_ours() -> None:
     from bot.nlu.base import INTENTS
 
     assert set(outside_corpus.MAPPING.values()) <= set(INTENTS)
+
+
+def test_another_copy_is_told_apart(tmp_path: Path) -> None:
+    source = tmp_path / "bitext.csv"
+    source.write_text(CSV, encoding="utf-8")
+    assert not outside_corpus.same_copy(source)

@@ -44,6 +44,13 @@ UNRELATED = ["what's the capital of france", "the quarterly earnings call moved 
              "who painted the mona lisa", "let's grab lunch at noon", "dinosaurs were enormous",
              "the parking lot is full again"]
 
+# Typos, and order numbers, amounts, dates and e-mails nobody trained on (bot/nlu/shapes.py).
+ROBUST = {"return_refund": ["i want a refnud", "pls refund $45.99 to jo@mail.com"],
+          "delivery_problem": ["any updaet on my pakage", "my ordr #A55123 hasnt arived"],
+          "product_problem": ["teh kettle leeks evrywhere", "it came on 12/11/2025 broken"],
+          "human": ["can i tlak to a humna"], "opt_out": ["plz stp txting me"],
+          "thanks": ["thnaks a milion"]}
+
 # The words the behaviour contract names (STOP in any case, yes, no, thanks): in training on
 # purpose, so they are checked here as behaviour, not as a measure of generalisation.
 CONTRACT_WORDS = {"opt_out": ["stop", "STOP", "Stop", "unsubscribe"], "affirm": ["yes"],
@@ -64,6 +71,11 @@ def test_real_sentences(rasa_parser: RasaParser, intent: str, text: str) -> None
 @pytest.mark.parametrize("intent,text",
                          [(i, t) for i, texts in CONTRACT_WORDS.items() for t in texts])
 def test_contract_words(rasa_parser: RasaParser, intent: str, text: str) -> None:
+    assert rasa_parser.parse(text).intent == intent
+
+
+@pytest.mark.parametrize("intent,text", [(i, t) for i, texts in ROBUST.items() for t in texts])
+def test_typos_and_shapes(rasa_parser: RasaParser, intent: str, text: str) -> None:
     assert rasa_parser.parse(text).intent == intent
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -119,6 +120,10 @@ def test_unknown_or_ambiguous_customer_is_a_one_line_error_with_exit_code_2(sand
         assert result.exit_code == 2
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     assert sandbox_store.privacy.erasures() == []
+    missing = config_for(sandbox_store.db.execute("pragma database_list").fetchone()[2] + ".nope")
+    result = cli(missing, "customer", "export", "A-1003")
+    assert result.exit_code == 2 and result.stderr.startswith("error: no store at ")
+    assert result.stderr.count("\n") == 1 and not Path(str(missing.parent / "store" / "aftercare.db.nope")).exists()
 
 
 def test_retention_erases_only_words_older_than_the_limit(sandbox_store):

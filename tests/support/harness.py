@@ -110,12 +110,12 @@ class Harness:
     """The real core with fakes at its edges; `await h.pump()` lets the bot finish talking."""
 
     def __init__(self, settings: Optional[Settings] = None, parser: Any = None, start: datetime = T0,
-                 limits: Optional[dict] = None, flows=None) -> None:
+                 limits: Optional[dict] = None, flows=None, desk: Optional[MemoryDesk] = None) -> None:
         self.settings = settings or make_settings()
         self.clock = SimClock(start)
         self.store = Store.memory()
         self.channel = FakeChannel()
-        self.desk = MemoryDesk()
+        self.desk = desk if desk is not None else MemoryDesk()
         self.parser = parser if parser is not None else RecordingParser()
         self.core: Core = build_core(self.settings, self.store, self.parser, self.clock,
                                      {"telegram": self.channel}, desk=self.desk,
