@@ -24,6 +24,7 @@ from bot.core import Core, build_core
 from bot.nlu.base import Parser
 from bot.store.store import Store
 from bot.upkeep import Upkeep
+from bot.webhooks.http import OrderWebhooks, web_app
 
 log = logging.getLogger("aftercare")
 IDLE_SLEEP = 1.0
@@ -50,7 +51,8 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
 
 async def run_live(settings: Settings, store: Store, parser: Parser, clock: Clock, *,
                    stop: Optional[asyncio.Event] = None, health_port: Optional[int] = None) -> int:
-    """The real bot until SIGTERM/SIGINT (or `stop`, for a caller that runs it in-process)."""
+    """The real bot until SIGTERM/SIGINT (or `stop`, for a caller that runs it in-process).
+    `health_port` overrides `server.port` (0: any free port, for tests)."""
     channels = dict(registry.live_channels(settings))
     core = build_core(settings, store, parser, clock, channels, desk=_desk(channels), link_secret=registry.link_secret(settings))
     core.dispatcher.reconcile()
@@ -59,9 +61,10 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
         _on_signals(stop)
     for channel in channels.values():
         await channel.start(core.on_event, core.on_agent_action)
-    health = await start_health(core, port=settings.health_port if health_port is None else health_port)
-    log.info("ready: channels %s, store %s, health on port %s", ", ".join(channels), settings.store.path,
-             health.addresses[0][1])
+    health = await start_health(core, port=settings.server.port if health_port is None else health_port,
+                                host=settings.server.listen, webhooks=OrderWebhooks(store, settings, clock))
+    log.info("ready: channels %s, store %s, /healthz and webhooks on %s:%s", ", ".join(channels),
+             settings.store.path, settings.server.listen, health.addresses[0][1])
     try:
         await serve(core, stop)
     finally:
@@ -95,14 +98,16 @@ async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP)
     await core.dispatcher.run_once()     # finish what is due before leaving
 
 
-async def start_health(core: Core, port: int, host: str = "127.0.0.1") -> web.AppRunner:
-    """`GET /healthz`: 200 with outbox counts while the loop runs."""
+async def start_health(core: Core, port: int, host: str = "127.0.0.1",
+                       webhooks: Optional[OrderWebhooks] = None) -> web.AppRunner:
+    """`GET /healthz`: 200 with outbox counts while the loop runs; with `webhooks`, the order
+    webhooks on the same server (port 0: any free port, see `runner.addresses`)."""
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"ok": True, "outbox": core.store.outbox.counts(),
                                   "channels": sorted(core.channels)})
 
-    app = web.Application()
+    app = web_app(webhooks)
     app.router.add_get("/healthz", healthz)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

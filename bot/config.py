@@ -70,6 +70,7 @@ class MessageClass(str, Enum):
     """How much contact pressure a message carries (the governor's rules, bot/schedule/governor.py)."""
 
     TRANSACTIONAL = "transactional"  # a reply in a conversation being answered, thank-you
+    SERVICE = "service"              # about the customer's own order (a delay notice): quiet hours, no cap slot
     PROACTIVE = "proactive"          # check-in, NPS, reminder, replenishment: cap + quiet hours
     OFFER = "offer"                  # review request / upsell: proactive rules + suppression
 
@@ -81,6 +82,7 @@ class Anchor(str, Enum):
     SHIPMENT = "shipment"
     DELIVERY = "delivery"            # delivered, else shipped + schedule.expected_transit
     RUN_OUT = "run_out"              # delivery + quantity x usage_days (SKUs in upsell.replenishment)
+    LATE = "late"                    # the expected delivery of a shipped, undelivered order (delay notice)
 
 
 class Items(str, Enum):
@@ -245,6 +247,38 @@ class NluSettings(_Model):
     pipeline: List[Dict[str, Any]] = Field(default_factory=list)
 
 
+class ServerSettings(_Model):
+    """The one HTTP server of `aftercare run`: /healthz and the order webhooks."""
+
+    listen: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)          # 0: any free port
+
+
+class WebhookSettings(_Model):
+    """Orders pushed by a shop system (docs/going-live.md registers them)."""
+
+    shopify_secret: Optional[SecretStr] = None       # the Shopify app's client secret
+    orders_secret: Optional[SecretStr] = None        # signs our own POST /webhooks/orders
+    tolerance: timedelta = timedelta(minutes=5)      # X-Aftercare-Signature's timestamp window
+    max_body_bytes: int = Field(1_000_000, gt=0)
+    shopify_channel: str = "telegram"                # channel of a Shopify order that names none
+
+    _d = validator("tolerance", pre=True, allow_reuse=True)(_duration)
+
+
+class DelaySettings(_Model):
+    """The delay notice (a touchpoint kind timed `from: late`): its second time and its code."""
+
+    renotify_after: timedelta = timedelta(days=3)    # a second delay: not sooner than this after the first
+    goodwill_code: Dict[str, str] = Field(default_factory=dict)   # category (or "default") -> code
+
+    _d = validator("renotify_after", pre=True, allow_reuse=True)(_duration)
+
+    def code_for(self, category: str) -> Optional[str]:
+        """The goodwill code for a category: its own, else the default, else none."""
+        return self.goodwill_code.get(category) or self.goodwill_code.get("default")
+
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -284,7 +318,6 @@ class Settings(_Model):
     """The whole bot's configuration."""
 
     store: StoreSettings = StoreSettings()
-    health_port: int = Field(8080, ge=0, le=65535)      # `GET /healthz` of `aftercare run`; 0: any free port
     dialogs_dir: str = "dialogs"
     # A shop's own flow words: Python modules (dotted names, or .py files beside config.yml),
     # each with a `register(vocabulary)` that adds actions, guards, conditions or variables.
@@ -296,6 +329,11 @@ class Settings(_Model):
     upsell: UpsellSettings = UpsellSettings()
     faq: Dict[str, str] = Field(default_factory=dict)
     nlu: NluSettings = NluSettings()
+    server: ServerSettings = ServerSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    delays: DelaySettings = DelaySettings()
+
+
     privacy: PrivacySettings = PrivacySettings()
     digest: DigestSettings = DigestSettings()
     languages: LanguageSettings = LanguageSettings()

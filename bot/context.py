@@ -27,7 +27,8 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
     customer = store.customers.get(customer_id)
     language = customer_language(settings, customer, platform_language)
     facts = Facts(customer=customer, item=item, order_id=order_id,
-                  sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings)
+                  sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings,
+                  order=(store.orders.get(order_id) if order_id else None) or {})
     has_case = store.cases.active_for_customer(customer_id) is not None
     return Context(variables=vocabulary.values(facts), timing=timing(settings), has_open_case=has_case,
                    upsell_offered_before=store.conversations.upsell_offered_before(customer_id),

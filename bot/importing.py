@@ -1,19 +1,23 @@
-"""`aftercare orders import`: order files -> customers, identities, orders, items, touchpoints.
+"""Orders -> customers, identities, orders, items, touchpoints: the one upsert behind
+`aftercare orders import`, `aftercare orders watch` and the order webhooks.
 
 An upsert keyed on order id: the same file twice changes nothing; a later file with a delivery
-date, status or cancellation updates the order and its schedule.
+date, status or cancellation updates the order and its schedule. A pushed delivery (webhook)
+may carry a delivery id: it is recorded in the same transaction, so a repeat changes nothing.
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any, Optional
 
-from bot.clock import iso
+from bot.clock import iso, parse_iso
 from bot.config import Settings
 from bot.orders import OrderRow, RowError, read_orders
-from bot.schedule.touchpoints import touchpoints_for
+from bot.schedule.touchpoints import Touchpoint, touchpoints_for
 from bot.store.store import Store
 
 
@@ -24,6 +28,7 @@ class ImportReport:
     unchanged: int = 0
     forgotten: int = 0           # orders of forgotten customers, skipped
     errors: list[RowError] = field(default_factory=list)
+    duplicate: bool = False          # the delivery id was seen before: nothing was written
 
     @property
     def rows_ok(self) -> int:
@@ -38,16 +43,48 @@ def import_file(store: Store, settings: Settings, path: Path | str, now: datetim
     return report
 
 
-def import_rows(store: Store, settings: Settings, rows: list[OrderRow], now: datetime) -> ImportReport:
+def import_rows(store: Store, settings: Settings, rows: list[OrderRow], now: datetime,
+                delivery: Optional[tuple[str, str]] = None) -> ImportReport:
+    """Upsert `rows` in one transaction. `delivery` = (source, id) of a pushed delivery: when
+    it was already processed nothing is written and the report says `duplicate`."""
     report = ImportReport()
     by_order: dict[str, list[OrderRow]] = defaultdict(list)
     for row in rows:
         by_order[row.order_id].append(row)
     with store.transaction():
+        if delivery is not None and not store.events.first_time(delivery[0], delivery[1], now):
+            report.duplicate = True
+            return report
         for order_id, items in by_order.items():
             outcome = _import_order(store, settings, items, now)
             setattr(report, outcome, getattr(report, outcome) + 1)
     return report
+
+
+def stored_rows(store: Store, order_id: str) -> list[OrderRow]:
+    """An order as the store holds it, as the rows that would import it again (to apply a
+    partial update, such as a shipment event, through the same upsert)."""
+    order = store.orders.get(order_id)
+    if order is None:
+        return []
+    customer = store.customers.get(order["customer_id"])
+    identity = next((i for i in store.customers.identities_of(order["customer_id"])
+                     if i.channel == order["channel"]), None)
+    when = {name: parse_iso(order[name]) for name in ("purchased_at", "shipped_at", "delivered_at", "expected_at")}
+    return [OrderRow(
+        line=index + 1, order_id=order_id, customer_ref=customer["ref"], channel=order["channel"],
+        product=item["product"], sku=item["sku"], category=item["category"], quantity=item["quantity"],
+        customer_name=customer["name"], email=customer["email"], timezone=customer["timezone"],
+        language=customer["language"] or "en",
+        price=Decimal(str(item["price"])) if item["price"] is not None else None,
+        address=identity.address if identity else None, consent=identity.consent if identity else True,
+        status=order["status"], shipment_status=order.get("shipment_status"), **when,
+    ) for index, item in enumerate(store.orders.items(order_id))]
+
+
+def patched_rows(store: Store, order_id: str, **changes: Any) -> list[OrderRow]:
+    """The stored order with `changes` applied to each of its rows ([] when unknown)."""
+    return [replace(row, **changes) for row in stored_rows(store, order_id)]
 
 
 def _import_order(store: Store, settings: Settings, items: list[OrderRow], now: datetime) -> str:
@@ -61,7 +98,8 @@ def _import_order(store: Store, settings: Settings, items: list[OrderRow], now: 
     outcome = store.orders.upsert_order({
         "order_id": head.order_id, "customer_id": customer_id, "channel": head.channel, "status": head.status,
         "purchased_at": iso(head.purchased_at), "shipped_at": iso(head.shipped_at),
-        "delivered_at": iso(head.delivered_at),
+        "delivered_at": iso(head.delivered_at), "expected_at": iso(head.expected_at),
+        "shipment_status": head.shipment_status,
     }, now)
     changed_items = False
     for index, item in enumerate(items):
@@ -69,8 +107,9 @@ def _import_order(store: Store, settings: Settings, items: list[OrderRow], now: 
             "order_id": item.order_id, "product": item.product, "sku": item.sku, "category": item.category,
             "quantity": item.quantity, "price": float(item.price) if item.price is not None else None,
         })
+        current = {t["kind"]: t for t in store.orders.touchpoints(item.order_id) if t["sku"] == item.sku}
         wanted = [     # kinds with `items: first` (one check-in per order) only on the first item
-            {"kind": t.kind, "flow": t.flow, "due_at": iso(t.due_at)}
+            _wanted(t, current.get(t.kind), settings)
             for t in touchpoints_for(item.facts(), settings.schedule, settings.upsell.replenishment,
                                      first_item=index == 0)
         ]
@@ -78,6 +117,19 @@ def _import_order(store: Store, settings: Settings, items: list[OrderRow], now: 
     if outcome == "unchanged" and changed_items:
         return "updated"
     return outcome
+
+
+def _wanted(touchpoint: Touchpoint, current: Optional[dict], settings: Settings) -> dict:
+    """A touchpoint as the store keeps it. A delay notice (a kind timed `from: late`, the only
+    ones with an anchor) that already went out may go again for a later expected date (a
+    second delay), but not before `delays.renotify_after`."""
+    repeatable = touchpoint.anchor is not None
+    wanted = {"kind": touchpoint.kind, "flow": touchpoint.flow, "due_at": iso(touchpoint.due_at),
+              "anchor": iso(touchpoint.anchor), "repeatable": repeatable}
+    if repeatable and current and current.get("started_at"):
+        floor = parse_iso(current["started_at"]) + settings.delays.renotify_after
+        wanted["due_at"] = iso(max(touchpoint.due_at, floor))
+    return wanted
 
 
 def _consent(store: Store, head: OrderRow, customer_id: int) -> bool:

@@ -29,7 +29,8 @@ from bot.yamlsource import SourceError
 REQUIRED = ("order_id", "customer_ref", "channel", "product", "sku", "category", "purchased_at")
 COLUMNS = ("order_id", "customer_ref", "customer_name", "email", "channel", "address",
            "timezone", "language", "product", "sku", "category", "quantity", "price",
-           "purchased_at", "shipped_at", "delivered_at", "status", "consent")
+           "purchased_at", "shipped_at", "delivered_at", "status", "consent", "expected_at",
+           "shipment_status")
 SUFFIXES = (".csv", ".json")
 
 _YES = frozenset({"yes", "true", "1"})
@@ -38,6 +39,7 @@ _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?")
 _JSON_SPACE = " \t\n\r"
+_SHIPMENT_STATUS = re.compile(r"[a-z][a-z_]{0,39}")
 
 
 class OrderFileError(SourceError):
@@ -70,11 +72,26 @@ class OrderRow:
     delivered_at: Optional[datetime] = None
     status: str = "placed"
     consent: bool = True
+    expected_at: Optional[datetime] = None      # the carrier's delivery estimate
+    shipment_status: Optional[str] = None       # the carrier's latest word (in_transit, ...)
+
+    def record(self) -> dict[str, Any]:
+        """The row in our JSON order shape (what `orders import` and POST /webhooks/orders read)."""
+        when = {name: _iso(getattr(self, name)) for name in ("purchased_at", "shipped_at", "delivered_at",
+                                                             "expected_at")}
+        return {
+            "order_id": self.order_id, "customer_ref": self.customer_ref, "customer_name": self.customer_name,
+            "email": self.email, "channel": self.channel, "address": self.address, "timezone": self.timezone,
+            "language": self.language, "product": self.product, "sku": self.sku, "category": self.category,
+            "quantity": self.quantity, "price": str(self.price) if self.price is not None else None, **when,
+            "shipment_status": self.shipment_status, "status": self.status, "consent": self.consent,
+        }
 
     def facts(self) -> OrderFacts:
         """The part of the row the scheduler needs."""
         return OrderFacts(self.order_id, self.sku, self.category, self.quantity,
-                          self.purchased_at, self.shipped_at, self.delivered_at, self.status)
+                          self.purchased_at, self.shipped_at, self.delivered_at, self.status,
+                          self.expected_at)
 
 
 @dataclass(frozen=True)
@@ -284,11 +301,14 @@ class _Fields:
             read = self.required if name in REQUIRED else self.optional
             parsed[name] = read(name, parse)
         when = {name: parsed.pop(name) for name in ("purchased_at", "shipped_at", "delivered_at")}
+        expected = parsed.pop("expected_at")
         self.check_sequence(*when.items())
+        self.check_sequence(("shipped_at", when["shipped_at"]), ("expected_at", expected))
         if self.problems:
             return None
         _fill_defaults(parsed, when)
-        return OrderRow(line=line, **parsed, **{name: _at(value) for name, value in when.items()})
+        return OrderRow(line=line, **parsed, **{name: _at(value) for name, value in when.items()},
+                        expected_at=_at(expected))
 
     def required(self, name: str, parse: Callable[[str], Any] = str) -> Any:
         """The parsed value, or None with "missing <name>" noted."""
@@ -348,6 +368,15 @@ def _parse_when(value: str) -> tuple[datetime, bool]:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc), False
+
+
+def parse_moment(value: str) -> datetime:
+    """An ISO date or datetime as the importer reads it (aware UTC); ValueError says why not."""
+    return _parse_when(value)[0]
+
+
+def _iso(moment: Optional[datetime]) -> Optional[str]:
+    return moment.isoformat() if moment is not None else None
 
 
 def _at(when: Optional[tuple[datetime, bool]]) -> Optional[datetime]:
@@ -429,6 +458,12 @@ def _status(value: str) -> str:
     return value.lower()
 
 
+def _shipment_status(value: str) -> str:
+    if not _SHIPMENT_STATUS.fullmatch(value.lower()):
+        raise _Invalid(f'"{value}" is not a shipment status (a word like in_transit)')
+    return value.lower()
+
+
 def _consent(value: str) -> bool:
     if value.lower() in _YES:
         return True
@@ -453,5 +488,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "channel": _channel, "timezone": _zone, "language": _language, "product": str, "sku": str,
     "category": str, "quantity": _quantity, "price": _price, "purchased_at": _parse_when,
     "shipped_at": _parse_when, "delivered_at": _parse_when, "status": _status,
-    "consent": _consent,
+    "consent": _consent, "expected_at": _parse_when, "shipment_status": _shipment_status,
 }

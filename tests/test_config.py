@@ -41,7 +41,12 @@ def test_shipped_config_loads_without_any_environment():
     assert checkin.after == timedelta(days=4) and checkin.offset("X", "home") == timedelta(days=4)
     assert checkin.offset("X", "electronics") == timedelta(days=3)
     assert checkin.offset("X", "skincare") == timedelta(days=14)
-    assert list(settings.schedule.touchpoints) == ["thank_you", "checkin", "nps", "replenishment"]
+    assert list(settings.schedule.touchpoints) == ["thank_you", "checkin", "nps", "replenishment", "delay_notice"]
+    delay = settings.schedule.touchpoints["delay_notice"]
+    assert (delay.anchor.value, delay.after, delay.message_class.value) == ("late", timedelta(hours=12), "service")
+    assert settings.delays.renotify_after == timedelta(days=3) and settings.delays.code_for("electronics") == "SORRY10"
+    assert settings.delays.code_for("home") is None
+    assert (settings.server.listen, settings.server.port) == ("127.0.0.1", 8080)
     assert settings.schedule.touchpoints["replenishment"].offset("SERUM-30", "skincare") == -timedelta(days=3)
     assert settings.schedule.quiet_hours.start == time(21, 0) and settings.schedule.quiet_hours.end == time(9, 0)
     assert settings.channels.telegram.token is None          # unset -> the sandbox is used

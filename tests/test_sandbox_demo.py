@@ -77,7 +77,7 @@ def run(tmp_path_factory) -> Run:
 
 
 def test_runs_the_whole_sample_quickly_and_serves_healthz(run):
-    assert run.summary.orders == 20
+    assert run.summary.orders == 22                 # 20 from the CSV, 2 pushed by the shop's webhook
     assert run.summary.real_seconds < 30
     assert run.health["status"] == 200 and run.health["body"]["ok"] is True
     assert run.health["body"]["channels"] == ["slack", "telegram"]
@@ -89,8 +89,8 @@ def test_cases_are_opened_claimed_answered_and_resolved(run):
     assert {(c.order_id, c.reason) for c in cases} == {
         # A-1003 writes Japanese, which has no NLU: escalated on its score of 1, never on a guess
         ("A-1003", "low_score"), ("A-1015", "product_problem"),
-        # A-1006 writes Italian: until the model reads Italian (nlu.languages), the same
-        ("A-1006", "low_score"), ("A-1009", "human")}
+        # A-1006 never arrives: the delay notice comes first and she asks for a person
+        ("A-1006", "human"), ("A-1009", "human")}
     for case in cases:
         assert case.status == "resolved"
         assert case.opened_at < case.claimed_at <= case.first_reply_at < case.resolved_at
@@ -275,3 +275,26 @@ def test_without_personas_it_runs_on_the_wall_clock_until_stopped_and_leaves_cha
     assert demo.customers == [] and demo.speed == 1.0
     assert store.db["outbox"].count_where("status = 'sent'") > 0     # the sample's check-ins reached the loopback
     store.close()
+
+
+def test_the_shop_pushes_orders_through_the_signed_webhook_over_http(run):
+    assert run.demo.shop.answers == [("W-2001", "placed", 200), ("W-2001", "shipped", 200),
+                                     ("W-2002", "placed", 200), ("W-2002", "shipped", 200),
+                                     ("W-2001", "delivered", 200), ("W-2002", "delivered", 200)]
+    deliveries = run.store.db.execute("select count(*) from processed_events where channel = 'orders-webhook'")
+    assert deliveries.fetchone()[0] == 6
+    assert any("shop: POST /webhooks/orders W-2002 delivered → 200" in line for line in run.demo.narrator.lines)
+
+
+def test_the_late_order_gets_a_delay_notice_and_a_checkin_timed_from_the_late_delivery(run):
+    order = run.store.orders.get("W-2002")
+    points = {t["kind"]: t for t in run.store.orders.touchpoints("W-2002")}
+    assert points["delay_notice"]["status"] == "started"
+    assert points["checkin"]["due_at"].startswith("2026-11-19T11:00")       # delivered Nov 16 11:00 + 3d
+    texts = [text for _, text in run.delivered("W-2002")]
+    notice = next(i for i, t in enumerate(texts) if "taking longer than we promised" in t)
+    checkin = next(i for i, t in enumerate(texts) if t.startswith("Hi Tom! Thanks again"))
+    assert notice < checkin and "SORRY10" in texts[notice]
+    assert order["delivered_at"] > order["expected_at"]
+    # the on-time order never heard of a delay
+    assert not any("taking longer" in t for _, t in run.delivered("W-2001"))

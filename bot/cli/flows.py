@@ -39,7 +39,8 @@ def check(ctx: click.Context, directory: str | None) -> None:
     except (FlowError, SourceError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1)
-    problems.extend(SourceError(settings.config_path, None, f"schedule.touchpoints.{kind}: no flow {flow!r} in {folder}")
+    problems.extend(SourceError(settings.config_path, None,
+                                f"schedule.touchpoints.{kind}: no flow {flow!r} in {folder}")
                     for kind, flow in kinds_without_flow(settings.schedule, flow_set.flows))
     for problem in problems:
         click.echo(f"error: {problem}", err=True)

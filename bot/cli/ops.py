@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timezone
 
 import click
@@ -14,7 +15,7 @@ from bot.orders import OrderFileError
 
 @click.group()
 def orders() -> None:
-    """Order files: import them (CSV or JSON)."""
+    """Order files: import them (CSV or JSON), or watch a folder for them."""
 
 
 @orders.command("import")
@@ -35,6 +36,43 @@ def import_(ctx: click.Context, file: str) -> None:
     forgotten = f"{report.forgotten} of forgotten customers skipped; " if report.forgotten else ""
     click.echo(f"{report.inserted} new, {report.updated} updated, {report.unchanged} unchanged orders; "
                f"{forgotten}{len(report.errors)} bad rows skipped")
+
+
+@orders.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--once", is_flag=True, help="Handle what is there now and exit (for a cron line).")
+@click.option("--every", default="5s", show_default=True, help="How often to look for new files.")
+@click.pass_context
+def watch(ctx: click.Context, folder: str, once: bool, every: str) -> None:
+    """Import .csv/.json files as they land in FOLDER, then move each to FOLDER/done/ (or
+    FOLDER/failed/ with a .errors file). Runs until Ctrl-C, or once with --once."""
+    from bot.durations import parse_duration
+    from bot.watch import scan_once
+
+    settings = settings_from(ctx)
+    try:
+        pause = parse_duration(every).total_seconds()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--every") from None
+    store = open_store(settings)
+    click.echo(f"watching {folder} for .csv/.json order files" + ("" if once else " (Ctrl-C stops)"))
+    try:
+        while True:
+            for picked in scan_once(store, settings, folder, lambda: datetime.now(timezone.utc)):
+                if picked.error:
+                    click.echo(f"{picked.source}: {picked.error} -> {picked.moved_to}", err=True)
+                else:
+                    report = picked.report
+                    click.echo(f"{picked.source}: {report.inserted} new, {report.updated} updated, "
+                               f"{report.unchanged} unchanged orders; {len(report.errors)} bad rows -> "
+                               f"{picked.moved_to}", err=bool(report.errors))
+            if once:
+                return
+            time.sleep(pause)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        store.close()
 
 
 @click.command()

@@ -148,7 +148,8 @@ def _end(turn: Turn) -> None:
 
 ACTIONS = (
     Action("record_score", "record a score given in args (asks with `score:` do it themselves)", _record_score,
-           args=(Arg("metric", "csat (default), nps or ces"), Arg("score", "a whole number on the metric's scale", required=True)),
+           args=(Arg("metric", "csat (default), nps or ces"),
+                 Arg("score", "a whole number on the metric's scale", required=True)),
            check=_check_score, apply=_store_score),
     Action("record_text", "keep the customer's last free-text answer as feedback", _record_text, apply=_store_text),
     Action("escalate", "open a support case; the conversation waits for an agent", _escalate,
@@ -193,6 +194,8 @@ GUARDS = (
     Guard("has_faq", "the product has an FAQ answer in config", lambda slots, ctx: bool(ctx.variables.get("faq"))),
     Guard("has_review_url", "a review link is configured for the product",
           lambda slots, ctx: bool(ctx.variables.get("review_url"))),
+    Guard("has_goodwill_code", "delays.goodwill_code has a code for the product's category (or a default)",
+          lambda slots, ctx: bool(ctx.variables.get("goodwill_code"))),
 )
 
 
@@ -307,6 +310,26 @@ def _offer_url(facts: Facts) -> Optional[str]:
     return offer.url if offer else (refill.url if refill else None)
 
 
+_SHIPMENT_WORDS = {
+    "label_printed": "the label is printed, waiting for the carrier",
+    "label_purchased": "the label is ready, waiting for the carrier",
+    "confirmed": "the carrier has it",
+    "in_transit": "in transit",
+    "out_for_delivery": "out for delivery",
+    "attempted_delivery": "the carrier tried to deliver it",
+    "ready_for_pickup": "ready for pickup",
+    "failure": "the carrier reported a problem, and we're on it",
+    "delivered": "delivered",
+}
+
+
+def shipment_words(status: Optional[str]) -> str:
+    """The carrier's latest status in words a customer reads (Shopify's shipment_status values)."""
+    if not status:
+        return "on its way"
+    return _SHIPMENT_WORDS.get(status, status.replace("_", " "))
+
+
 def _review_url(facts: Facts) -> Optional[str]:
     reviews = facts.settings.reviews
     return reviews.url_for(facts.sku) if facts.sku else reviews.default_url
@@ -329,5 +352,9 @@ VARIABLES = (
     Variable("checkback_days", "days until a rescheduled check-in (schedule.not_used_yet_delay)",
              lambda f: max(1, round(f.settings.schedule.not_used_yet_delay.total_seconds() / 86400))),
     Variable("shop.name", "the shop's name", lambda f: "our shop"),
+    Variable("order.shipment_status", "the carrier's latest status in words (\"in transit\"), else \"on its way\"",
+             lambda f: shipment_words(f.order.get("shipment_status"))),
+    Variable("goodwill_code", "the delay goodwill code for the product's category (delays.goodwill_code)",
+             lambda f: f.settings.delays.code_for(f.category)),
     Variable("slots.<name>", "a slot of the conversation (set with `set:`, or by actions and answers)"),
 )

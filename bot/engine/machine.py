@@ -165,7 +165,8 @@ class Engine:
     def _pick_branch(self, step: Step, reading: Reading) -> Branch:
         conditions = self.vocabulary.conditions
         for branch in step.branches:
-            if branch.is_default or all(conditions[key].matches(wanted, reading) for key, wanted in branch.when.items()):
+            if branch.is_default or all(conditions[key].matches(wanted, reading)
+                                        for key, wanted in branch.when.items()):
                 return branch
         return step.branches[-1]
 

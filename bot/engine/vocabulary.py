@@ -94,6 +94,7 @@ class Facts:
     sku: str
     category: str
     settings: "Settings"
+    order: Mapping[str, Any] = field(default_factory=dict)     # the order row (shipment status, ...)
 
 
 Check = Callable[[Any], Optional[str]]     # a value -> None when fine, else the reason

@@ -148,8 +148,7 @@ async def outbound_drill(workdir: Path, *, messages: int = 1000, chats: int = 10
     rng = random.Random(seed)
     result = OutboundResult(messages, kills)
     started = time.monotonic()
-    async with TelegramSandbox(limits=TelegramLimits()) as api:
-        api.fail_next("sendMessage", 0, times=messages * 3, delay=latency)   # latency, no error
+    async with TelegramSandbox(limits=TelegramLimits(), latency=latency) as api:
         for chat in range(FIRST_CHAT, FIRST_CHAT + chats):
             await api.add_user(chat)
         for kill in range(kills):

@@ -2,9 +2,10 @@
 
 The loopback Telegram and Slack servers, the real adapters talking HTTP to them, the real
 store (kept at data/last-run.db, replaced by the next run, for `aftercare report`), scheduler,
-dispatcher and NLU, on a simulated clock. The
-sample orders are imported; one simulated customer per order answers through the loopback
-servers as its persona would (`bot.sandbox.personas`), and a simulated agent works the cases
+dispatcher and NLU, on a simulated clock. The sample orders are imported, and the shop's
+system pushes a few more live, through the signed orders webhook over HTTP
+(`bot.sandbox.shop`), one of them delivered late; one simulated customer per order answers
+through the loopback servers as its persona would (`bot.sandbox.personas`), and a simulated agent works the cases
 in the support channel. The clock runs `speed` simulated seconds per real second while
 something is about to happen and jumps over the quiet stretches, so weeks of check-ins take
 about a minute. Ctrl-C stops it cleanly; it ends with a summary and the `aftercare report`
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Optional
 from zoneinfo import ZoneInfo
 
+from pydantic import SecretStr
 from rich.console import Console
 from rich.logging import RichHandler
 
@@ -45,15 +47,19 @@ from bot.orders import OrderFileError, OrderRow, read_orders
 from bot.sandbox import personas as P
 from bot.sandbox.cast import Agent, Customer, SlackSide, TelegramSide, Timeline
 from bot.sandbox.narrator import Feed, Narrator, render_summary
+from bot.sandbox.shop import ShopFeed
 from bot.sandbox.summary import HoldLog, Summary, summarize
 from bot.sandbox.world import SandboxWorld
 from bot.schedule.governor import MessageClass, decide, explain, resolve_zone
+from bot.schedule.touchpoints import touchpoints_for
 from bot.store.store import Store
 from bot.upkeep import Upkeep
+from bot.webhooks.http import OrderWebhooks
 
 log = logging.getLogger("aftercare.sandbox")
 
 SAMPLE_ORDERS = "data/sample_orders.csv"
+SAMPLE_WEBHOOK_ORDERS = "data/sample_webhook_orders.json"   # pushed live by the simulated shop
 PLAYGROUND_DB = "data/sandbox.db"          # --no-personas: kept so `aftercare chat` can join
 LAST_RUN_DB = "data/last-run.db"           # with personas: kept so `aftercare report` can read it
 FAST_FORWARD = timedelta(minutes=20)       # a longer quiet stretch is jumped over, not played
@@ -125,6 +131,9 @@ class SandboxDemo:
         self.personas = personas
         self.speed = speed if personas else 1.0
         self.orders_file = Path(orders_file) if orders_file else settings.resolve(SAMPLE_ORDERS)
+        # the shop's live orders belong to the story of the sample, with simulated customers
+        self.shop_file = settings.resolve(SAMPLE_WEBHOOK_ORDERS) if personas and not orders_file else None
+        self.shop: Optional[ShopFeed] = None
         self.narrator = narrator or Narrator()
         self.health_port = health_port
         self.holds = HoldLog()
@@ -143,7 +152,8 @@ class SandboxDemo:
         rows, errors = read_orders(self.orders_file)
         if not rows:
             raise OrderFileError(self.orders_file, "no orders to import")
-        start = (min(r.purchased_at for r in rows) - LINK_BEFORE_PURCHASE * 2 if self.personas
+        shop_rows = self._shop_rows()
+        start = (min(r.purchased_at for r in rows + shop_rows) - LINK_BEFORE_PURCHASE * 2 if self.personas
                  else datetime.now(timezone.utc))
         self.start = start.replace(microsecond=0)
         self.clock = SimClock(self.start)
@@ -152,6 +162,9 @@ class SandboxDemo:
         health = None
         try:
             settings = world.settings_for_sandbox()
+            shop_secret = secrets.token_bytes(32)
+            settings = settings.copy(update={"webhooks": settings.webhooks.copy(
+                update={"orders_secret": SecretStr(shop_secret.hex())})})
             link_secret = registry.link_secret(settings) or secrets.token_bytes(32)
             channels = world.channels
             # With a person at `aftercare chat` next to the sandbox (no personas), that process
@@ -161,10 +174,16 @@ class SandboxDemo:
             report = import_rows(self.store, settings, rows, self.clock.now())
             for error in errors:
                 self.narrator.note(f"[yellow]{self.orders_file}:{error.line}: {error.reason} (row skipped)[/]")
-            await self._cast(rows, link_secret)
+            await self._cast(rows + shop_rows, link_secret)
             await world.connect(core.on_event, core.on_agent_action)
-            health = await start_health(core, port=self.health_port)
-            self.health_url = f"http://127.0.0.1:{health.addresses[0][1]}/healthz"
+            health = await start_health(core, port=self.health_port,
+                                        webhooks=OrderWebhooks(self.store, settings, self.clock))
+            base_url = f"http://127.0.0.1:{health.addresses[0][1]}"
+            self.health_url = f"{base_url}/healthz"
+            if shop_rows:
+                self.shop = ShopFeed(base_url, shop_secret.hex().encode(), self.clock, self._narrate_person,
+                                     describe=self._schedule_of)
+                self.shop.plan(shop_rows, self.timeline)
             self.end = self._end() if self.personas else None
             self._ready(report.inserted + report.updated + report.unchanged, rows[0].order_id)
             self.narrator.start()
@@ -229,6 +248,8 @@ class SandboxDemo:
         else:       # a person at `aftercare chat`: a quick agent, working the store's cases
             self.agent = Agent(world, self.timeline, self._narrate_person, minute=timedelta(seconds=2), core=self.core)
         named = P.personas_in_file(self.orders_file)
+        if self.shop_file is not None:
+            named.update(P.personas_in_file(self.shop_file))
         by_customer: dict[str, list[OrderRow]] = defaultdict(list)
         for row in rows:
             by_customer[row.customer_ref].append(row)
@@ -259,9 +280,27 @@ class SandboxDemo:
             if persona.blocks_before_checkin and checkins:
                 customer.plan_block(max(self.clock.now(), min(checkins) - BLOCK_BEFORE_CHECKIN))
 
+    def _schedule_of(self, order_id: str) -> str:
+        """What the order's next messages are now, e.g. "check-in due Nov 19 11:00Z"."""
+        points = [t for t in self.store.orders.touchpoints(order_id)
+                  if t["status"] in ("pending", "held") and t["kind"] in ("delay_notice", "checkin")]
+        return ", ".join(f"{t['kind'].replace('_', ' ')} due {parse_iso(t['due_at']):%b %d %H:%M}Z" for t in points)
+
+    def _shop_rows(self) -> list[OrderRow]:
+        if self.shop_file is None:
+            return []
+        rows, errors = read_orders(self.shop_file)
+        if errors:
+            raise OrderFileError(self.shop_file, f"line {errors[0].line}: {errors[0].reason}")
+        return rows
+
     def _end(self) -> datetime:
-        """The simulated end: some days after the last check-in falls due."""
+        """The simulated end: some days after the last check-in falls due (the shop's live
+        orders: after their delivery and check-in delay)."""
         dues = [parse_iso(t["due_at"]) for t in self.store.db["touchpoints"].rows_where("kind = 'checkin'")]
+        dues += [t.due_at for row in self._shop_rows()
+                 for t in touchpoints_for(row.facts(), self.settings.schedule, self.settings.upsell.replenishment)
+                 if t.kind == "checkin"]
         return max(dues, default=self.clock.now()) + AFTER_LAST_CHECKIN
 
     def _ready(self, orders: int, example_order: str) -> None:

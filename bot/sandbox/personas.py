@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,8 @@ from bot.sandbox.scenario import Press, Say   # the same moves a scenario file u
 Move = Union[Press, Say]
 
 # What a bot message asks for, as a person reading it would tell.
-CSAT, CES, NPS, YES_NO, TRIAGE, IMPROVE, AGENT, INFO = (
-    "csat", "ces", "nps", "yes_no", "triage", "improve", "agent", "info")
+CSAT, CES, NPS, YES_NO, TRIAGE, IMPROVE, AGENT, DELAY, INFO = (
+    "csat", "ces", "nps", "yes_no", "triage", "improve", "agent", "delay", "info")
 
 AGENT_NAME = "Dana"
 AGENT_SIGNATURE = f"{AGENT_NAME} from the support team here"
@@ -62,6 +63,7 @@ PERSONAS: dict[str, Persona] = {p.name: p for p in (
     Persona("never_arrived", "never arrived: 'tracking hasn't moved'", {
         CSAT: [Say("it never arrived, tracking hasn't moved"), Press("1")],      # not understood -> taps
         TRIAGE: [Say("it never arrived, tracking hasn't moved")],
+        DELAY: [Say("talk to a person")],                      # sorry it's late? then a person, please
         AGENT: [Say("Great, thanks for checking!")], CES: [Press("5")], NPS: [Press("8")]}),
     Persona("wants_human", "wants a person", {
         CSAT: [Say("can I talk to a person?")],
@@ -137,6 +139,9 @@ SAYINGS: dict[str, dict[str, str]] = {
 QUESTIONS = {"I'm sorry to hear that. What went wrong?": TRIAGE,
              "Thanks! What could we do better?": IMPROVE,
              "Thanks for being honest. What's the one thing we should improve?": IMPROVE}
+# The delay notice (dialogs/delay_notice.yml), recognised by its longest fixed words.
+NOTICES = ("Hi {customer.first_name}, I'm sorry: {product.name} is taking longer than we promised. Latest from the "
+           "carrier: {order.shipment_status}. I'll check in once it has arrived.",)
 
 
 def classify(text: str, button_values: Sequence[str], translate: Callable[[str], str] = lambda t: t) -> str:
@@ -161,6 +166,10 @@ def classify(text: str, button_values: Sequence[str], translate: Callable[[str],
         return TRIAGE
     if "what could we do better" in lowered or "should improve" in lowered:
         return IMPROVE
+    for template in NOTICES:
+        fragment = max(re.split(r"\{[^{}]*\}", translate(template)), key=len).strip().lower()
+        if fragment and fragment in lowered:
+            return DELAY
     return INFO
 
 

@@ -1,8 +1,15 @@
-"""Scenario files for `aftercare simulate`: load and validate (file, line, reason)."""
+"""Scenario files for `aftercare simulate`: load and validate (file, line, reason).
+
+Besides the customer's turns (`press`, `say`, `wait`, `block`), a scenario may move its order
+the way the shop's system would, through the same upsert as an import: `deliver` (delivered
+now), `cancel`, `estimate: DURATION` (the carrier's new estimate: now + DURATION) and
+`ship: STATUS` (the carrier's latest shipment status, e.g. in_transit). `start:` (an ISO
+datetime) pins the simulated clock's start, for scenarios about the time of day.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Union
 
@@ -43,7 +50,17 @@ class AgentMove:
     text: str = ""
 
 
-Turn = Union[Press, Say, Wait, Block]
+@dataclass(frozen=True)
+class OrderMove:
+    """The shop's system changes the order: deliver | cancel | estimate (duration) | ship (status)."""
+
+    kind: str
+    duration: Optional[timedelta] = None
+    status: Optional[str] = None
+
+
+ORDER_MOVES = ("deliver", "cancel", "estimate", "ship")
+Turn = Union[Press, Say, Wait, Block, OrderMove]
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,7 @@ class Scenario:
     order: dict
     turns: list[Turn] = field(default_factory=list)
     agent: list[AgentMove] = field(default_factory=list)
+    start: Optional[datetime] = None
 
 
 def load_scenario(path: Path | str) -> Scenario:
@@ -66,7 +84,7 @@ def load_scenario(path: Path | str) -> Scenario:
         return ScenarioError(path, doc.line_of(where), reason)
 
     for key in data:
-        if key not in ("channel", "customer", "order", "turns", "agent"):
+        if key not in ("channel", "customer", "order", "turns", "agent", "start"):
             raise fail([key], f"unknown key {key!r}")
     channel = str(data.get("channel", "console"))
     if channel not in CHANNELS:
@@ -85,15 +103,30 @@ def load_scenario(path: Path | str) -> Scenario:
             raise fail(["order", key], f"order.{key} must be a number of days")
     turns = [_turn(doc, fail, i, raw) for i, raw in enumerate(data.get("turns") or [])]
     agent = [_agent_move(fail, i, raw) for i, raw in enumerate(data.get("agent") or [])]
-    return Scenario(Path(path), channel, dict(customer), dict(order), turns, agent)
+    return Scenario(Path(path), channel, dict(customer), dict(order), turns, agent, _start(fail, data.get("start")))
+
+
+def _start(fail, raw) -> Optional[datetime]:
+    if raw is None:
+        return None
+    try:
+        start = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        raise fail(["start"], f"start: {raw!r} is not an ISO datetime (e.g. 2026-11-02T22:30:00Z)") from None
+    if start.tzinfo is None:
+        raise fail(["start"], "start: give a time zone (e.g. a trailing Z for UTC)")
+    return start
 
 
 def _turn(doc, fail, index: int, raw) -> Turn:
     where = ["turns", index]
     if raw == "block":
         return Block()
+    if raw in ("deliver", "cancel"):
+        return OrderMove(raw)
     if not isinstance(raw, dict) or len(raw) != 1:
-        raise fail(where, "a turn is one of `press: X`, `say: TEXT`, `wait: DURATION` or `block`")
+        raise fail(where, "a turn is one of `press: X`, `say: TEXT`, `wait: DURATION`, `block`, `deliver`, "
+                          "`cancel`, `estimate: DURATION` or `ship: STATUS`")
     (kind, value), = raw.items()
     if kind == "press":
         return Press(str(value))
@@ -106,7 +139,18 @@ def _turn(doc, fail, index: int, raw) -> Turn:
             raise fail(where, f"wait: {exc}") from None
     if kind == "block":
         return Block()
-    raise fail(where, f"unknown turn {kind!r} (press, say, wait, block)")
+    if kind in ("deliver", "cancel") and value is None:
+        return OrderMove(kind)
+    if kind == "estimate":
+        try:
+            return OrderMove(kind, duration=parse_duration(value))
+        except ValueError as exc:
+            raise fail(where, f"estimate: {exc}") from None
+    if kind == "ship":
+        if not value or not str(value).replace("_", "").isalpha():
+            raise fail(where, "ship: give the carrier's status, a word like in_transit")
+        return OrderMove(kind, status=str(value).lower())
+    raise fail(where, f"unknown turn {kind!r} (press, say, wait, block, deliver, cancel, estimate, ship)")
 
 
 def _agent_move(fail, index: int, raw) -> AgentMove:

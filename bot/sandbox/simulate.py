@@ -10,12 +10,12 @@ from typing import Any, Optional, Protocol
 
 from bot.agent_events import AgentAction, AgentActionKind
 from bot.clock import SimClock, iso, parse_iso
-from bot.config import Settings
+from bot.config import Anchor, Settings
 from bot.core import Core
-from bot.importing import import_rows
+from bot.importing import import_rows, patched_rows
 from bot.nlu.base import Parser
 from bot.orders import OrderRow
-from bot.sandbox.scenario import AgentMove, Block, Press, Say, Scenario, Wait
+from bot.sandbox.scenario import AgentMove, Block, OrderMove, Press, Say, Scenario, Wait
 from bot.store.store import Store
 
 SIM_CUSTOMER_REF = "sim-customer"
@@ -82,7 +82,9 @@ class Simulation:
     # ---- set-up ------------------------------------------------------------------------
 
     def import_order(self, settings: Settings) -> None:
-        """The scenario's order, delivered N days before the simulated 'now'."""
+        """The scenario's order, delivered N days before the simulated 'now'. The clock starts
+        at its check-in; an order shipped and not delivered starts at its delay notice."""
+        self.settings = settings
         order, customer, now = self.scenario.order, self.scenario.customer, self.clock.now()
         delivered = now - timedelta(days=float(order.get("delivered_days_ago", 0)))
         has_delivery = "delivered_days_ago" in order or "shipped_days_ago" not in order
@@ -95,10 +97,14 @@ class Simulation:
             timezone=customer.get("timezone"), language=str(customer.get("language", "en")),
             shipped_at=shipped, delivered_at=delivered if has_delivery else None,
             status="delivered" if has_delivery else "shipped", consent=True,
+            shipment_status=order.get("shipment_status"),
         )
         report = import_rows(self.core.store, settings, [row], now)
         assert report.rows_ok == 1
-        checkin = next((t for t in self.core.store.orders.touchpoints(row.order_id) if t["kind"] == "checkin"), None)
+        points = self.core.store.orders.touchpoints(row.order_id)
+        late = _late_kinds(settings)
+        checkin = next((t for t in points if t["kind"] in late and t["status"] == "pending"), None) or \
+            next((t for t in points if t["kind"] == "checkin"), None)
         if checkin:
             due = parse_iso(checkin["due_at"])
             self.core.store.orders.skip_touchpoints_before(row.order_id, due)   # e.g. the thank-you
@@ -114,6 +120,9 @@ class Simulation:
                 await self.advance(turn.duration)
             elif isinstance(turn, Block):
                 await self.customer.block()
+            elif isinstance(turn, OrderMove):
+                self.move_order(turn)
+                await self.settle()
             elif isinstance(turn, Press):
                 await self.press(turn.value)
             elif isinstance(turn, Say):
@@ -123,6 +132,16 @@ class Simulation:
         await self.play_agent(all_remaining=True)
         await self.settle()
         return self.result()
+
+    def move_order(self, move: OrderMove) -> None:
+        """The shop's system changes the order, through the same upsert as an import."""
+        now = self.clock.now()
+        changes = {"deliver": {"delivered_at": now, "status": "delivered", "shipment_status": "delivered"},
+                   "cancel": {"status": "cancelled"},
+                   "estimate": {"expected_at": now + (move.duration or timedelta(0))},
+                   "ship": {"shipment_status": move.status}}[move.kind]
+        rows = patched_rows(self.core.store, str(self.scenario.order["order_id"]), **changes)
+        import_rows(self.core.store, self.settings, rows, now)
 
     async def press(self, value: str) -> None:
         question = self.transcript.last_question()
@@ -218,9 +237,16 @@ class Simulation:
                 "reachable": identity.reachable,
                 "rescheduled": slots_any("rescheduled"),
                 "owner": last["owner"] if last else "bot",
+                "delay_notices": sum(1 for c in conversations
+                                     if c["flow"] in {self.settings.schedule.flow_of(k) for k in _late_kinds(self.settings)}),
                 "state": last["status"] if last else "closed",
             },
         }
+
+
+def _late_kinds(settings: Settings) -> set[str]:
+    """The touchpoint kinds timed `from: late` (delay notices)."""
+    return {name for name, kind in settings.schedule.touchpoints.items() if kind.anchor is Anchor.LATE}
 
 
 # ---- the console sides -----------------------------------------------------------------
@@ -277,7 +303,7 @@ async def simulate_file(path, settings: Settings, parser: Parser, store: Optiona
     from bot.sandbox.scenario import load_scenario
 
     scenario = load_scenario(path)
-    clock = SimClock(datetime.now(timezone.utc).replace(microsecond=0))
+    clock = SimClock(scenario.start or datetime.now(timezone.utc).replace(microsecond=0))
     store = store if store is not None else Store.memory()
     if scenario.channel != "console":
         from bot.sandbox.platforms import simulate_on_platform

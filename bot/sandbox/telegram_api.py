@@ -231,6 +231,9 @@ class TelegramSandbox:
                 self._on_send(result)
         except ApiError as exc:
             return web.json_response(exc.body(), status=exc.code)
+        except ConnectionResetError:  # the client died mid-request (a crash drill's kill -9)
+            log.info("telegram sandbox: %s abandoned by its client; not handled", name)
+            return web.Response(status=499)
         except Exception:  # a sandbox bug must look like a server error, not hang the client
             log.exception("telegram sandbox: %s failed", name)
             return web.json_response(ApiError(500, "Internal Server Error").body(), status=500)

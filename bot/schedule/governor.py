@@ -7,6 +7,8 @@ facts, the caller passes `now` (aware), the answer is a `Decision`.
 - Offers (review request, upsell): never to a customer with an open case or a low score.
 - Proactive messages and offers wait for the customer's quiet hours to end and respect the
   weekly cap over a rolling 7 days, counted across all flows. They wait; they are not dropped.
+- Service messages about the customer's own order (a delay notice) use no slot of the weekly
+  cap but wait for quiet hours; like everything, never after STOP.
 - Transactional messages (a reply inside a conversation the customer is answering, the
   thank-you, confirmations) are never delayed.
 """
@@ -73,7 +75,18 @@ def decide(kind: MessageClass, facts: ContactFacts, now: datetime,
         return Decision(False, None, blocked)
     if kind is MessageClass.TRANSACTIONAL:
         return Decision(True, None, OK)
+    if kind is MessageClass.SERVICE:
+        return _quiet(facts, now, schedule)
     return _pressure(facts, now, schedule)
+
+
+def _quiet(facts: ContactFacts, now: datetime, schedule: ScheduleSettings) -> Decision:
+    """Quiet hours only: a service message waits for the morning, whatever the cap says."""
+    zone = resolve_zone(facts.timezone, schedule.timezone)
+    quiet_end = quiet_until(now, zone, schedule.quiet_hours)
+    if quiet_end is None:
+        return Decision(True, None, OK, zone)
+    return Decision(False, quiet_end, QUIET_HOURS, zone)
 
 
 def _blocked(facts: ContactFacts) -> Optional[str]:

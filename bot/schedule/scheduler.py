@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from bot.cases import CaseDesk
-from bot.config import ConfigError, MessageClass, Settings
+from bot.config import Anchor, ConfigError, MessageClass, Settings
 from bot.engine.machine import Begin, Owner, Timer, WakeKind
 from bot.runner import ConversationRunner
 from bot.schedule.governor import ContactFacts, Decision, decide, explain
@@ -71,6 +71,9 @@ class Scheduler:
             return 0
         decision, identity = self.decision_for(touchpoint, order, now)
         with self.store.transaction():
+            if self._waits_for_delivery(touchpoint, order):
+                self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_UNLINKED, "not delivered yet")
+                return 0
             if identity is None or not identity.address:
                 self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_UNLINKED, "not linked yet")
                 return 0
@@ -83,7 +86,9 @@ class Scheduler:
             if self.store.conversations.current_for_identity(identity.id):
                 self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_BUSY, "another conversation is open")
                 return 0
-            proactive = self.message_class(touchpoint["kind"]) is not MessageClass.TRANSACTIONAL
+            # a service message (delay notice) takes no weekly-cap slot, like a transactional one
+            proactive = self.message_class(touchpoint["kind"]) not in (MessageClass.TRANSACTIONAL,
+                                                                       MessageClass.SERVICE)
             conversation_id = self.runner.start(identity, order["order_id"], touchpoint["sku"],
                                                 Begin(touchpoint["flow"], proactive=proactive), now)
             self.store.orders.finish_touchpoint(touchpoint["id"], "started", now, conversation_id)
@@ -98,6 +103,16 @@ class Scheduler:
         facts = self._facts(identity, order["customer_id"], now,
                             low_score=bool(earlier.get("low_score") or earlier.get("had_case")))
         return decide(self.message_class(touchpoint["kind"]), facts, now, self.settings.schedule), identity
+
+    def _waits_for_delivery(self, touchpoint: dict, order: dict) -> bool:
+        """After a delay notice went out, what is timed from the delivery waits for the real one
+        (the estimate it was timed from has proved wrong); delivery re-times it."""
+        kinds = self.settings.schedule.touchpoints
+        kind = kinds.get(touchpoint["kind"])
+        if order["delivered_at"] or kind is None or kind.anchor not in (Anchor.DELIVERY, Anchor.RUN_OUT):
+            return False
+        return any(t["started_at"] and t["kind"] in kinds and kinds[t["kind"]].anchor is Anchor.LATE
+                   for t in self.store.orders.touchpoints(order["order_id"]))
 
     def message_class(self, kind: str) -> MessageClass:
         """The class a touchpoint kind is declared with; a kind no longer in config.yml counts as proactive."""
@@ -121,7 +136,8 @@ class Scheduler:
         with self.store.transaction():
             if decision.wait_until is None:             # never: suppressed for good
                 self._close_quietly(conversation, now)
-            elif conversation["wake_kind"] == WakeKind.REMIND and decision.wait_until - now > self.settings.schedule.close_after:
+            elif (conversation["wake_kind"] == WakeKind.REMIND
+                  and decision.wait_until - now > self.settings.schedule.close_after):
                 # The reminder would come too late (weekly cap): at most one reminder means none here.
                 self.store.conversations.postpone_wakeup(conversation["id"], now + self.settings.schedule.close_after,
                                                          kind=WakeKind.CLOSE.value)

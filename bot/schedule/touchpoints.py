@@ -5,9 +5,11 @@ item and upserts the result; the governor decides later whether each one may go 
 falls due. Every time here is an aware UTC datetime.
 
 A kind (`schedule.touchpoints.<name>`) is timed from an anchor: the purchase, the shipment,
-the delivery (the real `delivered_at`, else the estimate `shipped_at + expected_transit`) or
-the expected run-out of a consumable (delivery + quantity x usage days, for SKUs listed in
-`upsell.replenishment`). A kind whose anchor is not known yet has no touchpoint; an order
+the delivery (the real `delivered_at`, else the carrier's estimate `expected_at`, else
+`shipped_at + expected_transit`), the expected run-out of a consumable (delivery + quantity x
+usage days, for SKUs listed in `upsell.replenishment`), or `late`: the expected delivery of an
+order shipped and not delivered yet (a delay notice; delivery in time cancels it, a later
+estimate moves it, and its `anchor` lets the store tell a second delay from a repeat). A kind whose anchor is not known yet has no touchpoint; an order
 neither shipped nor delivered has only its purchase-timed ones. Cancelled and returned orders
 have none (the store cancels pending ones).
 """
@@ -42,13 +44,14 @@ class OrderFacts:
     shipped_at: Optional[datetime]
     delivered_at: Optional[datetime]
     status: str
+    expected_at: Optional[datetime] = None      # the carrier's delivery estimate, when known
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f'status "{self.status}" is not one of {", ".join(STATUSES)}')
         if self.quantity < 1:
             raise ValueError(f"quantity must be >= 1, got {self.quantity}")
-        for name in ("purchased_at", "shipped_at", "delivered_at"):
+        for name in ("purchased_at", "shipped_at", "delivered_at", "expected_at"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, require_aware(value, name))
@@ -68,17 +71,26 @@ class Touchpoint:
     due_at: datetime
     message_class: MessageClass
     sku: str = ""
+    anchor: Optional[datetime] = None    # what it was timed from; kept for `late` kinds (see the store)
 
     @property
     def proactive(self) -> bool:
         """Counts against the weekly cap and waits out quiet hours (all but transactional ones)."""
-        return self.message_class is not MessageClass.TRANSACTIONAL
+        return self.message_class not in (MessageClass.TRANSACTIONAL, MessageClass.SERVICE)
 
 
 def delivery_anchor(order: OrderFacts, schedule: ScheduleSettings) -> Optional[datetime]:
-    """When the customer has (or most likely has) the item: delivery, else shipped + transit."""
+    """When the customer has (or most likely has) the item: delivery, else the carrier's
+    estimate, else shipped + transit."""
     if order.delivered_at is not None:
         return order.delivered_at
+    return expected_delivery(order, schedule)
+
+
+def expected_delivery(order: OrderFacts, schedule: ScheduleSettings) -> Optional[datetime]:
+    """When a shipped order should arrive: the carrier's estimate, else shipped + transit."""
+    if order.expected_at is not None:
+        return order.expected_at
     if order.shipped_at is not None:
         return order.shipped_at + schedule.expected_transit
     return None
@@ -91,6 +103,9 @@ def anchor_time(anchor: Anchor, order: OrderFacts, schedule: ScheduleSettings,
         return order.purchased_at
     if anchor is Anchor.SHIPMENT:
         return order.shipped_at
+    if anchor is Anchor.LATE:
+        late = order.delivered_at is None and order.status != "delivered"
+        return expected_delivery(order, schedule) if late else None
     delivered = delivery_anchor(order, schedule)
     if anchor is Anchor.DELIVERY or delivered is None:
         return delivered
@@ -108,9 +123,11 @@ def touchpoints_for(order: OrderFacts, schedule: ScheduleSettings, replenishment
     if order.status in CLOSED_STATUSES:
         return []
     due: dict[str, datetime] = {}
+    anchors: dict[str, datetime] = {}
     for name, kind in schedule.touchpoints.items():
         at = anchor_time(kind.anchor, order, schedule, replenishment)
         if at is not None:
+            anchors[name] = at
             due[name] = at + kind.offset(order.sku, order.category)
     points = []
     for name, at in due.items():
@@ -119,7 +136,7 @@ def touchpoints_for(order: OrderFacts, schedule: ScheduleSettings, replenishment
             continue
         if kind.not_before in due:
             at = max(at, due[kind.not_before])
-        points.append(_point(order, name, kind, at))
+        points.append(_point(order, name, kind, at, anchors[name]))
     order_of = list(schedule.touchpoints)
     return sorted(points, key=lambda p: (p.due_at, order_of.index(p.kind)))
 
@@ -134,5 +151,6 @@ def reschedule_checkin(now: datetime, schedule: ScheduleSettings) -> datetime:
     return require_aware(now, "now") + schedule.not_used_yet_delay
 
 
-def _point(order: OrderFacts, name: str, kind: TouchpointKind, due_at: datetime) -> Touchpoint:
-    return Touchpoint(order.order_id, name, kind.flow or name, due_at, kind.message_class, order.sku)
+def _point(order: OrderFacts, name: str, kind: TouchpointKind, due_at: datetime, anchor: datetime) -> Touchpoint:
+    return Touchpoint(order.order_id, name, kind.flow or name, due_at, kind.message_class, order.sku,
+                      anchor if kind.anchor is Anchor.LATE else None)

@@ -249,9 +249,9 @@ class Privacy:
             hashes.append(suppression_hash("ref", customer["ref"]))
         if customer.get("email"):
             hashes.append(suppression_hash("email", customer["email"]))
-        for order_id in self.db.execute("select order_id from orders where customer_id = ?", [customer["id"]]).fetchall():
-            if not order_id[0].startswith("forgotten-"):
-                hashes.append(suppression_hash("order", order_id[0]))
+        orders = self.db.execute("select order_id from orders where customer_id = ? and order_id not like "
+                                 "'forgotten-%'", [customer["id"]]).fetchall()
+        hashes.extend(suppression_hash("order", row[0]) for row in orders)
         for identity_id in identities:
             row = self.db["identities"].get(identity_id)
             if row["address"]:

@@ -321,14 +321,16 @@ class Reporting:
         key "all", for every customer at once."""
         key = "'all'" if together else "cohort"
         rows = self._rows(f"""
-            with orders_until as (select * from orders where :until is null or purchased_at < :until),
+            with per_order as (
+                select o.order_id, o.customer_id, o.purchased_at,
+                       coalesce(sum(li.price * li.quantity), 0) as revenue
+                from orders o left join line_items li on li.order_id = o.order_id
+                where :until is null or o.purchased_at < :until
+                group by o.order_id),
             per_customer as (
-                select o.customer_id, strftime('%Y-%m', min(o.purchased_at)) as cohort,
-                       count(distinct o.order_id) as orders,
-                       coalesce((select sum(li.price * li.quantity) from line_items li
-                                 join orders_until o2 on o2.order_id = li.order_id
-                                 where o2.customer_id = o.customer_id), 0) as revenue
-                from orders_until o group by o.customer_id)
+                select customer_id, strftime('%Y-%m', min(purchased_at)) as cohort, count(*) as orders,
+                       sum(revenue) as revenue
+                from per_order group by customer_id)
             select {key} as key, count(*) as customers, round(1.0 * sum(orders >= 2) / count(*), 4) as repeat_rate,
                    round(sum(revenue) / count(*), 2) as revenue_per_customer
             from per_customer group by key""", period.params())

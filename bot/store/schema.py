@@ -143,3 +143,21 @@ def m005_case_request(db: Database) -> None:
 def m006_language_choice(db: Database) -> None:
     """A language the customer chose (/language): it wins over the order's and the platform's."""
     db["customers"].add_column("language_choice", str)
+
+
+@migrations()
+def m007_reporting_indexes(db: Database) -> None:
+    """What `aftercare report` looks up per row: a touchpoint by its conversation, a customer's
+    scores and cases (without these the report grows with the square of the store)."""
+    db["touchpoints"].create_index(["conversation_id"], if_not_exists=True)
+    db["responses"].create_index(["customer_id", "at"], if_not_exists=True)
+    db["escalations"].create_index(["customer_id"], if_not_exists=True)
+
+
+@migrations()
+def m008_shipping(db: Database) -> None:
+    """Live orders: the carrier's latest shipment status and delivery estimate; touchpoints
+    remember the moment they were timed from, so a delay notice fires again for a new delay."""
+    db["orders"].add_column("expected_at", str)
+    db["orders"].add_column("shipment_status", str)
+    db["touchpoints"].add_column("anchor", str)

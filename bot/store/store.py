@@ -252,9 +252,10 @@ class Orders:
 
     def upsert_order(self, order: dict, now: datetime) -> str:
         """Insert or update one order; returns 'inserted', 'updated' or 'unchanged'."""
-        existing = self.db.execute("select customer_id, channel, status, purchased_at, shipped_at, delivered_at "
-                                   "from orders where order_id = ?", [order["order_id"]]).fetchone()
-        keys = ("customer_id", "channel", "status", "purchased_at", "shipped_at", "delivered_at")
+        keys = ("customer_id", "channel", "status", "purchased_at", "shipped_at", "delivered_at", "expected_at",
+                "shipment_status")
+        existing = self.db.execute(f"select {', '.join(keys)} from orders where order_id = ?",
+                                   [order["order_id"]]).fetchone()
         if existing and tuple(existing) == tuple(order.get(k) for k in keys):
             return "unchanged"
         self.db["orders"].upsert({**order, "updated_at": iso(now)}, pk="order_id")
@@ -290,7 +291,12 @@ class Orders:
     # touchpoints -------------------------------------------------------------------------
 
     def set_touchpoints(self, order_id: str, sku: str, wanted: list[dict]) -> None:
-        """Make the pending touchpoints of an order item match `wanted` (kind, flow, due_at)."""
+        """Make the pending touchpoints of an order item match `wanted` (kind, flow, due_at,
+        optional anchor and repeatable).
+
+        A held touchpoint keeps its hold unless it is wanted later than that. One that already
+        went out stays done, except a `repeatable` one whose anchor moved later (a second delay):
+        it is pending again."""
         current = {r["kind"]: r for r in self.db["touchpoints"].rows_where("order_id = ? and sku = ?", [order_id, sku])}
         wanted_kinds = {w["kind"] for w in wanted}
         for kind, row in current.items():
@@ -298,11 +304,20 @@ class Orders:
                 self.db["touchpoints"].update(row["id"], {"status": "cancelled"})
         for touch in wanted:
             row = current.get(touch["kind"])
+            anchor = touch.get("anchor")
             if row is None:
                 self.db["touchpoints"].insert({"order_id": order_id, "sku": sku, "kind": touch["kind"],
-                                               "flow": touch["flow"], "due_at": touch["due_at"], "status": "pending"})
-            elif row["status"] in ("pending", "held", "cancelled") and (row["due_at"], row["status"]) != (touch["due_at"], "pending"):
-                self.db["touchpoints"].update(row["id"], {"due_at": touch["due_at"], "status": "pending", "held_reason": None})
+                                               "flow": touch["flow"], "due_at": touch["due_at"], "status": "pending",
+                                               "anchor": anchor})
+            elif row["status"] == "held" and touch["due_at"] <= row["due_at"] and anchor == row.get("anchor"):
+                continue
+            elif row["status"] in ("pending", "held", "cancelled"):
+                if (row["due_at"], row["status"], row.get("anchor")) != (touch["due_at"], "pending", anchor):
+                    self.db["touchpoints"].update(row["id"], {"due_at": touch["due_at"], "status": "pending",
+                                                              "held_reason": None, "anchor": anchor})
+            elif touch.get("repeatable") and anchor and (row.get("anchor") or "") < anchor:
+                self.db["touchpoints"].update(row["id"], {"due_at": touch["due_at"], "status": "pending",
+                                                          "held_reason": None, "anchor": anchor})
 
     def touchpoints(self, order_id: str) -> list[dict]:
         return list(self.db["touchpoints"].rows_where("order_id = ?", [order_id], order_by="due_at"))

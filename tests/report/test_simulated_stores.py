@@ -31,7 +31,8 @@ async def test_happy_path(tmp_path):
     assert (overall["checkins_sent"], overall["responses"], overall["response_rate"]) == (1, 1, 1.0)
     assert overall["csat"] == {"n": 1, "mean": 5.0, "satisfied_pct": 1.0,
                                "distribution": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 1}}
-    assert overall["reviews"]["requested"] == 1 and overall["upsells"]["offered"] == 1
+    assert overall["reviews"] == {"requested": 1, "accepted": 1}          # pressed "Sure"
+    assert overall["upsells"]["offered"] == 1
     assert overall["escalation_rate"] == 0.0 and overall["cases"]["opened"] == 0
     assert overall["nps"]["score"] is None and data["at_risk"] == []
     assert [g["key"] for g in data["groups"]] == ["TR2-44"]
@@ -55,6 +56,17 @@ async def test_silent_customer_has_no_responses_and_nulls(tmp_path):
     overall = (await played("silent_customer", tmp_path))["overall"]
     assert (overall["checkins_sent"], overall["responses"], overall["response_rate"]) == (1, 0, 0.0)
     assert overall["csat"]["n"] == 0 and overall["csat"]["mean"] is None
+
+
+async def test_a_declined_review_is_requested_not_accepted(tmp_path):
+    scenario = tmp_path / "declined.yml"
+    scenario.write_text((SCENARIOS / "happy_path.yml").read_text(encoding="utf-8").replace('press: "Sure"',
+                                                                                          'press: "Not now"'))
+    store = Store.open(tmp_path / "declined.db")
+    await simulate_file(scenario, make_settings(), TableParser(), store)
+    overall = Reporting(store.db).overall(Period(), datetime.now(timezone.utc) + timedelta(days=30))
+    store.close()
+    assert overall["reviews"] == {"requested": 1, "accepted": 0}
 
 
 @pytest.mark.parametrize("name, figure, value", [

@@ -366,3 +366,18 @@ def test_explain_every_reason(decision, text):
 def test_decisions_are_plain_values(schedule):
     one = decide(MessageClass.OFFER, facts(), MIDNIGHT, schedule)
     assert one == decide(MessageClass.OFFER, replace(facts()), MIDNIGHT, schedule)
+
+
+# ---- service messages (a delay notice) -------------------------------------------------------
+
+def test_a_service_message_ignores_the_weekly_cap(schedule):
+    full_week = [NOON - timedelta(days=1), NOON - timedelta(days=2)]
+    assert decide(MessageClass.PROACTIVE, facts(proactive_sent=full_week), NOON, schedule).reason == "weekly_cap"
+    assert decide(MessageClass.SERVICE, facts(proactive_sent=full_week), NOON, schedule).send
+    assert decide(MessageClass.SERVICE, facts(), NOON, schedule.copy(update={"weekly_cap": 0})).send
+
+
+def test_a_service_message_waits_for_quiet_hours_and_honours_stop(schedule):
+    decision = decide(MessageClass.SERVICE, facts(), MIDNIGHT, schedule)
+    assert (decision.send, decision.reason, decision.wait_until) == (False, "quiet_hours", utc(2026, 11, 21, 9, 0))
+    assert decide(MessageClass.SERVICE, facts(opted_out=True), NOON, schedule).never

@@ -217,3 +217,27 @@ def test_reschedule_checkin_after_not_used_yet(schedule):
     assert reschedule_checkin(now, week2) == now + timedelta(days=14)
     with pytest.raises(ValueError):
         reschedule_checkin(datetime(2026, 11, 10, 9, 30), schedule)
+
+
+# ---- the delay notice (`from: late`) ---------------------------------------------------------
+
+def test_a_shipped_undelivered_order_has_a_delay_notice_at_the_expected_date_plus_grace(schedule):
+    kinds = by_kind(touchpoints_for(order(delivered_at=None, status="shipped"), schedule, {}))
+    notice = kinds["delay_notice"]
+    assert notice.due_at == SHIPPED + timedelta(days=5, hours=12) and notice.anchor == SHIPPED + timedelta(days=5)
+    assert notice.message_class is MessageClass.SERVICE and not notice.proactive
+    assert kinds["checkin"].anchor is None                     # only `late` kinds carry their anchor
+
+
+def test_the_carriers_estimate_times_the_delay_notice_and_the_checkin(schedule):
+    estimate = SHIPPED + timedelta(days=2)
+    kinds = by_kind(touchpoints_for(order(delivered_at=None, status="shipped", expected_at=estimate), schedule, {}))
+    assert kinds["delay_notice"].due_at == estimate + timedelta(hours=12)
+    assert kinds["checkin"].due_at == estimate + timedelta(days=4)
+    assert delivery_anchor(order(delivered_at=None, status="shipped", expected_at=estimate), schedule) == estimate
+
+
+@pytest.mark.parametrize("changes", [{}, {"status": "cancelled", "delivered_at": None},
+                                     {"shipped_at": None, "delivered_at": None, "status": "placed"}])
+def test_no_delay_notice_once_delivered_cancelled_or_before_shipping(schedule, changes):
+    assert "delay_notice" not in by_kind(touchpoints_for(order(**changes), schedule, {}))

@@ -236,3 +236,13 @@ def test_a_store_from_an_older_version_is_migrated_then_read_read_only(tmp_path)
     assert Reporting(db).report(WEEK, NOW)["overall"] == empty_figures()
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         db.execute("insert into customers (ref) values ('x')")
+
+
+def test_the_lookups_per_row_use_indexes():
+    """Without these the report grows with the square of the store (bench/report_bench.py)."""
+    db = Store.memory().db
+    plans = {sql: " ".join(str(row[-1]) for row in db.execute("explain query plan " + sql).fetchall()) for sql in (
+        "select 1 from touchpoints where conversation_id = 1",
+        "select id from responses where customer_id = 1 order by at desc",
+        "select 1 from escalations where customer_id = 1")}
+    assert all("USING INDEX" in plan or "USING COVERING INDEX" in plan for plan in plans.values()), plans
