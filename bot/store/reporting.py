@@ -14,6 +14,12 @@ Conventions (the report's contract):
   second kind that runs the `checkin` flow is a check-in too);
 - a forgotten customer's scores and counts stay (anonymous statistics), but nothing personal
   about them (name, reference, words) is ever returned.
+
+Definitions: a check-in is *sent* when a message of its conversation reached the customer, and
+*answered* when the customer wrote or pressed anything in it (response rate = answered / sent);
+the escalation rate is the share of conversations the customer answered that opened a case; a
+case *breaches* its SLA when its first reply (else its resolution, else the report's moment)
+comes after `sla_due_at`; a review request is *accepted* when the customer said yes to it.
 """
 from __future__ import annotations
 
