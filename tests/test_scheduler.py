@@ -246,3 +246,15 @@ async def test_due_report_explains_each_wait():
     report = {(i.order_id, i.kind): i.verdict for i in h.core.scheduler.due_report(h.clock.now())}
     assert report[("A-1", "checkin")] == "waits for quiet hours to end at 09:00 Europe/Lisbon"
     assert report[("B-1", "checkin")] == "waits: the customer has not linked telegram yet"
+
+
+async def test_after_a_delay_notice_the_checkin_waits_for_the_real_delivery_and_says_so():
+    h = Harness(start=at(2026, 11, 2, 10, 0))
+    h.add_order(status="shipped", delivered=None, purchased=at(2026, 10, 25, 9, 0))     # shipped Oct 26, late
+    await h.pump()
+    assert any("is taking longer than we promised" in t for t in h.texts())
+    await h.advance(timedelta(days=4))                       # the check-in's estimated time comes and goes
+    assert h.touchpoint("A-1", "checkin")["held_reason"] == "not delivered yet"
+    report = {i.kind: i.verdict for i in h.core.scheduler.due_report(h.clock.now(), timedelta(days=2))}
+    assert report["checkin"] == "waits: not delivered yet (a delay notice went out; timed from the real delivery)"
+    assert not any(t.startswith("Hi Ana! Thanks again") for t in h.texts())

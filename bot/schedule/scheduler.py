@@ -171,6 +171,8 @@ class Scheduler:
             decision, identity = self.decision_for(touchpoint, order, now)
             if identity is not None and not identity.address:
                 verdict = f"waits: the customer has not linked {identity.channel} yet"
+            elif self._waits_for_delivery(touchpoint, order):
+                verdict = "waits: not delivered yet (a delay notice went out; timed from the real delivery)"
             elif touchpoint["due_at"] > now.isoformat():
                 verdict = f"due later; {explain(decision)}"
             else:
