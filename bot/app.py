@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional, cast
 
 from aiohttp import web
 
 from bot.channels import registry
 from bot.channels.base import Channel, SupportDesk
-from bot.channels.spec import Capability
+from bot.channels.spec import Capability, CarriesDesk
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core import Core, build_core
@@ -120,7 +120,7 @@ def _desk(channels: Mapping[str, Channel]) -> Optional[SupportDesk]:
     for name, channel in channels.items():
         spec = registry.default_registry().get(name)
         if spec is not None and spec.can(Capability.DESK):
-            return getattr(channel, "desk")
+            return cast(CarriesDesk, channel).desk
     return None
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Optional, Protocol
 
 from bot.agent_events import AgentAction, AgentActionKind
+from bot.channels.console import ConsoleChannel, MemoryDesk
 from bot.clock import SimClock, iso, parse_iso
 from bot.config import Anchor, Settings
 from bot.core import Core
@@ -106,7 +107,7 @@ class Simulation:
         checkin = next((t for t in points if t["kind"] in late and t["status"] == "pending"), None) or \
             next((t for t in points if t["kind"] == "checkin"), None)
         if checkin:
-            due = parse_iso(checkin["due_at"])
+            due = parse_iso(checkin["due_at"]) or now
             self.core.store.orders.skip_touchpoints_before(row.order_id, due)   # e.g. the thank-you
             self.clock.set(max(now, due))                                       # now, when overdue
 
@@ -272,7 +273,9 @@ class ConsoleCustomer:
                                               self.core.clock.now(), button_value=value, reply_to=platform_message_id))
 
     async def block(self) -> None:
-        self.core.channels["console"].block(self.address)
+        console = self.core.channels[self.channel]
+        assert isinstance(console, ConsoleChannel)
+        console.block(self.address)
 
 
 class MemoryAgent:
@@ -299,7 +302,6 @@ async def simulate_file(path, settings: Settings, parser: Parser, store: Optiona
 
     The store is a throwaway in memory unless one is given (tests keep it to read afterwards)."""
     from bot.core import build_core
-    from bot.channels.console import ConsoleChannel, MemoryDesk
     from bot.sandbox.scenario import load_scenario
 
     scenario = load_scenario(path)
