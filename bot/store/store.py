@@ -627,7 +627,8 @@ class Outbox:
         """Is a row of `kind` with payload[field] == value queued or sent (never cancelled)? What
         posts a once-per-slot notice (the weekly digest) exactly once."""
         row = self.db.execute("select 1 from outbox where channel = ? and kind = ? and status != 'cancelled' "
-                              "and json_extract(payload, '$.' || ?) = ? limit 1", [channel, kind, field, value]).fetchone()
+                              "and json_extract(payload, '$.' || ?) = ? limit 1",
+                              [channel, OutboxKind(kind).value, field, value]).fetchone()
         return row is not None
 
     def reconcile(self) -> int:
