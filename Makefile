@@ -8,7 +8,7 @@ export no_proxy := 127.0.0.1,localhost
 # The checkout's own code wins over whatever the venv's editable install points at.
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv model bench clean
+.PHONY: run test lint venv model bench clean
 
 venv: $(STAMP)
 
@@ -22,8 +22,12 @@ model: $(STAMP)
 run: $(STAMP) model
 	$(VENV)/bin/aftercare run
 
-test: $(STAMP) model
+test: $(STAMP) model lint
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check bot
+	$(VENV)/bin/mypy bot
 
 bench: $(STAMP) model
 	$(VENV)/bin/python -m bench

@@ -83,7 +83,7 @@ class CaseDesk:
             return "This case is resolved; the customer's conversation is back with the bot."
         if case["status"] == "open":
             self._claim(case, agent, now)
-            case = self.store.cases.get(case["id"])
+            case = self.store.cases.get(case["id"]) or case
         elif case["agent"] != agent:
             return f"This case is claimed by <@{case['agent']}>; only they can reply."
         conversation = self.store.conversations.get(case["conversation_id"])

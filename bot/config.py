@@ -55,7 +55,7 @@ def _channels_model() -> type[BaseModel]:
     return create_model("ChannelsSettings", __base__=_Model, **sections)
 
 
-ChannelsSettings = _channels_model()
+ChannelsSettings: Any = _channels_model()
 
 
 class Duration(timedelta):
@@ -155,7 +155,7 @@ class ScheduleSettings(_Model):
     expected_transit: timedelta = timedelta(days=5)
     touchpoints: Dict[str, TouchpointKind] = Field(default_factory=dict)
     quiet_hours: QuietHours = QuietHours()
-    weekly_cap: int = Field(1, ge=0)
+    weekly_cap: int = Field(default=1, ge=0)
     reminder_after: timedelta = timedelta(hours=24)
     close_after: timedelta = timedelta(hours=48)
     not_used_yet_delay: timedelta = timedelta(days=7)
@@ -187,7 +187,7 @@ class ScheduleSettings(_Model):
 
 class EscalationSettings(_Model):
     support_channel: str = "#support"
-    sla_minutes: int = Field(30, gt=0)
+    sla_minutes: int = Field(default=30, gt=0)
     mention_group: Optional[str] = None
     agents: List[str] = Field(default_factory=list)
 
@@ -208,7 +208,7 @@ class UpsellOffer(_Model):
 
 
 class Replenishment(_Model):
-    usage_days: int = Field(..., gt=0)
+    usage_days: int = Field(default=..., gt=0)
     url: str
     offer: Optional[str] = None
 
@@ -239,7 +239,7 @@ class LanguageSettings(_Model):
 
 class NluSettings(_Model):
     model_dir: str = "models"
-    confidence_threshold: float = Field(0.55, ge=0, le=1)
+    confidence_threshold: float = Field(default=0.55, ge=0, le=1)
     language: str = "en"
     # Languages the model was trained on. Free text in any other language (Japanese) is never
     # guessed at: it gets "tap a button, or write STOP / a person will help" instead.
@@ -251,7 +251,7 @@ class ServerSettings(_Model):
     """The one HTTP server of `aftercare run`: /healthz and the order webhooks."""
 
     listen: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)          # 0: any free port
+    port: int = Field(default=8080, ge=0, le=65535)          # 0: any free port
 
 
 class WebhookSettings(_Model):
@@ -260,7 +260,7 @@ class WebhookSettings(_Model):
     shopify_secret: Optional[SecretStr] = None       # the Shopify app's client secret
     orders_secret: Optional[SecretStr] = None        # signs our own POST /webhooks/orders
     tolerance: timedelta = timedelta(minutes=5)      # X-Aftercare-Signature's timestamp window
-    max_body_bytes: int = Field(1_000_000, gt=0)
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
     shopify_channel: str = "telegram"                # channel of a Shopify order that names none
 
     _d = validator("tolerance", pre=True, allow_reuse=True)(_duration)
@@ -303,7 +303,7 @@ class DigestSettings(_Model):
 
     enabled: bool = True
     day: str = "monday"
-    hour: int = Field(9, ge=0, le=23)
+    hour: int = Field(default=9, ge=0, le=23)
 
     @validator("day", pre=True)
     def _day(cls, value: Any) -> str:
@@ -322,7 +322,7 @@ class Settings(_Model):
     # A shop's own flow words: Python modules (dotted names, or .py files beside config.yml),
     # each with a `register(vocabulary)` that adds actions, guards, conditions or variables.
     vocabulary: List[str] = Field(default_factory=list)
-    channels: ChannelsSettings = ChannelsSettings()  # type: ignore[valid-type]
+    channels: ChannelsSettings = ChannelsSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     escalation: EscalationSettings = EscalationSettings()
     reviews: ReviewSettings = ReviewSettings()
@@ -383,7 +383,7 @@ def load_settings(path: Path | str = "config.yml",
     return settings.copy(update={"config_path": path})
 
 
-def _literal_secret(model: type, data: Any, where: list) -> Optional[list]:
+def _literal_secret(model: Any, data: Any, where: list) -> Optional[list]:
     """The key path of the first secret field whose value is written out instead of ${NAME}."""
     if not isinstance(data, dict):
         return None

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Collection, Mapping, Optional
+from typing import Collection, Mapping, Optional, cast
 
 from bot.agent_events import AgentAction
 from bot.cases import SUPPORT, CaseDesk, DeskPosts
 from bot.channels.base import Channel, SupportDesk
 from bot.channels.registry import ChannelRegistry, default_registry, desk_limits, sending_limits
-from bot.channels.spec import Capability
+from bot.channels.spec import Capability, LooksUpEmail
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine.flows import FlowSet
@@ -68,7 +68,7 @@ class Core:
         for spec in self.channel_specs.with_capability(Capability.EMAIL_LOOKUP):
             channel = self.channels.get(spec.name)
             if channel is not None:
-                lookup = getattr(channel, "lookup_user_by_email")
+                lookup = cast(LooksUpEmail, channel).lookup_user_by_email
                 resolved += await resolve_emails(self.store, lookup, self.clock.now(), spec.name)
         return resolved
 
@@ -84,6 +84,7 @@ class Core:
         with self.store.transaction():
             if not self.store.events.first_time(SUPPORT, action.event_id, now):
                 return
+            refusal: Optional[str]
             if not self.cases.authorized(action.agent_id, is_member):
                 refusal = "Only members of the support channel can act on cases."
             else:

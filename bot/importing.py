@@ -55,7 +55,7 @@ def import_rows(store: Store, settings: Settings, rows: list[OrderRow], now: dat
         if delivery is not None and not store.events.first_time(delivery[0], delivery[1], now):
             report.duplicate = True
             return report
-        for order_id, items in by_order.items():
+        for items in by_order.values():
             outcome = _import_order(store, settings, items, now)
             setattr(report, outcome, getattr(report, outcome) + 1)
     return report

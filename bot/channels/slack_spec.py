@@ -23,7 +23,7 @@ class SlackSettings(ConfigModel):
     app_token: Optional[SecretStr] = None
     port: int = 3000
     per_channel_per_second: float = 1.0
-    reply_burst: int = Field(3, ge=1)
+    reply_burst: int = Field(default=3, ge=1)
 
 
 def _options(section: SlackSettings, settings: Any) -> Mapping[str, Any]:

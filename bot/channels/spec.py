@@ -9,11 +9,11 @@ import enum
 import importlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Optional, Protocol, Union
 
 from pydantic import BaseModel
 
-from bot.channels.base import Channel
+from bot.channels.base import Channel, SupportDesk
 
 CustomerRef = Union[int, str]
 LimitsSpec = Mapping[str, Any]      # keyword arguments of `bot.outbox.Limits`
@@ -26,6 +26,19 @@ class Capability(str, enum.Enum):
     DESK = "desk"                  # the adapter carries a support desk (`adapter.desk`)
     EMAIL_LOOKUP = "email_lookup"  # customers imported by email get an address (`adapter.lookup_user_by_email`)
     DEEP_LINKS = "deep_links"      # a signed start payload binds a chat to a customer (`links`)
+
+
+class CarriesDesk(Protocol):
+    """An adapter whose channel declares `Capability.DESK`."""
+
+    @property
+    def desk(self) -> SupportDesk: ...
+
+
+class LooksUpEmail(Protocol):
+    """An adapter whose channel declares `Capability.EMAIL_LOOKUP`."""
+
+    async def lookup_user_by_email(self, email: str) -> Optional[str]: ...
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def bot_api_url(value: Any) -> str:
     if re.search(r"/bot[^/]*$", parts.path):
         raise ValueError(f'"{url}": give the server\'s root URL only; the token and /bot are added by the bot')
     try:
-        parts.port
+        _ = parts.port
     except ValueError:
         raise ValueError(f'"{url}" has an invalid port') from None
     return url
@@ -57,7 +57,7 @@ class TelegramSettings(ConfigModel):
     link_ttl: timedelta = timedelta(days=14)
     per_chat_per_second: float = 1.0
     per_bot_per_second: float = 30.0
-    reply_burst: int = Field(3, ge=1)
+    reply_burst: int = Field(default=3, ge=1)
     api_url: str = TELEGRAM_API
 
     @validator("api_url", pre=True)

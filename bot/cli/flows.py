@@ -38,7 +38,7 @@ def check(ctx: click.Context, directory: str | None) -> None:
         problems = check_translations(folder, settings.languages.enabled)
     except (FlowError, SourceError) as exc:
         click.echo(f"error: {exc}", err=True)
-        raise SystemExit(1)
+        raise SystemExit(1) from None
     problems.extend(SourceError(settings.config_path, None,
                                 f"schedule.touchpoints.{kind}: no flow {flow!r} in {folder}")
                     for kind, flow in kinds_without_flow(settings.schedule, flow_set.flows))

@@ -9,11 +9,11 @@ import click
 
 from bot.config import ConfigError
 from bot.nlu.languages import LanguageRouter, load_parser, train_all
-from bot.nlu.rasa_nlu import ModelNotTrainedError, NluSettings, RasaParser, load_nlu_settings
+from bot.nlu.rasa_nlu import ModelNotTrainedError, NluSetup, RasaParser, load_nlu_settings
 from bot.nlu.base import FALLBACK_INTENT, Parse
 
 
-def _settings(ctx: click.Context) -> NluSettings:
+def _settings(ctx: click.Context) -> NluSetup:
     obj = ctx.find_root().obj or {}
     config_path = Path(obj.get("config_path", "config.yml"))
     try:
@@ -24,7 +24,7 @@ def _settings(ctx: click.Context) -> NluSettings:
         raise click.ClickException(str(exc)) from None
 
 
-def _parser(settings: NluSettings, keyword_fallback: bool = True) -> RasaParser | LanguageRouter:
+def _parser(settings: NluSetup, keyword_fallback: bool = True) -> RasaParser | LanguageRouter:
     """The cached model, or exit 1 with what to do: these commands never train."""
     try:
         parser = load_parser(settings)

@@ -37,7 +37,7 @@ def overlaps(held_out: Iterable[str], training: Iterable[str],
              threshold: float = NEAR) -> list[Overlap]:
     """Every held-out sentence whose normalised form is at least `threshold` similar
     (rapidfuzz's normalised Indel ratio, as difflib's) to some training sentence."""
-    corpus = {}
+    corpus: dict[str, str] = {}
     for sentence in training:
         corpus.setdefault(normalise(sentence), sentence)
     keys = list(corpus)

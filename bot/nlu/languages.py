@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 from bot.nlu.base import FALLBACK_INTENT, Parse
-from bot.nlu.rasa_nlu import (MIN_FAMILIARITY, ModelNotTrainedError, NluSettings, RasaParser, clean_text, familiarity,
+from bot.nlu.rasa_nlu import (MIN_FAMILIARITY, ModelNotTrainedError, NluSetup, RasaParser, clean_text, familiarity,
                               model_path, train, trained_words)
 
 
-def for_language(settings: NluSettings, language: str) -> NluSettings:
+def for_language(settings: NluSetup, language: str) -> NluSetup:
     """The settings of one language's model (its own data, its own cache key)."""
     if language not in settings.language_files:
         raise KeyError(f"{language}: not a trained language (config nlu.languages: {', '.join(settings.languages)})")
@@ -28,7 +28,7 @@ def for_language(settings: NluSettings, language: str) -> NluSettings:
     return dataclasses.replace(settings, language=language, training_data=training, test_data=held_out)
 
 
-def train_all(settings: NluSettings, force: bool = False,
+def train_all(settings: NluSetup, force: bool = False,
               progress: Optional[Callable[[str], None]] = None) -> list[Path]:
     """Train every language's model that is not cached yet; return their paths."""
     say = progress or (lambda message: None)
@@ -39,7 +39,7 @@ def train_all(settings: NluSettings, force: bool = False,
     return paths
 
 
-def load_parser(settings: NluSettings) -> Union[RasaParser, "LanguageRouter"]:
+def load_parser(settings: NluSetup) -> Union[RasaParser, "LanguageRouter"]:
     """Every language's cached model; never trains. One language: its plain parser."""
     parsers: dict[str, RasaParser] = {}
     for language in settings.languages:

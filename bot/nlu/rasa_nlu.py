@@ -45,7 +45,7 @@ class ModelNotTrainedError(Exception):
 
 
 @dataclass(frozen=True)
-class NluSettings:
+class NluSetup:
     """The `nlu:` section of config.yml with paths made absolute."""
 
     model_dir: Path
@@ -68,15 +68,15 @@ class NluSettings:
         return {lang: files[1] for lang, files in self.language_files.items()}
 
 
-def load_nlu_settings(config_path: Path | str = "config.yml") -> NluSettings:
+def load_nlu_settings(config_path: Path | str = "config.yml") -> NluSetup:
     """Read and validate config.yml, then take its NLU part."""
     return nlu_settings(load_settings(Path(config_path).resolve()))
 
 
-def nlu_settings(settings: Settings) -> NluSettings:
+def nlu_settings(settings: Settings) -> NluSetup:
     """The NLU part of already loaded settings; paths relative to the config file's folder."""
     nlu = settings.nlu
-    return NluSettings(
+    return NluSetup(
         model_dir=settings.resolve(nlu.model_dir),
         confidence_threshold=nlu.confidence_threshold,
         language=nlu.language,
@@ -136,13 +136,13 @@ def _own_components_digest() -> str:
     return digest.hexdigest()
 
 
-def model_path(settings: NluSettings) -> Path:
+def model_path(settings: NluSetup) -> Path:
     """Where the model for the current data and pipeline lives (it may not exist yet)."""
     key = cache_key(settings.training_data, settings.pipeline, settings.language)
     return settings.model_dir / f"nlu-{key[:16]}.tar.gz"
 
 
-def rasa_config(settings: NluSettings) -> dict[str, Any]:
+def rasa_config(settings: NluSetup) -> dict[str, Any]:
     """The config handed to Rasa: NLU only, no policies, nothing left for Rasa to fill in."""
     return {"recipe": "default.v1", "assistant_id": "aftercare-nlu",
             "language": settings.language, "pipeline": settings.pipeline, "policies": []}
@@ -197,7 +197,7 @@ def _ignore_deprecations() -> None:
 
 # ---- training --------------------------------------------------------------------------
 
-def train(settings: NluSettings, force: bool = False,
+def train(settings: NluSetup, force: bool = False,
           progress: Callable[[str], None] | None = None, keep: Sequence[Path] = ()) -> Path:
     """Train unless a model for this exact data and pipeline exists; return its path."""
     say = progress or (lambda message: None)
@@ -245,7 +245,7 @@ def _prune(model_dir: Path, keep: set[Path], newest: int = 12) -> None:
         old.unlink(missing_ok=True)
 
 
-def _train_locked(settings: NluSettings, target: Path, force: bool,
+def _train_locked(settings: NluSetup, target: Path, force: bool,
                   say: Callable[[str], None]) -> None:
     prepare_environment(settings.model_dir)
     say(f"training the NLU model on {settings.training_data.name} (1-2 min on 2 cores) ...")
@@ -500,7 +500,7 @@ def trained_words(parser: "RasaParser") -> frozenset[str]:
     return frozenset()
 
 
-def load_parser(settings: NluSettings) -> RasaParser:
+def load_parser(settings: NluSetup) -> RasaParser:
     """The parser for the current data and pipeline; never trains."""
     path = model_path(settings)
     if not path.exists():

@@ -8,6 +8,7 @@ stands still while the bot thinks and the run is the same at any speed.
 """
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import logging
@@ -176,7 +177,7 @@ class Customer:
                 self._answers += 1
                 delay = P.reply_delay(self.order_ids[0], self._answers, move)
                 self.timeline.add(now + timedelta(seconds=delay), f"{self.name}: {move}",
-                                  lambda seen=seen, move=move: self._act(seen, move))
+                                  functools.partial(self._act, seen, move))
         self._read = len(screen)
 
     async def _act(self, seen: Seen, move: P.Move) -> None:
@@ -270,7 +271,7 @@ class Agent:
             return
         header = next((b["text"]["text"] for b in post.blocks if b.get("type") == "header"), "")
         reason = header.split(":", 1)[1].strip() if ":" in header else "low_score"
-        fields = next((b.get("fields", []) for b in post.blocks if b.get("block_id") == "case_fields"), [])
+        fields: list[dict] = next((b.get("fields", []) for b in post.blocks if b.get("block_id") == "case_fields"), [])
         customer = next((f["text"].split("\n", 1)[1] for f in fields if f["text"].startswith("*Customer*")), "there")
         self._open(_Case(claim["value"], post.ts, reason, customer), now)
 

@@ -157,7 +157,7 @@ async def outbound_drill(workdir: Path, *, messages: int = 1000, chats: int = 10
             left = messages - before
             # somewhere in this worker's share of the rest, never before its first accepted send
             target = before + rng.randint(1, max(1, left // (kills - kill + 1)))
-            await _until(lambda: api.stats.accepted >= target, proc, f"kill {kill + 1}", timeout)
+            await _until(lambda target=target: api.stats.accepted >= target, proc, f"kill {kill + 1}", timeout)
             await _kill(proc)
             flight, unsent = _in_flight(store)
             if not unsent:
@@ -172,7 +172,7 @@ async def outbound_drill(workdir: Path, *, messages: int = 1000, chats: int = 10
             texts = [m.text for m in api.messages_to(chat)]
             result.received.update(texts)
             firsts = list(dict.fromkeys(texts))
-            result.order_violations += sum(1 for a, b in zip(firsts, firsts[1:]) if a > b)
+            result.order_violations += len([a for a, b in zip(firsts, firsts[1:]) if a > b])
         result.too_many_requests = api.stats.too_many_requests
     store.close()
     result.seconds = time.monotonic() - started
@@ -237,14 +237,14 @@ async def inbound_drill(workdir: Path, *, mode: str = "polling", updates: int = 
         for kill in range(kills + 1):
             proc = await _spawn("bot.sandbox.inbound_worker", str(db_path), api.url, api.token, mode, parser)
             before = _processed(store)
-            for n in range(per_round if kill < kills else updates - per_round * kills):
+            for _ in range(per_round if kill < kills else updates - per_round * kills):
                 sent = await api.user_sends(FIRST_CHAT + rng.randrange(chats), f"message {len(result.update_ids)}")
                 result.update_ids.append(sent.update_id)
             if kill == kills:
                 break
             # kill once this receiver has processed something and while updates still wait
             target = before + rng.randint(1, max(1, per_round // 2))
-            await _until(lambda: _processed(store) >= target, proc, f"kill {kill + 1}", timeout)
+            await _until(lambda target=target: _processed(store) >= target, proc, f"kill {kill + 1}", timeout)
             await _kill(proc)
             if _processed(store) >= len(result.update_ids):
                 raise DrillError(f"kill {kill + 1} came after every update was processed")

@@ -34,7 +34,7 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.logging import RichHandler
 
-from bot.app import start_health
+from bot.health import start_health
 from bot.channels import registry
 from bot.clock import SimClock, parse_iso
 from bot.config import Settings, StoreSettings
@@ -45,7 +45,7 @@ from bot.importing import import_rows
 from bot.nlu.base import Parse
 from bot.orders import OrderFileError, OrderRow, read_orders
 from bot.sandbox import personas as P
-from bot.sandbox.cast import Agent, Customer, SlackSide, TelegramSide, Timeline
+from bot.sandbox.cast import Agent, Customer, Side, SlackSide, TelegramSide, Timeline
 from bot.sandbox.narrator import Feed, Narrator, render_summary
 from bot.sandbox.shop import ShopFeed
 from bot.sandbox.summary import HoldLog, Summary, summarize
@@ -256,6 +256,7 @@ class SandboxDemo:
         for number, (ref, orders) in enumerate(by_customer.items()):
             head = orders[0]
             name = head.customer_name or ref
+            side: Side
             if head.channel == "telegram":
                 chat_id = int(head.address) if head.address else UNLINKED_CHAT_IDS + number
                 side = TelegramSide(world, store, chat_id, name.split()[0], head.language)
@@ -275,8 +276,8 @@ class SandboxDemo:
             if head.channel == "telegram" and not head.address:
                 customer_id = store.db.execute("select id from customers where ref = ?", [ref]).fetchone()[0]
                 customer.plan_link(min(o.purchased_at for o in orders) - LINK_BEFORE_PURCHASE, customer_id, link_secret)
-            checkins = [parse_iso(t["due_at"]) for o in order_ids for t in store.orders.touchpoints(o)
-                        if t["kind"] == "checkin"]
+            checkins = [at for o in order_ids for t in store.orders.touchpoints(o)
+                        if t["kind"] == "checkin" and (at := parse_iso(t["due_at"])) is not None]
             if persona.blocks_before_checkin and checkins:
                 customer.plan_block(max(self.clock.now(), min(checkins) - BLOCK_BEFORE_CHECKIN))
 
@@ -297,7 +298,8 @@ class SandboxDemo:
     def _end(self) -> datetime:
         """The simulated end: some days after the last check-in falls due (the shop's live
         orders: after their delivery and check-in delay)."""
-        dues = [parse_iso(t["due_at"]) for t in self.store.db["touchpoints"].rows_where("kind = 'checkin'")]
+        dues = [at for t in self.store.db["touchpoints"].rows_where("kind = 'checkin'")
+                if (at := parse_iso(t["due_at"])) is not None]
         dues += [t.due_at for row in self._shop_rows()
                  for t in touchpoints_for(row.facts(), self.settings.schedule, self.settings.upsell.replenishment)
                  if t.kind == "checkin"]

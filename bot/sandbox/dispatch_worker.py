@@ -37,8 +37,9 @@ async def drain(db_path: str, base_url: str, token: str, kind: str = "telegram",
     limits = limits if limits is not None else default_limits(load_settings(CONFIG, environ={}))
     dispatcher = Dispatcher(store, {kind: channel}, SystemClock(), limits)
     dispatcher.reconcile()
-    if kind == "telegram":
-        await channel.connect_for_sending()
+    connect = getattr(channel, "connect_for_sending", None)
+    if connect is not None:                 # a send-only process checks the token first
+        await connect()
     stop = asyncio.Event()
 
     async def until_drained() -> None:

@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.core import build_core
 from bot.nlu.base import Parser
 from bot.sandbox.scenario import AgentMove, Scenario
-from bot.sandbox.simulate import Simulation
+from bot.sandbox.simulation import CustomerSide, Simulation
 from bot.sandbox.world import SandboxWorld, wait_processed
 from bot.store.store import Store
 
@@ -96,6 +96,7 @@ async def simulate_on_platform(scenario: Scenario, settings: Settings, parser: P
         core = build_core(settings, store, parser, clock, channels, desk=world.desk)
         await world.connect(core.on_event, core.on_agent_action)
         name = str(scenario.customer.get("name", "Sam Customer"))
+        customer: CustomerSide
         if scenario.channel == "telegram":
             customer = TelegramCustomer(world, store, name, str(scenario.customer.get("language", "en")))
         else:

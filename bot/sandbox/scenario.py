@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 from bot.channels.registry import default_registry
 from bot.durations import parse_duration

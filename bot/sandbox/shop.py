@@ -8,6 +8,7 @@ its estimate gets a delay notice first, and its check-in is timed from the real 
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import replace
@@ -58,7 +59,7 @@ class ShopFeed:
                 by_stage.setdefault((at, what, row.order_id), []).append(state)
         for (at, what, order_id), states in sorted(by_stage.items()):
             timeline.add(at, f"shop: {order_id} {what}",
-                         lambda at=at, what=what, order_id=order_id, states=states: self.post(at, what, order_id, states))
+                         functools.partial(self.post, at, what, order_id, states))
 
     async def post(self, at: datetime, what: str, order_id: str, states: list[OrderRow]) -> None:
         body = json.dumps({"orders": [state.record() for state in states]}).encode()

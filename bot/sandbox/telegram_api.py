@@ -45,7 +45,7 @@ class TelegramSandbox:
     """One bot's Bot API on 127.0.0.1, plus the handles a test or simulation drives it by."""
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, bot_username: str = "AftercareDemoBot",
-                 limits: TelegramLimits = TelegramLimits(),
+                 limits: Optional[TelegramLimits] = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time,
                  callback_timeout: float = 15.0,
@@ -62,7 +62,7 @@ class TelegramSandbox:
                     "supports_inline_queries": False}
         self.token = token
         self.queue = UpdateQueue()
-        self.flood = FloodControl(limits, clock)
+        self.flood = FloodControl(limits or TelegramLimits(), clock)
         self.world = TelegramWorld(bot_user, self.queue, self.flood, clock=clock,
                                    wall_clock=wall_clock, callback_timeout=callback_timeout)
         self.method_counts: Counter = Counter()

@@ -138,7 +138,7 @@ class Privacy:
                 "where channel = 'support' and json_extract(payload, '$.case_id') = ? order by id", [case["id"]])
         identities = "(select id from identities where customer_id = ?)"
         return {
-            "customer": (q("select * from customers where id = ?", [customer_id]) or [None])[0],
+            "customer": next(iter(q("select * from customers where id = ?", [customer_id])), None),
             "identities": q("select * from identities where customer_id = ? order by id", [customer_id]),
             "consent_ledger": q("select * from consent_ledger where customer_id = ? order by id", [customer_id]),
             "orders": orders,

@@ -236,7 +236,7 @@ class Customers:
     def contacts_since(self, customer_id: int, since: datetime) -> list[datetime]:
         rows = self.db.execute("select at from contacts where customer_id = ? and at > ? order by at",
                                [customer_id, iso(since)]).fetchall()
-        return [parse_iso(r[0]) for r in rows]
+        return [at for at in (parse_iso(r[0]) for r in rows) if at is not None]
 
 
 def _identity(row: dict) -> Identity:
@@ -299,9 +299,9 @@ class Orders:
         it is pending again."""
         current = {r["kind"]: r for r in self.db["touchpoints"].rows_where("order_id = ? and sku = ?", [order_id, sku])}
         wanted_kinds = {w["kind"] for w in wanted}
-        for kind, row in current.items():
-            if kind not in wanted_kinds and row["status"] in ("pending", "held"):
-                self.db["touchpoints"].update(row["id"], {"status": "cancelled"})
+        for kind, old in current.items():
+            if kind not in wanted_kinds and old["status"] in ("pending", "held"):
+                self.db["touchpoints"].update(old["id"], {"status": "cancelled"})
         for touch in wanted:
             row = current.get(touch["kind"])
             anchor = touch.get("anchor")
@@ -633,7 +633,8 @@ class Outbox:
         """Is a row of `kind` with payload[field] == value queued or sent (never cancelled)? What
         posts a once-per-slot notice (the weekly digest) exactly once."""
         row = self.db.execute("select 1 from outbox where channel = ? and kind = ? and status != 'cancelled' "
-                              "and json_extract(payload, '$.' || ?) = ? limit 1", [channel, kind, field, value]).fetchone()
+                              "and json_extract(payload, '$.' || ?) = ? limit 1",
+                              [channel, OutboxKind(kind).value, field, value]).fetchone()
         return row is not None
 
     def reconcile(self) -> int:

@@ -165,7 +165,7 @@ def _customer_ref(payload: Mapping[str, Any], customer: Mapping[str, Any]) -> st
 
 
 def _name(customer: Mapping[str, Any], payload: Mapping[str, Any]) -> Optional[str]:
-    name = " ".join(str(part) for part in (customer.get("first_name"), customer.get("last_name")) if part)
+    name: Optional[str] = " ".join(str(part) for part in (customer.get("first_name"), customer.get("last_name")) if part)
     if not name:
         billing = payload.get("billing_address")
         name = billing.get("name") if isinstance(billing, Mapping) else None
