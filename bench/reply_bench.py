@@ -285,9 +285,9 @@ async def _run(args: argparse.Namespace) -> tuple[list[Load], dict]:
             for chat in range(FIRST_CHAT, FIRST_CHAT + CUSTOMERS):
                 await api.add_user(chat)
             bot = Bot(db, api, limits_off=False)
-            await bot.start()
-            extra["ready"] = bot.ready_seconds
             try:
+                await bot.start()
+                extra["ready"] = bot.ready_seconds
                 await _one_chat(api, replies, chats.take(1)[0], 3, 0.0, Load("warm-up"))
                 new_chats = chats.take(args.sequential)
                 loads.append(await _measure("one customer at a time, a new chat each", bot,
@@ -312,9 +312,9 @@ async def _run(args: argparse.Namespace) -> tuple[list[Load], dict]:
             for chat in range(FIRST_CHAT, FIRST_CHAT + CUSTOMERS):
                 await api.add_user(chat)
             bot = Bot(db_2, api, limits_off=True)
-            await bot.start()
-            extra["ready_2"] = bot.ready_seconds
             try:
+                await bot.start()
+                extra["ready_2"] = bot.ready_seconds
                 await _one_chat(api, replies, chats.take(1)[0], 3, 0.0, Load("warm-up"))
                 closed = chats.take(50)
                 loads.append(await _measure("50 customers back to back, limits off", bot,

@@ -13,8 +13,6 @@ import logging
 import signal
 from typing import Callable, Mapping, Optional, cast
 
-from aiohttp import web
-
 from bot.channels import registry
 from bot.channels.base import Channel, SupportDesk
 from bot.channels.spec import Capability, CarriesDesk
@@ -24,7 +22,9 @@ from bot.core import Core, build_core
 from bot.nlu.base import Parser
 from bot.store.store import Store
 from bot.upkeep import Upkeep
-from bot.webhooks.http import OrderWebhooks, web_app
+from bot.health import start_health
+from bot.sandbox.demo import run_sandbox
+from bot.webhooks.http import OrderWebhooks
 
 log = logging.getLogger("aftercare")
 IDLE_SLEEP = 1.0
@@ -41,7 +41,6 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
     # httpx logs every request URL at INFO, and a Bot API URL contains the token: never log secrets.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not has_credentials(settings):
-        from bot.sandbox.demo import run_sandbox
         return await run_sandbox(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
                                  personas=personas)
     # Rasa's parser drives a private event loop: load it (and its warm-up) off this one.
@@ -96,23 +95,6 @@ async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP)
         halt.set()
         await sender                     # in-flight sends finish (or its crash surfaces)
     await core.dispatcher.run_once()     # finish what is due before leaving
-
-
-async def start_health(core: Core, port: int, host: str = "127.0.0.1",
-                       webhooks: Optional[OrderWebhooks] = None) -> web.AppRunner:
-    """`GET /healthz`: 200 with outbox counts while the loop runs; with `webhooks`, the order
-    webhooks on the same server (port 0: any free port, see `runner.addresses`)."""
-
-    async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"ok": True, "outbox": core.store.outbox.counts(),
-                                  "channels": sorted(core.channels)})
-
-    app = web_app(webhooks)
-    app.router.add_get("/healthz", healthz)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
 
 
 def _desk(channels: Mapping[str, Channel]) -> Optional[SupportDesk]:

@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 
 from bot.cases import SUPPORT
 from bot.config import WEEKDAYS, Settings
+from bot.records import OutboxKind
 from bot.store.reporting import Period
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 CATCH_UP = timedelta(days=1)
-DIGEST_KIND = "notice"
+DIGEST_KIND = OutboxKind.NOTICE
 
 
 def last_slot(now: datetime, settings: Settings) -> datetime:

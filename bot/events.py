@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
@@ -89,7 +89,6 @@ class OutboundMessage:
     address: str
     text: str
     buttons: tuple[Button, ...] = ()
-    proactive: bool = False           # counts against the weekly cap, waits out quiet hours
 
 
 class SendStatus(str, enum.Enum):
@@ -118,13 +117,3 @@ class ChoiceMade:
     platform_message_id: str
     question_text: str
     chosen_label: str
-
-
-@dataclass
-class Delivery:
-    """An outbox row handed to a channel adapter."""
-
-    outbox_id: int
-    message: OutboundMessage
-    attempt: int = 1
-    extra: dict = field(default_factory=dict)

@@ -15,6 +15,7 @@ from typing import Optional
 
 from bot.cases import SUPPORT
 from bot.config import Settings
+from bot.records import OutboxKind
 from bot.store.privacy import SupportPost
 from bot.store.store import Store
 
@@ -99,11 +100,11 @@ def _scrub_support(store: Store, settings: Settings, cases: list[int], posts: li
                    now: datetime) -> tuple[int, int]:
     for post in posts:
         store.outbox.add(SUPPORT, post.channel, None, None, "delete a post that quoted a customer", now,
-                         kind="delete_post", payload={"case_id": post.case_id, "ts": post.ts})
+                         kind=OutboxKind.DELETE_POST, payload={"case_id": post.case_id, "ts": post.ts})
     carded = store.privacy.carded_cases(cases)
     for case in carded:
         store.outbox.add(SUPPORT, case["card_channel"] or settings.escalation.support_channel, None, None,
-                         f"case {case['id']} update", now, kind="case_update", payload={"case_id": case["id"]})
+                         f"case {case['id']} update", now, kind=OutboxKind.CASE_UPDATE, payload={"case_id": case["id"]})
     return len(posts), len(carded)
 
 

@@ -34,7 +34,7 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.logging import RichHandler
 
-from bot.app import start_health
+from bot.health import start_health
 from bot.channels import registry
 from bot.clock import SimClock, parse_iso
 from bot.config import Settings, StoreSettings

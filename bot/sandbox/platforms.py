@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.core import build_core
 from bot.nlu.base import Parser
 from bot.sandbox.scenario import AgentMove, Scenario
-from bot.sandbox.simulate import CustomerSide, Simulation
+from bot.sandbox.simulation import CustomerSide, Simulation
 from bot.sandbox.world import SandboxWorld, wait_processed
 from bot.store.store import Store
 

@@ -410,10 +410,16 @@ class Conversations:
             fields["wake_kind"] = kind
         self.db["conversations"].update(conversation_id, fields)
 
-    def upsell_offered_before(self, customer_id: int) -> bool:
-        row = self.db.execute("select 1 from conversations where customer_id = ? and slots like '%\"upsell_offered\": true%' limit 1",
-                              [customer_id]).fetchone()
-        return row is not None
+    def offer_made_before(self, customer_id: int, offer_key: str) -> bool:
+        """Was this distinct offer ("upsell:SKU", "refill:SKU") already made to the customer?
+        (Conversations from before offers had keys count as the SKU's upsell.)"""
+        rows = self.db.execute("select slots from conversations where customer_id = ? and slots like "
+                               "'%\"upsell_offered\": true%'", [customer_id]).fetchall()
+        for (raw,) in rows:
+            made = json.loads(raw or "{}").get("offer")
+            if made == offer_key or (made is None and offer_key.startswith("upsell:")):
+                return True
+        return False
 
     def order_facts(self, customer_id: int, order_id: str) -> dict[str, Any]:
         """What the customer's conversations about one order established: the latest csat and nps,
@@ -629,7 +635,8 @@ class Outbox:
         """Is a row of `kind` with payload[field] == value queued or sent (never cancelled)? What
         posts a once-per-slot notice (the weekly digest) exactly once."""
         row = self.db.execute("select 1 from outbox where channel = ? and kind = ? and status != 'cancelled' "
-                              "and json_extract(payload, '$.' || ?) = ? limit 1", [channel, kind, field, value]).fetchone()
+                              "and json_extract(payload, '$.' || ?) = ? limit 1",
+                              [channel, OutboxKind(kind).value, field, value]).fetchone()
         return row is not None
 
     def reconcile(self) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import start_health
+from bot.health import start_health
 from bot.clock import SimClock
 from bot.core import build_core
 from bot.store.store import Store

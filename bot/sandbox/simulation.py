@@ -1,0 +1,247 @@
+"""`simulate`'s engine: play a scenario against the real core on a simulated clock, whatever
+the channel; the sides that act for the customer and the agent are given to it (console ones
+in bot/sandbox/simulate.py, platform ones in bot/sandbox/platforms.py)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Optional, Protocol
+
+from bot.clock import SimClock, iso, parse_iso
+from bot.config import Anchor, Settings
+from bot.core import Core
+from bot.importing import import_rows, patched_rows
+from bot.orders import OrderRow
+from bot.sandbox.scenario import AgentMove, Block, OrderMove, Press, Say, Scenario, Wait
+from bot.store.store import Store
+
+SIM_CUSTOMER_REF = "sim-customer"
+SETTLE_HORIZON = timedelta(minutes=2)   # rate-limit pauses and retries the bot "has to say now"
+
+
+class CustomerSide(Protocol):
+    """How a scripted customer acts on one channel."""
+
+    channel: str
+    address: str
+
+    async def say(self, text: str) -> None: ...
+    async def press(self, value: str, platform_message_id: Optional[str]) -> None: ...
+    async def block(self) -> None: ...
+
+
+class AgentSide(Protocol):
+    """How a scripted agent acts in the support channel."""
+
+    async def act(self, move: AgentMove, case: dict) -> None: ...
+    def posts(self) -> list[dict]: ...
+
+
+@dataclass
+class Transcript:
+    entries: list[dict] = field(default_factory=list)
+    seen: set = field(default_factory=set)
+
+    def customer(self, text: str, at: datetime) -> None:
+        self.entries.append({"from": "customer", "text": text, "buttons": [], "at": iso(at)})
+
+    def collect(self, store: Store, channel: str, address: str) -> None:
+        for row in store.outbox.sent_to(channel, address):
+            if row["id"] in self.seen:
+                continue
+            self.seen.add(row["id"])
+            buttons = [label for label, _ in json.loads(row["buttons"] or "[]")]
+            self.entries.append({"from": "agent" if row["sender"] == "agent" else "bot", "text": row["text"],
+                                 "buttons": buttons, "at": row["sent_at"],
+                                 "_buttons": json.loads(row["buttons"] or "[]"),
+                                 "_platform_id": row["platform_message_id"]})
+
+    def last_question(self) -> Optional[dict]:
+        return next((e for e in reversed(self.entries) if e.get("_buttons")), None)
+
+    def public(self) -> list[dict]:
+        return [{k: v for k, v in e.items() if not k.startswith("_")} for e in self.entries]
+
+
+class Simulation:
+    """Plays a scenario against a built Core whose clock is `clock`."""
+
+    def __init__(self, scenario: Scenario, core: Core, clock: SimClock, customer: CustomerSide,
+                 agent: AgentSide) -> None:
+        self.scenario = scenario
+        self.core = core
+        self.clock = clock
+        self.customer = customer
+        self.agent = agent
+        self.transcript = Transcript()
+        self.agent_moves = list(scenario.agent)
+
+    # ---- set-up ------------------------------------------------------------------------
+
+    def import_order(self, settings: Settings) -> None:
+        """The scenario's order, delivered N days before the simulated 'now'. The clock starts
+        at its check-in; an order shipped and not delivered starts at its delay notice."""
+        self.settings = settings
+        order, customer, now = self.scenario.order, self.scenario.customer, self.clock.now()
+        delivered = now - timedelta(days=float(order.get("delivered_days_ago", 0)))
+        has_delivery = "delivered_days_ago" in order or "shipped_days_ago" not in order
+        shipped = now - timedelta(days=float(order["shipped_days_ago"])) if "shipped_days_ago" in order else delivered - timedelta(days=2)
+        row = OrderRow(
+            line=1, order_id=str(order["order_id"]), customer_ref=SIM_CUSTOMER_REF, channel=self.customer.channel,
+            product=str(order["product"]), sku=str(order["sku"]), category=str(order.get("category", "general")),
+            purchased_at=shipped - timedelta(days=1), quantity=int(order.get("quantity", 1)),
+            customer_name=str(customer.get("name", "Sam Customer")), address=self.customer.address,
+            timezone=customer.get("timezone"), language=str(customer.get("language", "en")),
+            shipped_at=shipped, delivered_at=delivered if has_delivery else None,
+            status="delivered" if has_delivery else "shipped", consent=True,
+            shipment_status=order.get("shipment_status"),
+        )
+        report = import_rows(self.core.store, settings, [row], now)
+        assert report.rows_ok == 1
+        points = self.core.store.orders.touchpoints(row.order_id)
+        late = _late_kinds(settings)
+        checkin = next((t for t in points if t["kind"] in late and t["status"] == "pending"), None) or \
+            next((t for t in points if t["kind"] == "checkin"), None)
+        if checkin:
+            due = parse_iso(checkin["due_at"]) or now
+            self.core.store.orders.skip_touchpoints_before(row.order_id, due)   # e.g. the thank-you
+            self.clock.set(max(now, due))                                       # now, when overdue
+
+    # ---- running -----------------------------------------------------------------------
+
+    async def run(self) -> dict:
+        await self.settle(until_first_message=True)
+        for turn in self.scenario.turns:
+            await self.play_agent()
+            if isinstance(turn, Wait):
+                await self.advance(turn.duration)
+            elif isinstance(turn, Block):
+                await self.customer.block()
+            elif isinstance(turn, OrderMove):
+                self.move_order(turn)
+                await self.settle()
+            elif isinstance(turn, Press):
+                await self.press(turn.value)
+            elif isinstance(turn, Say):
+                self.transcript.customer(turn.text, self.clock.now())
+                await self.customer.say(turn.text)
+                await self.settle()
+        await self.play_agent(all_remaining=True)
+        await self.settle()
+        return self.result()
+
+    def move_order(self, move: OrderMove) -> None:
+        """The shop's system changes the order, through the same upsert as an import."""
+        now = self.clock.now()
+        changes = {"deliver": {"delivered_at": now, "status": "delivered", "shipment_status": "delivered"},
+                   "cancel": {"status": "cancelled"},
+                   "estimate": {"expected_at": now + (move.duration or timedelta(0))},
+                   "ship": {"shipment_status": move.status}}[move.kind]
+        rows = patched_rows(self.core.store, str(self.scenario.order["order_id"]), **changes)
+        import_rows(self.core.store, self.settings, rows, now)
+
+    async def press(self, value: str) -> None:
+        question = self.transcript.last_question()
+        match = None
+        if question:
+            wanted = value.strip().lower()
+            match = next((b for b in question["_buttons"] if wanted in (b[1].lower(), b[0].lower())), None)
+        if match is None:
+            self.transcript.customer(value, self.clock.now())
+            await self.customer.say(value)
+        else:
+            self.transcript.customer(match[0], self.clock.now())
+            await self.customer.press(match[1], question["_platform_id"])
+        await self.settle()
+
+    async def play_agent(self, all_remaining: bool = False) -> None:
+        """Agent moves, in order, while a case is open, until a reply has been played."""
+        while self.agent_moves:
+            case = self._case()
+            if case is None or case["status"] == "resolved":
+                return
+            move = self.agent_moves.pop(0)
+            await self.agent.act(move, case)
+            await self.settle()
+            if move.kind == "reply" and not all_remaining:
+                return
+
+    async def settle(self, until_first_message: bool = False) -> None:
+        """Run scheduler and dispatcher until the bot has nothing more to say right now."""
+        core = self.core
+        for _ in range(10_000):
+            core.scheduler.tick(self.clock.now())
+            next_send = await core.dispatcher.run_once()
+            self.transcript.collect(core.store, self.customer.channel, self.customer.address)
+            now = self.clock.now()
+            if next_send is not None and next_send - now <= SETTLE_HORIZON:
+                self.clock.set(max(next_send, now + timedelta(milliseconds=1)))
+                continue
+            if until_first_message and not self.transcript.entries:
+                upcoming = [t for t in (core.scheduler.next_at(), next_send) if t]
+                if upcoming:
+                    self.clock.set(max(min(upcoming), now + timedelta(seconds=1)))
+                    continue
+            return
+
+    async def advance(self, duration: timedelta) -> None:
+        """`wait`: move the clock on, letting everything due on the way happen."""
+        end = self.clock.now() + duration
+        while True:
+            upcoming = [t for t in (self.core.scheduler.next_at(), self.core.store.outbox.next_due_at()) if t]
+            nxt = min(upcoming) if upcoming else None
+            if nxt is None or nxt > end:
+                break
+            self.clock.set(max(nxt, self.clock.now()))
+            await self.settle()
+            if self.clock.now() >= end:
+                break
+        self.clock.set(end)
+        await self.settle()
+
+    # ---- results -----------------------------------------------------------------------
+
+    def _customer_id(self) -> int:
+        row = self.core.store.db.execute("select id from customers where ref = ?", [SIM_CUSTOMER_REF]).fetchone()
+        return row[0]
+
+    def _case(self) -> Optional[dict]:
+        cases = self.core.store.cases.for_customer(self._customer_id())
+        return cases[-1] if cases else None
+
+    def result(self) -> dict:
+        store, customer_id = self.core.store, self._customer_id()
+        conversations = store.conversations.for_customer(customer_id)
+        scores: dict[str, Any] = {"csat": None, "nps": None, "ces": None}
+        for response in store.conversations.responses(customer_id):
+            if response["metric"] in scores:
+                scores[response["metric"]] = response["score"]
+        case = self._case()
+        identity = next(i for i in store.customers.identities_of(customer_id) if i.channel == self.customer.channel)
+        slots_any = lambda key: any(c["slots"].get(key) for c in conversations)  # noqa: E731
+        last = conversations[-1] if conversations else None
+        return {
+            "transcript": self.transcript.public(),
+            "support_channel": self.agent.posts(),
+            "outcome": {
+                **scores,
+                "escalated": case is not None,
+                "escalation_reason": case["reason"] if case else None,
+                "escalation_status": case["status"] if case else None,
+                "review_requested": slots_any("review_requested"),
+                "upsell_offered": slots_any("upsell_offered"),
+                "opted_out": identity.opted_out,
+                "reachable": identity.reachable,
+                "rescheduled": slots_any("rescheduled"),
+                "owner": last["owner"] if last else "bot",
+                "delay_notices": sum(1 for c in conversations
+                                     if c["flow"] in {self.settings.schedule.flow_of(k) for k in _late_kinds(self.settings)}),
+                "state": last["status"] if last else "closed",
+            },
+        }
+
+
+def _late_kinds(settings: Settings) -> set[str]:
+    """The touchpoint kinds timed `from: late` (delay notices)."""
+    return {name for name, kind in settings.schedule.touchpoints.items() if kind.anchor is Anchor.LATE}
