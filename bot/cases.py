@@ -14,6 +14,8 @@ from bot.agent_events import AgentAction, AgentActionKind
 from bot.channels.base import SupportDesk
 from bot.clock import Clock, parse_iso
 from bot.config import Settings
+from bot.context import customer_language
+from bot.i18n import language_label
 from bot.engine.machine import Handback, Timer
 from bot.events import SendResult, SendStatus
 from bot.runner import ConversationRunner
@@ -151,6 +153,8 @@ class CaseDesk:
         return {
             "id": case["id"], "status": case["status"], "owner": case["agent"],
             "customer": customer.get("name") or customer["ref"], "channel": identity.channel,
+            # agents answer in it; their replies go out as written
+            "language": language_label(customer_language(self.settings, customer, identity.language_code)),
             "order": case["order_id"], "product": item.get("product"), "sku": item.get("sku"),
             "scores": {m: slots[m] for m in ("csat", "nps", "ces") if m in slots},
             "reason": case["reason"], "problem_type": case["problem_type"],

@@ -29,9 +29,11 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
     facts = Facts(customer=customer, item=item, order_id=order_id,
                   sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings,
                   order=(store.orders.get(order_id) if order_id else None) or {})
+    key = offer_key(settings, item.get("sku") or sku or "")
     has_case = store.cases.active_for_customer(customer_id) is not None
     return Context(variables=vocabulary.values(facts), timing=timing(settings), has_open_case=has_case,
-                   upsell_offered_before=store.conversations.upsell_offered_before(customer_id),
+                   upsell_offered_before=store.conversations.offer_made_before(customer_id, key) if key else False,
+                   offer_key=key,
                    earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {},
                    translate=translator(catalogs or Catalogs(), language), language=language)
 
@@ -52,3 +54,12 @@ def _item(store: Store, order_id: Optional[str], sku: Optional[str]) -> dict:
         if item["sku"] == sku:
             return item
     return items[0] if items else {}
+
+
+def offer_key(settings: Settings, sku: str) -> Optional[str]:
+    """Which distinct offer `offer_upsell` makes for this SKU: its upsell, else its refill."""
+    if sku in settings.upsell.skus:
+        return f"upsell:{sku}"
+    if sku in settings.upsell.replenishment:
+        return f"refill:{sku}"
+    return None

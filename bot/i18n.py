@@ -73,6 +73,11 @@ def language_name(tag: str) -> str:
     return (name or tag)[:1].upper() + (name or tag)[1:]
 
 
+def language_label(tag: str) -> str:
+    """'pt-BR' -> 'Português (Brasil) (pt-BR)': what an agent reads on a case card."""
+    return f"{language_name(tag)} ({tag})"
+
+
 @dataclass
 class Catalog:
     """One language's translations, keyed by the English text."""

@@ -69,7 +69,7 @@ class ConversationRunner:
         if opted_out:
             store.customers.opt_out(identity.id, now, source=f"conversation:{conversation_id}")
             store.outbox.cancel_for_identity(identity.id, "opted out")
-        if outcome.proactive and outcome.messages:
+        if outcome.proactive and outcome.messages and not outcome.reminder:
             store.customers.record_contact(identity.customer_id, outcome.state.flow, now)
         question_id = None
         for message in outcome.messages:

@@ -128,3 +128,17 @@ async def test_an_unknown_sender_is_answered_in_their_platform_language():
     await h.deliver(h.event(InboundKind.TEXT, address="999", text="hola", language_code="es"))
     assert h.channel.texts("999")[-1].startswith("Soy el asistente de seguimiento de la tienda")
     assert ADDRESS != "999"
+
+
+async def test_agents_see_the_language_and_the_report_slices_by_it():
+    from bot.store.reporting import Period, Reporting
+
+    h = harness()
+    await h.start_checkin(language="de")
+    await h.press("1")
+    await h.say("es ist kaputt broken")
+    card = h.core.cases.card(h.case()["id"], h.clock.now())
+    assert card["language"] == "Deutsch (de)"                  # the agent knows whom they answer
+    groups = Reporting(h.store.db).groups(Period(), "language", h.clock.now())
+    assert [g["key"] for g in groups] == ["de"]
+    assert groups[0]["csat"]["n"] == 1

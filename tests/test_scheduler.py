@@ -138,14 +138,32 @@ async def test_one_reminder_then_quiet_close():
     assert h.conversation()["status"] == "closed"
     await h.advance(timedelta(days=5))
     assert h.texts() == [GREETING, CSAT_Q, REMINDER]
-    assert contacts(h) == ["checkin", "checkin"]
+    assert contacts(h) == ["checkin"]                           # the reminder took no slot of its own
 
 
-async def test_reminder_that_the_cap_would_delay_is_dropped_and_the_conversation_closes():
-    """With the shipped cap of one a week, the reminder cannot go within the close window:
-    at most one reminder means none, then a quiet close."""
+async def test_a_reminder_belongs_to_its_contact_even_under_the_shipped_cap():
+    """shared/CONVERSATION.md: a reminder uses no new slot of the weekly cap (one a week)."""
     h = Harness()
     await h.start_checkin()
+    await h.advance(timedelta(days=4))
+    assert h.texts() == [GREETING, CSAT_Q, REMINDER]
+    assert h.conversation()["status"] == "closed"               # then the quiet close
+    assert contacts(h) == ["checkin"]
+
+
+async def test_a_reminder_waits_for_quiet_hours():
+    h = Harness(make_settings(schedule={"reminder_after": "12h"}))
+    await h.start_checkin()                                     # 10:00 Lisbon: due at 22:00, quiet
+    await h.advance(timedelta(hours=13))
+    assert h.texts() == [GREETING, CSAT_Q]
+    await h.advance(timedelta(hours=10))                        # 09:00 the next morning
+    assert h.texts() == [GREETING, CSAT_Q, REMINDER]
+
+
+async def test_a_reminder_is_dropped_when_the_customer_became_unreachable():
+    h = Harness()
+    await h.start_checkin()
+    h.store.customers.mark_unreachable(h.identity().id)
     await h.advance(timedelta(days=4))
     assert h.texts() == [GREETING, CSAT_Q]
     assert h.conversation()["status"] == "closed"

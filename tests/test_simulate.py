@@ -26,11 +26,11 @@ EXPECTED = {
                              "escalation_status": "resolved", "state": "waiting"},
     "happy_path": {"csat": 5, "review_requested": True, "upsell_offered": True},
     "score_three": {"csat": 3},
-    "not_used_yet": {"csat": 4, "rescheduled": True, "review_requested": True, "upsell_offered": True},
+    "not_used_yet": {"csat": 4, "rescheduled": True, "review_requested": True, "upsell_offered": False},  # "Not now": no offer after a no
     "stop_mid_flow": {"csat": 2, "opted_out": True},
     "human_request": {"ces": 7, "escalated": True, "escalation_reason": "human", "escalation_status": "resolved",
                       "review_requested": True},
-    "block_then_wait": {"csat": 4, "review_requested": True, "upsell_offered": True, "reachable": False},
+    "block_then_wait": {"csat": 4, "review_requested": True, "upsell_offered": False, "reachable": False},
     "silent_customer": {},
     "free_text_score": {"csat": 4, "review_requested": True, "upsell_offered": True},
 }

@@ -133,7 +133,7 @@ def text_message(text: str) -> list[str]:
 def case_card(case: Mapping[str, Any]) -> tuple[str, list]:
     """(fallback text, blocks) of a case card.
 
-    Keys read (all optional but `id`): customer, channel, order, product, sku, scores,
+    Keys read (all optional but `id`): customer, channel, language, order, product, sku, scores,
     reason, problem_type, request, customer_words, last_turns (strings or {"from", "text"}), photos
     (URLs), sla_due, sla_state, status ("open" | "claimed" | "resolved"), owner (agent's
     Slack user id), claimed_at, resolved_by, resolved_at."""
@@ -144,6 +144,7 @@ def case_card(case: Mapping[str, Any]) -> tuple[str, list]:
     blocks: list[dict] = [{"type": "header", "block_id": "case_header", "text": plain(title, 150)}]
     fields = [
         ("Customer", case.get("customer")), ("Channel", case.get("channel")),
+        ("Language", case.get("language")),
         ("Order", case.get("order")), ("Product", _product(case)),
         ("Scores", case.get("scores")), ("Reason", case.get("reason")),
         ("Problem", case.get("problem_type")), ("Request", case.get("request")),

@@ -24,7 +24,8 @@ def open_store(settings: Settings) -> Store:
 
 def load_nlu(settings: Settings):
     """The trained Rasa model from the cache; never trains (run `aftercare nlu train`)."""
-    from bot.nlu.rasa_nlu import ModelNotTrainedError, load_nlu_settings, load_parser
+    from bot.nlu.languages import load_parser
+    from bot.nlu.rasa_nlu import ModelNotTrainedError, load_nlu_settings
 
     try:
         return load_parser(load_nlu_settings(settings.config_path))

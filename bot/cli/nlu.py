@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 
 from bot.config import ConfigError
-from bot.nlu.rasa_nlu import (
-    ModelNotTrainedError, NluSetup, RasaParser, load_nlu_settings, load_parser,
-)
-from bot.nlu import rasa_nlu
+from bot.nlu.languages import LanguageRouter, load_parser, train_all
+from bot.nlu.rasa_nlu import ModelNotTrainedError, NluSetup, RasaParser, load_nlu_settings
+from bot.nlu.base import FALLBACK_INTENT, Parse
 
 
 def _settings(ctx: click.Context) -> NluSetup:
@@ -25,7 +24,7 @@ def _settings(ctx: click.Context) -> NluSetup:
         raise click.ClickException(str(exc)) from None
 
 
-def _parser(settings: NluSetup, keyword_fallback: bool = True) -> RasaParser:
+def _parser(settings: NluSetup, keyword_fallback: bool = True) -> RasaParser | LanguageRouter:
     """The cached model, or exit 1 with what to do: these commands never train."""
     try:
         parser = load_parser(settings)
@@ -44,21 +43,34 @@ def nlu() -> None:
 @click.option("--force", is_flag=True, help="Retrain even when a cached model matches.")
 @click.pass_context
 def train(ctx: click.Context, force: bool) -> None:
-    """Train the model unless one for the current data and pipeline is cached."""
+    """Train each language's model (config nlu.languages) unless one for its current data and
+    pipeline is cached."""
     settings = _settings(ctx)
-    if not settings.training_data.exists():
-        raise click.ClickException(f"{settings.training_data}: no training data")
-    path = rasa_nlu.train(settings, force=force, progress=lambda msg: click.echo(msg, err=True))
-    click.echo(str(path))
+    for language, (data, _) in settings.language_files.items():
+        if not data.exists():
+            raise click.ClickException(f"{data}: no training data for {language} (config nlu.languages)")
+    for path in train_all(settings, force=force, progress=lambda msg: click.echo(msg, err=True)):
+        click.echo(str(path))
 
 
 @nlu.command()
+@click.option("--language", help="Parse the lines as this language (e.g. de, pt-BR).  [default: the shop's, "
+                                 "config languages.default]")
 @click.pass_context
-def parse(ctx: click.Context) -> None:
-    """Read utterances, one per line, on stdin; print one JSON object per line."""
-    parser = _parser(_settings(ctx))
+def parse(ctx: click.Context, language: str | None) -> None:
+    """Read utterances, one per line, on stdin; print one JSON object per line.
+
+    A language the model was not trained on (config nlu.languages) is never guessed at: every
+    line comes back as nlu_fallback, as the bot treats it."""
+    settings = _settings(ctx)
+    base = (language or settings.default_language).replace("_", "-").split("-")[0].lower()
+    trained = base in settings.languages
+    parser = _parser(settings) if trained else None
+    if isinstance(parser, LanguageRouter):
+        parser = parser.for_language(base)
     for line in sys.stdin:
-        result = parser.parse(line.rstrip("\r\n"))
+        text = line.rstrip("\r\n")
+        result = parser.parse(text) if parser else Parse(text=text, intent=FALLBACK_INTENT, confidence=0.0)
         click.echo(json.dumps({
             "text": result.text,
             "intent": result.intent,
@@ -69,35 +81,71 @@ def parse(ctx: click.Context) -> None:
 
 @nlu.command("test")
 @click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False),
-              help="Test file in Rasa NLU format.  [default: data/nlu_test.yml]")
+              help="Test file in Rasa NLU format.  [default: every trained language's held-out set]")
+@click.option("--language", help="Only this language's held-out set (data/nlu_test_xx.yml; English: "
+                                 "data/nlu_test.yml).")
 @click.option("--out", type=click.Path(dir_okay=False),
-              help="Confusion matrix PNG.  [default: <model_dir>/confusion_matrix.png]")
+              help="Confusion matrix PNG.  [default: <model_dir>/confusion_matrix[_xx].png]")
 @click.option("--min-f1", type=float, default=None,
-              help="Exit with status 1 when macro-F1 is below this.")
+              help="Exit with status 1 when a macro-F1 is below this.")
 @click.option("--errors", "show_errors", is_flag=True, help="List every misclassified example.")
 @click.option("--keyword-fallback/--no-keyword-fallback", default=True,
               help="Add the keyword entity rules after the model (as the bot does), or "
                    "measure the model's own entities.")
 @click.pass_context
-def test(ctx: click.Context, data_path: str | None, out: str | None, min_f1: float | None,
-         show_errors: bool, keyword_fallback: bool) -> None:
-    """Evaluate on the held-out set (or --data FILE): accuracy, macro-F1, confident wrong
-    answers, worst confusions, a PNG."""
+def test(ctx: click.Context, data_path: str | None, language: str | None, out: str | None,
+         min_f1: float | None, show_errors: bool, keyword_fallback: bool) -> None:
+    """Evaluate on the held-out sets (or --data FILE): accuracy, macro-F1, confident wrong
+    answers, worst confusions, a PNG; with several languages, one line per language at the end."""
     from rich.console import Console
+    from rich.table import Table
+
+    settings = _settings(ctx)
+    if data_path:
+        runs = [("data", Path(data_path))]
+    elif language:
+        base = language.replace("_", "-").split("-")[0].lower()
+        if base not in settings.test_files:
+            raise click.ClickException(f"{language}: not a trained language (config nlu.languages: "
+                                       f"{', '.join(settings.languages)})")
+        runs = [(base, settings.test_files[base])]
+    else:
+        runs = list(settings.test_files.items()) or [("en", settings.test_data)]
+    for _, test_file in runs:
+        if not test_file.exists():
+            raise click.ClickException(f"{test_file}: no test data")
+    parser = _parser(settings, keyword_fallback)
+    console = Console(highlight=False)
+    summary: list[tuple[str, int, float, float, float]] = []
+    for name, test_file in runs:
+        picture = Path(out) if out and len(runs) == 1 else \
+            settings.model_dir / ("confusion_matrix.png" if name in ("en", "data") else f"confusion_matrix_{name}.png")
+        one = parser.for_language(name) if isinstance(parser, LanguageRouter) and name in parser.languages else parser
+        summary.append(_evaluate_file(console, one, name, test_file, picture, show_errors))
+    if len(summary) > 1:
+        table = Table(title="per language")
+        for column in ("language", "examples", "accuracy", "macro-F1", "confident wrong"):
+            table.add_column(column, justify="left" if column == "language" else "right")
+        for name, count, accuracy, macro_f1, confident in summary:
+            table.add_row(name, str(count), f"{accuracy:.3f}", f"{macro_f1:.3f}", f"{confident:.1%}")
+        console.print(table)
+    low = [(name, f1) for name, _, _, f1, _ in summary if min_f1 is not None and f1 < min_f1]
+    for name, f1 in low:
+        click.echo(f"error: [{name}] macro-F1 {f1:.3f} is below {min_f1}", err=True)
+    if low:
+        sys.exit(1)
+
+
+def _evaluate_file(console, parser: RasaParser | LanguageRouter, name: str, test_file: Path, picture: Path,
+                   show_errors: bool) -> tuple[str, int, float, float, float]:
+    """Print one held-out set's report; return (name, examples, accuracy, macro-F1, confident wrong)."""
     from rich.table import Table
 
     from bot.nlu.evaluate import CONFIDENT, evaluate, load_examples, plot_confusion
 
-    settings = _settings(ctx)
-    test_file = Path(data_path) if data_path else settings.test_data
-    if not test_file.exists():
-        raise click.ClickException(f"{test_file}: no test data")
-    parser = _parser(settings, keyword_fallback)
     examples = load_examples(test_file)
     result = evaluate(parser, examples)
-    console = Console(highlight=False)
-
-    table = Table(title=f"{len(examples)} examples")
+    table = Table(title=f"[{name}] {test_file.name}: {len(examples)} examples")
     for column in ("intent", "precision", "recall", "F1", "support"):
         table.add_column(column, justify="left" if column == "intent" else "right")
     for label, score in result.per_intent().items():
@@ -105,7 +153,7 @@ def test(ctx: click.Context, data_path: str | None, out: str | None, min_f1: flo
                       f"{score.f1:.3f}", str(score.support))
     console.print(table)
 
-    pairs = Table(title="worst-confused pairs")
+    pairs = Table(title=f"[{name}] worst-confused pairs")
     for column in ("expected", "predicted", "count"):
         pairs.add_column(column)
     for gold, predicted, count in result.confused_pairs(5):
@@ -120,13 +168,9 @@ def test(ctx: click.Context, data_path: str | None, out: str | None, min_f1: flo
     entities = result.entity_scores()
     entity_line = (f"entities F1 {entities.f1:.3f} (P {entities.precision:.3f}, "
                    f"R {entities.recall:.3f})" if entities.support else "no entities labelled")
-    console.print(f"accuracy {result.accuracy:.3f}  macro-F1 {result.macro_f1:.3f}  "
-                  + entity_line)
-    console.print(f"confident (>= {CONFIDENT}) wrong intents {result.confident_errors():.1%} "
-                  f"of {len(examples)}")
-    picture = plot_confusion(result, Path(out) if out else
-                             settings.model_dir / "confusion_matrix.png")
-    console.print(f"confusion matrix: {picture}")
-    if min_f1 is not None and result.macro_f1 < min_f1:
-        click.echo(f"error: macro-F1 {result.macro_f1:.3f} is below {min_f1}", err=True)
-        sys.exit(1)
+    console.print(f"[{name}] accuracy {result.accuracy:.3f}  macro-F1 {result.macro_f1:.3f}  " + entity_line,
+                  markup=False)
+    console.print(f"[{name}] confident (>= {CONFIDENT}) wrong intents {result.confident_errors():.1%} "
+                  f"of {len(examples)}", markup=False)
+    console.print(f"confusion matrix: {plot_confusion(result, picture)}")
+    return name, len(examples), result.accuracy, result.macro_f1, result.confident_errors()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli.common import open_store, settings_from
+from bot.context import customer_language
 from bot.orders import OrderFileError
 
 
@@ -102,14 +104,18 @@ def cases(ctx: click.Context) -> None:
     settings = settings_from(ctx)
     store = open_store(settings)
     now = datetime.now(timezone.utc)
-    table = Table("case", "order", "reason", "problem", "request", "status", "owner", "age", "SLA")
+    table = Table("case", "order", "language", "reason", "problem", "request", "status", "owner", "age", "SLA")
     for case in store.cases.all_active():
+        customer = store.customers.get(case["customer_id"])
+        identities = store.customers.identities_of(case["customer_id"])
+        language = customer_language(settings, customer, identities[0].language_code if identities else None)
         age = now - parse_iso(case["opened_at"])
         sla_due = parse_iso(case["sla_due_at"])
         sla = "answered" if case["first_reply_at"] else ("overdue" if now >= sla_due else f"due {sla_due:%H:%M}")
-        table.add_row(str(case["id"]), case["order_id"] or "-", case["reason"], case["problem_type"] or "-",
-                      case.get("request") or "-", case["status"], case["agent"] or "-", f"{int(age.total_seconds() // 60)} min", sla)
-    Console().print(table)
+        table.add_row(str(case["id"]), case["order_id"] or "-", language, case["reason"], case["problem_type"] or "-",
+                      case.get("request") or "-", case["status"], case["agent"] or "-",
+                      f"{int(age.total_seconds() // 60)} min", sla)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)   # piped: never cut a column
 
 
 @click.group()

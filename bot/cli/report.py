@@ -53,7 +53,8 @@ def store_path(ctx: click.Context) -> Path:
 @click.option("--until", metavar="DATE",
               help="Last day (UTC, YYYY-MM-DD, included); default: no end (with --compare: today).")
 @click.option("--by", "by", metavar="|".join(BY_CHOICES),
-              help="Slice every figure by SKU, category, channel, week or cohort (month of first purchase).")
+              help="Slice every figure by SKU, category, channel, week, cohort (month of first purchase) "
+                   "or language (the one each customer is answered in).")
 @click.option("--compare", is_flag=True, help="Put the previous period of equal length beside this one.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--html", "html_file", metavar="FILE", type=click.Path(dir_okay=False),
@@ -70,7 +71,7 @@ def report(ctx: click.Context, since: Optional[str], until: Optional[str], by: O
         db = open_read_only(path)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
-    reporting = Reporting(db)
+    reporting = Reporting(db, default_language=settings_from(ctx).languages.default)
     now = max(datetime.now(timezone.utc), reporting.latest_activity() or datetime.min.replace(tzinfo=timezone.utc))
     data = reporting.report(period, now, by=by, compare=compare)
     if html_file:

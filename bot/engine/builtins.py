@@ -53,10 +53,8 @@ def _check_reason(value: Any) -> Optional[str]:
 
 def _escalate(turn: Turn) -> None:
     reason = turn.args.get("reason", "auto")
-    if reason == "auto":
-        parse = turn.answer.typed if turn.answer else None
-        intent = parse.intent if parse else None
-        reason = intent if intent in moves.PROBLEM_INTENTS else "low_score"
+    if reason == "auto":   # this answer's problem, else the one stated beside a score, else the low score
+        reason = moves.problem_reason(turn.answer) or turn.slots.get("problem_reason") or "low_score"
     moves.escalate(turn.out, reason, turn.answer)
 
 
@@ -114,6 +112,7 @@ def _request_review(turn: Turn) -> None:
 
 def _offer_upsell(turn: Turn) -> None:
     turn.slots["upsell_offered"] = True
+    turn.slots["offer"] = turn.ctx.offer_key       # each distinct offer goes to a customer once
     turn.emit("offer_upsell", offer=turn.ctx.variables.get("upsell.offer"), url=turn.ctx.variables.get("upsell.url"))
 
 
@@ -181,7 +180,7 @@ def _upsell_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
     scored_here = any(metric in slots for metric in ("csat", "nps"))
     happy = _happy(slots) if scored_here else _happy(ctx.earlier)
     trouble = any(facts.get(key) for facts in (slots, ctx.earlier) for key in ("low_score", "had_case"))
-    return (happy and not trouble and not ctx.has_open_case
+    return (happy and not trouble and not ctx.has_open_case and not slots.get("said_no")
             and not ctx.upsell_offered_before and not slots.get("upsell_offered")
             and bool(ctx.variables.get("upsell.offer")))
 
@@ -190,7 +189,8 @@ GUARDS = (
     Guard("review_eligible", "no open case, and CSAT 4-5 or NPS 9-10 or CES >= 6 after a resolved case",
           _review_eligible),
     Guard("upsell_eligible", "CSAT 4-5 or NPS 9-10 (here, else the order's latest), no low score or case about the "
-          "order, no open case, never offered before, an offer exists", _upsell_eligible),
+          "order, no open case, no \"no\" from the customer here, this offer never made to them, an offer exists",
+          _upsell_eligible),
     Guard("has_faq", "the product has an FAQ answer in config", lambda slots, ctx: bool(ctx.variables.get("faq"))),
     Guard("has_review_url", "a review link is configured for the product",
           lambda slots, ctx: bool(ctx.variables.get("review_url"))),
@@ -281,6 +281,9 @@ CONDITIONS = (
     Condition("slot", "slot values of the conversation, e.g. {tier: gold}",
               lambda wanted, r: all(r.slots.get(name) == value for name, value in dict(wanted).items()),
               _check_slot),
+    Condition("problem", "true: the typed answer names a problem (a problem intent or a problem_type), "
+              "even beside a score", lambda wanted, r: (moves.problem_reason(r.answer, moves.PROBLEM_BESIDE_SCORE)
+                                                       is not None) == bool(wanted)),
     Condition("text", "true: the answer was typed text; false: it was not",
               lambda wanted, r: bool(r.answer.text and r.answer.button is None) == bool(wanted)),
     Condition("has", "a guard passes, or a template variable has a value", lambda wanted, r: r.has(str(wanted)),

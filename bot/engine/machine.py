@@ -91,6 +91,8 @@ class Engine:
         score, choice = self._read_answer(step, answer, ctx)
         if score is not None:
             moves.record_score(out, step.score or "", score, answer)
+        if moves.said_no(answer, choice):
+            state.slots["said_no"] = True       # no offer after a "no" in this conversation
         branch = self._pick_branch(step, Reading(score, choice, answer, state.slots, ctx, self._has(state.slots, ctx)))
         if branch.say:
             out.messages.append(Message(ctx.text(branch.say, state.slots)))
@@ -116,7 +118,7 @@ class Engine:
             step = self.flows[state.flow].step(state.step)
             text = step.remind or step.ask or ""
             out.messages.append(Message(ctx.text(text, state.slots), ctx.buttons(step.buttons())))
-            out.proactive = True
+            out.proactive, out.reminder = True, True
             state.reminded = True
             state.wake_at, state.wake_kind = now + ctx.timing.close_after, WakeKind.CLOSE
         elif kind is WakeKind.RESUME:

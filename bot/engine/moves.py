@@ -14,6 +14,31 @@ from bot.engine.state import (SCALES, ActionCall, Answer, ConversationState, Con
 OPT_OUT = "opt_out"          # the action the runner turns into a consent-ledger entry
 PROBLEM_INTENTS = ("product_problem", "delivery_problem", "return_refund")
 LOW_SCORE = {"csat": 3, "nps": 6}   # at or below: a low score (upsell and offers stay away)
+DELIVERY_PROBLEMS = ("late", "not_received")   # problem types that mean "I don't have it"
+# Beside a stated score, a problem intent counts only when the model is this sure: "I'd give it
+# a 4" read as return_refund at 0.74 is a score, not a complaint (a problem_type always counts).
+PROBLEM_BESIDE_SCORE = 0.8
+
+
+def problem_reason(answer: Optional[Answer], min_confidence: float = 0.0) -> Optional[str]:
+    """The escalation reason a typed answer names: its problem intent, else the one its
+    problem type implies ("4/5 but the box was damaged" -> product_problem); None if neither."""
+    parse = answer.typed if answer else None
+    if parse is None:
+        return None
+    if parse.intent in PROBLEM_INTENTS and parse.confidence >= min_confidence:
+        return parse.intent
+    problem = parse.entity("problem_type")
+    if problem:
+        return "delivery_problem" if problem in DELIVERY_PROBLEMS else "product_problem"
+    return None
+
+
+def said_no(answer: Optional[Answer], choice: Optional[str]) -> bool:
+    """A "no" from the customer: the no button, or typed text meaning no (shared/CONVERSATION.md:
+    no offer comes after one in the same conversation)."""
+    parse = answer.typed if answer else None
+    return choice == "no" or (choice is None and parse is not None and parse.intent == "deny")
 
 
 def close(state: ConversationState) -> None:
@@ -42,6 +67,12 @@ def record_score(out: Outcome, metric: str, score: int, answer: Optional[Answer]
     if metric in LOW_SCORE and score <= LOW_SCORE[metric]:
         slots["low_score"] = True
     text = answer.text if answer and answer.button is None else ""
+    reason = problem_reason(answer, PROBLEM_BESIDE_SCORE)
+    if reason:            # a score stated together with a problem: keep the problem for the case
+        slots["problem_reason"] = reason
+        problem = answer.typed.entity("problem_type") if answer and answer.typed else None
+        if problem:
+            slots["problem_type"] = problem
     out.actions.append(ActionCall("record_score", {"metric": metric, "score": score, "text": text,
                                                    **parse_facts(answer)}))
 

@@ -74,7 +74,8 @@ class Context:
     variables: Mapping[str, Any] = field(default_factory=dict)
     timing: Timing = Timing()
     has_open_case: bool = False
-    upsell_offered_before: bool = False
+    upsell_offered_before: bool = False      # this very offer (offer_key) was made to them before
+    offer_key: Optional[str] = None           # "upsell:SKU" or "refill:SKU": what offer_upsell offers
     # What earlier conversations about the same order established: the latest `csat` / `nps`,
     # and `low_score` / `had_case` when any of them had one. A flow that starts a conversation
     # of its own (replenishment) is judged on these, since its own slots hold no score yet.
@@ -151,3 +152,4 @@ class Outcome:
     messages: list[Message] = field(default_factory=list)
     actions: list[ActionCall] = field(default_factory=list)
     proactive: bool = False           # these messages start a contact (cap, quiet hours)
+    reminder: bool = False            # a reminder belongs to the contact it reminds about: no new cap slot

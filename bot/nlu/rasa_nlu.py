@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -27,8 +27,8 @@ from bot.config import Settings, load_settings
 from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, REQUESTS, Entity, Parse
 from bot.nlu.shapes import shaped_words
 
-TRAINING_DATA = "data/nlu.yml"
-TEST_DATA = "data/nlu_test.yml"
+TRAINING_DATA = "data/nlu.yml"          # English; another language xx: data/nlu_xx.yml
+TEST_DATA = "data/nlu_test.yml"         # English held out; another language xx: data/nlu_test_xx.yml
 MAX_CHARS = 1000  # longer messages are cut before parsing: latency stays flat, meaning is kept
 MIN_FAMILIARITY = 0.25  # below this share of known character trigrams: nlu_fallback
 NGRAM = 3
@@ -52,8 +52,20 @@ class NluSetup:
     confidence_threshold: float
     language: str
     pipeline: list[dict[str, Any]]
-    training_data: Path
+    training_data: Path                       # this model's language (English: data/nlu.yml)
     test_data: Path
+    # Every trained language (nlu.languages) -> its (training, held-out) files; one model each
+    # (bot/nlu/languages.py). These settings themselves describe the English model.
+    language_files: Mapping[str, tuple[Path, Path]] = field(default_factory=dict)
+    default_language: str = "en"              # the shop's (config `languages.default`)
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.language_files) or [self.language]
+
+    @property
+    def test_files(self) -> dict[str, Path]:
+        return {lang: files[1] for lang, files in self.language_files.items()}
 
 
 def load_nlu_settings(config_path: Path | str = "config.yml") -> NluSetup:
@@ -71,7 +83,24 @@ def nlu_settings(settings: Settings) -> NluSetup:
         pipeline=json.loads(json.dumps(nlu.pipeline)),  # plain types, not YAML scalars
         training_data=settings.resolve(TRAINING_DATA),
         test_data=settings.resolve(TEST_DATA),
+        language_files={lang: (settings.resolve(data_file(lang, held_out=False)),
+                               settings.resolve(data_file(lang, held_out=True))) for lang in _languages(nlu)},
+        default_language=settings.languages.default,
     )
+
+
+def data_file(language: str, held_out: bool) -> str:
+    """data/nlu.yml, data/nlu_test.yml for English; data/nlu_xx.yml, data/nlu_test_xx.yml else."""
+    base = TEST_DATA if held_out else TRAINING_DATA
+    if language.split("-")[0] == "en":
+        return base
+    return base.replace(".yml", f"_{language.split('-')[0]}.yml")
+
+
+def _languages(nlu: Any) -> list[str]:
+    """The trained languages, English (the flows' language) first, each once."""
+    found = [lang.split("-")[0] for lang in [nlu.language, *nlu.languages]]
+    return list(dict.fromkeys(found))
 
 
 # ---- cache key and model location ------------------------------------------------------
@@ -81,9 +110,9 @@ def rasa_version() -> str:
     return metadata.version("rasa")
 
 
-def cache_key(training_data: Path, pipeline: Sequence[Mapping[str, Any]], language: str,
+def cache_key(training_data: Path | Sequence[Path], pipeline: Sequence[Mapping[str, Any]], language: str,
               version: str | None = None) -> str:
-    """sha256 of the training file's bytes, the pipeline and language, Rasa's version and our
+    """sha256 of the training files' bytes, the pipeline and language, Rasa's version and our
     own pipeline code."""
     recipe = json.dumps(
         {"language": language, "pipeline": list(pipeline), "rasa": version or rasa_version(),
@@ -91,7 +120,9 @@ def cache_key(training_data: Path, pipeline: Sequence[Mapping[str, Any]], langua
         sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
     )
     digest = hashlib.sha256()
-    digest.update(hashlib.sha256(Path(training_data).read_bytes()).digest())
+    files = [training_data] if isinstance(training_data, (str, Path)) else list(training_data)
+    for path in files:
+        digest.update(hashlib.sha256(Path(path).read_bytes()).digest())
     digest.update(recipe.encode("utf-8"))
     return digest.hexdigest()
 
@@ -128,6 +159,8 @@ def prepare_environment(model_dir: Path) -> None:
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")  # Rasa pins SQLAlchemy 1.4
     for name in _QUIET_LOGGERS:  # the root logger stays the application's to configure
         logging.getLogger(name).setLevel(logging.WARNING)
+    # "tf.function retracing" warnings when several languages' models load: noise to a shop
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     _quiet_structlog()
 
 
@@ -165,7 +198,7 @@ def _ignore_deprecations() -> None:
 # ---- training --------------------------------------------------------------------------
 
 def train(settings: NluSetup, force: bool = False,
-          progress: Callable[[str], None] | None = None) -> Path:
+          progress: Callable[[str], None] | None = None, keep: Sequence[Path] = ()) -> Path:
     """Train unless a model for this exact data and pipeline exists; return its path."""
     say = progress or (lambda message: None)
     target = model_path(settings)
@@ -178,7 +211,7 @@ def train(settings: NluSetup, force: bool = False,
             say(f"model up to date: {target}")
             return target
         _train_locked(settings, target, force, say)
-    _prune(settings.model_dir, keep=target)
+    _prune(settings.model_dir, keep={target, *keep})
     return target
 
 
@@ -202,11 +235,13 @@ def _training_lock(model_dir: Path, say: Callable[[str], None]) -> Iterator[None
         yield
 
 
-def _prune(model_dir: Path, keep: Path, newest: int = 3) -> None:
-    """Keep the few newest models (switching branches back stays instant), delete older."""
+def _prune(model_dir: Path, keep: set[Path], newest: int = 12) -> None:
+    """Keep the newest models (one per language, and switching branches back stays instant:
+    12 is two configurations of six languages, ~200 MB), delete older; never one in `keep`
+    (the languages' models trained together)."""
     models = sorted(model_dir.glob("nlu-*.tar.gz"), key=lambda p: p.stat().st_mtime,
                     reverse=True)
-    for old in [m for m in models if m != keep][newest - 1:]:
+    for old in [m for m in models if m not in keep][max(0, newest - len(keep)):]:
         old.unlink(missing_ok=True)
 
 
@@ -259,6 +294,16 @@ class RasaParser:
         parser.parse("hello")  # warm up TensorFlow so the first real message is fast
         return parser
 
+    @property
+    def agent(self) -> Any:
+        """The loaded Rasa agent (read-only use: its trained vocabularies)."""
+        return self._agent
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """The character trigrams this model was trained on (empty: unknown)."""
+        return self._vocabulary
+
     def without_keyword_fallback(self) -> "RasaParser":
         """The same loaded model without the keyword entity rules: what the model finds on
         its own (for measuring; the bot always uses the fallback)."""
@@ -266,7 +311,7 @@ class RasaParser:
 
     def parse(self, text: str) -> Parse:
         """Understand one message; safe from any thread that is not running an event loop."""
-        clean = _clean(text)
+        clean = clean_text(text)
         if not clean or familiarity(clean, self._vocabulary) < MIN_FAMILIARITY:
             # nothing the model has seen (emoji, another script, keyboard mash): a guess
             # here would be a confident wrong intent, so ask again instead
@@ -443,6 +488,18 @@ def _trained_ngrams(agent: Any) -> frozenset[str]:
     return frozenset()
 
 
+def trained_words(parser: "RasaParser") -> frozenset[str]:
+    """The word vocabulary of the model's word-level CountVectorsFeaturizer (empty if none):
+    which language a message is in shows best in its whole words."""
+    try:
+        for component in _components(parser.agent):
+            if getattr(component, "analyzer", None) == "word":
+                return frozenset(component.vectorizers["text"].vocabulary_)
+    except Exception:  # noqa: BLE001 - routing then falls back to trigrams alone
+        log.warning("could not read the trained word vocabulary")
+    return frozenset()
+
+
 def load_parser(settings: NluSetup) -> RasaParser:
     """The parser for the current data and pipeline; never trains."""
     path = model_path(settings)
@@ -453,7 +510,7 @@ def load_parser(settings: NluSetup) -> RasaParser:
     return RasaParser.load(path, settings.confidence_threshold)
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
     """Trim, cut to MAX_CHARS and drop control characters that mean nothing to the model."""
     text = "".join(ch if ch.isprintable() else " " for ch in (text or "")[:MAX_CHARS])
     return " ".join(text.split())

@@ -129,7 +129,12 @@ class Scheduler:
         slots = conversation.get("slots") or {}
         facts = self.contact_facts(identity, conversation["customer_id"], now,
                             low_score=bool(slots.get("low_score") or slots.get("had_case")))
-        decision = decide(MessageClass.PROACTIVE, facts, now, self.settings.schedule)
+        # A reminder belongs to the contact it reminds about (shared/CONVERSATION.md): no new slot
+        # of the weekly cap, but it waits for quiet hours and is dropped if they opted out or
+        # became unreachable meanwhile. A resumed check-in is a new contact.
+        reminder = conversation["wake_kind"] == WakeKind.REMIND
+        decision = decide(MessageClass.SERVICE if reminder else MessageClass.PROACTIVE, facts, now,
+                          self.settings.schedule)
         if decision.send:
             self.runner.feed(conversation["id"], Timer(), now)
             return 1

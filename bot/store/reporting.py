@@ -35,7 +35,7 @@ from bot.clock import iso, parse_iso
 from bot.store.privacy import ERASED
 from bot.store.schema import migrate
 
-BY_CHOICES = ("sku", "category", "channel", "week", "cohort")
+BY_CHOICES = ("sku", "category", "channel", "week", "cohort", "language")
 SUPPORT_CHANNEL = "support"        # the agents' channel in outbox rows (bot.cases.SUPPORT)
 TENURE_BUCKETS = ((0, 2, "0-2 months"), (3, 5, "3-5 months"), (6, 11, "6-11 months"), (12, None, "12+ months"))
 
@@ -48,6 +48,10 @@ _KEYS = {
     "channel": "channel",
     "week": "date(at, 'weekday 0', '-6 days')",
     "cohort": "(select strftime('%Y-%m', min(fo.purchased_at)) from orders fo where fo.customer_id = f.customer_id)",
+    # the language the customer is answered in: their choice, the order's, the platform's, the shop's
+    "language": "(select coalesce(lc.language_choice, lc.language, (select li.language_code from identities li "
+                "where li.customer_id = lc.id and li.language_code is not null order by li.id limit 1), "
+                ":default_language) from customers lc where lc.id = f.customer_id)",
 }
 _PERIOD = "(:since is null or at >= :since) and (:until is null or at < :until)"
 
@@ -194,9 +198,10 @@ _NO_CUSTOMERS = {"customers": 0, "repeat_purchase_rate": None, "revenue_per_cust
 class Reporting:
     """Read-only figures over one store's database. Every public method takes a `Period`."""
 
-    def __init__(self, db: Database, support_channel: str = SUPPORT_CHANNEL) -> None:
+    def __init__(self, db: Database, support_channel: str = SUPPORT_CHANNEL, default_language: str = "en") -> None:
         self.db = db
         self.support_channel = support_channel
+        self.default_language = default_language
 
     # ---- the whole report ----------------------------------------------------------------
 
@@ -244,7 +249,8 @@ class Reporting:
         if by not in _KEYS:
             raise ValueError(f"unknown slice {by!r}: choose one of {', '.join(BY_CHOICES)}")
         key = _KEYS[by]
-        params = {**period.params(), "support": self.support_channel, "as_of": iso(self.as_of(period, now))}
+        params = {**period.params(), "support": self.support_channel, "as_of": iso(self.as_of(period, now)),
+                  "default_language": self.default_language}
         out: dict[Any, dict] = {}
 
         def slot(k: Any) -> dict:

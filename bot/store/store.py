@@ -408,10 +408,16 @@ class Conversations:
             fields["wake_kind"] = kind
         self.db["conversations"].update(conversation_id, fields)
 
-    def upsell_offered_before(self, customer_id: int) -> bool:
-        row = self.db.execute("select 1 from conversations where customer_id = ? and slots like '%\"upsell_offered\": true%' limit 1",
-                              [customer_id]).fetchone()
-        return row is not None
+    def offer_made_before(self, customer_id: int, offer_key: str) -> bool:
+        """Was this distinct offer ("upsell:SKU", "refill:SKU") already made to the customer?
+        (Conversations from before offers had keys count as the SKU's upsell.)"""
+        rows = self.db.execute("select slots from conversations where customer_id = ? and slots like "
+                               "'%\"upsell_offered\": true%'", [customer_id]).fetchall()
+        for (raw,) in rows:
+            made = json.loads(raw or "{}").get("offer")
+            if made == offer_key or (made is None and offer_key.startswith("upsell:")):
+                return True
+        return False
 
     def order_facts(self, customer_id: int, order_id: str) -> dict[str, Any]:
         """What the customer's conversations about one order established: the latest csat and nps,

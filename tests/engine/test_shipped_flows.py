@@ -164,12 +164,13 @@ def test_review_label_typed_counts_as_the_choice(flows):
 
 @pytest.mark.parametrize("answer", [("no", None), ("nah, busy", "deny"), ("thanks!", "thanks"),
                                     ("they are great", "works_well")])
-def test_review_polite_decline_then_upsell(flows, answer):
+def test_review_polite_decline_and_no_offer_after_it(flows, answer):
+    # shared/CONVERSATION.md: no offer in a conversation that had a "no" (a declined review included)
     talk = checkin(flows)
     talk.press("5")
     out = talk.press("no") if answer[1] is None else talk.say(answer[0], answer[1])
-    assert texts(out)[0] == "No problem at all. Enjoy Trail Runner 2 shoes!"
-    assert "offer_upsell" in actions(out)
+    assert texts(out) == ["No problem at all. Enjoy Trail Runner 2 shoes!"]
+    assert "offer_upsell" not in actions(out)
 
 
 def test_review_unclear_answer_ends_without_upsell(flows):
@@ -646,3 +647,60 @@ def test_thank_you_is_one_message_then_closed(flows):
     assert texts(out) == ["Thank you for your order, Ana! I'll check in once Trail Runner 2 shoes has arrived and "
                           "you've had a chance to try it."]
     assert not out.proactive and talk.state.status == "closed"
+
+
+# ---- a score stated together with a problem (shared/CONVERSATION.md, precedence 4) ----------
+
+LOOK = "Thanks for the score, and sorry about that. Would you like a person from our team to look into it?"
+
+
+@pytest.mark.parametrize("words,intent,problem,reason", [
+    ("3/5, the box was damaged", "mixed_feedback", "damaged", "product_problem"),
+    ("2 stars, it still hasn't arrived", "delivery_problem", "not_received", "delivery_problem"),
+    ("1, the strap broke", "product_problem", "defective", "product_problem"),
+])
+def test_a_low_score_with_a_problem_escalates_at_once(flows, words, intent, problem, reason):
+    talk = checkin(flows)
+    out = talk.say(words, intent, rating=words[0], problem_type=problem)
+    assert action(out, "record_score").args["score"] == int(words[0])
+    escalate = action(out, "escalate")                        # no triage question first
+    assert escalate.args["reason"] == reason and escalate.args["problem_type"] == problem
+    assert "What went wrong" not in " ".join(texts(out))
+
+
+def test_a_good_score_with_a_problem_asks_before_a_person_looks(flows):
+    talk = checkin(flows)
+    out = talk.say("4/5 but the box was damaged", "works_well", rating="4", problem_type="damaged")
+    assert action(out, "record_score").args["score"] == 4
+    assert texts(out) == [LOOK] and buttons(out) == ["yes", "no"]
+    assert not {"escalate", "request_review", "offer_upsell"} & set(actions(out))   # no review, no offer
+    out = talk.press("yes")
+    escalate = action(out, "escalate")
+    assert escalate.args["reason"] == "product_problem" and escalate.args["problem_type"] == "damaged"
+
+
+def test_a_good_score_with_a_problem_and_no_person_closes_warmly(flows):
+    talk = checkin(flows)
+    talk.say("5, though it arrived late", "works_well", rating="5", problem_type="late")
+    out = talk.press("no")
+    assert texts(out) == ["Alright, thanks for letting us know. Enjoy Trail Runner 2 shoes, and write to me "
+                          "here any time if it gets worse."]
+    assert not {"escalate", "request_review", "offer_upsell"} & set(actions(out))
+    assert talk.state.status == "closed"
+
+
+def test_a_good_score_alone_still_asks_for_a_review(flows):
+    talk = checkin(flows)
+    out = talk.say("4/5, love them", "works_well", rating="4")
+    assert "request_review" in actions(out) and LOOK not in texts(out)
+
+
+def test_nps_with_a_problem(flows):
+    talk = Talk(flows, context())
+    talk.begin("nps")
+    out = talk.say("9, but the zip broke", "works_well", rating="9", problem_type="defective")
+    assert texts(out) == [LOOK]
+    talk = Talk(flows, context())
+    talk.begin("nps")
+    out = talk.say("4, it broke", "product_problem", rating="4", problem_type="defective")
+    assert action(out, "escalate").args["reason"] == "product_problem"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.nlu.base import Entity
-from bot.nlu.rasa_nlu import MAX_CHARS, _clean, _entities, problem_type_of, rating_of
+from bot.nlu.rasa_nlu import MAX_CHARS, _entities, clean_text, problem_type_of, rating_of
 
 
 def test_duplicates_are_dropped_and_order_kept() -> None:
@@ -50,6 +50,6 @@ def test_ratings_become_digits() -> None:
 
 
 def test_clean_trims_cuts_and_drops_control_characters() -> None:
-    assert _clean("  hello\x00\tthere \n") == "hello there"
-    assert _clean("") == ""
-    assert len(_clean("a" * 10_000)) == MAX_CHARS
+    assert clean_text("  hello\x00\tthere \n") == "hello there"
+    assert clean_text("") == ""
+    assert len(clean_text("a" * 10_000)) == MAX_CHARS

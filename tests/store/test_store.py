@@ -258,16 +258,19 @@ def test_conversation_state_round_trip(store):
     assert store.conversations.latest_for_identity(identity_id)["id"] == cid
 
 
-def test_upsell_offered_before_and_order_facts(store):
+def test_each_distinct_offer_once_and_order_facts(store):
     customer_id, identity_id = customer(store)
     cid = store.conversations.create(customer_id, identity_id, "A-1", "S", "checkin", "greet", T0)
-    assert not store.conversations.upsell_offered_before(customer_id)
-    store.conversations.save(cid, {"flow": "checkin", "step": "upsell", "slots": {"csat": 5, "upsell_offered": True},
+    assert not store.conversations.offer_made_before(customer_id, "upsell:S")
+    store.conversations.save(cid, {"flow": "checkin", "step": "upsell",
+                                   "slots": {"csat": 5, "upsell_offered": True, "offer": "upsell:S"},
                                    "status": "closed", "owner": "bot", "wake_at": None, "wake_kind": None,
                                    "reminded": False}, T0)
     store.conversations.add_response(cid, customer_id, "A-1", "S", "csat", 2, "", None, [], T0)
     store.conversations.add_response(cid, customer_id, "A-1", "S", "csat", 5, "", None, [], T0)
-    assert store.conversations.upsell_offered_before(customer_id)
+    assert store.conversations.offer_made_before(customer_id, "upsell:S")
+    assert not store.conversations.offer_made_before(customer_id, "refill:S")      # another offer
+    assert not store.conversations.offer_made_before(customer_id, "upsell:OTHER")
     assert store.conversations.order_facts(customer_id, "A-1") == {"csat": 5}
     assert store.conversations.order_facts(customer_id, "A-2") == {}
 

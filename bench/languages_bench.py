@@ -1,0 +1,99 @@
+"""Issue #17's NLU budgets, measured on the product's own code (bot/nlu/languages.py):
+training every language's model from scratch <= 6 min on 2 cores, peak RSS of a process that
+holds every model (what `aftercare run` loads) <= 1.2 GB, parse p99 through the language
+router within 20% of the English model's alone, and macro-F1 per language on its held-out set
+(target >= 0.90).
+
+`python -m bench.languages_bench [--no-train]`: by default it also trains every language's model
+from scratch in a temporary folder, in a child process (minutes); `--no-train` skips that.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+TARGETS = {"train_s": 360.0, "rss_mb": 1200.0, "p99_ratio": 1.2, "macro_f1": 0.90}
+
+
+def _line(label: str, value: float, unit: str, target: float, higher_is_better: bool) -> str:
+    ok = value >= target if higher_is_better else value <= target
+    sign = ">=" if higher_is_better else "<="
+    return f"{label:<34} {value:>9.3f} {unit:<3} (target {sign} {target:g}) {'ok' if ok else 'MISS'}"
+
+
+def _p99(seconds: list[float]) -> float:
+    ordered = sorted(seconds)
+    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))] * 1000
+
+
+def _timed(parse, texts: list[str], rounds: int = 3) -> list[float]:
+    spent = []
+    for _ in range(rounds):
+        for text in texts:
+            started = time.perf_counter()
+            parse(text)
+            spent.append(time.perf_counter() - started)
+    return spent
+
+
+def _train_from_scratch(config: Path) -> float:
+    """Wall seconds of `aftercare nlu train --force` into an empty model folder (child process)."""
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as folder:
+        text = config.read_text(encoding="utf-8").replace("model_dir: models", f"model_dir: {folder}")
+        copy = config.resolve().parent / f".bench-config-{os.getpid()}.yml"
+        copy.write_text(text, encoding="utf-8")
+        try:
+            started = time.monotonic()
+            aftercare = Path(sys.executable).parent / "aftercare"      # the installed CLI, as a user runs it
+            subprocess.run([str(aftercare), "--config", str(copy), "nlu", "train", "--force"],
+                           check=True, capture_output=True)
+            return time.monotonic() - started
+        finally:
+            copy.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = argparse.ArgumentParser(prog="languages_bench", description=__doc__)
+    options.add_argument("--config", default="config.yml")
+    options.add_argument("--no-train", dest="train", action="store_false",
+                         help="skip timing a from-scratch training of every model")
+    args = options.parse_args(argv or [])
+
+    from bot.nlu.evaluate import evaluate, load_examples
+    from bot.nlu.languages import LanguageRouter, load_parser
+    from bot.nlu.rasa_nlu import load_nlu_settings
+
+    settings = load_nlu_settings(Path(args.config))
+    if args.train:
+        print(_line("training every language, scratch", _train_from_scratch(Path(args.config)), "s",
+                    TARGETS["train_s"], False), flush=True)
+    router = load_parser(settings)
+    if not isinstance(router, LanguageRouter):
+        print("one language only (config nlu.languages): nothing more to measure")
+        return
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(_line(f"peak RSS, {len(router.languages)} models loaded", rss, "MB", TARGETS["rss_mb"], False))
+    english = [ex.text for ex in load_examples(settings.test_files["en"])]
+    everyone = [ex.text for lang in router.languages for ex in load_examples(settings.test_files[lang])]
+    alone = _p99(_timed(router.for_language("en").parse, english))
+    routed = _p99(_timed(router.parse, everyone))
+    print(_line("parse p99 routed / English alone", routed / alone, "x", TARGETS["p99_ratio"], False),
+          f"({routed:.1f} ms vs {alone:.1f} ms)")
+    for language in router.languages:
+        examples = load_examples(settings.test_files[language])
+        result = evaluate(router.for_language(language), examples)
+        print(_line(f"[{language}] held-out macro-F1 ({len(examples)})", result.macro_f1, "", TARGETS["macro_f1"], True),
+              f"confident wrong {result.confident_errors():.1%}")
+    router.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
