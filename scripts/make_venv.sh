@@ -27,6 +27,7 @@ MSG
     echo "creating $venv with $py"
     "$py" -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet --upgrade "pip>=23,<25" "setuptools>=65,<70" wheel
+# packaging stays < 21 (Rasa 3.6 pins it): an upgraded wheel would otherwise pull in one Rasa cannot import
+"$venv/bin/python" -m pip install --quiet --upgrade "pip>=23,<25" "setuptools>=65,<70" wheel "packaging>=20,<21"
 echo "installing aftercare and its dependencies into $venv (Rasa is large: a few minutes the first time)"
 "$venv/bin/python" -m pip install --quiet -e ".[test]"

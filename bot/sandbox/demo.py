@@ -332,7 +332,7 @@ class SandboxDemo:
                 continue
             identity = self.store.customers.identity(conversation["identity_id"])
             # the scheduler's own facts, so that the decision told here is the one it makes
-            decision = decide(MessageClass.PROACTIVE, scheduler._facts(identity, conversation["customer_id"], now),
+            decision = decide(MessageClass.PROACTIVE, scheduler.contact_facts(identity, conversation["customer_id"], now),
                               now, schedule)
             if decision.send or decision.wait_until is None:
                 continue

@@ -97,7 +97,7 @@ class Scheduler:
         if identity is None:
             return Decision(False, None, "no_consent"), None
         earlier = self.store.conversations.order_facts(order["customer_id"], order["order_id"])
-        facts = self._facts(identity, order["customer_id"], now,
+        facts = self.contact_facts(identity, order["customer_id"], now,
                             low_score=bool(earlier.get("low_score") or earlier.get("had_case")))
         return decide(self.message_class(touchpoint["kind"]), facts, now, self.settings.schedule), identity
 
@@ -168,7 +168,7 @@ class Scheduler:
             self.runner.feed(conversation["id"], Timer(), now)
             return 1
         slots = conversation.get("slots") or {}
-        facts = self._facts(identity, conversation["customer_id"], now,
+        facts = self.contact_facts(identity, conversation["customer_id"], now,
                             low_score=bool(slots.get("low_score") or slots.get("had_case")))
         # A reminder belongs to the contact it reminds about (shared/CONVERSATION.md): no new slot
         # of the weekly cap, but it waits for quiet hours and is dropped if they opted out or
@@ -195,7 +195,8 @@ class Scheduler:
         self.store.conversations.postpone_wakeup(conversation["id"], now, kind=WakeKind.CLOSE.value)
         self.runner.feed(conversation["id"], Timer(), now)
 
-    def _facts(self, identity: Identity, customer_id: int, now: datetime, low_score: bool = False) -> ContactFacts:
+    def contact_facts(self, identity: Identity, customer_id: int, now: datetime, low_score: bool = False) -> ContactFacts:
+        """What the governor weighs before contacting `identity` now (consent, caps, quiet hours)."""
         customer = self.store.customers.get(customer_id)
         return ContactFacts(
             consent=identity.consent, opted_out=identity.opted_out, reachable=identity.reachable,
