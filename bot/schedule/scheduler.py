@@ -146,7 +146,7 @@ class Scheduler:
             if self.store.customers.get(customer_id).get("forgotten_at"):
                 self.store.fix_notices.finish(notice["id"], "cancelled", now)
                 return 0
-            decision = decide(MessageClass.PROACTIVE, self._facts(identity, customer_id, now), now,
+            decision = decide(MessageClass.PROACTIVE, self.contact_facts(identity, customer_id, now), now,
                               self.settings.schedule)
             if not self._cleared(identity, decision, now,
                                  hold=lambda until, why: self.store.fix_notices.hold(notice["id"], until, why),
