@@ -162,11 +162,7 @@ class InboundHandler:
         elif event.kind is InboundKind.TEXT and language_choice.is_menu_request(text):
             menu = self._text(identity, "language_menu")
             buttons = [[b.label, b.value] for b in language_choice.buttons(enabled)]
-            conversation_id = conversation["id"] if conversation else None
-            outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, menu,
-                                              now, buttons=buttons, reply=True)
-            self.store.conversations.add_message(conversation_id, identity.id, "out", "bot", menu, now,
-                                                 buttons=buttons, outbox_id=outbox_id)
+            self._reply(identity, conversation, menu, now, buttons)
             return True
         else:
             tag = language_choice.requested(text, enabled) if event.kind is InboundKind.TEXT else None
@@ -235,11 +231,13 @@ class InboundHandler:
 
     # ---- replies outside a flow --------------------------------------------------------
 
-    def _reply(self, identity: Identity, conversation: Optional[dict], text: str, now: datetime) -> None:
+    def _reply(self, identity: Identity, conversation: Optional[dict], text: str, now: datetime,
+               buttons: Optional[list] = None) -> None:
         conversation_id = conversation["id"] if conversation else None
         outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, text, now,
-                                          reply=True)
-        self.store.conversations.add_message(conversation_id, identity.id, "out", "bot", text, now, outbox_id=outbox_id)
+                                          buttons=buttons, reply=True)
+        self.store.conversations.add_message(conversation_id, identity.id, "out", "bot", text, now, buttons=buttons,
+                                             outbox_id=outbox_id)
 
     def _reply_unknown(self, event: InboundEvent, now: datetime, key: str = "help") -> None:
         """Someone we have no identity for: answer them (they wrote first), bind nothing."""

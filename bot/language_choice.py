@@ -4,6 +4,7 @@ and wins over the order's language and the platform's from then on.
 """
 from __future__ import annotations
 
+import functools
 from typing import Iterable, Optional
 
 from babel import Locale, UnknownLocaleError
@@ -45,17 +46,18 @@ def requested(text: str, enabled: Iterable[str]) -> Optional[str]:
     return None
 
 
-def _names(tag: str) -> set[str]:
+@functools.lru_cache(maxsize=None)
+def _names(tag: str) -> frozenset[str]:
+    """Every way to name `tag` in one message; computed once per tag (every text message asks)."""
     names = {tag.lower(), command_form(language_name(tag))}
     try:
         locale = Locale.parse(tag, sep="-")
-        names.add(command_form(locale.get_display_name("en") or ""))
-        names.add(command_form(locale.get_language_name(locale) or ""))
-        names.add(command_form(locale.get_language_name("en") or ""))
     except (ValueError, UnknownLocaleError):
-        pass
+        return frozenset(names - {""})
+    names.add(command_form(locale.get_display_name("en") or ""))
+    bare = {command_form(locale.get_language_name(locale) or ""), command_form(locale.get_language_name("en") or "")}
     if "-" in tag:  # "português" alone means the base language, not the region
-        names.discard(command_form(Locale.parse(tag, sep="-").get_language_name(Locale.parse(tag, sep="-")) or ""))
-        names.discard(command_form(Locale.parse(tag, sep="-").get_language_name("en") or ""))
-    names.discard("")
-    return names
+        names -= bare
+    else:
+        names |= bare
+    return frozenset(names - {""})
