@@ -92,6 +92,16 @@ class Items(str, Enum):
     EACH = "each"                    # one per line item
 
 
+DEFAULT_PRIORITY = 50                # of a touchpoint kind that declares none
+
+
+class SkipReason(str, Enum):
+    """What keeps a kind of touchpoint from a customer for good (`skip_if`)."""
+
+    OPEN_CASE = "open_case"
+    LOW_SCORE = "low_score"
+
+
 class Audience(_Model):
     """`only:` limits a kind to some products; an empty list does not limit."""
 
@@ -124,11 +134,25 @@ class TouchpointKind(_Model):
     items: Items = Items.FIRST
     only: Audience = Audience()
     not_before: Optional[str] = None
+    # When two compete for the weekly cap, the higher priority goes first (a check-in beats a tip).
+    priority: int = DEFAULT_PRIORITY
+    # Sent within this long of its due time, or never: one that could not go out in time is
+    # dropped, not sent late (None: it waits as long as it takes).
+    window: Optional[timedelta] = None
+    # Never to a customer with an open case (`open_case`) or a low score or case about the order
+    # (`low_score`); offers always skip both.
+    skip_if: List[SkipReason] = Field(default_factory=list)
 
     class Config:
         allow_population_by_field_name = True
 
     _d = validator("after", "before", pre=True, allow_reuse=True)(_duration)
+
+    @validator("window", pre=True)
+    def _window(cls, value: Any) -> Optional[timedelta]:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "off", "none")):
+            return None
+        return _duration(value)
 
     @validator("before")
     def _one_offset(cls, value: Optional[timedelta], values: dict) -> Optional[timedelta]:
@@ -178,6 +202,15 @@ class ScheduleSettings(_Model):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f'"{value}" is not a known time zone (e.g. Europe/Lisbon)') from None
         return value
+
+    def skips(self, name: str) -> frozenset[str]:
+        """What keeps touchpoints of this kind from a customer (`skip_if`; offers: open case and low score)."""
+        kind = self.touchpoints.get(name)
+        if kind is None:
+            return frozenset()
+        if kind.message_class is MessageClass.OFFER:
+            return frozenset(reason.value for reason in SkipReason)
+        return frozenset(reason.value for reason in kind.skip_if)
 
     def flow_of(self, name: str) -> str:
         """The flow a touchpoint kind starts (its own name unless `flow:` says otherwise)."""
@@ -332,8 +365,6 @@ class Settings(_Model):
     server: ServerSettings = ServerSettings()
     webhooks: WebhookSettings = WebhookSettings()
     delays: DelaySettings = DelaySettings()
-
-
     privacy: PrivacySettings = PrivacySettings()
     digest: DigestSettings = DigestSettings()
     languages: LanguageSettings = LanguageSettings()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Optional
 
 from bot.config import Settings
+from bot.engine.flows import Tips
 from bot.engine.state import Context, Timing
 from bot.engine.vocabulary import Facts, Vocabulary
 from bot.i18n import Catalogs, pick_language, translator
@@ -21,7 +22,8 @@ def timing(settings: Settings) -> Timing:
 
 def build_context(store: Store, settings: Settings, customer_id: int, order_id: Optional[str],
                   sku: Optional[str], vocabulary: Vocabulary,
-                  catalogs: Optional[Catalogs] = None, platform_language: Optional[str] = None) -> Context:
+                  catalogs: Optional[Catalogs] = None, platform_language: Optional[str] = None,
+                  tips: Optional[Tips] = None) -> Context:
     """Everything a flow may mention about this customer, order and product, in their language."""
     item = _item(store, order_id, sku)
     customer = store.customers.get(customer_id)
@@ -35,7 +37,8 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
                    upsell_offered_before=store.conversations.offer_made_before(customer_id, key) if key else False,
                    offer_key=key,
                    earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {},
-                   translate=translator(catalogs or Catalogs(), language), language=language)
+                   translate=translator(catalogs or Catalogs(), language), language=language,
+                   tips=tips.for_product(facts.sku, facts.category) if tips else {})
 
 
 def customer_language(settings: Settings, customer: dict, platform_language: Optional[str] = None) -> str:

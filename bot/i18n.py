@@ -190,7 +190,7 @@ def _texts_in(doc: YamlDoc, node: object, key_path: tuple) -> Iterator[SourceTex
     if isinstance(node, dict):
         for key, value in node.items():
             child = key_path + (key,)
-            in_global = bool(key_path) and key_path[0] == "global"
+            in_global = bool(key_path) and key_path[0] in ("global", "tips")    # every text in them
             if isinstance(value, str) and (key in TEXT_KEYS or in_global):
                 yield SourceText(value, doc.path, doc.line_of(child) or 1)
             else:

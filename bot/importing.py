@@ -125,7 +125,7 @@ def _wanted(touchpoint: Touchpoint, current: Optional[dict], settings: Settings)
     second delay), but not before `delays.renotify_after`."""
     repeatable = touchpoint.anchor is not None
     wanted = {"kind": touchpoint.kind, "flow": touchpoint.flow, "due_at": iso(touchpoint.due_at),
-              "anchor": iso(touchpoint.anchor), "repeatable": repeatable}
+              "anchor": iso(touchpoint.anchor), "repeatable": repeatable, "expires_at": iso(touchpoint.expires_at)}
     if repeatable and current and current.get("started_at"):
         floor = parse_iso(current["started_at"]) + settings.delays.renotify_after
         wanted["due_at"] = iso(max(touchpoint.due_at, floor))

@@ -52,7 +52,8 @@ class ConversationRunner:
         """The facts and template variables a text about this order may use (the flows' vocabulary),
         and the customer's language with its translations."""
         return build_context(self.store, self.settings, customer_id, order_id, sku, self.engine.vocabulary,
-                             catalogs=self.engine.flows.catalogs, platform_language=platform_language)
+                             catalogs=self.engine.flows.catalogs, platform_language=platform_language,
+                             tips=self.engine.flows.tips)
 
     def _step(self, conversation_id: int, state: Optional[ConversationState], identity: Identity,
               order_id: Optional[str], sku: Optional[str], event: Input, now: datetime) -> Outcome:

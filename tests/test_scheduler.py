@@ -127,6 +127,10 @@ async def test_zero_cap_suppresses_proactive_messages():
 
 # ---- reminders and the quiet close ---------------------------------------------------------------
 
+TIP_TEXTS = {"A week in: if the laces loosen on the way, try a runner's knot (through the last eyelet) for a snug heel.",
+             "Was this tip helpful?"}
+
+
 async def test_one_reminder_then_quiet_close():
     h = Harness(make_settings(schedule={"weekly_cap": 5}))
     await h.start_checkin()
@@ -137,8 +141,8 @@ async def test_one_reminder_then_quiet_close():
     assert h.texts() == [GREETING, CSAT_Q, REMINDER]           # no goodbye
     assert h.conversation()["status"] == "closed"
     await h.advance(timedelta(days=5))
-    assert h.texts() == [GREETING, CSAT_Q, REMINDER]
-    assert contacts(h) == ["checkin"]                           # the reminder took no slot of its own
+    assert [t for t in h.texts() if t not in TIP_TEXTS] == [GREETING, CSAT_Q, REMINDER]   # a week-1 tip may follow
+    assert [c for c in contacts(h) if c != "tip"] == ["checkin"]   # the reminder took no slot of its own
 
 
 async def test_a_reminder_belongs_to_its_contact_even_under_the_shipped_cap():

@@ -16,7 +16,8 @@ from tests.support.table_parser import TableParser
 SCENARIOS = ROOT / "tests" / "scenarios"
 BASE = {"csat": None, "nps": None, "ces": None, "escalated": False, "escalation_reason": None,
         "escalation_status": None, "review_requested": False, "upsell_offered": False, "opted_out": False,
-        "reachable": True, "rescheduled": False, "owner": "bot", "state": "closed", "delay_notices": 0}
+        "reachable": True, "rescheduled": False, "owner": "bot", "state": "closed", "delay_notices": 0,
+        "tips": [], "tip_helpful": []}
 OPT_OUT = "Done: you won't get any more messages from us. If you change your mind, send /start."
 CES_Q = ("Thanks for your patience while we sorted this out. How easy was it to get your issue resolved? "
          "1 (very hard) to 7 (very easy).")
@@ -30,7 +31,8 @@ EXPECTED = {
     "stop_mid_flow": {"csat": 2, "opted_out": True},
     "human_request": {"ces": 7, "escalated": True, "escalation_reason": "human", "escalation_status": "resolved",
                       "review_requested": True},
-    "block_then_wait": {"csat": 4, "review_requested": True, "upsell_offered": False, "reachable": False},
+    "block_then_wait": {"csat": 4, "review_requested": True, "upsell_offered": False, "reachable": False,
+                        "tips": ["tip_week1:footwear"]},   # the tip is what finds the block
     "silent_customer": {},
     "free_text_score": {"csat": 4, "review_requested": True, "upsell_offered": True},
 }
@@ -142,7 +144,8 @@ async def test_silent_customer_with_room_in_the_cap_gets_exactly_one_reminder(tm
     texts = bot_texts(result)
     assert [t for t in texts if t.startswith("Just checking in")] == [
         "Just checking in: how is Trail Runner 2 shoes working for you so far? 1 (not good) to 5 (great)."]
-    assert len(texts) == 3 and result["outcome"]["state"] == "closed"
+    assert len([t for t in texts if not t.startswith(("A week in:", "Was this tip"))]) == 3   # no goodbye
+    assert result["outcome"]["tips"] == ["tip_week1:footwear"]     # the cap had room: a week later, a tip
 
 
 async def test_press_without_a_matching_button_types_the_text(tmp_path):

@@ -42,6 +42,10 @@ def check(ctx: click.Context, directory: str | None) -> None:
     problems.extend(SourceError(settings.config_path, None,
                                 f"schedule.touchpoints.{kind}: no flow {flow!r} in {folder}")
                     for kind, flow in kinds_without_flow(settings.schedule, flow_set.flows))
+    problems.extend(SourceError(flow_set.tips.path or Path(folder), None,
+                                f"tips for {kind!r}: not a touchpoint kind of schedule.touchpoints in "
+                                f"{settings.config_path} (known: {', '.join(settings.schedule.touchpoints)})")
+                    for kind in sorted(flow_set.tips.kinds() - set(settings.schedule.touchpoints)))
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
     if problems:

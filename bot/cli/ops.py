@@ -79,20 +79,26 @@ def watch(ctx: click.Context, folder: str, once: bool, every: str) -> None:
 
 @click.command()
 @click.option("--within", default="1d", show_default=True, help="Also show what falls due this soon.")
+@click.option("--dropped", default="7d", show_default=True, help="Also show what was dropped this recently (0d: none).")
 @click.pass_context
-def due(ctx: click.Context, within: str) -> None:
-    """Show touchpoints that are due (or soon due) and why each one waits."""
+def due(ctx: click.Context, within: str, dropped: str) -> None:
+    """Show touchpoints (and "it has been fixed" notices) that are due or soon due and why each
+    one waits, then those dropped lately and why: the scheduler's own verdicts."""
     from bot.core import build_core
     from bot.clock import SystemClock
     from bot.durations import parse_duration
 
+    try:
+        horizon, dropped_since = parse_duration(within), parse_duration(dropped)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
     settings = settings_from(ctx)
     store = open_store(settings)
     core = build_core(settings, store, parser=None, clock=SystemClock(), channels={})
-    table = Table("touchpoint", "order", "kind", "due at (UTC)", "status", "why")
-    for item in core.scheduler.due_report(datetime.now(timezone.utc), parse_duration(within)):
-        table.add_row(str(item.touchpoint_id), item.order_id, item.kind, item.due_at[:16], item.status, item.verdict)
-    Console().print(table)
+    table = Table("id", "order", "kind", "due at (UTC)", "status", "why")
+    for item in core.scheduler.due_report(datetime.now(timezone.utc), horizon, dropped_since or None):
+        table.add_row(item.ref, item.order_id, item.kind, item.due_at[:16], item.status, item.verdict)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)   # piped: never cut a column
 
 
 @click.command()

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Optional
 
 from bot.durations import parse_duration
 from bot.engine import moves
-from bot.engine.state import SCALES, Context, Status, WakeKind
+from bot.engine.state import SCALES, Context, Message, Status, WakeKind
 from bot.engine.vocabulary import (Action, Arg, Condition, Effect, Facts, Guard, Question, Reading, Turn,
                                    Variable, Vocabulary)
 from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES
@@ -145,6 +145,14 @@ def _end(turn: Turn) -> None:
     moves.close(turn.state)
 
 
+def _say_tip(turn: Turn) -> None:
+    tip = turn.ctx.tips.get(str(turn.slots.get("touchpoint") or ""))
+    if tip is None:                    # guard with has_tip; without one there is nothing to say
+        return
+    turn.slots["tip"] = tip[0]         # which tip: `aftercare report` counts helpful / not helpful per tip
+    turn.out.messages.append(Message(turn.ctx.text(tip[1], turn.slots)))
+
+
 ACTIONS = (
     Action("record_score", "record a score given in args (asks with `score:` do it themselves)", _record_score,
            args=(Arg("metric", "csat (default), nps or ces"),
@@ -162,6 +170,8 @@ ACTIONS = (
                  Arg("after", "how much later, e.g. 7d (default schedule.not_used_yet_delay)", check=_check_duration)),
            waits="until the later check-in", stops=True, diagram="later"),
     Action("end", "close the conversation quietly", _end, ends=True),
+    Action("say_tip", "say the product's onboarding tip for the touchpoint that started the conversation "
+           "(dialogs/tips.yml; guard with has_tip)", _say_tip),
 )
 
 
@@ -194,6 +204,8 @@ GUARDS = (
     Guard("has_faq", "the product has an FAQ answer in config", lambda slots, ctx: bool(ctx.variables.get("faq"))),
     Guard("has_review_url", "a review link is configured for the product",
           lambda slots, ctx: bool(ctx.variables.get("review_url"))),
+    Guard("has_tip", "dialogs/tips.yml has a tip for the product (SKU, else category) and this touchpoint kind",
+          lambda slots, ctx: str(slots.get("touchpoint") or "") in ctx.tips),
     Guard("has_goodwill_code", "delays.goodwill_code has a code for the product's category (or a default)",
           lambda slots, ctx: bool(ctx.variables.get("goodwill_code"))),
 )

@@ -58,6 +58,7 @@ class Step:
     free_text: bool = False
     branches: tuple[Branch, ...] = ()
     remind: Optional[str] = None
+    reminds: bool = True                 # `remind: false`: no reminder; an unanswered question closes quietly
     next: Optional[str] = None
     targets: tuple[str, ...] = ()        # steps named by the action's args (reschedule's `resume`)
 
@@ -104,11 +105,30 @@ GLOBAL_TEXT_KEYS = ("opt_out", "opted_in", "human", "help", "media", "case_open"
 
 
 @dataclass(frozen=True)
+class Tips:
+    """Onboarding tips (a `tips:` file in dialogs/): SKU or category -> touchpoint kind -> English text."""
+
+    by_product: dict[str, dict[str, str]] = field(default_factory=dict)
+    path: Optional[Path] = None
+
+    def kinds(self) -> set[str]:
+        """Every touchpoint kind some product has a tip for."""
+        return {kind for texts in self.by_product.values() for kind in texts}
+
+    def for_product(self, sku: str, category: str) -> dict[str, tuple[str, str]]:
+        """Kind -> (tip id, English text) for one product: its SKU's tips over its category's."""
+        found = {kind: (f"{kind}:{category}", text) for kind, text in self.by_product.get(category, {}).items()}
+        found.update({kind: (f"{kind}:{sku}", text) for kind, text in self.by_product.get(sku, {}).items()})
+        return found
+
+
+@dataclass(frozen=True)
 class FlowSet:
     flows: dict[str, Flow]
     texts: GlobalTexts
     vocabulary: Vocabulary = field(default_factory=default_vocabulary, repr=False, compare=False)
     catalogs: Catalogs = field(default_factory=Catalogs, repr=False, compare=False)   # dialogs/i18n/
+    tips: Tips = field(default_factory=Tips, repr=False, compare=False)
 
     def __getitem__(self, name: str) -> Flow:
         return self.flows[name]
@@ -127,6 +147,7 @@ def load_flows(directory: Path | str, vocabulary: Optional[Vocabulary] = None) -
         raise FlowError(directory, None, "no flow files (*.yml) found")
     flows: dict[str, Flow] = {}
     texts: Optional[GlobalTexts] = None
+    tips = Tips()
     for path in files:
         try:
             doc = load_yaml(path)
@@ -136,6 +157,11 @@ def load_flows(directory: Path | str, vocabulary: Optional[Vocabulary] = None) -
             raise FlowError(path, 1, "a flow file must be a mapping with `flow:` and `steps:` (or `global:`)")
         if "global" in doc.data:
             texts = _parse_global(doc, vocabulary)
+            continue
+        if "tips" in doc.data:
+            if tips.path is not None:
+                raise FlowError(path, doc.line_of(["tips"]), f"tips are also in {tips.path.name}; keep them in one file")
+            tips = _parse_tips(doc, vocabulary)
             continue
         flow = _parse_flow(doc, vocabulary)
         if flow.name in flows:
@@ -150,7 +176,7 @@ def load_flows(directory: Path | str, vocabulary: Optional[Vocabulary] = None) -
         catalogs = load_catalogs(directory)
     except SourceError as exc:
         raise FlowError(exc.path, exc.line, exc.reason) from exc
-    return FlowSet(flows, texts, vocabulary, catalogs)
+    return FlowSet(flows, texts, vocabulary, catalogs, tips)
 
 
 def _parse_global(doc: YamlDoc, vocabulary: Vocabulary) -> GlobalTexts:
@@ -165,6 +191,27 @@ def _parse_global(doc: YamlDoc, vocabulary: Vocabulary) -> GlobalTexts:
             raise FlowError(doc.path, doc.line_of(["global"]), f"global text {key!r} is missing")
         _check_template(doc, ["global", key], raw[key], vocabulary)
     return GlobalTexts(dict(raw))
+
+
+def _parse_tips(doc: YamlDoc, vocabulary: Vocabulary) -> Tips:
+    """`tips: {<sku or category>: {<touchpoint kind>: <text>}}`, each text a checked template."""
+    extra = set(doc.data) - {"tips"}
+    if extra:
+        raise FlowError(doc.path, doc.line_of([sorted(extra)[0]]), f"unknown key {sorted(extra)[0]!r} beside `tips:`")
+    raw = doc.data["tips"]
+    if not isinstance(raw, dict):
+        raise FlowError(doc.path, doc.line_of(["tips"]), "`tips:` maps a SKU or category to {touchpoint kind: text}")
+    found: dict[str, dict[str, str]] = {}
+    for product, texts in raw.items():
+        if not isinstance(texts, dict) or not texts:
+            raise FlowError(doc.path, doc.line_of(["tips", product]),
+                            f"tips.{product}: map touchpoint kinds to texts, e.g. tip_day1: \"...\"")
+        for kind, text in texts.items():
+            if not isinstance(text, str) or not text.strip():
+                raise FlowError(doc.path, doc.line_of(["tips", product, kind]), f"tips.{product}.{kind}: empty tip")
+            _check_template(doc, ["tips", product, kind], text, vocabulary)
+        found[str(product)] = {str(kind): text for kind, text in texts.items()}
+    return Tips(found, doc.path)
 
 
 def _parse_flow(doc: YamlDoc, vocabulary: Vocabulary) -> Flow:
@@ -228,6 +275,8 @@ def _parse_step(doc: YamlDoc, name: str, raw: Any, vocabulary: Vocabulary) -> St
         raise fail("score", f"unknown score {score!r} (csat, nps or ces)")
     choices = tuple(_parse_choice(doc, where + ["choices", i], c) for i, c in enumerate(raw.get("choices") or []))
     for key in ("say", "ask", "remind"):
+        if key == "remind" and raw.get(key) is False:
+            continue
         if key in raw:
             if not isinstance(raw[key], str) or not raw[key].strip():
                 raise fail(key, f"`{key}` must be a non-empty text")
@@ -260,7 +309,7 @@ def _parse_step(doc: YamlDoc, name: str, raw: Any, vocabulary: Vocabulary) -> St
         name=name, line=line, guard=guard, otherwise=raw.get("else"), action=action, args=dict(args),
         set_slots=dict(raw.get("set") or {}), say=raw.get("say"), ask=ask, listen=listen, score=score,
         choices=choices, free_text=bool(raw.get("free_text", False)), branches=branches,
-        remind=raw.get("remind"), next=END if raw.get("end") else raw.get("next"),
+        remind=raw.get("remind") or None, reminds=raw.get("remind") is not False, next=END if raw.get("end") else raw.get("next"),
         targets=tuple(str(args[a.name]) for a in (spec.args if spec else ()) if a.step and args.get(a.name)),
     )
 

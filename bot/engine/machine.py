@@ -54,7 +54,7 @@ class Engine:
 
     def _begin(self, state: Optional[ConversationState], event: Begin, ctx: Context, now: datetime) -> Outcome:
         flow = self.flows[event.flow]
-        slots = state.slots if state else {}
+        slots = {**(state.slots if state else {}), **event.slots}
         new = ConversationState(flow=flow.name, step=flow.start, slots=slots)
         out = Outcome(new, proactive=event.proactive)
         self._run_from(out, flow, flow.start, ctx, now)
@@ -180,7 +180,7 @@ class Engine:
                 answer: Optional[Answer] = None) -> None:
         if goto == AGAIN:
             out.messages.append(Message(ctx.text(step.ask or "", out.state.slots), ctx.buttons(step.buttons())))
-            moves.wait(out.state, ctx, now)
+            moves.wait(out.state, ctx, now, step.reminds)
         elif goto == END:
             moves.close(out.state)
         else:
@@ -208,7 +208,7 @@ class Engine:
             if step.waits:
                 if step.ask:
                     out.messages.append(Message(ctx.text(step.ask, state.slots), ctx.buttons(step.buttons())))
-                moves.wait(state, ctx, now)
+                moves.wait(state, ctx, now, step.reminds)
                 return
             if step.next is None or step.next == END or (action is not None and action.ends):
                 moves.close(state)

@@ -46,11 +46,15 @@ def close(state: ConversationState) -> None:
     state.status, state.wake_at, state.wake_kind = Status.CLOSED, None, None
 
 
-def wait(state: ConversationState, ctx: Context, now: datetime) -> None:
-    """Wait for the customer's answer; remind once if none comes."""
+def wait(state: ConversationState, ctx: Context, now: datetime, remind: bool = True) -> None:
+    """Wait for the customer's answer; remind once if none comes (unless the step says
+    `remind: false`: then it closes quietly when a reminder would have been due plus close_after)."""
     state.status = Status.WAITING
     state.reminded = False
-    state.wake_at, state.wake_kind = now + ctx.timing.reminder_after, WakeKind.REMIND
+    if remind:
+        state.wake_at, state.wake_kind = now + ctx.timing.reminder_after, WakeKind.REMIND
+    else:
+        state.wake_at, state.wake_kind = now + ctx.timing.reminder_after + ctx.timing.close_after, WakeKind.CLOSE
 
 
 def parse_facts(answer: Optional[Answer]) -> dict[str, Any]:

@@ -83,6 +83,8 @@ class Context:
     # English flow text -> the customer's language (bot/i18n.py); the identity when untranslated.
     translate: Callable[[str], str] = field(default=lambda text: text)
     language: str = "en"
+    # The product's onboarding tips (dialogs/tips.yml): touchpoint kind -> (tip id, English text).
+    tips: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def text(self, template: str, slots: Mapping[str, Any]) -> str:
         """A flow text as this customer reads it: translated, then its {variables} filled."""
@@ -95,10 +97,12 @@ class Context:
 
 @dataclass(frozen=True)
 class Begin:
-    """Start `flow` (a touchpoint fell due); proactive unless said otherwise."""
+    """Start `flow` (a touchpoint fell due); proactive unless said otherwise. `slots` start the
+    conversation's slots (the scheduler's `touchpoint`: the kind that fell due)."""
 
     flow: str
     proactive: bool = True
+    slots: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,19 @@ def render(console: Console, report: dict, store_path: Any) -> None:
             table.add_row(t["tenure"], str(t["n"]), num(t["score"]))
         console.print(table)
     render_themes(console, report["themes"])
+    render_tips(console, report.get("tips") or [])
     render_at_risk(console, report["at_risk"])
+
+
+def render_tips(console: Console, tips: list[dict]) -> None:
+    """Onboarding tips: sent, and the one-tap "helpful?" answers, per tip."""
+    if not tips:
+        return
+    table = Table("tip", "sent", "helpful", "not helpful", title="Onboarding tips", title_justify="left",
+                  title_style="bold")
+    for tip in tips:
+        table.add_row(str(tip["tip"]), str(tip["sent"]), str(tip["helpful"] or 0), str(tip["not_helpful"] or 0))
+    console.print(table)
 
 
 def render_themes(console: Console, themes: list[dict]) -> None:

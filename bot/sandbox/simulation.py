@@ -237,6 +237,8 @@ class Simulation:
                 "owner": last["owner"] if last else "bot",
                 "delay_notices": sum(1 for c in conversations
                                      if c["flow"] in {self.settings.schedule.flow_of(k) for k in _late_kinds(self.settings)}),
+                "tips": [c["slots"]["tip"] for c in conversations if c["slots"].get("tip")],
+                "tip_helpful": [c["slots"]["tip_helpful"] for c in conversations if "tip_helpful" in c["slots"]],
                 "state": last["status"] if last else "closed",
             },
         }

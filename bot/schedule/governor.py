@@ -4,7 +4,8 @@ One place for every flow, so that no flow can nag on its own. Pure: the store ga
 facts, the caller passes `now` (aware), the answer is a `Decision`.
 
 - Opted out, unreachable or without consent: never, whatever the message.
-- Offers (review request, upsell): never to a customer with an open case or a low score.
+- Offers (review request, upsell): never to a customer with an open case or a low score; other
+  kinds may ask for the same (`skip_if`, e.g. onboarding tips).
 - Proactive messages and offers wait for the customer's quiet hours to end and respect the
   weekly cap over a rolling 7 days, counted across all flows. They wait; they are not dropped.
 - Service messages about the customer's own order (a delay notice) use no slot of the weekly
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Optional, Sequence
+from typing import Collection, Optional, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import MessageClass, QuietHours, ScheduleSettings
@@ -67,10 +68,14 @@ class Decision:
 
 
 def decide(kind: MessageClass, facts: ContactFacts, now: datetime,
-           schedule: ScheduleSettings) -> Decision:
-    """The governor's one rule book, applied in order: block, suppress, then delay."""
+           schedule: ScheduleSettings, skip_if: Collection[str] = ()) -> Decision:
+    """The governor's one rule book, applied in order: block, suppress, then delay.
+
+    `skip_if` (open_case, low_score) suppresses this message for those reasons; an offer is
+    always suppressed for both."""
     now = _aware(now, "now")
-    blocked = _blocked(facts) or (_suppressed(facts) if kind is MessageClass.OFFER else None)
+    skips = (OPEN_CASE, LOW_SCORE) if kind is MessageClass.OFFER else skip_if
+    blocked = _blocked(facts) or _suppressed(facts, skips)
     if blocked:
         return Decision(False, None, blocked)
     if kind is MessageClass.TRANSACTIONAL:
@@ -100,11 +105,11 @@ def _blocked(facts: ContactFacts) -> Optional[str]:
     return None
 
 
-def _suppressed(facts: ContactFacts) -> Optional[str]:
-    """Reasons an offer must never be made to this customer in this conversation."""
-    if facts.has_open_case:
+def _suppressed(facts: ContactFacts, skips: Collection[str]) -> Optional[str]:
+    """Reasons this message (an offer, a tip) must never go to this customer about this order."""
+    if OPEN_CASE in skips and facts.has_open_case:
         return OPEN_CASE
-    if facts.had_low_score:
+    if LOW_SCORE in skips and facts.had_low_score:
         return LOW_SCORE
     return None
 
@@ -205,13 +210,18 @@ _NEVER = {
     OPTED_OUT: "never: the customer opted out",
     UNREACHABLE: "never: unreachable (blocked the bot or the account is gone)",
     NO_CONSENT: "never: no consent on this channel",
-    OPEN_CASE: "never: no offers while a case is open",
-    LOW_SCORE: "never: no offers after a low score or a case",
+    OPEN_CASE: "never: the customer has an open case",
+    LOW_SCORE: "never: a low score or a case about this order",
 }
 
 
 def _local(moment: datetime, zone: Optional[str]) -> datetime:
     return moment.astimezone(ZoneInfo(zone)) if zone else moment
+
+
+def local_time(moment: datetime, zone: Optional[str]) -> str:
+    """A moment as `aftercare due` writes it: the customer's wall clock and zone (else UTC)."""
+    return f"{_local(moment, zone):%Y-%m-%d %H:%M} {zone or 'UTC'}"
 
 
 def _aware(value: datetime, name: str) -> datetime:

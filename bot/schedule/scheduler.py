@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Optional
+from typing import Optional
 
 from bot.cases import CaseDesk
-from bot.config import Anchor, ConfigError, MessageClass, Settings
+from bot.config import DEFAULT_PRIORITY, Anchor, ConfigError, MessageClass, Settings
 from bot.engine.machine import Begin, Owner, Timer, WakeKind
 from bot.runner import ConversationRunner
-from bot.schedule.governor import ContactFacts, Decision, decide, explain
+from bot.clock import parse_iso
+from bot.schedule.governor import ContactFacts, Decision, cap_free_at, decide, explain, local_time
 from bot.schedule.touchpoints import kinds_without_flow
 from bot.store.store import Identity, Store
 
@@ -25,11 +26,38 @@ RETRY_UNLINKED = timedelta(days=1)
 RETRY_BUSY = timedelta(hours=1)
 
 
+START, HOLD, DROP = "start", "hold", "drop"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the scheduler does with a touchpoint or notice at a moment, and why, in one sentence.
+
+    The one place the decision is made: `tick` applies it, `aftercare due` prints `why`. `code`
+    is what the store keeps: the hold reason (quiet_hours, weekly_cap, ...) or the final status
+    of a dropped one (suppressed:<reason>, dropped:window, dropped:beaten, cancelled).
+    """
+
+    act: str
+    why: str
+    code: str = ""
+    until: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
+class Rival:
+    """A contact competing for the same weekly-cap slot: what it is, its priority, when it is due."""
+
+    label: str
+    priority: int
+    due: datetime
+
+
 @dataclass(frozen=True)
 class DueItem:
-    """One touchpoint as `aftercare due` shows it."""
+    """One touchpoint (or "it has been fixed" notice) as `aftercare due` shows it."""
 
-    touchpoint_id: int
+    ref: str                 # the touchpoint's id, or "fix#<id>" for a notice
     order_id: str
     kind: str
     due_at: str
@@ -69,37 +97,66 @@ class Scheduler:
     # ---- touchpoints -------------------------------------------------------------------
 
     def _touchpoint(self, touchpoint: dict, now: datetime) -> int:
-        order = self.store.orders.get(touchpoint["order_id"])
-        if order is None or order["status"] in ("cancelled", "returned"):
-            self.store.orders.finish_touchpoint(touchpoint["id"], "cancelled", now)
-            return 0
-        decision, identity = self.decision_for(touchpoint, order, now)
+        verdict = self.judge(touchpoint, now)
+        orders, touchpoint_id = self.store.orders, touchpoint["id"]
         with self.store.transaction():
-            if self._waits_for_delivery(touchpoint, order):
-                self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_UNLINKED, "not delivered yet")
+            if verdict.act == HOLD and verdict.until is not None:
+                orders.hold_touchpoint(touchpoint_id, verdict.until, verdict.code)
                 return 0
-            orders, touchpoint_id = self.store.orders, touchpoint["id"]
-            if not self._cleared(identity, decision, now,
-                                 hold=lambda until, why: orders.hold_touchpoint(touchpoint_id, until, why),
-                                 drop=lambda status: orders.finish_touchpoint(touchpoint_id, status, now)):
+            if verdict.act == DROP:
+                orders.finish_touchpoint(touchpoint_id, verdict.code, now, why=verdict.why)
                 return 0
+            order = self.store.orders.get(touchpoint["order_id"]) or {}
+            identity = self._identity(order)
+            assert identity is not None                  # judge() holds a touchpoint without one
             # a service message (delay notice) takes no weekly-cap slot, like a transactional one
-            proactive = self.message_class(touchpoint["kind"]) not in (MessageClass.TRANSACTIONAL,
-                                                                       MessageClass.SERVICE)
+            proactive = uses_cap(self.message_class(touchpoint["kind"]))
             conversation_id = self.runner.start(identity, order["order_id"], touchpoint["sku"],
-                                                Begin(touchpoint["flow"], proactive=proactive), now)
-            self.store.orders.finish_touchpoint(touchpoint["id"], "started", now, conversation_id)
+                                                Begin(touchpoint["flow"], proactive=proactive,
+                                                      slots={"touchpoint": touchpoint["kind"]}), now)
+            orders.finish_touchpoint(touchpoint_id, "started", now, conversation_id)
         return 1
 
+    def judge(self, touchpoint: dict, now: datetime) -> Verdict:
+        """Start, hold (until when) or drop this touchpoint at `now`, with the reason in words."""
+        order = self.store.orders.get(touchpoint["order_id"])
+        if order is None or order["status"] in ("cancelled", "returned"):
+            return Verdict(DROP, "dropped: the order was cancelled or returned", "cancelled")
+        expires = parse_iso(touchpoint.get("expires_at"))
+        decision, identity = self.decision_for(touchpoint, order, now)
+        if expires is not None and now >= expires:
+            return Verdict(DROP, f"dropped: its window ended {local_time(expires, decision.zone)} before it could "
+                                 "go out (never sent late)", "dropped:window")
+        if self._waits_for_delivery(touchpoint, order):
+            return _hold(now + RETRY_UNLINKED, "not delivered yet",
+                         "waits: not delivered yet (a delay notice went out; timed from the real delivery)",
+                         expires, decision.zone)
+        verdict = self._contact_verdict(identity, decision, now, expires)
+        if verdict is not None:
+            return verdict
+        rival = self._rival(touchpoint, order["customer_id"], now)
+        if rival is not None:
+            return self._yield(rival, order["customer_id"], now, expires, decision.zone)
+        assert identity is not None
+        if self.store.conversations.current_for_identity(identity.id):
+            return _hold(now + RETRY_BUSY, "another conversation is open",
+                         "waits: another conversation with the customer is open", expires, decision.zone)
+        return Verdict(START, "sends now")
+
+    def _identity(self, order: dict) -> Optional[Identity]:
+        return next((i for i in self.store.customers.identities_of(order["customer_id"])
+                     if i.channel == order["channel"]), None)
+
     def decision_for(self, touchpoint: dict, order: dict, now: datetime) -> tuple[Decision, Optional[Identity]]:
-        identity = next((i for i in self.store.customers.identities_of(order["customer_id"])
-                         if i.channel == order["channel"]), None)
+        """The governor's answer for this touchpoint's customer now, and the identity it goes to."""
+        identity = self._identity(order)
         if identity is None:
             return Decision(False, None, "no_consent"), None
         earlier = self.store.conversations.order_facts(order["customer_id"], order["order_id"])
         facts = self.contact_facts(identity, order["customer_id"], now,
-                            low_score=bool(earlier.get("low_score") or earlier.get("had_case")))
-        return decide(self.message_class(touchpoint["kind"]), facts, now, self.settings.schedule), identity
+                                   low_score=bool(earlier.get("low_score") or earlier.get("had_case")))
+        return decide(self.message_class(touchpoint["kind"]), facts, now, self.settings.schedule,
+                      self.settings.schedule.skips(touchpoint["kind"])), identity
 
     def _waits_for_delivery(self, touchpoint: dict, order: dict) -> bool:
         """After a delay notice went out, what is timed from the delivery waits for the real one
@@ -116,49 +173,98 @@ class Scheduler:
         declared = self.settings.schedule.touchpoints.get(kind)
         return declared.message_class if declared else MessageClass.PROACTIVE
 
-    def _cleared(self, identity: Optional[Identity], decision: Decision, now: datetime,
-                 hold: Callable[[datetime, str], None], drop: Callable[[str], None]) -> bool:
-        """What every proactive start checks: a linked identity, the governor's yes, no other
-        conversation open. Otherwise it holds the item (`hold(until, reason)`) or, when the
-        governor says never, drops it (`drop("suppressed:<reason>")`)."""
+    def _contact_verdict(self, identity: Optional[Identity], decision: Decision, now: datetime,
+                         expires: Optional[datetime] = None) -> Optional[Verdict]:
+        """What every proactive start checks first: a linked identity and the governor's yes.
+        None when both let it go; else hold (until when) or drop, and why."""
         if identity is None or not identity.address:
-            hold(now + RETRY_UNLINKED, "not linked yet")
-            return False
-        if not decision.send:
-            if decision.wait_until is None:             # never: suppressed for good
-                drop(f"suppressed:{decision.reason}")
-            else:
-                hold(decision.wait_until, decision.reason)
-            return False
-        if self.store.conversations.current_for_identity(identity.id):
-            hold(now + RETRY_BUSY, "another conversation is open")
-            return False
-        return True
+            channel = identity.channel if identity else "its channel"
+            return _hold(now + RETRY_UNLINKED, "not linked yet", f"waits: the customer has not linked {channel} yet",
+                         expires, decision.zone)
+        if decision.send:
+            return None
+        if decision.wait_until is None:                 # never: suppressed for good
+            return Verdict(DROP, f"dropped: {explain(decision).removeprefix('never: ')}", f"suppressed:{decision.reason}")
+        return _hold(decision.wait_until, decision.reason, explain(decision), expires, decision.zone)
+
+    def _rival(self, touchpoint: dict, customer_id: int, now: datetime) -> Optional[Rival]:
+        """A higher-priority contact with the same customer (another touchpoint, or a check-in
+        resuming after "not used yet") that sending this one now would push past its time, since
+        both take a weekly-cap slot; else None."""
+        schedule = self.settings.schedule
+        mine = schedule.touchpoints.get(touchpoint["kind"])
+        if mine is None or not uses_cap(mine.message_class) or schedule.weekly_cap == 0:
+            return None
+        candidates: list[Rival] = []
+        for other in self.store.orders.waiting_for_customer(customer_id, now + WEEK):
+            kind = schedule.touchpoints.get(other["kind"])
+            due = parse_iso(other["due_at"])
+            if other["id"] != touchpoint["id"] and kind is not None and due is not None and uses_cap(kind.message_class):
+                candidates.append(Rival(other["kind"], kind.priority, max(due, now)))
+        for conversation in self.store.conversations.resumes_for_customer(customer_id, now + WEEK):
+            priorities = [k.priority for name, k in schedule.touchpoints.items()
+                          if schedule.flow_of(name) == conversation["flow"]]
+            due = parse_iso(conversation["wake_at"])
+            if due is not None:
+                candidates.append(Rival(f"the resumed {conversation['flow']}", max(priorities, default=DEFAULT_PRIORITY),
+                                        max(due, now)))
+        sends = self.store.customers.contacts_since(customer_id, now - WEEK)
+        for rival in sorted(candidates, key=lambda r: r.due):
+            if rival.priority > mine.priority and \
+                    cap_free_at([*sends, now], rival.due, schedule.weekly_cap) > cap_free_at(sends, rival.due, schedule.weekly_cap):
+                return rival
+        return None
+
+    def _yield(self, rival: Rival, customer_id: int, now: datetime, expires: Optional[datetime],
+               zone: Optional[str]) -> Verdict:
+        """The higher-priority contact goes first: this one waits for it, or is dropped when the
+        weekly cap would hold it past its window once the other one has gone."""
+        sends = self.store.customers.contacts_since(customer_id, now - WEEK)
+        free = cap_free_at([*sends, rival.due], rival.due, self.settings.schedule.weekly_cap)
+        first = f"{rival.label} (priority {rival.priority}) due {local_time(rival.due, zone)} goes first"
+        if expires is not None and free >= expires:
+            return Verdict(DROP, f"dropped: beaten by {first}; the weekly cap frees a slot {local_time(free, zone)}, "
+                                 f"after its window ends {local_time(expires, zone)}", "dropped:beaten")
+        return Verdict(HOLD, f"waits: {first}; tried again then", f"yields to {rival.label}",
+                       max(rival.due, now + timedelta(minutes=1)))
 
     # ---- "it has been fixed" notices ----------------------------------------------------
 
     def _fix_notice(self, notice: dict, now: datetime) -> int:
         """A proactive message outside any flow: the same governor rules as a touchpoint (held
         by the weekly cap and quiet hours, never to an opted-out or forgotten customer)."""
-        customer_id = notice["customer_id"]
-        identity = self.store.customers.identity(notice["identity_id"])
+        verdict = self.judge_notice(notice, now)
         with self.store.transaction():
-            if self.store.customers.get(customer_id).get("forgotten_at"):
-                self.store.fix_notices.finish(notice["id"], "cancelled", now)
+            if verdict.act == HOLD and verdict.until is not None:
+                self.store.fix_notices.hold(notice["id"], verdict.until, verdict.code)
                 return 0
-            decision = decide(MessageClass.PROACTIVE, self.contact_facts(identity, customer_id, now), now,
-                              self.settings.schedule)
-            if not self._cleared(identity, decision, now,
-                                 hold=lambda until, why: self.store.fix_notices.hold(notice["id"], until, why),
-                                 drop=lambda status: self.store.fix_notices.finish(notice["id"], status, now)):
+            if verdict.act == DROP:
+                self.store.fix_notices.finish(notice["id"], verdict.code, now)
                 return 0
+            identity = self.store.customers.identity(notice["identity_id"])
             outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, None,
                                               notice["text"], now)
             self.store.conversations.add_message(None, identity.id, "out", "bot", notice["text"], now,
                                                  outbox_id=outbox_id)
-            self.store.customers.record_contact(customer_id, "tell_fixed", now)
+            self.store.customers.record_contact(notice["customer_id"], "tell_fixed", now)
             self.store.fix_notices.finish(notice["id"], "sent", now, outbox_id)
         return 1
+
+    def judge_notice(self, notice: dict, now: datetime) -> Verdict:
+        """Send, hold or drop an "it has been fixed" notice at `now` (the rules of a proactive message)."""
+        customer_id = notice["customer_id"]
+        if self.store.customers.get(customer_id).get("forgotten_at"):
+            return Verdict(DROP, "dropped: the customer was forgotten", "cancelled")
+        identity = self.store.customers.identity(notice["identity_id"])
+        decision = decide(MessageClass.PROACTIVE, self.contact_facts(identity, customer_id, now), now,
+                          self.settings.schedule)
+        verdict = self._contact_verdict(identity, decision, now)
+        if verdict is not None:
+            return verdict
+        if self.store.conversations.current_for_identity(identity.id):
+            return _hold(now + RETRY_BUSY, "another conversation is open",
+                         "waits: another conversation with the customer is open", None, decision.zone)
+        return Verdict(START, "sends now")
 
     # ---- conversation wake-ups ---------------------------------------------------------
 
@@ -208,22 +314,43 @@ class Scheduler:
 
     # ---- reporting ---------------------------------------------------------------------
 
-    def due_report(self, now: datetime, horizon: timedelta = timedelta(days=1)) -> list[DueItem]:
-        """What is due (or held) up to `now + horizon`, and why each waits."""
+    def due_report(self, now: datetime, horizon: timedelta = timedelta(days=1),
+                   dropped_since: Optional[timedelta] = timedelta(days=7)) -> list[DueItem]:
+        """What is due (or held) up to `now + horizon` and why each waits, judged exactly as `tick`
+        will judge it when it falls due; then what was dropped in the last `dropped_since`, and why."""
         items = []
         for touchpoint in self.store.orders.due_touchpoints(now + horizon, limit=1000):
-            order = self.store.orders.get(touchpoint["order_id"])
-            if order is None:
-                continue
-            decision, identity = self.decision_for(touchpoint, order, now)
-            if identity is not None and not identity.address:
-                verdict = f"waits: the customer has not linked {identity.channel} yet"
-            elif self._waits_for_delivery(touchpoint, order):
-                verdict = "waits: not delivered yet (a delay notice went out; timed from the real delivery)"
-            elif touchpoint["due_at"] > now.isoformat():
-                verdict = f"due later; {explain(decision)}"
+            due = parse_iso(touchpoint["due_at"]) or now
+            if touchpoint["status"] == "held" or due <= now:      # why it waits now (its due_at: the next try)
+                why = self.judge(touchpoint, now).why
+            else:                                                 # what will happen when it falls due
+                why = f"due later; {self.judge(touchpoint, due).why.replace('sends now', 'sends then')}"
+            items.append(DueItem(str(touchpoint["id"]), touchpoint["order_id"], touchpoint["kind"],
+                                 touchpoint["due_at"], touchpoint["status"], why))
+        for notice in self.store.fix_notices.due(now + horizon, limit=1000):
+            due = parse_iso(notice["due_at"]) or now
+            if notice["status"] == "held" or due <= now:
+                why = self.judge_notice(notice, now).why
             else:
-                verdict = explain(decision)
-            items.append(DueItem(touchpoint["id"], touchpoint["order_id"], touchpoint["kind"], touchpoint["due_at"],
-                                 touchpoint["status"], verdict))
+                why = f"due later; {self.judge_notice(notice, due).why.replace('sends now', 'sends then')}"
+            items.append(DueItem(f"fix#{notice['id']}", notice["sku"], "tell_fixed", notice["due_at"],
+                                 notice["status"], why))
+        if dropped_since is not None:
+            for touchpoint in self.store.orders.dropped_since(now - dropped_since):
+                items.append(DueItem(str(touchpoint["id"]), touchpoint["order_id"], touchpoint["kind"],
+                                     touchpoint["due_at"], touchpoint["status"],
+                                     touchpoint["held_reason"] or f"dropped: {touchpoint['status']}"))
         return items
+
+
+def uses_cap(message_class: MessageClass) -> bool:
+    """Takes a slot of the weekly cap (proactive messages and offers)."""
+    return message_class in (MessageClass.PROACTIVE, MessageClass.OFFER)
+
+
+def _hold(until: datetime, code: str, why: str, expires: Optional[datetime], zone: Optional[str]) -> Verdict:
+    """Wait until `until`, unless that is past the touchpoint's window: then it is dropped."""
+    if expires is not None and until >= expires:
+        return Verdict(DROP, f"dropped: {why.removeprefix('waits: ')}, past its window (it ends "
+                             f"{local_time(expires, zone)}; never sent late)", "dropped:window")
+    return Verdict(HOLD, why, code, until)

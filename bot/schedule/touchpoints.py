@@ -72,6 +72,7 @@ class Touchpoint:
     message_class: MessageClass
     sku: str = ""
     anchor: Optional[datetime] = None    # what it was timed from; kept for `late` kinds (see the store)
+    expires_at: Optional[datetime] = None  # kinds with a `window`: not sent after this, dropped instead
 
     @property
     def proactive(self) -> bool:
@@ -153,4 +154,5 @@ def reschedule_checkin(now: datetime, schedule: ScheduleSettings) -> datetime:
 
 def _point(order: OrderFacts, name: str, kind: TouchpointKind, due_at: datetime, anchor: datetime) -> Touchpoint:
     return Touchpoint(order.order_id, name, kind.flow or name, due_at, kind.message_class, order.sku,
-                      anchor if kind.anchor is Anchor.LATE else None)
+                      anchor if kind.anchor is Anchor.LATE else None,
+                      due_at + kind.window if kind.window is not None else None)

@@ -214,6 +214,7 @@ class Reporting:
             "nps_by_tenure": self.nps_by_tenure(period),
             "themes": self.themes(period),
             "at_risk": self.at_risk(self.as_of(period, now)),
+            "tips": self.tips(period),
         }
         if by:
             out["by"] = by
@@ -384,6 +385,16 @@ class Reporting:
                 where {_PERIOD} group by sku, problem order by n desc, problem""", period.params()):
             out.setdefault(r["sku"], {})[r["problem"]] = r["n"]
         return out
+
+    def tips(self, period: Period) -> list[dict]:
+        """Onboarding tips by tip (kind:SKU-or-category): how many went out in the period and how
+        many the customers found helpful or not (one tap; no tap counts in neither)."""
+        return self._rows(f"""
+            select tip, count(*) as sent, sum(helpful = 1) as helpful, sum(helpful = 0) as not_helpful from (
+                select json_extract(c.slots, '$.tip') as tip, json_extract(c.slots, '$.tip_helpful') as helpful,
+                       c.created_at as at
+                from conversations c where json_extract(c.slots, '$.tip') is not null)
+            where {_PERIOD} group by tip order by sent desc, tip""", period.params())
 
     def request_counts(self, period: Period) -> dict[Optional[str], dict[str, int]]:
         """Cases per SKU and what the customer asked for beside the problem (refund, replacement, ...)."""

@@ -174,3 +174,10 @@ def m009_tell_fixed(db: Database) -> None:
     }, pk="id", defaults={"status": "pending"})
     db["fix_notices"].create_index(["customer_id", "sku", "problem_type"], unique=True)
     db["fix_notices"].create_index(["status", "due_at"])
+
+
+@migrations()
+def m010_touchpoint_window(db: Database) -> None:
+    """A touchpoint kind with a `window` (onboarding tips) is dropped, never sent late: its row
+    keeps the moment it expires. `held_reason` now also keeps why a dropped one was dropped."""
+    db["touchpoints"].add_column("expires_at", str)

@@ -294,7 +294,7 @@ class Orders:
 
     def set_touchpoints(self, order_id: str, sku: str, wanted: list[dict]) -> None:
         """Make the pending touchpoints of an order item match `wanted` (kind, flow, due_at,
-        optional anchor and repeatable).
+        optional anchor, expires_at and repeatable).
 
         A held touchpoint keeps its hold unless it is wanted later than that. One that already
         went out stays done, except a `repeatable` one whose anchor moved later (a second delay):
@@ -306,20 +306,25 @@ class Orders:
                 self.db["touchpoints"].update(old["id"], {"status": "cancelled"})
         for touch in wanted:
             row = current.get(touch["kind"])
-            anchor = touch.get("anchor")
+            anchor, expires = touch.get("anchor"), touch.get("expires_at")
             if row is None:
                 self.db["touchpoints"].insert({"order_id": order_id, "sku": sku, "kind": touch["kind"],
                                                "flow": touch["flow"], "due_at": touch["due_at"], "status": "pending",
-                                               "anchor": anchor})
+                                               "anchor": anchor, "expires_at": expires})
             elif row["status"] == "held" and touch["due_at"] <= row["due_at"] and anchor == row.get("anchor"):
+                if expires != row.get("expires_at"):
+                    self.db["touchpoints"].update(row["id"], {"expires_at": expires})
                 continue
             elif row["status"] in ("pending", "held", "cancelled"):
-                if (row["due_at"], row["status"], row.get("anchor")) != (touch["due_at"], "pending", anchor):
+                if (row["due_at"], row["status"], row.get("anchor"), row.get("expires_at")) != \
+                        (touch["due_at"], "pending", anchor, expires):
                     self.db["touchpoints"].update(row["id"], {"due_at": touch["due_at"], "status": "pending",
-                                                              "held_reason": None, "anchor": anchor})
+                                                              "held_reason": None, "anchor": anchor,
+                                                              "expires_at": expires})
             elif touch.get("repeatable") and anchor and (row.get("anchor") or "") < anchor:
                 self.db["touchpoints"].update(row["id"], {"due_at": touch["due_at"], "status": "pending",
-                                                          "held_reason": None, "anchor": anchor})
+                                                          "held_reason": None, "anchor": anchor,
+                                                          "expires_at": expires})
 
     def touchpoints(self, order_id: str) -> list[dict]:
         return list(self.db["touchpoints"].rows_where("order_id = ?", [order_id], order_by="due_at"))
@@ -337,9 +342,24 @@ class Orders:
     def hold_touchpoint(self, touchpoint_id: int, until: datetime, reason: str) -> None:
         self.db["touchpoints"].update(touchpoint_id, {"status": "held", "due_at": iso(until), "held_reason": reason})
 
-    def finish_touchpoint(self, touchpoint_id: int, status: str, now: datetime, conversation_id: Optional[int] = None) -> None:
+    def finish_touchpoint(self, touchpoint_id: int, status: str, now: datetime, conversation_id: Optional[int] = None,
+                          why: Optional[str] = None) -> None:
+        """Started, or done for good (`why`: the sentence `aftercare due` shows for a dropped one)."""
         self.db["touchpoints"].update(touchpoint_id, {"status": status, "started_at": iso(now),
-                                                      "conversation_id": conversation_id, "held_reason": None})
+                                                      "conversation_id": conversation_id, "held_reason": why})
+
+    def waiting_for_customer(self, customer_id: int, before: datetime) -> list[dict]:
+        """The customer's pending or held touchpoints (any order) due before `before`, soonest first."""
+        return list(self.db.query(
+            "select t.* from touchpoints t join orders o on o.order_id = t.order_id "
+            "where o.customer_id = ? and t.status in ('pending', 'held') and t.due_at < ? order by t.due_at, t.id",
+            [customer_id, iso(before)]))
+
+    def dropped_since(self, since: datetime, limit: int = 1000) -> list[dict]:
+        """Touchpoints that will never go out, decided at or after `since` (cancelled ones aside)."""
+        return list(self.db.query(
+            "select * from touchpoints where (status like 'suppressed:%' or status like 'dropped:%') "
+            "and started_at >= ? order by started_at, id limit ?", [iso(since), limit]))
 
     def skip_touchpoints_before(self, order_id: str, before: datetime) -> None:
         self.db.execute("update touchpoints set status = 'skipped' where order_id = ? and status = 'pending' and due_at < ?",
@@ -399,6 +419,12 @@ class Conversations:
             "select id from conversations where status != 'closed' and wake_at is not null and wake_at <= ? "
             "order by wake_at limit ?", [iso(now), limit])]
         return [self.get(i) for i in ids]
+
+    def resumes_for_customer(self, customer_id: int, before: datetime) -> list[dict]:
+        """The customer's rescheduled conversations ("not used yet") that resume before `before`."""
+        return list(self.db.query(
+            "select id, flow, wake_at from conversations where customer_id = ? and status != 'closed' "
+            "and wake_kind = 'resume' and wake_at < ? order by wake_at", [customer_id, iso(before)]))
 
     def next_wakeup_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(wake_at) from conversations where status != 'closed' and wake_at is not null").fetchone()
