@@ -298,3 +298,21 @@ def test_the_late_order_gets_a_delay_notice_and_a_checkin_timed_from_the_late_de
     assert order["delivered_at"] > order["expected_at"]
     # the on-time order never heard of a delay
     assert not any("taking longer" in t for _, t in run.delivered("W-2001"))
+
+
+def test_tips_go_out_are_answered_and_counted(run):
+    """Onboarding tips: some go out (and are narrated), personas answer helpful / not helpful or
+    ask a question; the summary counts them as `aftercare report` does; the ones that yield to a
+    check-in are narrated with the scheduler's reason."""
+    summary = run.summary
+    questions = [r for r in run.store.db["outbox"].rows_where("status = 'sent'")
+                 if [v for _, v in json.loads(r["buttons"] or "[]")] == ["yes", "no", "question"]]
+    assert summary.tips >= 1 and len(questions) == summary.tips          # in the customers' own languages
+    assert any("Was this tip helpful?  [Yes, thanks] [Not really] [I have a question]" in line
+               for line in run.demo.narrator.lines)
+    assert summary.tips_helpful >= 1
+    rows = Reporting(run.store.db).tips(Period())
+    assert sum(r["sent"] for r in rows) == summary.tips
+    assert sum(r["helpful"] or 0 for r in rows) == summary.tips_helpful
+    assert sum(r["not_helpful"] or 0 for r in rows) == summary.tips_not_helpful
+    assert any(re.search(r"✕ tip_\w+ \S+: beaten by checkin \(priority 90\)", line) for line in run.demo.narrator.lines)

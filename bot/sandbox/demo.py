@@ -348,6 +348,11 @@ class SandboxDemo:
     def _holds_after_tick(self, due: list[dict]) -> None:
         for touchpoint in due:
             row = next((t for t in self.store.orders.touchpoints(touchpoint["order_id"]) if t["id"] == touchpoint["id"]), None)
+            if row is not None and row["status"].startswith("dropped:") and row["held_reason"]:
+                # the scheduler's own sentence: why a tip (or any kind with a window) will never go
+                self.narrator.line(parse_iso(touchpoint["due_at"]), f"✕ {row['kind']} {row['order_id']}",
+                                   row["held_reason"].removeprefix("dropped: "), "hold")
+                continue
             if row is None or row["status"] != "held" or not row["held_reason"]:
                 continue
             if self.holds.add(("touchpoint", row["id"]), row["held_reason"]):

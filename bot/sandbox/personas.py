@@ -23,8 +23,8 @@ from bot.sandbox.scenario import Press, Say   # the same moves a scenario file u
 Move = Union[Press, Say]
 
 # What a bot message asks for, as a person reading it would tell.
-CSAT, CES, NPS, YES_NO, TRIAGE, IMPROVE, AGENT, DELAY, INFO = (
-    "csat", "ces", "nps", "yes_no", "triage", "improve", "agent", "delay", "info")
+CSAT, CES, NPS, YES_NO, TRIAGE, IMPROVE, AGENT, DELAY, INFO, TIP, ASK = (
+    "csat", "ces", "nps", "yes_no", "triage", "improve", "agent", "delay", "info", "tip", "ask")
 
 AGENT_NAME = "Dana"
 AGENT_SIGNATURE = f"{AGENT_NAME} from the support team here"
@@ -52,10 +52,11 @@ class Persona:
 
 
 PERSONAS: dict[str, Persona] = {p.name: p for p in (
-    Persona("delighted", "loves it: 5, yes to a review", {
-        CSAT: [Press("5")], YES_NO: [Press("yes")], CES: [Press("7")], NPS: [Press("10")]}),
-    Persona("so_so", "it's ok: 3 and a comment", {
-        CSAT: [Press("3")], IMPROVE: [Say("It's ok, a bit pricey for what it is.")], NPS: [Press("7")]}),
+    Persona("delighted", "loves it: 5, yes to a review, tips help", {
+        CSAT: [Press("5")], YES_NO: [Press("yes")], CES: [Press("7")], NPS: [Press("10")], TIP: [Press("yes")]}),
+    Persona("so_so", "it's ok: 3 and a comment; tips don't help", {
+        CSAT: [Press("3")], IMPROVE: [Say("It's ok, a bit pricey for what it is.")], NPS: [Press("7")],
+        TIP: [Press("no")]}),
     Persona("broken", "broken product: 1, 'it arrived cracked'", {
         CSAT: [Press("1")], TRIAGE: [Say("it arrived cracked")],
         AGENT: [Say("Thank you, that's great!")], CES: [Press("6")], NPS: [Press("5")],
@@ -68,8 +69,9 @@ PERSONAS: dict[str, Persona] = {p.name: p for p in (
     Persona("wants_human", "wants a person", {
         CSAT: [Say("can I talk to a person?")],
         AGENT: [Say("Is it safe to use on an induction hob?")], CES: [Press("7")], NPS: [Press("9")]}),
-    Persona("not_used_yet", "not used yet: 'still in the box', later a 4", {
-        CSAT: [Say("still in the box"), Press("4")], YES_NO: [Press("no")], NPS: [Press("9")]}),
+    Persona("not_used_yet", "not used yet: 'still in the box', later a 4; asks how to use it under a tip", {
+        CSAT: [Say("still in the box"), Press("4")], YES_NO: [Press("no")], NPS: [Press("9")],
+        TIP: [Press("question")], ASK: [Say("how do I clean them?")]}),
     Persona("stop", "says STOP", {CSAT: [Say("STOP")]}),
     Persona("silent", "never answers"),
     Persona("blocked", "blocks the bot before the check-in", blocks_before_checkin=True),
@@ -105,30 +107,36 @@ def personas_in_file(path: Path | str) -> dict[str, str]:
 
 # What each persona says, in the other languages of the sample orders (written, not machine-made).
 SAYINGS: dict[str, dict[str, str]] = {
-    "pt": {"It's ok, a bit pricey for what it is.": "Está ok, um pouco caro para o que é.",
+    "pt": {"how do I clean them?": "como é que os limpo?",
+           "It's ok, a bit pricey for what it is.": "Está ok, um pouco caro para o que é.",
            "it arrived cracked": "chegou rachado", "Thank you, that's great!": "Obrigado, ótimo!",
            "Maybe a cheaper price.": "Talvez um preço mais baixo.",
            "it never arrived, tracking hasn't moved": "nunca chegou, o rastreio não mexe",
            "Great, thanks for checking!": "Ótimo, obrigado por verificar!",
            "can I talk to a person?": "posso falar com uma pessoa?", "still in the box": "ainda está na caixa"},
-    "es": {"It's ok, a bit pricey for what it is.": "Está bien, un poco caro para lo que es.",
+    "es": {"how do I clean them?": "¿cómo los limpio?",
+           "It's ok, a bit pricey for what it is.": "Está bien, un poco caro para lo que es.",
            "it arrived cracked": "llegó agrietado", "Thank you, that's great!": "¡Gracias, genial!",
            "it never arrived, tracking hasn't moved": "nunca llegó, el seguimiento no se mueve",
            "can I talk to a person?": "¿puedo hablar con una persona?", "still in the box": "sigue en la caja"},
-    "de": {"It's ok, a bit pricey for what it is.": "Ganz ok, etwas teuer für das, was es ist.",
+    "de": {"how do I clean them?": "wie reinige ich sie?",
+           "It's ok, a bit pricey for what it is.": "Ganz ok, etwas teuer für das, was es ist.",
            "it arrived cracked": "kam gesprungen an", "Thank you, that's great!": "Danke, super!",
            "it never arrived, tracking hasn't moved": "ist nie angekommen, die Sendungsverfolgung bewegt sich nicht",
            "can I talk to a person?": "kann ich mit einem Menschen sprechen?", "still in the box": "liegt noch im Karton"},
-    "fr": {"It's ok, a bit pricey for what it is.": "C'est correct, un peu cher pour ce que c'est.",
+    "fr": {"how do I clean them?": "comment je les nettoie ?",
+           "It's ok, a bit pricey for what it is.": "C'est correct, un peu cher pour ce que c'est.",
            "it arrived cracked": "il est arrivé fissuré", "Thank you, that's great!": "Merci, c'est parfait !",
            "it never arrived, tracking hasn't moved": "jamais arrivé, le suivi ne bouge plus",
            "can I talk to a person?": "je peux parler à quelqu'un ?", "still in the box": "toujours dans sa boîte"},
-    "it": {"It's ok, a bit pricey for what it is.": "Va bene, un po' caro per quello che è.",
+    "it": {"how do I clean them?": "come li pulisco?",
+           "It's ok, a bit pricey for what it is.": "Va bene, un po' caro per quello che è.",
            "it arrived cracked": "è arrivato crepato", "Thank you, that's great!": "Grazie, ottimo!",
            "it never arrived, tracking hasn't moved": "non è mai arrivato, il tracking è fermo",
            "Great, thanks for checking!": "Perfetto, grazie per il controllo!",
            "can I talk to a person?": "posso parlare con una persona?", "still in the box": "è ancora nella scatola"},
-    "ja": {"It's ok, a bit pricey for what it is.": "まあまあです。値段のわりには少し高いです。",
+    "ja": {"how do I clean them?": "どうやってお手入れすればいいですか？",
+           "It's ok, a bit pricey for what it is.": "まあまあです。値段のわりには少し高いです。",
            "it arrived cracked": "届いたときにひびが入っていました", "Thank you, that's great!": "ありがとうございます、助かります！",
            "Maybe a cheaper price.": "もう少し安ければ。", "STOP": "停止",
            "it never arrived, tracking hasn't moved": "届いていません。追跡も止まったままです",
@@ -137,6 +145,7 @@ SAYINGS: dict[str, dict[str, str]] = {
 
 # The bot's questions a persona recognises by their words (any language, through `translate`).
 QUESTIONS = {"I'm sorry to hear that. What went wrong?": TRIAGE,
+             "Sure, what would you like to know?": ASK,
              "Thanks! What could we do better?": IMPROVE,
              "Thanks for being honest. What's the one thing we should improve?": IMPROVE}
 # The delay notice (dialogs/delay_notice.yml), recognised by its longest fixed words.
@@ -156,6 +165,8 @@ def classify(text: str, button_values: Sequence[str], translate: Callable[[str],
         return NPS
     if values and values <= {"yes", "no"}:
         return YES_NO
+    if values == {"yes", "no", "question"}:          # under a tip (dialogs/tip.yml): helpful? or a question
+        return TIP
     lowered = text.lower()
     if AGENT_SIGNATURE.lower() in lowered:
         return AGENT

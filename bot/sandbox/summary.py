@@ -1,7 +1,8 @@
 """The figures of a sandbox run, read from the store at the end (read-only).
 
 What the demo prints and what its test asserts on: check-ins sent and answered, CSAT, NPS and
-CES, cases with their times, review requests, upsells, opt-outs, unreachable customers, and
+CES, cases with their times, review requests, upsells, onboarding tips (and how many helped),
+opt-outs, unreachable customers, and
 the messages the governor held back (counted while the run went on, see `HoldLog`).
 """
 from __future__ import annotations
@@ -64,6 +65,9 @@ class Summary:
     cases: list[CaseTimes] = field(default_factory=list)
     review_requests: int = 0
     upsells: int = 0
+    tips: int = 0                       # onboarding tips said (dialogs/tip.yml)
+    tips_helpful: int = 0
+    tips_not_helpful: int = 0
     opt_outs: int = 0
     unreachable: int = 0
     no_consent: int = 0
@@ -119,6 +123,9 @@ def summarize(store: Store, holds: HoldLog) -> Summary:
         slots = json.loads(conversation["slots"] or "{}")
         out.review_requests += bool(slots.get("review_requested"))
         out.upsells += bool(slots.get("upsell_offered"))
+        out.tips += bool(slots.get("tip"))
+        out.tips_helpful += slots.get("tip_helpful") is True
+        out.tips_not_helpful += slots.get("tip_helpful") is False
     for identity in db["identities"].rows:
         out.opt_outs += bool(identity["opted_out"])
         out.unreachable += not identity["reachable"]

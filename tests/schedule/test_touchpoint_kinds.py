@@ -39,7 +39,8 @@ def dialogs_with_tips(tmp_path: Path) -> Path:
 
 
 async def test_a_kind_declared_in_config_is_scheduled_and_sent(tmp_path):
-    settings = make_settings(**with_kind(**{"from": "delivery", "after": "2d"}))
+    # above the check-in's priority: otherwise it would wait for the check-in two days later
+    settings = make_settings(**with_kind(**{"from": "delivery", "after": "2d", "priority": 95}))
     h = Harness(settings, flows=load_flows(dialogs_with_tips(tmp_path)), start=NOW)
     h.add_order(delivered=NOW, status="delivered")
     tips = h.touchpoint("A-1", "care_tips")
