@@ -156,8 +156,7 @@ class Simulation:
     def import_referred_order(self, now: datetime) -> None:
         """A friend's order placed with this customer's referral code (none given yet: no code)."""
         given = self.core.store.referrals.of_customer(self._customer_id())
-        count = self.core.store.db.execute("select count(*) from orders where customer_id != ?",
-                                           [self._customer_id()]).fetchone()[0]
+        count = self.core.store.orders.count()
         order = self.scenario.order
         friend = OrderRow(line=1, order_id=f"REF-{count + 1}", customer_ref=f"friend-{count + 1}", channel="console",
                           product=str(order["product"]), sku=str(order["sku"]),
@@ -228,8 +227,9 @@ class Simulation:
     # ---- results -----------------------------------------------------------------------
 
     def _customer_id(self) -> int:
-        row = self.core.store.db.execute("select id from customers where ref = ?", [SIM_CUSTOMER_REF]).fetchone()
-        return row[0]
+        customer_id = self.core.store.customers.id_of_ref(SIM_CUSTOMER_REF)
+        assert customer_id is not None, "the scenario's customer was imported"
+        return customer_id
 
     def _case(self) -> Optional[dict]:
         cases = self.core.store.cases.for_customer(self._customer_id())
