@@ -42,6 +42,7 @@ def test_shipped_config_loads_without_any_environment():
     assert checkin.offset("X", "electronics") == timedelta(days=3)
     assert checkin.offset("X", "skincare") == timedelta(days=14)
     assert list(settings.schedule.touchpoints) == ["thank_you", "checkin", "nps", "replenishment", "delay_notice",
+                                                   "anniversary", "tenth_order", "serum_half_year",
                                                    "tip_day1", "tip_week1", "tip_month1"]
     delay = settings.schedule.touchpoints["delay_notice"]
     assert (delay.anchor.value, delay.after, delay.message_class.value) == ("late", timedelta(hours=12), "service")

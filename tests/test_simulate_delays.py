@@ -16,6 +16,7 @@ SORRY = "I'm sorry: {product} is taking longer than we promised. Latest from the
 BASE = {"csat": None, "nps": None, "ces": None, "escalated": False, "escalation_reason": None,
         "escalation_status": None, "review_requested": False, "upsell_offered": False, "opted_out": False,
         "reachable": True, "rescheduled": False, "owner": "bot", "state": "closed", "delay_notices": 1,
+        "milestones": [], "gift_codes": [], "referral_asked": False, "testimonial": None, "referred_orders": 0,
         "tips": [], "tip_helpful": []}
 EXPECTED = {
     "late": {},

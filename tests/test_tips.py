@@ -100,7 +100,7 @@ async def test_a_checkin_due_the_same_week_beats_the_tip_which_is_dropped():
     tip = touchpoint(store, "tip_week1")
     assert tip["status"] == "dropped:beaten"
     assert tip["held_reason"].startswith("dropped: beaten by the resumed checkin (priority 90)")
-    assert "after its window ends" in tip["held_reason"]
+    assert "after it expires" in tip["held_reason"]
     assert_weekly_cap(store)
 
 
@@ -131,12 +131,12 @@ async def test_a_tip_whose_window_passed_is_dropped_not_sent_late():
     result, store = await play("tip_window_passed")
     assert result["outcome"]["tips"] == []
     tip = touchpoint(store, "tip_week1")
-    assert tip["status"] == "dropped:window"
-    assert "its window ended" in tip["held_reason"] and "never sent late" in tip["held_reason"]
+    assert tip["status"] == "expired"
+    assert "it expired" in tip["held_reason"] and "never sent late" in tip["held_reason"]
 
 
-async def test_without_a_window_the_late_tip_would_wait_and_go_late():
-    _, store = await play("tip_window_passed", schedule={"touchpoints": {"tip_week1": {"window": None}}})
+async def test_without_an_expiry_the_late_tip_would_wait_and_go_late():
+    _, store = await play("tip_window_passed", schedule={"touchpoints": {"tip_week1": {"expires": "365d"}}})
     tip = touchpoint(store, "tip_week1")
     assert (tip["status"], tip["held_reason"]) == ("held", "weekly_cap")
 
@@ -156,7 +156,7 @@ async def test_a_tip_the_cap_would_hold_past_its_window_is_dropped_at_once():
     h.store.orders.skip_touchpoints_before("A-2", T0)
     await h.advance(timedelta(hours=2))
     tip = h.touchpoint("A-2", "tip_day1")
-    assert tip["status"] == "dropped:window"                           # cap frees in 7 days, window is 2
+    assert tip["status"] == "expired"                                  # cap frees in 7 days, expiry is 2
     assert tip["held_reason"].startswith("dropped: weekly cap reached (1 in 7 days) until 2026-11-09 10:00")
 
 
@@ -174,30 +174,27 @@ async def test_a_tip_waits_for_the_quiet_hours_like_any_proactive_message():
                          "drops are enough.", HELPFUL_Q]
 
 
-def test_governor_skip_if_only_applies_to_the_kinds_that_ask_for_it():
-    from bot.config import MessageClass
-    from bot.schedule.governor import ContactFacts, decide
-
-    settings = make_settings()
-    facts = ContactFacts(True, False, True, None, [], has_open_case=True, had_low_score=False)
-    noon = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-    assert decide(MessageClass.PROACTIVE, facts, noon, settings.schedule).send
-    tip = decide(MessageClass.PROACTIVE, facts, noon, settings.schedule, settings.schedule.skips("tip_day1"))
-    assert (tip.send, tip.wait_until, tip.reason) == (False, None, "open_case")
-    low = ContactFacts(True, False, True, None, [], has_open_case=False, had_low_score=True)
-    assert decide(MessageClass.PROACTIVE, low, noon, settings.schedule, settings.schedule.skips("tip_week1")).reason \
-        == "low_score"
-    assert settings.schedule.skips("checkin") == frozenset()
+async def test_no_tip_after_a_recent_low_score_on_another_order():
+    h = Harness(start=T0)
+    await h.start_checkin(delivered=T0 - timedelta(days=4))
+    await h.press("3")                                                  # CSAT 3: a low score
+    await h.say("a bit pricey")
+    h.add_order("A-2", sku="NCH-700", product="Noise-Cancelling Headphones", category="electronics",
+                delivered=T0 + timedelta(days=9))                       # its week-1 tip: T0 + 16d
+    await h.advance(timedelta(days=17))
+    tip = h.touchpoint("A-2", "tip_week1")
+    assert tip["status"] == "suppressed:recent_trouble"
+    assert tip["held_reason"] == "dropped: a low score or a case too recently"
 
 
 def test_touchpoint_kind_settings_are_validated():
-    with pytest.raises(ConfigError, match="skip_if"):
-        make_settings(schedule={"touchpoints": {"tip_day1": {"skip_if": ["bad_mood"]}}})
-    with pytest.raises(ConfigError, match="window"):
-        make_settings(schedule={"touchpoints": {"tip_day1": {"window": "soon"}}})
+    with pytest.raises(ConfigError, match="priority"):
+        make_settings(schedule={"touchpoints": {"tip_day1": {"priority": "high"}}})
+    with pytest.raises(ConfigError, match="expires"):
+        make_settings(schedule={"touchpoints": {"tip_day1": {"expires": "soon"}}})
     kinds = make_settings().schedule.touchpoints
-    assert kinds["checkin"].priority > kinds["nps"].priority > kinds["tip_day1"].priority
-    assert kinds["tip_day1"].window == timedelta(days=2) and kinds["checkin"].window is None
+    assert kinds["checkin"].priority > kinds["nps"].priority > kinds["anniversary"].priority > kinds["tip_day1"].priority
+    assert kinds["tip_day1"].expires == timedelta(days=2) and kinds["checkin"].expires is None
 
 
 # ---- `aftercare due` ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ QUIET_HOURS = "quiet_hours"
 WEEKLY_CAP = "weekly_cap"
 OPEN_CASE = "open_case"
 LOW_SCORE = "low_score"
+RECENT_TROUBLE = "recent_trouble"
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,7 @@ _NEVER = {
     NO_CONSENT: "never: no consent on this channel",
     OPEN_CASE: "never: the customer has an open case",
     LOW_SCORE: "never: a low score or a case about this order",
+    RECENT_TROUBLE: "never: a low score or a case too recently",
 }
 
 

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from bot.cases import CaseDesk
-from bot.config import DEFAULT_PRIORITY, Anchor, ConfigError, MessageClass, Settings
+from bot.config import DEFAULT_PRIORITY, Anchor, ConfigError, MessageClass, Once, Settings
 from bot.engine.machine import Begin, Owner, Timer, WakeKind
 from bot.runner import ConversationRunner
 from bot.clock import parse_iso
-from bot.schedule.governor import ContactFacts, Decision, cap_free_at, decide, explain, local_time
+from bot.schedule.governor import (OPEN_CASE, RECENT_TROUBLE, ContactFacts, Decision, cap_free_at, decide, explain,
+                                   local_time)
 from bot.schedule.touchpoints import kinds_without_flow
 from bot.store.store import Identity, Store
 
@@ -35,7 +36,8 @@ class Verdict:
 
     The one place the decision is made: `tick` applies it, `aftercare due` prints `why`. `code`
     is what the store keeps: the hold reason (quiet_hours, weekly_cap, ...) or the final status
-    of a dropped one (suppressed:<reason>, dropped:window, dropped:beaten, cancelled).
+    of a dropped one (suppressed:<reason>, expired, dropped:beaten, skipped:once_per_customer,
+    cancelled).
     """
 
     act: str
@@ -125,8 +127,13 @@ class Scheduler:
         expires = parse_iso(touchpoint.get("expires_at"))
         decision, identity = self.decision_for(touchpoint, order, now)
         if expires is not None and now >= expires:
-            return Verdict(DROP, f"dropped: its window ended {local_time(expires, decision.zone)} before it could "
-                                 "go out (never sent late)", "dropped:window")
+            return Verdict(DROP, f"dropped: it expired {local_time(expires, decision.zone)} before it could "
+                                 "go out (never sent late)", "expired")
+        kind = self.settings.schedule.touchpoints.get(touchpoint["kind"])
+        if kind is not None and kind.once is Once.CUSTOMER \
+                and self.store.orders.started_for_customer(order["customer_id"], touchpoint["kind"]):
+            return Verdict(DROP, "dropped: it already went to this customer (once per customer)",
+                           "skipped:once_per_customer")
         if self._waits_for_delivery(touchpoint, order):
             return _hold(now + RETRY_UNLINKED, "not delivered yet",
                          "waits: not delivered yet (a delay notice went out; timed from the real delivery)",
@@ -152,11 +159,19 @@ class Scheduler:
         identity = self._identity(order)
         if identity is None:
             return Decision(False, None, "no_consent"), None
-        earlier = self.store.conversations.order_facts(order["customer_id"], order["order_id"])
-        facts = self.contact_facts(identity, order["customer_id"], now,
-                                   low_score=bool(earlier.get("low_score") or earlier.get("had_case")))
-        return decide(self.message_class(touchpoint["kind"]), facts, now, self.settings.schedule,
-                      self.settings.schedule.skips(touchpoint["kind"])), identity
+        kind = self.settings.schedule.touchpoints.get(touchpoint["kind"])
+        if kind is not None and kind.no_trouble_within is not None:
+            # milestones, tips: never with an open case, nor after a low score or a case that recent
+            facts = self.contact_facts(identity, order["customer_id"], now)
+            trouble = self.store.referrals.trouble_since(order["customer_id"], now - kind.no_trouble_within)
+            if facts.has_open_case or trouble:
+                zone = decide(MessageClass.SERVICE, facts, now, self.settings.schedule).zone
+                return Decision(False, None, OPEN_CASE if facts.has_open_case else RECENT_TROUBLE, zone), identity
+        else:
+            earlier = self.store.conversations.order_facts(order["customer_id"], order["order_id"])
+            facts = self.contact_facts(identity, order["customer_id"], now,
+                                       low_score=bool(earlier.get("low_score") or earlier.get("had_case")))
+        return decide(self.message_class(touchpoint["kind"]), facts, now, self.settings.schedule), identity
 
     def _waits_for_delivery(self, touchpoint: dict, order: dict) -> bool:
         """After a delay notice went out, what is timed from the delivery waits for the real one
@@ -218,13 +233,13 @@ class Scheduler:
     def _yield(self, rival: Rival, customer_id: int, now: datetime, expires: Optional[datetime],
                zone: Optional[str]) -> Verdict:
         """The higher-priority contact goes first: this one waits for it, or is dropped when the
-        weekly cap would hold it past its window once the other one has gone."""
+        weekly cap would hold it past its expiry once the other one has gone."""
         sends = self.store.customers.contacts_since(customer_id, now - WEEK)
         free = cap_free_at([*sends, rival.due], rival.due, self.settings.schedule.weekly_cap)
         first = f"{rival.label} (priority {rival.priority}) due {local_time(rival.due, zone)} goes first"
         if expires is not None and free >= expires:
             return Verdict(DROP, f"dropped: beaten by {first}; the weekly cap frees a slot {local_time(free, zone)}, "
-                                 f"after its window ends {local_time(expires, zone)}", "dropped:beaten")
+                                 f"after it expires {local_time(expires, zone)}", "dropped:beaten")
         return Verdict(HOLD, f"waits: {first}; tried again then", f"yields to {rival.label}",
                        max(rival.due, now + timedelta(minutes=1)))
 
@@ -349,8 +364,8 @@ def uses_cap(message_class: MessageClass) -> bool:
 
 
 def _hold(until: datetime, code: str, why: str, expires: Optional[datetime], zone: Optional[str]) -> Verdict:
-    """Wait until `until`, unless that is past the touchpoint's window: then it is dropped."""
+    """Wait until `until`, unless the touchpoint expires by then: then it is dropped at once."""
     if expires is not None and until >= expires:
-        return Verdict(DROP, f"dropped: {why.removeprefix('waits: ')}, past its window (it ends "
-                             f"{local_time(expires, zone)}; never sent late)", "dropped:window")
+        return Verdict(DROP, f"dropped: {why.removeprefix('waits: ')}, past its expiry "
+                             f"{local_time(expires, zone)} (never sent late)", "expired")
     return Verdict(HOLD, why, code, until)
