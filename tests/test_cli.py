@@ -147,3 +147,33 @@ def test_cases_show_the_problem_and_the_request(config, tmp_path):
     result = run("cases", config=config)
     assert result.exit_code == 0
     assert "damaged" in result.output and "refund" in result.output
+
+
+def test_due_says_why_each_touchpoint_waits_or_is_dropped(config, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    stamp = lambda days: (now - timedelta(days=days)).isoformat().replace("+00:00", "Z")  # noqa: E731
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_ref,customer_name,channel,address,product,sku,category,purchased_at,shipped_at,"
+        "delivered_at,status\n"
+        f"D-1,C-1,Ana Silva,telegram,4242,Trail Runner 2 shoes,TR2-44,footwear,{stamp(19)},{stamp(18)},"
+        f"{stamp(16)},delivered\n", encoding="utf-8")
+    assert run("orders", "import", str(orders), config=config).exit_code == 0
+    store = Store.open(tmp_path / "store" / "aftercare.db")
+    customer = store.db.execute("select id from customers where ref = 'C-1'").fetchone()[0]
+    identity = store.customers.identities_of(customer)[0]
+    store.customers.opt_out(identity.id, now, source="test")
+    store.fix_notices.queue(customer, identity.id, "TR2-44", "defective", "Fixed.", now)
+    store.close()
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(main, ["--config", str(config), "due", "--within", "1d"],
+                                                      catch_exceptions=False)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    tip = next(line for line in lines if "tip_week1" in line)
+    assert "dropped: it expired" in tip and "never sent late" in tip     # its window ended on day 14
+    checkin = next(line for line in lines if " checkin " in line)
+    assert "dropped: the customer opted out" in checkin
+    notice = next(line for line in lines if "tell_fixed" in line)
+    assert "fix#" in notice and "opted out" in notice

@@ -98,7 +98,7 @@ def due(ctx: click.Context, within: str, dropped: str) -> None:
     table = Table("id", "order", "kind", "due at (UTC)", "status", "why")
     for item in core.scheduler.due_report(datetime.now(timezone.utc), horizon, dropped_since or None):
         table.add_row(item.ref, item.order_id, item.kind, item.due_at[:16], item.status, item.verdict)
-    Console(width=None if sys.stdout.isatty() else 200).print(table)   # piped: never cut a column
+    Console(width=None if sys.stdout.isatty() else 1000).print(table)   # piped: one line per row, for grep
 
 
 @click.command()
