@@ -366,8 +366,9 @@ class SandboxDemo:
     def _holds_after_tick(self, due: list[dict]) -> None:
         for touchpoint in due:
             row = next((t for t in self.store.orders.touchpoints(touchpoint["order_id"]) if t["id"] == touchpoint["id"]), None)
-            if row is not None and row["status"].startswith("dropped:") and row["held_reason"]:
-                # the scheduler's own sentence: why a tip (or any kind with a window) will never go
+            if row is not None and (row["status"].startswith("dropped:") or row["status"] == "expired") \
+                    and row["held_reason"]:
+                # the scheduler's own sentence: why a tip (or any kind that expires) will never go
                 self.narrator.line(parse_iso(touchpoint["due_at"]), f"✕ {row['kind']} {row['order_id']}",
                                    row["held_reason"].removeprefix("dropped: "), "hold")
                 continue

@@ -4,8 +4,7 @@ One place for every flow, so that no flow can nag on its own. Pure: the store ga
 facts, the caller passes `now` (aware), the answer is a `Decision`.
 
 - Opted out, unreachable or without consent: never, whatever the message.
-- Offers (review request, upsell): never to a customer with an open case or a low score; other
-  kinds may ask for the same (`skip_if`, e.g. onboarding tips).
+- Offers (review request, upsell): never to a customer with an open case or a low score.
 - Proactive messages and offers wait for the customer's quiet hours to end and respect the
   weekly cap over a rolling 7 days, counted across all flows. They wait; they are not dropped.
 - Service messages about the customer's own order (a delay notice) use no slot of the weekly
@@ -17,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Collection, Optional, Sequence
+from typing import Optional, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import MessageClass, QuietHours, ScheduleSettings
@@ -69,14 +68,10 @@ class Decision:
 
 
 def decide(kind: MessageClass, facts: ContactFacts, now: datetime,
-           schedule: ScheduleSettings, skip_if: Collection[str] = ()) -> Decision:
-    """The governor's one rule book, applied in order: block, suppress, then delay.
-
-    `skip_if` (open_case, low_score) suppresses this message for those reasons; an offer is
-    always suppressed for both."""
+           schedule: ScheduleSettings) -> Decision:
+    """The governor's one rule book, applied in order: block, suppress, then delay."""
     now = _aware(now, "now")
-    skips = (OPEN_CASE, LOW_SCORE) if kind is MessageClass.OFFER else skip_if
-    blocked = _blocked(facts) or _suppressed(facts, skips)
+    blocked = _blocked(facts) or (_suppressed(facts) if kind is MessageClass.OFFER else None)
     if blocked:
         return Decision(False, None, blocked)
     if kind is MessageClass.TRANSACTIONAL:
@@ -106,11 +101,11 @@ def _blocked(facts: ContactFacts) -> Optional[str]:
     return None
 
 
-def _suppressed(facts: ContactFacts, skips: Collection[str]) -> Optional[str]:
-    """Reasons this message (an offer, a tip) must never go to this customer about this order."""
-    if OPEN_CASE in skips and facts.has_open_case:
+def _suppressed(facts: ContactFacts) -> Optional[str]:
+    """Reasons an offer must never be made to this customer in this conversation."""
+    if facts.has_open_case:
         return OPEN_CASE
-    if LOW_SCORE in skips and facts.had_low_score:
+    if facts.had_low_score:
         return LOW_SCORE
     return None
 
