@@ -42,6 +42,7 @@ from bot.context import customer_language
 from bot.core import Core, build_core
 from bot.i18n import translator
 from bot.importing import import_rows
+from bot.mainloop import MainLoop, earliest
 from bot.nlu.base import Parse
 from bot.orders import OrderFileError, OrderRow, read_orders
 from bot.sandbox import personas as P
@@ -53,7 +54,6 @@ from bot.sandbox.world import SandboxWorld
 from bot.schedule.governor import MessageClass, decide, explain, resolve_zone
 from bot.schedule.touchpoints import touchpoints_for
 from bot.store.store import Store
-from bot.upkeep import Upkeep
 from bot.webhooks.http import OrderWebhooks
 
 log = logging.getLogger("aftercare.sandbox")
@@ -199,17 +199,14 @@ class SandboxDemo:
         return summary
 
     async def _loop(self, stop: asyncio.Event) -> None:
-        core, clock = self.core, self.clock
+        clock = self.clock
         feed = Feed(self.store, self.narrator, self.settings.schedule.timezone)
-        upkeep = Upkeep(self.store, core.settings)
+        main = MainLoop(self.core)
         while not stop.is_set():
             now = clock.now()
-            await self.core.resolve_emails()
-            upkeep.tick(now)
             due = self._holds_before_tick(now)
-            core.scheduler.tick(now)
+            upcoming = await main.step(now)
             self._holds_after_tick(due)
-            next_send = await core.dispatcher.run_once()
             feed.poll()
             for customer in self.customers:
                 customer.look(now)
@@ -217,13 +214,13 @@ class SandboxDemo:
             if await self.timeline.run_due(now):
                 continue                            # answers at this instant: handle them now
             self._progress(now, feed)
-            upcoming = [t for t in (core.scheduler.next_at(), next_send, self.timeline.next_at()) if t]
+            nxt = earliest(upcoming.at, self.timeline.next_at())
             if self.personas:
-                if not upcoming or min(upcoming) > self.end:
+                if nxt is None or nxt > self.end:
                     break
-                await self._pace(now, max(min(upcoming), now + timedelta(milliseconds=1)), stop)
+                await self._pace(now, max(nxt, now + timedelta(milliseconds=1)), stop)
             else:
-                soon = min([now + timedelta(seconds=1)] + upcoming)
+                soon = earliest(now + timedelta(seconds=1), nxt) or now
                 await _sleep(stop, max(0.05, (soon - now).total_seconds()))
                 clock.set(datetime.now(timezone.utc))
         feed.poll()

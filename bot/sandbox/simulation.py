@@ -12,6 +12,7 @@ from bot.clock import SimClock, iso, parse_iso
 from bot.config import Anchor, Settings
 from bot.core import Core
 from bot.importing import import_rows, patched_rows
+from bot.mainloop import MainLoop, earliest
 from bot.orders import OrderRow
 from bot.sandbox.scenario import AgentMove, Block, OrderMove, Press, Say, Scenario, Wait
 from bot.store.store import Store
@@ -76,6 +77,7 @@ class Simulation:
         self.agent = agent
         self.transcript = Transcript()
         self.agent_moves = list(scenario.agent)
+        self.main = MainLoop(core, upkeep=False)      # a scripted conversation: no retention, no digest
 
     # ---- set-up ------------------------------------------------------------------------
 
@@ -169,28 +171,23 @@ class Simulation:
 
     async def settle(self, until_first_message: bool = False) -> None:
         """Run scheduler and dispatcher until the bot has nothing more to say right now."""
-        core = self.core
         for _ in range(10_000):
-            core.scheduler.tick(self.clock.now())
-            next_send = await core.dispatcher.run_once()
-            self.transcript.collect(core.store, self.customer.channel, self.customer.address)
+            upcoming = await self.main.step(self.clock.now())
+            self.transcript.collect(self.core.store, self.customer.channel, self.customer.address)
             now = self.clock.now()
-            if next_send is not None and next_send - now <= SETTLE_HORIZON:
-                self.clock.set(max(next_send, now + timedelta(milliseconds=1)))
+            if upcoming.send is not None and upcoming.send - now <= SETTLE_HORIZON:
+                self.clock.set(max(upcoming.send, now + timedelta(milliseconds=1)))
                 continue
-            if until_first_message and not self.transcript.entries:
-                upcoming = [t for t in (core.scheduler.next_at(), next_send) if t]
-                if upcoming:
-                    self.clock.set(max(min(upcoming), now + timedelta(seconds=1)))
-                    continue
+            if until_first_message and not self.transcript.entries and upcoming.at is not None:
+                self.clock.set(max(upcoming.at, now + timedelta(seconds=1)))
+                continue
             return
 
     async def advance(self, duration: timedelta) -> None:
         """`wait`: move the clock on, letting everything due on the way happen."""
         end = self.clock.now() + duration
         while True:
-            upcoming = [t for t in (self.core.scheduler.next_at(), self.core.store.outbox.next_due_at()) if t]
-            nxt = min(upcoming) if upcoming else None
+            nxt = earliest(self.core.scheduler.next_at(), self.core.store.outbox.next_due_at())
             if nxt is None or nxt > end:
                 break
             self.clock.set(max(nxt, self.clock.now()))
