@@ -181,7 +181,7 @@ class CaseDesk:
     def _thread(self, case: dict, text: str, now: datetime, customer_text: bool = False,
                 mentions: Optional[list] = None) -> None:
         payload: dict = {"case_id": case["id"], "mentions": mentions or []}
-        if customer_text:       # what erasure deletes from Slack (bot.privacy)
+        if customer_text:       # what erasure deletes from the desk (bot.privacy)
             payload["customer_text"] = True
         self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], text, now, kind=OutboxKind.THREAD,
                               payload=payload)

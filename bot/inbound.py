@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Optional
 
@@ -22,7 +23,7 @@ from bot.engine.templates import render
 from bot.events import InboundEvent, InboundKind
 from bot.i18n import Catalogs, pick_language
 from bot.nlu.base import Parse, Parser, understand
-from bot.optout import StopDetector
+from bot.optout import StopDetector, means_stop
 from bot.records import OutboxKind
 from bot.runner import ConversationRunner
 from bot.store.store import Identity, Store
@@ -119,7 +120,9 @@ class InboundHandler:
             return
         answer = Answer(text=text if event.kind is not InboundKind.BUTTON else "",
                         button=event.button_value if event.kind is InboundKind.BUTTON else None,
-                        parse=parse, stop=bool(stop), photos=tuple(event.photo_ids))
+                        parse=parse, photos=tuple(event.photo_ids))
+        # the detector's verdict, also on the parse in the customer's own language (_understood)
+        answer = replace(answer, stop=bool(stop) or means_stop(answer.typed))
         if event.kind is InboundKind.BUTTON and conversation:
             self._mark_chosen(conversation, identity, event, now)
         if conversation is None:

@@ -1,7 +1,6 @@
-"""Day-to-day commands for a shop: import orders, see what is due, list cases, make links."""
+"""Day-to-day commands for a shop: import orders, see what is due, list cases."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -116,28 +115,3 @@ def cases(ctx: click.Context) -> None:
                       case.get("request") or "-", case["status"], case["agent"] or "-",
                       f"{int(age.total_seconds() // 60)} min", sla)
     Console(width=None if sys.stdout.isatty() else 200).print(table)   # piped: never cut a column
-
-
-@click.group()
-def telegram() -> None:
-    """Telegram helpers."""
-
-
-@telegram.command()
-@click.argument("order_id")
-@click.pass_context
-def link(ctx: click.Context, order_id: str) -> None:
-    """Print the t.me deep link that opts ORDER_ID's customer in (signed, expiring, single use)."""
-    from bot.channels.telegram_links import link_url, make_link_token
-
-    settings = settings_from(ctx)
-    store = open_store(settings)
-    order = store.orders.get(order_id)
-    if order is None:
-        raise click.ClickException(f"order {order_id!r} not found; import it first")
-    tg = settings.channels.telegram
-    secret = tg.link_secret.get_secret_value() if tg.link_secret else os.environ.get("AFTERCARE_LINK_SECRET")
-    if not secret:
-        raise click.ClickException("set AFTERCARE_LINK_SECRET (channels.telegram.link_secret) to sign links")
-    expires = int((datetime.now(timezone.utc) + tg.link_ttl).timestamp())
-    click.echo(link_url(tg.bot_username, make_link_token(order["customer_id"], secret.encode(), expires)))

@@ -108,7 +108,7 @@ class Answer:
     text: str = ""
     button: Optional[str] = None
     parse: Optional[Parse] = None
-    stop: bool = False                 # an explicit /stop command
+    stop: bool = False                 # asks to stop all messages: bot/optout.py's verdict
     photos: tuple[str, ...] = ()
 
     @property

@@ -191,7 +191,7 @@ class Customers:
         return [_identity(r) for r in self.db["identities"].rows_where("customer_id = ?", [customer_id])]
 
     def bind_address(self, identity_id: int, address: str, now: datetime, source: str) -> None:
-        """Bind a chat to the customer's identity (Telegram deep link), opting them in."""
+        """Bind a chat to the customer's identity (a channel's deep link), opting them in."""
         identity = self.identity(identity_id)
         self.db.execute("update identities set address = null where channel = ? and address = ? and id != ?",
                         [identity.channel, address, identity_id])

@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from aiohttp import web
 
+from bot.channels.registry import default_registry
 from bot.clock import Clock
 from bot.config import Settings
 from bot.importing import ImportReport, import_rows, stored_rows
@@ -71,7 +72,8 @@ class OrderWebhooks:
             if topic in FULFILLMENT_TOPICS:
                 mapped = map_fulfillment(payload, stored)
             else:
-                mapped = map_order(payload, stored, self.settings.webhooks.shopify_channel)
+                mapped = map_order(payload, stored, self.settings.webhooks.shopify_channel
+                                   or default_registry().names(importable=True)[0])
             if mapped is None:
                 return web.json_response({"ok": True, "ignored": "cancelled fulfillment"})
             rows = _rows(mapped)

@@ -7,9 +7,9 @@ Where things come from (docs/going-live.md says the same for shop owners):
 - line items: `title`, `sku` (empty -> `variant-<variant_id>`), `quantity`, `price`; the category
   is the item's `product_type` when the payload carries it, else a line-item property `category`,
   else "general". Gift cards are skipped (nothing arrives to check in about).
-- Telegram/Slack contact: the order's `note_attributes` (cart attributes the storefront sets)
-  `aftercare_channel` (telegram | slack) and `aftercare_address` (Telegram chat id or Slack user
-  id); without them `webhooks.shopify_channel`, and a Telegram customer links by deep link.
+- chat contact: the order's `note_attributes` (cart attributes the storefront sets)
+  `aftercare_channel` (a channel name) and `aftercare_address` (its chat or user id); without
+  them `webhooks.shopify_channel`, and the customer links by the channel's deep link.
 - consent: `buyer_accepts_marketing` or `customer.email_marketing_consent.state == subscribed`,
   or a chat contact left in the note attributes. It only ever grants: a customer who opted in
   in the chat is not opted out by the shop's marketing flag (STOP in the chat does that).

@@ -2,7 +2,7 @@
 
 Shopify: `X-Shopify-Hmac-Sha256` = base64(HMAC-SHA256(app secret, raw body)).
 Ours: `X-Aftercare-Signature: t=UNIX_SECONDS,v1=HEX` with HEX = HMAC-SHA256(secret,
-"UNIX_SECONDS." + raw body), accepted within a window around now (like Stripe's and Slack's):
+"UNIX_SECONDS." + raw body), accepted within a window around now (like Stripe's):
 the timestamp is signed, so an old delivery cannot be replayed with a fresh one.
 """
 from __future__ import annotations
