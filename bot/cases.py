@@ -16,10 +16,10 @@ from bot.clock import Clock, parse_iso
 from bot.config import Settings
 from bot.context import customer_language
 from bot.i18n import language_label
-from bot.engine.machine import Handback, Timer
+from bot.engine.machine import Handback, Owner, Timer
 from bot.events import SendResult, SendStatus
 from bot.runner import ConversationRunner
-from bot.records import OutboxKind
+from bot.records import CaseStatus, OutboxKind
 from bot.store.store import Store
 from bot.support_posts import SUPPORT
 
@@ -66,22 +66,22 @@ class CaseDesk:
             return self._resolve(case, action.agent_id, now)
 
     def _claim(self, case: dict, agent: str, now: datetime) -> Optional[str]:
-        if case["status"] == "resolved":
+        if case["status"] == CaseStatus.RESOLVED:
             return "This case is already resolved."
-        if case["status"] == "claimed":
+        if case["status"] == CaseStatus.CLAIMED:
             return None if case["agent"] == agent else f"Already claimed by <@{case['agent']}>."
-        self.store.cases.update(case["id"], status="claimed", agent=agent, claimed_at=now,
+        self.store.cases.update(case["id"], status=CaseStatus.CLAIMED.value, agent=agent, claimed_at=now,
                                 sla_due_at=now + self._sla())
-        self.store.conversations.set_owner(case["conversation_id"], "human", now)
+        self.store.conversations.set_owner(case["conversation_id"], Owner.HUMAN.value, now)
         self._card_update(case, now)
         return None
 
     def _reply(self, case: dict, agent: str, text: str, now: datetime) -> Optional[str]:
         if not text.strip():    # a file-only or empty thread reply: nothing a customer could read
             return "That reply has no text, so nothing was sent to the customer."
-        if case["status"] == "resolved":
+        if case["status"] == CaseStatus.RESOLVED:
             return "This case is resolved; the customer's conversation is back with the bot."
-        if case["status"] == "open":
+        if case["status"] == CaseStatus.OPEN:
             self._claim(case, agent, now)
             case = self.store.cases.get(case["id"]) or case
         elif case["agent"] != agent:
@@ -99,11 +99,11 @@ class CaseDesk:
         return None
 
     def _resolve(self, case: dict, agent: str, now: datetime) -> Optional[str]:
-        if case["status"] == "resolved":
+        if case["status"] == CaseStatus.RESOLVED:
             return None
-        if case["status"] == "claimed" and case["agent"] != agent:
+        if case["status"] == CaseStatus.CLAIMED and case["agent"] != agent:
             return f"This case is claimed by <@{case['agent']}>; only they can resolve it."
-        self.store.cases.update(case["id"], status="resolved", resolved_at=now, agent=case["agent"] or agent)
+        self.store.cases.update(case["id"], status=CaseStatus.RESOLVED.value, resolved_at=now, agent=case["agent"] or agent)
         self._card_update(case, now)
         conversation = self.store.conversations.get(case["conversation_id"])
         identity = self.store.customers.identity(conversation["identity_id"])
@@ -112,7 +112,7 @@ class CaseDesk:
         else:
             # nobody to ask the CES question: back to the bot and closed quietly, so the
             # customer's later touchpoints are not held behind a conversation that never ends
-            self.store.conversations.set_owner(conversation["id"], "bot", now)
+            self.store.conversations.set_owner(conversation["id"], Owner.BOT.value, now)
             self.runner.feed(conversation["id"], Timer(), now)
         return None
 
@@ -123,7 +123,7 @@ class CaseDesk:
         done = 0
         for case in self.store.cases.overdue(now):
             with self.store.transaction():
-                if case["status"] == "open":
+                if case["status"] == CaseStatus.OPEN:
                     group = self.settings.escalation.mention_group
                     self._thread(case, f"Reminder: this case has waited {self.settings.escalation.sla_minutes} "
                                        "minutes without an owner.", now, mentions=[group] if group else [])
@@ -235,9 +235,9 @@ class DeskPosts:
 
 
 def _sla_state(case: dict, due: Optional[datetime], now: datetime) -> str:
-    if case["status"] == "resolved":
+    if case["status"] == CaseStatus.RESOLVED:
         return "resolved"
-    if case["status"] == "claimed" and case.get("first_reply_at"):
+    if case["status"] == CaseStatus.CLAIMED and case.get("first_reply_at"):
         return "answered"
     if due and now >= due:
         return "overdue"

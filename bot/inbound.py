@@ -24,7 +24,7 @@ from bot.events import InboundEvent, InboundKind
 from bot.i18n import Catalogs, pick_language
 from bot.nlu.base import Parse, Parser, understand
 from bot.optout import StopDetector, means_stop
-from bot.records import OutboxKind
+from bot.records import ConversationStatus, OutboxKind
 from bot.runner import ConversationRunner
 from bot.store.store import Identity, Store
 
@@ -176,7 +176,7 @@ class InboundHandler:
         return True
 
     def _current_question(self, conversation: Optional[dict], reply_to: Optional[str]) -> bool:
-        if not conversation or conversation["status"] != "waiting" or not conversation.get("question_message_id"):
+        if not conversation or conversation["status"] != ConversationStatus.WAITING or not conversation.get("question_message_id"):
             return False
         question = self.store.conversations.message(conversation["question_message_id"])
         return reply_to is None or question.get("platform_message_id") in (None, reply_to)

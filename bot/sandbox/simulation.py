@@ -14,6 +14,7 @@ from bot.core import Core
 from bot.importing import import_rows, patched_rows
 from bot.mainloop import MainLoop, earliest
 from bot.orders import OrderRow
+from bot.records import CaseStatus
 from bot.sandbox.scenario import AgentMove, Block, OrderMove, Press, Say, Scenario, Wait
 from bot.store.store import Store
 
@@ -161,7 +162,7 @@ class Simulation:
         """Agent moves, in order, while a case is open, until a reply has been played."""
         while self.agent_moves:
             case = self._case()
-            if case is None or case["status"] == "resolved":
+            if case is None or case["status"] == CaseStatus.RESOLVED:
                 return
             move = self.agent_moves.pop(0)
             await self.agent.act(move, case)
