@@ -139,7 +139,7 @@ class CaseDesk:
 
     def card(self, case_id: int, now: datetime) -> dict:
         """The case as the desk shows it (customer, order, scores, words, last turns, SLA)."""
-        case = self.store.cases.get(case_id)
+        case = self.store.cases.require(case_id)
         conversation = self.store.conversations.get(case["conversation_id"])
         customer = self.store.customers.get(case["customer_id"])
         identity = self.store.customers.identity(conversation["identity_id"])
@@ -208,7 +208,7 @@ class DeskPosts:
         case = self.store.cases.get(payload["case_id"]) if "case_id" in payload else None
         channel = row["address"]
         if row["kind"] == OutboxKind.CASE_CARD:
-            return await self.desk.post_case(channel, self.cases.card(case["id"], self.clock.now()))
+            return await self.desk.post_case(channel, self.cases.card(payload["case_id"], self.clock.now()))
         if row["kind"] == OutboxKind.NOTICE:
             return await self.desk.post_notice(channel, row["text"])
         if row["kind"] == OutboxKind.DELETE_POST:

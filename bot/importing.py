@@ -126,8 +126,9 @@ def _wanted(touchpoint: Touchpoint, current: Optional[dict], settings: Settings)
     repeatable = touchpoint.anchor is not None
     wanted = {"kind": touchpoint.kind, "flow": touchpoint.flow, "due_at": iso(touchpoint.due_at),
               "anchor": iso(touchpoint.anchor), "repeatable": repeatable}
-    if repeatable and current and current.get("started_at"):
-        floor = parse_iso(current["started_at"]) + settings.delays.renotify_after
+    started = parse_iso(current.get("started_at")) if current else None
+    if repeatable and started is not None:
+        floor = started + settings.delays.renotify_after
         wanted["due_at"] = iso(max(touchpoint.due_at, floor))
     return wanted
 

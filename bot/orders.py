@@ -273,7 +273,7 @@ def parse_row(raw: Any, line: int) -> Parsed:
         return RowError(line, f"not an object: {type(raw).__name__}")
     fields = _Fields(raw)
     row = fields.build(line)
-    if fields.problems:
+    if row is None or fields.problems:
         return RowError(line, "; ".join(fields.problems))
     return row
 

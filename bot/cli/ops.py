@@ -108,9 +108,10 @@ def cases(ctx: click.Context) -> None:
         customer = store.customers.get(case["customer_id"])
         identities = store.customers.identities_of(case["customer_id"])
         language = customer_language(settings, customer, identities[0].language_code if identities else None)
-        age = now - parse_iso(case["opened_at"])
+        age = now - (parse_iso(case["opened_at"]) or now)
         sla_due = parse_iso(case["sla_due_at"])
-        sla = "answered" if case["first_reply_at"] else ("overdue" if now >= sla_due else f"due {sla_due:%H:%M}")
+        sla = ("answered" if case["first_reply_at"] else "-" if sla_due is None
+               else "overdue" if now >= sla_due else f"due {sla_due:%H:%M}")
         table.add_row(str(case["id"]), case["order_id"] or "-", language, case["reason"], case["problem_type"] or "-",
                       case.get("request") or "-", case["status"], case["agent"] or "-",
                       f"{int(age.total_seconds() // 60)} min", sla)

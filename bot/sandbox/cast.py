@@ -295,7 +295,7 @@ class Agent:
             ref = case.card_ts if kind is AgentActionKind.REPLY else case.number
             await self.core.on_agent_action(AgentAction(kind, ref, world.agent_id, f"sandbox-agent-{next(self._events)}",
                                                         at, text=text, channel_id=world.support_channel_id))
-            row = self.core.store.cases.get(int(case.number))
+            row = self.core.store.cases.require(int(case.number))
             last = self.core.store.conversations.last_messages(row["conversation_id"], 1)
             return last[-1]["id"] if last else 0
         if kind is AgentActionKind.REPLY:

@@ -216,7 +216,7 @@ class SandboxDemo:
             self._progress(now, feed)
             nxt = earliest(upcoming.at, self.timeline.next_at())
             if self.personas:
-                if nxt is None or nxt > self.end:
+                if nxt is None or self.end is None or nxt > self.end:
                     break
                 await self._pace(now, max(nxt, now + timedelta(milliseconds=1)), stop)
             else:
@@ -356,7 +356,7 @@ class SandboxDemo:
 
     def _zone_of(self, order_id: str) -> str:
         order = self.store.orders.get(order_id)
-        customer = self.store.customers.get(order["customer_id"])
+        customer = self.store.customers.get(order["customer_id"]) if order else {}
         return resolve_zone(customer.get("timezone"), self.settings.schedule.timezone)
 
     # ---- terminal ----------------------------------------------------------------------

@@ -150,7 +150,7 @@ class Simulation:
         if question:
             wanted = value.strip().lower()
             match = next((b for b in question["_buttons"] if wanted in (b[1].lower(), b[0].lower())), None)
-        if match is None:
+        if match is None or question is None:
             self.transcript.customer(value, self.clock.now())
             await self.customer.say(value)
         else:

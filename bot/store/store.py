@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from sqlite_utils import Database
+from sqlite_utils.db import Table
 
 from bot.records import OutboxKind
 from bot.clock import iso, parse_iso
@@ -22,6 +23,12 @@ from bot.store.privacy import Privacy
 from bot.store.reporting import Reporting
 from bot.store.run_log import RunLog
 from bot.store.schema import migrate
+
+
+def _inserted(table: Table) -> int:
+    """The id of the row `insert` just added."""
+    assert table.last_pk is not None, f"{table.name}: insert gave no id"
+    return int(table.last_pk)
 
 
 def _json(value: Any) -> str:
@@ -141,7 +148,7 @@ class Customers:
         if row:
             self.db["customers"].update(row[0], {k: v for k, v in fields.items() if v})
             return row[0]
-        return self.db["customers"].insert({"ref": ref, **fields, "created_at": iso(now)}).last_pk
+        return _inserted(self.db["customers"].insert({"ref": ref, **fields, "created_at": iso(now)}))
 
     def id_of_ref(self, ref: str) -> Optional[int]:
         """The customer whose shop reference is `ref`, if any."""
@@ -171,11 +178,11 @@ class Customers:
             if updates:
                 self.db["identities"].update(identity_id, updates)
             return identity_id
-        identity_id = self.db["identities"].insert({
+        identity_id = _inserted(self.db["identities"].insert({
             "customer_id": customer_id, "channel": channel, "address": address or None,
             "consent": int(consent), "reachable": 1, "opted_out": 0,
             "linked_at": iso(now) if address else None,
-        }).last_pk
+        }))
         if consent:
             self._ledger(customer_id, identity_id, channel, "opt_in", source, now)
         return identity_id
@@ -366,11 +373,11 @@ class Conversations:
 
     def create(self, customer_id: int, identity_id: int, order_id: Optional[str], sku: Optional[str],
                flow: str, step: str, now: datetime) -> int:
-        return self.db["conversations"].insert({
+        return _inserted(self.db["conversations"].insert({
             "customer_id": customer_id, "identity_id": identity_id, "order_id": order_id, "sku": sku,
             "flow": flow, "step": step, "slots": "{}", "owner": "bot", "status": "active",
             "created_at": iso(now), "updated_at": iso(now),
-        }).last_pk
+        }))
 
     def get(self, conversation_id: int) -> dict:
         row = self.db["conversations"].get(conversation_id)
@@ -456,11 +463,11 @@ class Conversations:
     def add_message(self, conversation_id: Optional[int], identity_id: Optional[int], direction: str, sender: str,
                     text: str, now: datetime, buttons: Optional[list] = None, outbox_id: Optional[int] = None,
                     platform_message_id: Optional[str] = None) -> int:
-        return self.db["messages"].insert({
+        return _inserted(self.db["messages"].insert({
             "conversation_id": conversation_id, "identity_id": identity_id, "direction": direction,
             "sender": sender, "text": text, "buttons": _json(buttons or []), "outbox_id": outbox_id,
             "platform_message_id": platform_message_id, "at": iso(now),
-        }).last_pk
+        }))
 
     def message(self, message_id: int) -> dict:
         return self.db["messages"].get(message_id)
@@ -502,16 +509,23 @@ class Cases:
              request: Optional[str] = None) -> int:
         """A new open case; `request` is what the customer asked for beside the problem
         (refund, replacement, ...), kept apart so a case shows both."""
-        return self.db["escalations"].insert({
+        return _inserted(self.db["escalations"].insert({
             "conversation_id": conversation_id, "customer_id": customer_id, "order_id": order_id,
             "reason": reason, "problem_type": problem_type, "request": request, "status": "open",
             "text": text,
             "photos": _json(photos), "opened_at": iso(now), "sla_due_at": iso(now + sla),
-        }).last_pk
+        }))
 
     def get(self, case_id: int) -> Optional[dict]:
         rows = list(self.db["escalations"].rows_where("id = ?", [case_id]))
         return rows[0] if rows else None
+
+    def require(self, case_id: int) -> dict:
+        """The case, which must exist (LookupError otherwise)."""
+        case = self.get(case_id)
+        if case is None:
+            raise LookupError(f"no case {case_id}")
+        return case
 
     def by_card(self, card_ts: str) -> Optional[dict]:
         rows = list(self.db["escalations"].rows_where("card_ts = ?", [card_ts], limit=1))
@@ -537,7 +551,7 @@ class Cases:
         self.db["escalations"].update(case_id, {k: (iso(v) if isinstance(v, datetime) else v) for k, v in fields.items()})
 
     def add_photos(self, case_id: int, photos: list) -> None:
-        case = self.get(case_id)
+        case = self.require(case_id)
         merged = json.loads(case["photos"] or "[]") + list(photos)
         self.db["escalations"].update(case_id, {"photos": _json(merged)})
 
@@ -593,11 +607,11 @@ class Outbox:
                                  "and address is ?", [channel, address]).fetchone()[0]
         if queued and queued > at:
             at = queued
-        row_id = self.db["outbox"].insert({
+        row_id = _inserted(self.db["outbox"].insert({
             "channel": channel, "address": address, "identity_id": identity_id, "conversation_id": conversation_id,
             "kind": OutboxKind(kind).value, "text": text, "buttons": _json(buttons or []), "payload": _json(payload or {}),
             "status": "pending", "not_before": at, "attempts": 0, "created_at": iso(now),
-        }).last_pk
+        }))
         self._on_add()
         return row_id
 
