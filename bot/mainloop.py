@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import NamedTuple, Optional
 
 from bot.core import Core
+from bot.schedule.scheduler import Hold
 from bot.upkeep import Upkeep
 
 IDLE_SLEEP = 1.0        # seconds: the wall-clock loop looks at the calendar at least this often
@@ -24,11 +25,12 @@ def earliest(*times: Optional[datetime]) -> Optional[datetime]:
     return min(present) if present else None
 
 
-class Upcoming(NamedTuple):
-    """When the bot next has something to do, after a step."""
+class Turn(NamedTuple):
+    """What a step held back, and when the bot next has something to do."""
 
     calendar: Optional[datetime]      # a touchpoint, a wake-up, a case reminder, a fix notice
     send: Optional[datetime]          # the next send the outbox and the rate limits allow
+    holds: tuple[Hold, ...] = ()      # due things the scheduler held back at this step, and why
 
     @property
     def at(self) -> Optional[datetime]:
@@ -43,19 +45,20 @@ class MainLoop:
         self.core = core
         self.upkeep = Upkeep(core.store, core.settings) if upkeep else None
 
-    async def due(self, now: datetime) -> None:
-        """The calendar's work at `now` (nothing is sent here: messages land in the outbox)."""
+    async def due(self, now: datetime) -> tuple[Hold, ...]:
+        """The calendar's work at `now` (nothing is sent here: messages land in the outbox).
+        Returns what the scheduler held back."""
         await self.core.resolve_emails()
         if self.upkeep is not None:
             self.upkeep.tick(now)
-        self.core.scheduler.tick(now)
+        return self.core.scheduler.tick(now).holds
 
-    async def step(self, now: datetime) -> Upcoming:
+    async def step(self, now: datetime) -> Turn:
         """One turn for a driver that owns the clock: the calendar's work at `now`, then every
-        send due now that the limits allow; and when to come back."""
-        await self.due(now)
+        send due now that the limits allow; what was held back, and when to come back."""
+        holds = await self.due(now)
         send = await self.core.dispatcher.run_once()
-        return Upcoming(self.core.scheduler.next_at(), send)
+        return Turn(self.core.scheduler.next_at(), send, holds)
 
     async def run(self, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP) -> None:
         """On the wall clock until `stop` is set: the dispatcher sends on its own task, woken by

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from bot.mainloop import MainLoop, Upcoming, earliest
+from bot.mainloop import MainLoop, Turn, earliest
 from bot.store.store import Store
 from bot.clock import parse_iso
-from tests.support.harness import Harness
+from tests.support.harness import Harness, make_settings
 
 UTC = timezone.utc
 
@@ -18,7 +18,7 @@ def test_earliest_skips_the_unset():
     a, b = datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
     assert earliest(a, None, b) == b
     assert earliest(None, None) is None
-    assert Upcoming(None, a).at == a and Upcoming(b, a).at == b
+    assert Turn(None, a).at == a and Turn(b, a).at == b
 
 
 async def test_a_step_starts_the_due_checkin_sends_it_and_says_when_to_come_back():
@@ -66,3 +66,34 @@ async def test_run_on_the_wall_clock_stops_and_sends_what_is_due_on_the_way_out(
     await asyncio.wait_for(task, 10)
     assert h.channel.texts("777") == ["hello"]
     assert isinstance(h.store, Store) and h.store.outbox.counts() == {"sent": 1}
+
+
+async def test_a_step_reports_what_the_scheduler_held_back_and_why():
+    """The sandbox narrates holds from these, so they must be the decisions actually made."""
+    h = Harness(start=datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
+    h.add_order(delivered=datetime(2026, 10, 29, 22, 30, tzinfo=UTC), purchased=datetime(2026, 10, 28, 9, 0, tzinfo=UTC))
+    h.store.orders.skip_touchpoints_before("A-1", datetime(2026, 11, 2, 0, 0, tzinfo=UTC))
+    main = MainLoop(h.core, upkeep=False)
+    night = datetime(2026, 11, 2, 22, 30, tzinfo=UTC)        # the check-in falls due in quiet hours
+    h.clock.set(night)
+    turn = await main.step(night)
+    [hold] = turn.holds
+    checkin = h.touchpoint("A-1", "checkin")
+    assert (hold.kind, hold.order_id, hold.key, hold.reason) == ("checkin", "A-1", ("touchpoint", checkin["id"]), "quiet_hours")
+    assert hold.due_at == night and hold.until == datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+    assert hold.decision is not None and not hold.decision.send
+    assert (checkin["status"], checkin["held_reason"]) == ("held", "quiet_hours")   # what the store says too
+    assert (await main.step(night)).holds == ()                                       # told once
+    assert turn.calendar == hold.until
+
+
+async def test_a_reminder_held_at_night_is_reported_as_a_wake_hold():
+    h = Harness(make_settings(schedule={"weekly_cap": 5, "reminder_after": "26h"}),
+                start=datetime(2026, 11, 2, 20, 0, tzinfo=UTC))
+    await h.start_checkin()
+    main = MainLoop(h.core, upkeep=False)
+    night = h.clock.now() + timedelta(hours=26, minutes=5)    # 22:05: quiet
+    h.clock.set(night)
+    [hold] = (await main.step(night)).holds
+    assert hold.key[0] == "wake" and hold.kind == "remind" and hold.reason == "quiet_hours"
+    assert hold.until == datetime(2026, 11, 4, 9, 0, tzinfo=UTC) and not hold.dropped

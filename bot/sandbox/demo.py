@@ -51,7 +51,9 @@ from bot.sandbox.narrator import Feed, Narrator, render_summary
 from bot.sandbox.shop import ShopFeed
 from bot.sandbox.summary import HoldLog, Summary, summarize
 from bot.sandbox.world import SandboxWorld
-from bot.schedule.governor import MessageClass, decide, explain, resolve_zone
+from bot.engine.machine import WakeKind
+from bot.schedule.governor import explain, resolve_zone
+from bot.schedule.scheduler import Hold
 from bot.schedule.touchpoints import touchpoints_for
 from bot.store.store import Store
 from bot.webhooks.http import OrderWebhooks
@@ -204,9 +206,8 @@ class SandboxDemo:
         main = MainLoop(self.core)
         while not stop.is_set():
             now = clock.now()
-            due = self._holds_before_tick(now)
-            upcoming = await main.step(now)
-            self._holds_after_tick(due)
+            turn = await main.step(now)
+            self._narrate_holds(now, turn.holds)
             feed.poll()
             for customer in self.customers:
                 customer.look(now)
@@ -214,7 +215,7 @@ class SandboxDemo:
             if await self.timeline.run_due(now):
                 continue                            # answers at this instant: handle them now
             self._progress(now, feed)
-            nxt = earliest(upcoming.at, self.timeline.next_at())
+            nxt = earliest(turn.at, self.timeline.next_at())
             if self.personas:
                 if nxt is None or self.end is None or nxt > self.end:
                     break
@@ -321,38 +322,22 @@ class SandboxDemo:
 
     # ---- what the governor held back ---------------------------------------------------
 
-    def _holds_before_tick(self, now: datetime) -> list[dict]:
-        """Wake-ups the governor will hold at this tick (narrated now); due touchpoints to check after."""
-        scheduler, schedule = self.core.scheduler, self.settings.schedule
-        for conversation in self.store.conversations.due_wakeups(now):
-            if conversation["wake_kind"] not in ("remind", "resume") or conversation["owner"] == "human":
+    def _narrate_holds(self, now: datetime, holds: tuple[Hold, ...]) -> None:
+        """Tell what the scheduler held back at this step (each hold once), as it decided it."""
+        for hold in holds:
+            if not self.holds.add(hold.key, hold.reason):
                 continue
-            identity = self.store.customers.identity(conversation["identity_id"])
-            # the scheduler's own facts, so that the decision told here is the one it makes
-            decision = decide(MessageClass.PROACTIVE, scheduler.contact_facts(identity, conversation["customer_id"], now),
-                              now, schedule)
-            if decision.send or decision.wait_until is None:
-                continue
-            key = ("wake", conversation["id"], conversation["wake_kind"], conversation["wake_at"])
-            if self.holds.add(key, decision.reason):
-                what = "reminder" if conversation["wake_kind"] == "remind" else "check-back"
-                dropped = (conversation["wake_kind"] == "remind"
-                           and decision.wait_until - now > schedule.close_after)
-                self.narrator.line(now, f"⏸ {what} {conversation['order_id']}", explain(decision)
-                                   + ("; no reminder then, the conversation closes quietly" if dropped else ""), "hold")
-        return self.store.orders.due_touchpoints(now)
-
-    def _holds_after_tick(self, due: list[dict]) -> None:
-        for touchpoint in due:
-            row = next((t for t in self.store.orders.touchpoints(touchpoint["order_id"]) if t["id"] == touchpoint["id"]), None)
-            if row is None or row["status"] != "held" or not row["held_reason"]:
-                continue
-            if self.holds.add(("touchpoint", row["id"]), row["held_reason"]):
-                until = parse_iso(row["due_at"])
-                zone = self._zone_of(row["order_id"])
-                self.narrator.line(parse_iso(touchpoint["due_at"]), f"⏸ {row['kind']} {row['order_id']}",
-                                   f"held: {row['held_reason'].replace('_', ' ')}, next try "
-                                   f"{until.astimezone(ZoneInfo(zone)):%a %H:%M} {zone}", "hold")
+            if hold.key[0] == "wake":
+                what = "reminder" if hold.kind == WakeKind.REMIND else "check-back"
+                told = explain(hold.decision) if hold.decision else hold.reason
+                self.narrator.line(now, f"⏸ {what} {hold.order_id}", told
+                                   + ("; no reminder then, the conversation closes quietly" if hold.dropped else ""),
+                                   "hold")
+            else:
+                zone = self._zone_of(hold.order_id) if hold.order_id else self.settings.schedule.timezone
+                self.narrator.line(hold.due_at, f"⏸ {hold.kind} {hold.order_id}",
+                                   f"held: {hold.reason.replace('_', ' ')}, next try "
+                                   f"{hold.until.astimezone(ZoneInfo(zone)):%a %H:%M} {zone}", "hold")
 
     def _zone_of(self, order_id: str) -> str:
         order = self.store.orders.get(order_id)

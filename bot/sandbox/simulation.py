@@ -173,14 +173,14 @@ class Simulation:
     async def settle(self, until_first_message: bool = False) -> None:
         """Run scheduler and dispatcher until the bot has nothing more to say right now."""
         for _ in range(10_000):
-            upcoming = await self.main.step(self.clock.now())
+            turn = await self.main.step(self.clock.now())
             self.transcript.collect(self.core.store, self.customer.channel, self.customer.address)
             now = self.clock.now()
-            if upcoming.send is not None and upcoming.send - now <= SETTLE_HORIZON:
-                self.clock.set(max(upcoming.send, now + timedelta(milliseconds=1)))
+            if turn.send is not None and turn.send - now <= SETTLE_HORIZON:
+                self.clock.set(max(turn.send, now + timedelta(milliseconds=1)))
                 continue
-            if until_first_message and not self.transcript.entries and upcoming.at is not None:
-                self.clock.set(max(upcoming.at, now + timedelta(seconds=1)))
+            if until_first_message and not self.transcript.entries and turn.at is not None:
+                self.clock.set(max(turn.at, now + timedelta(seconds=1)))
                 continue
             return
 
