@@ -24,11 +24,12 @@ from bot.store.store import Store
 from bot.support_posts import SUPPORT
 
 log = logging.getLogger(__name__)
-__all__ = ["SUPPORT", "CaseDesk", "DeskPosts"]
+__all__ = ["SUPPORT", "CaseHandler", "DeskPosts"]
 
 
-class CaseDesk:
-    """Turns escalations into support-channel posts and agent actions into conversation changes."""
+class CaseHandler:
+    """Turns escalations into support-channel posts and agent actions into conversation changes.
+    (The support desk itself, where agents work, is the platform's `SupportDesk`.)"""
 
     def __init__(self, store: Store, runner: ConversationRunner, settings: Settings) -> None:
         self.store = store
@@ -194,7 +195,7 @@ class DeskPosts:
     """The dispatcher's outlet for the support desk's outbox rows (`SUPPORT`): it knows the
     kinds of desk post and draws case cards; the dispatcher paces, retries and records."""
 
-    def __init__(self, store: Store, cases: CaseDesk, desk: Optional[SupportDesk], clock: Clock) -> None:
+    def __init__(self, store: Store, cases: CaseHandler, desk: Optional[SupportDesk], clock: Clock) -> None:
         self.store = store
         self.cases = cases
         self.desk = desk

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Optional
 
-from bot.cases import CaseDesk
+from bot.cases import CaseHandler
 from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
 from bot import language_choice
@@ -34,12 +34,12 @@ MAX_TEXT = 4000
 
 
 class InboundHandler:
-    def __init__(self, store: Store, runner: ConversationRunner, desk: CaseDesk, parser: Parser,
+    def __init__(self, store: Store, runner: ConversationRunner, cases: CaseHandler, parser: Parser,
                  texts: GlobalTexts, settings: Settings, link_secret: Optional[bytes] = None,
                  channels: Optional[ChannelRegistry] = None, catalogs: Optional[Catalogs] = None) -> None:
         self.store = store
         self.runner = runner
-        self.desk = desk
+        self.cases = cases
         self.parser = parser
         self.texts = texts
         self.settings = settings
@@ -107,7 +107,7 @@ class InboundHandler:
         if case and not stop:           # the case's thread gets it all; the bot says nothing of its own
             shown = _thread_text(event, text)
             if shown or event.photo_ids:
-                self.desk.customer_wrote(case, shown, event.photo_ids, now)
+                self.cases.customer_wrote(case, shown, event.photo_ids, now)
             return
         if event.kind is InboundKind.HELP:
             self._reply(identity, conversation, self._text(identity, "help"), now)

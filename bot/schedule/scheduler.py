@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
-from bot.cases import CaseDesk
+from bot.cases import CaseHandler
 from bot.clock import parse_iso
 from bot.config import Anchor, ConfigError, MessageClass, Settings
 from bot.engine.machine import Begin, Owner, Timer, WakeKind
@@ -62,7 +62,7 @@ class Tick:
 
 
 class Scheduler:
-    def __init__(self, store: Store, runner: ConversationRunner, cases: CaseDesk, settings: Settings) -> None:
+    def __init__(self, store: Store, runner: ConversationRunner, cases: CaseHandler, settings: Settings) -> None:
         self.store = store
         self.runner = runner
         self.cases = cases
