@@ -46,7 +46,7 @@ from bot.mainloop import MainLoop, earliest
 from bot.nlu.base import Parse
 from bot.orders import OrderFileError, OrderRow, read_orders
 from bot.sandbox import personas as P
-from bot.sandbox.cast import Agent, Customer, Side, SlackSide, TelegramSide, Timeline
+from bot.sandbox.cast import Agent, Customer, Timeline, side_for
 from bot.sandbox.narrator import Feed, Narrator, render_summary
 from bot.sandbox.shop import ShopFeed
 from bot.sandbox.summary import HoldLog, Summary, summarize
@@ -68,7 +68,6 @@ FAST_FORWARD = timedelta(minutes=20)       # a longer quiet stretch is jumped ov
 AFTER_LAST_CHECKIN = timedelta(days=8)     # room for reminders, "not used yet" and closing
 LINK_BEFORE_PURCHASE = timedelta(minutes=5)
 BLOCK_BEFORE_CHECKIN = timedelta(hours=12)
-UNLINKED_CHAT_IDS = 880_000_000            # chat ids for Telegram customers who link by deep link
 NOISY_LOGGERS = ("httpx", "telegram", "slack_bolt", "slack_sdk", "aiohttp", "apscheduler", "asyncio")
 
 
@@ -254,13 +253,8 @@ class SandboxDemo:
         for number, (ref, orders) in enumerate(by_customer.items()):
             head = orders[0]
             name = head.customer_name or ref
-            side: Side
-            if head.channel == "telegram":
-                chat_id = int(head.address) if head.address else UNLINKED_CHAT_IDS + number
-                side = TelegramSide(world, store, chat_id, name.split()[0], head.language)
-            elif head.address or head.email:
-                side = SlackSide(world, name, head.email, head.address)
-            else:
+            side = side_for(world, store, head, number)
+            if side is None:
                 continue                            # nobody to reach: stays unreachable
             await side.setup()
             if not self.personas:
@@ -271,7 +265,7 @@ class SandboxDemo:
             customer = Customer(name, persona, side, order_ids, self.timeline, self._narrate_person,
                                 translator(self.core.flows.catalogs, language) if self.core else (lambda t: t))
             self.customers.append(customer)
-            if head.channel == "telegram" and not head.address:
+            if side.unlinked:
                 customer_id = store.customers.id_of_ref(ref)
                 assert customer_id is not None, f"customer {ref} was imported"
                 customer.plan_link(min(o.purchased_at for o in orders) - LINK_BEFORE_PURCHASE, customer_id, link_secret)
