@@ -33,7 +33,7 @@ def has_credentials(settings: Settings) -> bool:
     return registry.has_credentials(settings)
 
 
-async def run_app(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], object],
+async def run_app(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], Parser],
                   *, speed: float = 600.0, orders_file: Optional[str] = None, personas: bool = True) -> int:
     """Run until SIGTERM/SIGINT (real bot) or until the sandbox demo ends. Returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

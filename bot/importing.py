@@ -70,7 +70,7 @@ def stored_rows(store: Store, order_id: str) -> list[OrderRow]:
     customer = store.customers.get(order["customer_id"])
     identity = next((i for i in store.customers.identities_of(order["customer_id"])
                      if i.channel == order["channel"]), None)
-    when = {name: parse_iso(order[name]) for name in ("purchased_at", "shipped_at", "delivered_at", "expected_at")}
+    when: dict[str, Any] = {name: parse_iso(order[name]) for name in ("purchased_at", "shipped_at", "delivered_at", "expected_at")}
     return [OrderRow(
         line=index + 1, order_id=order_id, customer_ref=customer["ref"], channel=order["channel"],
         product=item["product"], sku=item["sku"], category=item["category"], quantity=item["quantity"],

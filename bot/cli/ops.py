@@ -11,7 +11,15 @@ from rich.table import Table
 
 from bot.cli.common import open_store, settings_from
 from bot.context import customer_language
+from bot.nlu.base import Parse, SyncParser, not_understood
 from bot.orders import OrderFileError
+
+
+class _NothingToParse(SyncParser):
+    """`due` reads the schedule: nothing is parsed, so no model is loaded."""
+
+    def parse(self, text: str) -> Parse:
+        return not_understood(text)
 
 
 @click.group()
@@ -87,7 +95,7 @@ def due(ctx: click.Context, within: str) -> None:
 
     settings = settings_from(ctx)
     store = open_store(settings)
-    core = build_core(settings, store, parser=None, clock=SystemClock(), channels={})
+    core = build_core(settings, store, parser=_NothingToParse(), clock=SystemClock(), channels={})
     table = Table("touchpoint", "order", "kind", "due at (UTC)", "status", "why")
     for item in core.scheduler.due_report(datetime.now(timezone.utc), parse_duration(within)):
         table.add_row(str(item.touchpoint_id), item.order_id, item.kind, item.due_at[:16], item.status, item.verdict)

@@ -43,7 +43,7 @@ from bot.core import Core, build_core
 from bot.i18n import translator
 from bot.importing import import_rows
 from bot.mainloop import MainLoop, earliest
-from bot.nlu.base import Parse
+from bot.nlu.base import Parse, Parser
 from bot.orders import OrderFileError, OrderRow, read_orders
 from bot.sandbox import personas as P
 from bot.sandbox.cast import Agent, Customer, Timeline, side_for
@@ -71,7 +71,7 @@ BLOCK_BEFORE_CHECKIN = timedelta(hours=12)
 NOISY_LOGGERS = ("httpx", "telegram", "slack_bolt", "slack_sdk", "aiohttp", "apscheduler", "asyncio")
 
 
-async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], object],
+async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], Parser],
                       *, speed: float, orders_file: Optional[str], personas: bool,
                       keep_at: Optional[Path] = None) -> int:
     """The zero-credential `aftercare run`. Returns the exit code (0, also after Ctrl-C). The store
@@ -202,6 +202,7 @@ class SandboxDemo:
     async def _loop(self, stop: asyncio.Event) -> None:
         clock = self.clock
         feed = Feed(self.store, self.narrator, self.settings.schedule.timezone)
+        assert self.core is not None and self.agent is not None, "run() builds them first"
         main = MainLoop(self.core)
         while not stop.is_set():
             now = clock.now()
@@ -240,6 +241,7 @@ class SandboxDemo:
         """Every customer of the file on the loopback Telegram or Slack; with personas, each
         one acting as its first order's persona; and the agent."""
         world, store = self.world, self.store
+        assert world is not None, "run() starts the world first"
         if self.personas:
             self.agent = Agent(world, self.timeline, self._narrate_person)
         else:       # a person at `aftercare chat`: a quick agent, working the store's cases
@@ -367,7 +369,7 @@ class ParserThread:
         self._pool, self._parser = pool, parser
 
     @classmethod
-    async def start(cls, load: Callable[[Settings], object], settings: Settings) -> "ParserThread":
+    async def start(cls, load: Callable[[Settings], Parser], settings: Settings) -> "ParserThread":
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
         parser = await asyncio.get_running_loop().run_in_executor(pool, load, settings)
         return cls(pool, parser)

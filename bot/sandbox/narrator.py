@@ -125,7 +125,7 @@ class Feed:
 
     def _outbound(self, row: dict) -> None:
         name, channel, zone = self._person(row["identity_id"])
-        at = parse_iso(row["sent_at"] or row["created_at"])
+        at = _at(row["sent_at"] or row["created_at"])
         if row["status"] != OutboxStatus.SENT:
             self.narrator.line(at, f"✖ {name}", f"{channel}: {row['last_error']}", "error")
             return
@@ -143,7 +143,7 @@ class Feed:
 
     def _inbound(self, message: dict) -> None:
         name, channel, zone = self._person(message["identity_id"])
-        at = parse_iso(message["at"])
+        at = _at(message["at"])
         self.answers += 1
         label = self._buttons.get(message["identity_id"], {}).get(message["text"])
         text = f"taps [{label}]" if label else message["text"]
@@ -152,7 +152,7 @@ class Feed:
     def _support(self, row: dict) -> None:
         if row["status"] != OutboxStatus.SENT or row["kind"] not in SUPPORT_POSTS:
             return
-        at = parse_iso(row["sent_at"])
+        at = _at(row["sent_at"])
         if row["kind"] == "notice":          # the weekly digest: its first two lines say enough
             self.narrator.line(at, "#support digest", " · ".join(row["text"].replace("*", "").splitlines()[:2]),
                                "support")
@@ -167,6 +167,14 @@ class Feed:
                                                f"{case['order_id']}{words}", "support")
         elif row["kind"] == "thread":
             self.narrator.line(at, "#support thread", f"case {payload.get('case_id')}: {row['text']}", "support")
+
+
+def _at(text: Optional[str]) -> datetime:
+    """A stored time the story needs (a sent message has one)."""
+    at = parse_iso(text)
+    if at is None:
+        raise ValueError("a stored message without its time")
+    return at
 
 
 def render_summary(console: Console, summary: Summary, *, speed: float) -> None:

@@ -137,10 +137,12 @@ class Simulation:
     def move_order(self, move: OrderMove) -> None:
         """The shop's system changes the order, through the same upsert as an import."""
         now = self.clock.now()
-        changes = {"deliver": {"delivered_at": now, "status": "delivered", "shipment_status": "delivered"},
-                   "cancel": {"status": "cancelled"},
-                   "estimate": {"expected_at": now + (move.duration or timedelta(0))},
-                   "ship": {"shipment_status": move.status}}[move.kind]
+        every_change: dict[str, dict[str, Any]] = {
+            "deliver": {"delivered_at": now, "status": "delivered", "shipment_status": "delivered"},
+            "cancel": {"status": "cancelled"},
+            "estimate": {"expected_at": now + (move.duration or timedelta(0))},
+            "ship": {"shipment_status": move.status}}
+        changes = every_change[move.kind]
         rows = patched_rows(self.core.store, str(self.scenario.order["order_id"]), **changes)
         import_rows(self.core.store, self.settings, rows, now)
 

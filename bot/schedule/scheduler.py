@@ -113,6 +113,7 @@ class Scheduler:
             if not self._cleared(identity, decision, now, hold=hold,
                                  drop=lambda status: orders.finish_touchpoint(touchpoint_id, status, now)):
                 return 0
+            assert identity is not None                 # _cleared holds a touchpoint with nobody to reach
             # a service message (delay notice) takes no weekly-cap slot, like a transactional one
             proactive = self.message_class(touchpoint["kind"]) not in (MessageClass.TRANSACTIONAL,
                                                                        MessageClass.SERVICE)

@@ -445,7 +445,7 @@ class Reporting:
                      "requests": [{"type": k, "count": n} for k, n in requests.get(sku, {}).items()],
                      "csat": csat.get(sku),
                      "worst_rated": sku in worst_skus,
-                     "quotes": self.quotes(sku, period) if sku in worst_skus else []}
+                     "quotes": self.quotes(sku, period) if sku is not None and sku in worst_skus else []}
             out.append(entry)
         return out
 

@@ -73,7 +73,7 @@ def map_order(payload: Mapping[str, Any], stored: list[OrderRow], default_channe
     fulfillments = [(f"fulfillments[{i}]", f) for i, f in enumerate(_list(payload, "fulfillments"))]
     created = [_moment(f.get("created_at"), f"{where}.created_at") for where, f in fulfillments
                if _fulfillment_counts(f)]
-    shipped = _first_known(min((c for c in created if c), default=None), before and before.shipped_at)
+    shipped = _first_known(min((c for c in created if c), default=None), before.shipped_at if before else None)
     if shipped is None and payload.get("fulfillment_status") in ("fulfilled", "partial"):
         shipped = _moment(payload.get("updated_at") or payload.get("created_at"), "updated_at")
     delivered, expected, shipment = _tracking(fulfillments)
@@ -83,8 +83,8 @@ def map_order(payload: Mapping[str, Any], stored: list[OrderRow], default_channe
         "channel": channel, "address": address, "language": _language(payload.get("customer_locale")),
         "purchased_at": payload.get("created_at") or payload.get("processed_at"),
         "shipped_at": iso(shipped),
-        "delivered_at": iso(_first_known(delivered, before and before.delivered_at)),
-        "expected_at": iso(_first_known(expected, before and before.expected_at)),
+        "delivered_at": iso(_first_known(delivered, before.delivered_at if before else None)),
+        "expected_at": iso(_first_known(expected, before.expected_at if before else None)),
         "shipment_status": shipment or (before and before.shipment_status),
         "consent": _consent(payload, customer, address, before),
     }
