@@ -72,8 +72,9 @@ class InboundHandler:
                 # a blocked bot receives nothing: a message from them means they unblocked it
                 self.store.customers.mark_reachable(identity.id)
                 identity = self.store.customers.identity(identity.id)
-            if event.kind is InboundKind.START and (event.start_payload or "").strip():
-                self._link(event, event.start_payload.strip(), now)
+            payload = (event.start_payload or "").strip()
+            if event.kind is InboundKind.START and payload:
+                self._link(event, payload, now)
                 return True
             if identity is None and self.store.privacy.is_suppressed(event.channel, event.address):
                 log.info("message from the address of a forgotten customer dropped unread")

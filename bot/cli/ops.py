@@ -68,10 +68,10 @@ def watch(ctx: click.Context, folder: str, once: bool, every: str) -> None:
     try:
         while True:
             for picked in scan_once(store, settings, folder, lambda: datetime.now(timezone.utc)):
-                if picked.error:
+                report = picked.report
+                if picked.error or report is None:
                     click.echo(f"{picked.source}: {picked.error} -> {picked.moved_to}", err=True)
                 else:
-                    report = picked.report
                     click.echo(f"{picked.source}: {report.inserted} new, {report.updated} updated, "
                                f"{report.unchanged} unchanged orders; {len(report.errors)} bad rows -> "
                                f"{picked.moved_to}", err=bool(report.errors))

@@ -270,6 +270,7 @@ class Agent:
         self._read = len(posts)
 
     def _look_in_store(self, now: datetime) -> None:
+        assert self.core is not None, "an agent working the store's cases has the core"
         store = self.core.store
         for row in store.cases.all_active():
             case = self.cases.get(str(row["id"]))

@@ -301,6 +301,7 @@ class SandboxDemo:
 
     def _ready(self, orders: int, example_order: str) -> None:
         world = self.world
+        assert world is not None, "run() starts the world first"
         log.info("ready: sandbox Telegram %s and Slack %s (loopback), %d orders, store %s, healthz %s",
                  world.telegram_api.url, world.slack_api.base_url, orders, self.store_path(), self.health_url)
         cast = ", ".join(f"{c.order_ids[0]} {c.persona.name}" for c in self.customers)

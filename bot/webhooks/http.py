@@ -92,8 +92,8 @@ class OrderWebhooks:
         header = request.headers.get(SIGNATURE_HEADER)
         problem = check_orders_signature(hooks.orders_secret.get_secret_value().encode(), body, header,
                                          self.clock.now(), hooks.tolerance)
-        if problem:
-            return _refuse(401, SIGNATURE_HEADER, problem, request)
+        if problem or header is None:        # a missing header is a problem the check names
+            return _refuse(401, SIGNATURE_HEADER, problem or "missing", request)
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

@@ -23,7 +23,9 @@ def shopify_hmac(secret: bytes, body: bytes) -> str:
 
 def shopify_valid(secret: bytes, body: bytes, header: Optional[str]) -> bool:
     """Constant-time check of Shopify's header."""
-    return bool(header) and hmac.compare_digest(shopify_hmac(secret, body), header.strip())
+    if not header:
+        return False
+    return hmac.compare_digest(shopify_hmac(secret, body), header.strip())
 
 
 def sign_orders(secret: bytes, body: bytes, timestamp: int) -> str:
