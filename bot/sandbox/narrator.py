@@ -129,7 +129,7 @@ class Feed:
         if row["status"] != OutboxStatus.SENT:
             self.narrator.line(at, f"✖ {name}", f"{channel}: {row['last_error']}", "error")
             return
-        if row["kind"] != "message":
+        if row["kind"] != OutboxKind.MESSAGE:
             return
         self.delivered += 1
         sender = self.store.conversations.message_by_outbox(row["id"])
@@ -153,19 +153,19 @@ class Feed:
         if row["status"] != OutboxStatus.SENT or row["kind"] not in SUPPORT_POSTS:
             return
         at = _at(row["sent_at"])
-        if row["kind"] == "notice":          # the weekly digest: its first two lines say enough
+        if row["kind"] == OutboxKind.NOTICE:          # the weekly digest: its first two lines say enough
             self.narrator.line(at, "#support digest", " · ".join(row["text"].replace("*", "").splitlines()[:2]),
                                "support")
             return
         payload = json.loads(row["payload"] or "{}")
         case = self.store.cases.get(payload.get("case_id")) if payload.get("case_id") else None
-        if row["kind"] == "case_card" and case:
+        if row["kind"] == OutboxKind.CASE_CARD and case:
             self.cards += 1
             name = self.store.customers.get(case["customer_id"]).get("name")
             words = f' · "{case["text"]}"' if case["text"] else ""
             self.narrator.line(at, "#support", f"new case {case['id']}: {case['reason']} · {name} · "
                                                f"{case['order_id']}{words}", "support")
-        elif row["kind"] == "thread":
+        elif row["kind"] == OutboxKind.THREAD:
             self.narrator.line(at, "#support thread", f"case {payload.get('case_id')}: {row['text']}", "support")
 
 
