@@ -95,6 +95,8 @@ class Facts:
     category: str
     settings: "Settings"
     order: Mapping[str, Any] = field(default_factory=dict)     # the order row (shipment status, ...)
+    touchpoint: str = ""             # the touchpoint kind that started the conversation, if one did
+    orders: int = 0                  # how many orders the customer has placed (cancelled ones aside)
 
 
 Check = Callable[[Any], Optional[str]]     # a value -> None when fine, else the reason
