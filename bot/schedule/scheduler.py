@@ -7,11 +7,11 @@ governor lets them go.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Optional
 
-from bot.cases import CaseDesk
+from bot.cases import CaseHandler
 from bot.config import DEFAULT_PRIORITY, Anchor, ConfigError, MessageClass, Once, Settings
 from bot.engine.machine import Begin, Owner, Timer, WakeKind
 from bot.runner import ConversationRunner
@@ -44,6 +44,7 @@ class Verdict:
     why: str
     code: str = ""
     until: Optional[datetime] = None
+    decision: Optional[Decision] = None   # the governor's, when it was the one that held it
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,33 @@ class DueItem:
     verdict: str
 
 
+@dataclass(frozen=True)
+class Hold:
+    """Something due that the scheduler held back at a tick, and why: what a client (the
+    sandbox's narrator) tells, straight from the decision that was made."""
+
+    kind: str                         # the touchpoint kind, or the wake kind (remind / resume)
+    order_id: Optional[str]
+    key: tuple                        # one hold of one thing: ("touchpoint", id) or ("wake", id, kind, wake_at)
+    due_at: datetime                  # when it was due
+    until: datetime                   # when it is tried again
+    reason: str                       # the governor's reason, or why else it waits
+    decision: Optional[Decision] = None   # the governor's, when it was the one that held it
+    dropped: bool = False             # a reminder held past close_after: the conversation closes instead
+    gone: bool = False                # not held but dropped for good (a tip that expired or was beaten):
+                                      # `reason` is the scheduler's sentence, as `aftercare due` shows it
+
+
+@dataclass(frozen=True)
+class Tick:
+    """What one tick did: how many things happened, and what was held back."""
+
+    done: int
+    holds: tuple[Hold, ...] = ()
+
+
 class Scheduler:
-    def __init__(self, store: Store, runner: ConversationRunner, cases: CaseDesk, settings: Settings) -> None:
+    def __init__(self, store: Store, runner: ConversationRunner, cases: CaseHandler, settings: Settings) -> None:
         self.store = store
         self.runner = runner
         self.cases = cases
@@ -78,17 +104,18 @@ class Scheduler:
             raise ConfigError(settings.config_path, None, f"schedule.touchpoints.{name}: no flow {flow!r} in "
                               f"{settings.dialogs_dir}/ (known: {', '.join(flows)})")
 
-    def tick(self, now: datetime) -> int:
-        """Do everything due at `now`; returns how many things happened."""
+    def tick(self, now: datetime) -> Tick:
+        """Do everything due at `now`; says how many things happened and what was held back."""
         done = 0
+        holds: list[Hold] = []
         for touchpoint in self.store.orders.due_touchpoints(now):
-            done += self._touchpoint(touchpoint, now)
+            done += self._touchpoint(touchpoint, now, holds)
         for conversation in self.store.conversations.due_wakeups(now):
-            done += self._wake(conversation, now)
+            done += self._wake(conversation, now, holds)
         for notice in self.store.fix_notices.due(now):
             done += self._fix_notice(notice, now)
         done += self.cases.sla_tick(now)
-        return done
+        return Tick(done, tuple(holds))
 
     def next_at(self) -> Optional[datetime]:
         """When the scheduler next has something to do."""
@@ -98,15 +125,18 @@ class Scheduler:
 
     # ---- touchpoints -------------------------------------------------------------------
 
-    def _touchpoint(self, touchpoint: dict, now: datetime) -> int:
+    def _touchpoint(self, touchpoint: dict, now: datetime, holds: list[Hold]) -> int:
         verdict = self.judge(touchpoint, now)
         orders, touchpoint_id = self.store.orders, touchpoint["id"]
         with self.store.transaction():
             if verdict.act == HOLD and verdict.until is not None:
                 orders.hold_touchpoint(touchpoint_id, verdict.until, verdict.code)
+                holds.append(_touchpoint_hold(touchpoint, verdict.until, verdict.code, verdict.decision))
                 return 0
             if verdict.act == DROP:
                 orders.finish_touchpoint(touchpoint_id, verdict.code, now, why=verdict.why)
+                if verdict.code.startswith("dropped:") or verdict.code == "expired":
+                    holds.append(replace(_touchpoint_hold(touchpoint, now, verdict.why, None), gone=True))
                 return 0
             order = self.store.orders.get(touchpoint["order_id"]) or {}
             identity = self._identity(order)
@@ -200,7 +230,7 @@ class Scheduler:
             return None
         if decision.wait_until is None:                 # never: suppressed for good
             return Verdict(DROP, f"dropped: {explain(decision).removeprefix('never: ')}", f"suppressed:{decision.reason}")
-        return _hold(decision.wait_until, decision.reason, explain(decision), expires, decision.zone)
+        return _hold(decision.wait_until, decision.reason, explain(decision), expires, decision.zone, decision)
 
     def _rival(self, touchpoint: dict, customer_id: int, now: datetime) -> Optional[Rival]:
         """A higher-priority contact with the same customer (another touchpoint, or a check-in
@@ -283,7 +313,7 @@ class Scheduler:
 
     # ---- conversation wake-ups ---------------------------------------------------------
 
-    def _wake(self, conversation: dict, now: datetime) -> int:
+    def _wake(self, conversation: dict, now: datetime, holds: list[Hold]) -> int:
         identity = self.store.customers.identity(conversation["identity_id"])
         if conversation["wake_kind"] == WakeKind.CLOSE or conversation["owner"] == Owner.HUMAN:
             self.runner.feed(conversation["id"], Timer(), now)
@@ -300,6 +330,12 @@ class Scheduler:
         if decision.send:
             self.runner.feed(conversation["id"], Timer(), now)
             return 1
+        if decision.wait_until is not None:
+            holds.append(Hold(
+                conversation["wake_kind"], conversation["order_id"],
+                ("wake", conversation["id"], conversation["wake_kind"], conversation["wake_at"]),
+                parse_iso(conversation["wake_at"]) or now, decision.wait_until, decision.reason, decision,
+                dropped=reminder and decision.wait_until - now > self.settings.schedule.close_after))
         with self.store.transaction():
             if decision.wait_until is None:             # never: suppressed for good
                 self._close_quietly(conversation, now)
@@ -363,9 +399,15 @@ def uses_cap(message_class: MessageClass) -> bool:
     return message_class in (MessageClass.PROACTIVE, MessageClass.OFFER)
 
 
-def _hold(until: datetime, code: str, why: str, expires: Optional[datetime], zone: Optional[str]) -> Verdict:
+def _hold(until: datetime, code: str, why: str, expires: Optional[datetime], zone: Optional[str],
+          decision: Optional[Decision] = None) -> Verdict:
     """Wait until `until`, unless the touchpoint expires by then: then it is dropped at once."""
     if expires is not None and until >= expires:
         return Verdict(DROP, f"dropped: {why.removeprefix('waits: ')}, past its expiry "
                              f"{local_time(expires, zone)} (never sent late)", "expired")
-    return Verdict(HOLD, why, code, until)
+    return Verdict(HOLD, why, code, until, decision)
+
+
+def _touchpoint_hold(touchpoint: dict, until: datetime, reason: str, decision: Optional[Decision]) -> Hold:
+    return Hold(touchpoint["kind"], touchpoint["order_id"], ("touchpoint", touchpoint["id"]),
+                parse_iso(touchpoint["due_at"]) or until, until, reason, decision)
