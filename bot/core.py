@@ -57,7 +57,8 @@ class Core:
         """The callback every channel adapter delivers to."""
         try:
             text = self.inbound.text_to_parse(event)
-            parse = await aunderstand(self.inbound.parser, text) if text is not None else None
+            parse = (await aunderstand(self.inbound.parser, text, self.inbound.expected_language(event))
+                     if text is not None else None)
             self.inbound.handle(event, self.clock.now(), parse=parse)
         except Exception:  # a weird message never crashes the bot
             log.exception("inbound event %s/%s could not be handled", event.channel, event.event_id)
