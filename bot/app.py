@@ -85,6 +85,7 @@ async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP)
     try:
         while not stop.is_set() and not sender.done():
             await core.resolve_emails()
+            await core.resolve_locales()
             upkeep.tick(core.clock.now())
             core.scheduler.tick(core.clock.now())
             try:

@@ -205,6 +205,7 @@ class SandboxDemo:
         while not stop.is_set():
             now = clock.now()
             await self.core.resolve_emails()
+            await self.core.resolve_locales()
             upkeep.tick(now)
             due = self._holds_before_tick(now)
             core.scheduler.tick(now)

@@ -58,3 +58,30 @@ async def test_the_slack_locale_is_the_language_unless_the_order_says_one():
         assert api.calls["users.info"] == 3
     finally:
         await world.stop()
+
+
+async def test_a_customer_who_never_wrote_is_first_written_to_in_their_slack_locale():
+    clock = SimClock(T0)
+    store = Store.memory()
+    world = await SandboxWorld(make_settings(schedule={"weekly_cap": 5}), seconds=lambda: clock.now().timestamp()).start()
+    try:
+        settings = world.settings_for_sandbox()
+        core = build_core(settings, store, TableParser(), clock, world.channels, desk=world.desk, flows=shipped_flows())
+        await world.connect(core.on_event, core.on_agent_action)
+        api = world.slack_api
+        italian = api.add_user("ana", locale="it-IT")
+        told = api.add_user("bea", locale="it-IT")                 # the order says French: never asked
+        import_rows(store, settings, [order(1, italian), order(2, told, "fr")], clock.now())
+        assert await core.resolve_locales() == 1
+        assert await core.resolve_locales() == 0 and api.calls["users.info"] == 1   # asked once, stored
+        assert store.customers.identity_at("slack", italian).language_code == "it-IT"
+        assert store.customers.identity_at("slack", told).language_code is None
+
+        core.scheduler.tick(clock.now())
+        for _ in range(4):
+            await core.dispatcher.run_once()
+        first = api.dms_to(italian)[0].text
+        assert first.startswith("Grazie per il tuo ordine, Ana!") or first.startswith("Ciao Ana!"), first
+        assert api.dms_to(told)[0].text.startswith("Merci")
+    finally:
+        await world.stop()
