@@ -31,9 +31,10 @@ WORD_KINDS = ("stop", "human")
 _NO_PUNCTUATION = str.maketrans({c: " " for c in ".,!?;:¡¿…。、！？\"«»“”"})
 
 
-def normalize_tag(tag: Optional[str]) -> Optional[str]:
-    """'pt_br', 'PT-br' -> 'pt-BR'; 'de' -> 'de'; None or '' -> None."""
-    if not tag:
+def normalize_tag(tag: object) -> Optional[str]:
+    """'pt_br', 'PT-br' -> 'pt-BR'; 'de' -> 'de'; None, '' or not a string (a malformed
+    platform field) -> None."""
+    if not tag or not isinstance(tag, str):
         return None
     parts = re.split(r"[-_]", tag.strip())
     if not parts or not parts[0].isalpha():

@@ -167,3 +167,12 @@ async def test_a_strangers_text_is_read_in_their_platform_language():
     assert h.parser.languages[-1] == "es-MX"
     await h.deliver(h.event(InboundKind.TEXT, address="998", text="hello"))
     assert h.parser.languages[-1] == "en"                       # nothing known: the shop's default
+
+
+async def test_a_malformed_platform_language_is_no_language():
+    h = harness()
+    await h.start_checkin()
+    await h.deliver(h.event(InboundKind.TEXT, text="hello", language_code={"not": "a tag"}))
+    assert h.parser.languages[-1] == "en"
+    await h.core.on_event(h.event(InboundKind.TEXT, text="hi", language_code=3.5))
+    assert h.parser.languages[-1] == "en" and h.parser.calls[-1] == "hi"
