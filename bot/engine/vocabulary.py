@@ -95,6 +95,8 @@ class Facts:
     category: str
     settings: "Settings"
     order: Mapping[str, Any] = field(default_factory=dict)     # the order row (shipment status, ...)
+    touchpoint: str = ""             # the touchpoint kind that started the conversation, if one did
+    orders: int = 0                  # how many orders the customer has placed (cancelled ones aside)
     language: str = "en"                                       # the customer's (bot/context.py)
     # English words -> the customer's language: for variables whose value is a fixed word
     # ("in transit"); each such word is declared in its Variable's `words`
