@@ -53,7 +53,7 @@ def pick_language(candidates: Iterable[Optional[str]], enabled: Iterable[str], d
     """The first candidate the shop enabled (exactly, or by its base language), else `default`.
 
     `candidates` are in order of precedence: the order's language column, then what the
-    platform says (Telegram's language_code, the Slack user's locale).
+    platform says (the language code or locale the channel reports).
     """
     enabled_tags = [normalize_tag(t) or t for t in enabled]
     for raw in candidates:
@@ -194,6 +194,8 @@ def variable_words(vocabulary: "Vocabulary") -> list[SourceText]:
         if not variable.words:
             continue
         try:
+            if variable.value is None:
+                raise TypeError("no code computes it")
             path = Path(inspect.getsourcefile(variable.value) or "?")
             line = inspect.getsourcelines(variable.value)[1]
         except (TypeError, OSError):
