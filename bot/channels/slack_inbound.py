@@ -33,6 +33,9 @@ class RecentIds:
             self._ids.popitem(last=False)
         return False
 
+    def __contains__(self, item: object) -> bool:
+        return item in self._ids
+
     def __len__(self) -> int:
         return len(self._ids)
 
