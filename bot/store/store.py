@@ -195,7 +195,7 @@ class Customers:
         return [_identity(r) for r in tables.where(self.db, "identities", "customer_id = ?", [customer_id])]
 
     def bind_address(self, identity_id: int, address: str, now: datetime, source: str) -> None:
-        """Bind a chat to the customer's identity (Telegram deep link), opting them in."""
+        """Bind a chat to the customer's identity (a channel's deep link), opting them in."""
         identity = self.identity(identity_id)
         self.db.execute("update identities set address = null where channel = ? and address = ? and id != ?",
                         [identity.channel, address, identity_id])
@@ -551,6 +551,13 @@ class Cases:
         rows = list(tables.where(self.db, "escalations", "id = ?", [case_id]))
         return rows[0] if rows else None
 
+    def require(self, case_id: int) -> dict:
+        """The case, which must exist (LookupError otherwise)."""
+        case = self.get(case_id)
+        if case is None:
+            raise LookupError(f"no case {case_id}")
+        return case
+
     def by_card(self, card_ts: str) -> Optional[dict]:
         rows = list(tables.where(self.db, "escalations", "card_ts = ?", [card_ts], limit=1))
         return rows[0] if rows else None
@@ -575,7 +582,7 @@ class Cases:
         tables.update(self.db, "escalations", case_id, {k: (iso(v) if isinstance(v, datetime) else v) for k, v in fields.items()})
 
     def add_photos(self, case_id: int, photos: list) -> None:
-        case = self.get(case_id)
+        case = self.require(case_id)
         merged = json.loads(case["photos"] or "[]") + list(photos)
         tables.update(self.db, "escalations", case_id, {"photos": _json(merged)})
 
