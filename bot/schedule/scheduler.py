@@ -375,7 +375,8 @@ class Scheduler:
             if touchpoint["status"] == "held" or due <= now:      # why it waits now (its due_at: the next try)
                 why = self.judge(touchpoint, now).why
             else:                                                 # what will happen when it falls due
-                why = f"due later; {self.judge(touchpoint, due).why.replace('sends now', 'sends then')}"
+                later = self.judge(touchpoint, due)
+                why = later.why if later.act == DROP else f"due later; {later.why.replace('sends now', 'sends then')}"
             items.append(DueItem(str(touchpoint["id"]), touchpoint["order_id"], touchpoint["kind"],
                                  touchpoint["due_at"], touchpoint["status"], why))
         for notice in self.store.fix_notices.due(now + horizon, limit=1000):
