@@ -287,7 +287,7 @@ class Orders:
                                    [order["order_id"]]).fetchone()
         if existing and tuple(existing) == tuple(order.get(k) for k in keys):
             return "unchanged"
-        self.db["orders"].upsert({**order, "updated_at": iso(now)}, pk="order_id")
+        self.db.table("orders").upsert({**order, "updated_at": iso(now)}, pk="order_id")
         return "updated" if existing else "inserted"
 
     def upsert_item(self, item: dict) -> bool:
