@@ -148,10 +148,10 @@ PROBLEM_CUES: dict[str, tuple[tuple[str, str], ...]] = {
                          r"bekommen|zugestellt|geliefert)|nichts (?:erhalten|bekommen|angekommen)|keine lieferung|"
                          r"(?:abgegeben|zugestellt|geliefert)\b.{0,20}\b(?:nicht|nichts|kein)|bei mir ist nichts|"
                          r"verloren|verschwunden|(?:falsche|andere) adresse|zuruck an den absender"),
-        ("late", r"verspat|verzoger|\bspat\b|immer noch nicht|noch nicht (?:da|angekommen|verschickt|versandt)|"
+        ("late", r"verspat|verzoger|zu spat\b|immer noch nicht|noch nicht (?:da|angekommen|verschickt|versandt)|"
                  r"(?:hangt|steckt|festgesteckt)\b.{0,20}\b(?:fest|zoll|seit)|\bzoll\b|seit .{0,25}unterwegs|"
                  r"dauert (?:ewig|so lange|zu lange|ewigkeiten)|uberfallig|verschoben|zieht sich"),
-        ("damaged", r"kaputt|beschadigt|zerbrochen|gebrochen|gesprungen|\bsprung\b|\briss\b|zerkratzt|kratzer|delle|"
+        ("damaged", r"kaputt|beschadigt|zerbrochen|gebrochen|gesprungen|einen sprung\b|\briss\b|zerkratzt|kratzer|delle|"
                     r"eingedruckt|verbeult|verbogen|zerrissen|\bloch\b|\bflecke?n?\b|scherben|zersplittert|angeschlagen|"
                     r"zerdruckt|\bnass\b|angeknackst|zerplatzt"),
         ("defective", r"funktionier(?:t|en) (?:gar |uberhaupt )?nicht|\bgeht (?:gar |uberhaupt )?nicht\b|\bgeht nicht mehr\b|"
@@ -162,7 +162,7 @@ PROBLEM_CUES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "fr": (
         ("not_as_described", r"description|\bdecrit|annonce|\bphotos?\b|\bimages?\b|illustration|sur le site|"
-                             r"en vrai|contrefacon|\bfaux\b"),
+                             r"en vrai|contrefacon"),
         ("wrong_item", r"\bmauvais(?:e)? (?:article|modele|produit|couleur|taille|pointure|version|colis)|"
                        r"pas (?:le bon|la bonne|les bons|les bonnes)\b|pas ce que j'ai commande|"
                        r"\bautre (?:article|modele|produit|chose|couleur)|au lieu d|a la place d|pas la mienne|pas le mien|"
