@@ -23,6 +23,7 @@ from bot.yamlsource import SourceError, YamlDoc, load_yaml
 SOURCE_LANGUAGE = "en"
 CATALOG_DIR = "i18n"
 TEXT_KEYS = ("say", "ask", "remind", "label")
+VOCABULARY_WORDS = "template variable words (aftercare flows vocabulary)"
 WORD_KINDS = ("stop", "human")
 _NO_PUNCTUATION = str.maketrans({c: " " for c in ".,!?;:¡¿…。、！？\"«»“”"})
 
@@ -209,15 +210,20 @@ def variables(text: str) -> set[str]:
 
 
 def check_translations(dialogs_dir: Path | str, enabled: Iterable[str],
-                       catalogs: Optional[Catalogs] = None) -> list[SourceError]:
+                       catalogs: Optional[Catalogs] = None, words: Optional[Iterable[str]] = None) -> list[SourceError]:
     """Every problem that would make a customer read English or a broken text, file:line each.
 
     For each enabled language: a text with no translation (named at the English text's line),
     a translation whose template variables differ from the English (named at the catalog's
     line), and a catalog entry no flow uses any more (stale, named at the catalog's line).
+    `words` are the sentences template variables put into texts (the vocabulary's `words`;
+    default: the built-in vocabulary's); they need translations like flow texts.
     """
     catalogs = catalogs or load_catalogs(dialogs_dir)
-    texts = list(source_texts(dialogs_dir))
+    if words is None:
+        from bot.engine.builtins import default_vocabulary   # lazy: translations need no engine
+        words = default_vocabulary().words()
+    texts = list(source_texts(dialogs_dir)) + [SourceText(word, Path(VOCABULARY_WORDS), 0) for word in words]
     used = {t.text for t in texts}
     problems: list[SourceError] = []
     wanted = [normalize_tag(t) or t for t in enabled if normalize_tag(t) != SOURCE_LANGUAGE]

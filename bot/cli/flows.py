@@ -35,7 +35,7 @@ def check(ctx: click.Context, directory: str | None) -> None:
     folder = directory or settings.resolve(settings.dialogs_dir)
     try:
         flow_set = load_shop_flows(settings, folder)
-        problems = check_translations(folder, settings.languages.enabled)
+        problems = check_translations(folder, settings.languages.enabled, words=flow_set.vocabulary.words())
     except (FlowError, SourceError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None

@@ -185,6 +185,13 @@ def _upsell_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
             and bool(ctx.variables.get("upsell.offer")))
 
 
+def _resolved_here(slots: Mapping[str, Any], ctx: Context) -> bool:
+    variables = ctx.variables
+    return (not ctx.has_open_case and bool(variables.get("last_resolved")) and bool(variables.get("order.id"))
+            and variables.get("last_resolved.order") == variables.get("order.id")
+            and variables.get("last_resolved.type") not in DELIVERY_PROBLEMS)
+
+
 GUARDS = (
     Guard("review_eligible", "no open case, and CSAT 4-5 or NPS 9-10 or CES >= 6 after a resolved case",
           _review_eligible),
@@ -196,6 +203,8 @@ GUARDS = (
           lambda slots, ctx: bool(ctx.variables.get("review_url"))),
     Guard("has_goodwill_code", "delays.goodwill_code has a code for the product's category (or a default)",
           lambda slots, ctx: bool(ctx.variables.get("goodwill_code"))),
+    Guard("resolved_here", "the customer's last resolved case was about this order's product (not its delivery), "
+          "and no case is open: follow up on it instead of asking the generic question", _resolved_here),
 )
 
 
@@ -338,6 +347,81 @@ def _review_url(facts: Facts) -> Optional[str]:
     return reviews.url_for(facts.sku) if facts.sku else reviews.default_url
 
 
+# ---- memory: what the customer told us before (Facts.history, bot/context.py) ----------------
+
+DELIVERY_PROBLEMS = frozenset({"late", "not_received", "delivery_problem"})
+# One sentence per problem type (else per escalation reason), in the customer's language: each
+# is a catalog text like a flow text. {product} is the product the case was about.
+PROBLEM_SENTENCES = {
+    "damaged": "Last time, your {product} arrived damaged.",
+    "defective": "Last time, something on your {product} had stopped working properly.",
+    "missing_part": "Last time, a part was missing from your {product}.",
+    "wrong_item": "Last time, we sent you the wrong item instead of your {product}.",
+    "not_as_described": "Last time, your {product} was not as described.",
+    "size_fit": "Last time, your {product} did not fit.",
+    "late": "Last time, your {product} took too long to reach you.",
+    "not_received": "Last time, your {product} did not reach you.",
+    "product_problem": "Last time, something was wrong with your {product}.",
+    "delivery_problem": "Last time, there was trouble with the delivery of your {product}.",
+    "return_refund": "Last time, you asked us about returning your {product}.",
+    "human": "Last time, you asked our team for help with your {product}.",
+    "low_score": "Last time, your {product} was not quite right for you.",
+}
+_SCALE_TOP = {metric: high for metric, (low, high) in SCALES.items()}
+
+
+def _case(facts: Facts, key: str) -> Mapping[str, Any]:
+    return facts.history.get(key) or {}
+
+
+def _problem_type(case: Mapping[str, Any]) -> str:
+    return str(case.get("problem_type") or case.get("reason") or "")
+
+
+def _problem_sentence(facts: Facts, key: str) -> str:
+    """The case `key` ("last_case", "last_resolved") as a sentence in the customer's language."""
+    case = _case(facts, key)
+    sentence = PROBLEM_SENTENCES.get(_problem_type(case)) or PROBLEM_SENTENCES.get(str(case.get("reason") or ""))
+    if not sentence:
+        return ""
+    product = str(case.get("product") or case.get("sku") or "")
+    return facts.translate(sentence).replace("{product}", product)
+
+
+def _last_score(facts: Facts) -> str:
+    row = _case(facts, "last_score")
+    if row.get("score") is None:
+        return ""
+    top = _SCALE_TOP.get(str(row.get("metric")))
+    return f"{row['score']}/{top}" if top else str(row["score"])
+
+
+MEMORY = (
+    Variable("last_problem", "the customer's latest case as a sentence in their language (\"Last time, your "
+             "Trail Runner 2 arrived damaged.\"), else empty", lambda f: _problem_sentence(f, "last_case"),
+             words=tuple(PROBLEM_SENTENCES.values())),
+    Variable("last_problem.type", "that case's problem type (damaged, late, ...), else its escalation reason",
+             lambda f: _problem_type(_case(f, "last_case"))),
+    Variable("last_problem.product", "the product that case was about",
+             lambda f: _case(f, "last_case").get("product") or ""),
+    Variable("last_problem.status", "that case's status: open, claimed or resolved",
+             lambda f: _case(f, "last_case").get("status") or ""),
+    Variable("last_resolved", "the customer's latest resolved case as a sentence, like {last_problem}",
+             lambda f: _problem_sentence(f, "last_resolved"), words=tuple(PROBLEM_SENTENCES.values())),
+    Variable("last_resolved.type", "its problem type, else its escalation reason",
+             lambda f: _problem_type(_case(f, "last_resolved"))),
+    Variable("last_resolved.product", "the product it was about",
+             lambda f: _case(f, "last_resolved").get("product") or ""),
+    Variable("last_resolved.order", "the order it was about", lambda f: _case(f, "last_resolved").get("order_id") or ""),
+    Variable("last_resolved.on", "the day it was resolved (YYYY-MM-DD)",
+             lambda f: str(_case(f, "last_resolved").get("resolved_at") or "")[:10]),
+    Variable("last_score", "the customer's latest score with its scale (\"4/5\", \"9/10\"), any order, else empty",
+             _last_score),
+    Variable("last_score.metric", "which score that was: csat, nps or ces",
+             lambda f: _case(f, "last_score").get("metric") or ""),
+)
+
+
 VARIABLES = (
     Variable("customer.name", "the customer's full name", _name),
     Variable("customer.first_name", "the first word of the name, else \"there\"",
@@ -359,5 +443,6 @@ VARIABLES = (
              lambda f: shipment_words(f.order.get("shipment_status"))),
     Variable("goodwill_code", "the delay goodwill code for the product's category (delays.goodwill_code)",
              lambda f: f.settings.delays.code_for(f.category)),
+    *MEMORY,
     Variable("slots.<name>", "a slot of the conversation (set with `set:`, or by actions and answers)"),
 )

@@ -95,6 +95,11 @@ class Facts:
     category: str
     settings: "Settings"
     order: Mapping[str, Any] = field(default_factory=dict)     # the order row (shipment status, ...)
+    # What the customer told us before (bot/context.py): `last_case`, `last_resolved` (case rows
+    # with the `product` they were about), `last_score` (a response row); absent when none.
+    history: Mapping[str, Any] = field(default_factory=dict)
+    # English -> the customer's language, for variables whose value is one of their `words`.
+    translate: Callable[[str], str] = field(default=lambda text: text)
 
 
 Check = Callable[[Any], Optional[str]]     # a value -> None when fine, else the reason
@@ -155,6 +160,9 @@ class Variable:
     name: str
     doc: str
     value: Optional[Callable[[Facts], Any]] = None         # None: filled by the engine (slots.<name>)
+    # The English sentences the value is made from (translated with `Facts.translate`): every
+    # catalog must translate them, as it does flow texts (`aftercare flows check`).
+    words: tuple[str, ...] = ()
 
 
 Entry = Union[Action, Guard, Condition, Variable]
@@ -198,6 +206,10 @@ class Vocabulary:
         """Run guard `name`; a name that is no guard tests the template variable of that name."""
         found = self.guards.get(name)
         return found.check(slots, ctx) if found else bool(ctx.variables.get(name))
+
+    def words(self) -> list[str]:
+        """Every English sentence a variable may put into a text, for the translation check."""
+        return list(dict.fromkeys(word for variable in self.variables.values() for word in variable.words))
 
     def values(self, facts: Facts) -> dict[str, Any]:
         """Every computed template variable for these facts."""

@@ -5,6 +5,10 @@ the way the shop's system would, through the same upsert as an import: `deliver`
 now), `cancel`, `estimate: DURATION` (the carrier's new estimate: now + DURATION) and
 `ship: STATUS` (the carrier's latest shipment status, e.g. in_transit). `start:` (an ISO
 datetime) pins the simulated clock's start, for scenarios about the time of day.
+
+`before:` holds turns played at the moment the order is imported, before anything is due (the
+customer writes in first, e.g. a problem the day it arrives); the clock then moves on to the
+next thing the bot has to say and `turns:` follow as usual.
 """
 from __future__ import annotations
 
@@ -72,6 +76,7 @@ class Scenario:
     turns: list[Turn] = field(default_factory=list)
     agent: list[AgentMove] = field(default_factory=list)
     start: Optional[datetime] = None
+    before: list[Turn] = field(default_factory=list)
 
 
 def load_scenario(path: Path | str) -> Scenario:
@@ -84,7 +89,7 @@ def load_scenario(path: Path | str) -> Scenario:
         return ScenarioError(path, doc.line_of(where), reason)
 
     for key in data:
-        if key not in ("channel", "customer", "order", "turns", "agent", "start"):
+        if key not in ("channel", "customer", "order", "turns", "agent", "start", "before"):
             raise fail([key], f"unknown key {key!r}")
     channel = str(data.get("channel", "console"))
     if channel not in CHANNELS:
@@ -102,8 +107,10 @@ def load_scenario(path: Path | str) -> Scenario:
         if key in order and not isinstance(order[key], (int, float)):
             raise fail(["order", key], f"order.{key} must be a number of days")
     turns = [_turn(doc, fail, i, raw) for i, raw in enumerate(data.get("turns") or [])]
+    before = [_turn(doc, fail, i, raw, "before") for i, raw in enumerate(data.get("before") or [])]
     agent = [_agent_move(fail, i, raw) for i, raw in enumerate(data.get("agent") or [])]
-    return Scenario(Path(path), channel, dict(customer), dict(order), turns, agent, _start(fail, data.get("start")))
+    return Scenario(Path(path), channel, dict(customer), dict(order), turns, agent, _start(fail, data.get("start")),
+                    before)
 
 
 def _start(fail, raw) -> Optional[datetime]:
@@ -118,8 +125,8 @@ def _start(fail, raw) -> Optional[datetime]:
     return start
 
 
-def _turn(doc, fail, index: int, raw) -> Turn:
-    where = ["turns", index]
+def _turn(doc, fail, index: int, raw, section: str = "turns") -> Turn:
+    where = [section, index]
     if raw == "block":
         return Block()
     if raw in ("deliver", "cancel"):

@@ -13,7 +13,7 @@ from bot.config import Anchor, Settings
 from bot.core import Core
 from bot.importing import import_rows, patched_rows
 from bot.orders import OrderRow
-from bot.sandbox.scenario import AgentMove, Block, OrderMove, Press, Say, Scenario, Wait
+from bot.sandbox.scenario import AgentMove, Block, OrderMove, Press, Say, Scenario, Turn, Wait
 from bot.store.store import Store
 
 SIM_CUSTOMER_REF = "sim-customer"
@@ -100,6 +100,9 @@ class Simulation:
         report = import_rows(self.core.store, settings, [row], now)
         assert report.rows_ok == 1
         points = self.core.store.orders.touchpoints(row.order_id)
+        if self.scenario.before:                  # the customer writes first: start right now
+            self.core.store.orders.skip_touchpoints_before(row.order_id, now)
+            return
         late = _late_kinds(settings)
         checkin = next((t for t in points if t["kind"] in late and t["status"] == "pending"), None) or \
             next((t for t in points if t["kind"] == "checkin"), None)
@@ -111,25 +114,34 @@ class Simulation:
     # ---- running -----------------------------------------------------------------------
 
     async def run(self) -> dict:
+        if self.scenario.before:
+            await self.settle()
+            for turn in self.scenario.before:
+                await self.play(turn)
+            await self.play_agent()
         await self.settle(until_first_message=True)
         for turn in self.scenario.turns:
-            await self.play_agent()
-            if isinstance(turn, Wait):
-                await self.advance(turn.duration)
-            elif isinstance(turn, Block):
-                await self.customer.block()
-            elif isinstance(turn, OrderMove):
-                self.move_order(turn)
-                await self.settle()
-            elif isinstance(turn, Press):
-                await self.press(turn.value)
-            elif isinstance(turn, Say):
-                self.transcript.customer(turn.text, self.clock.now())
-                await self.customer.say(turn.text)
-                await self.settle()
+            await self.play(turn)
         await self.play_agent(all_remaining=True)
         await self.settle()
         return self.result()
+
+    async def play(self, turn: Turn) -> None:
+        """One turn, after the agent moves that come before it."""
+        await self.play_agent()
+        if isinstance(turn, Wait):
+            await self.advance(turn.duration)
+        elif isinstance(turn, Block):
+            await self.customer.block()
+        elif isinstance(turn, OrderMove):
+            self.move_order(turn)
+            await self.settle()
+        elif isinstance(turn, Press):
+            await self.press(turn.value)
+        elif isinstance(turn, Say):
+            self.transcript.customer(turn.text, self.clock.now())
+            await self.customer.say(turn.text)
+            await self.settle()
 
     def move_order(self, move: OrderMove) -> None:
         """The shop's system changes the order, through the same upsert as an import."""
@@ -168,8 +180,10 @@ class Simulation:
                 return
 
     async def settle(self, until_first_message: bool = False) -> None:
-        """Run scheduler and dispatcher until the bot has nothing more to say right now."""
+        """Run scheduler and dispatcher until the bot has nothing more to say right now (with
+        `until_first_message`: until it has said something new, moving the clock on to it)."""
         core = self.core
+        said = len(self.transcript.entries)
         for _ in range(10_000):
             core.scheduler.tick(self.clock.now())
             next_send = await core.dispatcher.run_once()
@@ -178,7 +192,7 @@ class Simulation:
             if next_send is not None and next_send - now <= SETTLE_HORIZON:
                 self.clock.set(max(next_send, now + timedelta(milliseconds=1)))
                 continue
-            if until_first_message and not self.transcript.entries:
+            if until_first_message and len(self.transcript.entries) <= said:
                 upcoming = [t for t in (core.scheduler.next_at(), next_send) if t]
                 if upcoming:
                     self.clock.set(max(min(upcoming), now + timedelta(seconds=1)))

@@ -473,6 +473,12 @@ class Conversations:
             "at": iso(now),
         })
 
+    def last_score(self, customer_id: int) -> Optional[dict]:
+        """The customer's latest score (any metric, any order), or None."""
+        rows = list(self.db.query("select * from responses where customer_id = ? and score is not null "
+                                  "order by id desc limit 1", [customer_id]))
+        return rows[0] if rows else None
+
     def responses(self, customer_id: Optional[int] = None) -> list[dict]:
         if customer_id is None:
             return list(self.db["responses"].rows_where(order_by="id"))
@@ -480,6 +486,13 @@ class Conversations:
 
 
 # ---- cases -----------------------------------------------------------------------------
+
+_LATEST_CASE = """
+    select e.*, c.sku as conversation_sku
+    from escalations e left join conversations c on c.id = e.conversation_id
+    where e.customer_id = ? {resolved}
+    order by e.id desc limit 1
+"""
 
 class Cases:
     def __init__(self, db: Database) -> None:
@@ -517,6 +530,19 @@ class Cases:
 
     def for_customer(self, customer_id: int) -> list[dict]:
         return list(self.db["escalations"].rows_where("customer_id = ?", [customer_id], order_by="id"))
+
+    def latest_for_customer(self, customer_id: int, resolved: bool = False) -> Optional[dict]:
+        """The customer's latest case (the latest resolved one with `resolved`), with the `sku` and
+        `product` it was about: its conversation's line item, else the order's first."""
+        rows = list(self.db.query(_LATEST_CASE.format(resolved="and e.status = 'resolved'" if resolved else ""),
+                                  [customer_id]))
+        if not rows:
+            return None
+        case = rows[0]
+        item = self.db.execute("select sku, product from line_items where order_id = ? order by (sku = ?) desc, id "
+                               "limit 1", [case["order_id"], case.pop("conversation_sku")]).fetchone()
+        case["sku"], case["product"] = item if item else (None, None)
+        return case
 
     def all_active(self) -> list[dict]:
         return list(self.db["escalations"].rows_where("status != 'resolved'", order_by="opened_at"))
