@@ -134,9 +134,8 @@ def fill_outbox(db_path: Path, messages: int, chats: int) -> None:
 
 def _in_flight(store: Store) -> tuple[set[str], int]:
     """(texts claimed but unconfirmed, rows still to send) as the killed worker left them."""
-    sending = {r["text"] for r in store.db.query("select text from outbox where status = 'sending'")}
-    left = store.db.execute("select count(*) from outbox where status in ('pending', 'sending')").fetchone()[0]
-    return sending, left
+    counts = store.outbox.counts()
+    return store.run_log.outbox_texts("sending"), counts.get("pending", 0) + counts.get("sending", 0)
 
 
 async def outbound_drill(workdir: Path, *, messages: int = 1000, chats: int = 100, kills: int = 10,
@@ -217,7 +216,7 @@ def import_customers(db_path: Path, chats: int) -> None:
 
 
 def _processed(store: Store) -> int:
-    return store.db.execute("select count(*) from processed_events where channel = 'telegram'").fetchone()[0]
+    return store.run_log.processed_count("telegram")
 
 
 async def inbound_drill(workdir: Path, *, mode: str = "polling", updates: int = 1000, chats: int = 50,
@@ -255,10 +254,8 @@ async def inbound_drill(workdir: Path, *, mode: str = "polling", updates: int = 
         await asyncio.wait_for(proc.communicate(), timeout)
         result.unconfirmed = api.queue.pending_count
         result.given_up = len(api.webhook_stats.given_up)
-    result.events.update(r[0] for r in store.db.execute(
-        "select event_id from processed_events where channel = 'telegram'"))
-    result.stored.update(r[0] for r in store.db.execute(
-        "select platform_message_id from messages where direction = 'in'"))
+    result.events.update(store.run_log.processed_event_ids("telegram"))
+    result.stored.update(store.run_log.inbound_platform_ids())
     store.close()
     result.seconds = time.monotonic() - started
     return result

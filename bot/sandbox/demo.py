@@ -274,7 +274,8 @@ class SandboxDemo:
                                 translator(self.core.flows.catalogs, language) if self.core else (lambda t: t))
             self.customers.append(customer)
             if head.channel == "telegram" and not head.address:
-                customer_id = store.db.execute("select id from customers where ref = ?", [ref]).fetchone()[0]
+                customer_id = store.customers.id_of_ref(ref)
+                assert customer_id is not None, f"customer {ref} was imported"
                 customer.plan_link(min(o.purchased_at for o in orders) - LINK_BEFORE_PURCHASE, customer_id, link_secret)
             checkins = [at for o in order_ids for t in store.orders.touchpoints(o)
                         if t["kind"] == "checkin" and (at := parse_iso(t["due_at"])) is not None]
@@ -298,8 +299,7 @@ class SandboxDemo:
     def _end(self) -> datetime:
         """The simulated end: some days after the last check-in falls due (the shop's live
         orders: after their delivery and check-in delay)."""
-        dues = [at for t in self.store.db["touchpoints"].rows_where("kind = 'checkin'")
-                if (at := parse_iso(t["due_at"])) is not None]
+        dues = self.store.run_log.touchpoint_dues("checkin")
         dues += [t.due_at for row in self._shop_rows()
                  for t in touchpoints_for(row.facts(), self.settings.schedule, self.settings.upsell.replenishment)
                  if t.kind == "checkin"]
@@ -320,7 +320,7 @@ class SandboxDemo:
                                "the simulated agent answers cases here. Ctrl-C stops.")
 
     def store_path(self) -> str:
-        return self.store.db.execute("pragma database_list").fetchone()[2] or ":memory:"
+        return self.store.path
 
     # ---- what the governor held back ---------------------------------------------------
 

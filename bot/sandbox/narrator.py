@@ -82,9 +82,9 @@ class Feed:
 
     def poll(self) -> None:
         events: list[tuple[str, int, dict]] = []
-        db = self.store.db
+        log = self.store.run_log
         pending_below = None
-        for row in db["outbox"].rows_where("id >= ?", [self._outbox_from], order_by="id"):
+        for row in log.outbox_from(self._outbox_from):
             if row["id"] in self._shown:
                 continue
             if row["status"] in ("pending", "sending"):
@@ -94,7 +94,7 @@ class Feed:
             if row["status"] in ("sent", "unreachable", "failed"):
                 events.append((row["sent_at"] or row["claimed_at"] or row["created_at"], row["id"], row))
         self._outbox_from = pending_below if pending_below is not None else self._outbox_from_next()
-        for message in db["messages"].rows_where("direction = 'in' and id > ?", [self._last_inbound], order_by="id"):
+        for message in log.inbound_after(self._last_inbound):
             self._last_inbound = message["id"]
             events.append((message["at"], -message["id"], message))
         for _, _, row in sorted(events, key=lambda e: (e[0], e[1])):

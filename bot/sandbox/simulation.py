@@ -217,8 +217,9 @@ class Simulation:
     # ---- results -----------------------------------------------------------------------
 
     def _customer_id(self) -> int:
-        row = self.core.store.db.execute("select id from customers where ref = ?", [SIM_CUSTOMER_REF]).fetchone()
-        return row[0]
+        customer_id = self.core.store.customers.id_of_ref(SIM_CUSTOMER_REF)
+        assert customer_id is not None, "the scenario's customer was imported"
+        return customer_id
 
     def _case(self) -> Optional[dict]:
         cases = self.core.store.cases.for_customer(self._customer_id())

@@ -6,7 +6,6 @@ the messages the governor held back (counted while the run went on, see `HoldLog
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +13,7 @@ from statistics import mean, median
 from typing import Optional
 
 from bot.cases import SUPPORT
-from bot.clock import parse_iso
+from bot.store.run_log import CaseRecord
 from bot.store.store import Store
 
 
@@ -34,21 +33,7 @@ class HoldLog:
         return True
 
 
-@dataclass(frozen=True)
-class CaseTimes:
-    id: int
-    reason: str
-    customer: str
-    order_id: Optional[str]
-    status: str
-    opened_at: datetime
-    claimed_at: Optional[datetime]
-    first_reply_at: Optional[datetime]
-    resolved_at: Optional[datetime]
-    sla_reminded: bool
-
-    def minutes(self, until: Optional[datetime]) -> Optional[float]:
-        return None if until is None else (until - self.opened_at).total_seconds() / 60
+CaseTimes = CaseRecord     # one case with its times, as the summary tells it
 
 
 @dataclass
@@ -99,15 +84,14 @@ class Summary:
 
 
 def summarize(store: Store, holds: HoldLog) -> Summary:
-    db = store.db
+    log = store.run_log
     out = Summary(orders=store.orders.count(), held=dict(holds.by_reason))
-    outbox = list(db["outbox"].rows)
+    outbox = log.outbox()
     sent_by_conversation = Counter(r["conversation_id"] for r in outbox
                                    if r["status"] == "sent" and r["kind"] == "message" and r["channel"] != SUPPORT)
-    inbound_by_conversation = Counter(r["conversation_id"] for r in db["messages"].rows_where("direction = 'in'"))
-    for touchpoint in db["touchpoints"].rows_where("kind = 'checkin' and status = 'started'"):
+    inbound_by_conversation = Counter(log.inbound_conversation_ids())
+    for conversation in log.touchpoint_conversations("checkin", "started"):
         out.checkins_started += 1
-        conversation = touchpoint["conversation_id"]
         out.checkins_sent += sent_by_conversation[conversation] > 0
         out.checkins_answered += inbound_by_conversation[conversation] > 0
     for response in store.conversations.responses():
@@ -115,20 +99,14 @@ def summarize(store: Store, holds: HoldLog) -> Summary:
             getattr(out, response["metric"]).append(response["score"])
         elif response["metric"] == "text":
             out.feedback += 1
-    for conversation in db["conversations"].rows:
-        slots = json.loads(conversation["slots"] or "{}")
+    for slots in log.conversation_slots():
         out.review_requests += bool(slots.get("review_requested"))
         out.upsells += bool(slots.get("upsell_offered"))
-    for identity in db["identities"].rows:
-        out.opt_outs += bool(identity["opted_out"])
-        out.unreachable += not identity["reachable"]
-        out.no_consent += not identity["consent"]
-    names = {r["id"]: r["name"] for r in db["customers"].rows}
-    for case in db["escalations"].rows_where(order_by="id"):
-        out.cases.append(CaseTimes(
-            case["id"], case["reason"], names.get(case["customer_id"], "?"), case["order_id"], case["status"],
-            parse_iso(case["opened_at"]), parse_iso(case["claimed_at"]), parse_iso(case["first_reply_at"]),
-            parse_iso(case["resolved_at"]), bool(case["sla_reminded"])))
+    for identity in log.identity_flags():
+        out.opt_outs += identity.opted_out
+        out.unreachable += not identity.reachable
+        out.no_consent += not identity.consent
+    out.cases.extend(log.cases())
     for row in outbox:
         if row["status"] == "sent" and row["kind"] in ("message", "case_card", "thread", "notice"):
             if row["channel"] == SUPPORT:
@@ -138,4 +116,3 @@ def summarize(store: Store, holds: HoldLog) -> Summary:
         out.resent += row["attempts"] > 1
         out.failed += row["status"] == "failed"
     return out
-

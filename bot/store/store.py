@@ -20,6 +20,7 @@ from bot.clock import iso, parse_iso
 from bot.store.fix_notices import FixNotices
 from bot.store.privacy import Privacy
 from bot.store.reporting import Reporting
+from bot.store.run_log import RunLog
 from bot.store.schema import migrate
 
 
@@ -51,6 +52,7 @@ class Store:
         self.privacy = Privacy(db)
         self.reporting = Reporting(db)
         self.fix_notices = FixNotices(db)
+        self.run_log = RunLog(db)
 
     @classmethod
     def open(cls, path: Path | str) -> "Store":
@@ -100,6 +102,11 @@ class Store:
         for listener in list(self._outbox_listeners):
             listener()
 
+    @property
+    def path(self) -> str:
+        """The database file (":memory:" for a store in memory)."""
+        return self.db.execute("pragma database_list").fetchone()[2] or ":memory:"
+
     def close(self) -> None:
         self.db.close()
 
@@ -135,6 +142,11 @@ class Customers:
             self.db["customers"].update(row[0], {k: v for k, v in fields.items() if v})
             return row[0]
         return self.db["customers"].insert({"ref": ref, **fields, "created_at": iso(now)}).last_pk
+
+    def id_of_ref(self, ref: str) -> Optional[int]:
+        """The customer whose shop reference is `ref`, if any."""
+        row = self.db.execute("select id from customers where ref = ?", [ref]).fetchone()
+        return row[0] if row else None
 
     def get(self, customer_id: int) -> dict:
         return self.db["customers"].get(customer_id)

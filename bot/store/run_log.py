@@ -1,0 +1,109 @@
+"""The record read back as it grows: what the sandbox's narrator, its end-of-run summary and
+the crash drills look at. Read-only, so that those clients need no SQL of their own (only
+bot/store writes SQL)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from sqlite_utils import Database
+
+from bot.clock import parse_iso
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One support case as the summary tells it, with the customer's name."""
+
+    id: int
+    reason: str
+    customer: str
+    order_id: Optional[str]
+    status: str
+    opened_at: datetime
+    claimed_at: Optional[datetime]
+    first_reply_at: Optional[datetime]
+    resolved_at: Optional[datetime]
+    sla_reminded: bool
+
+    def minutes(self, until: Optional[datetime]) -> Optional[float]:
+        """Minutes from opening to `until` (None when it has not happened)."""
+        return None if until is None else (until - self.opened_at).total_seconds() / 60
+
+
+@dataclass(frozen=True)
+class IdentityFlags:
+    """Who may not be written to, and why (one row per identity)."""
+
+    opted_out: bool
+    reachable: bool
+    consent: bool
+
+
+class RunLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ---- the narrator's feed -----------------------------------------------------------
+
+    def outbox_from(self, first_id: int) -> list[dict]:
+        """Outbox rows with id >= `first_id`, in id order."""
+        return list(self.db["outbox"].rows_where("id >= ?", [first_id], order_by="id"))
+
+    def inbound_after(self, message_id: int) -> list[dict]:
+        """Customers' messages stored after message `message_id`, in order."""
+        return list(self.db["messages"].rows_where("direction = 'in' and id > ?", [message_id], order_by="id"))
+
+    # ---- the summary at the end --------------------------------------------------------
+
+    def outbox(self) -> list[dict]:
+        return list(self.db["outbox"].rows)
+
+    def inbound_conversation_ids(self) -> list[Optional[int]]:
+        """The conversation of every inbound message (one entry per message)."""
+        return [r[0] for r in self.db.execute("select conversation_id from messages where direction = 'in'")]
+
+    def touchpoint_conversations(self, kind: str, status: str) -> list[Optional[int]]:
+        """The conversation each touchpoint of `kind` in `status` started."""
+        return [r[0] for r in self.db.execute("select conversation_id from touchpoints where kind = ? and status = ?",
+                                              [kind, status])]
+
+    def touchpoint_dues(self, kind: str) -> list[datetime]:
+        """When every touchpoint of `kind` falls (or fell) due."""
+        rows = self.db.execute("select due_at from touchpoints where kind = ?", [kind])
+        return [at for (due,) in rows if (at := parse_iso(due)) is not None]
+
+    def conversation_slots(self) -> list[dict]:
+        """Every conversation's slots."""
+        return [json.loads(r[0] or "{}") for r in self.db.execute("select slots from conversations")]
+
+    def identity_flags(self) -> list[IdentityFlags]:
+        return [IdentityFlags(bool(o), bool(r), bool(c))
+                for o, r, c in self.db.execute("select opted_out, reachable, consent from identities")]
+
+    def cases(self) -> list[CaseRecord]:
+        """Every case, oldest first."""
+        rows = self.db.execute(
+            "select e.id, e.reason, case when c.id is null then '?' else c.name end, e.order_id, e.status, e.opened_at, e.claimed_at, "
+            "e.first_reply_at, e.resolved_at, e.sla_reminded "
+            "from escalations e left join customers c on c.id = e.customer_id order by e.id")
+        return [CaseRecord(id_, reason, name, order_id, status, parse_iso(opened), parse_iso(claimed),
+                           parse_iso(replied), parse_iso(resolved), bool(reminded))
+                for id_, reason, name, order_id, status, opened, claimed, replied, resolved, reminded in rows]
+
+    # ---- the crash drills --------------------------------------------------------------
+
+    def outbox_texts(self, status: str) -> set[str]:
+        """The texts of outbox rows in `status` (e.g. claimed but unconfirmed: 'sending')."""
+        return {r[0] for r in self.db.execute("select text from outbox where status = ?", [status])}
+
+    def processed_event_ids(self, channel: str) -> list[str]:
+        return [r[0] for r in self.db.execute("select event_id from processed_events where channel = ?", [channel])]
+
+    def processed_count(self, channel: str) -> int:
+        return self.db.execute("select count(*) from processed_events where channel = ?", [channel]).fetchone()[0]
+
+    def inbound_platform_ids(self) -> list[Optional[str]]:
+        return [r[0] for r in self.db.execute("select platform_message_id from messages where direction = 'in'")]

@@ -1,0 +1,115 @@
+"""The rooms of bot/ keep to their doors: no import cycles (grimp builds the graph, in-function
+imports included), no SQL outside bot/store, no module reaching into another's private names."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import grimp
+
+BOT = Path(__file__).resolve().parents[1] / "bot"
+
+
+def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph.modules):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.find_modules_directly_imported_by(child)))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == node:
+                        break
+                if len(group) > 1:
+                    groups.append(sorted(group))
+    return groups
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    graph = grimp.ImportGraph()
+    for name in ("a", "a.x", "a.y", "a.z"):
+        graph.add_module(name)
+    graph.add_import(importer="a.x", imported="a.y")
+    graph.add_import(importer="a.y", imported="a.x")
+    graph.add_import(importer="a.z", imported="a.x")
+    assert _cycles(graph) == [["a.x", "a.y"]]
+
+
+def test_bot_has_no_import_cycles():
+    graph = grimp.build_graph("bot", include_external_packages=False, cache_dir=None)
+    assert _cycles(graph) == []
+
+
+def _modules() -> list[tuple[str, ast.Module]]:
+    return [(str(path.relative_to(BOT.parent)), ast.parse(path.read_text(), str(path)))
+            for path in sorted(BOT.rglob("*.py"))]
+
+
+def test_only_the_store_touches_the_database():
+    offences = []
+    for name, tree in _modules():
+        if name.startswith("bot/store/"):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == "db":
+                offences.append(f"{name}:{node.lineno} .db")
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                if any(n.split(".")[0] in ("sqlite3", "sqlite_utils") for n in names):
+                    offences.append(f"{name}:{node.lineno} imports {names}")
+    assert offences == []
+
+
+def test_no_module_imports_another_modules_private_names():
+    offences = []
+    for name, tree in _modules():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bot"):
+                offences += [f"{name}:{node.lineno} {node.module}.{a.name}" for a in node.names
+                             if a.name.startswith("_") and not a.name.startswith("__")]
+    assert offences == []
+
+
+def test_no_module_reads_another_objects_private_attributes():
+    """`x._name` only on self/cls (own state); the NLU's reach into Rasa's internals is that
+    library's, not another room of bot/."""
+    offences = []
+    for name, tree in _modules():
+        if name == "bot/nlu/rasa_nlu.py":
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+                offences.append(f"{name}:{node.lineno} .{node.attr}")
+    assert offences == []
