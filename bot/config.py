@@ -6,6 +6,7 @@ the environment (`${BOT_TOKEN}`); they are held as SecretStr so they never print
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from datetime import time, timedelta
@@ -83,6 +84,14 @@ class Anchor(str, Enum):
     DELIVERY = "delivery"            # delivered, else shipped + schedule.expected_transit
     RUN_OUT = "run_out"              # delivery + quantity x usage_days (SKUs in upsell.replenishment)
     LATE = "late"                    # the expected delivery of a shipped, undelivered order (delay notice)
+    FIRST_PURCHASE = "first_purchase"  # the customer's first order (of the products in `only`): milestones
+
+
+class Once(str, Enum):
+    """How often a kind may go out: once per line item (each order's own), or once per customer."""
+
+    ITEM = "item"
+    CUSTOMER = "customer"            # a milestone: whichever order carries it, one per customer
 
 
 class Items(str, Enum):
@@ -112,6 +121,14 @@ class TouchpointKind(_Model):
     offset for a product category or a SKU (the SKU's wins). `not_before: <kind>` keeps it
     from falling due before that kind's touchpoint for the same line item. Who gets it: the
     first line item of an order or each (`items`), of the products in `only` (default: all).
+
+    Milestones (bot/schedule/touchpoints.py): `from: first_purchase` times a kind from the
+    customer's first order (of the products in `only`); `nth_order: 10` puts it on the customer's
+    10th order only; `still_buying: 45d` keeps it only while the customer has bought one of the
+    products within that long before it falls due (months of a subscription-like SKU);
+    `once: customer` sends it at most once per customer; `no_trouble_within: 90d` never sends it
+    to a customer with an open case, or with a low score or a case that recent; `expires: 14d`
+    drops it when it could not go out within that long after it fell due (never sent late).
     """
 
     flow: Optional[str] = None       # default: the kind's own name
@@ -124,11 +141,22 @@ class TouchpointKind(_Model):
     items: Items = Items.FIRST
     only: Audience = Audience()
     not_before: Optional[str] = None
+    nth_order: Optional[int] = Field(None, ge=1)
+    still_buying: Optional[timedelta] = None
+    once: Once = Once.ITEM
+    no_trouble_within: Optional[timedelta] = None
+    expires: Optional[timedelta] = None
 
     class Config:
         allow_population_by_field_name = True
 
-    _d = validator("after", "before", pre=True, allow_reuse=True)(_duration)
+    _d = validator("after", "before", "still_buying", "no_trouble_within", "expires", pre=True,
+                   allow_reuse=True)(_duration)
+
+    @property
+    def needs_history(self) -> bool:
+        """Timed or filtered by the customer's other orders (milestones), not by this order alone."""
+        return self.anchor is Anchor.FIRST_PURCHASE or self.nth_order is not None or self.still_buying is not None
 
     @validator("before")
     def _one_offset(cls, value: Optional[timedelta], values: dict) -> Optional[timedelta]:
@@ -216,6 +244,46 @@ class Replenishment(_Model):
 class UpsellSettings(_Model):
     skus: Dict[str, UpsellOffer] = Field(default_factory=dict)
     replenishment: Dict[str, Replenishment] = Field(default_factory=dict)
+
+
+class MilestoneSettings(_Model):
+    """What a milestone (a touchpoint kind running a milestone flow) gives: per kind, a gift code,
+    or a template whose `{code}` becomes a code of the customer's own (recorded per customer)."""
+
+    gift_codes: Dict[str, str] = Field(default_factory=dict)      # touchpoint kind -> code or template
+
+    def code_for(self, kind: str, customer_ref: str) -> Optional[str]:
+        """The gift code this customer gets at milestone `kind`, or None when none is configured."""
+        template = self.gift_codes.get(kind)
+        if not template:
+            return None
+        return template.replace("{code}", personal_code(f"gift:{kind}", customer_ref)) if "{code}" in template \
+            else template
+
+
+class ReferralSettings(_Model):
+    """The ask to promoters (NPS 9-10, or CSAT 5 with no open case), once per customer."""
+
+    url: Optional[str] = None        # a personal referral link, e.g. https://shop.example/r/{code}; none: no link
+    testimonials: bool = True        # also invite a testimonial in one sentence (stored, shown in the report)
+
+    @validator("url")
+    def _has_code(cls, value: Optional[str]) -> Optional[str]:
+        if value and "{code}" not in value:
+            raise ValueError(f'"{value}" has no {{code}} (the customer\'s referral code goes there)')
+        return value
+
+    def link_for(self, code: str) -> Optional[str]:
+        return self.url.replace("{code}", code) if self.url else None
+
+
+def personal_code(purpose: str, customer_ref: str, length: int = 8) -> str:
+    """A short code of this customer's own for `purpose` (a referral, a gift): the same every time,
+    so a message can show it before the store records it; letters and digits only, no 0/O/1/I."""
+    digest = hashlib.sha256(f"{purpose}:{customer_ref}".encode()).digest()
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    number = int.from_bytes(digest[:8], "big")
+    return "".join(alphabet[(number >> (5 * i)) & 31] for i in range(length))
 
 
 class LanguageSettings(_Model):
@@ -332,8 +400,8 @@ class Settings(_Model):
     server: ServerSettings = ServerSettings()
     webhooks: WebhookSettings = WebhookSettings()
     delays: DelaySettings = DelaySettings()
-
-
+    milestones: MilestoneSettings = MilestoneSettings()
+    referrals: ReferralSettings = ReferralSettings()
     privacy: PrivacySettings = PrivacySettings()
     digest: DigestSettings = DigestSettings()
     languages: LanguageSettings = LanguageSettings()

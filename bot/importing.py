@@ -17,7 +17,7 @@ from typing import Any, Optional
 from bot.clock import iso, parse_iso
 from bot.config import Settings
 from bot.orders import OrderRow, RowError, read_orders
-from bot.schedule.touchpoints import Touchpoint, touchpoints_for
+from bot.schedule.touchpoints import OrderFacts, Touchpoint, touchpoints_for
 from bot.store.store import Store
 
 
@@ -78,7 +78,8 @@ def stored_rows(store: Store, order_id: str) -> list[OrderRow]:
         language=customer["language"] or "en",
         price=Decimal(str(item["price"])) if item["price"] is not None else None,
         address=identity.address if identity else None, consent=identity.consent if identity else True,
-        status=order["status"], shipment_status=order.get("shipment_status"), **when,
+        status=order["status"], shipment_status=order.get("shipment_status"),
+        referral_code=order.get("referral_code"), **when,
     ) for index, item in enumerate(store.orders.items(order_id))]
 
 
@@ -99,24 +100,51 @@ def _import_order(store: Store, settings: Settings, items: list[OrderRow], now: 
         "order_id": head.order_id, "customer_id": customer_id, "channel": head.channel, "status": head.status,
         "purchased_at": iso(head.purchased_at), "shipped_at": iso(head.shipped_at),
         "delivered_at": iso(head.delivered_at), "expected_at": iso(head.expected_at),
-        "shipment_status": head.shipment_status,
+        "shipment_status": head.shipment_status, "referral_code": head.referral_code,
     }, now)
     changed_items = False
-    for index, item in enumerate(items):
+    for item in items:
         changed_items |= store.orders.upsert_item({
             "order_id": item.order_id, "product": item.product, "sku": item.sku, "category": item.category,
             "quantity": item.quantity, "price": float(item.price) if item.price is not None else None,
         })
-        current = {t["kind"]: t for t in store.orders.touchpoints(item.order_id) if t["sku"] == item.sku}
-        wanted = [     # kinds with `items: first` (one check-in per order) only on the first item
-            _wanted(t, current.get(t.kind), settings)
-            for t in touchpoints_for(item.facts(), settings.schedule, settings.upsell.replenishment,
-                                     first_item=index == 0)
-        ]
-        store.orders.set_touchpoints(item.order_id, item.sku, wanted)
+    milestones = any(kind.needs_history for kind in settings.schedule.touchpoints.values())
+    history = store.orders.history(customer_id) if milestones else ()
+    for index, item in enumerate(items):
+        _schedule(store, settings, replace_facts(item.facts(), history), index == 0)
+    if milestones and (outcome != "unchanged" or changed_items):
+        _reschedule_milestones(store, settings, customer_id, head.order_id, history)
     if outcome == "unchanged" and changed_items:
         return "updated"
     return outcome
+
+
+def replace_facts(facts: OrderFacts, history: tuple) -> OrderFacts:
+    return replace(facts, history=history) if history else facts
+
+
+def _schedule(store: Store, settings: Settings, facts: OrderFacts, first_item: bool,
+              kinds: Optional[set[str]] = None) -> None:
+    """Make one line item's touchpoints match the schedule (only `kinds`, when given)."""
+    current = {t["kind"]: t for t in store.orders.touchpoints(facts.order_id) if t["sku"] == facts.sku}
+    wanted = [     # kinds with `items: first` (one check-in per order) only on the first item
+        _wanted(t, current.get(t.kind), settings)
+        for t in touchpoints_for(facts, settings.schedule, settings.upsell.replenishment, first_item=first_item)
+        if kinds is None or t.kind in kinds
+    ]
+    store.orders.set_touchpoints(facts.order_id, facts.sku, wanted, kinds=kinds)
+
+
+def _reschedule_milestones(store: Store, settings: Settings, customer_id: int, imported: str,
+                           history: tuple) -> None:
+    """A new (or cancelled) order changes which order is the customer's first or tenth: the
+    milestone kinds of their other orders are timed again (their other kinds are left alone)."""
+    kinds = {name for name, kind in settings.schedule.touchpoints.items() if kind.needs_history}
+    for order_id in store.orders.ids_of_customer(customer_id):
+        if order_id == imported:
+            continue
+        for row in stored_rows(store, order_id):
+            _schedule(store, settings, replace_facts(row.facts(), history), row.line == 1, kinds)
 
 
 def _wanted(touchpoint: Touchpoint, current: Optional[dict], settings: Settings) -> dict:
@@ -126,6 +154,9 @@ def _wanted(touchpoint: Touchpoint, current: Optional[dict], settings: Settings)
     repeatable = touchpoint.anchor is not None
     wanted = {"kind": touchpoint.kind, "flow": touchpoint.flow, "due_at": iso(touchpoint.due_at),
               "anchor": iso(touchpoint.anchor), "repeatable": repeatable}
+    expires = settings.schedule.touchpoints[touchpoint.kind].expires
+    if expires is not None:               # could not go out by then: dropped, never sent late
+        wanted["expires_at"] = iso(touchpoint.due_at + expires)
     if repeatable and current and current.get("started_at"):
         floor = parse_iso(current["started_at"]) + settings.delays.renotify_after
         wanted["due_at"] = iso(max(touchpoint.due_at, floor))

@@ -30,7 +30,7 @@ REQUIRED = ("order_id", "customer_ref", "channel", "product", "sku", "category",
 COLUMNS = ("order_id", "customer_ref", "customer_name", "email", "channel", "address",
            "timezone", "language", "product", "sku", "category", "quantity", "price",
            "purchased_at", "shipped_at", "delivered_at", "status", "consent", "expected_at",
-           "shipment_status")
+           "shipment_status", "referral_code")
 SUFFIXES = (".csv", ".json")
 
 _YES = frozenset({"yes", "true", "1"})
@@ -40,6 +40,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?")
 _JSON_SPACE = " \t\n\r"
 _SHIPMENT_STATUS = re.compile(r"[a-z][a-z_]{0,39}")
+_REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class OrderFileError(SourceError):
@@ -74,6 +75,7 @@ class OrderRow:
     consent: bool = True
     expected_at: Optional[datetime] = None      # the carrier's delivery estimate
     shipment_status: Optional[str] = None       # the carrier's latest word (in_transit, ...)
+    referral_code: Optional[str] = None         # a promoter's code the order was placed with (referrals)
 
     def record(self) -> dict[str, Any]:
         """The row in our JSON order shape (what `orders import` and POST /webhooks/orders read)."""
@@ -85,6 +87,7 @@ class OrderRow:
             "language": self.language, "product": self.product, "sku": self.sku, "category": self.category,
             "quantity": self.quantity, "price": str(self.price) if self.price is not None else None, **when,
             "shipment_status": self.shipment_status, "status": self.status, "consent": self.consent,
+            "referral_code": self.referral_code,
         }
 
     def facts(self) -> OrderFacts:
@@ -464,6 +467,12 @@ def _shipment_status(value: str) -> str:
     return value.lower()
 
 
+def _referral_code(value: str) -> str:
+    if not _REFERRAL_CODE.fullmatch(value):
+        raise _Invalid(f'"{value}" is not a referral code (letters, digits, - and _, at most 64)')
+    return value.upper()
+
+
 def _consent(value: str) -> bool:
     if value.lower() in _YES:
         return True
@@ -489,4 +498,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "category": str, "quantity": _quantity, "price": _price, "purchased_at": _parse_when,
     "shipped_at": _parse_when, "delivered_at": _parse_when, "status": _status,
     "consent": _consent, "expected_at": _parse_when, "shipment_status": _shipment_status,
+    "referral_code": _referral_code,
 }

@@ -13,7 +13,7 @@ from typing import Optional
 from bot.clock import parse_iso
 from bot.config import Settings
 from bot.context import build_context
-from bot.engine.machine import ActionCall, Context, ConversationState, Engine, Input, Outcome
+from bot.engine.machine import ActionCall, Begin, Context, ConversationState, Engine, Input, Outcome
 from bot.engine.moves import OPT_OUT
 from bot.engine.vocabulary import Effect
 from bot.store.store import Identity, Store
@@ -48,15 +48,18 @@ class ConversationRunner:
             return self._step(conversation_id, state, identity, row["order_id"], row["sku"], event, now)
 
     def context(self, customer_id: int, order_id: Optional[str], sku: Optional[str],
-                platform_language: Optional[str] = None) -> Context:
+                platform_language: Optional[str] = None, touchpoint: Optional[str] = None) -> Context:
         """The facts and template variables a text about this order may use (the flows' vocabulary),
         and the customer's language with its translations."""
         return build_context(self.store, self.settings, customer_id, order_id, sku, self.engine.vocabulary,
-                             catalogs=self.engine.flows.catalogs, platform_language=platform_language)
+                             catalogs=self.engine.flows.catalogs, platform_language=platform_language,
+                             touchpoint=touchpoint)
 
     def _step(self, conversation_id: int, state: Optional[ConversationState], identity: Identity,
               order_id: Optional[str], sku: Optional[str], event: Input, now: datetime) -> Outcome:
-        ctx = self.context(identity.customer_id, order_id, sku, identity.language_code)
+        seeded = event.slots if isinstance(event, Begin) else {}
+        touchpoint = seeded.get("touchpoint") or (state.slots.get("touchpoint") if state else None)
+        ctx = self.context(identity.customer_id, order_id, sku, identity.language_code, touchpoint)
         outcome = self.engine.step(state, event, ctx, now)
         self._apply(conversation_id, identity, order_id, sku, outcome, now)
         return outcome

@@ -41,7 +41,8 @@ def test_shipped_config_loads_without_any_environment():
     assert checkin.after == timedelta(days=4) and checkin.offset("X", "home") == timedelta(days=4)
     assert checkin.offset("X", "electronics") == timedelta(days=3)
     assert checkin.offset("X", "skincare") == timedelta(days=14)
-    assert list(settings.schedule.touchpoints) == ["thank_you", "checkin", "nps", "replenishment", "delay_notice"]
+    assert list(settings.schedule.touchpoints) == ["thank_you", "checkin", "nps", "replenishment", "delay_notice",
+                                                   "anniversary", "tenth_order", "serum_half_year"]
     delay = settings.schedule.touchpoints["delay_notice"]
     assert (delay.anchor.value, delay.after, delay.message_class.value) == ("late", timedelta(hours=12), "service")
     assert settings.delays.renotify_after == timedelta(days=3) and settings.delays.code_for("electronics") == "SORRY10"

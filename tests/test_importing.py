@@ -149,7 +149,8 @@ def test_one_checkin_per_order_on_its_first_item(store, settings, tmp_path):
     report = import_file(store, settings, path, NOW)
     assert report.inserted == 1
     kinds = sorted((t["sku"], t["kind"]) for t in store.orders.touchpoints("A-1"))
-    assert kinds == [("TR2-44", "checkin"), ("TR2-44", "nps"), ("TR2-44", "thank_you")]
+    # the customer's first order also carries their first-purchase anniversary (a milestone)
+    assert kinds == [("TR2-44", "anniversary"), ("TR2-44", "checkin"), ("TR2-44", "nps"), ("TR2-44", "thank_you")]
     assert len(store.orders.items("A-1")) == 2
 
 

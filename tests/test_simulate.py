@@ -16,7 +16,8 @@ from tests.support.table_parser import TableParser
 SCENARIOS = ROOT / "tests" / "scenarios"
 BASE = {"csat": None, "nps": None, "ces": None, "escalated": False, "escalation_reason": None,
         "escalation_status": None, "review_requested": False, "upsell_offered": False, "opted_out": False,
-        "reachable": True, "rescheduled": False, "owner": "bot", "state": "closed", "delay_notices": 0}
+        "reachable": True, "rescheduled": False, "owner": "bot", "state": "closed", "delay_notices": 0,
+        "milestones": [], "gift_codes": [], "referral_asked": False, "testimonial": None, "referred_orders": 0}
 OPT_OUT = "Done: you won't get any more messages from us. If you change your mind, send /start."
 CES_Q = ("Thanks for your patience while we sorted this out. How easy was it to get your issue resolved? "
          "1 (very hard) to 7 (very easy).")

@@ -15,7 +15,8 @@ DELAYS = ROOT / "tests" / "scenarios" / "delays"
 SORRY = "I'm sorry: {product} is taking longer than we promised. Latest from the carrier: {status}."
 BASE = {"csat": None, "nps": None, "ces": None, "escalated": False, "escalation_reason": None,
         "escalation_status": None, "review_requested": False, "upsell_offered": False, "opted_out": False,
-        "reachable": True, "rescheduled": False, "owner": "bot", "state": "closed", "delay_notices": 1}
+        "reachable": True, "rescheduled": False, "owner": "bot", "state": "closed", "delay_notices": 1,
+        "milestones": [], "gift_codes": [], "referral_asked": False, "testimonial": None, "referred_orders": 0}
 EXPECTED = {
     "late": {},
     "late_twice": {"delay_notices": 2},

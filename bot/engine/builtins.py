@@ -9,8 +9,9 @@ import logging
 import operator
 import re
 from datetime import timedelta
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
+from bot.config import TouchpointKind, personal_code
 from bot.durations import parse_duration
 from bot.engine import moves
 from bot.engine.state import SCALES, Context, Status, WakeKind
@@ -98,11 +99,14 @@ def _record_text(turn: Turn) -> None:
         turn.emit("record_text", text=turn.slots["last_text"], **moves.parse_facts(turn.answer))
 
 
-def _store_text(effect: Effect) -> None:
-    args = effect.args
-    effect.store.conversations.add_response(effect.conversation_id, effect.identity.customer_id, effect.order_id,
-                                            effect.sku, "text", None, args["text"], args.get("intent"),
-                                            args.get("entities", []), effect.now)
+def _store_words(metric: str) -> Callable[[Effect], None]:
+    """The store side of an action that keeps the customer's words as a response of `metric`."""
+    def store(effect: Effect) -> None:
+        args = effect.args
+        effect.store.conversations.add_response(effect.conversation_id, effect.identity.customer_id,
+                                                effect.order_id, effect.sku, metric, None, args["text"],
+                                                args.get("intent"), args.get("entities", []), effect.now)
+    return store
 
 
 def _request_review(turn: Turn) -> None:
@@ -114,6 +118,35 @@ def _offer_upsell(turn: Turn) -> None:
     turn.slots["upsell_offered"] = True
     turn.slots["offer"] = turn.ctx.offer_key       # each distinct offer goes to a customer once
     turn.emit("offer_upsell", offer=turn.ctx.variables.get("upsell.offer"), url=turn.ctx.variables.get("upsell.url"))
+
+
+def _give_gift_code(turn: Turn) -> None:
+    code = turn.ctx.variables.get("milestone.gift_code")
+    if code:
+        turn.slots["gift_code"] = code
+        turn.emit("give_gift_code", code=code, kind=turn.slots.get("touchpoint") or turn.state.flow)
+
+
+def _store_gift_code(effect: Effect) -> None:
+    effect.store.referrals.give_gift(effect.identity.customer_id, effect.args["kind"], effect.args["code"],
+                                     effect.conversation_id, effect.now)
+
+
+def _ask_referral(turn: Turn) -> None:
+    turn.slots["referral_asked"] = True
+    turn.emit("ask_referral", code=turn.ctx.variables.get("referral.code"), link=turn.ctx.variables.get("referral.url"))
+
+
+def _store_referral(effect: Effect) -> None:
+    if effect.args.get("code"):
+        effect.store.referrals.give(effect.identity.customer_id, effect.args["code"], effect.args.get("link"),
+                                    effect.conversation_id, effect.now)
+
+
+def _record_testimonial(turn: Turn) -> None:
+    if turn.slots.get("last_text"):
+        turn.slots["testimonial"] = True
+        turn.emit("record_testimonial", text=turn.slots["last_text"], **moves.parse_facts(turn.answer))
 
 
 def _opt_out(turn: Turn) -> None:
@@ -150,12 +183,19 @@ ACTIONS = (
            args=(Arg("metric", "csat (default), nps or ces"),
                  Arg("score", "a whole number on the metric's scale", required=True)),
            check=_check_score, apply=_store_score),
-    Action("record_text", "keep the customer's last free-text answer as feedback", _record_text, apply=_store_text),
+    Action("record_text", "keep the customer's last free-text answer as feedback", _record_text,
+           apply=_store_words("text")),
     Action("escalate", "open a support case; the conversation waits for an agent", _escalate,
            args=(Arg("reason", f"auto (the intent) or one of {', '.join(REASONS)}", check=_check_reason),),
            apply=_open_case, waits="for an agent", stops=True, diagram="escalated to an agent"),
     Action("request_review", "mark a review request (guard with review_eligible)", _request_review),
     Action("offer_upsell", "mark the upsell / replenishment offer as made (guard with upsell_eligible)", _offer_upsell),
+    Action("give_gift_code", "record that this milestone's gift code ({milestone.gift_code}) went to the customer "
+           "(guard with has_gift_code)", _give_gift_code, apply=_store_gift_code),
+    Action("ask_referral", "record the referral ask and the customer's referral code, once per customer "
+           "(guard with referral_eligible)", _ask_referral, apply=_store_referral),
+    Action("record_testimonial", "keep the customer's last free-text answer as a testimonial (shown in the report)",
+           _record_testimonial, apply=_store_words("testimonial")),
     Action("opt_out", "record the opt-out; nothing more is ever sent to this identity", _opt_out, stops=True),
     Action("reschedule", "check in again later; resumes at the `resume` step", _reschedule,
            args=(Arg("resume", "where to pick up later", required=True, step=True),
@@ -192,6 +232,13 @@ def _resolved_here(slots: Mapping[str, Any], ctx: Context) -> bool:
             and variables.get("last_resolved.type") not in DELIVERY_PROBLEMS)
 
 
+def _referral_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
+    promoter = slots.get("nps") in (9, 10) or slots.get("csat") == 5
+    return (promoter and not ctx.has_open_case and not slots.get("low_score") and not slots.get("problem_reason")
+            and not slots.get("said_no") and not ctx.referral_asked_before and not slots.get("referral_asked")
+            and bool(ctx.variables.get("referral.url") or ctx.variables.get("referral.testimonials")))
+
+
 GUARDS = (
     Guard("review_eligible", "no open case, and CSAT 4-5 or NPS 9-10 or CES >= 6 after a resolved case",
           _review_eligible),
@@ -203,6 +250,14 @@ GUARDS = (
           lambda slots, ctx: bool(ctx.variables.get("review_url"))),
     Guard("has_goodwill_code", "delays.goodwill_code has a code for the product's category (or a default)",
           lambda slots, ctx: bool(ctx.variables.get("goodwill_code"))),
+    Guard("has_gift_code", "milestones.gift_codes has a code for the touchpoint kind that started the conversation",
+          lambda slots, ctx: bool(ctx.variables.get("milestone.gift_code"))),
+    Guard("referral_eligible", "NPS 9-10 or CSAT 5 here (a case only if resolved), no low score, problem or \"no\" "
+          "here, never asked before, and a referral link or testimonials configured", _referral_eligible),
+    Guard("has_referral_link", "referrals.url is configured (a personal link to share)",
+          lambda slots, ctx: bool(ctx.variables.get("referral.url"))),
+    Guard("testimonials_wanted", "referrals.testimonials invites a one-sentence testimonial",
+          lambda slots, ctx: bool(ctx.variables.get("referral.testimonials"))),
     Guard("resolved_here", "the customer's last resolved case was about this order's product (not its delivery), "
           "and no case is open: follow up on it instead of asking the generic question", _resolved_here),
 )
@@ -342,6 +397,16 @@ def shipment_words(status: Optional[str]) -> str:
     return _SHIPMENT_WORDS.get(status, status.replace("_", " "))
 
 
+def _kind_of(facts: Facts) -> Optional[TouchpointKind]:
+    return facts.settings.schedule.touchpoints.get(facts.touchpoint) if facts.touchpoint else None
+
+
+def _months(facts: Facts) -> int:
+    kind = _kind_of(facts)
+    offset = kind.after if kind is not None and kind.after is not None else None
+    return max(1, round(offset.days / 30.44)) if offset is not None else 0
+
+
 def _review_url(facts: Facts) -> Optional[str]:
     reviews = facts.settings.reviews
     return reviews.url_for(facts.sku) if facts.sku else reviews.default_url
@@ -443,6 +508,21 @@ VARIABLES = (
              lambda f: shipment_words(f.order.get("shipment_status"))),
     Variable("goodwill_code", "the delay goodwill code for the product's category (delays.goodwill_code)",
              lambda f: f.settings.delays.code_for(f.category)),
+    Variable("customer.orders", "how many orders the customer has placed (cancelled and returned ones aside)",
+             lambda f: f.orders),
+    Variable("milestone.orders", "the order count a milestone kind marks (its `nth_order`), else customer.orders",
+             lambda f: _kind_of(f).nth_order if _kind_of(f) and _kind_of(f).nth_order else f.orders),
+    Variable("milestone.months", "the months a milestone kind counts (its `after`, in whole months)", _months),
+    Variable("milestone.gift_code", "this milestone's gift code for the customer (milestones.gift_codes)",
+             lambda f: f.settings.milestones.code_for(f.touchpoint, str(f.customer.get("ref") or ""))
+             if f.touchpoint else None),
+    Variable("referral.code", "the customer's own referral code (the same every time)",
+             lambda f: personal_code("referral", str(f.customer.get("ref") or "")) if f.customer.get("ref") else None),
+    Variable("referral.url", "the customer's personal referral link (referrals.url with their code)",
+             lambda f: f.settings.referrals.link_for(personal_code("referral", str(f.customer["ref"])))
+             if f.customer.get("ref") else None),
+    Variable("referral.testimonials", "\"yes\" when referrals.testimonials invites a testimonial, else empty",
+             lambda f: "yes" if f.settings.referrals.testimonials else ""),
     *MEMORY,
     Variable("slots.<name>", "a slot of the conversation (set with `set:`, or by actions and answers)"),
 )

@@ -54,7 +54,7 @@ class Engine:
 
     def _begin(self, state: Optional[ConversationState], event: Begin, ctx: Context, now: datetime) -> Outcome:
         flow = self.flows[event.flow]
-        slots = state.slots if state else {}
+        slots = {**(state.slots if state else {}), **event.slots}
         new = ConversationState(flow=flow.name, step=flow.start, slots=slots)
         out = Outcome(new, proactive=event.proactive)
         self._run_from(out, flow, flow.start, ctx, now)

@@ -76,6 +76,7 @@ class Context:
     has_open_case: bool = False
     upsell_offered_before: bool = False      # this very offer (offer_key) was made to them before
     offer_key: Optional[str] = None           # "upsell:SKU" or "refill:SKU": what offer_upsell offers
+    referral_asked_before: bool = False       # the customer was asked for a referral or testimonial before
     # What earlier conversations about the same order established: the latest `csat` / `nps`,
     # and `low_score` / `had_case` when any of them had one. A flow that starts a conversation
     # of its own (replenishment) is judged on these, since its own slots hold no score yet.
@@ -95,10 +96,12 @@ class Context:
 
 @dataclass(frozen=True)
 class Begin:
-    """Start `flow` (a touchpoint fell due); proactive unless said otherwise."""
+    """Start `flow` (a touchpoint fell due); proactive unless said otherwise. `slots` seed the
+    conversation (the scheduler puts the touchpoint kind in `touchpoint`)."""
 
     flow: str
     proactive: bool = True
+    slots: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

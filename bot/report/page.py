@@ -124,6 +124,15 @@ def _quotes(themes: list[dict]) -> str:
     return "".join(parts) or "<p>No written feedback for the worst-rated SKUs.</p>"
 
 
+def _testimonials(testimonials: list[dict]) -> str:
+    if not testimonials:
+        return "<p>No testimonials in this period.</p>"
+    items = "".join(f"<li><span class=when>{html.escape(t['at'][:10])}</span> “{html.escape(t['text'])}”"
+                    f"{' — ' + html.escape(t['name']) if t['name'] else ''}"
+                    f"{' (' + html.escape(str(t['sku'])) + ')' if t['sku'] else ''}</li>" for t in testimonials)
+    return f'<ul id="testimonials">{items}</ul>'
+
+
 def render_page(report: dict, weeks: list[dict], skus: list[dict], store: Optional[str] = None) -> str:
     """The whole page as one HTML string (Plotly's JS inlined)."""
     figures = (weekly_chart(weeks), csat_sku_chart(skus), funnel_chart(report["overall"]),
@@ -141,6 +150,8 @@ def render_page(report: dict, weeks: list[dict], skus: list[dict], store: Option
              ("CSAT", f"{show(csat['mean'])} · {show(csat['satisfied_pct'], '{:.0%}')} 4-5"),
              ("NPS", show(nps["score"])), ("CES", show(overall["ces"]["mean"])),
              ("cases", str(overall["cases"]["opened"])),
+             ("referral rate", f"{show(overall['referrals']['rate'], '{:.0%}')} · "
+                               f"{overall['referrals']['referred_orders']} referred"),
              ("customers at risk", str(len({r["customer"] for r in report["at_risk"]})))]
     tile_html = "".join(f"<div class=tile><div class=label>{label}</div><div class=value>{html.escape(value)}</div></div>"
                         for label, value in tiles)
@@ -169,6 +180,8 @@ th, td {{ border: 1px solid #ddd; padding: 6px 10px; text-align: left; font-size
 {_at_risk_table(report["at_risk"])}
 <h2>In the customers' words (worst-rated SKUs, newest first)</h2>
 {_quotes(report["themes"])}
+<h2>Testimonials (newest first)</h2>
+{_testimonials(report.get("testimonials", []))}
 </body></html>
 """
 

@@ -56,6 +56,10 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
     ("upsell offers", lambda f: f"{f['upsells']['offered']} (clicks {num(f['upsells']['clicked'])})"),
     ("replenishment offers",
      lambda f: f"{f['replenishment']['offered']} (clicks {num(f['replenishment']['clicked'])})"),
+    ("referral asks (with a link)", lambda f: f"{f['referrals']['asked']} ({f['referrals']['links']})"),
+    ("referral rate (referred orders)",
+     lambda f: f"{pct(f['referrals']['rate'])} ({f['referrals']['referred_orders']})"),
+    ("testimonials", lambda f: str(f["referrals"]["testimonials"])),
     ("opt-outs", lambda f: str(f["opt_outs"])),
     ("unreachable", lambda f: str(f["unreachable"])),
 ]
@@ -114,7 +118,19 @@ def render(console: Console, report: dict, store_path: Any) -> None:
             table.add_row(t["tenure"], str(t["n"]), num(t["score"]))
         console.print(table)
     render_themes(console, report["themes"])
+    render_testimonials(console, report.get("testimonials", []))
     render_at_risk(console, report["at_risk"])
+
+
+def render_testimonials(console: Console, testimonials: list[dict]) -> None:
+    """The promoters' own sentences, newest first, with their first name only."""
+    if not testimonials:
+        return
+    console.print("[bold]Testimonials[/], newest first:")
+    for t in testimonials:
+        who = f" — {t['name']}" if t["name"] else ""
+        sku = f" ({t['sku']})" if t["sku"] else ""
+        console.print(f"  {t['at'][:10]} “{t['text']}”{who}{sku}", overflow="fold", markup=False)
 
 
 def render_themes(console: Console, themes: list[dict]) -> None:

@@ -63,7 +63,7 @@ class OrderMove:
     status: Optional[str] = None
 
 
-ORDER_MOVES = ("deliver", "cancel", "estimate", "ship")
+ORDER_MOVES = ("deliver", "cancel", "estimate", "ship", "referred_order")
 Turn = Union[Press, Say, Wait, Block, OrderMove]
 
 
@@ -76,6 +76,7 @@ class Scenario:
     turns: list[Turn] = field(default_factory=list)
     agent: list[AgentMove] = field(default_factory=list)
     start: Optional[datetime] = None
+    history: list[dict] = field(default_factory=list)
     before: list[Turn] = field(default_factory=list)
 
 
@@ -89,7 +90,7 @@ def load_scenario(path: Path | str) -> Scenario:
         return ScenarioError(path, doc.line_of(where), reason)
 
     for key in data:
-        if key not in ("channel", "customer", "order", "turns", "agent", "start", "before"):
+        if key not in ("channel", "customer", "order", "turns", "agent", "start", "history", "before"):
             raise fail([key], f"unknown key {key!r}")
     channel = str(data.get("channel", "console"))
     if channel not in CHANNELS:
@@ -109,8 +110,19 @@ def load_scenario(path: Path | str) -> Scenario:
     turns = [_turn(doc, fail, i, raw) for i, raw in enumerate(data.get("turns") or [])]
     before = [_turn(doc, fail, i, raw, "before") for i, raw in enumerate(data.get("before") or [])]
     agent = [_agent_move(fail, i, raw) for i, raw in enumerate(data.get("agent") or [])]
+    history = data.get("history") or []
+    if not isinstance(history, list):
+        raise fail(["history"], "history is a list of earlier orders")
+    for index, earlier in enumerate(history):
+        if not isinstance(earlier, dict):
+            raise fail(["history", index], "an earlier order is a mapping {order_id, product, sku, purchased_days_ago}")
+        for key in ("order_id", "product", "sku"):
+            if not earlier.get(key):
+                raise fail(["history", index], f"history[{index}].{key} is required")
+        if not isinstance(earlier.get("purchased_days_ago"), (int, float)):
+            raise fail(["history", index], f"history[{index}].purchased_days_ago must be a number of days")
     return Scenario(Path(path), channel, dict(customer), dict(order), turns, agent, _start(fail, data.get("start")),
-                    before)
+                    [dict(earlier) for earlier in history], before)
 
 
 def _start(fail, raw) -> Optional[datetime]:
@@ -129,11 +141,11 @@ def _turn(doc, fail, index: int, raw, section: str = "turns") -> Turn:
     where = [section, index]
     if raw == "block":
         return Block()
-    if raw in ("deliver", "cancel"):
+    if raw in ("deliver", "cancel", "referred_order"):
         return OrderMove(raw)
     if not isinstance(raw, dict) or len(raw) != 1:
         raise fail(where, "a turn is one of `press: X`, `say: TEXT`, `wait: DURATION`, `block`, `deliver`, "
-                          "`cancel`, `estimate: DURATION` or `ship: STATUS`")
+                          "`cancel`, `estimate: DURATION`, `ship: STATUS` or `referred_order`")
     (kind, value), = raw.items()
     if kind == "press":
         return Press(str(value))
@@ -157,7 +169,8 @@ def _turn(doc, fail, index: int, raw, section: str = "turns") -> Turn:
         if not value or not str(value).replace("_", "").isalpha():
             raise fail(where, "ship: give the carrier's status, a word like in_transit")
         return OrderMove(kind, status=str(value).lower())
-    raise fail(where, f"unknown turn {kind!r} (press, say, wait, block, deliver, cancel, estimate, ship)")
+    raise fail(where, f"unknown turn {kind!r} (press, say, wait, block, deliver, cancel, estimate, ship, "
+                      "referred_order)")
 
 
 def _agent_move(fail, index: int, raw) -> AgentMove:

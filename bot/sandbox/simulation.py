@@ -4,7 +4,7 @@ in bot/sandbox/simulate.py, platform ones in bot/sandbox/platforms.py)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Optional, Protocol
 
@@ -97,11 +97,19 @@ class Simulation:
             status="delivered" if has_delivery else "shipped", consent=True,
             shipment_status=order.get("shipment_status"),
         )
-        report = import_rows(self.core.store, settings, [row], now)
-        assert report.rows_ok == 1
+        earlier = [replace(row, line=index + 2, order_id=str(past["order_id"]), product=str(past["product"]),
+                           sku=str(past["sku"]), category=str(past.get("category", "general")),
+                           purchased_at=now - timedelta(days=float(past["purchased_days_ago"])),
+                           shipped_at=now - timedelta(days=float(past["purchased_days_ago"]) - 1),
+                           delivered_at=now - timedelta(days=float(past["purchased_days_ago"]) - 3),
+                           status="delivered", shipment_status=None)
+                   for index, past in enumerate(self.scenario.history)]
+        report = import_rows(self.core.store, settings, [*earlier, row], now)
+        assert report.rows_ok == 1 + len(earlier)
         points = self.core.store.orders.touchpoints(row.order_id)
         if self.scenario.before:                  # the customer writes first: start right now
-            self.core.store.orders.skip_touchpoints_before(row.order_id, now)
+            for order_id in (row.order_id, *(past.order_id for past in earlier)):
+                self.core.store.orders.skip_touchpoints_before(order_id, now)
             return
         late = _late_kinds(settings)
         checkin = next((t for t in points if t["kind"] in late and t["status"] == "pending"), None) or \
@@ -109,6 +117,8 @@ class Simulation:
         if checkin:
             due = parse_iso(checkin["due_at"]) or now
             self.core.store.orders.skip_touchpoints_before(row.order_id, due)   # e.g. the thank-you
+            for past in earlier:                     # earlier orders: their own touchpoints are over
+                self.core.store.orders.skip_touchpoints_before(past.order_id, max(now, due))
             self.clock.set(max(now, due))                                       # now, when overdue
 
     # ---- running -----------------------------------------------------------------------
@@ -146,12 +156,27 @@ class Simulation:
     def move_order(self, move: OrderMove) -> None:
         """The shop's system changes the order, through the same upsert as an import."""
         now = self.clock.now()
+        if move.kind == "referred_order":
+            self.import_referred_order(now)
+            return
         changes = {"deliver": {"delivered_at": now, "status": "delivered", "shipment_status": "delivered"},
                    "cancel": {"status": "cancelled"},
                    "estimate": {"expected_at": now + (move.duration or timedelta(0))},
                    "ship": {"shipment_status": move.status}}[move.kind]
         rows = patched_rows(self.core.store, str(self.scenario.order["order_id"]), **changes)
         import_rows(self.core.store, self.settings, rows, now)
+
+    def import_referred_order(self, now: datetime) -> None:
+        """A friend's order placed with this customer's referral code (none given yet: no code)."""
+        given = self.core.store.referrals.of_customer(self._customer_id())
+        count = self.core.store.orders.count()
+        order = self.scenario.order
+        friend = OrderRow(line=1, order_id=f"REF-{count + 1}", customer_ref=f"friend-{count + 1}", channel="console",
+                          product=str(order["product"]), sku=str(order["sku"]),
+                          category=str(order.get("category", "general")), purchased_at=now,
+                          customer_name="Friend Customer", consent=False,
+                          referral_code=given["code"] if given else None)
+        import_rows(self.core.store, self.settings, [friend], now)
 
     async def press(self, value: str) -> None:
         question = self.transcript.last_question()
@@ -253,8 +278,22 @@ class Simulation:
                 "delay_notices": sum(1 for c in conversations
                                      if c["flow"] in {self.settings.schedule.flow_of(k) for k in _late_kinds(self.settings)}),
                 "state": last["status"] if last else "closed",
+                **self._followups(customer_id),
             },
         }
+
+    def _followups(self, customer_id: int) -> dict:
+        """Milestones that went out (their kinds), gift codes given, the referral ask, the
+        testimonial and the orders placed with the customer's referral code."""
+        store, kinds = self.core.store, self.settings.schedule.touchpoints
+        milestones = [t["kind"] for order_id in store.orders.ids_of_customer(customer_id)
+                      for t in store.orders.touchpoints(order_id)
+                      if t["status"] == "started" and t["kind"] in kinds and kinds[t["kind"]].needs_history]
+        testimonials = [r["text"] for r in store.conversations.responses(customer_id) if r["metric"] == "testimonial"]
+        return {"milestones": milestones, "gift_codes": [g["code"] for g in store.referrals.gifts(customer_id)],
+                "referral_asked": store.referrals.asked(customer_id),
+                "testimonial": testimonials[-1] if testimonials else None,
+                "referred_orders": len(store.referrals.referred_orders(customer_id))}
 
 
 def _late_kinds(settings: Settings) -> set[str]:

@@ -31,6 +31,7 @@ QUIET_HOURS = "quiet_hours"
 WEEKLY_CAP = "weekly_cap"
 OPEN_CASE = "open_case"
 LOW_SCORE = "low_score"
+RECENT_TROUBLE = "recent_trouble"
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ _NEVER = {
     NO_CONSENT: "never: no consent on this channel",
     OPEN_CASE: "never: no offers while a case is open",
     LOW_SCORE: "never: no offers after a low score or a case",
+    RECENT_TROUBLE: "never: a low score or a case too recently for a milestone",
 }
 
 

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from typing import Callable, Optional
 
 from bot.cases import CaseDesk
-from bot.config import Anchor, ConfigError, MessageClass, Settings
+from bot.clock import iso
+from bot.config import Anchor, ConfigError, MessageClass, Once, Settings
 from bot.engine.machine import Begin, Owner, Timer, WakeKind
 from bot.runner import ConversationRunner
-from bot.schedule.governor import ContactFacts, Decision, decide, explain
+from bot.schedule.governor import OPEN_CASE, RECENT_TROUBLE, ContactFacts, Decision, decide, explain
 from bot.schedule.touchpoints import kinds_without_flow
 from bot.store.store import Identity, Store
 
@@ -73,6 +74,10 @@ class Scheduler:
         if order is None or order["status"] in ("cancelled", "returned"):
             self.store.orders.finish_touchpoint(touchpoint["id"], "cancelled", now)
             return 0
+        dropped = self.dropped(touchpoint, order, now)
+        if dropped:
+            self.store.orders.finish_touchpoint(touchpoint["id"], dropped, now)
+            return 0
         decision, identity = self.decision_for(touchpoint, order, now)
         with self.store.transaction():
             if self._waits_for_delivery(touchpoint, order):
@@ -87,7 +92,8 @@ class Scheduler:
             proactive = self.message_class(touchpoint["kind"]) not in (MessageClass.TRANSACTIONAL,
                                                                        MessageClass.SERVICE)
             conversation_id = self.runner.start(identity, order["order_id"], touchpoint["sku"],
-                                                Begin(touchpoint["flow"], proactive=proactive), now)
+                                                Begin(touchpoint["flow"], proactive=proactive,
+                                                      slots={"touchpoint": touchpoint["kind"]}), now)
             self.store.orders.finish_touchpoint(touchpoint["id"], "started", now, conversation_id)
         return 1
 
@@ -96,10 +102,29 @@ class Scheduler:
                          if i.channel == order["channel"]), None)
         if identity is None:
             return Decision(False, None, "no_consent"), None
-        earlier = self.store.conversations.order_facts(order["customer_id"], order["order_id"])
-        facts = self.contact_facts(identity, order["customer_id"], now,
-                            low_score=bool(earlier.get("low_score") or earlier.get("had_case")))
+        kind = self.settings.schedule.touchpoints.get(touchpoint["kind"])
+        if kind is not None and kind.no_trouble_within is not None:
+            # a milestone: never with an open case, nor after a low score or a case that recent
+            facts = self.contact_facts(identity, order["customer_id"], now)
+            trouble = self.store.referrals.trouble_since(order["customer_id"], now - kind.no_trouble_within)
+            if facts.has_open_case or trouble:
+                return Decision(False, None, OPEN_CASE if facts.has_open_case else RECENT_TROUBLE), identity
+        else:
+            earlier = self.store.conversations.order_facts(order["customer_id"], order["order_id"])
+            facts = self.contact_facts(identity, order["customer_id"], now,
+                                       low_score=bool(earlier.get("low_score") or earlier.get("had_case")))
         return decide(self.message_class(touchpoint["kind"]), facts, now, self.settings.schedule), identity
+
+    def dropped(self, touchpoint: dict, order: dict, now: datetime) -> Optional[str]:
+        """Why a due touchpoint goes out never (its final status), or None: it expired (could not
+        go out in time), or it is a once-per-customer kind that already went to this customer."""
+        if touchpoint.get("expires_at") and touchpoint["expires_at"] < iso(now):
+            return "expired"
+        kind = self.settings.schedule.touchpoints.get(touchpoint["kind"])
+        if kind is not None and kind.once is Once.CUSTOMER \
+                and self.store.orders.started_for_customer(order["customer_id"], touchpoint["kind"]):
+            return "skipped:once_per_customer"
+        return None
 
     def _waits_for_delivery(self, touchpoint: dict, order: dict) -> bool:
         """After a delay notice went out, what is timed from the delivery waits for the real one
@@ -216,7 +241,12 @@ class Scheduler:
             if order is None:
                 continue
             decision, identity = self.decision_for(touchpoint, order, now)
-            if identity is not None and not identity.address:
+            dropped = self.dropped(touchpoint, order, now)
+            if dropped == "expired":
+                verdict = f"dropped: could not go out before it expired at {touchpoint['expires_at'][:16]}"
+            elif dropped:
+                verdict = "dropped: it already went to this customer (once per customer)"
+            elif identity is not None and not identity.address:
                 verdict = f"waits: the customer has not linked {identity.channel} yet"
             elif self._waits_for_delivery(touchpoint, order):
                 verdict = "waits: not delivered yet (a delay notice went out; timed from the real delivery)"

@@ -9,7 +9,11 @@ the delivery (the real `delivered_at`, else the carrier's estimate `expected_at`
 `shipped_at + expected_transit`), the expected run-out of a consumable (delivery + quantity x
 usage days, for SKUs listed in `upsell.replenishment`), or `late`: the expected delivery of an
 order shipped and not delivered yet (a delay notice; delivery in time cancels it, a later
-estimate moves it, and its `anchor` lets the store tell a second delay from a repeat). A kind whose anchor is not known yet has no touchpoint; an order
+estimate moves it, and its `anchor` lets the store tell a second delay from a repeat), or
+`first_purchase`: the customer's first order (of the products in the kind's `only`), which
+carries the customer's milestones (an anniversary). Milestones also use the customer's other
+orders (`OrderFacts.history`): `nth_order` (on the 10th order only) and `still_buying` (only
+while the product is still being bought). A kind whose anchor is not known yet has no touchpoint; an order
 neither shipped nor delivered has only its purchase-timed ones. Cancelled and returned orders
 have none (the store cancels pending ones).
 """
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Collection, Mapping, Optional
 
-from bot.config import Anchor, Items, MessageClass, Replenishment, ScheduleSettings, TouchpointKind
+from bot.config import Anchor, Audience, Items, MessageClass, Replenishment, ScheduleSettings, TouchpointKind
 
 STATUSES = ("placed", "shipped", "delivered", "cancelled", "returned")
 CLOSED_STATUSES = frozenset({"cancelled", "returned"})
@@ -30,6 +34,22 @@ def require_aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime, got naive {value.isoformat()}")
     return value.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class PastOrder:
+    """One order of the same customer, as milestones see it (cancelled and returned ones are left out)."""
+
+    order_id: str
+    purchased_at: datetime
+    skus: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+
+    def has(self, only: Audience) -> bool:
+        """Holds a product of the audience (any product when `only` lists none)."""
+        if not only.skus and not only.categories:
+            return True
+        return bool(self.skus & set(only.skus)) or bool(self.categories & set(only.categories))
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,7 @@ class OrderFacts:
     delivered_at: Optional[datetime]
     status: str
     expected_at: Optional[datetime] = None      # the carrier's delivery estimate, when known
+    history: tuple[PastOrder, ...] = ()          # the customer's orders, this one included (milestones)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -96,9 +117,36 @@ def expected_delivery(order: OrderFacts, schedule: ScheduleSettings) -> Optional
     return None
 
 
+def _ordered(order: OrderFacts) -> list[PastOrder]:
+    """The customer's orders oldest first, this one among them."""
+    orders = {past.order_id: past for past in order.history}
+    if order.order_id not in orders:
+        orders[order.order_id] = PastOrder(order.order_id, order.purchased_at, frozenset({order.sku}),
+                                           frozenset({order.category}))
+    return sorted(orders.values(), key=lambda past: (past.purchased_at, past.order_id))
+
+
+def first_purchase(order: OrderFacts, only: Audience) -> Optional[datetime]:
+    """This order's purchase when it is the customer's first (of the products in `only`), else None."""
+    first = next((past for past in _ordered(order) if past.has(only)), None)
+    return order.purchased_at if first is not None and first.order_id == order.order_id else None
+
+
+def order_number(order: OrderFacts) -> int:
+    """Which of the customer's orders this is: 1 for the first."""
+    return next(n for n, past in enumerate(_ordered(order), 1) if past.order_id == order.order_id)
+
+
+def last_bought(order: OrderFacts, only: Audience) -> Optional[datetime]:
+    """The customer's latest purchase of a product in `only`."""
+    return max((past.purchased_at for past in _ordered(order) if past.has(only)), default=None)
+
+
 def anchor_time(anchor: Anchor, order: OrderFacts, schedule: ScheduleSettings,
-                replenishment: Mapping[str, Replenishment]) -> Optional[datetime]:
+                replenishment: Mapping[str, Replenishment], only: Optional[Audience] = None) -> Optional[datetime]:
     """The moment a kind is timed from, or None while it is unknown (or never applies)."""
+    if anchor is Anchor.FIRST_PURCHASE:
+        return first_purchase(order, only or Audience())
     if anchor is Anchor.PURCHASE:
         return order.purchased_at
     if anchor is Anchor.SHIPMENT:
@@ -125,7 +173,7 @@ def touchpoints_for(order: OrderFacts, schedule: ScheduleSettings, replenishment
     due: dict[str, datetime] = {}
     anchors: dict[str, datetime] = {}
     for name, kind in schedule.touchpoints.items():
-        at = anchor_time(kind.anchor, order, schedule, replenishment)
+        at = anchor_time(kind.anchor, order, schedule, replenishment, kind.only)
         if at is not None:
             anchors[name] = at
             due[name] = at + kind.offset(order.sku, order.category)
@@ -134,11 +182,24 @@ def touchpoints_for(order: OrderFacts, schedule: ScheduleSettings, replenishment
         kind = schedule.touchpoints[name]
         if (not first_item and kind.items is not Items.EACH) or not kind.only.includes(order.sku, order.category):
             continue
+        if not _milestone_reached(kind, order, at):
+            continue
         if kind.not_before in due:
             at = max(at, due[kind.not_before])
         points.append(_point(order, name, kind, at, anchors[name]))
     order_of = list(schedule.touchpoints)
     return sorted(points, key=lambda p: (p.due_at, order_of.index(p.kind)))
+
+
+def _milestone_reached(kind: TouchpointKind, order: OrderFacts, due_at: datetime) -> bool:
+    """`nth_order`: this is the customer's Nth order; `still_buying`: they bought one of the
+    products in `only` within that long before `due_at` (another import may make it true later)."""
+    if kind.nth_order is not None and order_number(order) != kind.nth_order:
+        return False
+    if kind.still_buying is not None:
+        latest = last_bought(order, kind.only)
+        return latest is not None and latest + kind.still_buying >= due_at
+    return True
 
 
 def kinds_without_flow(schedule: ScheduleSettings, flows: Collection[str]) -> list[tuple[str, str]]:

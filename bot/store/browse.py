@@ -18,6 +18,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "orders": ("Orders as imported from CSV, JSON or the webhook.", {
         "order_id": "The shop's order number", "channel": "Channel the order file named for the customer",
         "status": "placed, shipped, delivered, cancelled or returned", "purchased_at": "Purchase time (UTC)",
+        "referral_code": "The promoter's referral code the order was placed with, if any",
         "shipped_at": "Shipping time (UTC)", "delivered_at": "Delivery time (UTC); check-ins count from here",
         "updated_at": "Last import that changed it (UTC)"}),
     "line_items": ("The products of each order.", {
@@ -37,7 +38,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "buttons": "Buttons offered (JSON)", "platform_message_id": "The platform's id of the message",
         "at": "When (UTC)"}),
     "responses": ("Scores and written feedback: CSAT 1-5, NPS 0-10, CES 1-7, text.", {
-        "metric": "csat, nps, ces or text", "score": "The score (empty for text)",
+        "metric": "csat, nps, ces, text or testimonial", "score": "The score (empty for text)",
         "text": "The customer's own words with it", "intent": "What the NLU understood",
         "entities": "Entities the NLU found (JSON)", "at": "When it was given (UTC)"}),
     "escalations": ("Support cases handed to people in the Slack support channel.", {
@@ -60,6 +61,13 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "outbox": ("Every message to send, written with its cause; the dispatcher sends and records attempts.", {
         "status": "pending, sending, sent, failed, unreachable or cancelled", "attempts": "Send attempts so far",
         "last_error": "Why the last attempt failed", "not_before": "Earliest send time (UTC)"}),
+    "referral_codes": ("The referral ask: one row per promoter asked (once ever), with their code.", {
+        "code": "Their referral code; an order carrying it (orders.referral_code) is a referral",
+        "link": "The personal link they were sent (empty: invited to a testimonial only)",
+        "given_at": "When they were asked (UTC)"}),
+    "gift_codes": ("Gift codes milestones gave: who got which code, at which milestone.", {
+        "kind": "The milestone's touchpoint kind (anniversary, tenth_order, ...)", "code": "The code sent",
+        "given_at": "When (UTC)"}),
 }
 HIDDEN = ("processed_events", "used_links", "_sqlite_migrations")
 

@@ -151,6 +151,8 @@ class Privacy:
             "outbox": q(f"select * from outbox where identity_id in {identities} order by id", [customer_id]),
             "contacts": q("select * from contacts where customer_id = ? order by id", [customer_id]),
             "fix_notices": q("select * from fix_notices where customer_id = ? order by id", [customer_id]),
+            "referral_codes": q("select * from referral_codes where customer_id = ?", [customer_id]),
+            "gift_codes": q("select * from gift_codes where customer_id = ? order by id", [customer_id]),
             "erasures": q("select * from erasure_log where customer_id = ? order by id", [customer_id]),
         }
 

@@ -20,6 +20,10 @@ Definitions: a check-in is *sent* when a message of its conversation reached the
 the escalation rate is the share of conversations the customer answered that opened a case; a
 case *breaches* its SLA when its first reply (else its resolution, else the report's moment)
 comes after `sla_due_at`; a review request is *accepted* when the customer said yes to it.
+Referrals: a promoter *asked* once (by when), with a *link* when referrals.url is configured; a
+link is *converted* when an order of another customer carries its code (by the report's moment);
+the *referral rate* is converted / links; *referred orders* are orders placed in the period with
+another customer's code. *Testimonials* are the one-sentence answers to the referral ask.
 """
 from __future__ import annotations
 
@@ -110,6 +114,32 @@ _CONVERSATIONS = """
     from (""" + _CONVERSATION_DIMS + """) d
 """
 
+# Referral asks, each with the dimensions of the conversation it was made in.
+_REFERRALS = """
+    select d.sku, d.category, d.channel, r.customer_id, r.given_at as at, r.link is not null as link,
+           exists(select 1 from orders o where o.referral_code = r.code and o.customer_id != r.customer_id
+                  and o.purchased_at <= :as_of) as converted
+    from referral_codes r
+    left join (""" + _CONVERSATION_DIMS + """) d on d.conversation_id = r.conversation_id
+"""
+
+# Orders placed with another customer's referral code, sliced like the ask that gave the code.
+_REFERRED = """
+    select d.sku, d.category, d.channel, r.customer_id, o.purchased_at as at
+    from orders o
+    join referral_codes r on r.code = o.referral_code and o.customer_id != r.customer_id
+    left join (""" + _CONVERSATION_DIMS + """) d on d.conversation_id = r.conversation_id
+"""
+
+_TESTIMONIALS = """
+    select r.at, nullif(r.sku, '') as sku, li.category, i.channel, r.customer_id, r.text
+    from responses r
+    left join conversations c on c.id = r.conversation_id
+    left join identities i on i.id = c.identity_id
+    left join line_items li on li.order_id = r.order_id and li.sku = r.sku
+    where r.metric = 'testimonial'
+"""
+
 # Opt-outs: one per identity that opted out in the period (the consent ledger has the time; the
 # conversation it happened in, when there was one, gives the product).
 _OPT_OUTS = """
@@ -187,6 +217,7 @@ def empty_figures() -> dict[str, Any]:
         "reviews": {"requested": 0, "accepted": 0},
         "upsells": {"offered": 0, "clicked": None},
         "replenishment": {"offered": 0, "clicked": None},
+        "referrals": {"asked": 0, "links": 0, "converted": 0, "rate": None, "referred_orders": 0, "testimonials": 0},
         "opt_outs": 0,
         "unreachable": 0,
     }
@@ -213,6 +244,7 @@ class Reporting:
             "groups": self.groups(period, by, now) if by else [],
             "nps_by_tenure": self.nps_by_tenure(period),
             "themes": self.themes(period),
+            "testimonials": self.testimonials(period),
             "at_risk": self.at_risk(self.as_of(period, now)),
         }
         if by:
@@ -302,6 +334,17 @@ class Reporting:
             f["reviews"] = {"requested": r["requested"], "accepted": r["accepted"]}
             f["upsells"] = {"offered": r["upsells"], "clicked": None}
             f["replenishment"] = {"offered": r["refills"], "clicked": None}
+
+        for r in self._rows(f"""
+                select {key} as key, count(*) as asked, sum(link) as links, sum(link and converted) as converted,
+                       round(1.0 * sum(link and converted) / nullif(sum(link), 0), 4) as rate
+                from ({_REFERRALS}) f where {_PERIOD} group by key""", params):
+            slot(r["key"])["referrals"].update(asked=r["asked"], links=r["links"], converted=r["converted"],
+                                               rate=r["rate"])
+        for name, sql in (("referred_orders", _REFERRED), ("testimonials", _TESTIMONIALS)):
+            for r in self._rows(f"select {key} as key, count(*) as n from ({sql}) f where {_PERIOD} group by key",
+                                params):
+                slot(r["key"])["referrals"][name] = r["n"]
 
         for name, sql in (("opt_outs", _OPT_OUTS), ("unreachable", _UNREACHABLE)):
             for r in self._rows(f"select {key} as key, count(distinct identity_id) as n from ({sql}) f "
@@ -447,6 +490,17 @@ class Reporting:
                      "quotes": self.quotes(sku, period) if sku in worst_skus else []}
             out.append(entry)
         return out
+
+    def testimonials(self, period: Period, limit: int = 20) -> list[dict]:
+        """The customers' one-sentence testimonials, newest first, with their first name only (what
+        they were promised); never a forgotten customer's, never words already erased."""
+        rows = self._rows(f"""
+            select f.at, f.sku, f.text, cu.name from ({_TESTIMONIALS}) f join customers cu on cu.id = f.customer_id
+            where {_PERIOD} and trim(coalesce(f.text, '')) not in ('', :erased)
+              and f.customer_id not in ({self._forgotten_ids()})
+            order by f.at desc limit :limit""", {**period.params(), "erased": ERASED, "limit": limit})
+        return [{"at": r["at"], "name": (r["name"] or "").split(" ")[0] or None, "sku": r["sku"], "text": r["text"]}
+                for r in rows]
 
     # ---- at risk --------------------------------------------------------------------------------
 

@@ -174,3 +174,22 @@ def m009_tell_fixed(db: Database) -> None:
     }, pk="id", defaults={"status": "pending"})
     db["fix_notices"].create_index(["customer_id", "sku", "problem_type"], unique=True)
     db["fix_notices"].create_index(["status", "due_at"])
+
+
+@migrations()
+def m010_milestones_referrals(db: Database) -> None:
+    """Milestones and referrals. A touchpoint may expire (dropped when it could not go out in
+    time, never sent late); an order may carry the referral code it was placed with; the codes
+    given to promoters and the gift codes given at milestones are recorded, one row each, so the
+    report can count referred orders and the shop can see which code went to whom."""
+    db["touchpoints"].add_column("expires_at", str)
+    db["orders"].add_column("referral_code", str)
+    db["orders"].create_index(["referral_code"], if_not_exists=True)
+    db["referral_codes"].create({
+        "code": str, "customer_id": int, "conversation_id": int, "link": str, "given_at": str,
+    }, pk="code")
+    db["referral_codes"].create_index(["customer_id"], unique=True)
+    db["gift_codes"].create({
+        "id": int, "customer_id": int, "kind": str, "code": str, "conversation_id": int, "given_at": str,
+    }, pk="id")
+    db["gift_codes"].create_index(["customer_id", "kind"], unique=True)

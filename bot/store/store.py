@@ -9,7 +9,7 @@ import contextlib
 import json
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
@@ -17,8 +17,10 @@ from sqlite_utils import Database
 
 from bot.records import OutboxKind
 from bot.clock import iso, parse_iso
+from bot.schedule.touchpoints import PastOrder
 from bot.store.fix_notices import FixNotices
 from bot.store.privacy import Privacy
+from bot.store.referrals import Referrals
 from bot.store.reporting import Reporting
 from bot.store.run_log import RunLog
 from bot.store.schema import migrate
@@ -52,6 +54,7 @@ class Store:
         self.privacy = Privacy(db)
         self.reporting = Reporting(db)
         self.fix_notices = FixNotices(db)
+        self.referrals = Referrals(db)
         self.run_log = RunLog(db)
 
     @classmethod
@@ -267,7 +270,7 @@ class Orders:
     def upsert_order(self, order: dict, now: datetime) -> str:
         """Insert or update one order; returns 'inserted', 'updated' or 'unchanged'."""
         keys = ("customer_id", "channel", "status", "purchased_at", "shipped_at", "delivered_at", "expected_at",
-                "shipment_status")
+                "shipment_status", "referral_code")
         existing = self.db.execute(f"select {', '.join(keys)} from orders where order_id = ?",
                                    [order["order_id"]]).fetchone()
         if existing and tuple(existing) == tuple(order.get(k) for k in keys):
@@ -302,11 +305,32 @@ class Orders:
     def count(self) -> int:
         return self.db["orders"].count
 
+    def count_for_customer(self, customer_id: int) -> int:
+        """The customer's orders that stand (not cancelled or returned)."""
+        return self.db.execute("select count(*) from orders where customer_id = ? and status not in "
+                               "('cancelled', 'returned')", [customer_id]).fetchone()[0]
+
+    def ids_of_customer(self, customer_id: int) -> list[str]:
+        return [r[0] for r in self.db.execute("select order_id from orders where customer_id = ? order by purchased_at, "
+                                              "order_id", [customer_id]).fetchall()]
+
+    def history(self, customer_id: int) -> tuple[PastOrder, ...]:
+        """The customer's orders that stand (not cancelled or returned), oldest first, with their
+        products: what milestones are timed from."""
+        rows = self.db.execute(
+            "select o.order_id, o.purchased_at, group_concat(li.sku, char(31)), group_concat(li.category, char(31)) "
+            "from orders o left join line_items li on li.order_id = o.order_id "
+            "where o.customer_id = ? and o.status not in ('cancelled', 'returned') "
+            "group by o.order_id order by o.purchased_at, o.order_id", [customer_id]).fetchall()
+        return tuple(PastOrder(r[0], parse_iso(r[1]) or datetime.min.replace(tzinfo=timezone.utc),
+                               frozenset((r[2] or "").split("\x1f")) - {""},
+                               frozenset((r[3] or "").split("\x1f")) - {""}) for r in rows)
+
     # touchpoints -------------------------------------------------------------------------
 
-    def set_touchpoints(self, order_id: str, sku: str, wanted: list[dict]) -> None:
+    def set_touchpoints(self, order_id: str, sku: str, wanted: list[dict], kinds: Optional[set[str]] = None) -> None:
         """Make the pending touchpoints of an order item match `wanted` (kind, flow, due_at,
-        optional anchor and repeatable).
+        optional anchor, expires_at and repeatable); with `kinds`, only touchpoints of those kinds.
 
         A held touchpoint keeps its hold unless it is wanted later than that. One that already
         went out stays done, except a `repeatable` one whose anchor moved later (a second delay):
@@ -314,24 +338,31 @@ class Orders:
         current = {r["kind"]: r for r in self.db["touchpoints"].rows_where("order_id = ? and sku = ?", [order_id, sku])}
         wanted_kinds = {w["kind"] for w in wanted}
         for kind, old in current.items():
+            if kinds is not None and kind not in kinds:
+                continue
             if kind not in wanted_kinds and old["status"] in ("pending", "held"):
                 self.db["touchpoints"].update(old["id"], {"status": "cancelled"})
         for touch in wanted:
             row = current.get(touch["kind"])
             anchor = touch.get("anchor")
+            expires = touch.get("expires_at")
             if row is None:
                 self.db["touchpoints"].insert({"order_id": order_id, "sku": sku, "kind": touch["kind"],
                                                "flow": touch["flow"], "due_at": touch["due_at"], "status": "pending",
-                                               "anchor": anchor})
+                                               "anchor": anchor, "expires_at": expires})
             elif row["status"] == "held" and touch["due_at"] <= row["due_at"] and anchor == row.get("anchor"):
-                continue
+                if row.get("expires_at") != expires:
+                    self.db["touchpoints"].update(row["id"], {"expires_at": expires})
             elif row["status"] in ("pending", "held", "cancelled"):
-                if (row["due_at"], row["status"], row.get("anchor")) != (touch["due_at"], "pending", anchor):
+                if (row["due_at"], row["status"], row.get("anchor"), row.get("expires_at")) != \
+                        (touch["due_at"], "pending", anchor, expires):
                     self.db["touchpoints"].update(row["id"], {"due_at": touch["due_at"], "status": "pending",
-                                                              "held_reason": None, "anchor": anchor})
+                                                              "held_reason": None, "anchor": anchor,
+                                                              "expires_at": expires})
             elif touch.get("repeatable") and anchor and (row.get("anchor") or "") < anchor:
                 self.db["touchpoints"].update(row["id"], {"due_at": touch["due_at"], "status": "pending",
-                                                          "held_reason": None, "anchor": anchor})
+                                                          "held_reason": None, "anchor": anchor,
+                                                          "expires_at": expires})
 
     def touchpoints(self, order_id: str) -> list[dict]:
         return list(self.db["touchpoints"].rows_where("order_id = ?", [order_id], order_by="due_at"))
@@ -352,6 +383,12 @@ class Orders:
     def finish_touchpoint(self, touchpoint_id: int, status: str, now: datetime, conversation_id: Optional[int] = None) -> None:
         self.db["touchpoints"].update(touchpoint_id, {"status": status, "started_at": iso(now),
                                                       "conversation_id": conversation_id, "held_reason": None})
+
+    def started_for_customer(self, customer_id: int, kind: str) -> bool:
+        """Did a touchpoint of `kind` already go out to this customer (on any of their orders)?"""
+        return self.db.execute("select 1 from touchpoints t join orders o on o.order_id = t.order_id "
+                               "where o.customer_id = ? and t.kind = ? and t.status = 'started' limit 1",
+                               [customer_id, kind]).fetchone() is not None
 
     def skip_touchpoints_before(self, order_id: str, before: datetime) -> None:
         self.db.execute("update touchpoints set status = 'skipped' where order_id = ? and status = 'pending' and due_at < ?",

@@ -10,6 +10,8 @@ Where things come from (docs/going-live.md says the same for shop owners):
 - Telegram/Slack contact: the order's `note_attributes` (cart attributes the storefront sets)
   `aftercare_channel` (telegram | slack) and `aftercare_address` (Telegram chat id or Slack user
   id); without them `webhooks.shopify_channel`, and a Telegram customer links by deep link.
+- referral: the note attribute `referral_code` (the storefront keeps the code of the personal
+  link the customer came through, https://shop.example/r/CODE): the order counts as referred.
 - consent: `buyer_accepts_marketing` or `customer.email_marketing_consent.state == subscribed`,
   or a chat contact left in the note attributes. It only ever grants: a customer who opted in
   in the chat is not opted out by the shop's marketing flag (STOP in the chat does that).
@@ -33,6 +35,7 @@ FULFILLMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update"})
 TOPICS = ORDER_TOPICS | FULFILLMENT_TOPICS
 CHANNEL_ATTRIBUTE = "aftercare_channel"
 ADDRESS_ATTRIBUTE = "aftercare_address"
+REFERRAL_ATTRIBUTE = "referral_code"
 
 
 class Unmappable(ValueError):
@@ -87,6 +90,7 @@ def map_order(payload: Mapping[str, Any], stored: list[OrderRow], default_channe
         "expected_at": iso(_first_known(expected, before and before.expected_at)),
         "shipment_status": shipment or (before and before.shipment_status),
         "consent": _consent(payload, customer, address, before),
+        "referral_code": _attributes(payload).get(REFERRAL_ATTRIBUTE) or (before and before.referral_code) or None,
     }
     header["status"] = _status(payload.get("cancelled_at"), header)
     items = [item for item in _list(payload, "line_items") if not item.get("gift_card")]

@@ -34,7 +34,8 @@ def problem(folder: Path, body: str, name: str = "extra.yml") -> FlowError:
 def test_shipped_flows_load():
     flow_set = load_flows(DIALOGS)
     assert set(REQUIRED_FLOWS) <= set(flow_set.flows)
-    assert {"checkin", "nps", "ces", "inbox", "replenishment", "thank_you", "delay_notice"} == set(flow_set.flows)
+    assert {"checkin", "nps", "ces", "inbox", "replenishment", "thank_you", "delay_notice", "anniversary",
+            "order_milestone", "loyalty_milestone"} == set(flow_set.flows)
     assert flow_set.texts["opt_out"].startswith("Done")
 
 

@@ -66,7 +66,7 @@ def test_tables_and_columns_carry_descriptions(browse):
     assert "Support cases handed to people in the Slack support channel." in page
     metadata = client.get("/-/metadata.json").json()
     described = metadata["databases"]["shop"]["tables"]["responses"]["columns"]
-    assert described["metric"] == "csat, nps, ces or text"
+    assert described["metric"] == "csat, nps, ces, text or testimonial"
 
 
 def test_canned_queries_answer_the_shops_questions(browse):

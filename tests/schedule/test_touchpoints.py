@@ -48,17 +48,24 @@ def changed(schedule: ScheduleSettings, kind: str, **fields) -> ScheduleSettings
     return schedule.copy(update={"touchpoints": kinds})
 
 
+def without_milestones(schedule: ScheduleSettings) -> ScheduleSettings:
+    """The kinds an order has on its own (milestones, timed from the customer's other orders, are
+    tested in tests/schedule/test_milestones.py)."""
+    kinds = {name: kind for name, kind in schedule.touchpoints.items() if not kind.needs_history}
+    return schedule.copy(update={"touchpoints": kinds})
+
+
 @pytest.fixture
 def schedule() -> ScheduleSettings:
     """The shipped kinds without per-category offsets: checkin 4d, transit 5d, nps 30d, thank-you on."""
-    shipped = load_settings(ROOT / "config.yml", environ={}).schedule
+    shipped = without_milestones(load_settings(ROOT / "config.yml", environ={}).schedule)
     return changed(shipped, "checkin", categories={})
 
 
 @pytest.fixture
 def shipped_schedule() -> ScheduleSettings:
     """The shipped config.yml: electronics 3d, skincare 14d."""
-    return load_settings(ROOT / "config.yml", environ={}).schedule
+    return without_milestones(load_settings(ROOT / "config.yml", environ={}).schedule)
 
 
 def test_delivered_order_gets_thank_you_checkin_and_nps(schedule):

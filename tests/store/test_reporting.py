@@ -48,6 +48,7 @@ def test_overall_figures_match_the_hand_computed_week(shop_store):
         "reviews": {"requested": 1, "accepted": 1},
         "upsells": {"offered": 1, "clicked": None},
         "replenishment": {"offered": 1, "clicked": None},
+        "referrals": {"asked": 0, "links": 0, "converted": 0, "rate": None, "referred_orders": 0, "testimonials": 0},
         "opt_outs": 1,
         "unreachable": 1,
     }

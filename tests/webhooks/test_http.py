@@ -99,7 +99,7 @@ async def test_orders_create_becomes_an_order_with_customer_items_contact_and_co
     items = [(i["sku"], i["product"], i["category"], i["quantity"], i["price"]) for i in server.store.orders.items(ORDER)]
     assert items == [("SKU2006-001", "Aviator sunglasses", "general", 1, 89.99),
                      ("SKU2006-020", "Mid-century lounger", "general", 1, 159.99)]
-    assert {kind for _, kind in server.touchpoints()} == {"thank_you"}
+    assert {kind for _, kind in server.touchpoints()} == {"thank_you", "anniversary"}   # a first order
 
 
 async def test_fulfilment_then_tracking_then_delivery_move_the_schedule(server):
@@ -333,3 +333,13 @@ async def test_a_shopify_order_without_contact_goes_to_the_configured_channel_un
     order = server.store.orders.get(ORDER)
     identity, = server.store.customers.identities_of(order["customer_id"])
     assert (order["channel"], identity.address, identity.consent) == ("telegram", None, False)
+
+
+async def test_a_shopify_order_placed_with_a_promoters_code_counts_as_a_referral(server):
+    promoter = server.store.customers.upsert("C-PROMOTER", "Ana Silva", None, None, "en", NOW)
+    server.store.referrals.give(promoter, "ANA12345", "https://shop.example/r/ANA12345", None, NOW)
+    payload = json.loads(fixture("orders_create"))
+    payload["note_attributes"].append({"name": "referral_code", "value": "ANA12345"})
+    assert (await server.shopify("orders/create", json.dumps(payload).encode()))[0] == 200
+    assert server.store.orders.get(ORDER)["referral_code"] == "ANA12345"
+    assert server.store.referrals.referred_orders(promoter) == [ORDER]

@@ -1,0 +1,63 @@
+"""The SQL of referrals and milestone gifts: the referral code each promoter was given (one per
+customer, ever: what makes the ask once-only), the gift code each milestone gave to whom, and
+whether a customer had trouble lately (what keeps milestones away)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlite_utils import Database
+
+from bot.clock import iso
+
+
+class Referrals:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def give(self, customer_id: int, code: str, link: Optional[str], conversation_id: Optional[int],
+             now: datetime) -> bool:
+        """Record that the customer was asked (with `code`, and the link when one was sent);
+        False when they had been asked before (the first record stays)."""
+        cursor = self.db.execute(
+            "insert or ignore into referral_codes (code, customer_id, conversation_id, link, given_at) "
+            "values (?, ?, ?, ?, ?)", [code, customer_id, conversation_id, link, iso(now)])
+        return cursor.rowcount == 1
+
+    def asked(self, customer_id: int) -> bool:
+        return self.db.execute("select 1 from referral_codes where customer_id = ?",
+                               [customer_id]).fetchone() is not None
+
+    def of_customer(self, customer_id: int) -> Optional[dict]:
+        rows = list(self.db["referral_codes"].rows_where("customer_id = ?", [customer_id]))
+        return rows[0] if rows else None
+
+    def referred_orders(self, customer_id: int) -> list[str]:
+        """Orders of other customers placed with this customer's referral code."""
+        return [r[0] for r in self.db.execute(
+            "select o.order_id from orders o join referral_codes r on r.code = o.referral_code "
+            "where r.customer_id = ? and o.customer_id != r.customer_id order by o.purchased_at",
+            [customer_id]).fetchall()]
+
+    def give_gift(self, customer_id: int, kind: str, code: str, conversation_id: Optional[int],
+                  now: datetime) -> bool:
+        """Record the gift code milestone `kind` gave this customer; False when it already had."""
+        cursor = self.db.execute(
+            "insert or ignore into gift_codes (customer_id, kind, code, conversation_id, given_at) "
+            "values (?, ?, ?, ?, ?)", [customer_id, kind, code, conversation_id, iso(now)])
+        return cursor.rowcount == 1
+
+    def gifts(self, customer_id: Optional[int] = None) -> list[dict]:
+        """Gift codes given (to one customer, or to everyone), oldest first."""
+        if customer_id is None:
+            return list(self.db["gift_codes"].rows_where(order_by="id"))
+        return list(self.db["gift_codes"].rows_where("customer_id = ?", [customer_id], order_by="id"))
+
+    def trouble_since(self, customer_id: int, since: datetime) -> bool:
+        """A low score (CSAT <= 3, NPS <= 6) given, or a case opened, at or after `since`."""
+        row = self.db.execute(
+            "select exists(select 1 from responses where customer_id = :c and at >= :since and score is not null "
+            "              and ((metric = 'csat' and score <= 3) or (metric = 'nps' and score <= 6))) "
+            "    or exists(select 1 from escalations where customer_id = :c and opened_at >= :since)",
+            {"c": customer_id, "since": iso(since)}).fetchone()
+        return bool(row and row[0])
