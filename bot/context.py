@@ -35,10 +35,12 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
                   orders=store.orders.count_for_customer(customer_id),
                   history=history(store, customer_id), translate=translate)
     key = offer_key(settings, item.get("sku") or sku or "")
+    refill = refill_key(settings, item.get("sku") or sku or "")
     has_case = store.cases.active_for_customer(customer_id) is not None
     return Context(variables=vocabulary.values(facts), timing=timing(settings), has_open_case=has_case,
                    upsell_offered_before=store.conversations.offer_made_before(customer_id, key) if key else False,
-                   offer_key=key, referral_asked_before=store.referrals.asked(customer_id),
+                   offer_key=key, referral_asked_before=store.referrals.asked(customer_id), refill_key=refill,
+                   refill_offered_before=store.conversations.offer_made_before(customer_id, refill) if refill else False,
                    earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {},
                    translate=translate, language=language)
 
@@ -71,9 +73,11 @@ def _item(store: Store, order_id: Optional[str], sku: Optional[str]) -> dict:
 
 
 def offer_key(settings: Settings, sku: str) -> Optional[str]:
-    """Which distinct offer `offer_upsell` makes for this SKU: its upsell, else its refill."""
-    if sku in settings.upsell.skus:
-        return f"upsell:{sku}"
-    if sku in settings.upsell.replenishment:
-        return f"refill:{sku}"
-    return None
+    """The distinct offer `offer_upsell` makes for this SKU: its upsell (upsell.skus)."""
+    return f"upsell:{sku}" if sku in settings.upsell.skus else None
+
+
+def refill_key(settings: Settings, sku: str) -> Optional[str]:
+    """The distinct offer `offer_refill` makes for this SKU: its refill, at the expected run-out
+    (upsell.replenishment); a check-in never makes it."""
+    return f"refill:{sku}" if sku in settings.upsell.replenishment else None

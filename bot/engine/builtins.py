@@ -149,6 +149,12 @@ def _record_testimonial(turn: Turn) -> None:
         turn.emit("record_testimonial", text=turn.slots["last_text"], **moves.parse_facts(turn.answer))
 
 
+def _offer_refill(turn: Turn) -> None:
+    turn.slots["upsell_offered"] = True            # what `aftercare report` counts (replenishment row)
+    turn.slots["offer"] = turn.ctx.refill_key       # each distinct offer goes to a customer once
+    turn.emit("offer_refill", url=turn.ctx.variables.get("refill.url"))
+
+
 def _opt_out(turn: Turn) -> None:
     moves.opt_out(turn.out)
 
@@ -189,7 +195,9 @@ ACTIONS = (
            args=(Arg("reason", f"auto (the intent) or one of {', '.join(REASONS)}", check=_check_reason),),
            apply=_open_case, waits="for an agent", stops=True, diagram="escalated to an agent"),
     Action("request_review", "mark a review request (guard with review_eligible)", _request_review),
-    Action("offer_upsell", "mark the upsell / replenishment offer as made (guard with upsell_eligible)", _offer_upsell),
+    Action("offer_upsell", "mark the product's upsell offer as made (guard with upsell_eligible)", _offer_upsell),
+    Action("offer_refill", "mark the product's refill offer as made (guard with refill_eligible); `set: "
+           "{offer_declined: true}` when they say no", _offer_refill),
     Action("give_gift_code", "record that this milestone's gift code ({milestone.gift_code}) went to the customer "
            "(guard with has_gift_code)", _give_gift_code, apply=_store_gift_code),
     Action("ask_referral", "record the referral ask and the customer's referral code, once per customer "
@@ -216,13 +224,22 @@ def _review_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
     return not ctx.has_open_case and bool(_happy(slots) or resolved_well)
 
 
-def _upsell_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
+def _may_offer(slots: Mapping[str, Any], ctx: Context) -> bool:
+    """What every offer needs (shared/CONVERSATION.md): a happy score here, else the order's
+    latest; no low score or case about the order, no open case, no "no" here, no offer yet here."""
     scored_here = any(metric in slots for metric in ("csat", "nps"))
     happy = _happy(slots) if scored_here else _happy(ctx.earlier)
     trouble = any(facts.get(key) for facts in (slots, ctx.earlier) for key in ("low_score", "had_case"))
     return (happy and not trouble and not ctx.has_open_case and not slots.get("said_no")
-            and not ctx.upsell_offered_before and not slots.get("upsell_offered")
-            and bool(ctx.variables.get("upsell.offer")))
+            and not slots.get("upsell_offered"))
+
+
+def _upsell_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
+    return _may_offer(slots, ctx) and not ctx.upsell_offered_before and bool(ctx.variables.get("upsell.offer"))
+
+
+def _refill_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
+    return _may_offer(slots, ctx) and not ctx.refill_offered_before and bool(ctx.variables.get("refill.url"))
 
 
 def _resolved_here(slots: Mapping[str, Any], ctx: Context) -> bool:
@@ -245,6 +262,8 @@ GUARDS = (
     Guard("upsell_eligible", "CSAT 4-5 or NPS 9-10 (here, else the order's latest), no low score or case about the "
           "order, no open case, no \"no\" from the customer here, this offer never made to them, an offer exists",
           _upsell_eligible),
+    Guard("refill_eligible", "like upsell_eligible, for the product's refill (upsell.replenishment): never offered "
+          "to them before, declined or not", _refill_eligible),
     Guard("has_faq", "the product has an FAQ answer in config", lambda slots, ctx: bool(ctx.variables.get("faq"))),
     Guard("has_review_url", "a review link is configured for the product",
           lambda slots, ctx: bool(ctx.variables.get("review_url"))),
@@ -363,18 +382,22 @@ def _name(facts: Facts) -> str:
 
 def _offer(facts: Facts) -> Optional[str]:
     offer = facts.settings.upsell.skus.get(facts.sku)
-    if offer:
-        return offer.offer
-    refill = facts.settings.upsell.replenishment.get(facts.sku)
-    if refill:
-        return refill.offer or f"a refill of {facts.item.get('product') or 'it'}"
-    return None
+    return offer.offer if offer else None
 
 
 def _offer_url(facts: Facts) -> Optional[str]:
     offer = facts.settings.upsell.skus.get(facts.sku)
+    return offer.url if offer else None
+
+
+def _refill(facts: Facts) -> Optional[str]:
     refill = facts.settings.upsell.replenishment.get(facts.sku)
-    return offer.url if offer else (refill.url if refill else None)
+    return (refill.offer or f"a refill of {facts.item.get('product') or 'it'}") if refill else None
+
+
+def _refill_url(facts: Facts) -> Optional[str]:
+    refill = facts.settings.upsell.replenishment.get(facts.sku)
+    return refill.url if refill else None
 
 
 _SHIPMENT_WORDS = {
@@ -497,8 +520,11 @@ VARIABLES = (
     Variable("product.category", "the product's category", lambda f: f.category),
     Variable("order.id", "the order id", lambda f: f.order_id or ""),
     Variable("review_url", "the product's review link (reviews in config)", _review_url),
-    Variable("upsell.offer", "the upsell or refill offer for the product (upsell in config)", _offer),
+    Variable("upsell.offer", "the upsell offer for the product (upsell.skus in config)", _offer),
     Variable("upsell.url", "the link to that offer", _offer_url),
+    Variable("refill.offer", "the refill offer of a consumable (upsell.replenishment: its `offer`, else "
+             "\"a refill of\" the product)", _refill),
+    Variable("refill.url", "the link to reorder it", _refill_url),
     Variable("faq", "the FAQ answer for the product's SKU or category (faq in config)",
              lambda f: f.settings.faq.get(f.sku) or f.settings.faq.get(f.category)),
     Variable("checkback_days", "days until a rescheduled check-in (schedule.not_used_yet_delay)",

@@ -6,6 +6,10 @@ now), `cancel`, `estimate: DURATION` (the carrier's new estimate: now + DURATION
 `ship: STATUS` (the carrier's latest shipment status, e.g. in_transit). `start:` (an ISO
 datetime) pins the simulated clock's start, for scenarios about the time of day.
 
+`reorder: ORDER_ID` places another order of the same item now (not shipped yet) and
+`deliver: ORDER_ID` delivers it; `tell_fixed: {problem_type, message, sku, since}` runs
+`aftercare tell-fixed` as the shop would (confirmed; sku defaults to the order's).
+
 `before:` holds turns played at the moment the order is imported, before anything is due (the
 customer writes in first, e.g. a problem the day it arrives); the clock then moves on to the
 next thing the bot has to say and `turns:` follow as usual.
@@ -56,15 +60,28 @@ class AgentMove:
 
 @dataclass(frozen=True)
 class OrderMove:
-    """The shop's system changes the order: deliver | cancel | estimate (duration) | ship (status)."""
+    """The shop's system changes the order: deliver | cancel | estimate (duration) | ship (status),
+    or places another one of the same item (reorder); `order_id` names another order than the
+    scenario's (reorder, deliver)."""
 
     kind: str
     duration: Optional[timedelta] = None
     status: Optional[str] = None
+    order_id: Optional[str] = None
 
 
-ORDER_MOVES = ("deliver", "cancel", "estimate", "ship", "referred_order")
-Turn = Union[Press, Say, Wait, Block, OrderMove]
+@dataclass(frozen=True)
+class TellFixed:
+    """The shop runs `aftercare tell-fixed` (and confirms)."""
+
+    problem_type: str
+    message: str
+    sku: Optional[str] = None
+    since: Optional[str] = None
+
+
+ORDER_MOVES = ("deliver", "cancel", "estimate", "ship", "referred_order", "reorder")
+Turn = Union[Press, Say, Wait, Block, OrderMove, TellFixed]
 
 
 @dataclass(frozen=True)
@@ -145,7 +162,8 @@ def _turn(doc, fail, index: int, raw, section: str = "turns") -> Turn:
         return OrderMove(raw)
     if not isinstance(raw, dict) or len(raw) != 1:
         raise fail(where, "a turn is one of `press: X`, `say: TEXT`, `wait: DURATION`, `block`, `deliver`, "
-                          "`cancel`, `estimate: DURATION`, `ship: STATUS` or `referred_order`")
+                          "`cancel`, `estimate: DURATION`, `ship: STATUS`, `referred_order`, `reorder: ORDER_ID`, "
+                          "`deliver: ORDER_ID` or `tell_fixed: {...}`")
     (kind, value), = raw.items()
     if kind == "press":
         return Press(str(value))
@@ -160,6 +178,12 @@ def _turn(doc, fail, index: int, raw, section: str = "turns") -> Turn:
         return Block()
     if kind in ("deliver", "cancel") and value is None:
         return OrderMove(kind)
+    if kind in ("deliver", "reorder"):
+        if not isinstance(value, (str, int)) or not str(value).strip():
+            raise fail(where, f"{kind}: give an order id, e.g. {kind}: S-1002")
+        return OrderMove(kind, order_id=str(value).strip())
+    if kind == "tell_fixed":
+        return _tell_fixed(fail, where, value)
     if kind == "estimate":
         try:
             return OrderMove(kind, duration=parse_duration(value))
@@ -170,7 +194,18 @@ def _turn(doc, fail, index: int, raw, section: str = "turns") -> Turn:
             raise fail(where, "ship: give the carrier's status, a word like in_transit")
         return OrderMove(kind, status=str(value).lower())
     raise fail(where, f"unknown turn {kind!r} (press, say, wait, block, deliver, cancel, estimate, ship, "
-                      "referred_order)")
+                      "referred_order, reorder, tell_fixed)")
+
+
+def _tell_fixed(fail, where: list, value) -> TellFixed:
+    if not isinstance(value, dict) or not value.get("problem_type") or not value.get("message"):
+        raise fail(where, "tell_fixed: give {problem_type: TYPE, message: TEXT} (and optionally sku, since)")
+    unknown = sorted(set(value) - {"problem_type", "message", "sku", "since"})
+    if unknown:
+        raise fail(where, f"tell_fixed: unknown key {unknown[0]!r} (problem_type, message, sku, since)")
+    return TellFixed(str(value["problem_type"]), str(value["message"]),
+                     str(value["sku"]) if value.get("sku") else None,
+                     str(value["since"]) if value.get("since") else None)
 
 
 def _agent_move(fail, index: int, raw) -> AgentMove:

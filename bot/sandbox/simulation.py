@@ -11,10 +11,12 @@ from typing import Any, Optional, Protocol
 from bot.clock import SimClock, iso, parse_iso
 from bot.config import Anchor, Settings
 from bot.core import Core
-from bot.importing import import_rows, patched_rows
+from bot.importing import import_rows, stored_rows
 from bot.orders import OrderRow
-from bot.sandbox.scenario import AgentMove, Block, OrderMove, Press, Say, Scenario, Turn, Wait
+from bot.sandbox.scenario import (AgentMove, Block, OrderMove, Press, Say, Scenario, ScenarioError, TellFixed, Turn,
+                                  Wait)
 from bot.store.store import Store
+from bot.tell_fixed import TellFixedError, check_request, parse_since, plan, queue
 
 SIM_CUSTOMER_REF = "sim-customer"
 SETTLE_HORIZON = timedelta(minutes=2)   # rate-limit pauses and retries the bot "has to say now"
@@ -146,6 +148,9 @@ class Simulation:
         elif isinstance(turn, OrderMove):
             self.move_order(turn)
             await self.settle()
+        elif isinstance(turn, TellFixed):
+            self.tell_fixed(turn)
+            await self.settle()
         elif isinstance(turn, Press):
             await self.press(turn.value)
         elif isinstance(turn, Say):
@@ -162,8 +167,17 @@ class Simulation:
         changes = {"deliver": {"delivered_at": now, "status": "delivered", "shipment_status": "delivered"},
                    "cancel": {"status": "cancelled"},
                    "estimate": {"expected_at": now + (move.duration or timedelta(0))},
-                   "ship": {"shipment_status": move.status}}[move.kind]
-        rows = patched_rows(self.core.store, str(self.scenario.order["order_id"]), **changes)
+                   "ship": {"shipment_status": move.status},
+                   "reorder": {"order_id": move.order_id, "purchased_at": now, "shipped_at": None,
+                               "delivered_at": None, "expected_at": None, "status": "placed",
+                               "shipment_status": None}}[move.kind]
+        order_id = str(self.scenario.order["order_id"])
+        if move.kind == "deliver" and move.order_id:
+            order_id = move.order_id
+            changes["shipped_at"] = now
+        rows = [replace(row, **changes) for row in stored_rows(self.core.store, order_id)]
+        if not rows:
+            raise ScenarioError(self.scenario.path, None, f"{move.kind}: no order {order_id!r} (reorder it first)")
         import_rows(self.core.store, self.settings, rows, now)
 
     def import_referred_order(self, now: datetime) -> None:
@@ -177,6 +191,16 @@ class Simulation:
                           customer_name="Friend Customer", consent=False,
                           referral_code=given["code"] if given else None)
         import_rows(self.core.store, self.settings, [friend], now)
+
+    def tell_fixed(self, move: TellFixed) -> None:
+        """`aftercare tell-fixed`, confirmed: queue the notice for everyone who reported the problem."""
+        store, sku = self.core.store, move.sku or str(self.scenario.order["sku"])
+        try:
+            check_request(store, sku, move.problem_type, move.message)
+            chosen = plan(store, sku, move.problem_type, parse_since(move.since))
+        except TellFixedError as exc:
+            raise ScenarioError(self.scenario.path, None, f"tell_fixed: {exc}") from None
+        queue(store, chosen, move.message, self.clock.now())
 
     async def press(self, value: str) -> None:
         question = self.transcript.last_question()
@@ -264,6 +288,11 @@ class Simulation:
         return {
             "transcript": self.transcript.public(),
             "support_channel": self.agent.posts(),
+            "touchpoints": [{"order_id": t["order_id"], "kind": t["kind"], "status": t["status"]}
+                            for order_id in store.orders.ids_of_customer(customer_id)
+                            for t in store.orders.touchpoints(order_id)],
+            "fix_notices": [{"sku": n["sku"], "problem_type": n["problem_type"], "status": n["status"]}
+                            for n in store.fix_notices.for_customer(customer_id)],
             "outcome": {
                 **scores,
                 "escalated": case is not None,

@@ -326,6 +326,16 @@ class Orders:
                                frozenset((r[2] or "").split("\x1f")) - {""},
                                frozenset((r[3] or "").split("\x1f")) - {""}) for r in rows)
 
+    def later_order_with(self, customer_id: int, order_id: str, sku: str) -> Optional[str]:
+        """The customer's first order placed after `order_id` (not cancelled or returned) that
+        holds `sku`, or None."""
+        row = self.db.execute(
+            "select o.order_id from orders o join line_items li on li.order_id = o.order_id "
+            "where o.customer_id = ? and li.sku = ? and o.order_id != ? and o.status not in ('cancelled', 'returned') "
+            "and o.purchased_at > (select purchased_at from orders where order_id = ?) "
+            "order by o.purchased_at, o.order_id limit 1", [customer_id, sku, order_id, order_id]).fetchone()
+        return row[0] if row else None
+
     # touchpoints -------------------------------------------------------------------------
 
     def set_touchpoints(self, order_id: str, sku: str, wanted: list[dict], kinds: Optional[set[str]] = None) -> None:
@@ -469,6 +479,12 @@ class Conversations:
             if made == offer_key or (made is None and offer_key.startswith("upsell:")):
                 return True
         return False
+
+    def offer_declined(self, customer_id: int, offer_key: str) -> bool:
+        """Did the customer say no to this distinct offer (`offer_declined` beside its `offer` key)?"""
+        rows = self.db.execute("select slots from conversations where customer_id = ? and slots like "
+                               "'%\"offer_declined\": true%'", [customer_id]).fetchall()
+        return any(json.loads(raw or "{}").get("offer") == offer_key for (raw,) in rows)
 
     def order_facts(self, customer_id: int, order_id: str) -> dict[str, Any]:
         """What the customer's conversations about one order established: the latest csat and nps,
