@@ -204,6 +204,8 @@ def render_summary(console: Console, summary: Summary, *, speed: float) -> None:
                           f"resolved +{minutes(case.minutes(case.resolved_at))}")
     table.add_row("review requests", str(summary.review_requests))
     table.add_row("upsells", str(summary.upsells))
+    table.add_row("you spoke, we listened", f"{summary.fixed_notices} \"it has been fixed\" message(s) (tell-fixed)")
+    table.add_row("remembered", f"{summary.followups} check-in(s) followed up on a problem put right")
     table.add_row("opt-outs", str(summary.opt_outs))
     table.add_row("unreachable", f"{summary.unreachable} (blocked the bot or account gone); "
                                  f"{summary.no_consent} without consent")

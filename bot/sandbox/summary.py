@@ -1,8 +1,9 @@
 """The figures of a sandbox run, read from the store at the end (read-only).
 
 What the demo prints and what its test asserts on: check-ins sent and answered, CSAT, NPS and
-CES, cases with their times, review requests, upsells, opt-outs, unreachable customers, and
-the messages the governor held back (counted while the run went on, see `HoldLog`).
+CES, cases with their times, review requests, upsells, "it has been fixed" notices (tell-fixed),
+check-ins that followed up on a problem put right, opt-outs, unreachable customers, and the
+messages the governor held back (counted while the run went on, see `HoldLog`).
 """
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ class Summary:
     cases: list[CaseTimes] = field(default_factory=list)
     review_requests: int = 0
     upsells: int = 0
+    fixed_notices: int = 0           # "you spoke, we listened" (aftercare tell-fixed) that went out
+    followups: int = 0               # check-ins that followed up on a problem put right (step recall)
     opt_outs: int = 0
     unreachable: int = 0
     no_consent: int = 0
@@ -102,6 +105,8 @@ def summarize(store: Store, holds: HoldLog) -> Summary:
     for slots in log.conversation_slots():
         out.review_requests += bool(slots.get("review_requested"))
         out.upsells += bool(slots.get("upsell_offered"))
+        out.followups += bool(slots.get("followed_up"))
+    out.fixed_notices = log.fix_notices_sent()
     for identity in log.identity_flags():
         out.opt_outs += identity.opted_out
         out.unreachable += not identity.reachable
