@@ -77,7 +77,7 @@ def run(tmp_path_factory) -> Run:
 
 
 def test_runs_the_whole_sample_quickly_and_serves_healthz(run):
-    assert run.summary.orders == 22                 # 20 from the CSV, 2 pushed by the shop's webhook
+    assert run.summary.orders == 23          # 20 from the CSV, 2 pushed by the shop's webhook, 1 from history
     assert run.summary.real_seconds < 30
     assert run.health["status"] == 200 and run.health["body"]["ok"] is True
     assert run.health["body"]["channels"] == ["slack", "telegram"]
@@ -250,6 +250,27 @@ def test_the_report_on_a_sandbox_store_has_the_summary_counts(run):
     assert overall["upsells"]["offered"] + overall["replenishment"]["offered"] == summary.upsells
     assert overall["opt_outs"] == summary.opt_outs
     assert overall["unreachable"] == summary.unreachable
+    referrals = overall["referrals"]
+    assert (referrals["asked"], referrals["testimonials"], referrals["referred_orders"]) == (
+        summary.referral_asks, summary.testimonials, summary.referred_orders)
+
+
+def test_a_milestone_and_a_referral_ask_happen_and_the_summary_counts_them(run):
+    """Emily's first order was a year before the run (data/sample_history.csv): her anniversary
+    thank-you with her own code; Priya (delighted) is asked once for a referral and a testimonial,
+    and the shop's live order W-2001 arrives with her code."""
+    emily = run.delivered("A-1009")
+    assert any(text.startswith("Hi Emily! A year ago you placed your first order with us.") and "YEAR1-" in text
+               for _, text in emily)
+    priya = [text for _, text in run.delivered("A-1007")]
+    asks = [text for text in priya if "here is your personal link to share: https://shop.example/r/" in text]
+    assert len(asks) == 1                                        # two orders, two NPS 10s: asked once
+    assert any(text.startswith("Would you tell me in one sentence") for text in priya)
+    summary = run.summary
+    assert (summary.milestones, summary.gift_codes) == (1, 1)
+    assert summary.referral_asks >= 1 and summary.testimonials >= 1 and summary.referred_orders == 1
+    lines = "\n".join(run.demo.narrator.lines)
+    assert "A year ago you placed your first order" in lines and "personal link to share" in lines
 
 
 def test_without_personas_it_runs_on_the_wall_clock_until_stopped_and_leaves_chat_its_messages(tmp_path):

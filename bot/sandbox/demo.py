@@ -61,6 +61,7 @@ log = logging.getLogger("aftercare.sandbox")
 
 SAMPLE_ORDERS = "data/sample_orders.csv"
 SAMPLE_WEBHOOK_ORDERS = "data/sample_webhook_orders.json"   # pushed live by the simulated shop
+SAMPLE_HISTORY = "data/sample_history.csv"  # earlier orders of the sample's customers (their milestones)
 PLAYGROUND_DB = "data/sandbox.db"          # --no-personas: kept so `aftercare chat` can join
 LAST_RUN_DB = "data/last-run.db"           # with personas: kept so `aftercare report` can read it
 FAST_FORWARD = timedelta(minutes=20)       # a longer quiet stretch is jumped over, not played
@@ -136,6 +137,8 @@ class SandboxDemo:
         self.orders_file = Path(orders_file) if orders_file else settings.resolve(SAMPLE_ORDERS)
         # the shop's live orders belong to the story of the sample, with simulated customers
         self.shop_file = settings.resolve(SAMPLE_WEBHOOK_ORDERS) if personas and not orders_file else None
+        # and so do its customers' earlier orders, imported as history (a first order's anniversary)
+        self.history_file = settings.resolve(SAMPLE_HISTORY) if personas and not orders_file else None
         self.shop: Optional[ShopFeed] = None
         self.narrator = narrator or Narrator()
         self.health_port = health_port
@@ -175,6 +178,7 @@ class SandboxDemo:
             # sends its console messages and the support posts of its cases (to its in-memory desk).
             self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.desk,
                                           link_secret=link_secret, sends_on=None if self.personas else channels)
+            self._import_history(settings)
             report = import_rows(self.store, settings, rows, self.clock.now())
             for error in errors:
                 self.narrator.note(f"[yellow]{self.orders_file}:{error.line}: {error.reason} (row skipped)[/]")
@@ -197,7 +201,8 @@ class SandboxDemo:
             await world.stop()
             if health is not None:
                 await health.cleanup()
-        summary = summarize(self.store, self.holds)
+        milestones = {name for name, kind in self.settings.schedule.touchpoints.items() if kind.needs_history}
+        summary = summarize(self.store, self.holds, milestones)
         summary.sim_start, summary.sim_end = self.start, self.clock.now()
         summary.real_seconds = time.monotonic() - started
         return summary
@@ -296,6 +301,19 @@ class SandboxDemo:
         points = [t for t in self.store.orders.touchpoints(order_id)
                   if t["status"] in ("pending", "held") and t["kind"] in ("delay_notice", "checkin")]
         return ", ".join(f"{t['kind'].replace('_', ' ')} due {parse_iso(t['due_at']):%b %d %H:%M}Z" for t in points)
+
+    def _import_history(self, settings: Settings) -> None:
+        """The customers' earlier orders, as a shop imports its history: what was due for them
+        before the run is over (skipped); what falls due later, like the anniversary of a first
+        order, is not."""
+        if self.history_file is None or not self.history_file.is_file():
+            return
+        rows, errors = read_orders(self.history_file)
+        if errors:
+            raise OrderFileError(self.history_file, f"line {errors[0].line}: {errors[0].reason}")
+        import_rows(self.store, settings, rows, self.clock.now())
+        for order_id in dict.fromkeys(row.order_id for row in rows):
+            self.store.orders.skip_touchpoints_before(order_id, self.clock.now())
 
     def _shop_rows(self) -> list[OrderRow]:
         if self.shop_file is None:

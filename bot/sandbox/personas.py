@@ -23,8 +23,8 @@ from bot.sandbox.scenario import Press, Say   # the same moves a scenario file u
 Move = Union[Press, Say]
 
 # What a bot message asks for, as a person reading it would tell.
-CSAT, CES, NPS, YES_NO, TRIAGE, IMPROVE, AGENT, DELAY, INFO = (
-    "csat", "ces", "nps", "yes_no", "triage", "improve", "agent", "delay", "info")
+CSAT, CES, NPS, YES_NO, TRIAGE, IMPROVE, AGENT, DELAY, INVITE, INFO = (
+    "csat", "ces", "nps", "yes_no", "triage", "improve", "agent", "delay", "invite", "info")
 
 AGENT_NAME = "Dana"
 AGENT_SIGNATURE = f"{AGENT_NAME} from the support team here"
@@ -53,8 +53,9 @@ class Persona:
 
 
 PERSONAS: dict[str, Persona] = {p.name: p for p in (
-    Persona("delighted", "loves it: 5, yes to a review", {
-        CSAT: [Press("5")], YES_NO: [Press("yes")], CES: [Press("7")], NPS: [Press("10")]}),
+    Persona("delighted", "loves it: 5, yes to a review, a sentence for a testimonial", {
+        CSAT: [Press("5")], YES_NO: [Press("yes")], CES: [Press("7")], NPS: [Press("10")],
+        INVITE: [Say("It just works, and your team answers fast. I tell all my friends!")]}),
     Persona("so_so", "it's ok: 3 and a comment", {
         CSAT: [Press("3")], IMPROVE: [Say("It's ok, a bit pricey for what it is.")], NPS: [Press("7")]}),
     Persona("broken", "broken product: 1, 'it arrived cracked'", {
@@ -110,13 +111,17 @@ def personas_in_file(path: Path | str) -> dict[str, str]:
 
 # What each persona says, in the other languages of the sample orders (written, not machine-made).
 SAYINGS: dict[str, dict[str, str]] = {
-    "pt": {"It's ok, a bit pricey for what it is.": "Está ok, um pouco caro para o que é.",
+    "pt": {"It just works, and your team answers fast. I tell all my friends!":
+           "Funciona e a vossa equipa responde depressa. Falo de vocês a todos os meus amigos!",
+           "It's ok, a bit pricey for what it is.": "Está ok, um pouco caro para o que é.",
            "it arrived cracked": "chegou rachado", "Thank you, that's great!": "Obrigado, ótimo!",
            "Maybe a cheaper price.": "Talvez um preço mais baixo.",
            "it never arrived, tracking hasn't moved": "nunca chegou, o rastreio não mexe",
            "Great, thanks for checking!": "Ótimo, obrigado por verificar!",
            "can I talk to a person?": "posso falar com uma pessoa?", "still in the box": "ainda está na caixa"},
-    "es": {"It's ok, a bit pricey for what it is.": "Está bien, un poco caro para lo que es.",
+    "es": {"It just works, and your team answers fast. I tell all my friends!":
+           "Funciona sin más y vuestro equipo responde rápido. ¡Se lo cuento a todos mis amigos!",
+           "It's ok, a bit pricey for what it is.": "Está bien, un poco caro para lo que es.",
            "it arrived cracked": "llegó agrietado", "Thank you, that's great!": "¡Gracias, genial!",
            "it never arrived, tracking hasn't moved": "nunca llegó, el seguimiento no se mueve",
            "can I talk to a person?": "¿puedo hablar con una persona?", "still in the box": "sigue en la caja"},
@@ -141,6 +146,9 @@ SAYINGS: dict[str, dict[str, str]] = {
 }
 
 # The bot's questions a persona recognises by their words (any language, through `translate`).
+# The invitation to a testimonial (dialogs/nps.yml, checkin.yml): its only button is "No thanks".
+INVITATION = ("Would you tell me in one sentence what you like about us? We may share it with other shoppers, "
+              "with your first name only.")
 QUESTIONS = {"I'm sorry to hear that. What went wrong?": TRIAGE,
              "Thanks! What could we do better?": IMPROVE,
              "Thanks for being honest. What's the one thing we should improve?": IMPROVE}
@@ -153,6 +161,8 @@ def classify(text: str, button_values: Sequence[str], translate: Callable[[str],
     """What a bot message asks, read from its buttons and words (`translate`: the customer's
     language, so a persona reads "O que correu mal?" as the triage question)."""
     values = set(button_values)
+    if translate(INVITATION).lower() in text.lower():
+        return INVITE
     if values == {str(n) for n in range(1, 6)}:
         return CSAT
     if values == {str(n) for n in range(1, 8)}:

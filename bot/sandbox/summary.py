@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import mean, median
-from typing import Optional
+from typing import Collection, Optional
 
 from bot.cases import SUPPORT
 from bot.store.run_log import CaseRecord
@@ -50,6 +50,11 @@ class Summary:
     cases: list[CaseTimes] = field(default_factory=list)
     review_requests: int = 0
     upsells: int = 0
+    milestones: int = 0              # milestone messages delivered (anniversary, tenth order, ...)
+    gift_codes: int = 0              # gift codes they gave
+    referral_asks: int = 0           # promoters asked for a referral / testimonial (once each)
+    testimonials: int = 0
+    referred_orders: int = 0         # orders placed with another customer's referral code
     fixed_notices: int = 0           # "you spoke, we listened" (aftercare tell-fixed) that went out
     followups: int = 0               # check-ins that followed up on a problem put right (step recall)
     opt_outs: int = 0
@@ -86,7 +91,8 @@ class Summary:
         return median(values) if values else None
 
 
-def summarize(store: Store, holds: HoldLog) -> Summary:
+def summarize(store: Store, holds: HoldLog, milestone_kinds: Collection[str] = ()) -> Summary:
+    """`milestone_kinds`: the touchpoint kinds that are milestones (config.yml)."""
     log = store.run_log
     out = Summary(orders=store.orders.count(), held=dict(holds.by_reason))
     outbox = log.outbox()
@@ -102,6 +108,12 @@ def summarize(store: Store, holds: HoldLog) -> Summary:
             getattr(out, response["metric"]).append(response["score"])
         elif response["metric"] == "text":
             out.feedback += 1
+        elif response["metric"] == "testimonial":
+            out.testimonials += 1
+    for kind in milestone_kinds:
+        out.milestones += sum(sent_by_conversation[c] > 0 for c in log.touchpoint_conversations(kind, "started"))
+    out.gift_codes = len(store.referrals.gifts())
+    out.referral_asks, out.referred_orders = store.referrals.counts()
     for slots in log.conversation_slots():
         out.review_requests += bool(slots.get("review_requested"))
         out.upsells += bool(slots.get("upsell_offered"))

@@ -39,6 +39,13 @@ class Referrals:
             "where r.customer_id = ? and o.customer_id != r.customer_id order by o.purchased_at",
             [customer_id]).fetchall()]
 
+    def counts(self) -> tuple[int, int]:
+        """(customers asked, orders placed with another customer's code), over the whole store."""
+        asked = self.db.execute("select count(*) from referral_codes").fetchone()[0]
+        referred = self.db.execute("select count(*) from orders o join referral_codes r on r.code = o.referral_code "
+                                   "and o.customer_id != r.customer_id").fetchone()[0]
+        return asked, referred
+
     def give_gift(self, customer_id: int, kind: str, code: str, conversation_id: Optional[int],
                   now: datetime) -> bool:
         """Record the gift code milestone `kind` gave this customer; False when it already had."""

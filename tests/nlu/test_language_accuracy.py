@@ -10,10 +10,10 @@ from bot.nlu.languages import LanguageRouter, load_parser
 
 pytestmark = pytest.mark.nlu
 
-# Issue #17 asks 0.90 per language; measured today (`aftercare nlu test`) the five models are
-# below it on ~300 training sentences each, so this is the floor that must not slip while
-# their data grows (the README quotes each figure).
-FLOOR_MACRO_F1 = 0.75
+# Issue #17 asks 0.90 per language. A language whose held-out figure reached it keeps 0.90 as
+# its floor; the others keep the floor measured on ~300 training sentences, which must not slip
+# while their data grows (the README quotes each figure).
+FLOOR_MACRO_F1 = {"es": 0.75, "pt": 0.75, "de": 0.90, "fr": 0.90, "it": 0.90}
 MAX_CONFIDENT_WRONG = 0.10
 
 
@@ -28,7 +28,7 @@ def router(nlu_settings) -> LanguageRouter:
 @pytest.mark.parametrize("language", ["es", "pt", "de", "fr", "it"])
 def test_macro_f1_per_language(router, nlu_settings, language) -> None:
     result = evaluate(router.for_language(language), load_examples(nlu_settings.test_files[language]))
-    assert result.macro_f1 >= FLOOR_MACRO_F1, f"[{language}] macro-F1 {result.macro_f1:.3f}: {result.confused_pairs(5)}"
+    assert result.macro_f1 >= FLOOR_MACRO_F1[language], f"[{language}] macro-F1 {result.macro_f1:.3f}: {result.confused_pairs(5)}"
     assert result.confident_errors() <= MAX_CONFIDENT_WRONG
 
 
