@@ -75,10 +75,10 @@ PERSONAS: dict[str, Persona] = {p.name: p for p in (
     Persona("stop", "says STOP", {CSAT: [Say("STOP")]}),
     Persona("silent", "never answers"),
     Persona("blocked", "blocks the bot before the check-in", blocks_before_checkin=True),
-    Persona("writes_first", "writes the day after delivery: it cracked; put right, the check-in asks about that", {
+    Persona("writes_first", "writes the day after delivery: it arrived cracked; put right, the check-in asks about that", {
         AGENT: [Say("Thank you, that was quick!")], CES: [Press("7")], YES_NO: [Press("yes")],
         CSAT: [Press("5")], NPS: [Press("9")]},
-        writes_first="It cracked the first time I used it."),
+        writes_first="It arrived cracked down the middle."),
 )}
 ORDER = tuple(PERSONAS)
 
