@@ -78,7 +78,7 @@ PERSONAS: dict[str, Persona] = {p.name: p for p in (
     Persona("writes_first", "writes the day after delivery: it arrived cracked; put right, the check-in asks about that", {
         AGENT: [Say("Thank you, that was quick!")], CES: [Press("7")], YES_NO: [Press("yes")],
         CSAT: [Press("5")], NPS: [Press("9")]},
-        writes_first="It arrived cracked down the middle."),
+        writes_first="The bottle arrived cracked and leaking."),
 )}
 ORDER = tuple(PERSONAS)
 
