@@ -70,7 +70,7 @@ def stored_rows(store: Store, order_id: str) -> list[OrderRow]:
     customer = store.customers.get(order["customer_id"])
     identity = next((i for i in store.customers.identities_of(order["customer_id"])
                      if i.channel == order["channel"]), None)
-    when = {name: parse_iso(order[name]) for name in ("purchased_at", "shipped_at", "delivered_at", "expected_at")}
+    when: dict[str, Any] = {name: parse_iso(order[name]) for name in ("purchased_at", "shipped_at", "delivered_at", "expected_at")}
     return [OrderRow(
         line=index + 1, order_id=order_id, customer_ref=customer["ref"], channel=order["channel"],
         product=item["product"], sku=item["sku"], category=item["category"], quantity=item["quantity"],
@@ -157,8 +157,9 @@ def _wanted(touchpoint: Touchpoint, current: Optional[dict], settings: Settings)
     expires = settings.schedule.touchpoints[touchpoint.kind].expires
     if expires is not None:               # could not go out by then: dropped, never sent late
         wanted["expires_at"] = iso(touchpoint.due_at + expires)
-    if repeatable and current and current.get("started_at"):
-        floor = parse_iso(current["started_at"]) + settings.delays.renotify_after
+    started = parse_iso(current.get("started_at")) if current else None
+    if repeatable and started is not None:
+        floor = started + settings.delays.renotify_after
         wanted["due_at"] = iso(max(touchpoint.due_at, floor))
     return wanted
 

@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 MAX_NETWORK_ATTEMPTS = 12
 SCAN_PAGE = 100          # due rows read at a time
 SCAN_LIMIT = 1000        # due rows looked at per pass, at most
+# Live sends start at least this far apart per channel (at most half the interval of the
+# channel's rate): parallel calls of similar latency then also complete apart, so when the
+# process dies, at most about one send has been accepted by the platform without its result
+# being recorded yet - the one duplicate a kill may cost - instead of a whole burst of them.
+MAX_START_SPACING = 0.01
 
 
 class Outlet(Protocol):
@@ -43,7 +48,7 @@ class Limits:
     """Sends per second per address (chat / DM / channel) and per channel as a whole.
 
     `burst`: sends per channel that may go back to back. `reply_burst`: messages of an answer
-    to someone who just wrote that may go to their address at once (Telegram tolerates short
+    to someone who just wrote that may go to their address at once (platforms tolerate short
     bursts per chat); proactive sends keep to `per_address`. `in_flight`: platform calls per
     channel at once, never two to one address."""
 
@@ -152,6 +157,10 @@ class Dispatcher:
         self._limits = dict(limits)
         self._limiters = {name: RateLimiter(limit) for name, limit in limits.items()}
         self._in_flight: dict[tuple[str, str], asyncio.Task] = {}
+        self._spacing = {name: min(MAX_START_SPACING, 0.5 / limit.per_channel) if limit.per_channel > 0 else 0.0
+                         for name, limit in limits.items()}
+        self._last_start: dict[str, float] = {}
+        self._live = False                  # `run` drives: starts are spaced (see MAX_START_SPACING)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._wake: Optional[asyncio.Event] = None
         self.stats: dict[str, int] = defaultdict(int)
@@ -187,6 +196,7 @@ class Dispatcher:
         Sleeps until the next row or rate-limit slot is due, a commit, or a send completes;
         `idle` only bounds a sleep with nothing scheduled (a row written by another process)."""
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        self._live = True
         stopper = asyncio.create_task(self._wake_on(stop))
         try:
             while not stop.is_set():
@@ -203,6 +213,7 @@ class Dispatcher:
         finally:
             stopper.cancel()
             self._loop = self._wake = None
+            self._live = False
 
     async def run_once(self) -> Optional[datetime]:
         """Send everything due now that the limits allow (concurrently across addresses, in
@@ -255,6 +266,8 @@ class Dispatcher:
                     continue
                 if limiter:
                     ready = limiter.channel_ready_at(now)
+                    if self._live:
+                        ready = max(ready, self._last_start.get(channel, 0.0) + self._spacing.get(channel, 0.0))
                     if ready > now + 1e-6:
                         full.add(channel)
                         next_ready = ready if next_ready is None else min(next_ready, ready)
@@ -275,6 +288,7 @@ class Dispatcher:
                 offset -= 1
                 if limiter:
                     limiter.taken(key[1], now)
+                self._last_start[channel] = now
                 busy[channel] += 1
                 self._in_flight[key] = asyncio.ensure_future(self._deliver(key, row))
             if len(rows) < SCAN_PAGE or seen <= full:

@@ -1,7 +1,11 @@
 """Slack, for customers (DM check-ins) and for support agents (case cards, threads).
 
-With slack_desk.py, the only modules that import slack_bolt / slack_sdk. Inbound: Bolt verifies signatures, we
-ack first, then hand a normalized `InboundEvent` or `AgentAction` to the app. Outbound: every
+With slack_desk.py, the only modules that import slack_bolt / slack_sdk. Inbound: Bolt verifies signatures and
+we hand a normalized `InboundEvent` or `AgentAction` to the app; Slack gets its 200 only after the
+app has committed it (`process_before_response=True`): a process killed in between leaves Slack
+without an answer, and Slack delivers the event again (retries with `X-Slack-Retry-Num`), which
+the store's (channel, event id) dedup makes harmless. The app commits in milliseconds, well
+inside Slack's 3 seconds; a slower answer also only means a retry. Outbound: every
 SDK error becomes a `SendResult`; retries and rate limits belong to the outbox dispatcher, so
 the client gets no retry handlers at all (not even slack-sdk's default connection retry, which
 could post a message twice)."""
@@ -59,7 +63,7 @@ class SlackChannel:
                  member_cache_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic,
                  timeout: int = 30) -> None:
         self._client = AsyncWebClient(token=bot_token, timeout=timeout, retry_handlers=[],
-                                      **({"base_url": base_url} if base_url else {}))
+                                      **({"base_url": base_url} if base_url else {}))  # type: ignore[arg-type]
         if _bypasses_proxy(self._client.base_url):
             # slack-sdk reads HTTPS_PROXY but ignores NO_PROXY: keep loopback calls direct
             self._client.proxy = None
@@ -70,7 +74,7 @@ class SlackChannel:
         self.desk = SlackDesk(self._client, self._support_channels, member_cache_seconds=member_cache_seconds,
                               clock=clock)
         self._dm_channels: dict[str, str] = {}
-        self._seen = RecentIds()
+        self._handled = RecentIds()            # event ids this process has committed
         self._order_locks: dict[str, list] = {}   # key -> [lock, users]
         self._inflight: set[asyncio.Task] = set()
         self._runner: Optional[web.AppRunner] = None
@@ -121,8 +125,8 @@ class SlackChannel:
             self._runner = None
 
     async def idle(self) -> None:
-        """Wait until every acknowledged request has been handled (tests, `simulate`: the
-        HTTP answer comes before the work, by design)."""
+        """Wait until every request in progress has been handled (Socket Mode, or a request
+        whose sender stopped waiting; over HTTP the answer itself comes after the work)."""
         for _ in range(3):      # let listener tasks Bolt just scheduled start and register
             await asyncio.sleep(0)
         while self._inflight:
@@ -135,8 +139,10 @@ class SlackChannel:
         return f"http://{self._host}:{self._port}{self._path}"
 
     def _build_app(self) -> AsyncApp:
+        # process_before_response: the 200 (the ack) goes out after the listener returned,
+        # i.e. after the app committed the event; never before (nothing lost on a crash).
         app = AsyncApp(client=self._client, signing_secret=self._signing_secret,
-                       process_before_response=False, before_authorize=self._same_proxy)
+                       process_before_response=True, before_authorize=self._same_proxy)
         app.middleware(self._drop_retried_events)
         app.event("message")(self._on_message)
         app.action(re.compile(rf"^{CHOICE_PREFIX}\d+$"))(self._on_choice)
@@ -168,32 +174,31 @@ class SlackChannel:
 
     async def _drop_retried_events(self, req: Any, resp: Any,
                                    next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
-        """Slack retries an event it thinks we missed; when this process already has the
-        event_id, answer 200 and stop here. The app's (channel, event_id) dedup in the store
-        is the real guarantee; this only saves work within one process."""
+        """Slack retries an event it thinks we missed; when this process has already handled
+        (committed) the event_id, answer 200 and stop here. A retry of an event still being
+        handled goes on and waits its turn (one at a time per customer), so it is answered
+        only once the first copy is committed. The app's (channel, event_id) dedup in the
+        store is the real guarantee; this only saves work within one process."""
         body = req.body if isinstance(req.body, dict) else {}
-        event_id = body.get("event_id")
-        if event_id:
-            seen = self._seen.add(str(event_id))
-            if seen and req.headers.get("x-slack-retry-num"):
-                log.info("dropped Slack retry of %s", event_id)
-                return BoltResponse(status=200, body="")
+        event_id = str(body.get("event_id") or "")
+        if event_id and req.headers.get("x-slack-retry-num") and event_id in self._handled:
+            log.info("dropped Slack retry of %s", event_id)
+            return BoltResponse(status=200, body="")
         return await next()
 
     async def _on_message(self, body: dict, event: dict) -> None:
-        """message events (already acked by Bolt): customer DMs and agents' thread replies."""
+        """message events (acked once this returns): customer DMs and agents' thread replies."""
         event_id = str(body.get("event_id") or "")
         inbound = customer_message(event, event_id, self.bot_user_id)
         if inbound is not None:
             await self._deliver_inbound(inbound)
-            return
-        if self._on_agent_action is None:
-            return
-        if self._support_channels and event.get("channel") not in self._support_channels:
-            return
-        action = agent_reply(event, event_id, self.bot_user_id)
-        if action is not None:
-            await self._deliver_agent(action)
+        elif self._on_agent_action is not None and (not self._support_channels
+                                                     or event.get("channel") in self._support_channels):
+            action = agent_reply(event, event_id, self.bot_user_id)
+            if action is not None:
+                await self._deliver_agent(action)
+        if event_id:
+            self._handled.add(event_id)
 
     async def _on_bolt_error(self, error: Exception, body: Any,
                              response: Optional[BoltResponse]) -> Optional[BoltResponse]:
@@ -233,7 +238,7 @@ class SlackChannel:
         await self._tracked("agents", self._on_agent_action(action))
 
     async def _tracked(self, key: str, work: Awaitable[None]) -> None:
-        """Run a handler after the ack, one at a time per customer (and for all agent
+        """Run a handler before the ack, one at a time per customer (and for all agent
         actions), in arrival order: Slack may deliver two requests at once but the app should
         see a person's messages in order. Counted so stop() and idle() can wait for it."""
         task = asyncio.current_task()

@@ -98,10 +98,25 @@ class UpdateReceiver:
             finally:
                 self._fetching = False
             backoff = 1.0
-            for raw in batch:
-                update_id = await self._process(raw, "getUpdates")
-                if update_id is not None:
-                    self._offset = max(self._offset or 0, update_id + 1)
+            await self._process_batch(batch)
+
+    async def _process_batch(self, batch: list) -> None:
+        """Different chats' updates at once, each chat's in the order Telegram sent them; the
+        offset moves past the batch only once all of it is handled. One chat's slow update
+        (its NLU parse) no longer holds up the other chats' behind it, and the parse of one
+        runs while another commits; a crash mid-batch gets the whole batch again, and the
+        store's dedup drops what was already committed."""
+        lanes: dict[object, list] = {}
+        for raw in batch:
+            lanes.setdefault(_lane(raw), []).append(raw)
+
+        async def in_order(raws: list) -> list[Optional[int]]:
+            return [await self._process(raw, "getUpdates") for raw in raws]
+
+        done = await asyncio.gather(*(in_order(raws) for raws in lanes.values()))
+        handled = [update_id for ids in done for update_id in ids if update_id is not None]
+        if handled:
+            self._offset = max(self._offset or 0, max(handled) + 1)
 
     async def _get_updates(self, timeout: float, limit: int = 100) -> list:
         """One raw getUpdates call; confirming everything below `self._offset`."""
@@ -205,3 +220,17 @@ class UpdateReceiver:
                 pass
             await self._runner.cleanup()
             self._runner = None
+
+
+def _lane(raw: Any) -> object:
+    """Whose update this is (the chat; a button tap's chat), so each chat's updates stay in
+    order; None (one shared lane, in order) when the update does not say."""
+    try:
+        if "message" in raw:
+            chat = raw["message"]["chat"]["id"]
+        else:
+            query = raw["callback_query"]
+            chat = (query.get("message") or {}).get("chat", {}).get("id") or query["from"]["id"]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return chat if isinstance(chat, (int, str)) else None

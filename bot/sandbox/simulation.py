@@ -12,7 +12,9 @@ from bot.clock import SimClock, iso, parse_iso
 from bot.config import Anchor, Settings
 from bot.core import Core
 from bot.importing import import_rows, stored_rows
+from bot.mainloop import MainLoop, earliest
 from bot.orders import OrderRow
+from bot.records import CaseStatus
 from bot.sandbox.scenario import (AgentMove, Block, OrderMove, Press, Say, Scenario, ScenarioError, TellFixed, Turn,
                                   Wait)
 from bot.store.store import Store
@@ -78,6 +80,7 @@ class Simulation:
         self.agent = agent
         self.transcript = Transcript()
         self.agent_moves = list(scenario.agent)
+        self.main = MainLoop(core, upkeep=False)      # a scripted conversation: no retention, no digest
 
     # ---- set-up ------------------------------------------------------------------------
 
@@ -164,15 +167,16 @@ class Simulation:
         if move.kind == "referred_order":
             self.import_referred_order(now)
             return
-        changes = {"deliver": {"delivered_at": now, "status": "delivered", "shipment_status": "delivered"},
-                   "cancel": {"status": "cancelled"},
-                   "estimate": {"expected_at": now + (move.duration or timedelta(0))},
-                   "ship": {"shipment_status": move.status},
-                   "reorder": {"order_id": move.order_id, "purchased_at": now, "shipped_at": None,
-                               "delivered_at": None, "expected_at": None, "status": "placed",
-                               "shipment_status": None}}[move.kind]
+        every_change: dict[str, dict[str, Any]] = {
+            "deliver": {"delivered_at": now, "status": "delivered", "shipment_status": "delivered"},
+            "cancel": {"status": "cancelled"},
+            "estimate": {"expected_at": now + (move.duration or timedelta(0))},
+            "ship": {"shipment_status": move.status},
+            "reorder": {"order_id": move.order_id, "purchased_at": now, "shipped_at": None, "delivered_at": None,
+                        "expected_at": None, "status": "placed", "shipment_status": None}}
+        changes = dict(every_change[move.kind])
         order_id = str(self.scenario.order["order_id"])
-        if move.kind == "deliver" and move.order_id:
+        if move.kind == "deliver" and move.order_id:       # another order of the scenario (reordered)
             order_id = move.order_id
             changes["shipped_at"] = now
         rows = [replace(row, **changes) for row in stored_rows(self.core.store, order_id)]
@@ -208,7 +212,7 @@ class Simulation:
         if question:
             wanted = value.strip().lower()
             match = next((b for b in question["_buttons"] if wanted in (b[1].lower(), b[0].lower())), None)
-        if match is None:
+        if match is None or question is None:
             self.transcript.customer(value, self.clock.now())
             await self.customer.say(value)
         else:
@@ -220,7 +224,7 @@ class Simulation:
         """Agent moves, in order, while a case is open, until a reply has been played."""
         while self.agent_moves:
             case = self._case()
-            if case is None or case["status"] == "resolved":
+            if case is None or case["status"] == CaseStatus.RESOLVED:
                 return
             move = self.agent_moves.pop(0)
             await self.agent.act(move, case)
@@ -231,29 +235,24 @@ class Simulation:
     async def settle(self, until_first_message: bool = False) -> None:
         """Run scheduler and dispatcher until the bot has nothing more to say right now (with
         `until_first_message`: until it has said something new, moving the clock on to it)."""
-        core = self.core
         said = len(self.transcript.entries)
         for _ in range(10_000):
-            core.scheduler.tick(self.clock.now())
-            next_send = await core.dispatcher.run_once()
-            self.transcript.collect(core.store, self.customer.channel, self.customer.address)
+            turn = await self.main.step(self.clock.now())
+            self.transcript.collect(self.core.store, self.customer.channel, self.customer.address)
             now = self.clock.now()
-            if next_send is not None and next_send - now <= SETTLE_HORIZON:
-                self.clock.set(max(next_send, now + timedelta(milliseconds=1)))
+            if turn.send is not None and turn.send - now <= SETTLE_HORIZON:
+                self.clock.set(max(turn.send, now + timedelta(milliseconds=1)))
                 continue
-            if until_first_message and len(self.transcript.entries) <= said:
-                upcoming = [t for t in (core.scheduler.next_at(), next_send) if t]
-                if upcoming:
-                    self.clock.set(max(min(upcoming), now + timedelta(seconds=1)))
-                    continue
+            if until_first_message and len(self.transcript.entries) <= said and turn.at is not None:
+                self.clock.set(max(turn.at, now + timedelta(seconds=1)))
+                continue
             return
 
     async def advance(self, duration: timedelta) -> None:
         """`wait`: move the clock on, letting everything due on the way happen."""
         end = self.clock.now() + duration
         while True:
-            upcoming = [t for t in (self.core.scheduler.next_at(), self.core.store.outbox.next_due_at()) if t]
-            nxt = min(upcoming) if upcoming else None
+            nxt = earliest(self.core.scheduler.next_at(), self.core.store.outbox.next_due_at())
             if nxt is None or nxt > end:
                 break
             self.clock.set(max(nxt, self.clock.now()))

@@ -8,6 +8,7 @@ from typing import Optional
 from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
+from bot.store import tables
 
 # The SKU a case is about: its conversation's, else the order's line item with that SKU.
 _REPORTS = """
@@ -34,7 +35,7 @@ class FixNotices:
 
     def reports(self, sku: str, problem_type: str, since: Optional[datetime] = None) -> list[dict]:
         """Every case with this problem type on this SKU (opened at or after `since`), oldest first."""
-        return list(self.db.query(_REPORTS, {"problem": problem_type, "sku": sku, "since": iso(since)}))
+        return list(tables.query(self.db, _REPORTS, {"problem": problem_type, "sku": sku, "since": iso(since)}))
 
     def told(self, sku: str, problem_type: str) -> set[int]:
         """Customers who already have a notice for this SKU and problem (whatever became of it)."""
@@ -52,11 +53,11 @@ class FixNotices:
         return cursor.rowcount == 1
 
     def for_customer(self, customer_id: int) -> list[dict]:
-        return list(self.db["fix_notices"].rows_where("customer_id = ?", [customer_id], order_by="id"))
+        return list(tables.where(self.db, "fix_notices", "customer_id = ?", [customer_id], order_by="id"))
 
     def due(self, now: datetime, limit: int = 500) -> list[dict]:
         """Pending or held notices whose time has come (index on status, due_at)."""
-        return list(self.db.query(
+        return list(tables.query(self.db,
             "select * from fix_notices where status in ('pending', 'held') and due_at <= ? order by due_at, id "
             "limit ?", [iso(now), limit]))
 
@@ -65,9 +66,9 @@ class FixNotices:
         return parse_iso(row[0]) if row and row[0] else None
 
     def hold(self, notice_id: int, until: datetime, reason: str) -> None:
-        self.db["fix_notices"].update(notice_id, {"status": "held", "due_at": iso(until), "held_reason": reason})
+        tables.update(self.db, "fix_notices", notice_id, {"status": "held", "due_at": iso(until), "held_reason": reason})
 
     def finish(self, notice_id: int, status: str, now: datetime, outbox_id: Optional[int] = None) -> None:
         """'sent' (with its outbox row), or 'suppressed:<reason>' / 'cancelled' for good."""
-        self.db["fix_notices"].update(notice_id, {"status": status, "sent_at": iso(now), "outbox_id": outbox_id,
+        tables.update(self.db, "fix_notices", notice_id, {"status": status, "sent_at": iso(now), "outbox_id": outbox_id,
                                                   "held_reason": None})

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Optional
 from sqlite_utils import Database
 
 from bot.clock import iso
+from bot.store import tables
 
 ERASED = "[erased]"
 CUSTOMER_POST_PREFIX = "Customer: "      # thread posts that carry the customer's own words
@@ -36,7 +37,7 @@ class Match:
 
 @dataclass(frozen=True)
 class SupportPost:
-    """A bot post in the support channel that shows a customer's words (to delete on Slack)."""
+    """A bot post in the support channel that shows a customer's words (to delete on the desk's platform)."""
 
     outbox_id: int
     channel: str
@@ -207,7 +208,7 @@ class Privacy:
         identities = ids("select id from identities where customer_id = ?")
         conversations = ids("select id from conversations where customer_id = ?")
         orders = ids("select order_id from orders where customer_id = ? order by purchased_at, order_id")
-        customer = self.db["customers"].get(customer_id)
+        customer = tables.get(self.db, "customers", customer_id)
         self._suppress(customer, identities, at)
         counts: dict[str, int] = {}
         ident, conv = _marks(identities), _marks(conversations)
@@ -235,7 +236,7 @@ class Privacy:
             "reachable = 0 where customer_id = ?", [customer_id]).rowcount
         ex("update consent_ledger set source = 'order-import' where customer_id = ? and source like 'order-import:%'",
            [customer_id])
-        self.db["consent_ledger"].insert({"customer_id": customer_id, "identity_id": None, "channel": None,
+        tables.insert(self.db, "consent_ledger", {"customer_id": customer_id, "identity_id": None, "channel": None,
                                           "action": "forgotten", "source": "aftercare customer forget", "at": at})
         counts["touchpoints"] = ex(
             f"update touchpoints set status = 'cancelled', held_reason = 'customer forgotten' "
@@ -259,7 +260,7 @@ class Privacy:
                                  "'forgotten-%'", [customer["id"]]).fetchall()
         hashes.extend(suppression_hash("order", row[0]) for row in orders)
         for identity_id in identities:
-            row = self.db["identities"].get(identity_id)
+            row = tables.get(self.db, "identities", identity_id)
             if row["address"]:
                 hashes.append(suppression_hash(row["channel"], row["address"]))
         for value in hashes:
@@ -317,7 +318,7 @@ class Privacy:
 
     def log(self, kind: str, actor: str, now: datetime, counts: dict[str, int],
             customer_id: Optional[int] = None) -> None:
-        self.db["erasure_log"].insert({"kind": kind, "customer_id": customer_id, "actor": actor, "at": iso(now),
+        tables.insert(self.db, "erasure_log", {"kind": kind, "customer_id": customer_id, "actor": actor, "at": iso(now),
                                        "counts": json.dumps(counts, sort_keys=True)})
 
     def erasures(self) -> list[dict]:

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from bot.records import OutboxKind
 from bot.clock import iso, parse_iso
 from bot.schedule.touchpoints import PastOrder
+from bot.store import tables
 from bot.store.fix_notices import FixNotices
 from bot.store.privacy import Privacy
 from bot.store.referrals import Referrals
@@ -142,9 +143,9 @@ class Customers:
         row = self.db.execute("select id from customers where ref = ?", [ref]).fetchone()
         fields = {"name": name, "email": email, "timezone": timezone, "language": language}
         if row:
-            self.db["customers"].update(row[0], {k: v for k, v in fields.items() if v})
+            tables.update(self.db, "customers", row[0], {k: v for k, v in fields.items() if v})
             return row[0]
-        return self.db["customers"].insert({"ref": ref, **fields, "created_at": iso(now)}).last_pk
+        return tables.insert(self.db, "customers", {"ref": ref, **fields, "created_at": iso(now)})
 
     def id_of_ref(self, ref: str) -> Optional[int]:
         """The customer whose shop reference is `ref`, if any."""
@@ -152,11 +153,11 @@ class Customers:
         return row[0] if row else None
 
     def get(self, customer_id: int) -> dict:
-        return self.db["customers"].get(customer_id)
+        return tables.get(self.db, "customers", customer_id)
 
     def choose_language(self, customer_id: int, tag: Optional[str]) -> None:
         """The customer's own choice of language (None: forget it, back to the automatic pick)."""
-        self.db["customers"].update(customer_id, {"language_choice": tag})
+        tables.update(self.db, "customers", customer_id, {"language_choice": tag})
 
     def ensure_identity(self, customer_id: int, channel: str, address: Optional[str], consent: bool,
                         now: datetime, source: str) -> int:
@@ -172,52 +173,52 @@ class Customers:
                 updates["consent"] = int(consent)
                 self._ledger(customer_id, identity_id, channel, "opt_in" if consent else "consent_withdrawn", source, now)
             if updates:
-                self.db["identities"].update(identity_id, updates)
+                tables.update(self.db, "identities", identity_id, updates)
             return identity_id
-        identity_id = self.db["identities"].insert({
+        identity_id = tables.insert(self.db, "identities", {
             "customer_id": customer_id, "channel": channel, "address": address or None,
             "consent": int(consent), "reachable": 1, "opted_out": 0,
             "linked_at": iso(now) if address else None,
-        }).last_pk
+        })
         if consent:
             self._ledger(customer_id, identity_id, channel, "opt_in", source, now)
         return identity_id
 
     def identity(self, identity_id: int) -> Identity:
-        return _identity(self.db["identities"].get(identity_id))
+        return _identity(tables.get(self.db, "identities", identity_id))
 
     def identity_at(self, channel: str, address: str) -> Optional[Identity]:
-        rows = list(self.db["identities"].rows_where("channel = ? and address = ?", [channel, address], limit=1))
+        rows = list(tables.where(self.db, "identities", "channel = ? and address = ?", [channel, address], limit=1))
         return _identity(rows[0]) if rows else None
 
     def identities_of(self, customer_id: int) -> list[Identity]:
-        return [_identity(r) for r in self.db["identities"].rows_where("customer_id = ?", [customer_id])]
+        return [_identity(r) for r in tables.where(self.db, "identities", "customer_id = ?", [customer_id])]
 
     def bind_address(self, identity_id: int, address: str, now: datetime, source: str) -> None:
-        """Bind a chat to the customer's identity (Telegram deep link), opting them in."""
+        """Bind a chat to the customer's identity (a channel's deep link), opting them in."""
         identity = self.identity(identity_id)
         self.db.execute("update identities set address = null where channel = ? and address = ? and id != ?",
                         [identity.channel, address, identity_id])
-        self.db["identities"].update(identity_id, {"address": address, "linked_at": iso(now), "consent": 1,
+        tables.update(self.db, "identities", identity_id, {"address": address, "linked_at": iso(now), "consent": 1,
                                                    "opted_out": 0, "reachable": 1})
         self._ledger(identity.customer_id, identity_id, identity.channel, "link", source, now)
 
     def opt_out(self, identity_id: int, now: datetime, source: str) -> None:
         identity = self.identity(identity_id)
-        self.db["identities"].update(identity_id, {"opted_out": 1})
+        tables.update(self.db, "identities", identity_id, {"opted_out": 1})
         self._ledger(identity.customer_id, identity_id, identity.channel, "opt_out", source, now)
 
     def opt_in(self, identity_id: int, now: datetime, source: str) -> None:
         identity = self.identity(identity_id)
-        self.db["identities"].update(identity_id, {"opted_out": 0, "consent": 1, "reachable": 1})
+        tables.update(self.db, "identities", identity_id, {"opted_out": 0, "consent": 1, "reachable": 1})
         self._ledger(identity.customer_id, identity_id, identity.channel, "opt_in", source, now)
 
     def mark_unreachable(self, identity_id: int) -> None:
-        self.db["identities"].update(identity_id, {"reachable": 0})
+        tables.update(self.db, "identities", identity_id, {"reachable": 0})
 
     def mark_reachable(self, identity_id: int) -> None:
         """The customer wrote to us from this identity: whatever blocked it is gone."""
-        self.db["identities"].update(identity_id, {"reachable": 1})
+        tables.update(self.db, "identities", identity_id, {"reachable": 1})
 
     def unresolved_by_email(self, channel: str, limit: int = 50) -> list[tuple[int, str]]:
         """(identity id, email) of identities with no address yet whose email was never looked up."""
@@ -228,16 +229,16 @@ class Customers:
         return [(r[0], r[1]) for r in rows]
 
     def lookup_tried(self, identity_id: int, now: datetime) -> None:
-        self.db["identities"].update(identity_id, {"lookup_tried_at": iso(now)})
+        tables.update(self.db, "identities", identity_id, {"lookup_tried_at": iso(now)})
 
     def set_language(self, identity_id: int, language_code: str) -> None:
-        self.db["identities"].update(identity_id, {"language_code": language_code})
+        tables.update(self.db, "identities", identity_id, {"language_code": language_code})
 
     def ledger(self, customer_id: int) -> list[dict]:
-        return list(self.db["consent_ledger"].rows_where("customer_id = ?", [customer_id], order_by="id"))
+        return list(tables.where(self.db, "consent_ledger", "customer_id = ?", [customer_id], order_by="id"))
 
     def _ledger(self, customer_id: int, identity_id: int, channel: str, action: str, source: str, now: datetime) -> None:
-        self.db["consent_ledger"].insert({"customer_id": customer_id, "identity_id": identity_id, "channel": channel,
+        tables.insert(self.db, "consent_ledger", {"customer_id": customer_id, "identity_id": identity_id, "channel": channel,
                                           "action": action, "source": source, "at": iso(now)})
 
     def use_link(self, token_id: str, customer_id: int, now: datetime) -> bool:
@@ -248,7 +249,7 @@ class Customers:
 
     def record_contact(self, customer_id: int, kind: str, now: datetime) -> None:
         """A proactive contact: counted by the weekly cap."""
-        self.db["contacts"].insert({"customer_id": customer_id, "kind": kind, "at": iso(now)})
+        tables.insert(self.db, "contacts", {"customer_id": customer_id, "kind": kind, "at": iso(now)})
 
     def contacts_since(self, customer_id: int, since: datetime) -> list[datetime]:
         rows = self.db.execute("select at from contacts where customer_id = ? and at > ? order by at",
@@ -285,20 +286,20 @@ class Orders:
         if row and tuple(row[1:]) == (item["product"], item["category"], item["quantity"], item.get("price")):
             return False
         if row:
-            self.db["line_items"].update(row[0], item)
+            tables.update(self.db, "line_items", row[0], item)
         else:
-            self.db["line_items"].insert(item)
+            tables.insert(self.db, "line_items", item)
         return True
 
     def get(self, order_id: str) -> Optional[dict]:
-        rows = list(self.db["orders"].rows_where("order_id = ?", [order_id]))
+        rows = list(tables.where(self.db, "orders", "order_id = ?", [order_id]))
         return rows[0] if rows else None
 
     def items(self, order_id: str) -> list[dict]:
-        return list(self.db["line_items"].rows_where("order_id = ?", [order_id], order_by="id"))
+        return list(tables.where(self.db, "line_items", "order_id = ?", [order_id], order_by="id"))
 
     def latest_for_customer(self, customer_id: int) -> Optional[dict]:
-        rows = list(self.db["orders"].rows_where("customer_id = ?", [customer_id],
+        rows = list(tables.where(self.db, "orders", "customer_id = ?", [customer_id],
                                                  order_by="purchased_at desc", limit=1))
         return rows[0] if rows else None
 
@@ -345,41 +346,41 @@ class Orders:
         A held touchpoint keeps its hold unless it is wanted later than that. One that already
         went out stays done, except a `repeatable` one whose anchor moved later (a second delay):
         it is pending again."""
-        current = {r["kind"]: r for r in self.db["touchpoints"].rows_where("order_id = ? and sku = ?", [order_id, sku])}
+        current = {r["kind"]: r for r in tables.where(self.db, "touchpoints", "order_id = ? and sku = ?", [order_id, sku])}
         wanted_kinds = {w["kind"] for w in wanted}
         for kind, old in current.items():
             if kinds is not None and kind not in kinds:
                 continue
             if kind not in wanted_kinds and old["status"] in ("pending", "held"):
-                self.db["touchpoints"].update(old["id"], {"status": "cancelled"})
+                tables.update(self.db, "touchpoints", old["id"], {"status": "cancelled"})
         for touch in wanted:
             row = current.get(touch["kind"])
             anchor = touch.get("anchor")
             expires = touch.get("expires_at")
             if row is None:
-                self.db["touchpoints"].insert({"order_id": order_id, "sku": sku, "kind": touch["kind"],
+                tables.insert(self.db, "touchpoints", {"order_id": order_id, "sku": sku, "kind": touch["kind"],
                                                "flow": touch["flow"], "due_at": touch["due_at"], "status": "pending",
                                                "anchor": anchor, "expires_at": expires})
             elif row["status"] == "held" and touch["due_at"] <= row["due_at"] and anchor == row.get("anchor"):
                 if row.get("expires_at") != expires:
-                    self.db["touchpoints"].update(row["id"], {"expires_at": expires})
+                    tables.update(self.db, "touchpoints", row["id"], {"expires_at": expires})
             elif row["status"] in ("pending", "held", "cancelled"):
                 if (row["due_at"], row["status"], row.get("anchor"), row.get("expires_at")) != \
                         (touch["due_at"], "pending", anchor, expires):
-                    self.db["touchpoints"].update(row["id"], {"due_at": touch["due_at"], "status": "pending",
+                    tables.update(self.db, "touchpoints", row["id"], {"due_at": touch["due_at"], "status": "pending",
                                                               "held_reason": None, "anchor": anchor,
                                                               "expires_at": expires})
             elif touch.get("repeatable") and anchor and (row.get("anchor") or "") < anchor:
-                self.db["touchpoints"].update(row["id"], {"due_at": touch["due_at"], "status": "pending",
+                tables.update(self.db, "touchpoints", row["id"], {"due_at": touch["due_at"], "status": "pending",
                                                           "held_reason": None, "anchor": anchor,
                                                           "expires_at": expires})
 
     def touchpoints(self, order_id: str) -> list[dict]:
-        return list(self.db["touchpoints"].rows_where("order_id = ?", [order_id], order_by="due_at"))
+        return list(tables.where(self.db, "touchpoints", "order_id = ?", [order_id], order_by="due_at"))
 
     def due_touchpoints(self, now: datetime, limit: int = 500) -> list[dict]:
         """Pending touchpoints whose time has come (index on status, due_at: no scan)."""
-        return list(self.db.query(
+        return list(tables.query(self.db,
             "select * from touchpoints where status in ('pending', 'held') and due_at <= ? order by due_at limit ?",
             [iso(now), limit]))
 
@@ -388,10 +389,10 @@ class Orders:
         return parse_iso(row[0]) if row and row[0] else None
 
     def hold_touchpoint(self, touchpoint_id: int, until: datetime, reason: str) -> None:
-        self.db["touchpoints"].update(touchpoint_id, {"status": "held", "due_at": iso(until), "held_reason": reason})
+        tables.update(self.db, "touchpoints", touchpoint_id, {"status": "held", "due_at": iso(until), "held_reason": reason})
 
     def finish_touchpoint(self, touchpoint_id: int, status: str, now: datetime, conversation_id: Optional[int] = None) -> None:
-        self.db["touchpoints"].update(touchpoint_id, {"status": status, "started_at": iso(now),
+        tables.update(self.db, "touchpoints", touchpoint_id, {"status": status, "started_at": iso(now),
                                                       "conversation_id": conversation_id, "held_reason": None})
 
     def started_for_customer(self, customer_id: int, kind: str) -> bool:
@@ -413,48 +414,48 @@ class Conversations:
 
     def create(self, customer_id: int, identity_id: int, order_id: Optional[str], sku: Optional[str],
                flow: str, step: str, now: datetime) -> int:
-        return self.db["conversations"].insert({
+        return tables.insert(self.db, "conversations", {
             "customer_id": customer_id, "identity_id": identity_id, "order_id": order_id, "sku": sku,
             "flow": flow, "step": step, "slots": "{}", "owner": "bot", "status": "active",
             "created_at": iso(now), "updated_at": iso(now),
-        }).last_pk
+        })
 
     def get(self, conversation_id: int) -> dict:
-        row = self.db["conversations"].get(conversation_id)
+        row = tables.get(self.db, "conversations", conversation_id)
         row["slots"] = json.loads(row["slots"] or "{}")
         return row
 
     def save(self, conversation_id: int, state: dict, now: datetime) -> None:
-        self.db["conversations"].update(conversation_id, {
+        tables.update(self.db, "conversations", conversation_id, {
             "flow": state["flow"], "step": state["step"], "slots": _json(state["slots"]),
             "status": state["status"], "owner": state["owner"], "wake_at": iso(state["wake_at"]),
             "wake_kind": state["wake_kind"], "reminded": int(state["reminded"]), "updated_at": iso(now),
         })
 
     def set_question(self, conversation_id: int, message_row_id: Optional[int]) -> None:
-        self.db["conversations"].update(conversation_id, {"question_message_id": message_row_id})
+        tables.update(self.db, "conversations", conversation_id, {"question_message_id": message_row_id})
 
     def set_owner(self, conversation_id: int, owner: str, now: datetime) -> None:
-        self.db["conversations"].update(conversation_id, {"owner": owner, "updated_at": iso(now)})
+        tables.update(self.db, "conversations", conversation_id, {"owner": owner, "updated_at": iso(now)})
 
     def current_for_identity(self, identity_id: int) -> Optional[dict]:
         """The identity's conversation that is still open (the newest), if any."""
-        rows = list(self.db.query("select id from conversations where identity_id = ? and status != 'closed' "
+        rows = list(tables.query(self.db, "select id from conversations where identity_id = ? and status != 'closed' "
                                   "order by id desc limit 1", [identity_id]))
         return self.get(rows[0]["id"]) if rows else None
 
     def latest_for_identity(self, identity_id: int) -> Optional[dict]:
-        rows = list(self.db.query("select id from conversations where identity_id = ? order by id desc limit 1",
+        rows = list(tables.query(self.db, "select id from conversations where identity_id = ? order by id desc limit 1",
                                   [identity_id]))
         return self.get(rows[0]["id"]) if rows else None
 
     def for_customer(self, customer_id: int) -> list[dict]:
-        ids = [r["id"] for r in self.db.query("select id from conversations where customer_id = ? order by id",
+        ids = [r["id"] for r in tables.query(self.db, "select id from conversations where customer_id = ? order by id",
                                               [customer_id])]
         return [self.get(i) for i in ids]
 
     def due_wakeups(self, now: datetime, limit: int = 500) -> list[dict]:
-        ids = [r["id"] for r in self.db.query(
+        ids = [r["id"] for r in tables.query(self.db,
             "select id from conversations where status != 'closed' and wake_at is not null and wake_at <= ? "
             "order by wake_at limit ?", [iso(now), limit])]
         return [self.get(i) for i in ids]
@@ -467,7 +468,7 @@ class Conversations:
         fields: dict[str, Any] = {"wake_at": iso(until)}
         if kind:
             fields["wake_kind"] = kind
-        self.db["conversations"].update(conversation_id, fields)
+        tables.update(self.db, "conversations", conversation_id, fields)
 
     def offer_made_before(self, customer_id: int, offer_key: str) -> bool:
         """Was this distinct offer ("upsell:SKU", "refill:SKU") already made to the customer?
@@ -509,30 +510,30 @@ class Conversations:
     def add_message(self, conversation_id: Optional[int], identity_id: Optional[int], direction: str, sender: str,
                     text: str, now: datetime, buttons: Optional[list] = None, outbox_id: Optional[int] = None,
                     platform_message_id: Optional[str] = None) -> int:
-        return self.db["messages"].insert({
+        return tables.insert(self.db, "messages", {
             "conversation_id": conversation_id, "identity_id": identity_id, "direction": direction,
             "sender": sender, "text": text, "buttons": _json(buttons or []), "outbox_id": outbox_id,
             "platform_message_id": platform_message_id, "at": iso(now),
-        }).last_pk
+        })
 
     def message(self, message_id: int) -> dict:
-        return self.db["messages"].get(message_id)
+        return tables.get(self.db, "messages", message_id)
 
     def message_by_outbox(self, outbox_id: int) -> Optional[dict]:
-        rows = list(self.db["messages"].rows_where("outbox_id = ?", [outbox_id], limit=1))
+        rows = list(tables.where(self.db, "messages", "outbox_id = ?", [outbox_id], limit=1))
         return rows[0] if rows else None
 
     def set_platform_id(self, outbox_id: int, platform_message_id: Optional[str]) -> None:
         self.db.execute("update messages set platform_message_id = ? where outbox_id = ?", [platform_message_id, outbox_id])
 
     def last_messages(self, conversation_id: int, count: int = 6) -> list[dict]:
-        rows = list(self.db.query("select * from messages where conversation_id = ? order by id desc limit ?",
+        rows = list(tables.query(self.db, "select * from messages where conversation_id = ? order by id desc limit ?",
                                   [conversation_id, count]))
         return list(reversed(rows))
 
     def add_response(self, conversation_id: int, customer_id: int, order_id: Optional[str], sku: Optional[str],
                      metric: str, score: Optional[int], text: str, intent: Optional[str], entities: list, now: datetime) -> None:
-        self.db["responses"].insert({
+        tables.insert(self.db, "responses", {
             "conversation_id": conversation_id, "customer_id": customer_id, "order_id": order_id, "sku": sku,
             "metric": metric, "score": score, "text": text, "intent": intent, "entities": _json(entities),
             "at": iso(now),
@@ -546,8 +547,8 @@ class Conversations:
 
     def responses(self, customer_id: Optional[int] = None) -> list[dict]:
         if customer_id is None:
-            return list(self.db["responses"].rows_where(order_by="id"))
-        return list(self.db["responses"].rows_where("customer_id = ?", [customer_id], order_by="id"))
+            return list(tables.where(self.db, "responses", order_by="id"))
+        return list(tables.where(self.db, "responses", "customer_id = ?", [customer_id], order_by="id"))
 
 
 # ---- cases -----------------------------------------------------------------------------
@@ -568,33 +569,40 @@ class Cases:
              request: Optional[str] = None) -> int:
         """A new open case; `request` is what the customer asked for beside the problem
         (refund, replacement, ...), kept apart so a case shows both."""
-        return self.db["escalations"].insert({
+        return tables.insert(self.db, "escalations", {
             "conversation_id": conversation_id, "customer_id": customer_id, "order_id": order_id,
             "reason": reason, "problem_type": problem_type, "request": request, "status": "open",
             "text": text,
             "photos": _json(photos), "opened_at": iso(now), "sla_due_at": iso(now + sla),
-        }).last_pk
+        })
 
     def get(self, case_id: int) -> Optional[dict]:
-        rows = list(self.db["escalations"].rows_where("id = ?", [case_id]))
+        rows = list(tables.where(self.db, "escalations", "id = ?", [case_id]))
         return rows[0] if rows else None
 
+    def require(self, case_id: int) -> dict:
+        """The case, which must exist (LookupError otherwise)."""
+        case = self.get(case_id)
+        if case is None:
+            raise LookupError(f"no case {case_id}")
+        return case
+
     def by_card(self, card_ts: str) -> Optional[dict]:
-        rows = list(self.db["escalations"].rows_where("card_ts = ?", [card_ts], limit=1))
+        rows = list(tables.where(self.db, "escalations", "card_ts = ?", [card_ts], limit=1))
         return rows[0] if rows else None
 
     def active_for_conversation(self, conversation_id: int) -> Optional[dict]:
-        rows = list(self.db["escalations"].rows_where("conversation_id = ? and status != 'resolved'",
+        rows = list(tables.where(self.db, "escalations", "conversation_id = ? and status != 'resolved'",
                                                       [conversation_id], order_by="id desc", limit=1))
         return rows[0] if rows else None
 
     def active_for_customer(self, customer_id: int) -> Optional[dict]:
-        rows = list(self.db["escalations"].rows_where("customer_id = ? and status != 'resolved'",
+        rows = list(tables.where(self.db, "escalations", "customer_id = ? and status != 'resolved'",
                                                       [customer_id], order_by="id desc", limit=1))
         return rows[0] if rows else None
 
     def for_customer(self, customer_id: int) -> list[dict]:
-        return list(self.db["escalations"].rows_where("customer_id = ?", [customer_id], order_by="id"))
+        return list(tables.where(self.db, "escalations", "customer_id = ?", [customer_id], order_by="id"))
 
     def latest_for_customer(self, customer_id: int, resolved: bool = False) -> Optional[dict]:
         """The customer's latest case (the latest resolved one with `resolved`), with the `sku` and
@@ -610,19 +618,19 @@ class Cases:
         return case
 
     def all_active(self) -> list[dict]:
-        return list(self.db["escalations"].rows_where("status != 'resolved'", order_by="opened_at"))
+        return list(tables.where(self.db, "escalations", "status != 'resolved'", order_by="opened_at"))
 
     def update(self, case_id: int, **fields: Any) -> None:
-        self.db["escalations"].update(case_id, {k: (iso(v) if isinstance(v, datetime) else v) for k, v in fields.items()})
+        tables.update(self.db, "escalations", case_id, {k: (iso(v) if isinstance(v, datetime) else v) for k, v in fields.items()})
 
     def add_photos(self, case_id: int, photos: list) -> None:
-        case = self.get(case_id)
+        case = self.require(case_id)
         merged = json.loads(case["photos"] or "[]") + list(photos)
-        self.db["escalations"].update(case_id, {"photos": _json(merged)})
+        tables.update(self.db, "escalations", case_id, {"photos": _json(merged)})
 
     def overdue(self, now: datetime) -> list[dict]:
         """Cases past their SLA that have not had their one reminder or nudge."""
-        return list(self.db.query(
+        return list(tables.query(self.db,
             "select * from escalations where sla_due_at <= ? and ((status = 'open' and sla_reminded = 0) "
             "or (status = 'claimed' and first_reply_at is null and nudged = 0))", [iso(now)]))
 
@@ -672,16 +680,16 @@ class Outbox:
                                  "and address is ?", [channel, address]).fetchone()[0]
         if queued and queued > at:
             at = queued
-        row_id = self.db["outbox"].insert({
+        row_id = tables.insert(self.db, "outbox", {
             "channel": channel, "address": address, "identity_id": identity_id, "conversation_id": conversation_id,
             "kind": OutboxKind(kind).value, "text": text, "buttons": _json(buttons or []), "payload": _json(payload or {}),
             "status": "pending", "not_before": at, "attempts": 0, "created_at": iso(now),
-        }).last_pk
+        })
         self._on_add()
         return row_id
 
     def get(self, outbox_id: int) -> dict:
-        return self.db["outbox"].get(outbox_id)
+        return tables.get(self.db, "outbox", outbox_id)
 
     def due(self, now: datetime, limit: int = 200, channel: Optional[str] = None, offset: int = 0) -> list[dict]:
         sql = "select * from outbox where status = 'pending' and not_before <= ?"
@@ -689,7 +697,7 @@ class Outbox:
         if channel:
             sql += " and channel = ?"
             params.append(channel)
-        return list(self.db.query(sql + " order by not_before, id limit ? offset ?", params + [limit, offset]))
+        return list(tables.query(self.db, sql + " order by not_before, id limit ? offset ?", params + [limit, offset]))
 
     def next_due_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(not_before) from outbox where status = 'pending'").fetchone()
@@ -737,11 +745,11 @@ class Outbox:
 
     def sent_to(self, channel: str, address: str) -> list[dict]:
         """Messages delivered to one address, in the order they went out, with who wrote them."""
-        return list(self.db.query(
+        return list(tables.query(self.db,
             "select o.id, o.text, o.buttons, o.sent_at, o.platform_message_id, coalesce(m.sender, 'bot') as sender "
             "from outbox o left join messages m on m.outbox_id = o.id "
             "where o.channel = ? and o.address = ? and o.kind = 'message' and o.status = 'sent' "
             "order by o.sent_at, o.id", [channel, address]))
 
     def counts(self) -> dict[str, int]:
-        return {r["status"]: r["n"] for r in self.db.query("select status, count(*) as n from outbox group by status")}
+        return {r["status"]: r["n"] for r in tables.query(self.db, "select status, count(*) as n from outbox group by status")}

@@ -4,10 +4,13 @@ import asyncio
 import json
 from datetime import datetime, timezone
 
+import aiohttp
+
 from bot.agent_events import AgentActionKind
 from bot.channels.slack import SlackChannel
 from bot.events import Button, ChoiceMade, InboundKind, OutboundMessage, SendStatus
 from bot.sandbox.slack_api import SlackSandbox, Signing
+from bot.sandbox.slack_delivery import event_envelope, json_body, signed_headers
 
 EVIL = ("<!channel> <!here> <!everyone> <!subteam^S123> <@U123> "
         "<https://evil.example|Your bank> @channel @here & more")
@@ -93,8 +96,10 @@ async def test_retried_event_reaches_the_app_once(sandbox, slack, recorder, sett
     assert [e.event_id for e in recorder.events] == [delivered.event_id]
 
 
-async def test_ack_comes_before_the_work(sandbox, clock):
-    """Slack wants an answer within 3 s: the HTTP 200 must not wait for the app."""
+async def test_the_ack_comes_only_after_the_app_has_the_event(sandbox, clock):
+    """Slack's 200 is its delivery receipt: it goes out only once the app has committed the
+    event (the app returned), so a crash before that leaves Slack to deliver it again. Two
+    messages of one customer that arrive together still reach the app in order."""
     gate = asyncio.Event()
     seen = []
 
@@ -107,12 +112,60 @@ async def test_ack_comes_before_the_work(sandbox, clock):
     await channel.start(slow_app)
     sandbox.events_url = channel.events_url
     user = sandbox.add_user("ann")
-    first = await asyncio.wait_for(sandbox.user_sends_dm(user, "one"), timeout=2)
-    second = await asyncio.wait_for(sandbox.user_sends_dm(user, "two"), timeout=2)
-    assert (first.status, second.status, seen) == (200, 200, [])
+    first = asyncio.create_task(sandbox.user_sends_dm(user, "one"))
+    await asyncio.sleep(0.05)
+    second = asyncio.create_task(sandbox.user_sends_dm(user, "two"))
+    done, _ = await asyncio.wait({first, second}, timeout=0.5)
+    assert (done, seen) == (set(), [])          # no receipt while the app has not got it
+    first.add_done_callback(lambda _: seen.append("<ack one>"))
+    second.add_done_callback(lambda _: seen.append("<ack two>"))
     gate.set()
-    await channel.idle()
-    assert seen == ["one", "two"]                 # one customer's messages stay in order
+    assert [(await first).status, (await second).status] == [200, 200]
+    assert seen.index("one") < seen.index("<ack one>") and seen.index("two") < seen.index("<ack two>")
+    assert [text for text in seen if not text.startswith("<")] == ["one", "two"]
+    await channel.stop()
+
+
+async def test_a_retry_of_an_event_still_being_handled_waits_for_it(sandbox, clock):
+    """Slack retries when our answer is late. A retry of an event the app is still handling is
+    answered only after the first copy is committed (the app sees both copies, in turn; its
+    store dedups on the event id); a retry after that is answered at the door."""
+    gate = asyncio.Event()
+    seen = []
+
+    async def slow_app(event):
+        seen.append(event.event_id)
+        await gate.wait()
+
+    channel = SlackChannel(bot_token=sandbox.token, signing_secret=sandbox.signing_secret,
+                           base_url=sandbox.base_url)
+    await channel.start(slow_app)
+    user = sandbox.add_user("ann")
+    event = {"type": "message", "channel": sandbox.dm_channel(user), "user": user, "text": "slow one",
+             "ts": "1700000000.000100", "channel_type": "im"}
+    body = json_body(event_envelope(event=event, event_id="EvSLOW", team_id=sandbox.workspace.team_id,
+                                    app_id=sandbox.workspace.app_id, bot_user_id=sandbox.bot_user_id,
+                                    event_time=1))
+
+    async def post(session, retry: int) -> int:
+        headers = {"Content-Type": "application/json",
+                   **signed_headers(sandbox.signing_secret, body, Signing.VALID)}
+        if retry:
+            headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
+        async with session.post(channel.events_url, data=body.encode(), headers=headers) as resp:
+            return resp.status
+
+    async with aiohttp.ClientSession(trust_env=False) as session:
+        first = asyncio.create_task(post(session, 0))
+        await asyncio.sleep(0.2)
+        retry = asyncio.create_task(post(session, 1))
+        done, _ = await asyncio.wait({first, retry}, timeout=0.5)
+        assert (done, seen) == (set(), ["EvSLOW"])
+        gate.set()
+        assert (await first, await retry) == (200, 200)
+        assert seen == ["EvSLOW", "EvSLOW"]
+        assert await post(session, 2) == 200
+    assert seen == ["EvSLOW", "EvSLOW"]             # the late retry never reached the app
     await channel.stop()
 
 

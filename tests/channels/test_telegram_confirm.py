@@ -137,3 +137,35 @@ async def test_webhook_refuses_a_body_that_is_not_json(tg):
         assert channel.inbound_stats == {"malformed": 1}
     finally:
         await channel.stop()
+
+
+async def test_one_chats_slow_update_does_not_hold_up_another_chats(tg):
+    """Updates fetched together are handled per chat: another chat's update goes on while one
+    chat's is still being handled, each chat's stay in order, and nothing in the batch is
+    confirmed until all of it is handled."""
+    bob = 2002
+    await tg.add_user(bob, "Bob", "en")
+    gate = asyncio.Event()
+    started, done = [], []
+
+    async def app(event) -> None:
+        started.append(event.text)
+        if event.address == str(bob):
+            await gate.wait()
+        done.append(event.text)
+
+    await tg.user_sends(bob, "bob 1")
+    await tg.user_sends(bob, "bob 2")
+    await tg.user_sends(ANN, "ann 1")        # all three wait for the first getUpdates
+    channel = TelegramChannel(tg.token, base_url=tg.url, poll_timeout=1)
+    await channel.start(app)
+    try:
+        await until(lambda: done == ["ann 1"])
+        assert started == ["bob 1", "ann 1"]          # bob 2 waits for bob 1
+        assert tg.queue.pending_count == 3            # the batch is not confirmed yet
+        gate.set()
+        await until(lambda: len(done) == 3)
+        await until(lambda: tg.queue.pending_count == 0)
+    finally:
+        await channel.stop()
+    assert done == ["ann 1", "bob 1", "bob 2"]

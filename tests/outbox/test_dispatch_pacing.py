@@ -4,15 +4,17 @@ concurrently (bounded) and never two at once to one address."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter, defaultdict
 from datetime import timedelta
 
-from bot.clock import SimClock
+from bot.clock import SimClock, SystemClock
 from bot.core import default_limits
 from bot.events import OutboundMessage, SendResult, SendStatus
 from bot.outbox import Dispatcher, Limits
 from bot.store.store import Store
 from tests.support.harness import T0, FakeChannel, make_settings
+from tests.support.waiting import until
 
 TELEGRAM = Limits(per_address=1.0, per_channel=30.0, burst=3, reply_burst=3)
 
@@ -151,3 +153,30 @@ async def test_every_send_is_claimed_before_its_platform_call():
     await asyncio.gather(dispatcher.run_once(), look())
     assert statuses == [{"sending": 1}]
     assert store.outbox.counts() == {"sent": 1}
+
+
+async def test_live_sends_of_a_burst_start_apart_so_a_kill_finds_at_most_one_just_accepted():
+    """`run` (the live loop) starts the sends of a burst to different chats at least 10 ms
+    apart (at 30/s): with the same latency each, their answers come back as far apart, so
+    a `kill -9` finds at most about one send the platform accepted and nobody recorded yet."""
+    starts: list[float] = []
+
+    class Timed(SlowChannel):
+        async def send(self, message: OutboundMessage) -> SendResult:
+            starts.append(time.monotonic())
+            return await super().send(message)
+
+    channel = Timed(delay=0.1)
+    store = Store.memory()
+    dispatcher = Dispatcher(store, {"telegram": channel}, SystemClock(), {"telegram": Limits(burst=10)})
+    with store.transaction():
+        for chat in range(5):
+            store.outbox.add("telegram", str(chat), None, None, f"check-in {chat}", SystemClock().now())
+    stop = asyncio.Event()
+    runner = asyncio.create_task(dispatcher.run(stop))
+    await until(lambda: len(channel.delivered) == 5)
+    stop.set()
+    await runner
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert channel.peak > 1                             # still in parallel
+    assert min(gaps) >= 0.009, gaps
