@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from bot.clock import iso, parse_iso
-from bot.config import Settings
+from bot.config import Anchor, Settings
 from bot.orders import OrderRow, RowError, read_orders
 from bot.schedule.touchpoints import OrderFacts, Touchpoint, touchpoints_for
 from bot.store.store import Store
@@ -138,13 +138,22 @@ def _schedule(store: Store, settings: Settings, facts: OrderFacts, first_item: b
 def _reschedule_milestones(store: Store, settings: Settings, customer_id: int, imported: str,
                            history: tuple) -> None:
     """A new (or cancelled) order changes which order is the customer's first or tenth: the
-    milestone kinds of their other orders are timed again (their other kinds are left alone)."""
-    kinds = {name for name, kind in settings.schedule.touchpoints.items() if kind.needs_history}
-    for order_id in store.orders.ids_of_customer(customer_id):
-        if order_id == imported:
-            continue
+    milestone kinds of their other orders are timed again (their other kinds are left alone).
+    Only the orders that may carry one are looked at: those holding a pending one, the first
+    order (of each kind's products) and the Nth; a customer's orders are never all re-read."""
+    kinds = {name: kind for name, kind in settings.schedule.touchpoints.items() if kind.needs_history}
+    candidates = set(store.orders.ids_with_pending(customer_id, set(kinds)))
+    for kind in kinds.values():
+        if kind.anchor is Anchor.FIRST_PURCHASE:
+            candidates.update(next(([past.order_id] for past in history if past.has(kind.only)), []))
+        elif kind.nth_order is not None:
+            candidates.update(past.order_id for past in history[kind.nth_order - 1:kind.nth_order])
+        else:                       # timed from this order alone but kept by `still_buying`: every order
+            candidates.update(store.orders.ids_of_customer(customer_id))
+    candidates.discard(imported)
+    for order_id in sorted(candidates):
         for row in stored_rows(store, order_id):
-            _schedule(store, settings, replace_facts(row.facts(), history), row.line == 1, kinds)
+            _schedule(store, settings, replace_facts(row.facts(), history), row.line == 1, set(kinds))
 
 
 def _wanted(touchpoint: Touchpoint, current: Optional[dict], settings: Settings) -> dict:

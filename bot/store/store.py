@@ -315,6 +315,16 @@ class Orders:
         return [r[0] for r in self.db.execute("select order_id from orders where customer_id = ? order by purchased_at, "
                                               "order_id", [customer_id]).fetchall()]
 
+    def ids_with_pending(self, customer_id: int, kinds: set[str]) -> list[str]:
+        """The customer's orders holding a pending (or held) touchpoint of one of `kinds`."""
+        if not kinds:
+            return []
+        marks = ", ".join("?" for _ in kinds)
+        return [r[0] for r in self.db.execute(
+            f"select distinct order_id from touchpoints where order_id in (select order_id from orders "
+            f"where customer_id = ?) and +status in ('pending', 'held') and kind in ({marks})",
+            [customer_id, *sorted(kinds)]).fetchall()]
+
     def history(self, customer_id: int) -> tuple[PastOrder, ...]:
         """The customer's orders that stand (not cancelled or returned), oldest first, with their
         products: what milestones are timed from."""
@@ -397,8 +407,8 @@ class Orders:
 
     def started_for_customer(self, customer_id: int, kind: str) -> bool:
         """Did a touchpoint of `kind` already go out to this customer (on any of their orders)?"""
-        return self.db.execute("select 1 from touchpoints t join orders o on o.order_id = t.order_id "
-                               "where o.customer_id = ? and t.kind = ? and t.status = 'started' limit 1",
+        return self.db.execute("select 1 from touchpoints where order_id in (select order_id from orders "
+                               "where customer_id = ?) and kind = ? and +status = 'started' limit 1",
                                [customer_id, kind]).fetchone() is not None
 
     def skip_touchpoints_before(self, order_id: str, before: datetime) -> None:
