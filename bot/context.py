@@ -32,8 +32,8 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
     facts = Facts(customer=customer, item=item, order_id=order_id,
                   sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings,
                   order=(store.orders.get(order_id) if order_id else None) or {}, touchpoint=touchpoint or "",
-                  orders=store.orders.count_for_customer(customer_id),
-                  history=history(store, customer_id), translate=translate)
+                  orders=store.orders.count_for_customer(customer_id), language=language, translate=translate,
+                  history=history(store, customer_id))
     key = offer_key(settings, item.get("sku") or sku or "")
     refill = refill_key(settings, item.get("sku") or sku or "")
     has_case = store.cases.active_for_customer(customer_id) is not None

@@ -100,7 +100,9 @@ class Facts:
     # What the customer told us before (bot/context.py): `last_case`, `last_resolved` (case rows
     # with the `product` they were about), `last_score` (a response row); absent when none.
     history: Mapping[str, Any] = field(default_factory=dict)
-    # English -> the customer's language, for variables whose value is one of their `words`.
+    language: str = "en"                                       # the customer's (bot/context.py)
+    # English words -> the customer's language: for variables whose value is a fixed word
+    # ("in transit"); each such word is declared in its Variable's `words`
     translate: Callable[[str], str] = field(default=lambda text: text)
 
 
@@ -162,8 +164,8 @@ class Variable:
     name: str
     doc: str
     value: Optional[Callable[[Facts], Any]] = None         # None: filled by the engine (slots.<name>)
-    # The English sentences the value is made from (translated with `Facts.translate`): every
-    # catalog must translate them, as it does flow texts (`aftercare flows check`).
+    # the fixed English words the value may be (translated with `facts.translate`): the
+    # catalogs must translate them as they do flow texts (`aftercare flows check`)
     words: tuple[str, ...] = ()
 
 
@@ -208,10 +210,6 @@ class Vocabulary:
         """Run guard `name`; a name that is no guard tests the template variable of that name."""
         found = self.guards.get(name)
         return found.check(slots, ctx) if found else bool(ctx.variables.get(name))
-
-    def words(self) -> list[str]:
-        """Every English sentence a variable may put into a text, for the translation check."""
-        return list(dict.fromkeys(word for variable in self.variables.values() for word in variable.words))
 
     def values(self, facts: Facts) -> dict[str, Any]:
         """Every computed template variable for these facts."""
