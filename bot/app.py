@@ -9,6 +9,7 @@ bot/channels/ (`registry.py`); this module names none of them.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from typing import Callable, Mapping, Optional, cast
@@ -45,6 +46,11 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
                                  personas=personas)
     # Rasa's parser drives a private event loop: load it (and its warm-up) off this one.
     parser = await asyncio.to_thread(load_nlu, settings)
+    # Rasa, TensorFlow and the models are ~650,000 objects that live as long as the process:
+    # out of the garbage collector's sight, a full collection no longer stalls a reply by
+    # walking them all.
+    gc.collect()
+    gc.freeze()
     return await run_live(settings, open_store(settings), parser, SystemClock())
 
 
