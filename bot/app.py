@@ -12,6 +12,7 @@ import asyncio
 import gc
 import logging
 import signal
+import sys
 from typing import Callable, Mapping, Optional, cast
 
 from bot.channels import registry
@@ -51,6 +52,10 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
     # walking them all.
     gc.collect()
     gc.freeze()
+    # The NLU parses in a worker thread, CPU-bound in Python; by default the event loop then
+    # waits up to 5 ms for the GIL at every step of a reply (a send, a commit). 1 ms keeps the
+    # loop's short steps from queueing behind a parse (back-to-back load: ~30 -> 40-50 msg/s).
+    sys.setswitchinterval(0.001)
     return await run_live(settings, open_store(settings), parser, SystemClock())
 
 
