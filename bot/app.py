@@ -23,20 +23,19 @@ from bot.config import Settings
 from bot.core import Core, build_core
 from bot.nlu.base import Parser
 from bot.store.store import Store
-from bot.upkeep import Upkeep
 from bot.health import start_health
+from bot.mainloop import IDLE_SLEEP, MainLoop
 from bot.sandbox.demo import run_sandbox
 from bot.webhooks.http import OrderWebhooks
 
 log = logging.getLogger("aftercare")
-IDLE_SLEEP = 1.0
 
 
 def has_credentials(settings: Settings) -> bool:
     return registry.has_credentials(settings)
 
 
-async def run_app(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], object],
+async def run_app(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], Parser],
                   *, speed: float = 600.0, orders_file: Optional[str] = None, personas: bool = True) -> int:
     """Run until SIGTERM/SIGINT (real bot) or until the sandbox demo ends. Returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -87,25 +86,8 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
 
 
 async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP) -> None:
-    """The main loop until `stop` is set: the dispatcher sends on its own task, woken by every
-    outbox commit (a reply goes out as soon as it is committed); this loop runs the due
-    touchpoints and wake-ups at least every `idle_sleep` seconds."""
-    upkeep = Upkeep(core.store, core.settings)
-    halt = asyncio.Event()
-    sender = asyncio.create_task(core.dispatcher.run(halt))
-    try:
-        while not stop.is_set() and not sender.done():
-            await core.resolve_emails()
-            upkeep.tick(core.clock.now())
-            core.scheduler.tick(core.clock.now())
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=idle_sleep)
-            except asyncio.TimeoutError:
-                pass
-    finally:
-        halt.set()
-        await sender                     # in-flight sends finish (or its crash surfaces)
-    await core.dispatcher.run_once()     # finish what is due before leaving
+    """The main loop on the wall clock until `stop` is set (bot/mainloop.py)."""
+    await MainLoop(core).run(stop, idle_sleep)
 
 
 def _desk(channels: Mapping[str, Channel]) -> Optional[SupportDesk]:

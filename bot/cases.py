@@ -16,19 +16,20 @@ from bot.clock import Clock, parse_iso
 from bot.config import Settings
 from bot.context import customer_language
 from bot.i18n import language_label
-from bot.engine.machine import Handback, Timer
+from bot.engine.machine import Handback, Owner, Timer
 from bot.events import SendResult, SendStatus
 from bot.runner import ConversationRunner
-from bot.records import OutboxKind
+from bot.records import CaseStatus, OutboxKind
 from bot.store.store import Store
 from bot.support_posts import SUPPORT
 
 log = logging.getLogger(__name__)
-__all__ = ["SUPPORT", "CaseDesk", "DeskPosts"]
+__all__ = ["SUPPORT", "CaseHandler", "DeskPosts"]
 
 
-class CaseDesk:
-    """Turns escalations into support-channel posts and agent actions into conversation changes."""
+class CaseHandler:
+    """Turns escalations into support-channel posts and agent actions into conversation changes.
+    (The support desk itself, where agents work, is the platform's `SupportDesk`.)"""
 
     def __init__(self, store: Store, runner: ConversationRunner, settings: Settings) -> None:
         self.store = store
@@ -66,22 +67,22 @@ class CaseDesk:
             return self._resolve(case, action.agent_id, now)
 
     def _claim(self, case: dict, agent: str, now: datetime) -> Optional[str]:
-        if case["status"] == "resolved":
+        if case["status"] == CaseStatus.RESOLVED:
             return "This case is already resolved."
-        if case["status"] == "claimed":
+        if case["status"] == CaseStatus.CLAIMED:
             return None if case["agent"] == agent else f"Already claimed by <@{case['agent']}>."
-        self.store.cases.update(case["id"], status="claimed", agent=agent, claimed_at=now,
+        self.store.cases.update(case["id"], status=CaseStatus.CLAIMED.value, agent=agent, claimed_at=now,
                                 sla_due_at=now + self._sla())
-        self.store.conversations.set_owner(case["conversation_id"], "human", now)
+        self.store.conversations.set_owner(case["conversation_id"], Owner.HUMAN.value, now)
         self._card_update(case, now)
         return None
 
     def _reply(self, case: dict, agent: str, text: str, now: datetime) -> Optional[str]:
         if not text.strip():    # a file-only or empty thread reply: nothing a customer could read
             return "That reply has no text, so nothing was sent to the customer."
-        if case["status"] == "resolved":
+        if case["status"] == CaseStatus.RESOLVED:
             return "This case is resolved; the customer's conversation is back with the bot."
-        if case["status"] == "open":
+        if case["status"] == CaseStatus.OPEN:
             self._claim(case, agent, now)
             case = self.store.cases.get(case["id"]) or case
         elif case["agent"] != agent:
@@ -99,11 +100,11 @@ class CaseDesk:
         return None
 
     def _resolve(self, case: dict, agent: str, now: datetime) -> Optional[str]:
-        if case["status"] == "resolved":
+        if case["status"] == CaseStatus.RESOLVED:
             return None
-        if case["status"] == "claimed" and case["agent"] != agent:
+        if case["status"] == CaseStatus.CLAIMED and case["agent"] != agent:
             return f"This case is claimed by <@{case['agent']}>; only they can resolve it."
-        self.store.cases.update(case["id"], status="resolved", resolved_at=now, agent=case["agent"] or agent)
+        self.store.cases.update(case["id"], status=CaseStatus.RESOLVED.value, resolved_at=now, agent=case["agent"] or agent)
         self._card_update(case, now)
         conversation = self.store.conversations.get(case["conversation_id"])
         identity = self.store.customers.identity(conversation["identity_id"])
@@ -112,7 +113,7 @@ class CaseDesk:
         else:
             # nobody to ask the CES question: back to the bot and closed quietly, so the
             # customer's later touchpoints are not held behind a conversation that never ends
-            self.store.conversations.set_owner(conversation["id"], "bot", now)
+            self.store.conversations.set_owner(conversation["id"], Owner.BOT.value, now)
             self.runner.feed(conversation["id"], Timer(), now)
         return None
 
@@ -123,7 +124,7 @@ class CaseDesk:
         done = 0
         for case in self.store.cases.overdue(now):
             with self.store.transaction():
-                if case["status"] == "open":
+                if case["status"] == CaseStatus.OPEN:
                     group = self.settings.escalation.mention_group
                     self._thread(case, f"Reminder: this case has waited {self.settings.escalation.sla_minutes} "
                                        "minutes without an owner.", now, mentions=[group] if group else [])
@@ -139,7 +140,7 @@ class CaseDesk:
 
     def card(self, case_id: int, now: datetime) -> dict:
         """The case as the desk shows it (customer, order, scores, words, last turns, SLA)."""
-        case = self.store.cases.get(case_id)
+        case = self.store.cases.require(case_id)
         conversation = self.store.conversations.get(case["conversation_id"])
         customer = self.store.customers.get(case["customer_id"])
         identity = self.store.customers.identity(conversation["identity_id"])
@@ -181,7 +182,7 @@ class CaseDesk:
     def _thread(self, case: dict, text: str, now: datetime, customer_text: bool = False,
                 mentions: Optional[list] = None) -> None:
         payload: dict = {"case_id": case["id"], "mentions": mentions or []}
-        if customer_text:       # what erasure deletes from Slack (bot.privacy)
+        if customer_text:       # what erasure deletes from the desk (bot.privacy)
             payload["customer_text"] = True
         self.store.outbox.add(SUPPORT, self.channel, None, case["conversation_id"], text, now, kind=OutboxKind.THREAD,
                               payload=payload)
@@ -194,7 +195,7 @@ class DeskPosts:
     """The dispatcher's outlet for the support desk's outbox rows (`SUPPORT`): it knows the
     kinds of desk post and draws case cards; the dispatcher paces, retries and records."""
 
-    def __init__(self, store: Store, cases: CaseDesk, desk: Optional[SupportDesk], clock: Clock) -> None:
+    def __init__(self, store: Store, cases: CaseHandler, desk: Optional[SupportDesk], clock: Clock) -> None:
         self.store = store
         self.cases = cases
         self.desk = desk
@@ -208,7 +209,7 @@ class DeskPosts:
         case = self.store.cases.get(payload["case_id"]) if "case_id" in payload else None
         channel = row["address"]
         if row["kind"] == OutboxKind.CASE_CARD:
-            return await self.desk.post_case(channel, self.cases.card(case["id"], self.clock.now()))
+            return await self.desk.post_case(channel, self.cases.card(payload["case_id"], self.clock.now()))
         if row["kind"] == OutboxKind.NOTICE:
             return await self.desk.post_notice(channel, row["text"])
         if row["kind"] == OutboxKind.DELETE_POST:
@@ -235,9 +236,9 @@ class DeskPosts:
 
 
 def _sla_state(case: dict, due: Optional[datetime], now: datetime) -> str:
-    if case["status"] == "resolved":
+    if case["status"] == CaseStatus.RESOLVED:
         return "resolved"
-    if case["status"] == "claimed" and case.get("first_reply_at"):
+    if case["status"] == CaseStatus.CLAIMED and case.get("first_reply_at"):
         return "answered"
     if due and now >= due:
         return "overdue"

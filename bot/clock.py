@@ -5,7 +5,7 @@ Timestamps are stored as ISO-8601 UTC strings of fixed width, so they sort as te
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Optional, Protocol
+from typing import Optional, Protocol, overload
 
 
 class Clock(Protocol):
@@ -39,6 +39,10 @@ class SimClock:
             self._now = when
 
 
+@overload
+def iso(when: datetime) -> str: ...
+@overload
+def iso(when: None) -> None: ...
 def iso(when: Optional[datetime]) -> Optional[str]:
     """Fixed-width UTC text for the database, or None."""
     if when is None:

@@ -329,7 +329,8 @@ class WebhookSettings(_Model):
     orders_secret: Optional[SecretStr] = None        # signs our own POST /webhooks/orders
     tolerance: timedelta = timedelta(minutes=5)      # X-Aftercare-Signature's timestamp window
     max_body_bytes: int = Field(default=1_000_000, gt=0)
-    shopify_channel: str = "telegram"                # channel of a Shopify order that names none
+    shopify_channel: Optional[str] = None            # channel of a Shopify order that names none
+                                                     # (None: the first one an order may name)
 
     _d = validator("tolerance", pre=True, allow_reuse=True)(_duration)
 

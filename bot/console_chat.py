@@ -33,6 +33,8 @@ async def run_chat(settings: Settings, store: Store, parser, order_id: str) -> N
     channel = ConsoleChannel(on_sent=show)
     core = build_core(settings, store, parser, SystemClock(), {"console": channel}, desk=desk, limits={})
     order = store.orders.get(order_id)
+    if order is None:
+        raise LookupError(f"order {order_id!r} not found; import it first")
     items = store.orders.items(order_id)
     now = datetime.now(timezone.utc)
     identity_id = store.customers.ensure_identity(order["customer_id"], "console", ADDRESS, True, now, "console-chat")

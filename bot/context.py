@@ -43,7 +43,7 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
 
 def customer_language(settings: Settings, customer: dict, platform_language: Optional[str] = None) -> str:
     """Whose language: the customer's own choice (/language), else the order's `language`
-    column, else what the platform says (Telegram's language_code, the Slack locale), else
+    column, else what the platform says (the language code or locale the channel reports), else
     the shop's default. Regional variants fall back to their base language's texts."""
     return pick_language([customer.get("language_choice"), customer.get("language"), platform_language],
                          settings.languages.enabled, settings.languages.default)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Collection, Mapping, Optional, cast
 
 from bot.agent_events import AgentAction
-from bot.cases import SUPPORT, CaseDesk, DeskPosts
+from bot.cases import SUPPORT, CaseHandler, DeskPosts
 from bot.channels.base import Channel, SupportDesk
 from bot.channels.registry import ChannelRegistry, default_registry, desk_limits, sending_limits
 from bot.channels.spec import Capability, LooksUpEmail
@@ -45,7 +45,7 @@ class Core:
     clock: Clock
     flows: FlowSet
     runner: ConversationRunner
-    cases: CaseDesk
+    cases: CaseHandler
     inbound: InboundHandler
     scheduler: Scheduler
     dispatcher: Dispatcher
@@ -101,7 +101,7 @@ def build_core(settings: Settings, store: Store, parser: Parser, clock: Clock,
     process sends the rest); all when None."""
     flows = flows or load_shop_flows(settings)
     runner = ConversationRunner(store, Engine(flows), settings)
-    cases = CaseDesk(store, runner, settings)
+    cases = CaseHandler(store, runner, settings)
     inbound = InboundHandler(store, runner, cases, parser, flows.texts, settings, link_secret=link_secret,
                              catalogs=flows.catalogs)
     scheduler = Scheduler(store, runner, cases, settings)

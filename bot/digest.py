@@ -44,7 +44,7 @@ def week_before(day: date) -> Period:
 
 
 def compose(store: Store, period: Period, now: datetime) -> str:
-    """The digest's text (Slack mrkdwn; the desk escapes & < >)."""
+    """The digest's text (the desk's markup: *bold*, `code`; the desk escapes & < >)."""
     reporting = store.reporting
     this, last = reporting.overall(period, now), reporting.overall(period.previous(), now)
     before = period.previous()

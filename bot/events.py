@@ -41,7 +41,7 @@ class InboundKind(str, enum.Enum):
 
     TEXT = "text"          # free text: goes through the NLU
     BUTTON = "button"      # a tap on a choice: carries its value, never reaches the NLU
-    START = "start"        # /start (Telegram deep link) or an opt-in
+    START = "start"        # /start (a deep link) or an opt-in
     HELP = "help"          # /help
     STOP = "stop"          # /stop or an explicit unsubscribe command
     MEDIA = "media"        # a photo (kept, attached to a case) or other media (asked for words)
@@ -59,13 +59,13 @@ class Button:
 class InboundEvent:
     """One thing a person did on a channel, normalized.
 
-    `event_id` is the platform's id for the delivery (Telegram update_id, Slack event_id);
+    `event_id` is the platform's id for the delivery (an update or event id);
     the app processes each (channel, event_id) once.
     """
 
     channel: str
     event_id: str
-    address: str                      # chat id / Slack user id: where replies go
+    address: str                      # chat or user id: where replies go
     kind: InboundKind
     at: datetime
     text: str = ""

@@ -48,7 +48,7 @@ def pick_language(candidates: Iterable[Optional[str]], enabled: Iterable[str], d
     """The first candidate the shop enabled (exactly, or by its base language), else `default`.
 
     `candidates` are in order of precedence: the order's language column, then what the
-    platform says (Telegram's language_code, the Slack user's locale).
+    platform says (the language code or locale the channel reports).
     """
     enabled_tags = [normalize_tag(t) or t for t in enabled]
     for raw in candidates:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from bot.clock import iso, parse_iso
-from bot.config import Settings
+from bot.config import Anchor, Settings
 from bot.orders import OrderRow, RowError, read_orders
 from bot.schedule.touchpoints import OrderFacts, Touchpoint, touchpoints_for
 from bot.store.store import Store
@@ -70,7 +70,7 @@ def stored_rows(store: Store, order_id: str) -> list[OrderRow]:
     customer = store.customers.get(order["customer_id"])
     identity = next((i for i in store.customers.identities_of(order["customer_id"])
                      if i.channel == order["channel"]), None)
-    when = {name: parse_iso(order[name]) for name in ("purchased_at", "shipped_at", "delivered_at", "expected_at")}
+    when: dict[str, Any] = {name: parse_iso(order[name]) for name in ("purchased_at", "shipped_at", "delivered_at", "expected_at")}
     return [OrderRow(
         line=index + 1, order_id=order_id, customer_ref=customer["ref"], channel=order["channel"],
         product=item["product"], sku=item["sku"], category=item["category"], quantity=item["quantity"],
@@ -138,13 +138,22 @@ def _schedule(store: Store, settings: Settings, facts: OrderFacts, first_item: b
 def _reschedule_milestones(store: Store, settings: Settings, customer_id: int, imported: str,
                            history: tuple) -> None:
     """A new (or cancelled) order changes which order is the customer's first or tenth: the
-    milestone kinds of their other orders are timed again (their other kinds are left alone)."""
-    kinds = {name for name, kind in settings.schedule.touchpoints.items() if kind.needs_history}
-    for order_id in store.orders.ids_of_customer(customer_id):
-        if order_id == imported:
-            continue
+    milestone kinds of their other orders are timed again (their other kinds are left alone).
+    Only the orders that may carry one are looked at: those holding a pending one, the first
+    order (of each kind's products) and the Nth; a customer's orders are never all re-read."""
+    kinds = {name: kind for name, kind in settings.schedule.touchpoints.items() if kind.needs_history}
+    candidates = set(store.orders.ids_with_pending(customer_id, set(kinds)))
+    for kind in kinds.values():
+        if kind.anchor is Anchor.FIRST_PURCHASE:
+            candidates.update(next(([past.order_id] for past in history if past.has(kind.only)), []))
+        elif kind.nth_order is not None:
+            candidates.update(past.order_id for past in history[kind.nth_order - 1:kind.nth_order])
+        else:                       # timed from this order alone but kept by `still_buying`: every order
+            candidates.update(store.orders.ids_of_customer(customer_id))
+    candidates.discard(imported)
+    for order_id in sorted(candidates):
         for row in stored_rows(store, order_id):
-            _schedule(store, settings, replace_facts(row.facts(), history), row.line == 1, kinds)
+            _schedule(store, settings, replace_facts(row.facts(), history), row.line == 1, set(kinds))
 
 
 def _wanted(touchpoint: Touchpoint, current: Optional[dict], settings: Settings) -> dict:
@@ -157,8 +166,9 @@ def _wanted(touchpoint: Touchpoint, current: Optional[dict], settings: Settings)
     expires = settings.schedule.touchpoints[touchpoint.kind].expires
     if expires is not None:               # could not go out by then: dropped, never sent late
         wanted["expires_at"] = iso(touchpoint.due_at + expires)
-    if repeatable and current and current.get("started_at"):
-        floor = parse_iso(current["started_at"]) + settings.delays.renotify_after
+    started = parse_iso(current.get("started_at")) if current else None
+    if repeatable and started is not None:
+        floor = started + settings.delays.renotify_after
         wanted["due_at"] = iso(max(touchpoint.due_at, floor))
     return wanted
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Optional
 
-from bot.cases import CaseDesk
+from bot.cases import CaseHandler
 from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
 from bot import language_choice
@@ -22,8 +23,8 @@ from bot.engine.templates import render
 from bot.events import InboundEvent, InboundKind
 from bot.i18n import Catalogs, pick_language
 from bot.nlu.base import Parse, Parser, understand
-from bot.optout import StopDetector
-from bot.records import OutboxKind
+from bot.optout import StopDetector, means_stop
+from bot.records import ConversationStatus, OutboxKind
 from bot.runner import ConversationRunner
 from bot.store.store import Identity, Store
 
@@ -33,12 +34,12 @@ MAX_TEXT = 4000
 
 
 class InboundHandler:
-    def __init__(self, store: Store, runner: ConversationRunner, desk: CaseDesk, parser: Parser,
+    def __init__(self, store: Store, runner: ConversationRunner, cases: CaseHandler, parser: Parser,
                  texts: GlobalTexts, settings: Settings, link_secret: Optional[bytes] = None,
                  channels: Optional[ChannelRegistry] = None, catalogs: Optional[Catalogs] = None) -> None:
         self.store = store
         self.runner = runner
-        self.desk = desk
+        self.cases = cases
         self.parser = parser
         self.texts = texts
         self.settings = settings
@@ -71,8 +72,9 @@ class InboundHandler:
                 # a blocked bot receives nothing: a message from them means they unblocked it
                 self.store.customers.mark_reachable(identity.id)
                 identity = self.store.customers.identity(identity.id)
-            if event.kind is InboundKind.START and (event.start_payload or "").strip():
-                self._link(event, event.start_payload.strip(), now)
+            payload = (event.start_payload or "").strip()
+            if event.kind is InboundKind.START and payload:
+                self._link(event, payload, now)
                 return True
             if identity is None and self.store.privacy.is_suppressed(event.channel, event.address):
                 log.info("message from the address of a forgotten customer dropped unread")
@@ -106,7 +108,7 @@ class InboundHandler:
         if case and not stop:           # the case's thread gets it all; the bot says nothing of its own
             shown = _thread_text(event, text)
             if shown or event.photo_ids:
-                self.desk.customer_wrote(case, shown, event.photo_ids, now)
+                self.cases.customer_wrote(case, shown, event.photo_ids, now)
             return
         if event.kind is InboundKind.HELP:
             self._reply(identity, conversation, self._text(identity, "help"), now)
@@ -119,7 +121,9 @@ class InboundHandler:
             return
         answer = Answer(text=text if event.kind is not InboundKind.BUTTON else "",
                         button=event.button_value if event.kind is InboundKind.BUTTON else None,
-                        parse=parse, stop=bool(stop), photos=tuple(event.photo_ids))
+                        parse=parse, photos=tuple(event.photo_ids))
+        # the detector's verdict, also on the parse in the customer's own language (_understood)
+        answer = replace(answer, stop=bool(stop) or means_stop(answer.typed))
         if event.kind is InboundKind.BUTTON and conversation:
             self._mark_chosen(conversation, identity, event, now)
         if conversation is None:
@@ -173,7 +177,7 @@ class InboundHandler:
         return True
 
     def _current_question(self, conversation: Optional[dict], reply_to: Optional[str]) -> bool:
-        if not conversation or conversation["status"] != "waiting" or not conversation.get("question_message_id"):
+        if not conversation or conversation["status"] != ConversationStatus.WAITING or not conversation.get("question_message_id"):
             return False
         question = self.store.conversations.message(conversation["question_message_id"])
         return reply_to is None or question.get("platform_message_id") in (None, reply_to)

@@ -17,7 +17,7 @@ COMMAND = "/language"
 
 
 def is_menu_request(text: str) -> bool:
-    """`/language` alone (Telegram may append @BotName)."""
+    """`/language` alone (a platform may append @BotName)."""
     return command_form(text).split("@")[0] in (COMMAND, COMMAND.lstrip("/"), "/idioma", "/sprache", "/langue", "/lingua")
 
 

@@ -31,5 +31,9 @@ class StopDetector:
 
     def __call__(self, event: InboundEvent, text: str, parse: Optional[Parse] = None) -> bool:
         """Does this event ask to stop all messages?"""
-        return (event.kind is InboundKind.STOP or self.says_stop(event.channel, text)
-                or (parse is not None and parse.intent == OPT_OUT_INTENT))
+        return event.kind is InboundKind.STOP or self.says_stop(event.channel, text) or means_stop(parse)
+
+
+def means_stop(parse: Optional[Parse]) -> bool:
+    """Did the NLU understand typed text as a request to stop all messages?"""
+    return parse is not None and parse.intent == OPT_OUT_INTENT

@@ -115,7 +115,10 @@ def read_orders(path: Union[Path, str]) -> tuple[list[OrderRow], list[RowError]]
     rows: list[OrderRow] = []
     errors: list[RowError] = []
     for item in iter_orders(path):
-        (rows if isinstance(item, OrderRow) else errors).append(item)
+        if isinstance(item, OrderRow):
+            rows.append(item)
+        else:
+            errors.append(item)
     return rows, errors
 
 
@@ -149,7 +152,10 @@ def parse_orders(text: str, fmt: str, source: str = "<orders>") -> tuple[list[Or
     rows: list[OrderRow] = []
     errors: list[RowError] = []
     for item in _checked(records):
-        (rows if isinstance(item, OrderRow) else errors).append(item)
+        if isinstance(item, OrderRow):
+            rows.append(item)
+        else:
+            errors.append(item)
     return rows, errors
 
 
@@ -276,7 +282,7 @@ def parse_row(raw: Any, line: int) -> Parsed:
         return RowError(line, f"not an object: {type(raw).__name__}")
     fields = _Fields(raw)
     row = fields.build(line)
-    if fields.problems:
+    if row is None or fields.problems:
         return RowError(line, "; ".join(fields.problems))
     return row
 
@@ -303,15 +309,15 @@ class _Fields:
             parse = _address_parser(parsed["channel"]) if name == "address" else _PARSERS[name]
             read = self.required if name in REQUIRED else self.optional
             parsed[name] = read(name, parse)
-        when = {name: parsed.pop(name) for name in ("purchased_at", "shipped_at", "delivered_at")}
+        when: dict[str, Any] = {name: parsed.pop(name) for name in ("purchased_at", "shipped_at", "delivered_at")}
         expected = parsed.pop("expected_at")
         self.check_sequence(*when.items())
         self.check_sequence(("shipped_at", when["shipped_at"]), ("expected_at", expected))
         if self.problems:
             return None
         _fill_defaults(parsed, when)
-        return OrderRow(line=line, **parsed, **{name: _at(value) for name, value in when.items()},
-                        expected_at=_at(expected))
+        times: dict[str, Any] = {name: _at(value) for name, value in when.items()}
+        return OrderRow(line=line, **parsed, **times, expected_at=_at(expected))
 
     def required(self, name: str, parse: Callable[[str], Any] = str) -> Any:
         """The parsed value, or None with "missing <name>" noted."""

@@ -49,7 +49,7 @@ class Limits:
     """Sends per second per address (chat / DM / channel) and per channel as a whole.
 
     `burst`: sends per channel that may go back to back. `reply_burst`: messages of an answer
-    to someone who just wrote that may go to their address at once (Telegram tolerates short
+    to someone who just wrote that may go to their address at once (platforms tolerate short
     bursts per chat); proactive sends keep to `per_address`. `in_flight`: platform calls per
     channel at once, never two to one address."""
 

@@ -1,9 +1,9 @@
 """A customer's data rights and the free-text retention, over the store.
 
 `forget` erases in one transaction and, in that same transaction, queues what must change on
-Slack: the customer's words posted in case threads are deleted (chat.delete) and the case cards
-are redrawn from the erased store (chat.update). The dispatcher sends those like any other post,
-so a running bot (or the next start) does it, within Slack's limits, retrying on failure.
+the support desk: the customer's words posted in case threads are deleted (deleted on the platform) and the case cards
+are redrawn from the erased store (updated there). The dispatcher sends those like any other post,
+so a running bot (or the next start) does it, within the desk's limits, retrying on failure.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def find_customer(store: Store, ref: str) -> int:
     matches = store.privacy.find(ref)
     if not matches:
         raise CustomerRefError(f"no customer matches {ref!r} (try a customer id, order id, email or "
-                               "channel address, e.g. telegram:1001)")
+                               "channel address, <channel>:<address>)")
     if len(matches) > 1:
         hows = ", ".join(f"customer {m.customer_id} by {m.how}" for m in matches)
         raise CustomerRefError(f"{ref!r} matches several customers ({hows}); prefix it: id:, order:, email:, "
@@ -63,7 +63,7 @@ def export_customer(store: Store, customer_id: int, now: datetime) -> dict:
 
 
 def forget_customer(store: Store, settings: Settings, customer_id: int, actor: str, now: datetime) -> ForgetResult:
-    """Erase the customer's personal data and free text; queue the Slack deletions and card redraws."""
+    """Erase the customer's personal data and free text; queue the desk's deletions and card redraws."""
     result = ForgetResult(customer_id)
     with store.transaction():
         result.already_forgotten = store.privacy.forgotten_at(customer_id)

@@ -20,3 +20,35 @@ class CaseStatus(str, enum.Enum):
     OPEN = "open"
     CLAIMED = "claimed"
     RESOLVED = "resolved"
+
+
+class OutboxStatus(str, enum.Enum):
+    PENDING = "pending"            # waits for its time and the rate limits
+    SENDING = "sending"            # claimed: the platform call is (or was, before a crash) under way
+    SENT = "sent"
+    FAILED = "failed"              # a permanent error for this message
+    UNREACHABLE = "unreachable"    # the address refused it (blocked, gone)
+    CANCELLED = "cancelled"        # withdrawn before it went (opt-out, erasure)
+
+
+class ConversationStatus(str, enum.Enum):
+    """Where a conversation stands."""
+
+    ACTIVE = "active"      # running, or parked with an agent
+    WAITING = "waiting"    # waits for the customer (or a scheduled resume)
+    CLOSED = "closed"
+
+
+class Owner(str, enum.Enum):
+    """Who answers the customer: the bot, or a person after an escalation."""
+
+    BOT = "bot"
+    HUMAN = "human"
+
+
+class WakeKind(str, enum.Enum):
+    """What happens when a waiting conversation's `wake_at` comes."""
+
+    REMIND = "remind"      # ask the question once more
+    CLOSE = "close"        # close quietly
+    RESUME = "resume"      # pick up a rescheduled flow

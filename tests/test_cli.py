@@ -147,3 +147,25 @@ def test_cases_show_the_problem_and_the_request(config, tmp_path):
     result = run("cases", config=config)
     assert result.exit_code == 0
     assert "damaged" in result.output and "refund" in result.output
+
+
+# ---- a channel's own commands ------------------------------------------------------------------
+
+def test_a_channel_brings_its_own_command_the_opt_in_link(config, monkeypatch):
+    """`aftercare telegram link` is declared by the channel (its spec's `commands`), not the core CLI."""
+    import time
+
+    from bot.channels.registry import default_registry
+    from bot.channels.telegram_links import verify_link_token
+
+    assert default_registry().get("telegram").command().name == "telegram"
+    run("orders", "import", str(BAD_ORDERS), config=config)
+    monkeypatch.setenv("AFTERCARE_LINK_SECRET", "s3cret")
+    result = run("telegram", "link", "B-1", config=config)
+    assert result.exit_code == 0, result.output
+    url = result.output.strip()
+    assert url.startswith("https://t.me/AftercareDemoBot?start=")
+    store = Store.open(config.parent / "store" / "aftercare.db")
+    order = store.orders.get("B-1")
+    assert verify_link_token(url.split("start=")[1], b"s3cret", time.time()) == order["customer_id"]
+    assert run("telegram", "link", "NO-SUCH", config=config).exit_code != 0

@@ -63,7 +63,7 @@ class SlackChannel:
                  member_cache_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic,
                  timeout: int = 30) -> None:
         self._client = AsyncWebClient(token=bot_token, timeout=timeout, retry_handlers=[],
-                                      **({"base_url": base_url} if base_url else {}))
+                                      **({"base_url": base_url} if base_url else {}))  # type: ignore[arg-type]
         if _bypasses_proxy(self._client.base_url):
             # slack-sdk reads HTTPS_PROXY but ignores NO_PROXY: keep loopback calls direct
             self._client.proxy = None

@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
+from bot.records import CaseStatus
+
 MAX_MESSAGE_TEXT = 40_000
 MAX_SECTION_TEXT = 3_000
 MAX_FIELD_TEXT = 2_000
@@ -138,7 +140,7 @@ def case_card(case: Mapping[str, Any]) -> tuple[str, list]:
     (URLs), sla_due, sla_state, status ("open" | "claimed" | "resolved"), owner (agent's
     Slack user id), claimed_at, resolved_by, resolved_at."""
     case_id = str(case["id"])
-    status = str(case.get("status") or "open")
+    status = str(case.get("status") or CaseStatus.OPEN.value)
     reason = _value(case.get("reason"))
     title = f"Case {case_id}: {reason}"
     blocks: list[dict] = [{"type": "header", "block_id": "case_header", "text": plain(title, 150)}]
@@ -165,10 +167,10 @@ def case_card(case: Mapping[str, Any]) -> tuple[str, list]:
                        "text": mrkdwn("*Photos*\n" + photos)})
     blocks.append({"type": "context", "block_id": "case_status", "elements": [mrkdwn(_status_line(case))]})
     buttons = []
-    if status == "open":
+    if status == CaseStatus.OPEN:
         buttons.append({"type": "button", "text": plain("Claim"), "action_id": CLAIM_ACTION,
                         "value": case_id, "style": "primary"})
-    if status in ("open", "claimed"):
+    if status in (CaseStatus.OPEN, CaseStatus.CLAIMED):
         buttons.append({"type": "button", "text": plain("Resolve"), "action_id": RESOLVE_ACTION,
                         "value": case_id})
     if buttons:
@@ -238,14 +240,14 @@ def _photos(photos: Iterable[Any]) -> str:
 
 
 def _status_line(case: Mapping[str, Any]) -> str:
-    status = str(case.get("status") or "open")
+    status = str(case.get("status") or CaseStatus.OPEN.value)
     owner: Optional[str] = case.get("owner")
-    if status == "resolved":
+    if status == CaseStatus.RESOLVED:
         by = case.get("resolved_by") or owner
         who = f" by {mention_user(str(by))}" if by else ""
         at = f" at {_when(case['resolved_at'])}" if isinstance(case.get("resolved_at"), datetime) else ""
         return f"✔ Resolved{who}{at}"
-    if status == "claimed" and owner:
+    if status == CaseStatus.CLAIMED and owner:
         at = f" at {_when(case['claimed_at'])}" if isinstance(case.get("claimed_at"), datetime) else ""
         return f"Claimed by {mention_user(str(owner))}{at}"
     return "Open: waiting for an agent"

@@ -60,7 +60,7 @@ def customer_message(event: dict, event_id: str, bot_user_id: str) -> Optional[I
     if event.get("channel_type") != "im" or not _from_person(event, bot_user_id):
         return None
     files = [f for f in event.get("files") or [] if isinstance(f, dict)]
-    common = dict(channel=CHANNEL, event_id=event_id, address=str(event["user"]),
+    common: dict[str, Any] = dict(channel=CHANNEL, event_id=event_id, address=str(event["user"]),
                   at=slack_time(event.get("ts")), text=str(event.get("text") or ""))
     if files:
         images = [f for f in files if str(f.get("mimetype", "")).startswith("image/")]
@@ -117,7 +117,7 @@ def agent_click(body: dict) -> Optional[AgentAction]:
         return None
     action, container, event_id = click
     kind = {CLAIM_ACTION: AgentActionKind.CLAIM, RESOLVE_ACTION: AgentActionKind.RESOLVE}.get(
-        action.get("action_id"))
+        str(action.get("action_id")))
     if kind is None or not action.get("value"):
         return None
     return AgentAction(kind=kind, case_ref=str(action["value"]), agent_id=str(body["user"]["id"]),

@@ -69,6 +69,7 @@ class ChannelSpec:
     desk_limits: Optional[Callable[[Any], LimitsSpec]] = None
     links: Optional[LinkScheme] = None
     link_secret: Callable[[Any], Optional[bytes]] = lambda section: None
+    commands: str = ""                                 # "module:attr" of a click command it adds to `aftercare`
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def check_address(self, value: str) -> Optional[str]:
@@ -79,6 +80,13 @@ class ChannelSpec:
 
     def can(self, capability: Capability) -> bool:
         return capability in self.capabilities
+
+    def command(self) -> Any:
+        """The click command (or group) this channel adds to `aftercare`, or None."""
+        if not self.commands:
+            return None
+        module, _, attr = self.commands.partition(":")
+        return getattr(importlib.import_module(module), attr)
 
     def build(self, section: Any, settings: Any) -> Channel:
         """The live adapter for this section (its SDK is imported only now)."""

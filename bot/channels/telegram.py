@@ -19,7 +19,7 @@ import re
 import warnings
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -77,7 +77,7 @@ class TelegramChannel:
             raise ValueError("webhook mode needs a webhook secret")
         self.bot_username = bot_username.lstrip("@")
         self._mode = mode
-        self._webhook = dict(
+        self._webhook: dict[str, Any] = dict(
             listen=webhook_listen, port=webhook_port, webhook_url=webhook_url,
             secret_token=webhook_secret,
             url_path=webhook_path or (urlsplit(webhook_url).path if webhook_url else "") or "telegram",
@@ -231,7 +231,7 @@ def update_to_event(update: Update, at: datetime, bot_username: str = "") -> Opt
     msg = update.message
     if msg is None or (msg.from_user is not None and msg.from_user.is_bot):
         return None
-    common = dict(
+    common: dict[str, Any] = dict(
         channel=CHANNEL, event_id=event_id, address=_chat_address(msg.chat), at=msg.date or at,
         language_code=msg.from_user.language_code if msg.from_user else None,
         display_name=msg.from_user.full_name if msg.from_user else None,

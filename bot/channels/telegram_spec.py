@@ -100,4 +100,5 @@ SPEC = ChannelSpec(
     capabilities=frozenset({Capability.BUTTONS, Capability.FILES, Capability.DEEP_LINKS}),
     links=LinkScheme(verify=verify_link_token, key=link_token_id, source="telegram-link"),
     link_secret=_link_secret,
+    commands="bot.channels.telegram_cli:telegram",
 )

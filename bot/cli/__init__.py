@@ -9,10 +9,11 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 import click
 
+from bot.channels.registry import default_registry
 from bot.cli.customer import customer
 from bot.cli.flows import flows
 from bot.cli.nlu import nlu
-from bot.cli.ops import cases, due, orders, telegram
+from bot.cli.ops import cases, due, orders
 from bot.cli.play import chat, simulate
 from bot.cli.report import browse, report
 from bot.cli.run import run
@@ -25,10 +26,12 @@ from bot.cli.tell_fixed import tell_fixed
               help="The configuration file.")
 @click.pass_context
 def main(ctx: click.Context, config_path: str) -> None:
-    """Aftercare: post-purchase check-ins on Telegram and Slack."""
+    """Aftercare: post-purchase check-ins with customers on their chat channels."""
     ctx.obj = {"config_path": config_path}
 
 
-for command in (flows, nlu, orders, due, cases, telegram, simulate, chat, run, report, browse, customer,
-                tell_fixed):
+for command in (flows, nlu, orders, due, cases, simulate, chat, run, report, browse, customer, tell_fixed):
     main.add_command(command)
+for spec in default_registry():          # the commands a channel brings (e.g. its opt-in links)
+    if (channel_command := spec.command()) is not None:
+        main.add_command(channel_command)

@@ -12,8 +12,8 @@ from bot.config import Settings
 from bot.privacy import CustomerRefError, export_customer, find_customer, forget_customer, os_user
 from bot.store.store import Store
 
-REF_HELP = ("REF is a customer id, order id, email, customer ref or channel address (e.g. telegram:1001, "
-            "slack:U0123); prefix it (id:, order:, email:, ref:, <channel>:) when a bare value matches "
+REF_HELP = ("REF is a customer id, order id, email, customer ref or channel address (<channel>:<address>, "
+            "e.g. a chat id); prefix it (id:, order:, email:, ref:, <channel>:) when a bare value matches "
             "several customers. Forgotten customers are found by id only.")
 
 
@@ -57,7 +57,7 @@ def export(ctx: click.Context, ref: str, out: str | None) -> None:
 
 
 @customer.command("forget", help="Erase one customer's personal data and free text everywhere, including "
-                                 "the bot's posts of their words in Slack case threads (deleted through the "
+                                 "the bot's posts of their words in support case threads (deleted through the "
                                  "outbox by the running bot), keep their anonymous scores, never contact them "
                                  "again, and log who ran it and when. " + REF_HELP)
 @click.argument("ref")
@@ -75,5 +75,5 @@ def forget(ctx: click.Context, ref: str, yes: bool) -> None:
         return
     changed = ", ".join(f"{n} {table}" for table, n in sorted(result.counts.items()) if n)
     click.echo(f"customer {customer_id} forgotten by {actor}: erased {changed or 'nothing'}; "
-               f"{result.posts_deleted} Slack thread posts to delete and {result.cards_redrawn} case cards to "
+               f"{result.posts_deleted} support thread posts to delete and {result.cards_redrawn} case cards to "
                "redraw, queued for the running bot")

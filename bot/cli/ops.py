@@ -1,7 +1,6 @@
-"""Day-to-day commands for a shop: import orders, see what is due, list cases, make links."""
+"""Day-to-day commands for a shop: import orders, see what is due, list cases."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -12,7 +11,15 @@ from rich.table import Table
 
 from bot.cli.common import open_store, settings_from
 from bot.context import customer_language
+from bot.nlu.base import Parse, SyncParser, not_understood
 from bot.orders import OrderFileError
+
+
+class _NothingToParse(SyncParser):
+    """`due` reads the schedule: nothing is parsed, so no model is loaded."""
+
+    def parse(self, text: str) -> Parse:
+        return not_understood(text)
 
 
 @click.group()
@@ -61,10 +68,10 @@ def watch(ctx: click.Context, folder: str, once: bool, every: str) -> None:
     try:
         while True:
             for picked in scan_once(store, settings, folder, lambda: datetime.now(timezone.utc)):
-                if picked.error:
+                report = picked.report
+                if picked.error or report is None:
                     click.echo(f"{picked.source}: {picked.error} -> {picked.moved_to}", err=True)
                 else:
-                    report = picked.report
                     click.echo(f"{picked.source}: {report.inserted} new, {report.updated} updated, "
                                f"{report.unchanged} unchanged orders; {len(report.errors)} bad rows -> "
                                f"{picked.moved_to}", err=bool(report.errors))
@@ -88,7 +95,7 @@ def due(ctx: click.Context, within: str) -> None:
 
     settings = settings_from(ctx)
     store = open_store(settings)
-    core = build_core(settings, store, parser=None, clock=SystemClock(), channels={})
+    core = build_core(settings, store, parser=_NothingToParse(), clock=SystemClock(), channels={})
     table = Table("touchpoint", "order", "kind", "due at (UTC)", "status", "why")
     for item in core.scheduler.due_report(datetime.now(timezone.utc), parse_duration(within)):
         table.add_row(str(item.touchpoint_id), item.order_id, item.kind, item.due_at[:16], item.status, item.verdict)
@@ -109,35 +116,11 @@ def cases(ctx: click.Context) -> None:
         customer = store.customers.get(case["customer_id"])
         identities = store.customers.identities_of(case["customer_id"])
         language = customer_language(settings, customer, identities[0].language_code if identities else None)
-        age = now - parse_iso(case["opened_at"])
+        age = now - (parse_iso(case["opened_at"]) or now)
         sla_due = parse_iso(case["sla_due_at"])
-        sla = "answered" if case["first_reply_at"] else ("overdue" if now >= sla_due else f"due {sla_due:%H:%M}")
+        sla = ("answered" if case["first_reply_at"] else "-" if sla_due is None
+               else "overdue" if now >= sla_due else f"due {sla_due:%H:%M}")
         table.add_row(str(case["id"]), case["order_id"] or "-", language, case["reason"], case["problem_type"] or "-",
                       case.get("request") or "-", case["status"], case["agent"] or "-",
                       f"{int(age.total_seconds() // 60)} min", sla)
     Console(width=None if sys.stdout.isatty() else 200).print(table)   # piped: never cut a column
-
-
-@click.group()
-def telegram() -> None:
-    """Telegram helpers."""
-
-
-@telegram.command()
-@click.argument("order_id")
-@click.pass_context
-def link(ctx: click.Context, order_id: str) -> None:
-    """Print the t.me deep link that opts ORDER_ID's customer in (signed, expiring, single use)."""
-    from bot.channels.telegram_links import link_url, make_link_token
-
-    settings = settings_from(ctx)
-    store = open_store(settings)
-    order = store.orders.get(order_id)
-    if order is None:
-        raise click.ClickException(f"order {order_id!r} not found; import it first")
-    tg = settings.channels.telegram
-    secret = tg.link_secret.get_secret_value() if tg.link_secret else os.environ.get("AFTERCARE_LINK_SECRET")
-    if not secret:
-        raise click.ClickException("set AFTERCARE_LINK_SECRET (channels.telegram.link_secret) to sign links")
-    expires = int((datetime.now(timezone.utc) + tg.link_ttl).timestamp())
-    click.echo(link_url(tg.bot_username, make_link_token(order["customer_id"], secret.encode(), expires)))

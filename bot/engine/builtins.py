@@ -427,7 +427,7 @@ VARIABLES = (
     Variable("customer.orders", "how many orders the customer has placed (cancelled and returned ones aside)",
              lambda f: f.orders),
     Variable("milestone.orders", "the order count a milestone kind marks (its `nth_order`), else customer.orders",
-             lambda f: _kind_of(f).nth_order if _kind_of(f) and _kind_of(f).nth_order else f.orders),
+             lambda f: kind.nth_order if (kind := _kind_of(f)) and kind.nth_order else f.orders),
     Variable("milestone.months", "the months a milestone kind counts (its `after`, in whole months)", _months),
     Variable("milestone.gift_code", "this milestone's gift code for the customer (milestones.gift_codes)",
              lambda f: f.settings.milestones.code_for(f.touchpoint, str(f.customer.get("ref") or ""))

@@ -3,7 +3,7 @@
 A flow is a set of named steps. Each step may, in this order: check a `guard` (else go to
 `else`), run an `action`, `say` something, then either `ask` a question (and branch on the
 answer with `on`) or move on with `next` / `end`. Everything is checked up front, the way
-python-telegram-bot's ConversationHandler checks its states: unknown step or action,
+a chat library's conversation handler checks its states: unknown step or action,
 unreachable step, unknown template variable, a question with no default branch -> an error
 naming the file, the line and the reason. Actions, guards, conditions and template variables
 are looked up in a `Vocabulary` (bot/engine/vocabulary.py), never listed here.
@@ -287,7 +287,7 @@ def _parse_choice(doc: YamlDoc, where: list, raw: Any) -> Button:
     if isinstance(raw, dict) and "label" in raw:
         value = str(raw.get("value", raw["label"]))
         if len(value.encode()) > 64:
-            raise FlowError(doc.path, doc.line_of(where), f"choice value {value!r} is over 64 bytes (Telegram's callback_data limit)")
+            raise FlowError(doc.path, doc.line_of(where), f"choice value {value!r} is over 64 bytes (the button data limit of chat platforms)")
         return Button(str(raw["label"]), value)
     raise FlowError(doc.path, doc.line_of(where), "a choice is a text or `{label: ..., value: ...}`")
 

@@ -5,7 +5,6 @@ and the runner that stores the outcome.
 """
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
@@ -13,31 +12,12 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 from bot.engine.templates import render
 from bot.events import Button
 from bot.nlu.base import Parse
+from bot.records import ConversationStatus, Owner, WakeKind
 
 SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}   # score questions: lowest, highest
 
 
-class Status(str, enum.Enum):
-    """Where a conversation stands."""
-
-    ACTIVE = "active"      # running, or parked with an agent
-    WAITING = "waiting"    # waits for the customer (or a scheduled resume)
-    CLOSED = "closed"
-
-
-class Owner(str, enum.Enum):
-    """Who answers the customer: the bot, or a person after an escalation."""
-
-    BOT = "bot"
-    HUMAN = "human"
-
-
-class WakeKind(str, enum.Enum):
-    """What happens when a waiting conversation's `wake_at` comes."""
-
-    REMIND = "remind"      # ask the question once more
-    CLOSE = "close"        # close quietly
-    RESUME = "resume"      # pick up a rescheduled flow
+Status = ConversationStatus     # the stored kinds and states live in bot/records.py
 
 
 @dataclass
@@ -111,7 +91,7 @@ class Answer:
     text: str = ""
     button: Optional[str] = None
     parse: Optional[Parse] = None
-    stop: bool = False                 # an explicit /stop command
+    stop: bool = False                 # asks to stop all messages: bot/optout.py's verdict
     photos: tuple[str, ...] = ()
 
     @property

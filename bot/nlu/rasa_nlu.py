@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from bot.config import Settings, load_settings
+from bot.nlu import cue_words
 from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, REQUESTS, Entity, Parse
 from bot.nlu.shapes import shaped_words
 
@@ -529,22 +530,27 @@ def _entities(raw: Sequence[Mapping[str, Any]]) -> tuple[Entity, ...]:
 
 _NUMBER_WORDS = {word: str(n) for n, word in enumerate(
     "zero one two three four five six seven eight nine ten".split())}
-_SCORE = r"(10|[0-9]|" + "|".join(_NUMBER_WORDS) + r")"
-# A score said in a sentence, for when the model missed it ("I'd give it a 4", "7 stars").
+_NUMBER_WORDS.update({word: str(n) for word, n in cue_words.number_words().items()})
+# in a sentence, the other languages' "one" is their article ("le doy un ocho"): not a score
+_SCORE = r"(10|[0-9]|" + "|".join(sorted((w for w in _NUMBER_WORDS if w not in cue_words.ARTICLES),
+                                         key=len, reverse=True)) + r")"
+# A score said in a sentence, for when the model missed it ("I'd give it a 4", "7 stars",
+# "nota dez"); matched on folded text (bot/nlu/cue_words.py).
 _RATING_CUES = tuple(re.compile(pattern) for pattern in (
     r"^\s*" + _SCORE + r"\s*[!.]*\s*$",
     r"\b" + _SCORE + r"\s*(?:/|out of)\s*(?:5|10|five|ten)\b",
     r"\b" + _SCORE + r"\s+stars?\b",
     r"\b(?:give|giving|rate|rating|score|say)\b(?: it| them| this| that)?(?: an?| a solid)?\s+"
     + _SCORE + r"\b(?!\s*(?:day|week|month|year|hour|time|minute)s?\b)",
+    *(cue.replace("{score}", _SCORE) for cues in cue_words.RATING_CUES.values() for cue in cues),
 ))
 
 
 def rating_of(text: str) -> str | None:
     """A score stated in words or digits, as a digit string, or None."""
-    lowered = text.lower()
+    folded = cue_words.fold(text)
     for cue in _RATING_CUES:
-        match = cue.search(lowered)
+        match = cue.search(folded)
         if match:
             return _NUMBER_WORDS.get(match.group(1), match.group(1))
     return None
@@ -560,7 +566,7 @@ def _canonical(entity: str, value: Any) -> str | None:
     if entity == "request":
         return text if text in REQUESTS else request_of(text)
     if entity == "rating":
-        text = _NUMBER_WORDS.get(text, text)
+        text = _NUMBER_WORDS.get(cue_words.fold(text), text)
         match = re.fullmatch(r"(\d{1,2})(?:\s*(?:/|out of)\s*\d{1,2})?", text)
         return match.group(1) if match else None
     return text or None
@@ -587,7 +593,7 @@ _PROBLEM_CUES = tuple((kind, re.compile(pattern)) for kind, pattern in (
     ("late", r"\blate\b|delay|overdue|still (waiting|not here|no sign|hasn'?t)|"
              r"hasn'?t (arrived|shipped|come)|\bstuck\b|taking (forever|ages)|"
              r"past the (delivery|due)|pushed back|reschedul"),
-    ("damaged", r"\bbroken?\b|brokn|crack|\bdent|scratch|smash|shatter|ripped|\btorn\b|"
+    ("damaged", r"\bbroken?\b|brokn|crack|\bdent(?:s|ed)?\b|scratch|smash|shatter|ripped|\btorn\b|"
                 r"damag|\bbent\b|chipped|snapped|crushed|squashed|soaked"),
     ("defective", r"(doesn'?t|does not|won'?t|wont|isn'?t|not|stopped|don'?t) "
                   r"(work|charg|turn|start|switch|connect|power)|\bdead\b|faulty|defect|leak|"
@@ -598,9 +604,17 @@ _PROBLEM_CUES = tuple((kind, re.compile(pattern)) for kind, pattern in (
 _PROBLEM_INTENTS = frozenset({"product_problem", "delivery_problem", "return_refund"})
 
 
+# Every language's cues for one kind join its English ones: the kinds keep their precedence
+# whatever the language (bot/nlu/cue_words.py; matched on folded text).
+_ALL_PROBLEM_CUES = tuple(
+    (kind, re.compile("|".join([english.pattern] + [pattern for cues in cue_words.PROBLEM_CUES.values()
+                                                      for other, pattern in cues if other == kind])))
+    for kind, english in _PROBLEM_CUES)
+
+
 def problem_type_of(text: str) -> str | None:
     """The canonical problem type a phrase names, by keyword cues, or None."""
-    return _first_cue(_PROBLEM_CUES, text)
+    return _first_cue(_ALL_PROBLEM_CUES, cue_words.fold(text))
 
 
 def _first_cue(cues: Sequence[tuple[str, re.Pattern[str]]], text: str) -> str | None:

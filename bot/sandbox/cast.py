@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Optional, Protocol
 from bot.agent_events import AgentAction, AgentActionKind
 from bot.channels.slack_blocks import CHOICE_PREFIX, CLAIM_ACTION, RESOLVE_ACTION
 from bot.channels.telegram_links import make_link_token
+from bot.orders import OrderRow
 from bot.sandbox import personas as P
 from bot.sandbox.world import SandboxWorld, wait_processed
 from bot.store.store import Store
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Narrate = Callable[[datetime, str, str], None]      # (when, who, what)
+UNLINKED_CHAT_IDS = 880_000_000     # chat ids for customers who link by deep link (no address in the file)
 
 
 @dataclass(order=True)
@@ -83,6 +85,7 @@ class Side(Protocol):
     channel: str
     address: str
     language: str
+    unlinked: bool          # links by the channel's deep link before anything can reach it
 
     async def setup(self) -> None: ...
     def screen(self) -> list[Seen]: ...
@@ -91,14 +94,27 @@ class Side(Protocol):
     async def block(self) -> None: ...
 
 
+def side_for(world: SandboxWorld, store: Store, row: OrderRow, number: int) -> Optional[Side]:
+    """The app of `row`'s customer on its channel's loopback server (the `number`th customer of
+    the run), or None when nobody can reach them."""
+    name = row.customer_name or row.customer_ref
+    if row.channel == "telegram":
+        chat_id = int(row.address) if row.address else UNLINKED_CHAT_IDS + number
+        return TelegramSide(world, store, chat_id, name.split()[0], row.language, unlinked=not row.address)
+    if row.address or row.email:
+        return SlackSide(world, name, row.email, row.address)
+    return None
+
+
 class TelegramSide:
     channel = "telegram"
 
     def __init__(self, world: SandboxWorld, store: Store, chat_id: int, first_name: str,
-                 language: Optional[str]) -> None:
+                 language: Optional[str], unlinked: bool = False) -> None:
         self.world, self.store = world, store
         self.chat_id, self.first_name, self.language = chat_id, first_name, language or "en"
         self.address = str(chat_id)
+        self.unlinked = unlinked
 
     async def setup(self) -> None:
         await self.world.telegram_api.add_user(self.chat_id, first_name=self.first_name,
@@ -124,6 +140,7 @@ class TelegramSide:
 class SlackSide:
     channel = "slack"
     language = "en"
+    unlinked = False
 
     def __init__(self, world: SandboxWorld, name: str, email: Optional[str], user_id: Optional[str]) -> None:
         self.world = world
@@ -253,6 +270,7 @@ class Agent:
         self._read = len(posts)
 
     def _look_in_store(self, now: datetime) -> None:
+        assert self.core is not None, "an agent working the store's cases has the core"
         store = self.core.store
         for row in store.cases.all_active():
             case = self.cases.get(str(row["id"]))
@@ -295,7 +313,7 @@ class Agent:
             ref = case.card_ts if kind is AgentActionKind.REPLY else case.number
             await self.core.on_agent_action(AgentAction(kind, ref, world.agent_id, f"sandbox-agent-{next(self._events)}",
                                                         at, text=text, channel_id=world.support_channel_id))
-            row = self.core.store.cases.get(int(case.number))
+            row = self.core.store.cases.require(int(case.number))
             last = self.core.store.conversations.last_messages(row["conversation_id"], 1)
             return last[-1]["id"] if last else 0
         if kind is AgentActionKind.REPLY:

@@ -168,7 +168,7 @@ async def outbound_drill(workdir: Path, *, messages: int = 1000, chats: int = 10
         if proc.returncode != 0:
             raise DrillError(f"the last worker failed ({proc.returncode}): {err.decode()[-800:]}")
         for chat in range(FIRST_CHAT, FIRST_CHAT + chats):
-            texts = [m.text for m in api.messages_to(chat)]
+            texts = [m.text for m in api.messages_to(chat) if m.text is not None]
             result.received.update(texts)
             firsts = list(dict.fromkeys(texts))
             result.order_violations += len([a for a, b in zip(firsts, firsts[1:]) if a > b])

@@ -42,18 +42,20 @@ from bot.context import customer_language
 from bot.core import Core, build_core
 from bot.i18n import translator
 from bot.importing import import_rows
-from bot.nlu.base import Parse
+from bot.mainloop import MainLoop, earliest
+from bot.nlu.base import Parse, Parser
 from bot.orders import OrderFileError, OrderRow, read_orders
 from bot.sandbox import personas as P
-from bot.sandbox.cast import Agent, Customer, Side, SlackSide, TelegramSide, Timeline
+from bot.sandbox.cast import Agent, Customer, Timeline, side_for
 from bot.sandbox.narrator import Feed, Narrator, render_summary
 from bot.sandbox.shop import ShopFeed
 from bot.sandbox.summary import HoldLog, Summary, summarize
 from bot.sandbox.world import SandboxWorld
-from bot.schedule.governor import MessageClass, decide, explain, resolve_zone
+from bot.engine.machine import WakeKind
+from bot.schedule.governor import explain, resolve_zone
+from bot.schedule.scheduler import Hold
 from bot.schedule.touchpoints import touchpoints_for
 from bot.store.store import Store
-from bot.upkeep import Upkeep
 from bot.webhooks.http import OrderWebhooks
 
 log = logging.getLogger("aftercare.sandbox")
@@ -67,11 +69,10 @@ FAST_FORWARD = timedelta(minutes=20)       # a longer quiet stretch is jumped ov
 AFTER_LAST_CHECKIN = timedelta(days=8)     # room for reminders, "not used yet" and closing
 LINK_BEFORE_PURCHASE = timedelta(minutes=5)
 BLOCK_BEFORE_CHECKIN = timedelta(hours=12)
-UNLINKED_CHAT_IDS = 880_000_000            # chat ids for Telegram customers who link by deep link
 NOISY_LOGGERS = ("httpx", "telegram", "slack_bolt", "slack_sdk", "aiohttp", "apscheduler", "asyncio")
 
 
-async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], object],
+async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], Parser],
                       *, speed: float, orders_file: Optional[str], personas: bool,
                       keep_at: Optional[Path] = None) -> int:
     """The zero-credential `aftercare run`. Returns the exit code (0, also after Ctrl-C). The store
@@ -204,17 +205,14 @@ class SandboxDemo:
         return summary
 
     async def _loop(self, stop: asyncio.Event) -> None:
-        core, clock = self.core, self.clock
+        clock = self.clock
         feed = Feed(self.store, self.narrator, self.settings.schedule.timezone)
-        upkeep = Upkeep(self.store, core.settings)
+        assert self.core is not None and self.agent is not None, "run() builds them first"
+        main = MainLoop(self.core)
         while not stop.is_set():
             now = clock.now()
-            await self.core.resolve_emails()
-            upkeep.tick(now)
-            due = self._holds_before_tick(now)
-            core.scheduler.tick(now)
-            self._holds_after_tick(due)
-            next_send = await core.dispatcher.run_once()
+            turn = await main.step(now)
+            self._narrate_holds(now, turn.holds)
             feed.poll()
             for customer in self.customers:
                 customer.look(now)
@@ -222,13 +220,13 @@ class SandboxDemo:
             if await self.timeline.run_due(now):
                 continue                            # answers at this instant: handle them now
             self._progress(now, feed)
-            upcoming = [t for t in (core.scheduler.next_at(), next_send, self.timeline.next_at()) if t]
+            nxt = earliest(turn.at, self.timeline.next_at())
             if self.personas:
-                if not upcoming or min(upcoming) > self.end:
+                if nxt is None or self.end is None or nxt > self.end:
                     break
-                await self._pace(now, max(min(upcoming), now + timedelta(milliseconds=1)), stop)
+                await self._pace(now, max(nxt, now + timedelta(milliseconds=1)), stop)
             else:
-                soon = min([now + timedelta(seconds=1)] + upcoming)
+                soon = earliest(now + timedelta(seconds=1), nxt) or now
                 await _sleep(stop, max(0.05, (soon - now).total_seconds()))
                 clock.set(datetime.now(timezone.utc))
         feed.poll()
@@ -248,6 +246,7 @@ class SandboxDemo:
         """Every customer of the file on the loopback Telegram or Slack; with personas, each
         one acting as its first order's persona; and the agent."""
         world, store = self.world, self.store
+        assert world is not None, "run() starts the world first"
         if self.personas:
             self.agent = Agent(world, self.timeline, self._narrate_person)
         else:       # a person at `aftercare chat`: a quick agent, working the store's cases
@@ -261,13 +260,8 @@ class SandboxDemo:
         for number, (ref, orders) in enumerate(by_customer.items()):
             head = orders[0]
             name = head.customer_name or ref
-            side: Side
-            if head.channel == "telegram":
-                chat_id = int(head.address) if head.address else UNLINKED_CHAT_IDS + number
-                side = TelegramSide(world, store, chat_id, name.split()[0], head.language)
-            elif head.address or head.email:
-                side = SlackSide(world, name, head.email, head.address)
-            else:
+            side = side_for(world, store, head, number)
+            if side is None:
                 continue                            # nobody to reach: stays unreachable
             await side.setup()
             if not self.personas:
@@ -278,7 +272,7 @@ class SandboxDemo:
             customer = Customer(name, persona, side, order_ids, self.timeline, self._narrate_person,
                                 translator(self.core.flows.catalogs, language) if self.core else (lambda t: t))
             self.customers.append(customer)
-            if head.channel == "telegram" and not head.address:
+            if side.unlinked:
                 customer_id = store.customers.id_of_ref(ref)
                 assert customer_id is not None, f"customer {ref} was imported"
                 customer.plan_link(min(o.purchased_at for o in orders) - LINK_BEFORE_PURCHASE, customer_id, link_secret)
@@ -325,6 +319,7 @@ class SandboxDemo:
 
     def _ready(self, orders: int, example_order: str) -> None:
         world = self.world
+        assert world is not None, "run() starts the world first"
         log.info("ready: sandbox Telegram %s and Slack %s (loopback), %d orders, store %s, healthz %s",
                  world.telegram_api.url, world.slack_api.base_url, orders, self.store_path(), self.health_url)
         cast = ", ".join(f"{c.order_ids[0]} {c.persona.name}" for c in self.customers)
@@ -342,42 +337,26 @@ class SandboxDemo:
 
     # ---- what the governor held back ---------------------------------------------------
 
-    def _holds_before_tick(self, now: datetime) -> list[dict]:
-        """Wake-ups the governor will hold at this tick (narrated now); due touchpoints to check after."""
-        scheduler, schedule = self.core.scheduler, self.settings.schedule
-        for conversation in self.store.conversations.due_wakeups(now):
-            if conversation["wake_kind"] not in ("remind", "resume") or conversation["owner"] == "human":
+    def _narrate_holds(self, now: datetime, holds: tuple[Hold, ...]) -> None:
+        """Tell what the scheduler held back at this step (each hold once), as it decided it."""
+        for hold in holds:
+            if not self.holds.add(hold.key, hold.reason):
                 continue
-            identity = self.store.customers.identity(conversation["identity_id"])
-            # the scheduler's own facts, so that the decision told here is the one it makes
-            decision = decide(MessageClass.PROACTIVE, scheduler.contact_facts(identity, conversation["customer_id"], now),
-                              now, schedule)
-            if decision.send or decision.wait_until is None:
-                continue
-            key = ("wake", conversation["id"], conversation["wake_kind"], conversation["wake_at"])
-            if self.holds.add(key, decision.reason):
-                what = "reminder" if conversation["wake_kind"] == "remind" else "check-back"
-                dropped = (conversation["wake_kind"] == "remind"
-                           and decision.wait_until - now > schedule.close_after)
-                self.narrator.line(now, f"⏸ {what} {conversation['order_id']}", explain(decision)
-                                   + ("; no reminder then, the conversation closes quietly" if dropped else ""), "hold")
-        return self.store.orders.due_touchpoints(now)
-
-    def _holds_after_tick(self, due: list[dict]) -> None:
-        for touchpoint in due:
-            row = next((t for t in self.store.orders.touchpoints(touchpoint["order_id"]) if t["id"] == touchpoint["id"]), None)
-            if row is None or row["status"] != "held" or not row["held_reason"]:
-                continue
-            if self.holds.add(("touchpoint", row["id"]), row["held_reason"]):
-                until = parse_iso(row["due_at"])
-                zone = self._zone_of(row["order_id"])
-                self.narrator.line(parse_iso(touchpoint["due_at"]), f"⏸ {row['kind']} {row['order_id']}",
-                                   f"held: {row['held_reason'].replace('_', ' ')}, next try "
-                                   f"{until.astimezone(ZoneInfo(zone)):%a %H:%M} {zone}", "hold")
+            if hold.key[0] == "wake":
+                what = "reminder" if hold.kind == WakeKind.REMIND else "check-back"
+                told = explain(hold.decision) if hold.decision else hold.reason
+                self.narrator.line(now, f"⏸ {what} {hold.order_id}", told
+                                   + ("; no reminder then, the conversation closes quietly" if hold.dropped else ""),
+                                   "hold")
+            else:
+                zone = self._zone_of(hold.order_id) if hold.order_id else self.settings.schedule.timezone
+                self.narrator.line(hold.due_at, f"⏸ {hold.kind} {hold.order_id}",
+                                   f"held: {hold.reason.replace('_', ' ')}, next try "
+                                   f"{hold.until.astimezone(ZoneInfo(zone)):%a %H:%M} {zone}", "hold")
 
     def _zone_of(self, order_id: str) -> str:
         order = self.store.orders.get(order_id)
-        customer = self.store.customers.get(order["customer_id"])
+        customer = self.store.customers.get(order["customer_id"]) if order else {}
         return resolve_zone(customer.get("timezone"), self.settings.schedule.timezone)
 
     # ---- terminal ----------------------------------------------------------------------
@@ -409,7 +388,7 @@ class ParserThread:
         self._pool, self._parser = pool, parser
 
     @classmethod
-    async def start(cls, load: Callable[[Settings], object], settings: Settings) -> "ParserThread":
+    async def start(cls, load: Callable[[Settings], Parser], settings: Settings) -> "ParserThread":
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
         parser = await asyncio.get_running_loop().run_in_executor(pool, load, settings)
         return cls(pool, parser)

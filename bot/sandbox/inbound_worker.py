@@ -19,13 +19,14 @@ from bot.channels.telegram import TelegramChannel
 from bot.clock import SystemClock
 from bot.config import load_settings
 from bot.core import build_core
+from bot.nlu.base import Parser
 from bot.store.store import Store
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yml"
 WEBHOOK_SECRET = "inbound-drill-secret"
 
 
-def load_parser(spec: str) -> object:
+def load_parser(spec: str) -> Parser:
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)()
 

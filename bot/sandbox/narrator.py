@@ -16,10 +16,12 @@ from rich.text import Text
 
 from bot.cases import SUPPORT
 from bot.clock import parse_iso
+from bot.records import OutboxKind, OutboxStatus
 from bot.sandbox.summary import Summary
 from bot.schedule.governor import resolve_zone
 from bot.store.store import Store
 
+SUPPORT_POSTS = (OutboxKind.CASE_CARD, OutboxKind.THREAD, OutboxKind.NOTICE)   # what the story shows of the desk
 STYLES = {"bot": "cyan", "agent": "bold magenta", "customer": "green", "support": "magenta",
           "hold": "yellow", "error": "red", "info": "dim"}
 
@@ -87,11 +89,11 @@ class Feed:
         for row in log.outbox_from(self._outbox_from):
             if row["id"] in self._shown:
                 continue
-            if row["status"] in ("pending", "sending"):
+            if row["status"] in (OutboxStatus.PENDING, OutboxStatus.SENDING):
                 pending_below = row["id"] if pending_below is None else pending_below
                 continue
             self._shown.add(row["id"])
-            if row["status"] in ("sent", "unreachable", "failed"):
+            if row["status"] in (OutboxStatus.SENT, OutboxStatus.UNREACHABLE, OutboxStatus.FAILED):
                 events.append((row["sent_at"] or row["claimed_at"] or row["created_at"], row["id"], row))
         self._outbox_from = pending_below if pending_below is not None else self._outbox_from_next()
         for message in log.inbound_after(self._last_inbound):
@@ -123,11 +125,11 @@ class Feed:
 
     def _outbound(self, row: dict) -> None:
         name, channel, zone = self._person(row["identity_id"])
-        at = parse_iso(row["sent_at"] or row["created_at"])
-        if row["status"] != "sent":
+        at = _at(row["sent_at"] or row["created_at"])
+        if row["status"] != OutboxStatus.SENT:
             self.narrator.line(at, f"✖ {name}", f"{channel}: {row['last_error']}", "error")
             return
-        if row["kind"] != "message":
+        if row["kind"] != OutboxKind.MESSAGE:
             return
         self.delivered += 1
         sender = self.store.conversations.message_by_outbox(row["id"])
@@ -141,30 +143,38 @@ class Feed:
 
     def _inbound(self, message: dict) -> None:
         name, channel, zone = self._person(message["identity_id"])
-        at = parse_iso(message["at"])
+        at = _at(message["at"])
         self.answers += 1
         label = self._buttons.get(message["identity_id"], {}).get(message["text"])
         text = f"taps [{label}]" if label else message["text"]
         self.narrator.line(at, f"{name} ({channel})", text, "customer", self._local(at, zone))
 
     def _support(self, row: dict) -> None:
-        if row["status"] != "sent" or row["kind"] not in ("case_card", "thread", "notice"):
+        if row["status"] != OutboxStatus.SENT or row["kind"] not in SUPPORT_POSTS:
             return
-        at = parse_iso(row["sent_at"])
-        if row["kind"] == "notice":          # the weekly digest: its first two lines say enough
+        at = _at(row["sent_at"])
+        if row["kind"] == OutboxKind.NOTICE:          # the weekly digest: its first two lines say enough
             self.narrator.line(at, "#support digest", " · ".join(row["text"].replace("*", "").splitlines()[:2]),
                                "support")
             return
         payload = json.loads(row["payload"] or "{}")
         case = self.store.cases.get(payload.get("case_id")) if payload.get("case_id") else None
-        if row["kind"] == "case_card" and case:
+        if row["kind"] == OutboxKind.CASE_CARD and case:
             self.cards += 1
             name = self.store.customers.get(case["customer_id"]).get("name")
             words = f' · "{case["text"]}"' if case["text"] else ""
             self.narrator.line(at, "#support", f"new case {case['id']}: {case['reason']} · {name} · "
                                                f"{case['order_id']}{words}", "support")
-        elif row["kind"] == "thread":
+        elif row["kind"] == OutboxKind.THREAD:
             self.narrator.line(at, "#support thread", f"case {payload.get('case_id')}: {row['text']}", "support")
+
+
+def _at(text: Optional[str]) -> datetime:
+    """A stored time the story needs (a sent message has one)."""
+    at = parse_iso(text)
+    if at is None:
+        raise ValueError("a stored message without its time")
+    return at
 
 
 def render_summary(console: Console, summary: Summary, *, speed: float) -> None:

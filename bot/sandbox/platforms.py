@@ -34,6 +34,7 @@ class TelegramCustomer:
         await wait_processed(self.store, "telegram", str(injected.update_id))
 
     async def press(self, value: str, platform_message_id: Optional[str]) -> None:
+        assert platform_message_id is not None, "a tap is on a message the bot sent"
         injected = await self.world.telegram_api.user_taps(TELEGRAM_CHAT, int(platform_message_id), value)
         await wait_processed(self.store, "telegram", str(injected.update_id))
 
@@ -57,6 +58,7 @@ class SlackCustomer:
 
     async def press(self, value: str, platform_message_id: Optional[str]) -> None:
         api = self.world.slack_api
+        assert platform_message_id is not None, "a click is on a message the bot sent"
         message = api.message(api.dm_channel(self.address), platform_message_id)
         action_id = next(e["action_id"] for b in message.blocks if b.get("type") == "actions"
                          for e in b["elements"] if e.get("value") == value and e["action_id"].startswith(CHOICE_PREFIX))

@@ -52,8 +52,8 @@ class MemoryAgent:
 
     AGENT_ID = "U0AGENT"
 
-    def __init__(self, core: Core) -> None:
-        self.core = core
+    def __init__(self, core: Core, desk: MemoryDesk) -> None:
+        self.core, self.desk = core, desk
         self._ids = itertools.count(1)
 
     async def act(self, move: AgentMove, case: dict) -> None:
@@ -63,7 +63,7 @@ class MemoryAgent:
                                                     self.core.clock.now(), text=move.text))
 
     def posts(self) -> list[dict]:
-        return [{"text": post.text} for post in self.core.desk.posts]
+        return [{"text": post.text} for post in self.desk.posts]
 
 
 async def simulate_file(path, settings: Settings, parser: Parser, store: Optional[Store] = None) -> dict:
@@ -78,6 +78,6 @@ async def simulate_file(path, settings: Settings, parser: Parser, store: Optiona
         return await simulate_on_platform(scenario, settings, parser, store, clock)
     desk = MemoryDesk()
     core = build_core(settings, store, parser, clock, {"console": ConsoleChannel()}, desk=desk, limits={})
-    simulation = Simulation(scenario, core, clock, ConsoleCustomer(core), MemoryAgent(core))
+    simulation = Simulation(scenario, core, clock, ConsoleCustomer(core), MemoryAgent(core, desk))
     simulation.import_order(settings)
     return await simulation.run()

@@ -12,7 +12,9 @@ from bot.clock import SimClock, iso, parse_iso
 from bot.config import Anchor, Settings
 from bot.core import Core
 from bot.importing import import_rows, patched_rows
+from bot.mainloop import MainLoop, earliest
 from bot.orders import OrderRow
+from bot.records import CaseStatus
 from bot.sandbox.scenario import AgentMove, Block, OrderMove, Press, Say, Scenario, Wait
 from bot.store.store import Store
 
@@ -76,6 +78,7 @@ class Simulation:
         self.agent = agent
         self.transcript = Transcript()
         self.agent_moves = list(scenario.agent)
+        self.main = MainLoop(core, upkeep=False)      # a scripted conversation: no retention, no digest
 
     # ---- set-up ------------------------------------------------------------------------
 
@@ -146,10 +149,12 @@ class Simulation:
         if move.kind == "referred_order":
             self.import_referred_order(now)
             return
-        changes = {"deliver": {"delivered_at": now, "status": "delivered", "shipment_status": "delivered"},
-                   "cancel": {"status": "cancelled"},
-                   "estimate": {"expected_at": now + (move.duration or timedelta(0))},
-                   "ship": {"shipment_status": move.status}}[move.kind]
+        every_change: dict[str, dict[str, Any]] = {
+            "deliver": {"delivered_at": now, "status": "delivered", "shipment_status": "delivered"},
+            "cancel": {"status": "cancelled"},
+            "estimate": {"expected_at": now + (move.duration or timedelta(0))},
+            "ship": {"shipment_status": move.status}}
+        changes = every_change[move.kind]
         rows = patched_rows(self.core.store, str(self.scenario.order["order_id"]), **changes)
         import_rows(self.core.store, self.settings, rows, now)
 
@@ -171,7 +176,7 @@ class Simulation:
         if question:
             wanted = value.strip().lower()
             match = next((b for b in question["_buttons"] if wanted in (b[1].lower(), b[0].lower())), None)
-        if match is None:
+        if match is None or question is None:
             self.transcript.customer(value, self.clock.now())
             await self.customer.say(value)
         else:
@@ -183,7 +188,7 @@ class Simulation:
         """Agent moves, in order, while a case is open, until a reply has been played."""
         while self.agent_moves:
             case = self._case()
-            if case is None or case["status"] == "resolved":
+            if case is None or case["status"] == CaseStatus.RESOLVED:
                 return
             move = self.agent_moves.pop(0)
             await self.agent.act(move, case)
@@ -193,28 +198,23 @@ class Simulation:
 
     async def settle(self, until_first_message: bool = False) -> None:
         """Run scheduler and dispatcher until the bot has nothing more to say right now."""
-        core = self.core
         for _ in range(10_000):
-            core.scheduler.tick(self.clock.now())
-            next_send = await core.dispatcher.run_once()
-            self.transcript.collect(core.store, self.customer.channel, self.customer.address)
+            turn = await self.main.step(self.clock.now())
+            self.transcript.collect(self.core.store, self.customer.channel, self.customer.address)
             now = self.clock.now()
-            if next_send is not None and next_send - now <= SETTLE_HORIZON:
-                self.clock.set(max(next_send, now + timedelta(milliseconds=1)))
+            if turn.send is not None and turn.send - now <= SETTLE_HORIZON:
+                self.clock.set(max(turn.send, now + timedelta(milliseconds=1)))
                 continue
-            if until_first_message and not self.transcript.entries:
-                upcoming = [t for t in (core.scheduler.next_at(), next_send) if t]
-                if upcoming:
-                    self.clock.set(max(min(upcoming), now + timedelta(seconds=1)))
-                    continue
+            if until_first_message and not self.transcript.entries and turn.at is not None:
+                self.clock.set(max(turn.at, now + timedelta(seconds=1)))
+                continue
             return
 
     async def advance(self, duration: timedelta) -> None:
         """`wait`: move the clock on, letting everything due on the way happen."""
         end = self.clock.now() + duration
         while True:
-            upcoming = [t for t in (self.core.scheduler.next_at(), self.core.store.outbox.next_due_at()) if t]
-            nxt = min(upcoming) if upcoming else None
+            nxt = earliest(self.core.scheduler.next_at(), self.core.store.outbox.next_due_at())
             if nxt is None or nxt > end:
                 break
             self.clock.set(max(nxt, self.clock.now()))

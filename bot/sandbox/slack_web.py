@@ -123,6 +123,7 @@ class Workspace:
         if ch.is_archived:
             raise ApiError("is_archived")
         if ch.is_im:
+            assert ch.im_user is not None, "a DM channel names its user"
             if self.users[ch.im_user].deleted:
                 raise ApiError("account_inactive")
         elif self.bot_user_id not in ch.members:

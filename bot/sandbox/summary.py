@@ -13,8 +13,11 @@ from statistics import mean, median
 from typing import Collection, Optional
 
 from bot.cases import SUPPORT
+from bot.records import OutboxKind, OutboxStatus
 from bot.store.run_log import CaseRecord
 from bot.store.store import Store
+
+COUNTED_POSTS = (OutboxKind.MESSAGE, OutboxKind.CASE_CARD, OutboxKind.THREAD, OutboxKind.NOTICE)
 
 
 @dataclass
@@ -94,7 +97,7 @@ def summarize(store: Store, holds: HoldLog, milestone_kinds: Collection[str] = (
     out = Summary(orders=store.orders.count(), held=dict(holds.by_reason))
     outbox = log.outbox()
     sent_by_conversation = Counter(r["conversation_id"] for r in outbox
-                                   if r["status"] == "sent" and r["kind"] == "message" and r["channel"] != SUPPORT)
+                                   if r["status"] == OutboxStatus.SENT and r["kind"] == OutboxKind.MESSAGE and r["channel"] != SUPPORT)
     inbound_by_conversation = Counter(log.inbound_conversation_ids())
     for conversation in log.touchpoint_conversations("checkin", "started"):
         out.checkins_started += 1
@@ -120,11 +123,11 @@ def summarize(store: Store, holds: HoldLog, milestone_kinds: Collection[str] = (
         out.no_consent += not identity.consent
     out.cases.extend(log.cases())
     for row in outbox:
-        if row["status"] == "sent" and row["kind"] in ("message", "case_card", "thread", "notice"):
+        if row["status"] == OutboxStatus.SENT and row["kind"] in COUNTED_POSTS:
             if row["channel"] == SUPPORT:
                 out.posts_to_support += 1
             else:
                 out.sent_to_customers += 1
         out.resent += row["attempts"] > 1
-        out.failed += row["status"] == "failed"
+        out.failed += row["status"] == OutboxStatus.FAILED
     return out

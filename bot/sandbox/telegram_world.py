@@ -263,7 +263,7 @@ class TelegramWorld:
 
     def answer_callback_query(self, params: Params) -> bool:
         query_id = params.text("callback_query_id", required=True)
-        query = self._callbacks.get(query_id)
+        query = self._callbacks.get(query_id or "")
         if (query is None or query.answered
                 or self._clock() - query.created_at > self._callback_timeout):
             raise bad_request(QUERY_TOO_OLD)
@@ -275,7 +275,7 @@ class TelegramWorld:
         return True
 
     def get_file(self, params: Params) -> JSON:
-        file = self._files.get(params.text("file_id", required=True))
+        file = self._files.get(params.text("file_id", required=True) or "")
         if file is None:
             raise bad_request("invalid file_id")
         return {"file_id": file.file_id, "file_unique_id": file.unique_id,
@@ -321,7 +321,7 @@ class TelegramWorld:
             raise bad_request("inline messages are not modelled by the sandbox")
         chat = self._chat(params.chat())
         message_id = params.integer("message_id", required=True)
-        stored = self._messages[chat["id"]].get(message_id)
+        stored = self._messages[chat["id"]].get(message_id or 0)
         if stored is None:
             raise bad_request("message to edit not found")
         if stored.json["from"]["id"] != self.bot_user["id"]:

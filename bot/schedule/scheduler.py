@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
-from bot.cases import CaseDesk
-from bot.clock import iso
+from bot.cases import CaseHandler
+from bot.clock import iso, parse_iso
 from bot.config import Anchor, ConfigError, MessageClass, Once, Settings
 from bot.engine.machine import Begin, Owner, Timer, WakeKind
 from bot.runner import ConversationRunner
@@ -38,8 +38,31 @@ class DueItem:
     verdict: str
 
 
+@dataclass(frozen=True)
+class Hold:
+    """Something due that the scheduler held back at a tick, and why: what a client (the
+    sandbox's narrator) tells, straight from the decision that was made."""
+
+    kind: str                         # the touchpoint kind, or the wake kind (remind / resume)
+    order_id: Optional[str]
+    key: tuple                        # one hold of one thing: ("touchpoint", id) or ("wake", id, kind, wake_at)
+    due_at: datetime                  # when it was due
+    until: datetime                   # when it is tried again
+    reason: str                       # the governor's reason, or why else it waits
+    decision: Optional[Decision] = None   # the governor's, when it was the one that held it
+    dropped: bool = False             # a reminder held past close_after: the conversation closes instead
+
+
+@dataclass(frozen=True)
+class Tick:
+    """What one tick did: how many things happened, and what was held back."""
+
+    done: int
+    holds: tuple[Hold, ...] = ()
+
+
 class Scheduler:
-    def __init__(self, store: Store, runner: ConversationRunner, cases: CaseDesk, settings: Settings) -> None:
+    def __init__(self, store: Store, runner: ConversationRunner, cases: CaseHandler, settings: Settings) -> None:
         self.store = store
         self.runner = runner
         self.cases = cases
@@ -49,17 +72,18 @@ class Scheduler:
             raise ConfigError(settings.config_path, None, f"schedule.touchpoints.{name}: no flow {flow!r} in "
                               f"{settings.dialogs_dir}/ (known: {', '.join(flows)})")
 
-    def tick(self, now: datetime) -> int:
-        """Do everything due at `now`; returns how many things happened."""
+    def tick(self, now: datetime) -> Tick:
+        """Do everything due at `now`; says how many things happened and what was held back."""
         done = 0
+        holds: list[Hold] = []
         for touchpoint in self.store.orders.due_touchpoints(now):
-            done += self._touchpoint(touchpoint, now)
+            done += self._touchpoint(touchpoint, now, holds)
         for conversation in self.store.conversations.due_wakeups(now):
-            done += self._wake(conversation, now)
+            done += self._wake(conversation, now, holds)
         for notice in self.store.fix_notices.due(now):
             done += self._fix_notice(notice, now)
         done += self.cases.sla_tick(now)
-        return done
+        return Tick(done, tuple(holds))
 
     def next_at(self) -> Optional[datetime]:
         """When the scheduler next has something to do."""
@@ -69,7 +93,7 @@ class Scheduler:
 
     # ---- touchpoints -------------------------------------------------------------------
 
-    def _touchpoint(self, touchpoint: dict, now: datetime) -> int:
+    def _touchpoint(self, touchpoint: dict, now: datetime, holds: list[Hold]) -> int:
         order = self.store.orders.get(touchpoint["order_id"])
         if order is None or order["status"] in ("cancelled", "returned"):
             self.store.orders.finish_touchpoint(touchpoint["id"], "cancelled", now)
@@ -82,12 +106,18 @@ class Scheduler:
         with self.store.transaction():
             if self._waits_for_delivery(touchpoint, order):
                 self.store.orders.hold_touchpoint(touchpoint["id"], now + RETRY_UNLINKED, "not delivered yet")
+                holds.append(_touchpoint_hold(touchpoint, now + RETRY_UNLINKED, "not delivered yet", None))
                 return 0
             orders, touchpoint_id = self.store.orders, touchpoint["id"]
-            if not self._cleared(identity, decision, now,
-                                 hold=lambda until, why: orders.hold_touchpoint(touchpoint_id, until, why),
+
+            def hold(until: datetime, why: str) -> None:
+                orders.hold_touchpoint(touchpoint_id, until, why)
+                holds.append(_touchpoint_hold(touchpoint, until, why, decision))
+
+            if not self._cleared(identity, decision, now, hold=hold,
                                  drop=lambda status: orders.finish_touchpoint(touchpoint_id, status, now)):
                 return 0
+            assert identity is not None                 # _cleared holds a touchpoint with nobody to reach
             # a service message (delay notice) takes no weekly-cap slot, like a transactional one
             proactive = self.message_class(touchpoint["kind"]) not in (MessageClass.TRANSACTIONAL,
                                                                        MessageClass.SERVICE)
@@ -187,7 +217,7 @@ class Scheduler:
 
     # ---- conversation wake-ups ---------------------------------------------------------
 
-    def _wake(self, conversation: dict, now: datetime) -> int:
+    def _wake(self, conversation: dict, now: datetime, holds: list[Hold]) -> int:
         identity = self.store.customers.identity(conversation["identity_id"])
         if conversation["wake_kind"] == WakeKind.CLOSE or conversation["owner"] == Owner.HUMAN:
             self.runner.feed(conversation["id"], Timer(), now)
@@ -204,6 +234,12 @@ class Scheduler:
         if decision.send:
             self.runner.feed(conversation["id"], Timer(), now)
             return 1
+        if decision.wait_until is not None:
+            holds.append(Hold(
+                conversation["wake_kind"], conversation["order_id"],
+                ("wake", conversation["id"], conversation["wake_kind"], conversation["wake_at"]),
+                parse_iso(conversation["wake_at"]) or now, decision.wait_until, decision.reason, decision,
+                dropped=reminder and decision.wait_until - now > self.settings.schedule.close_after))
         with self.store.transaction():
             if decision.wait_until is None:             # never: suppressed for good
                 self._close_quietly(conversation, now)
@@ -257,3 +293,8 @@ class Scheduler:
             items.append(DueItem(touchpoint["id"], touchpoint["order_id"], touchpoint["kind"], touchpoint["due_at"],
                                  touchpoint["status"], verdict))
         return items
+
+
+def _touchpoint_hold(touchpoint: dict, until: datetime, reason: str, decision: Optional[Decision]) -> Hold:
+    return Hold(touchpoint["kind"], touchpoint["order_id"], ("touchpoint", touchpoint["id"]),
+                parse_iso(touchpoint["due_at"]) or until, until, reason, decision)

@@ -10,11 +10,11 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "timezone": "IANA time zone for quiet hours (empty: the shop's)", "language": "Preferred language",
         "created_at": "First seen (UTC)", "forgotten_at": "When `aftercare customer forget` erased them (UTC)"}),
     "identities": ("Where a customer can be reached: one row per (channel, address), with consent.", {
-        "channel": "telegram, slack or console", "address": "Chat id or user id on that channel (empty until linked)",
+        "channel": "The channel's name (bot/channels/)", "address": "Chat id or user id on that channel (empty until linked)",
         "reachable": "0 once the platform refused a message (blocked the bot, account gone)",
         "consent": "1 when the customer agreed to hear from us", "opted_out": "1 after STOP / opt-out",
         "language_code": "Language the platform reported", "linked_at": "When the address was bound (UTC)",
-        "lookup_tried_at": "When a Slack lookup by email was tried (UTC)"}),
+        "lookup_tried_at": "When the channel's lookup by email was tried (UTC)"}),
     "orders": ("Orders as imported from CSV, JSON or the webhook.", {
         "order_id": "The shop's order number", "channel": "Channel the order file named for the customer",
         "status": "placed, shipped, delivered, cancelled or returned", "purchased_at": "Purchase time (UTC)",
@@ -41,11 +41,11 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "metric": "csat, nps, ces, text or testimonial", "score": "The score (empty for text)",
         "text": "The customer's own words with it", "intent": "What the NLU understood",
         "entities": "Entities the NLU found (JSON)", "at": "When it was given (UTC)"}),
-    "escalations": ("Support cases handed to people in the Slack support channel.", {
+    "escalations": ("Support cases handed to people in the support channel.", {
         "reason": "product_problem, delivery_problem, return_refund, human or low_score",
         "problem_type": "damaged, defective, missing_part, ... when the customer named it",
         "request": "What they asked for beside the problem: refund, replacement, exchange, return, repair",
-        "status": "open, claimed or resolved", "agent": "Slack user who claimed it",
+        "status": "open, claimed or resolved", "agent": "Support agent (desk user id) who claimed it",
         "text": "What the customer wrote", "photos": "Photos they sent (JSON)", "opened_at": "Opened (UTC)",
         "claimed_at": "Claimed (UTC)", "first_reply_at": "First agent reply (UTC)", "resolved_at": "Resolved (UTC)",
         "sla_due_at": "A reply was due by (UTC)", "sla_reminded": "1 once the support group was pinged",

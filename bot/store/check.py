@@ -10,12 +10,13 @@ import json
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Optional
 
+from bot.records import CaseStatus, ConversationStatus, OutboxStatus, Owner
 from bot.store.store import Store
 
-OUTBOX_STATUSES = {"pending", "sending", "sent", "failed", "cancelled", "unreachable"}
-CONVERSATION_STATUSES = {"active", "waiting", "closed"}
-OWNERS = {"bot", "human"}
-CASE_STATUSES = {"open", "claimed", "resolved"}
+OUTBOX_STATUSES = {s.value for s in OutboxStatus}
+CONVERSATION_STATUSES = {s.value for s in ConversationStatus}
+OWNERS = {o.value for o in Owner}
+CASE_STATUSES = {s.value for s in CaseStatus}
 
 
 def problems(store: Store, flow_steps: Optional[Mapping[str, Iterable[str]]] = None) -> list[str]:
@@ -113,7 +114,7 @@ def _conversations(store: Store, flow_steps: dict[str, set[str]]) -> list[str]:
             found.append(f"{where}: unknown owner {row['owner']!r}")
         if not _json_kind(row["slots"], dict):
             found.append(f"{where}: slots are not a JSON object: {row['slots']!r:.80}")
-        if row["owner"] == "human" and row["status"] != "closed" and row["id"] not in active_cases:
+        if row["owner"] == Owner.HUMAN and row["status"] != ConversationStatus.CLOSED and row["id"] not in active_cases:
             found.append(f"{where}: owned by a human but has no open case")
         if row["status"] == "waiting" and _bad_time(row["wake_at"], required=False):
             found.append(f"{where}: wake_at is not a timestamp ({row['wake_at']!r})")

@@ -37,7 +37,7 @@ class Match:
 
 @dataclass(frozen=True)
 class SupportPost:
-    """A bot post in the support channel that shows a customer's words (to delete on Slack)."""
+    """A bot post in the support channel that shows a customer's words (to delete on the desk's platform)."""
 
     outbox_id: int
     channel: str

@@ -183,10 +183,11 @@ class Period:
 
     def previous(self) -> "Period":
         """The period of equal length just before this one (`--compare`)."""
-        if not self.bounded:
+        since, until = self.since, self.until
+        if since is None or until is None:
             raise ValueError("only a period with both ends has a previous period of equal length")
-        length = (self.until - self.since).days + 1
-        return Period(self.since - timedelta(days=length), self.since - timedelta(days=1))
+        length = (until - since).days + 1
+        return Period(since - timedelta(days=length), since - timedelta(days=1))
 
     def end(self) -> Optional[datetime]:
         """The first instant after the period."""
@@ -479,7 +480,7 @@ class Reporting:
         skus = sorted(set(now) | worst_skus, key=lambda s: (-sum(now.get(s, {}).values()), str(s)))
         out = []
         for sku in skus:
-            problems = [{"type": p, "count": n, "previous": before.get(sku, {}).get(p, 0) if period.bounded else None}
+            problems: list[dict[str, Any]] = [{"type": p, "count": n, "previous": before.get(sku, {}).get(p, 0) if period.bounded else None}
                         for p, n in now.get(sku, {}).items()]
             for problem in problems:
                 problem["trend"] = None if problem["previous"] is None else problem["count"] - problem["previous"]
@@ -487,7 +488,7 @@ class Reporting:
                      "requests": [{"type": k, "count": n} for k, n in requests.get(sku, {}).items()],
                      "csat": csat.get(sku),
                      "worst_rated": sku in worst_skus,
-                     "quotes": self.quotes(sku, period) if sku in worst_skus else []}
+                     "quotes": self.quotes(sku, period) if sku is not None and sku in worst_skus else []}
             out.append(entry)
         return out
 

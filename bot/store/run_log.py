@@ -42,6 +42,12 @@ class IdentityFlags:
     consent: bool
 
 
+def _required(at: Optional[datetime]) -> datetime:
+    if at is None:
+        raise ValueError("a case without its opening time")
+    return at
+
+
 class RunLog:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -89,7 +95,7 @@ class RunLog:
             "select e.id, e.reason, case when c.id is null then '?' else c.name end, e.order_id, e.status, e.opened_at, e.claimed_at, "
             "e.first_reply_at, e.resolved_at, e.sla_reminded "
             "from escalations e left join customers c on c.id = e.customer_id order by e.id")
-        return [CaseRecord(id_, reason, name, order_id, status, parse_iso(opened), parse_iso(claimed),
+        return [CaseRecord(id_, reason, name, order_id, status, _required(parse_iso(opened)), parse_iso(claimed),
                            parse_iso(replied), parse_iso(resolved), bool(reminded))
                 for id_, reason, name, order_id, status, opened, claimed, replied, resolved, reminded in rows]
 

@@ -16,7 +16,7 @@ def m001_core(db: Database) -> None:
     }, pk="id", not_null={"ref"})
     db["customers"].create_index(["ref"], unique=True)
 
-    # One row per (channel, address). `address` is empty until a Telegram deep link binds it.
+    # One row per (channel, address). `address` is empty until a channel's deep link binds it.
     db["identities"].create({
         "id": int, "customer_id": int, "channel": str, "address": str, "reachable": int,
         "consent": int, "opted_out": int, "language_code": str, "linked_at": str,
@@ -113,13 +113,13 @@ def migrate(db: Database) -> None:
 
 @migrations()
 def m002_used_links(db: Database) -> None:
-    """Telegram deep-link tokens bind once: remember the ones used."""
+    """Deep-link tokens bind once: remember the ones used."""
     db["used_links"].create({"token_id": str, "customer_id": int, "at": str}, pk="token_id")
 
 
 @migrations()
 def m003_identity_lookup(db: Database) -> None:
-    """Slack customers imported by email: remember when the one lookup was tried."""
+    """Customers imported by email on a channel that looks them up: remember when the one lookup was tried."""
     db["identities"].add_column("lookup_tried_at", str)
 
 

@@ -195,7 +195,7 @@ class Customers:
         return [_identity(r) for r in tables.where(self.db, "identities", "customer_id = ?", [customer_id])]
 
     def bind_address(self, identity_id: int, address: str, now: datetime, source: str) -> None:
-        """Bind a chat to the customer's identity (Telegram deep link), opting them in."""
+        """Bind a chat to the customer's identity (a channel's deep link), opting them in."""
         identity = self.identity(identity_id)
         self.db.execute("update identities set address = null where channel = ? and address = ? and id != ?",
                         [identity.channel, address, identity_id])
@@ -315,6 +315,16 @@ class Orders:
         return [r[0] for r in self.db.execute("select order_id from orders where customer_id = ? order by purchased_at, "
                                               "order_id", [customer_id]).fetchall()]
 
+    def ids_with_pending(self, customer_id: int, kinds: set[str]) -> list[str]:
+        """The customer's orders holding a pending (or held) touchpoint of one of `kinds`."""
+        if not kinds:
+            return []
+        marks = ", ".join("?" for _ in kinds)
+        return [r[0] for r in self.db.execute(
+            f"select distinct order_id from touchpoints where order_id in (select order_id from orders "
+            f"where customer_id = ?) and +status in ('pending', 'held') and kind in ({marks})",
+            [customer_id, *sorted(kinds)]).fetchall()]
+
     def history(self, customer_id: int) -> tuple[PastOrder, ...]:
         """The customer's orders that stand (not cancelled or returned), oldest first, with their
         products: what milestones are timed from."""
@@ -387,8 +397,8 @@ class Orders:
 
     def started_for_customer(self, customer_id: int, kind: str) -> bool:
         """Did a touchpoint of `kind` already go out to this customer (on any of their orders)?"""
-        return self.db.execute("select 1 from touchpoints t join orders o on o.order_id = t.order_id "
-                               "where o.customer_id = ? and t.kind = ? and t.status = 'started' limit 1",
+        return self.db.execute("select 1 from touchpoints where order_id in (select order_id from orders "
+                               "where customer_id = ?) and kind = ? and +status = 'started' limit 1",
                                [customer_id, kind]).fetchone() is not None
 
     def skip_touchpoints_before(self, order_id: str, before: datetime) -> None:
@@ -551,6 +561,13 @@ class Cases:
         rows = list(tables.where(self.db, "escalations", "id = ?", [case_id]))
         return rows[0] if rows else None
 
+    def require(self, case_id: int) -> dict:
+        """The case, which must exist (LookupError otherwise)."""
+        case = self.get(case_id)
+        if case is None:
+            raise LookupError(f"no case {case_id}")
+        return case
+
     def by_card(self, card_ts: str) -> Optional[dict]:
         rows = list(tables.where(self.db, "escalations", "card_ts = ?", [card_ts], limit=1))
         return rows[0] if rows else None
@@ -575,7 +592,7 @@ class Cases:
         tables.update(self.db, "escalations", case_id, {k: (iso(v) if isinstance(v, datetime) else v) for k, v in fields.items()})
 
     def add_photos(self, case_id: int, photos: list) -> None:
-        case = self.get(case_id)
+        case = self.require(case_id)
         merged = json.loads(case["photos"] or "[]") + list(photos)
         tables.update(self.db, "escalations", case_id, {"photos": _json(merged)})
 

@@ -26,7 +26,10 @@ def insert(db: Database, table: str, row: Mapping[str, Any]) -> int:
     marks = ", ".join("?" for _ in row)
     cursor = db.execute(f"insert into {_name(table)} ({columns}) values ({marks})",
                         [jsonify_if_needed(value) for value in row.values()])
-    return int(cursor.lastrowid)
+    row_id = cursor.lastrowid
+    if row_id is None:
+        raise RuntimeError(f"insert into {table} gave no row id")
+    return row_id
 
 
 def get(db: Database, table: str, row_id: Any) -> dict:
@@ -65,6 +68,6 @@ def where(db: Database, table: str, condition: Optional[str] = None, params: Seq
 def query(db: Database, sql: str, params: Union[Sequence[Any], Mapping[str, Any]] = ()) -> list[dict]:
     """The rows of a `select`, as dicts (`db.query` without the savepoint it wraps around
     every statement in case it is not a select: two more statements per read)."""
-    cursor = db.execute(sql, params if isinstance(params, Mapping) else list(params))
+    cursor = db.execute(sql, dict(params) if isinstance(params, Mapping) else list(params))
     keys = [column[0] for column in cursor.description or ()]
     return [dict(zip(keys, row)) for row in cursor.fetchall()]

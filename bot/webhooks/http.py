@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from aiohttp import web
 
+from bot.channels.registry import default_registry
 from bot.clock import Clock
 from bot.config import Settings
 from bot.importing import ImportReport, import_rows, stored_rows
@@ -71,7 +72,8 @@ class OrderWebhooks:
             if topic in FULFILLMENT_TOPICS:
                 mapped = map_fulfillment(payload, stored)
             else:
-                mapped = map_order(payload, stored, self.settings.webhooks.shopify_channel)
+                mapped = map_order(payload, stored, self.settings.webhooks.shopify_channel
+                                   or default_registry().names(importable=True)[0])
             if mapped is None:
                 return web.json_response({"ok": True, "ignored": "cancelled fulfillment"})
             rows = _rows(mapped)
@@ -90,8 +92,8 @@ class OrderWebhooks:
         header = request.headers.get(SIGNATURE_HEADER)
         problem = check_orders_signature(hooks.orders_secret.get_secret_value().encode(), body, header,
                                          self.clock.now(), hooks.tolerance)
-        if problem:
-            return _refuse(401, SIGNATURE_HEADER, problem, request)
+        if problem or header is None:        # a missing header is a problem the check names
+            return _refuse(401, SIGNATURE_HEADER, problem or "missing", request)
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

@@ -7,9 +7,9 @@ Where things come from (docs/going-live.md says the same for shop owners):
 - line items: `title`, `sku` (empty -> `variant-<variant_id>`), `quantity`, `price`; the category
   is the item's `product_type` when the payload carries it, else a line-item property `category`,
   else "general". Gift cards are skipped (nothing arrives to check in about).
-- Telegram/Slack contact: the order's `note_attributes` (cart attributes the storefront sets)
-  `aftercare_channel` (telegram | slack) and `aftercare_address` (Telegram chat id or Slack user
-  id); without them `webhooks.shopify_channel`, and a Telegram customer links by deep link.
+- chat contact: the order's `note_attributes` (cart attributes the storefront sets)
+  `aftercare_channel` (a channel name) and `aftercare_address` (its chat or user id); without
+  them `webhooks.shopify_channel`, and the customer links by the channel's deep link.
 - referral: the note attribute `referral_code` (the storefront keeps the code of the personal
   link the customer came through, https://shop.example/r/CODE): the order counts as referred.
 - consent: `buyer_accepts_marketing` or `customer.email_marketing_consent.state == subscribed`,
@@ -76,7 +76,7 @@ def map_order(payload: Mapping[str, Any], stored: list[OrderRow], default_channe
     fulfillments = [(f"fulfillments[{i}]", f) for i, f in enumerate(_list(payload, "fulfillments"))]
     created = [_moment(f.get("created_at"), f"{where}.created_at") for where, f in fulfillments
                if _fulfillment_counts(f)]
-    shipped = _first_known(min((c for c in created if c), default=None), before and before.shipped_at)
+    shipped = _first_known(min((c for c in created if c), default=None), before.shipped_at if before else None)
     if shipped is None and payload.get("fulfillment_status") in ("fulfilled", "partial"):
         shipped = _moment(payload.get("updated_at") or payload.get("created_at"), "updated_at")
     delivered, expected, shipment = _tracking(fulfillments)
@@ -86,8 +86,8 @@ def map_order(payload: Mapping[str, Any], stored: list[OrderRow], default_channe
         "channel": channel, "address": address, "language": _language(payload.get("customer_locale")),
         "purchased_at": payload.get("created_at") or payload.get("processed_at"),
         "shipped_at": iso(shipped),
-        "delivered_at": iso(_first_known(delivered, before and before.delivered_at)),
-        "expected_at": iso(_first_known(expected, before and before.expected_at)),
+        "delivered_at": iso(_first_known(delivered, before.delivered_at if before else None)),
+        "expected_at": iso(_first_known(expected, before.expected_at if before else None)),
         "shipment_status": shipment or (before and before.shipment_status),
         "consent": _consent(payload, customer, address, before),
         "referral_code": _attributes(payload).get(REFERRAL_ATTRIBUTE) or (before and before.referral_code) or None,

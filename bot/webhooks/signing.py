@@ -2,7 +2,7 @@
 
 Shopify: `X-Shopify-Hmac-Sha256` = base64(HMAC-SHA256(app secret, raw body)).
 Ours: `X-Aftercare-Signature: t=UNIX_SECONDS,v1=HEX` with HEX = HMAC-SHA256(secret,
-"UNIX_SECONDS." + raw body), accepted within a window around now (like Stripe's and Slack's):
+"UNIX_SECONDS." + raw body), accepted within a window around now (like Stripe's):
 the timestamp is signed, so an old delivery cannot be replayed with a fresh one.
 """
 from __future__ import annotations
@@ -23,7 +23,9 @@ def shopify_hmac(secret: bytes, body: bytes) -> str:
 
 def shopify_valid(secret: bytes, body: bytes, header: Optional[str]) -> bool:
     """Constant-time check of Shopify's header."""
-    return bool(header) and hmac.compare_digest(shopify_hmac(secret, body), header.strip())
+    if not header:
+        return False
+    return hmac.compare_digest(shopify_hmac(secret, body), header.strip())
 
 
 def sign_orders(secret: bytes, body: bytes, timestamp: int) -> str:

@@ -53,3 +53,33 @@ def test_clean_trims_cuts_and_drops_control_characters() -> None:
     assert clean_text("  hello\x00\tthere \n") == "hello there"
     assert clean_text("") == ""
     assert len(clean_text("a" * 10_000)) == MAX_CHARS
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("la lámpara llegó rota", "damaged"), ("el cargador no funciona", "defective"),
+    ("faltan dos tornillos", "missing_part"), ("me enviaron otro modelo", "wrong_item"),
+    ("no se parece nada a la foto", "not_as_described"), ("me quedan pequeñas", "size_fit"),
+    ("nunca me llegó", "not_received"), ("el envio va con retraso", "late"),
+    ("o ecrã veio rachado", "damaged"), ("o portatil nao liga", "defective"),
+    ("faltou o carregador", "missing_part"), ("veio a cor errada", "wrong_item"),
+    ("nada a ver com as fotos do site", "not_as_described"), ("ficou apertado", "size_fit"),
+    ("não recebi nada", "not_received"), ("está retido na alfândega", "late"),
+    ("me encanta", None), ("adorei", None),
+])
+def test_problem_cues_in_spanish_and_portuguese(text: str, kind: str | None) -> None:
+    # cue words per language: bot/nlu/cue_words.py; typed without accents they match too
+    assert problem_type_of(text) == kind
+
+
+@pytest.mark.parametrize("text,score", [
+    ("le daría un siete", "7"), ("ocho de diez", "8"), ("tres estrellas", "3"),
+    ("dou nota nove", "9"), ("dez em dez", "10"), ("duas estrelas, fraco", "2"),
+    ("dou-lhe um três", "3"), ("le doy un mes más", None), ("un amigo me lo regaló", None),
+])
+def test_rating_cues_in_spanish_and_portuguese(text: str, score: str | None) -> None:
+    assert rating_of(text) == score
+
+
+def test_number_words_of_every_language_become_digits() -> None:
+    raw = [{"entity": "rating", "value": word} for word in ("ocho", "três", "tres", "neun", "dix", "sette")]
+    assert [e.value for e in _entities(raw)] == ["8", "3", "9", "10", "7"]

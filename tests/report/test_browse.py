@@ -63,7 +63,7 @@ def test_it_listens_on_loopback_only_and_serves_the_store(browse):
 def test_tables_and_columns_carry_descriptions(browse):
     client, _ = browse
     page = client.get("/shop/escalations").text
-    assert "Support cases handed to people in the Slack support channel." in page
+    assert "Support cases handed to people in the support channel." in page
     metadata = client.get("/-/metadata.json").json()
     described = metadata["databases"]["shop"]["tables"]["responses"]["columns"]
     assert described["metric"] == "csat, nps, ces, text or testimonial"

@@ -9,7 +9,7 @@ from bot.config import Audience
 from bot.importing import import_file
 from bot.schedule.touchpoints import OrderFacts, PastOrder, touchpoints_for
 from bot.store.store import Store
-from tests.support.harness import make_settings
+from tests.support.harness import Harness, make_settings
 from tests.test_importing import csv_file, row
 
 UTC = timezone.utc
@@ -75,3 +75,21 @@ def test_an_earlier_order_imported_later_takes_the_anniversary_over(tmp_path):
     assert anniversary["expires_at"][:10] == "2027-03-15"
     # the other kinds of A-2 were left alone by the re-timing
     assert {t["kind"]: t["status"] for t in store.orders.touchpoints("A-2")}["checkin"] == "pending"
+
+
+async def test_a_once_per_customer_kind_that_already_went_out_is_dropped_not_sent_again():
+    """The anniversary went out on A-1; an earlier order imported later becomes the first one
+    and carries a new anniversary touchpoint: it is dropped when it falls due, with its reason."""
+    start = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
+    h = Harness(start=start)
+    h.add_order("A-1", purchased=start - timedelta(days=300), delivered=start - timedelta(days=296))
+    anniversary = h.touchpoint("A-1", "anniversary")
+    h.store.orders.finish_touchpoint(anniversary["id"], "started", start - timedelta(days=1))
+    h.add_order("A-0", purchased=start - timedelta(days=364), delivered=start - timedelta(days=360))
+    h.store.orders.skip_touchpoints_before("A-0", start)
+    assert h.touchpoint("A-0", "anniversary")["status"] == "pending"
+    due = [item for item in h.core.scheduler.due_report(start, timedelta(days=2)) if item.kind == "anniversary"]
+    assert [item.verdict for item in due] == ["dropped: it already went to this customer (once per customer)"]
+    await h.advance(timedelta(days=2))
+    assert h.touchpoint("A-0", "anniversary")["status"] == "skipped:once_per_customer"
+    assert not any("A year ago" in text for text in h.texts())

@@ -10,6 +10,7 @@ from datetime import timedelta
 from bot.channels.telegram import TelegramChannel
 from bot.clock import SystemClock
 from bot.core import build_core
+from bot.mainloop import MainLoop
 from bot.importing import import_rows
 from bot.orders import OrderRow
 from bot.sandbox.telegram_api import TelegramSandbox
@@ -66,10 +67,10 @@ class Stack:
                         status="delivered", email=f"fc{n}@example.com")
 
     async def _serve(self) -> None:
-        """The main loop of `aftercare run`, briskly: due touchpoints, then sends."""
+        """The main loop's turn, briskly: due touchpoints, then sends."""
+        main = MainLoop(self.core, upkeep=False)
         while not self._stop.is_set():
-            self.core.scheduler.tick(self.core.clock.now())
-            await self.core.dispatcher.run_once()
+            await main.step(self.core.clock.now())
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:

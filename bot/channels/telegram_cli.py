@@ -1,0 +1,34 @@
+"""The commands Telegram adds to `aftercare` (declared in its spec, `ChannelSpec.commands`)."""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import click
+
+from bot.cli.common import open_store, settings_from
+
+
+@click.group()
+def telegram() -> None:
+    """Telegram helpers."""
+
+
+@telegram.command()
+@click.argument("order_id")
+@click.pass_context
+def link(ctx: click.Context, order_id: str) -> None:
+    """Print the t.me deep link that opts ORDER_ID's customer in (signed, expiring, single use)."""
+    from bot.channels.telegram_links import link_url, make_link_token
+
+    settings = settings_from(ctx)
+    store = open_store(settings)
+    order = store.orders.get(order_id)
+    if order is None:
+        raise click.ClickException(f"order {order_id!r} not found; import it first")
+    tg = settings.channels.telegram
+    secret = tg.link_secret.get_secret_value() if tg.link_secret else os.environ.get("AFTERCARE_LINK_SECRET")
+    if not secret:
+        raise click.ClickException("set AFTERCARE_LINK_SECRET (channels.telegram.link_secret) to sign links")
+    expires = int((datetime.now(timezone.utc) + tg.link_ttl).timestamp())
+    click.echo(link_url(tg.bot_username, make_link_token(order["customer_id"], secret.encode(), expires)))
