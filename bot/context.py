@@ -28,17 +28,18 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
     item = _item(store, order_id, sku)
     customer = store.customers.get(customer_id)
     language = customer_language(settings, customer, platform_language)
+    translate = translator(catalogs or Catalogs(), language)
     facts = Facts(customer=customer, item=item, order_id=order_id,
                   sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings,
                   order=(store.orders.get(order_id) if order_id else None) or {}, touchpoint=touchpoint or "",
-                  orders=store.orders.count_for_customer(customer_id))
+                  orders=store.orders.count_for_customer(customer_id), language=language, translate=translate)
     key = offer_key(settings, item.get("sku") or sku or "")
     has_case = store.cases.active_for_customer(customer_id) is not None
     return Context(variables=vocabulary.values(facts), timing=timing(settings), has_open_case=has_case,
                    upsell_offered_before=store.conversations.offer_made_before(customer_id, key) if key else False,
                    offer_key=key, referral_asked_before=store.referrals.asked(customer_id),
                    earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {},
-                   translate=translator(catalogs or Catalogs(), language), language=language)
+                   translate=translate, language=language)
 
 
 def customer_language(settings: Settings, customer: dict, platform_language: Optional[str] = None) -> str:

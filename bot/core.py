@@ -10,13 +10,13 @@ from bot.agent_events import AgentAction
 from bot.cases import SUPPORT, CaseHandler, DeskPosts
 from bot.channels.base import Channel, SupportDesk
 from bot.channels.registry import ChannelRegistry, default_registry, desk_limits, sending_limits
-from bot.channels.spec import Capability, LooksUpEmail
+from bot.channels.spec import Capability, LooksUpEmail, LooksUpLocale
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine.flows import FlowSet
 from bot.engine.machine import Engine
 from bot.events import InboundEvent
-from bot.identities import resolve_emails
+from bot.identities import resolve_emails, resolve_locales
 from bot.inbound import InboundHandler
 from bot.nlu.base import Parser, aunderstand
 from bot.outbox import Dispatcher, Limits
@@ -52,12 +52,15 @@ class Core:
     desk: Optional[SupportDesk] = None
     channels: dict[str, Channel] = field(default_factory=dict)
     channel_specs: ChannelRegistry = field(default_factory=default_registry)
+    # per channel: the identity id the next `resolve_locales` pass starts after
+    locale_cursor: dict[str, int] = field(default_factory=dict)
 
     async def on_event(self, event: InboundEvent) -> None:
         """The callback every channel adapter delivers to."""
         try:
             text = self.inbound.text_to_parse(event)
-            parse = await aunderstand(self.inbound.parser, text) if text is not None else None
+            parse = (await aunderstand(self.inbound.parser, text, self.inbound.expected_language(event))
+                     if text is not None else None)
             self.inbound.handle(event, self.clock.now(), parse=parse)
         except Exception:  # a weird message never crashes the bot
             log.exception("inbound event %s/%s could not be handled", event.channel, event.event_id)
@@ -71,6 +74,20 @@ class Core:
                 lookup = cast(LooksUpEmail, channel).lookup_user_by_email
                 resolved += await resolve_emails(self.store, lookup, self.clock.now(), spec.name)
         return resolved
+
+    async def resolve_locales(self) -> int:
+        """Give customers whose language nothing tells (no choice, no order language) their
+        platform's language, before the first message goes out: a few per call, each channel
+        that declares LOCALE_LOOKUP in turn; the adapter asks once per user."""
+        stored = 0
+        for spec in self.channel_specs.with_capability(Capability.LOCALE_LOOKUP):
+            channel = self.channels.get(spec.name)
+            if channel is not None:
+                lookup = cast(LooksUpLocale, channel).user_locale
+                found, self.locale_cursor[spec.name] = await resolve_locales(
+                    self.store, lookup, spec.name, self.locale_cursor.get(spec.name, 0))
+                stored += found
+        return stored
 
     async def on_agent_action(self, action: AgentAction) -> None:
         """The callback the support desk delivers agent actions to."""

@@ -10,15 +10,19 @@ then to English. Missing texts are caught before the bot starts, by `check_trans
 """
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 
 from babel import Locale, UnknownLocaleError
 
 from bot.engine.templates import placeholders
 from bot.yamlsource import SourceError, YamlDoc, load_yaml
+
+if TYPE_CHECKING:
+    from bot.engine.vocabulary import Vocabulary
 
 SOURCE_LANGUAGE = "en"
 CATALOG_DIR = "i18n"
@@ -27,9 +31,10 @@ WORD_KINDS = ("stop", "human")
 _NO_PUNCTUATION = str.maketrans({c: " " for c in ".,!?;:¡¿…。、！？\"«»“”"})
 
 
-def normalize_tag(tag: Optional[str]) -> Optional[str]:
-    """'pt_br', 'PT-br' -> 'pt-BR'; 'de' -> 'de'; None or '' -> None."""
-    if not tag:
+def normalize_tag(tag: object) -> Optional[str]:
+    """'pt_br', 'PT-br' -> 'pt-BR'; 'de' -> 'de'; None, '' or not a string (a malformed
+    platform field) -> None."""
+    if not tag or not isinstance(tag, str):
         return None
     parts = re.split(r"[-_]", tag.strip())
     if not parts or not parts[0].isalpha():
@@ -172,11 +177,31 @@ def command_form(text: str) -> str:
 
 @dataclass(frozen=True)
 class SourceText:
-    """One English text in a flow or global file, and where it is."""
+    """One English text in a flow or global file (or a word a template variable says), and
+    where it is."""
 
     text: str
     path: Path
     line: int
+    note: str = ""            # what the text is, when it is not a flow text ("a word of {x}")
+
+
+def variable_words(vocabulary: "Vocabulary") -> list[SourceText]:
+    """The fixed English words template variables may fill in (`Variable.words`, e.g. the
+    carrier's status words), each at the code that computes it: translated like flow texts."""
+    found: list[SourceText] = []
+    for variable in vocabulary.variables.values():
+        if not variable.words:
+            continue
+        try:
+            if variable.value is None:
+                raise TypeError("no code computes it")
+            path = Path(inspect.getsourcefile(variable.value) or "?")
+            line = inspect.getsourcelines(variable.value)[1]
+        except (TypeError, OSError):
+            path, line = Path(f"{{{variable.name}}}"), 0
+        found.extend(SourceText(word, path, line, f" (a word of {{{variable.name}}})") for word in variable.words)
+    return found
 
 
 def source_texts(dialogs_dir: Path | str) -> Iterator[SourceText]:
@@ -209,15 +234,20 @@ def variables(text: str) -> set[str]:
 
 
 def check_translations(dialogs_dir: Path | str, enabled: Iterable[str],
-                       catalogs: Optional[Catalogs] = None) -> list[SourceError]:
+                       catalogs: Optional[Catalogs] = None,
+                       words: Optional[Iterable[SourceText]] = None) -> list[SourceError]:
     """Every problem that would make a customer read English or a broken text, file:line each.
 
     For each enabled language: a text with no translation (named at the English text's line),
     a translation whose template variables differ from the English (named at the catalog's
     line), and a catalog entry no flow uses any more (stale, named at the catalog's line).
+    `words`: what template variables say besides (default: the built-in variables' words).
     """
     catalogs = catalogs or load_catalogs(dialogs_dir)
-    texts = list(source_texts(dialogs_dir))
+    if words is None:
+        from bot.engine.builtins import default_vocabulary     # the engine imports this module
+        words = variable_words(default_vocabulary())
+    texts = [*source_texts(dialogs_dir), *words]
     used = {t.text for t in texts}
     problems: list[SourceError] = []
     wanted = [normalize_tag(t) or t for t in enabled if normalize_tag(t) != SOURCE_LANGUAGE]
@@ -229,7 +259,7 @@ def check_translations(dialogs_dir: Path | str, enabled: Iterable[str],
         for source in texts:
             if not catalogs.has(source.text, tag):
                 problems.append(SourceError(source.path, source.line,
-                                            f"[{tag}] no translation of {_short(source.text)}"))
+                                            f"[{tag}] no translation of {_short(source.text)}{source.note}"))
     for catalog in catalogs.catalogs.values():
         for english, translated in catalog.texts.items():
             line = catalog.lines.get(english)

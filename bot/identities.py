@@ -1,6 +1,7 @@
 """On a channel that can find people by email (its declaration says `EMAIL_LOOKUP`), customers
 can be imported by email only: resolve each email to an address once, then they are reachable
-like any other identity."""
+like any other identity. On a channel that knows its users' languages (`LOCALE_LOOKUP`), a
+customer whose language nothing else tells gets it from the platform before the first message."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +12,7 @@ from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 Lookup = Callable[[str], Awaitable[Optional[str]]]
+LOCALES_PER_CALL = 20           # a few per loop turn: Slack's users.info allows ~100 a minute
 
 
 async def resolve_emails(store: Store, lookup: Lookup, now: datetime, channel: str) -> int:
@@ -28,3 +30,25 @@ async def resolve_emails(store: Store, lookup: Lookup, now: datetime, channel: s
                 store.customers.bind_address(identity_id, user_id, now, source=f"{channel}-lookup-by-email")
                 resolved += 1
     return resolved
+
+
+async def resolve_locales(store: Store, lookup: Lookup, channel: str, after_id: int = 0,
+                          limit: int = LOCALES_PER_CALL) -> tuple[int, int]:
+    """Ask the platform for the language of up to `limit` identities whose language is unknown,
+    from id `after_id` on, and store what it says (as a platform language: the order's and the
+    customer's own choice still win). Returns (languages stored, where the next call starts:
+    0 once the end is reached). The adapter remembers its answers, so a pass over people the
+    platform knows no language for costs no calls."""
+    rows = store.customers.without_language(channel, after_id, limit)
+    stored = 0
+    for identity_id, address in rows:
+        try:
+            locale = await lookup(address)
+        except Exception:  # a lookup failure must not stop the loop; the next pass asks again
+            log.exception("%s lookup of a customer's language failed", channel)
+            locale = None
+        if locale:
+            with store.transaction():
+                store.customers.set_language(identity_id, locale)
+            stored += 1
+    return stored, (rows[-1][0] if len(rows) == limit else 0)

@@ -62,7 +62,8 @@ class InboundHandler:
         text = (event.text or "")[:MAX_TEXT]
         to_parse = self.text_to_parse(event)
         if parse is None and to_parse is not None:
-            parse = understand(self.parser, to_parse)   # outside the write lock: the slow part
+            # outside the write lock: the slow part
+            parse = understand(self.parser, to_parse, self.expected_language(event))
         with self.store.transaction():
             if not self.store.events.first_time(event.channel, event.event_id, now):
                 log.info("duplicate delivery %s/%s ignored", event.channel, event.event_id)
@@ -135,6 +136,17 @@ class InboundHandler:
             self.runner.feed(conversation["id"], answer, now)
 
     # ---- language ----------------------------------------------------------------------
+
+    def expected_language(self, event: InboundEvent) -> str:
+        """The language the sender is expected to write in, for the NLU to read them with that
+        language's model first: the customer's (choice > order > platform > shop default), or,
+        for a stranger, what their platform says."""
+        identity = self.store.customers.identity_at(event.channel, event.address)
+        if identity is None:
+            return pick_language([event.language_code], self.settings.languages.enabled,
+                                 self.settings.languages.default)
+        customer = self.store.customers.get(identity.customer_id)
+        return customer_language(self.settings, customer, event.language_code or identity.language_code)
 
     def _language(self, identity: Identity) -> str:
         customer = self.store.customers.get(identity.customer_id)

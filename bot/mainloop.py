@@ -1,6 +1,7 @@
 """The bot's one main loop. At each instant it does the calendar's work (customers imported by
-email get an address, the daily retention and weekly digest, due touchpoints, wake-ups and case
-reminders), and the dispatcher sends what is due.
+email get an address, those whose language nothing tells get their platform's, the daily
+retention and weekly digest, due touchpoints, wake-ups and case reminders), and the dispatcher
+sends what is due.
 
 Three drivers share it: `aftercare run` on the wall clock (`run`: the dispatcher sends on its
 own task, woken by every outbox commit), and the sandbox demo and `simulate` on a simulated
@@ -49,6 +50,7 @@ class MainLoop:
         """The calendar's work at `now` (nothing is sent here: messages land in the outbox).
         Returns what the scheduler held back."""
         await self.core.resolve_emails()
+        await self.core.resolve_locales()
         if self.upkeep is not None:
             self.upkeep.tick(now)
         return self.core.scheduler.tick(now).holds

@@ -174,3 +174,55 @@ def test_an_unknown_word_kind_is_named(dialogs: Path):
     with pytest.raises(SourceError) as raised:
         load_catalogs(dialogs)
     assert "words.halt" in str(raised.value) and raised.value.path.endswith("it.yml")
+
+
+# ---- words of template variables, dates and numbers ------------------------------------------
+
+def test_a_carrier_status_word_without_translation_is_named_where_it_is_said(dialogs: Path):
+    de = dialogs / "i18n" / "de.yml"
+    de.write_text("\n".join(line for line in de.read_text(encoding="utf-8").splitlines()
+                            if not line.strip().startswith('"held at customs"')) + "\n", encoding="utf-8")
+    problems = [str(p) for p in check_translations(dialogs, ["en", "de", "fr"])]
+    assert len(problems) == 1
+    assert "builtins.py:" in problems[0] and "[de] no translation of 'held at customs'" in problems[0]
+    assert "{order.shipment_status}" in problems[0]
+
+
+def test_a_carrier_word_in_a_catalog_is_not_stale():
+    catalogs = load_catalogs(DIALOGS)
+    assert catalogs.translate("in transit", "it") == "in transito"
+    assert catalogs.translate("ready for pickup", "pt-BR") == "pronto para retirada"   # pt-BR's own
+    assert catalogs.translate("in transit", "pt-BR") == "em trânsito"                  # from pt
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("en", "1,234.5 by March 12"), ("es", "1.234,5 by 12 de marzo"), ("de", "1.234,5 by 12. März"),
+    ("fr", "1\u202f234,5 by 12 mars"), ("pt-BR", "1.234,5 by 12 de março"), ("ja", "1,234.5 by 3月12日"),
+    ("xx", "1,234.5 by March 12"),
+])
+def test_dates_and_numbers_are_written_the_customers_way(language, expected):
+    from datetime import date, datetime, timezone
+
+    from bot.engine.templates import render
+
+    assert render("{n} by {d}", {"n": 1234.5, "d": date(2026, 3, 12)}, {}, language) == expected
+    assert render("{d}", {"d": datetime(2026, 3, 12, 9, tzinfo=timezone.utc)}, {}, language) == expected.split(" by ")[1]
+    assert render("{n} {s}", {"n": 1234.5, "s": "x"}, {}) == "1234.5 x"            # no language: as before
+
+
+def test_the_readme_shows_a_translated_step_as_the_catalogs_hold_it():
+    import re
+
+    readme = (CONFIG.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### A step in every language"):]
+    section = section[:section.index("\n## ")]
+    catalogs, language, shown = load_catalogs(DIALOGS), None, []
+    for line in section.splitlines():
+        named = re.match(r"# dialogs/i18n/(\S+)\.yml", line)
+        language = named.group(1) if named else language
+        pair = re.match(r'\s+"(.*)": "(.*)"$', line)
+        if pair and language:
+            shown.append(language)
+            assert catalogs.translate(pair.group(1), language) == pair.group(2), line
+    assert "de" in shown and "ja" in shown
+    assert 'ask: "How is {product.name} working for you? Tap 1 (not good) to 5 (great)."' in readme

@@ -21,7 +21,7 @@ class ExplodingParser(SyncParser):
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def parse(self, text: str) -> Parse:
+    def parse(self, text: str, language: str | None = None) -> Parse:
         self.calls.append(text)
         raise RuntimeError("the NLU fell over")
 

@@ -142,3 +142,37 @@ async def test_agents_see_the_language_and_the_report_slices_by_it():
     groups = Reporting(h.store.db).groups(Period(), "language", h.clock.now())
     assert [g["key"] for g in groups] == ["de"]
     assert groups[0]["csat"]["n"] == 1
+
+
+async def test_free_text_is_read_with_the_customers_language_known():
+    h = harness(languages=["en", "pt"])
+    await h.start_checkin(language="pt-BR")
+    await h.say("chegou partido")
+    assert h.parser.languages[-1] == "pt-BR"                    # the order's language, as a hint
+    await h.say("Deutsch")                                      # their own choice beats the order
+    await h.say("es ist kaputt")
+    assert h.parser.languages[-1] == "de"
+
+
+async def test_the_async_path_passes_the_language_too():
+    h = harness()
+    await h.start_checkin(language="fr")
+    await h.core.on_event(h.event(InboundKind.TEXT, text="il est cassé"))
+    assert h.parser.languages[-1] == "fr"
+
+
+async def test_a_strangers_text_is_read_in_their_platform_language():
+    h = harness()
+    await h.deliver(h.event(InboundKind.TEXT, address="999", text="hola", language_code="es-MX"))
+    assert h.parser.languages[-1] == "es-MX"
+    await h.deliver(h.event(InboundKind.TEXT, address="998", text="hello"))
+    assert h.parser.languages[-1] == "en"                       # nothing known: the shop's default
+
+
+async def test_a_malformed_platform_language_is_no_language():
+    h = harness()
+    await h.start_checkin()
+    await h.deliver(h.event(InboundKind.TEXT, text="hello", language_code={"not": "a tag"}))
+    assert h.parser.languages[-1] == "en"
+    await h.core.on_event(h.event(InboundKind.TEXT, text="hi", language_code=3.5))
+    assert h.parser.languages[-1] == "en" and h.parser.calls[-1] == "hi"

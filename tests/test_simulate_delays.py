@@ -12,7 +12,8 @@ from tests.support.harness import ROOT, make_settings
 from tests.support.table_parser import TableParser
 
 DELAYS = ROOT / "tests" / "scenarios" / "delays"
-SORRY = "I'm sorry: {product} is taking longer than we promised. Latest from the carrier: {status}."
+SORRY = ("I'm sorry: {product} is taking longer than we promised (it was due on {due}). "
+         "Latest from the carrier: {status}.")
 BASE = {"csat": None, "nps": None, "ces": None, "escalated": False, "escalation_reason": None,
         "escalation_status": None, "review_requested": False, "upsell_offered": False, "opted_out": False,
         "reachable": True, "rescheduled": False, "owner": "bot", "state": "closed", "delay_notices": 1,
@@ -51,7 +52,7 @@ async def test_late_one_apology_with_status_and_goodwill_code_and_no_checkin_bef
     assert len(lines) == 1                                   # five more days: nothing else, no check-in
     at, text = lines[0]
     assert at == "2026-11-02T10:00"
-    assert SORRY.format(product="Noise-Cancelling Headphones", status="in transit") in text
+    assert SORRY.format(product="Noise-Cancelling Headphones", due="November 1", status="in transit") in text
     assert text.endswith("here is a code for your next order: SORRY10")
 
 
@@ -93,3 +94,22 @@ async def test_stop_ends_delay_notices_too():
 async def test_a_delay_notice_uses_no_weekly_cap_slot():
     result = await play("late_then_delivered", schedule={"weekly_cap": 1})
     assert result["outcome"]["csat"] == 4                    # the check-in still went out the same week
+
+
+@pytest.mark.parametrize("language, due, status", [
+    ("de", "(geplant war der 1. November). Letzter Stand beim Versanddienst: vom Zoll zurückgehalten.", None),
+    ("es", "(debía llegar el 1 de noviembre). Último estado del transportista: retenido en la aduana.", None),
+    ("pt-BR", "(deveria ter chegado em 1 de novembro). Último status da transportadora: retido na alfândega.", None),
+    ("fr", "(livraison prévue le 1 novembre). Dernier statut du transporteur : retenu en douane.", None),
+    ("ja", "（お届け予定日：11月1日）。配送業者の最新状況：税関で保留中。", None),
+    ("it", "(doveva arrivare il 1 novembre). Ultimo stato del corriere: fermo in dogana.", None),
+    ("en", "(it was due on November 1). Latest from the carrier: held at customs.", None),
+    ("de", "Letzter Stand beim Versanddienst: returned to sender.", "returned_to_sender"),   # unknown: as written
+])
+async def test_the_notice_speaks_the_customers_language_dates_and_carrier_words(tmp_path, language, due, status):
+    late = (DELAYS / "late.yml").read_text(encoding="utf-8").replace("language: en", f"language: {language}")
+    late = late.replace("shipment_status: in_transit", f"shipment_status: {status or 'held_at_customs'}")
+    path = tmp_path / "late.yml"
+    path.write_text(late, encoding="utf-8")
+    result = await simulate_file(path, make_settings(), TableParser())
+    assert due in bot_lines(result)[0][1]

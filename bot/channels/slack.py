@@ -12,6 +12,7 @@ could post a message twice)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import re
@@ -74,6 +75,7 @@ class SlackChannel:
         self.desk = SlackDesk(self._client, self._support_channels, member_cache_seconds=member_cache_seconds,
                               clock=clock)
         self._dm_channels: dict[str, str] = {}
+        self._locales: dict[str, Optional[str]] = {}   # user id -> their Slack locale, asked once
         self._handled = RecentIds()            # event ids this process has committed
         self._order_locks: dict[str, list] = {}   # key -> [lock, users]
         self._inflight: set[asyncio.Task] = set()
@@ -230,8 +232,37 @@ class SlackChannel:
             await self._deliver_agent(action)
 
     async def _deliver_inbound(self, event: InboundEvent) -> None:
+        await self._tracked(f"customer:{event.address}", self._with_locale(event))
+
+    async def _with_locale(self, event: InboundEvent) -> None:
+        """Hand the event on with the person's Slack locale as its language_code, the way
+        Telegram's arrives on every update (the app stores it with the identity)."""
         assert self._on_event is not None
-        await self._tracked(f"customer:{event.address}", self._on_event(event))
+        locale = await self.user_locale(event.address)
+        await self._on_event(dataclasses.replace(event, language_code=locale) if locale else event)
+
+    async def user_locale(self, user_id: str) -> Optional[str]:
+        """The language the person chose in Slack ("pt-BR"), from users.info with
+        include_locale: asked once per user, then remembered. None when Slack does not say
+        (the order's language or the shop's default applies); a network failure or a rate
+        limit is not remembered, so their next message asks again. Asked before the ack (see
+        the module docstring): one users.info round trip on a person's first event, well inside
+        Slack's 3 seconds."""
+        if user_id in self._locales:
+            return self._locales[user_id]
+        try:
+            resp = await self._client.users_info(user=user_id, include_locale=True)
+        except SlackApiError as e:
+            log.warning("users.info for %s failed (%s): their Slack locale is unknown", user_id, slack_error(e))
+            if slack_error(e) != "ratelimited":
+                self._locales[user_id] = None
+            return None
+        except NETWORK_ERRORS as e:
+            log.warning("users.info for %s failed (%r): their Slack locale is unknown for now", user_id, e)
+            return None
+        locale = (resp.get("user") or {}).get("locale")
+        self._locales[user_id] = str(locale) if isinstance(locale, str) and locale.strip() else None
+        return self._locales[user_id]
 
     async def _deliver_agent(self, action: AgentAction) -> None:
         assert self._on_agent_action is not None

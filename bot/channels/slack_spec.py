@@ -1,5 +1,6 @@
 """Slack, declared: its config section, user-id addresses, limits (~1 message/s per
-conversation), and that it carries the support desk and finds customers imported by email."""
+conversation), and that it carries the support desk, finds customers imported by email and
+knows each user's language (their Slack locale)."""
 from __future__ import annotations
 
 import re
@@ -48,5 +49,6 @@ SPEC = ChannelSpec(
     live=lambda s: bool(s.enabled and s.bot_token),
     address=re.compile(r"[UW][A-Z0-9]{2,}"),
     address_hint="a Slack user id (U... or W...)",
-    capabilities=frozenset({Capability.BUTTONS, Capability.THREADS, Capability.DESK, Capability.EMAIL_LOOKUP}),
+    capabilities=frozenset({Capability.BUTTONS, Capability.THREADS, Capability.DESK, Capability.EMAIL_LOOKUP,
+                            Capability.LOCALE_LOOKUP}),
 )

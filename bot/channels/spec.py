@@ -26,6 +26,7 @@ class Capability(str, enum.Enum):
     DESK = "desk"                  # the adapter carries a support desk (`adapter.desk`)
     EMAIL_LOOKUP = "email_lookup"  # customers imported by email get an address (`adapter.lookup_user_by_email`)
     DEEP_LINKS = "deep_links"      # a signed start payload binds a chat to a customer (`links`)
+    LOCALE_LOOKUP = "locale_lookup"  # the platform knows each user's language (`adapter.user_locale`)
 
 
 class CarriesDesk(Protocol):
@@ -39,6 +40,12 @@ class LooksUpEmail(Protocol):
     """An adapter whose channel declares `Capability.EMAIL_LOOKUP`."""
 
     async def lookup_user_by_email(self, email: str) -> Optional[str]: ...
+
+
+class LooksUpLocale(Protocol):
+    """An adapter whose channel declares `Capability.LOCALE_LOOKUP`."""
+
+    async def user_locale(self, address: str) -> Optional[str]: ...
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import click
 from bot.cli.common import settings_from
 from bot.engine.flows import FlowError, mermaid
 from bot.engine.vocabulary import describe, markdown
-from bot.i18n import check_translations
+from bot.i18n import check_translations, variable_words
 from bot.schedule.touchpoints import kinds_without_flow
 from bot.shop_vocabulary import load_shop_flows, load_vocabulary
 from bot.yamlsource import SourceError
@@ -35,7 +35,8 @@ def check(ctx: click.Context, directory: str | None) -> None:
     folder = directory or settings.resolve(settings.dialogs_dir)
     try:
         flow_set = load_shop_flows(settings, folder)
-        problems = check_translations(folder, settings.languages.enabled)
+        problems = check_translations(folder, settings.languages.enabled,
+                                      words=variable_words(flow_set.vocabulary))
     except (FlowError, SourceError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None

@@ -18,7 +18,7 @@ from bot.orders import OrderFileError
 class _NothingToParse(SyncParser):
     """`due` reads the schedule: nothing is parsed, so no model is loaded."""
 
-    def parse(self, text: str) -> Parse:
+    def parse(self, text: str, language: str | None = None) -> Parse:
         return not_understood(text)
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 import logging
 import operator
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, Callable, Mapping, Optional
+from zoneinfo import ZoneInfo
 
+from bot.clock import parse_iso
 from bot.config import TouchpointKind, personal_code
 from bot.durations import parse_duration
 from bot.engine import moves
@@ -18,6 +20,7 @@ from bot.engine.state import SCALES, Context, Status, WakeKind
 from bot.engine.vocabulary import (Action, Arg, Condition, Effect, Facts, Guard, Question, Reading, Turn,
                                    Variable, Vocabulary)
 from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES
+from bot.schedule.governor import resolve_zone
 from bot.support_posts import queue_case_card
 
 REASONS = ("product_problem", "delivery_problem", "return_refund", "human", "low_score")
@@ -376,16 +379,34 @@ _SHIPMENT_WORDS = {
     "out_for_delivery": "out for delivery",
     "attempted_delivery": "the carrier tried to deliver it",
     "ready_for_pickup": "ready for pickup",
+    "held_at_customs": "held at customs",
     "failure": "the carrier reported a problem, and we're on it",
     "delivered": "delivered",
 }
+_NO_SHIPMENT_WORD = "on its way"
 
 
-def shipment_words(status: Optional[str]) -> str:
-    """The carrier's latest status in words a customer reads (Shopify's shipment_status values)."""
+def shipment_words(status: Optional[str], translate: Callable[[str], str] = lambda text: text) -> str:
+    """The carrier's latest status in words a customer reads (Shopify's shipment_status values),
+    in their language; a status word we do not know is shown as the carrier wrote it."""
     if not status:
-        return "on its way"
-    return _SHIPMENT_WORDS.get(status, status.replace("_", " "))
+        return translate(_NO_SHIPMENT_WORD)
+    known = _SHIPMENT_WORDS.get(status)
+    return translate(known) if known else status.replace("_", " ")
+
+
+def _expected_date(facts: Facts) -> Optional[date]:
+    """The day the order should have arrived, in the customer's time zone: the carrier's
+    estimate, else shipped + schedule.expected_transit (what the delay notice counts from)."""
+    order = facts.order
+    when = parse_iso(order.get("expected_at"))
+    shipped = parse_iso(order.get("shipped_at"))
+    if when is None and shipped is not None:
+        when = shipped + facts.settings.schedule.expected_transit
+    if when is None:
+        return None
+    zone = resolve_zone(facts.customer.get("timezone"), facts.settings.schedule.timezone)
+    return when.astimezone(ZoneInfo(zone)).date()
 
 
 def _kind_of(facts: Facts) -> Optional[TouchpointKind]:
@@ -420,8 +441,12 @@ VARIABLES = (
     Variable("checkback_days", "days until a rescheduled check-in (schedule.not_used_yet_delay)",
              lambda f: max(1, round(f.settings.schedule.not_used_yet_delay.total_seconds() / 86400))),
     Variable("shop.name", "the shop's name", lambda f: "our shop"),
-    Variable("order.shipment_status", "the carrier's latest status in words (\"in transit\"), else \"on its way\"",
-             lambda f: shipment_words(f.order.get("shipment_status"))),
+    Variable("order.shipment_status", "the carrier's latest status in words (\"in transit\"), else \"on its way\", "
+             "in the customer's language", lambda f: shipment_words(f.order.get("shipment_status"), f.translate),
+             words=(*_SHIPMENT_WORDS.values(), _NO_SHIPMENT_WORD)),
+    Variable("order.expected_date", "the day the order should have arrived (the carrier's estimate, else shipped + "
+             "schedule.expected_transit), as the customer's language writes a date: \"March 12\", \"12. März\"",
+             _expected_date),
     Variable("goodwill_code", "the delay goodwill code for the product's category (delays.goodwill_code)",
              lambda f: f.settings.delays.code_for(f.category)),
     Variable("customer.orders", "how many orders the customer has placed (cancelled and returned ones aside)",

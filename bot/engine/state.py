@@ -67,7 +67,7 @@ class Context:
 
     def text(self, template: str, slots: Mapping[str, Any]) -> str:
         """A flow text as this customer reads it: translated, then its {variables} filled."""
-        return render(self.translate(template), self.variables, slots)
+        return render(self.translate(template), self.variables, slots, self.language)
 
     def buttons(self, buttons: Sequence[Button]) -> tuple[Button, ...]:
         """Buttons with their labels in the customer's language; values never change."""

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
+
+from bot.formats import localized
 
 _TEMPLATE = re.compile(r"\{([^{}]*)\}")
 SLOT_PREFIX = "slots."
@@ -13,8 +15,9 @@ def placeholders(text: str) -> list[str]:
     return [match.group(1).strip() for match in _TEMPLATE.finditer(text)]
 
 
-def render(text: str, variables: Mapping[str, Any], slots: Mapping[str, Any]) -> str:
-    """Replace each {name}; unknown or empty values become an empty string, never a crash."""
+def render(text: str, variables: Mapping[str, Any], slots: Mapping[str, Any], language: Optional[str] = None) -> str:
+    """Replace each {name}; unknown or empty values become an empty string, never a crash.
+    With `language`, dates and numbers are written as that language writes them."""
 
     def value(match: re.Match) -> str:
         name = match.group(1).strip()
@@ -22,6 +25,8 @@ def render(text: str, variables: Mapping[str, Any], slots: Mapping[str, Any]) ->
             found = slots.get(name[len(SLOT_PREFIX):])
         else:
             found = variables.get(name)
-        return "" if found is None else str(found)
+        if found is None:
+            return ""
+        return localized(found, language) if language else str(found)
 
     return _TEMPLATE.sub(value, text).strip()

@@ -97,6 +97,10 @@ class Facts:
     order: Mapping[str, Any] = field(default_factory=dict)     # the order row (shipment status, ...)
     touchpoint: str = ""             # the touchpoint kind that started the conversation, if one did
     orders: int = 0                  # how many orders the customer has placed (cancelled ones aside)
+    language: str = "en"                                       # the customer's (bot/context.py)
+    # English words -> the customer's language: for variables whose value is a fixed word
+    # ("in transit"); each such word is declared in its Variable's `words`
+    translate: Callable[[str], str] = field(default=lambda text: text)
 
 
 Check = Callable[[Any], Optional[str]]     # a value -> None when fine, else the reason
@@ -157,6 +161,9 @@ class Variable:
     name: str
     doc: str
     value: Optional[Callable[[Facts], Any]] = None         # None: filled by the engine (slots.<name>)
+    # the fixed English words the value may be (translated with `facts.translate`): the
+    # catalogs must translate them as they do flow texts (`aftercare flows check`)
+    words: tuple[str, ...] = ()
 
 
 Entry = Union[Action, Guard, Condition, Variable]

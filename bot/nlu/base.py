@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Optional, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -51,23 +51,27 @@ class Parse:
 
 class Parser(Protocol):
     """Anything that turns a message into a `Parse`: `parse` where blocking is fine (the CLI,
-    the evaluation), `aparse` from the event loop (it must not block it)."""
+    the evaluation), `aparse` from the event loop (it must not block it).
 
-    def parse(self, text: str) -> Parse:
+    `language` is the customer's language when the bot knows it (a tag like "de" or "pt-BR"):
+    a hint, so a parser with one model per language need not guess; a one-language parser
+    ignores it."""
+
+    def parse(self, text: str, language: Optional[str] = None) -> Parse:
         ...
 
-    async def aparse(self, text: str) -> Parse:
+    async def aparse(self, text: str, language: Optional[str] = None) -> Parse:
         ...
 
 
 class SyncParser:
     """A base for parsers that are fast enough to answer inside the loop (tables, fakes)."""
 
-    def parse(self, text: str) -> Parse:
+    def parse(self, text: str, language: Optional[str] = None) -> Parse:
         raise NotImplementedError
 
-    async def aparse(self, text: str) -> Parse:
-        return self.parse(text)
+    async def aparse(self, text: str, language: Optional[str] = None) -> Parse:
+        return self.parse(text, language)
 
 
 def not_understood(text: str) -> Parse:
@@ -75,19 +79,19 @@ def not_understood(text: str) -> Parse:
     return Parse(text=text, intent=FALLBACK_INTENT, confidence=0.0)
 
 
-def understand(parser: Parser, text: str) -> Parse:
+def understand(parser: Parser, text: str, language: Optional[str] = None) -> Parse:
     """`parser.parse`, where a failing NLU means 'not understood': a weird message never crashes the bot."""
     try:
-        return parser.parse(text)
+        return parser.parse(text, language)
     except Exception:
         log.exception("NLU failed on a message; treating it as not understood")
         return not_understood(text)
 
 
-async def aunderstand(parser: Parser, text: str) -> Parse:
+async def aunderstand(parser: Parser, text: str, language: Optional[str] = None) -> Parse:
     """`understand` without blocking the event loop."""
     try:
-        return await parser.aparse(text)
+        return await parser.aparse(text, language)
     except Exception:
         log.exception("NLU failed on a message; treating it as not understood")
         return not_understood(text)

@@ -2,19 +2,25 @@
 
 Each trained language (config `nlu.languages`) has its own training file and its own model,
 so adding Italian never moves the English figures, and each model stays small and fast to
-train. `LanguageRouter.parse` picks the model whose training vocabulary covers the message best
-(character trigrams, the same measure the unfamiliar-text guard uses): a customer writing
-German is read by the German model whatever language the shop assumed, and a language no
-model knows (Japanese) falls back instead of being guessed at.
+train. `LanguageRouter.parse` reads a message with the model of the customer's language when
+the bot knows it (the inbound handler passes it: choice > order > platform > shop default),
+after one cheap check that no other model knows more of the message's words (a word index, so
+the check costs the same with six languages as with two). Only when the language is unknown,
+or the message is clearly in another one, does it score every model (known words, then
+character trigrams, the measure the unfamiliar-text guard uses): a customer writing German is
+read by the German model whatever language the shop assumed, and a language no model knows
+(Japanese) falls back instead of being guessed at.
 """
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Optional, Union
 
+from bot.i18n import base_language, normalize_tag
 from bot.nlu.base import FALLBACK_INTENT, Parse
 from bot.nlu.rasa_nlu import (MIN_FAMILIARITY, ModelNotTrainedError, NluSetup, RasaParser, clean_text, familiarity,
                               model_path, train, trained_words)
@@ -56,15 +62,33 @@ def load_parser(settings: NluSetup) -> Union[RasaParser, "LanguageRouter"]:
 
 
 class LanguageRouter:
-    """Several languages' parsers; each message goes to the one that knows its words best."""
+    """Several languages' parsers; each message goes to the customer's language's model, or,
+    when that is unknown or the message is clearly in another language, to the model that
+    knows its words best."""
 
     def __init__(self, parsers: dict[str, RasaParser]) -> None:
         self.parsers = parsers          # language -> parser, the first one wins ties
         self.words = {lang: trained_words(parser) for lang, parser in parsers.items()}
+        # word -> the languages whose model was trained on it: one lookup per word, whatever
+        # the number of languages
+        self._knowers: dict[str, tuple[str, ...]] = {}
+        for lang, words in self.words.items():
+            for word in words:
+                self._knowers[word] = (*self._knowers.get(word, ()), lang)
 
     @property
     def languages(self) -> list[str]:
         return list(self.parsers)
+
+    def model_language(self, language: Optional[str]) -> Optional[str]:
+        """The trained language that reads `language` ('pt-BR' -> 'pt'); None when none does."""
+        tag = normalize_tag(language)
+        if tag is None:
+            return None
+        for candidate in (tag, base_language(tag)):
+            if candidate in self.parsers:
+                return candidate
+        return None
 
     def language_of(self, text: str) -> Optional[str]:
         """The language whose training vocabulary covers `text` best; None when no model
@@ -72,25 +96,36 @@ class LanguageRouter:
         clean = clean_text(text)
         if not clean:
             return None
-        words = [w for w in re.findall(r"\w+", clean.lower()) if not w.isdigit()]
+        words = _words(clean)
         scores = {lang: (sum(w in self.words[lang] for w in words) / len(words) if words else 0.0,
                          familiarity(clean, parser.vocabulary))
                   for lang, parser in self.parsers.items()}
         best = max(scores, key=lambda lang: scores[lang])     # known words first, then trigrams; first on ties
         return best if scores[best][1] >= MIN_FAMILIARITY else None
 
-    def parse(self, text: str) -> Parse:
-        language = self.language_of(text)
-        if language is None:
+    def reading_language(self, text: str, expected: Optional[str] = None) -> Optional[str]:
+        """Which model reads `text` from a customer whose language is `expected`: that one's,
+        unless another model knows strictly more of the words (the customer wrote in another
+        language); then, or when `expected` has no model, the best guess (`language_of`)."""
+        model = self.model_language(expected)
+        if model is None:
+            return self.language_of(text)
+        known: Counter[str] = Counter()
+        for word in _words(text):
+            known.update(self._knowers.get(word, ()))
+        if known and max(known.values()) > known[model]:
+            return self.language_of(text)
+        return model        # its own unfamiliar-text guard still refuses what it cannot read
+
+    def parse(self, text: str, language: Optional[str] = None) -> Parse:
+        """Read `text` with the model `reading_language` picks; nlu_fallback when none can."""
+        reader = self.reading_language(text, language)
+        if reader is None:
             return Parse(text=text, intent=FALLBACK_INTENT, confidence=0.0)
-        return self.parsers[language].parse(text)
+        return self.parsers[reader].parse(text)
 
-    def parse_as(self, text: str, language: str) -> Parse:
-        """Parse with one language's model (`aftercare nlu parse --language xx`)."""
-        return self.parsers[language].parse(text)
-
-    async def aparse(self, text: str) -> Parse:
-        return await asyncio.to_thread(self.parse, text)
+    async def aparse(self, text: str, language: Optional[str] = None) -> Parse:
+        return await asyncio.to_thread(self.parse, text, language)
 
     def without_keyword_fallback(self) -> "LanguageRouter":
         return LanguageRouter({lang: p.without_keyword_fallback() for lang, p in self.parsers.items()})
@@ -101,3 +136,8 @@ class LanguageRouter:
     def close(self) -> None:
         for parser in self.parsers.values():
             parser.close()
+
+
+def _words(text: str) -> list[str]:
+    """The message's words as the word vocabularies hold them (lower case, no bare numbers)."""
+    return [w for w in re.findall(r"\w+", text.lower()) if not w.isdigit()]

@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from bot.config import Settings, load_settings
 from bot.nlu import cue_words
@@ -310,8 +310,9 @@ class RasaParser:
         its own (for measuring; the bot always uses the fallback)."""
         return RasaParser(self._agent, self._threshold, self._vocabulary, keyword_fallback=False)
 
-    def parse(self, text: str) -> Parse:
-        """Understand one message; safe from any thread that is not running an event loop."""
+    def parse(self, text: str, language: Optional[str] = None) -> Parse:
+        """Understand one message; safe from any thread that is not running an event loop.
+        One model, one language: the `language` hint changes nothing."""
         clean = clean_text(text)
         if not clean or familiarity(clean, self._vocabulary) < MIN_FAMILIARITY:
             # nothing the model has seen (emoji, another script, keyboard mash): a guess
@@ -335,9 +336,9 @@ class RasaParser:
         coroutine.close()
         raise RuntimeError("Rasa's parse waited on I/O; use `await parser.aparse(text)`")
 
-    async def aparse(self, text: str) -> Parse:
+    async def aparse(self, text: str, language: Optional[str] = None) -> Parse:
         """Understand one message without blocking the running loop (work runs in a thread)."""
-        return await asyncio.to_thread(self.parse, text)
+        return await asyncio.to_thread(self.parse, text, language)
 
     def close(self) -> None:
         """Release the private event loop."""

@@ -267,12 +267,12 @@ class EchoParser:
 
     seconds = 0.01
 
-    def parse(self, text: str) -> Parse:
+    def parse(self, text: str, language: Optional[str] = None) -> Parse:
         time.sleep(self.seconds)
         return Parse(text=text, intent="nlu_fallback", confidence=0.0)
 
-    async def aparse(self, text: str) -> Parse:
-        return await asyncio.to_thread(self.parse, text)
+    async def aparse(self, text: str, language: Optional[str] = None) -> Parse:
+        return await asyncio.to_thread(self.parse, text, language)
 
 
 def summary(outbound: Optional[OutboundResult] = None, *inbound: InboundResult) -> list[str]:

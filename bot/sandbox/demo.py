@@ -393,11 +393,11 @@ class ParserThread:
         parser = await asyncio.get_running_loop().run_in_executor(pool, load, settings)
         return cls(pool, parser)
 
-    def parse(self, text: str) -> Parse:
-        return self._pool.submit(self._parser.parse, text).result()
+    def parse(self, text: str, language: Optional[str] = None) -> Parse:
+        return self._pool.submit(self._parser.parse, text, language).result()
 
-    async def aparse(self, text: str) -> Parse:
-        return await asyncio.wrap_future(self._pool.submit(self._parser.parse, text))
+    async def aparse(self, text: str, language: Optional[str] = None) -> Parse:
+        return await asyncio.wrap_future(self._pool.submit(self._parser.parse, text, language))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)

@@ -148,8 +148,8 @@ QUESTIONS = {"I'm sorry to hear that. What went wrong?": TRIAGE,
              "Thanks! What could we do better?": IMPROVE,
              "Thanks for being honest. What's the one thing we should improve?": IMPROVE}
 # The delay notice (dialogs/delay_notice.yml), recognised by its longest fixed words.
-NOTICES = ("Hi {customer.first_name}, I'm sorry: {product.name} is taking longer than we promised. Latest from the "
-           "carrier: {order.shipment_status}. I'll check in once it has arrived.",)
+NOTICES = ("Hi {customer.first_name}, I'm sorry: {product.name} is taking longer than we promised (it was due on "
+           "{order.expected_date}). Latest from the carrier: {order.shipment_status}. I'll check in once it has arrived.",)
 
 
 def classify(text: str, button_values: Sequence[str], translate: Callable[[str], str] = lambda t: t) -> str:

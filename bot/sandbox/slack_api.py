@@ -132,9 +132,10 @@ class SlackSandbox:
     # ---- the workspace ----------------------------------------------------------------
 
     def add_user(self, name: str, email: Optional[str] = None, *, is_bot: bool = False,
-                 user_id: Optional[str] = None) -> str:
-        """A workspace member; `user_id` fixes the id (scenarios), else one is made up."""
-        user = User(user_id or self._ids.make("U"), name, email, is_bot=is_bot)
+                 user_id: Optional[str] = None, locale: str = "en-US") -> str:
+        """A workspace member; `user_id` fixes the id (scenarios), else one is made up;
+        `locale` is the Slack language they chose (users.info with include_locale)."""
+        user = User(user_id or self._ids.make("U"), name, email, is_bot=is_bot, locale=locale)
         self.workspace.users[user.id] = user
         return user.id
 

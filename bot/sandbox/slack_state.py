@@ -18,16 +18,20 @@ class User:
     email: Optional[str] = None
     deleted: bool = False
     is_bot: bool = False
+    locale: str = "en-US"             # the language the person set in Slack
 
-    def as_api(self, team_id: str) -> dict:
-        """users.info / users.lookupByEmail shape."""
+    def as_api(self, team_id: str, include_locale: bool = False) -> dict:
+        """users.info / users.lookupByEmail shape; `locale` only when asked for, as Slack does."""
         profile = {"real_name": self.name, "display_name": self.name}
         if self.email:
             profile["email"] = self.email
-        return {
+        user = {
             "id": self.id, "team_id": team_id, "name": self.name, "real_name": self.name,
             "deleted": self.deleted, "is_bot": self.is_bot, "tz": "UTC", "profile": profile,
         }
+        if include_locale:
+            user["locale"] = self.locale
+        return user
 
 
 @dataclass

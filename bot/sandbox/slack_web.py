@@ -240,7 +240,8 @@ class Workspace:
         return {"ok": True, "message_ts": eph.message_ts}
 
     async def users_info(self, params: dict) -> dict:
-        return {"ok": True, "user": self.user(str(params.get("user") or "")).as_api(self.team_id)}
+        user = self.user(str(params.get("user") or ""))
+        return {"ok": True, "user": user.as_api(self.team_id, include_locale=flag(params.get("include_locale")))}
 
     async def users_lookup_by_email(self, params: dict) -> dict:
         email = str(params.get("email") or "").strip().lower()

@@ -10,92 +10,92 @@ migrations = Migrations("aftercare")
 @migrations()
 def m001_core(db: Database) -> None:
     """Customers, identities, orders, conversations, messages, scores, cases, consent, outbox."""
-    db["customers"].create({
+    db.table("customers").create({
         "id": int, "ref": str, "name": str, "email": str, "timezone": str, "language": str,
         "created_at": str,
     }, pk="id", not_null={"ref"})
-    db["customers"].create_index(["ref"], unique=True)
+    db.table("customers").create_index(["ref"], unique=True)
 
     # One row per (channel, address). `address` is empty until a channel's deep link binds it.
-    db["identities"].create({
+    db.table("identities").create({
         "id": int, "customer_id": int, "channel": str, "address": str, "reachable": int,
         "consent": int, "opted_out": int, "language_code": str, "linked_at": str,
     }, pk="id", foreign_keys=[("customer_id", "customers", "id")],
         defaults={"reachable": 1, "consent": 1, "opted_out": 0})
-    db["identities"].create_index(["channel", "address"])
-    db["identities"].create_index(["customer_id", "channel"], unique=True)
+    db.table("identities").create_index(["channel", "address"])
+    db.table("identities").create_index(["customer_id", "channel"], unique=True)
 
-    db["orders"].create({
+    db.table("orders").create({
         "order_id": str, "customer_id": int, "channel": str, "status": str, "purchased_at": str,
         "shipped_at": str, "delivered_at": str, "updated_at": str,
     }, pk="order_id", foreign_keys=[("customer_id", "customers", "id")])
-    db["orders"].create_index(["customer_id"])
+    db.table("orders").create_index(["customer_id"])
 
-    db["line_items"].create({
+    db.table("line_items").create({
         "id": int, "order_id": str, "product": str, "sku": str, "category": str,
         "quantity": int, "price": float,
     }, pk="id", foreign_keys=[("order_id", "orders", "order_id")])
-    db["line_items"].create_index(["order_id", "sku"], unique=True)
+    db.table("line_items").create_index(["order_id", "sku"], unique=True)
 
-    db["touchpoints"].create({
+    db.table("touchpoints").create({
         "id": int, "order_id": str, "sku": str, "kind": str, "flow": str, "due_at": str,
         "status": str, "held_reason": str, "conversation_id": int, "started_at": str,
     }, pk="id", defaults={"status": "pending"})
-    db["touchpoints"].create_index(["order_id", "sku", "kind"], unique=True)
-    db["touchpoints"].create_index(["status", "due_at"])
+    db.table("touchpoints").create_index(["order_id", "sku", "kind"], unique=True)
+    db.table("touchpoints").create_index(["status", "due_at"])
 
-    db["conversations"].create({
+    db.table("conversations").create({
         "id": int, "customer_id": int, "identity_id": int, "order_id": str, "sku": str,
         "flow": str, "step": str, "slots": str, "owner": str, "status": str, "wake_at": str,
         "wake_kind": str, "reminded": int, "created_at": str, "updated_at": str,
         "question_message_id": int,
     }, pk="id", defaults={"owner": "bot", "status": "active", "reminded": 0, "slots": "{}"})
-    db["conversations"].create_index(["status", "wake_at"])
-    db["conversations"].create_index(["identity_id", "status"])
+    db.table("conversations").create_index(["status", "wake_at"])
+    db.table("conversations").create_index(["identity_id", "status"])
 
-    db["messages"].create({
+    db.table("messages").create({
         "id": int, "conversation_id": int, "identity_id": int, "direction": str, "sender": str,
         "text": str, "buttons": str, "platform_message_id": str, "outbox_id": int, "at": str,
     }, pk="id")
-    db["messages"].create_index(["conversation_id", "id"])
+    db.table("messages").create_index(["conversation_id", "id"])
 
-    db["responses"].create({
+    db.table("responses").create({
         "id": int, "conversation_id": int, "customer_id": int, "order_id": str, "sku": str,
         "metric": str, "score": int, "text": str, "intent": str, "entities": str, "at": str,
     }, pk="id")
-    db["responses"].create_index(["metric", "sku"])
+    db.table("responses").create_index(["metric", "sku"])
 
-    db["escalations"].create({
+    db.table("escalations").create({
         "id": int, "conversation_id": int, "customer_id": int, "order_id": str, "reason": str,
         "problem_type": str, "status": str, "agent": str, "text": str, "photos": str,
         "opened_at": str, "claimed_at": str, "first_reply_at": str, "resolved_at": str,
         "sla_due_at": str, "card_channel": str, "card_ts": str, "sla_reminded": int, "nudged": int,
     }, pk="id", defaults={"status": "open", "sla_reminded": 0, "nudged": 0})
-    db["escalations"].create_index(["status"])
-    db["escalations"].create_index(["card_ts"])
-    db["escalations"].create_index(["conversation_id"])
+    db.table("escalations").create_index(["status"])
+    db.table("escalations").create_index(["card_ts"])
+    db.table("escalations").create_index(["conversation_id"])
 
-    db["consent_ledger"].create({
+    db.table("consent_ledger").create({
         "id": int, "customer_id": int, "identity_id": int, "channel": str, "action": str,
         "source": str, "at": str,
     }, pk="id")
 
-    db["processed_events"].create({"channel": str, "event_id": str, "at": str},
+    db.table("processed_events").create({"channel": str, "event_id": str, "at": str},
                                   pk=("channel", "event_id"))
 
     # Proactive contacts (check-ins, reminders, offers): what the weekly cap counts.
-    db["contacts"].create({"id": int, "customer_id": int, "kind": str, "at": str}, pk="id")
-    db["contacts"].create_index(["customer_id", "at"])
+    db.table("contacts").create({"id": int, "customer_id": int, "kind": str, "at": str}, pk="id")
+    db.table("contacts").create_index(["customer_id", "at"])
 
     # Every outbound message is written here in the same transaction as its cause.
-    db["outbox"].create({
+    db.table("outbox").create({
         "id": int, "channel": str, "address": str, "identity_id": int, "conversation_id": int,
         "kind": str, "text": str, "buttons": str, "payload": str, "status": str,
         "not_before": str, "attempts": int, "last_error": str, "platform_message_id": str,
         "created_at": str, "sent_at": str, "claimed_at": str,
     }, pk="id", defaults={"status": "pending", "attempts": 0, "kind": "message"})
-    db["outbox"].create_index(["status", "not_before"])
-    db["outbox"].create_index(["conversation_id"])
+    db.table("outbox").create_index(["status", "not_before"])
+    db.table("outbox").create_index(["conversation_id"])
 
 
 def migrate(db: Database) -> None:
@@ -114,57 +114,57 @@ def migrate(db: Database) -> None:
 @migrations()
 def m002_used_links(db: Database) -> None:
     """Deep-link tokens bind once: remember the ones used."""
-    db["used_links"].create({"token_id": str, "customer_id": int, "at": str}, pk="token_id")
+    db.table("used_links").create({"token_id": str, "customer_id": int, "at": str}, pk="token_id")
 
 
 @migrations()
 def m003_identity_lookup(db: Database) -> None:
     """Customers imported by email on a channel that looks them up: remember when the one lookup was tried."""
-    db["identities"].add_column("lookup_tried_at", str)
+    db.table("identities").add_column("lookup_tried_at", str)
 
 
 @migrations()
 def m004_data_rights(db: Database) -> None:
     """Erasure: when a customer was forgotten, who ran it, and the hashes that keep them from
     being contacted (or re-created by an inbound message) again."""
-    db["customers"].add_column("forgotten_at", str)
+    db.table("customers").add_column("forgotten_at", str)
     # One row per erasure (forget or retention run): who, when, how many rows; never the data.
-    db["erasure_log"].create({
+    db.table("erasure_log").create({
         "id": int, "kind": str, "customer_id": int, "actor": str, "at": str, "counts": str,
     }, pk="id")
     # sha256 of "ref:<ref>", "email:<email>", "<channel>:<address>" of forgotten customers.
-    db["suppressed"].create({"hash": str, "at": str}, pk="hash")
+    db.table("suppressed").create({"hash": str, "at": str}, pk="hash")
 
 
 @migrations()
 def m005_case_request(db: Database) -> None:
     """What the customer asked for beside the problem ("arrived broken, I want a refund"):
     refund, replacement, exchange, return or repair; NULL when they asked for nothing."""
-    db["escalations"].add_column("request", str)
+    db.table("escalations").add_column("request", str)
 
 
 @migrations()
 def m006_language_choice(db: Database) -> None:
     """A language the customer chose (/language): it wins over the order's and the platform's."""
-    db["customers"].add_column("language_choice", str)
+    db.table("customers").add_column("language_choice", str)
 
 
 @migrations()
 def m007_reporting_indexes(db: Database) -> None:
     """What `aftercare report` looks up per row: a touchpoint by its conversation, a customer's
     scores and cases (without these the report grows with the square of the store)."""
-    db["touchpoints"].create_index(["conversation_id"], if_not_exists=True)
-    db["responses"].create_index(["customer_id", "at"], if_not_exists=True)
-    db["escalations"].create_index(["customer_id"], if_not_exists=True)
+    db.table("touchpoints").create_index(["conversation_id"], if_not_exists=True)
+    db.table("responses").create_index(["customer_id", "at"], if_not_exists=True)
+    db.table("escalations").create_index(["customer_id"], if_not_exists=True)
 
 
 @migrations()
 def m008_shipping(db: Database) -> None:
     """Live orders: the carrier's latest shipment status and delivery estimate; touchpoints
     remember the moment they were timed from, so a delay notice fires again for a new delay."""
-    db["orders"].add_column("expected_at", str)
-    db["orders"].add_column("shipment_status", str)
-    db["touchpoints"].add_column("anchor", str)
+    db.table("orders").add_column("expected_at", str)
+    db.table("orders").add_column("shipment_status", str)
+    db.table("touchpoints").add_column("anchor", str)
 
 
 @migrations()
@@ -172,12 +172,12 @@ def m009_tell_fixed(db: Database) -> None:
     """`aftercare tell-fixed`: one "it has been fixed" notice per customer, SKU and problem type
     (the unique index is what makes a second run send nothing), held by the governor like a
     touchpoint until the weekly cap and quiet hours let it go."""
-    db["fix_notices"].create({
+    db.table("fix_notices").create({
         "id": int, "customer_id": int, "identity_id": int, "sku": str, "problem_type": str, "text": str,
         "status": str, "due_at": str, "held_reason": str, "created_at": str, "sent_at": str, "outbox_id": int,
     }, pk="id", defaults={"status": "pending"})
-    db["fix_notices"].create_index(["customer_id", "sku", "problem_type"], unique=True)
-    db["fix_notices"].create_index(["status", "due_at"])
+    db.table("fix_notices").create_index(["customer_id", "sku", "problem_type"], unique=True)
+    db.table("fix_notices").create_index(["status", "due_at"])
 
 
 @migrations()
@@ -186,14 +186,14 @@ def m010_milestones_referrals(db: Database) -> None:
     time, never sent late); an order may carry the referral code it was placed with; the codes
     given to promoters and the gift codes given at milestones are recorded, one row each, so the
     report can count referred orders and the shop can see which code went to whom."""
-    db["touchpoints"].add_column("expires_at", str)
-    db["orders"].add_column("referral_code", str)
-    db["orders"].create_index(["referral_code"], if_not_exists=True)
-    db["referral_codes"].create({
+    db.table("touchpoints").add_column("expires_at", str)
+    db.table("orders").add_column("referral_code", str)
+    db.table("orders").create_index(["referral_code"], if_not_exists=True)
+    db.table("referral_codes").create({
         "code": str, "customer_id": int, "conversation_id": int, "link": str, "given_at": str,
     }, pk="code")
-    db["referral_codes"].create_index(["customer_id"], unique=True)
-    db["gift_codes"].create({
+    db.table("referral_codes").create_index(["customer_id"], unique=True)
+    db.table("gift_codes").create({
         "id": int, "customer_id": int, "kind": str, "code": str, "conversation_id": int, "given_at": str,
     }, pk="id")
-    db["gift_codes"].create_index(["customer_id", "kind"], unique=True)
+    db.table("gift_codes").create_index(["customer_id", "kind"], unique=True)

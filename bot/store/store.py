@@ -228,6 +228,17 @@ class Customers:
             "limit ?", [channel, limit]).fetchall()
         return [(r[0], r[1]) for r in rows]
 
+    def without_language(self, channel: str, after_id: int = 0, limit: int = 20) -> list[tuple[int, str]]:
+        """(identity id, address) of reachable identities on `channel` whose customer's
+        language nothing tells yet (no choice, no order language, no platform language), by
+        id after `after_id`: whom to ask the platform about before the first message."""
+        rows = self.db.execute(
+            "select i.id, i.address from identities i join customers c on c.id = i.customer_id "
+            "where i.channel = ? and i.address is not null and i.language_code is null and i.opted_out = 0 "
+            "and c.language is null and c.language_choice is null and i.id > ? order by i.id limit ?",
+            [channel, after_id, limit]).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
     def lookup_tried(self, identity_id: int, now: datetime) -> None:
         tables.update(self.db, "identities", identity_id, {"lookup_tried_at": iso(now)})
 
@@ -276,7 +287,7 @@ class Orders:
                                    [order["order_id"]]).fetchone()
         if existing and tuple(existing) == tuple(order.get(k) for k in keys):
             return "unchanged"
-        self.db["orders"].upsert({**order, "updated_at": iso(now)}, pk="order_id")
+        self.db.table("orders").upsert({**order, "updated_at": iso(now)}, pk="order_id")
         return "updated" if existing else "inserted"
 
     def upsert_item(self, item: dict) -> bool:

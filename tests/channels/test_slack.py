@@ -67,6 +67,52 @@ async def test_dm_text_becomes_a_text_event(sandbox, slack, recorder, settle):
     assert event.at == datetime.fromtimestamp(float(delivered.ts), timezone.utc)
 
 
+async def test_the_slack_locale_comes_with_every_event_asked_once(sandbox, slack, recorder, settle):
+    user = sandbox.add_user("ana", locale="pt-BR")
+    await sandbox.user_sends_dm(user, "oi")
+    ts = (await slack.send(checkin(user))).platform_message_id
+    await sandbox.user_clicks(user, sandbox.dm_channel(user), ts, "choice_0")
+    sandbox.workspace.users[user].locale = "de-DE"      # asked once: the first answer stays
+    await sandbox.user_sends_dm(user, "tchau")
+    await settle()
+    assert [e.language_code for e in recorder.events] == ["pt-BR", "pt-BR", "pt-BR"]
+    assert sandbox.calls["users.info"] == 1
+    other = sandbox.add_user("jo", locale="ja-JP")
+    await sandbox.user_sends_dm(other, "こんにちは")
+    await settle()
+    assert recorder.events[-1].language_code == "ja-JP" and sandbox.calls["users.info"] == 2
+
+
+async def test_an_unknown_locale_never_holds_a_message_back(sandbox, slack, recorder, settle):
+    from bot.sandbox.slack_web import ApiError, RateLimited
+
+    quiet = sandbox.add_user("ann", locale="")             # Slack says nothing
+    await sandbox.user_sends_dm(quiet, "hello")
+
+    async def refused(params):
+        raise ApiError("missing_scope")
+
+    async def busy(params):
+        raise RateLimited(1)
+
+    sandbox.workspace.methods["users.info"] = refused
+    scopeless = sandbox.add_user("cy")
+    await sandbox.user_sends_dm(scopeless, "one")
+    await sandbox.user_sends_dm(scopeless, "two")           # Slack said no: not asked again
+    await settle()
+    assert sandbox.calls["users.info"] == 2
+    sandbox.workspace.methods["users.info"] = busy
+    limited = sandbox.add_user("di")
+    await sandbox.user_sends_dm(limited, "three")
+    await settle()
+    sandbox.workspace.methods["users.info"] = sandbox.workspace.users_info
+    await sandbox.user_sends_dm(limited, "four")            # a rate limit is asked again later
+    await settle()
+    assert [(e.text, e.language_code) for e in recorder.events] == [
+        ("hello", None), ("one", None), ("two", None), ("three", None), ("four", "en-US")]
+    assert sandbox.calls["users.info"] == 4
+
+
 async def test_dm_photo_becomes_a_media_event(sandbox, slack, recorder, settle):
     user = sandbox.add_user("ann")
     photo = {"id": "F1", "mimetype": "image/jpeg", "url_private": "https://files.example/F1.jpg"}

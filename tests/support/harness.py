@@ -63,9 +63,11 @@ class RecordingParser(SyncParser):
     def __init__(self, inner: Any = None) -> None:
         self.inner = inner or TableParser()
         self.calls: list[str] = []
+        self.languages: list[Optional[str]] = []     # the language hint each call came with
 
-    def parse(self, text: str) -> Parse:
+    def parse(self, text: str, language: Optional[str] = None) -> Parse:
         self.calls.append(text)
+        self.languages.append(language)
         return self.inner.parse(text)
 
 

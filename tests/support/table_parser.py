@@ -22,7 +22,7 @@ TABLE = [
 
 
 class TableParser(SyncParser):
-    def parse(self, text: str) -> Parse:
+    def parse(self, text: str, language: str | None = None) -> Parse:
         lowered = text.lower()
         for pattern, intent, problem in TABLE:
             if re.search(pattern, lowered):
