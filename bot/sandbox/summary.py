@@ -1,8 +1,9 @@
 """The figures of a sandbox run, read from the store at the end (read-only).
 
 What the demo prints and what its test asserts on: check-ins sent and answered, CSAT, NPS and
-CES, cases with their times, review requests, upsells, opt-outs, unreachable customers, and
-the messages the governor held back (counted while the run went on, see `HoldLog`).
+CES, cases with their times, review requests, upsells, "it has been fixed" notices (tell-fixed),
+check-ins that followed up on a problem put right, opt-outs, unreachable customers, and the
+messages the governor held back (counted while the run went on, see `HoldLog`).
 """
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ class Summary:
     referral_asks: int = 0           # promoters asked for a referral / testimonial (once each)
     testimonials: int = 0
     referred_orders: int = 0         # orders placed with another customer's referral code
+    fixed_notices: int = 0           # "you spoke, we listened" (aftercare tell-fixed) that went out
+    followups: int = 0               # check-ins that followed up on a problem put right (step recall)
     opt_outs: int = 0
     unreachable: int = 0
     no_consent: int = 0
@@ -117,6 +120,8 @@ def summarize(store: Store, holds: HoldLog, milestone_kinds: Collection[str] = (
     for slots in log.conversation_slots():
         out.review_requests += bool(slots.get("review_requested"))
         out.upsells += bool(slots.get("upsell_offered"))
+        out.followups += bool(slots.get("followed_up"))
+    out.fixed_notices = log.fix_notices_sent()
     for identity in log.identity_flags():
         out.opt_outs += identity.opted_out
         out.unreachable += not identity.reachable

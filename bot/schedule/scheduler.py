@@ -17,6 +17,7 @@ from bot.config import Anchor, ConfigError, MessageClass, Once, Settings
 from bot.engine.machine import Begin, Owner, Timer, WakeKind
 from bot.runner import ConversationRunner
 from bot.schedule.governor import OPEN_CASE, RECENT_TROUBLE, ContactFacts, Decision, decide, explain
+from bot.schedule.offers import offer_skip
 from bot.schedule.touchpoints import kinds_without_flow
 from bot.store.store import Identity, Store
 
@@ -101,6 +102,11 @@ class Scheduler:
         dropped = self.dropped(touchpoint, order, now)
         if dropped:
             self.store.orders.finish_touchpoint(touchpoint["id"], dropped, now)
+            return 0
+        skip = offer_skip(self.store, self.settings, touchpoint, order)
+        if skip is not None:
+            log.info("touchpoint %s (%s of %s) %s", touchpoint["id"], touchpoint["kind"], order["order_id"], skip.why)
+            self.store.orders.finish_touchpoint(touchpoint["id"], skip.status, now)
             return 0
         decision, identity = self.decision_for(touchpoint, order, now)
         with self.store.transaction():
@@ -278,10 +284,13 @@ class Scheduler:
                 continue
             decision, identity = self.decision_for(touchpoint, order, now)
             dropped = self.dropped(touchpoint, order, now)
+            skip = offer_skip(self.store, self.settings, touchpoint, order)
             if dropped == "expired":
                 verdict = f"dropped: could not go out before it expired at {touchpoint['expires_at'][:16]}"
             elif dropped:
                 verdict = "dropped: it already went to this customer (once per customer)"
+            elif skip is not None:
+                verdict = skip.why
             elif identity is not None and not identity.address:
                 verdict = f"waits: the customer has not linked {identity.channel} yet"
             elif self._waits_for_delivery(touchpoint, order):
