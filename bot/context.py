@@ -34,15 +34,27 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
     facts = Facts(customer=customer, item=item, order_id=order_id,
                   sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings,
                   order=(store.orders.get(order_id) if order_id else None) or {}, touchpoint=touchpoint or "",
-                  orders=store.orders.count_for_customer(customer_id), language=language, translate=translate)
+                  orders=store.orders.count_for_customer(customer_id), language=language, translate=translate,
+                  history=history(store, customer_id))
     key = offer_key(settings, item.get("sku") or sku or "")
+    refill = refill_key(settings, item.get("sku") or sku or "")
     has_case = store.cases.active_for_customer(customer_id) is not None
     return Context(variables=vocabulary.values(facts), timing=timing(settings), has_open_case=has_case,
                    upsell_offered_before=store.conversations.offer_made_before(customer_id, key) if key else False,
-                   offer_key=key, referral_asked_before=store.referrals.asked(customer_id),
+                   offer_key=key, referral_asked_before=store.referrals.asked(customer_id), refill_key=refill,
+                   refill_offered_before=store.conversations.offer_made_before(customer_id, refill) if refill else False,
                    earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {},
                    translate=translate, language=language,
                    tips=tips.for_product(facts.sku, facts.category) if tips else {})
+
+
+def history(store: Store, customer_id: int) -> dict[str, dict]:
+    """What the customer told us before, for the `last_*` template variables: their latest case,
+    their latest resolved case and their latest score (each left out when there is none)."""
+    found = {"last_case": store.cases.latest_for_customer(customer_id),
+             "last_resolved": store.cases.latest_for_customer(customer_id, resolved=True),
+             "last_score": store.conversations.last_score(customer_id)}
+    return {key: row for key, row in found.items() if row}
 
 
 def customer_language(settings: Settings, customer: dict, platform_language: Optional[str] = None) -> str:
@@ -64,9 +76,11 @@ def _item(store: Store, order_id: Optional[str], sku: Optional[str]) -> dict:
 
 
 def offer_key(settings: Settings, sku: str) -> Optional[str]:
-    """Which distinct offer `offer_upsell` makes for this SKU: its upsell, else its refill."""
-    if sku in settings.upsell.skus:
-        return f"upsell:{sku}"
-    if sku in settings.upsell.replenishment:
-        return f"refill:{sku}"
-    return None
+    """The distinct offer `offer_upsell` makes for this SKU: its upsell (upsell.skus)."""
+    return f"upsell:{sku}" if sku in settings.upsell.skus else None
+
+
+def refill_key(settings: Settings, sku: str) -> Optional[str]:
+    """The distinct offer `offer_refill` makes for this SKU: its refill, at the expected run-out
+    (upsell.replenishment); a check-in never makes it."""
+    return f"refill:{sku}" if sku in settings.upsell.replenishment else None

@@ -24,11 +24,12 @@ log = logging.getLogger(__name__)
 MAX_NETWORK_ATTEMPTS = 12
 SCAN_PAGE = 100          # due rows read at a time
 SCAN_LIMIT = 1000        # due rows looked at per pass, at most
-# Live sends start at least this far apart per channel (at most half the interval of the
-# channel's rate): parallel calls of similar latency then also complete apart, so when the
-# process dies, at most about one send has been accepted by the platform without its result
-# being recorded yet - the one duplicate a kill may cost - instead of a whole burst of them.
-MAX_START_SPACING = 0.01
+# While a channel has a send in flight, the next live one starts at least half the interval of
+# the channel's rate later (16.7 ms at 30/s; at most MAX_START_SPACING): parallel calls of
+# similar latency then also complete apart, so when the process dies, about one send at most
+# has been accepted by the platform without its result recorded yet - the one duplicate a kill
+# may cost - instead of a whole burst of them. A send with none in flight starts at once.
+MAX_START_SPACING = 0.02
 
 
 class Outlet(Protocol):
@@ -266,7 +267,7 @@ class Dispatcher:
                     continue
                 if limiter:
                     ready = limiter.channel_ready_at(now)
-                    if self._live:
+                    if self._live and busy[channel]:
                         ready = max(ready, self._last_start.get(channel, 0.0) + self._spacing.get(channel, 0.0))
                     if ready > now + 1e-6:
                         full.add(channel)

@@ -90,7 +90,9 @@ def test_cases_are_opened_claimed_answered_and_resolved(run):
         # A-1003 writes Japanese, which has no NLU: escalated on its score of 1, never on a guess
         ("A-1003", "low_score"), ("A-1015", "product_problem"),
         # A-1006 never arrives: the delay notice comes first and she asks for a person
-        ("A-1006", "human"), ("A-1009", "human")}
+        ("A-1006", "human"), ("A-1009", "human"),
+        # A-1013 writes the day after delivery that it arrived cracked: a case before any check-in
+        ("A-1013", "product_problem")}
     for case in cases:
         assert case.status == "resolved"
         assert case.opened_at < case.claimed_at <= case.first_reply_at < case.resolved_at
@@ -337,3 +339,16 @@ def test_tips_go_out_are_answered_and_counted(run):
     assert sum(r["helpful"] or 0 for r in rows) == summary.tips_helpful
     assert sum(r["not_helpful"] or 0 for r in rows) == summary.tips_not_helpful
     assert any(re.search(r"✕ tip_\w+ \S+: beaten by checkin \(priority 90\)", line) for line in run.demo.narrator.lines)
+def test_the_check_in_remembers_a_problem_put_right_and_the_shop_tells_who_reported_a_fix(run):
+    """A-1013 wrote that it arrived cracked; the case was resolved; her check-in asks about that,
+    not the generic question. The shop fixes the first resolved problem and runs tell-fixed:
+    whoever reported it hears once. The summary counts both."""
+    texts = [text for _, text in run.delivered("A-1013")]
+    recall = [t for t in texts if t.startswith("Last time, ") and t.endswith("is everything working as it should?")]
+    assert len(recall) == 1 and "Gentle Cleanser 150 ml" in recall[0]
+    assert not any(t.startswith("How is Gentle Cleanser 150 ml working") for t in texts)
+    assert run.summary.followups == 1
+    fixed = [(order_id, text) for customer in run.demo.customers for order_id in customer.order_ids[:1]
+             for _, text in run.delivered(order_id) if text.startswith("You spoke, we listened")]
+    assert len(fixed) == run.summary.fixed_notices >= 1
+    assert len({order_id for order_id, _ in fixed}) == len(fixed)          # once each

@@ -124,7 +124,7 @@ async def test_no_tip_for_a_customer_with_an_open_case():
     assert result["outcome"]["escalation_status"] == "open"
     assert result["outcome"]["tips"] == [] and HELPFUL_Q not in [e["text"] for e in bot(result)]
     tip = touchpoint(store, "tip_week1")
-    assert (tip["status"], tip["held_reason"]) == ("suppressed:open_case", "dropped: the customer has an open case")
+    assert (tip["status"], tip["held_reason"]) == ("suppressed:open_case", "dropped: no offers or milestones while a case is open")
 
 
 async def test_a_tip_whose_window_passed_is_dropped_not_sent_late():
@@ -184,7 +184,7 @@ async def test_no_tip_after_a_recent_low_score_on_another_order():
     await h.advance(timedelta(days=17))
     tip = h.touchpoint("A-2", "tip_week1")
     assert tip["status"] == "suppressed:recent_trouble"
-    assert tip["held_reason"] == "dropped: a low score or a case too recently"
+    assert tip["held_reason"] == "dropped: a low score or a case too recently for a milestone"
 
 
 def test_touchpoint_kind_settings_are_validated():

@@ -37,6 +37,8 @@ def simulate(ctx: click.Context, scenario: str, db_file: Optional[str]) -> None:
     store = Store.open(db_file) if db_file else None
     try:
         result = asyncio.run(simulate_file(scenario, settings, parser, store))
+    except ScenarioError as exc:          # a move that cannot be played (tell_fixed with an unknown SKU, ...)
+        raise click.ClickException(str(exc)) from None
     finally:
         if store:
             store.close()

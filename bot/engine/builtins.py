@@ -152,6 +152,12 @@ def _record_testimonial(turn: Turn) -> None:
         turn.emit("record_testimonial", text=turn.slots["last_text"], **moves.parse_facts(turn.answer))
 
 
+def _offer_refill(turn: Turn) -> None:
+    turn.slots["upsell_offered"] = True            # what `aftercare report` counts (replenishment row)
+    turn.slots["offer"] = turn.ctx.refill_key       # each distinct offer goes to a customer once
+    turn.emit("offer_refill", url=turn.ctx.variables.get("refill.url"))
+
+
 def _opt_out(turn: Turn) -> None:
     moves.opt_out(turn.out)
 
@@ -200,7 +206,9 @@ ACTIONS = (
            args=(Arg("reason", f"auto (the intent) or one of {', '.join(REASONS)}", check=_check_reason),),
            apply=_open_case, waits="for an agent", stops=True, diagram="escalated to an agent"),
     Action("request_review", "mark a review request (guard with review_eligible)", _request_review),
-    Action("offer_upsell", "mark the upsell / replenishment offer as made (guard with upsell_eligible)", _offer_upsell),
+    Action("offer_upsell", "mark the product's upsell offer as made (guard with upsell_eligible)", _offer_upsell),
+    Action("offer_refill", "mark the product's refill offer as made (guard with refill_eligible); `set: "
+           "{offer_declined: true}` when they say no", _offer_refill),
     Action("give_gift_code", "record that this milestone's gift code ({milestone.gift_code}) went to the customer "
            "(guard with has_gift_code)", _give_gift_code, apply=_store_gift_code),
     Action("ask_referral", "record the referral ask and the customer's referral code, once per customer "
@@ -229,13 +237,29 @@ def _review_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
     return not ctx.has_open_case and bool(_happy(slots) or resolved_well)
 
 
-def _upsell_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
+def _may_offer(slots: Mapping[str, Any], ctx: Context) -> bool:
+    """What every offer needs (shared/CONVERSATION.md): a happy score here, else the order's
+    latest; no low score or case about the order, no open case, no "no" here, no offer yet here."""
     scored_here = any(metric in slots for metric in ("csat", "nps"))
     happy = _happy(slots) if scored_here else _happy(ctx.earlier)
     trouble = any(facts.get(key) for facts in (slots, ctx.earlier) for key in ("low_score", "had_case"))
     return (happy and not trouble and not ctx.has_open_case and not slots.get("said_no")
-            and not ctx.upsell_offered_before and not slots.get("upsell_offered")
-            and bool(ctx.variables.get("upsell.offer")))
+            and not slots.get("upsell_offered"))
+
+
+def _upsell_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
+    return _may_offer(slots, ctx) and not ctx.upsell_offered_before and bool(ctx.variables.get("upsell.offer"))
+
+
+def _refill_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
+    return _may_offer(slots, ctx) and not ctx.refill_offered_before and bool(ctx.variables.get("refill.url"))
+
+
+def _resolved_here(slots: Mapping[str, Any], ctx: Context) -> bool:
+    variables = ctx.variables
+    return (not ctx.has_open_case and bool(variables.get("last_resolved")) and bool(variables.get("order.id"))
+            and variables.get("last_resolved.order") == variables.get("order.id")
+            and variables.get("last_resolved.type") not in DELIVERY_PROBLEMS)
 
 
 def _referral_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
@@ -251,6 +275,8 @@ GUARDS = (
     Guard("upsell_eligible", "CSAT 4-5 or NPS 9-10 (here, else the order's latest), no low score or case about the "
           "order, no open case, no \"no\" from the customer here, this offer never made to them, an offer exists",
           _upsell_eligible),
+    Guard("refill_eligible", "like upsell_eligible, for the product's refill (upsell.replenishment): never offered "
+          "to them before, declined or not", _refill_eligible),
     Guard("has_faq", "the product has an FAQ answer in config", lambda slots, ctx: bool(ctx.variables.get("faq"))),
     Guard("has_review_url", "a review link is configured for the product",
           lambda slots, ctx: bool(ctx.variables.get("review_url"))),
@@ -266,6 +292,8 @@ GUARDS = (
           lambda slots, ctx: bool(ctx.variables.get("referral.url"))),
     Guard("testimonials_wanted", "referrals.testimonials invites a one-sentence testimonial",
           lambda slots, ctx: bool(ctx.variables.get("referral.testimonials"))),
+    Guard("resolved_here", "the customer's last resolved case was about this order's product (not its delivery), "
+          "and no case is open: follow up on it instead of asking the generic question", _resolved_here),
 )
 
 
@@ -369,18 +397,22 @@ def _name(facts: Facts) -> str:
 
 def _offer(facts: Facts) -> Optional[str]:
     offer = facts.settings.upsell.skus.get(facts.sku)
-    if offer:
-        return offer.offer
-    refill = facts.settings.upsell.replenishment.get(facts.sku)
-    if refill:
-        return refill.offer or f"a refill of {facts.item.get('product') or 'it'}"
-    return None
+    return offer.offer if offer else None
 
 
 def _offer_url(facts: Facts) -> Optional[str]:
     offer = facts.settings.upsell.skus.get(facts.sku)
+    return offer.url if offer else None
+
+
+def _refill(facts: Facts) -> Optional[str]:
     refill = facts.settings.upsell.replenishment.get(facts.sku)
-    return offer.url if offer else (refill.url if refill else None)
+    return (refill.offer or f"a refill of {facts.item.get('product') or 'it'}") if refill else None
+
+
+def _refill_url(facts: Facts) -> Optional[str]:
+    refill = facts.settings.upsell.replenishment.get(facts.sku)
+    return refill.url if refill else None
 
 
 _SHIPMENT_WORDS = {
@@ -436,6 +468,81 @@ def _review_url(facts: Facts) -> Optional[str]:
     return reviews.url_for(facts.sku) if facts.sku else reviews.default_url
 
 
+# ---- memory: what the customer told us before (Facts.history, bot/context.py) ----------------
+
+DELIVERY_PROBLEMS = frozenset({"late", "not_received", "delivery_problem"})
+# One sentence per problem type (else per escalation reason), in the customer's language: each
+# is a catalog text like a flow text. {product} is the product the case was about.
+PROBLEM_SENTENCES = {
+    "damaged": "Last time, your {product} arrived damaged.",
+    "defective": "Last time, something on your {product} had stopped working properly.",
+    "missing_part": "Last time, a part was missing from your {product}.",
+    "wrong_item": "Last time, we sent you the wrong item instead of your {product}.",
+    "not_as_described": "Last time, your {product} was not as described.",
+    "size_fit": "Last time, your {product} did not fit.",
+    "late": "Last time, your {product} took too long to reach you.",
+    "not_received": "Last time, your {product} did not reach you.",
+    "product_problem": "Last time, something was wrong with your {product}.",
+    "delivery_problem": "Last time, there was trouble with the delivery of your {product}.",
+    "return_refund": "Last time, you asked us about returning your {product}.",
+    "human": "Last time, you asked our team for help with your {product}.",
+    "low_score": "Last time, your {product} was not quite right for you.",
+}
+_SCALE_TOP = {metric: high for metric, (low, high) in SCALES.items()}
+
+
+def _case(facts: Facts, key: str) -> Mapping[str, Any]:
+    return facts.history.get(key) or {}
+
+
+def _problem_type(case: Mapping[str, Any]) -> str:
+    return str(case.get("problem_type") or case.get("reason") or "")
+
+
+def _problem_sentence(facts: Facts, key: str) -> str:
+    """The case `key` ("last_case", "last_resolved") as a sentence in the customer's language."""
+    case = _case(facts, key)
+    sentence = PROBLEM_SENTENCES.get(_problem_type(case)) or PROBLEM_SENTENCES.get(str(case.get("reason") or ""))
+    if not sentence:
+        return ""
+    product = str(case.get("product") or case.get("sku") or "")
+    return facts.translate(sentence).replace("{product}", product)
+
+
+def _last_score(facts: Facts) -> str:
+    row = _case(facts, "last_score")
+    if row.get("score") is None:
+        return ""
+    top = _SCALE_TOP.get(str(row.get("metric")))
+    return f"{row['score']}/{top}" if top else str(row["score"])
+
+
+MEMORY = (
+    Variable("last_problem", "the customer's latest case as a sentence in their language (\"Last time, your "
+             "Trail Runner 2 arrived damaged.\"), else empty", lambda f: _problem_sentence(f, "last_case"),
+             words=tuple(PROBLEM_SENTENCES.values())),
+    Variable("last_problem.type", "that case's problem type (damaged, late, ...), else its escalation reason",
+             lambda f: _problem_type(_case(f, "last_case"))),
+    Variable("last_problem.product", "the product that case was about",
+             lambda f: _case(f, "last_case").get("product") or ""),
+    Variable("last_problem.status", "that case's status: open, claimed or resolved",
+             lambda f: _case(f, "last_case").get("status") or ""),
+    Variable("last_resolved", "the customer's latest resolved case as a sentence, like {last_problem}",
+             lambda f: _problem_sentence(f, "last_resolved"), words=tuple(PROBLEM_SENTENCES.values())),
+    Variable("last_resolved.type", "its problem type, else its escalation reason",
+             lambda f: _problem_type(_case(f, "last_resolved"))),
+    Variable("last_resolved.product", "the product it was about",
+             lambda f: _case(f, "last_resolved").get("product") or ""),
+    Variable("last_resolved.order", "the order it was about", lambda f: _case(f, "last_resolved").get("order_id") or ""),
+    Variable("last_resolved.on", "the day it was resolved (YYYY-MM-DD)",
+             lambda f: str(_case(f, "last_resolved").get("resolved_at") or "")[:10]),
+    Variable("last_score", "the customer's latest score with its scale (\"4/5\", \"9/10\"), any order, else empty",
+             _last_score),
+    Variable("last_score.metric", "which score that was: csat, nps or ces",
+             lambda f: _case(f, "last_score").get("metric") or ""),
+)
+
+
 VARIABLES = (
     Variable("customer.name", "the customer's full name", _name),
     Variable("customer.first_name", "the first word of the name, else \"there\"",
@@ -446,8 +553,11 @@ VARIABLES = (
     Variable("product.category", "the product's category", lambda f: f.category),
     Variable("order.id", "the order id", lambda f: f.order_id or ""),
     Variable("review_url", "the product's review link (reviews in config)", _review_url),
-    Variable("upsell.offer", "the upsell or refill offer for the product (upsell in config)", _offer),
+    Variable("upsell.offer", "the upsell offer for the product (upsell.skus in config)", _offer),
     Variable("upsell.url", "the link to that offer", _offer_url),
+    Variable("refill.offer", "the refill offer of a consumable (upsell.replenishment: its `offer`, else "
+             "\"a refill of\" the product)", _refill),
+    Variable("refill.url", "the link to reorder it", _refill_url),
     Variable("faq", "the FAQ answer for the product's SKU or category (faq in config)",
              lambda f: f.settings.faq.get(f.sku) or f.settings.faq.get(f.category)),
     Variable("checkback_days", "days until a rescheduled check-in (schedule.not_used_yet_delay)",
@@ -476,5 +586,6 @@ VARIABLES = (
              if f.customer.get("ref") else None),
     Variable("referral.testimonials", "\"yes\" when referrals.testimonials invites a testimonial, else empty",
              lambda f: "yes" if f.settings.referrals.testimonials else ""),
+    *MEMORY,
     Variable("slots.<name>", "a slot of the conversation (set with `set:`, or by actions and answers)"),
 )

@@ -55,7 +55,9 @@ class Context:
     timing: Timing = Timing()
     has_open_case: bool = False
     upsell_offered_before: bool = False      # this very offer (offer_key) was made to them before
-    offer_key: Optional[str] = None           # "upsell:SKU" or "refill:SKU": what offer_upsell offers
+    offer_key: Optional[str] = None           # "upsell:SKU": what offer_upsell offers
+    refill_key: Optional[str] = None          # "refill:SKU" for a consumable: what offer_refill offers
+    refill_offered_before: bool = False       # that refill was offered to them before (declined or not)
     referral_asked_before: bool = False       # the customer was asked for a referral or testimonial before
     # What earlier conversations about the same order established: the latest `csat` / `nps`,
     # and `low_score` / `had_case` when any of them had one. A flow that starts a conversation

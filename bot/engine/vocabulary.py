@@ -97,6 +97,9 @@ class Facts:
     order: Mapping[str, Any] = field(default_factory=dict)     # the order row (shipment status, ...)
     touchpoint: str = ""             # the touchpoint kind that started the conversation, if one did
     orders: int = 0                  # how many orders the customer has placed (cancelled ones aside)
+    # What the customer told us before (bot/context.py): `last_case`, `last_resolved` (case rows
+    # with the `product` they were about), `last_score` (a response row); absent when none.
+    history: Mapping[str, Any] = field(default_factory=dict)
     language: str = "en"                                       # the customer's (bot/context.py)
     # English words -> the customer's language: for variables whose value is a fixed word
     # ("in transit"); each such word is declared in its Variable's `words`

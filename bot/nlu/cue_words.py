@@ -38,6 +38,20 @@ RATING_CUES: dict[str, tuple[str, ...]] = {
            r"\b{score}\s+estrelas?\b",
            r"\b(?:dou|daria|dou-lhe|daria-lhe|nota|classifico|avalio com)\s+(?:um |uma |nota |o |a )?"
            r"{score}\b(?!\s*(?:dias?|semanas?|mes(?:es)?|anos?|horas?|minutos?|vezes|euros?|reais)\b)"),
+    "de": (r"\b{score}\s*(?:von|aus)\s*(?:5|10|funf|fuenf|zehn)\b",
+           r"\b{score}\s+(?:sterne?n?|punkte?n?)\b",
+           r"\b(?:gebe|vergebe|gabe|gaebe|geben|vergeben|bewerte)\s+(?:ich |es |dem |ihm |ihr )?"
+           r"(?:eine |ein |die |glatte |volle |klare )?{score}\b"
+           r"(?!\s*(?:tage?n?|wochen?|monate?n?|jahre?n?|stunden?|minuten?|mal|euro)\b)"),
+    "fr": (r"\b{score}\s*sur\s*(?:5|10|cinq|dix)\b",
+           r"\b{score}\s+etoiles?\b",
+           r"\bj(?:e |')(?:lui |leur |y )?(?:donne|donnerais|mets|mettrais|note|attribue|ai mis|ai donne)\s+"
+           r"(?:un |une |la note de )?{score}\b(?!\s*(?:jours?|semaines?|mois|ans?|heures?|minutes?|fois|euros?)\b)"),
+    "it": (r"\b{score}\s*su\s*(?:5|10|cinque|dieci)\b",
+           r"\b{score}\s+stell[ae]\b",
+           r"\b(?:(?:gli|le|ti|vi) do|darei|metto|metterei|voto|ho messo|ho dato)\s+(?:un |una |un bel |il )?"
+           r"{score}\b(?!\s*(?:giorni|settimane|mesi|anni|ore|minuti|volte|euro)\b)",
+           r"\bdo (?:un|una) (?:bel )?{score}\b(?!\s*(?:giorni|settimane|mesi|anni|ore|minuti|volte|euro)\b)"),
 }
 
 # (problem type, pattern) per language, the more specific kinds first: the first match wins.
@@ -115,6 +129,94 @@ PROBLEM_CUES: dict[str, tuple[tuple[str, str], ...]] = {
                       r"par(?:ou|aram) de (?:funcionar|ligar|carregar)|defeit|avariad|avaria|desliga sozinh|"
                       r"reinicia sozinh|desliga-se|se desliga|travad|trava\b|pifou|morreu|vaza|verte agua|"
                       r"barulho estranh|faz barulho|aquece demais|descol|pixel"),
+    ),
+    "de": (
+        ("not_as_described", r"beschreibung|beschrieben|abbildung|\bfotos?\b|\bbilde?r?n?\b|produktbild|"
+                             r"sieht (?:ganz |vollig |total |viel )?anders aus|anders als (?:auf|im|online)|"
+                             r"gefalscht|falschung|\bfake\b"),
+        ("wrong_item", r"\bfalsche[nrsm]?\b|falsch geliefert|(?:ein |eine )?andere[snm]? (?:modell|produkt|artikel|farbe|"
+                       r"ausfuhrung|teil)|nicht (?:das|die|den|was) (?:ich )?bestellt|\b(?:an)?statt\b|vertauscht|"
+                       r"verwechselt|nicht meine bestellung|\w+ bestellt und (?!nichts|noch|nie)\w+ (?:bekommen|erhalten|geliefert)"),
+        ("missing_part", r"\bfehl(?:t|en|te|ten)\b|unvollstandig|nicht (?:dabei|enthalten|beigelegt|im lieferumfang)|"
+                         r"lag nicht bei|\bohne (?:kabel|ladegerat|netzteil|anleitung|schrauben|deckel|batterien?|"
+                         r"fernbedienung)|\bkein(?:e|en)? (?:kabel|ladegerat|ladekabel|netzteil|anleitung|schrauben|deckel|"
+                         r"batterien|fernbedienung)\b"),
+        ("size_fit", r"\bzu (?:klein|gro(?:ss|ß)|eng|weit|kurz|lang|schmal|breit|locker)\b|gro(?:ss|ß)e passt nicht|"
+                     r"(?:passt|passen|sitzt|sitzen) (?:mir )?(?:gar )?nicht|fallt (?:sehr |viel )?(?:klein|gro(?:ss|ß)|riesig)|"
+                     r"nummer zu (?:klein|gro(?:ss|ß))"),
+        ("not_received", r"nie (?:angekommen|erhalten|bekommen|geliefert|da)|(?<!noch )nicht (?:angekommen|erhalten|"
+                         r"bekommen|zugestellt|geliefert)|nichts (?:erhalten|bekommen|angekommen)|keine lieferung|"
+                         r"(?:abgegeben|zugestellt|geliefert)\b.{0,20}\b(?:nicht|nichts|kein)|bei mir ist nichts|"
+                         r"verloren|verschwunden|(?:falsche|andere) adresse|zuruck an den absender"),
+        ("late", r"verspat|verzoger|zu spat\b|immer noch nicht|noch nicht (?:da|angekommen|verschickt|versandt)|"
+                 r"(?:hangt|steckt|festgesteckt)\b.{0,20}\b(?:fest|zoll|seit)|\bzoll\b|seit .{0,25}unterwegs|"
+                 r"dauert (?:ewig|so lange|zu lange|ewigkeiten)|uberfallig|verschoben|zieht sich"),
+        ("damaged", r"kaputt|beschadigt|zerbrochen|gebrochen|gesprungen|einen sprung\b|\briss\b|zerkratzt|kratzer|delle|"
+                    r"eingedruckt|verbeult|verbogen|zerrissen|\bloch\b|\bflecke?n?\b|scherben|zersplittert|angeschlagen|"
+                    r"zerdruckt|\bnass\b|angeknackst|zerplatzt"),
+        ("defective", r"funktionier(?:t|en) (?:gar |uberhaupt )?nicht|\bgeht (?:gar |uberhaupt )?nicht\b|\bgeht nicht mehr\b|"
+                      r"\bgeht nich\b|ladt nicht|startet nicht|springt nicht an|reagiert (?:gar )?nicht|"
+                      r"schaltet sich (?:nicht|standig|dauernd|immer|von selbst)|lasst sich nicht|defekt|tropft|undicht|"
+                      r"flackert|brummt|rauscht|bricht (?:immer |standig )?ab|sturzt ab|hangt sich auf|keinen mucks|"
+                      r"bleibt (?:schwarz|stehen)|wird nicht erkannt|verbindet sich nicht|kuhlt nicht|heizt nicht"),
+    ),
+    "fr": (
+        ("not_as_described", r"description|\bdecrit|annonce|\bphotos?\b|\bimages?\b|illustration|sur le site|"
+                             r"en vrai|contrefacon"),
+        ("wrong_item", r"\bmauvais(?:e)? (?:article|modele|produit|couleur|taille|pointure|version|colis)|"
+                       r"pas (?:le bon|la bonne|les bons|les bonnes)\b|pas ce que j'ai commande|"
+                       r"\bautre (?:article|modele|produit|chose|couleur)|au lieu d|a la place d|pas la mienne|pas le mien|"
+                       r"commande (?:du|de la|des|un|une|le|la) \w+ et (?:j'ai recu|j'ai eu|on m'a livre|on m'a envoye)"),
+        ("missing_part", r"\bmanqu(?:e|ent|ait|aient)\b|incomplet|pas (?:fourni|inclus)|"
+                         r"n'(?:y )?(?:etait|avait) pas (?:de |le |la |les )?(?:cable|chargeur|notice|vis|piles|"
+                         r"telecommande|couvercle|adaptateur)|\bsans (?:le |la |les )?(?:cable|chargeur|notice|vis|piles|"
+                         r"telecommande|couvercle|adaptateur)\b|\bpas de (?:cable|chargeur|notice|vis|piles|telecommande|"
+                         r"mode d'emploi)\b"),
+        ("size_fit", r"trop (?:petit|grand|serre|large|court|long|etroit|juste)|taille (?:petit|grand)|"
+                     r"la taille ne va pas|ne me va pas|ne (?:me )?vont pas|pointure trop|mal aux pieds"),
+        ("not_received", r"jamais (?:arrive|recu|livre)|(?:pas|rien|aucun\w*) recu|(?:rien|aucune livraison) recu|"
+                         r"n'est pas arrive|\bperdu|disparu|volatilise|(?:mauvaise|autre) adresse|"
+                         r"(?:marque|indique|dit|affiche)\w* (?:comme )?livre|(?:depose|livre|remis)\b.{0,20}\b"
+                         r"(?:rien|pas la|n'est pas|aucun)|retourne a l'expediteur|il n'y a rien|rien eu\b"),
+        ("late", r"retard|toujours pas (?:la|arrive|livre)|pas encore (?:arrive|livre|la|expedie)|"
+                 r"(?:colis|paquet|commande|envoi|livraison) (?:est )?(?:bloque|coince)|douane|en transit|"
+                 r"(?:en route|en chemin) depuis|interminable|traine|reporte|n'avance (?:pas|plus)|ne bouge (?:pas|plus)|"
+                 r"\btarde"),
+        ("damaged", r"\bcass(?:e|ee|es|ees)\b|brise|fissur|\bfele|ebrech|\braye|rayure|abime|dechir|tordu|\bpliee?s?\b|"
+                    r"cabosse|ecrase|enfonce|morceaux|eclats|\btrou(?:s|e|ee)?\b|\btach(?:e|es|ee|ees)\b|fendu|mouille|"
+                    r"endommag|\bbosse\b|accroc|ecaille"),
+        ("defective", r"ne (?:marche|fonctionne|s'allume|demarre|charge|repond|reagit|se connecte|refroidit|chauffe)\w* "
+                      r"(?:plus|pas)|\bmarche (?:pas|plus)\b|fonctionne (?:pas|plus)|defectu|en panne|hors service|"
+                      r"\bfuit\b|fuite|clignote|gresille|s'eteint|s'arrete|se deconnecte|\bplante\b|bugue|decolle|"
+                      r"signe de vie|reste noir|pas reconnu"),
+    ),
+    "it": (
+        ("not_as_described", r"descrizione|descritto|annuncio|\bfoto\b|immagin|illustrazione|sul sito|dal vivo|"
+                             r"contraffatt|\bfalso\b|tarocc"),
+        ("wrong_item", r"(?<!indirizzo )sbagliat|\baltr[oa] (?:articolo|modello|prodotto|cosa|colore|taglia|versione)|"
+                       r"un'altra cosa|non e (?:quello|quella) che ho ordinato|non e (?:il|la) (?:prodotto|versione)? ?giust|"
+                       r"invece d|al posto d|non e la mia|non e il mio|scambiat|ordinato (?:il|la|lo|un|una) \w+ e "
+                       r"(?:mi e arrivat[oa]|ho ricevuto|ho avuto) (?:il|la|lo|un|una)\b"),
+        ("missing_part", r"\bmanc(?:a|ano|ava|avano)\b|incomplet|non (?:era|erano) (?:incluso|inclusi|compreso)|"
+                         r"non c'era (?:il|la|lo|l')|non c'erano (?:le|i|gli)|\bsenza (?:il |la |le |i |l')?(?:cavo|"
+                         r"caricatore|istruzioni|viti|coperchio|pile|telecomando|alimentatore|libretto)\b"),
+        ("size_fit", r"troppo (?:piccol|grand|strett|larg|cort|lung)|veste (?:piccol|grand|larg|strett)|"
+                     r"non mi (?:sta|stanno|va|vanno|entra|entrano)\b|numero (?:in )?(?:troppo )?(?:piccol|grand)|"
+                     r"fanno male ai piedi|(?:taglia|misura) non (?:va|mi va|e giusta)"),
+        ("not_received", r"mai (?:arrivat|ricevut|consegnat)|non (?:l'ho |lo |ho )?ricevut|non (?:mi )?e (?:mai )?arrivat|"
+                         r"(?:niente|nulla) (?:ricevut|arrivat)|non ho (?:ricevuto|avuto) (?:niente|nulla)|\bpers[oa]\b|"
+                         r"smarrit|sparit|indirizzo sbagliato|altro indirizzo|(?:risulta|dice|segna)\w* consegnat|"
+                         r"consegnat[oa] ma|lasciato ma|tornato al mittente|da me non c'e|qui non c'e|non e arrivat"),
+        ("late", r"ritard|ancora (?:non|niente|nulla)|non (?:e )?ancora arrivat|(?:pacco|ordine|spedizione|consegna|"
+                 r"pacchetto) (?:e )?(?:bloccat|ferm)|dogana|in transito|in viaggio da|rimandat|non si (?:muove|aggiorna)|"
+                 r"ci (?:vuole|mette) (?:tanto|troppo|una vita)|non finisce piu|era prevista|doveva arrivare"),
+        ("damaged", r"\brott[oaie]\b|frantum|pezzi\b|crepat|\bcrepa\b|incrinat|scheggiat|graffi|ammaccat|\bbozz|"
+                    r"strappat|strappo|rovinat|danneggiat|piegat|stort[oa]|spaccat|\bmacchi[ae]\b|\bbuc(?:o|hi)\b|bucat|"
+                    r"bagnat|schiacciat|scrost"),
+        ("defective", r"non (?:si )?(?:funziona|funzionano|accende|accendono|avvia|carica|caricano|parte|risponde|"
+                      r"reagisce|connette|collega|raffredda|scalda)|\bnon va\b|\bnon vanno\b|smesso di funzionare|"
+                      r"difettos|guast|si (?:spegne|ferma|blocca|disconnette|riavvia)|\bperde\b|sfarfall|ronz|lampeggia|"
+                      r"segni di vita|resta nero|non viene riconosciut|nn funziona"),
     ),
 }
 

@@ -212,6 +212,12 @@ class Customer:
             await self.side.say(f"/start {token}")
         self.timeline.add(at, f"{self.name} opens the deep link", open_link)
 
+    def plan_say(self, at: datetime, text: str) -> None:
+        """Write first, unprompted (a problem before any check-in)."""
+        async def say() -> None:
+            await self.side.say(text)
+        self.timeline.add(at, f"{self.name} writes", say)
+
     def plan_block(self, at: datetime) -> None:
         async def block() -> None:
             self.narrate(at, self.name, f"blocks the bot on {self.side.channel}")

@@ -56,6 +56,7 @@ from bot.schedule.governor import explain, resolve_zone
 from bot.schedule.scheduler import Hold
 from bot.schedule.touchpoints import touchpoints_for
 from bot.store.store import Store
+from bot.tell_fixed import plan, queue
 from bot.webhooks.http import OrderWebhooks
 
 log = logging.getLogger("aftercare.sandbox")
@@ -69,6 +70,8 @@ FAST_FORWARD = timedelta(minutes=20)       # a longer quiet stretch is jumped ov
 AFTER_LAST_CHECKIN = timedelta(days=8)     # room for reminders, "not used yet" and closing
 LINK_BEFORE_PURCHASE = timedelta(minutes=5)
 BLOCK_BEFORE_CHECKIN = timedelta(hours=12)
+WRITES_AFTER_DELIVERY = timedelta(hours=20)  # a persona that writes first (a problem) does it then
+FIX_AFTER_RESOLVED = timedelta(days=2)     # the shop fixes the first problem resolved, then runs tell-fixed
 NOISY_LOGGERS = ("httpx", "telegram", "slack_bolt", "slack_sdk", "aiohttp", "apscheduler", "asyncio")
 
 
@@ -148,6 +151,7 @@ class SandboxDemo:
         self.agent: Optional[Agent] = None
         self.health_url = ""
         self.end: Optional[datetime] = None
+        self.fix_planned = False
 
     # ---- the run -----------------------------------------------------------------------
 
@@ -211,6 +215,7 @@ class SandboxDemo:
         main = MainLoop(self.core)
         while not stop.is_set():
             now = clock.now()
+            self._plan_fix(now)
             turn = await main.step(now)
             self._narrate_holds(now, turn.holds)
             feed.poll()
@@ -280,6 +285,10 @@ class SandboxDemo:
                         if t["kind"] == "checkin" and (at := parse_iso(t["due_at"])) is not None]
             if persona.blocks_before_checkin and checkins:
                 customer.plan_block(max(self.clock.now(), min(checkins) - BLOCK_BEFORE_CHECKIN))
+            delivered = [at for o in order_ids if (order := store.orders.get(o)) is not None
+                         and (at := parse_iso(order["delivered_at"])) is not None]
+            if persona.writes_first and delivered:
+                customer.plan_say(min(delivered) + WRITES_AFTER_DELIVERY, persona.writes_first)
 
     def _schedule_of(self, order_id: str) -> str:
         """What the order's next messages are now, e.g. "check-in due Nov 19 11:00Z"."""
@@ -334,6 +343,30 @@ class SandboxDemo:
 
     def store_path(self) -> str:
         return self.store.path
+
+    # ---- "you spoke, we listened" -------------------------------------------------------
+
+    def _plan_fix(self, now: datetime) -> None:
+        """Once the first case naming a problem type is resolved, the shop fixes that problem
+        on that SKU a couple of days later and runs `aftercare tell-fixed` (confirmed)."""
+        if not self.personas or self.fix_planned:
+            return
+        found = self.store.run_log.first_resolved_problem()
+        if found is None:
+            return
+        sku, problem_type, product, resolved_at = found
+        self.fix_planned = True
+        at = max(now, resolved_at + FIX_AFTER_RESOLVED)
+
+        async def tell_fixed() -> None:
+            chosen = plan(self.store, sku, problem_type)
+            message = (f"You spoke, we listened: you told us about a problem with {product}, and we have fixed "
+                       "it in every one we send from today. Thank you for telling us!")
+            queued = queue(self.store, chosen, message, at)
+            skipped = "; ".join(f"{c.label}: {c.skip}" for c in chosen.skipped)
+            self.narrator.line(at, "🛠 shop", f"fixed {problem_type} on {sku}: aftercare tell-fixed queued {queued} "
+                                            f"notice(s)" + (f", skipped {skipped}" if skipped else ""), "support")
+        self.timeline.add(at, f"the shop runs tell-fixed for {problem_type} on {sku}", tell_fixed)
 
     # ---- what the governor held back ---------------------------------------------------
 

@@ -218,6 +218,8 @@ def render_summary(console: Console, summary: Summary, *, speed: float) -> None:
     table.add_row("referral asks", f"{summary.referral_asks} (promoters, once each); {summary.testimonials} "
                                    f"testimonial(s); {summary.referred_orders} referred order(s)")
     table.add_row("tips", f"{summary.tips} sent; helpful {summary.tips_helpful}, not helpful {summary.tips_not_helpful}")
+    table.add_row("you spoke, we listened", f"{summary.fixed_notices} \"it has been fixed\" message(s) (tell-fixed)")
+    table.add_row("remembered", f"{summary.followups} check-in(s) followed up on a problem put right")
     table.add_row("opt-outs", str(summary.opt_outs))
     table.add_row("unreachable", f"{summary.unreachable} (blocked the bot or account gone); "
                                  f"{summary.no_consent} without consent")

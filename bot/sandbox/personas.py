@@ -39,6 +39,7 @@ class Persona:
     summary: str
     moves: Mapping[str, Sequence[Move]] = field(default_factory=dict)
     blocks_before_checkin: bool = False
+    writes_first: Optional[str] = None   # what they write the day after delivery, before any check-in
 
     def answer(self, kind: str, occurrence: int, language: Optional[str] = None) -> Optional[Move]:
         """The move for the `occurrence`-th (0-based) message of `kind`, or None; what it says
@@ -76,6 +77,10 @@ PERSONAS: dict[str, Persona] = {p.name: p for p in (
     Persona("stop", "says STOP", {CSAT: [Say("STOP")]}),
     Persona("silent", "never answers"),
     Persona("blocked", "blocks the bot before the check-in", blocks_before_checkin=True),
+    Persona("writes_first", "writes the day after delivery: it arrived cracked; put right, the check-in asks about that", {
+        AGENT: [Say("Thank you, that was quick!")], CES: [Press("7")], YES_NO: [Press("yes")],
+        CSAT: [Press("5")], NPS: [Press("9")]},
+        writes_first="The bottle arrived cracked and leaking."),
 )}
 ORDER = tuple(PERSONAS)
 

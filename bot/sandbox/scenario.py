@@ -5,6 +5,14 @@ the way the shop's system would, through the same upsert as an import: `deliver`
 now), `cancel`, `estimate: DURATION` (the carrier's new estimate: now + DURATION) and
 `ship: STATUS` (the carrier's latest shipment status, e.g. in_transit). `start:` (an ISO
 datetime) pins the simulated clock's start, for scenarios about the time of day.
+
+`reorder: ORDER_ID` places another order of the same item now (not shipped yet) and
+`deliver: ORDER_ID` delivers it; `tell_fixed: {problem_type, message, sku, since}` runs
+`aftercare tell-fixed` as the shop would (confirmed; sku defaults to the order's).
+
+`before:` holds turns played at the moment the order is imported, before anything is due (the
+customer writes in first, e.g. a problem the day it arrives); the clock then moves on to the
+next thing the bot has to say and `turns:` follow as usual.
 """
 from __future__ import annotations
 
@@ -52,15 +60,28 @@ class AgentMove:
 
 @dataclass(frozen=True)
 class OrderMove:
-    """The shop's system changes the order: deliver | cancel | estimate (duration) | ship (status)."""
+    """The shop's system changes the order: deliver | cancel | estimate (duration) | ship (status),
+    or places another one of the same item (reorder); `order_id` names another order than the
+    scenario's (reorder, deliver)."""
 
     kind: str
     duration: Optional[timedelta] = None
     status: Optional[str] = None
+    order_id: Optional[str] = None
 
 
-ORDER_MOVES = ("deliver", "cancel", "estimate", "ship", "referred_order")
-Turn = Union[Press, Say, Wait, Block, OrderMove]
+@dataclass(frozen=True)
+class TellFixed:
+    """The shop runs `aftercare tell-fixed` (and confirms)."""
+
+    problem_type: str
+    message: str
+    sku: Optional[str] = None
+    since: Optional[str] = None
+
+
+ORDER_MOVES = ("deliver", "cancel", "estimate", "ship", "referred_order", "reorder")
+Turn = Union[Press, Say, Wait, Block, OrderMove, TellFixed]
 
 
 @dataclass(frozen=True)
@@ -73,6 +94,7 @@ class Scenario:
     agent: list[AgentMove] = field(default_factory=list)
     start: Optional[datetime] = None
     history: list[dict] = field(default_factory=list)
+    before: list[Turn] = field(default_factory=list)
 
 
 def load_scenario(path: Path | str) -> Scenario:
@@ -85,7 +107,7 @@ def load_scenario(path: Path | str) -> Scenario:
         return ScenarioError(path, doc.line_of(where), reason)
 
     for key in data:
-        if key not in ("channel", "customer", "order", "turns", "agent", "start", "history"):
+        if key not in ("channel", "customer", "order", "turns", "agent", "start", "history", "before"):
             raise fail([key], f"unknown key {key!r}")
     channel = str(data.get("channel", "console"))
     if channel not in CHANNELS:
@@ -103,6 +125,7 @@ def load_scenario(path: Path | str) -> Scenario:
         if key in order and not isinstance(order[key], (int, float)):
             raise fail(["order", key], f"order.{key} must be a number of days")
     turns = [_turn(doc, fail, i, raw) for i, raw in enumerate(data.get("turns") or [])]
+    before = [_turn(doc, fail, i, raw, "before") for i, raw in enumerate(data.get("before") or [])]
     agent = [_agent_move(fail, i, raw) for i, raw in enumerate(data.get("agent") or [])]
     history = data.get("history") or []
     if not isinstance(history, list):
@@ -116,7 +139,7 @@ def load_scenario(path: Path | str) -> Scenario:
         if not isinstance(earlier.get("purchased_days_ago"), (int, float)):
             raise fail(["history", index], f"history[{index}].purchased_days_ago must be a number of days")
     return Scenario(Path(path), channel, dict(customer), dict(order), turns, agent, _start(fail, data.get("start")),
-                    [dict(earlier) for earlier in history])
+                    [dict(earlier) for earlier in history], before)
 
 
 def _start(fail, raw) -> Optional[datetime]:
@@ -131,15 +154,16 @@ def _start(fail, raw) -> Optional[datetime]:
     return start
 
 
-def _turn(doc, fail, index: int, raw) -> Turn:
-    where = ["turns", index]
+def _turn(doc, fail, index: int, raw, section: str = "turns") -> Turn:
+    where = [section, index]
     if raw == "block":
         return Block()
     if raw in ("deliver", "cancel", "referred_order"):
         return OrderMove(raw)
     if not isinstance(raw, dict) or len(raw) != 1:
         raise fail(where, "a turn is one of `press: X`, `say: TEXT`, `wait: DURATION`, `block`, `deliver`, "
-                          "`cancel`, `estimate: DURATION`, `ship: STATUS` or `referred_order`")
+                          "`cancel`, `estimate: DURATION`, `ship: STATUS`, `referred_order`, `reorder: ORDER_ID`, "
+                          "`deliver: ORDER_ID` or `tell_fixed: {...}`")
     (kind, value), = raw.items()
     if kind == "press":
         return Press(str(value))
@@ -154,6 +178,12 @@ def _turn(doc, fail, index: int, raw) -> Turn:
         return Block()
     if kind in ("deliver", "cancel") and value is None:
         return OrderMove(kind)
+    if kind in ("deliver", "reorder"):
+        if not isinstance(value, (str, int)) or not str(value).strip():
+            raise fail(where, f"{kind}: give an order id, e.g. {kind}: S-1002")
+        return OrderMove(kind, order_id=str(value).strip())
+    if kind == "tell_fixed":
+        return _tell_fixed(fail, where, value)
     if kind == "estimate":
         try:
             return OrderMove(kind, duration=parse_duration(value))
@@ -164,7 +194,18 @@ def _turn(doc, fail, index: int, raw) -> Turn:
             raise fail(where, "ship: give the carrier's status, a word like in_transit")
         return OrderMove(kind, status=str(value).lower())
     raise fail(where, f"unknown turn {kind!r} (press, say, wait, block, deliver, cancel, estimate, ship, "
-                      "referred_order)")
+                      "referred_order, reorder, tell_fixed)")
+
+
+def _tell_fixed(fail, where: list, value) -> TellFixed:
+    if not isinstance(value, dict) or not value.get("problem_type") or not value.get("message"):
+        raise fail(where, "tell_fixed: give {problem_type: TYPE, message: TEXT} (and optionally sku, since)")
+    unknown = sorted(set(value) - {"problem_type", "message", "sku", "since"})
+    if unknown:
+        raise fail(where, f"tell_fixed: unknown key {unknown[0]!r} (problem_type, message, sku, since)")
+    return TellFixed(str(value["problem_type"]), str(value["message"]),
+                     str(value["sku"]) if value.get("sku") else None,
+                     str(value["since"]) if value.get("since") else None)
 
 
 def _agent_move(fail, index: int, raw) -> AgentMove:

@@ -11,12 +11,14 @@ from typing import Any, Optional, Protocol
 from bot.clock import SimClock, iso, parse_iso
 from bot.config import Anchor, Settings
 from bot.core import Core
-from bot.importing import import_rows, patched_rows
+from bot.importing import import_rows, stored_rows
 from bot.mainloop import MainLoop, earliest
 from bot.orders import OrderRow
 from bot.records import CaseStatus
-from bot.sandbox.scenario import AgentMove, Block, OrderMove, Press, Say, Scenario, Wait
+from bot.sandbox.scenario import (AgentMove, Block, OrderMove, Press, Say, Scenario, ScenarioError, TellFixed, Turn,
+                                  Wait)
 from bot.store.store import Store
+from bot.tell_fixed import TellFixedError, check_request, parse_since, plan, queue
 
 SIM_CUSTOMER_REF = "sim-customer"
 SETTLE_HORIZON = timedelta(minutes=2)   # rate-limit pauses and retries the bot "has to say now"
@@ -110,6 +112,10 @@ class Simulation:
         report = import_rows(self.core.store, settings, [*earlier, row], now)
         assert report.rows_ok == 1 + len(earlier)
         points = self.core.store.orders.touchpoints(row.order_id)
+        if self.scenario.before:                  # the customer writes first: start right now
+            for order_id in (row.order_id, *(past.order_id for past in earlier)):
+                self.core.store.orders.skip_touchpoints_before(order_id, now)
+            return
         late = _late_kinds(settings)
         checkin = next((t for t in points if t["kind"] in late and t["status"] == "pending"), None) or \
             next((t for t in points if t["kind"] == "checkin"), None)
@@ -123,25 +129,37 @@ class Simulation:
     # ---- running -----------------------------------------------------------------------
 
     async def run(self) -> dict:
+        if self.scenario.before:
+            await self.settle()
+            for turn in self.scenario.before:
+                await self.play(turn)
+            await self.play_agent()
         await self.settle(until_first_message=True)
         for turn in self.scenario.turns:
-            await self.play_agent()
-            if isinstance(turn, Wait):
-                await self.advance(turn.duration)
-            elif isinstance(turn, Block):
-                await self.customer.block()
-            elif isinstance(turn, OrderMove):
-                self.move_order(turn)
-                await self.settle()
-            elif isinstance(turn, Press):
-                await self.press(turn.value)
-            elif isinstance(turn, Say):
-                self.transcript.customer(turn.text, self.clock.now())
-                await self.customer.say(turn.text)
-                await self.settle()
+            await self.play(turn)
         await self.play_agent(all_remaining=True)
         await self.settle()
         return self.result()
+
+    async def play(self, turn: Turn) -> None:
+        """One turn, after the agent moves that come before it."""
+        await self.play_agent()
+        if isinstance(turn, Wait):
+            await self.advance(turn.duration)
+        elif isinstance(turn, Block):
+            await self.customer.block()
+        elif isinstance(turn, OrderMove):
+            self.move_order(turn)
+            await self.settle()
+        elif isinstance(turn, TellFixed):
+            self.tell_fixed(turn)
+            await self.settle()
+        elif isinstance(turn, Press):
+            await self.press(turn.value)
+        elif isinstance(turn, Say):
+            self.transcript.customer(turn.text, self.clock.now())
+            await self.customer.say(turn.text)
+            await self.settle()
 
     def move_order(self, move: OrderMove) -> None:
         """The shop's system changes the order, through the same upsert as an import."""
@@ -153,9 +171,17 @@ class Simulation:
             "deliver": {"delivered_at": now, "status": "delivered", "shipment_status": "delivered"},
             "cancel": {"status": "cancelled"},
             "estimate": {"expected_at": now + (move.duration or timedelta(0))},
-            "ship": {"shipment_status": move.status}}
-        changes = every_change[move.kind]
-        rows = patched_rows(self.core.store, str(self.scenario.order["order_id"]), **changes)
+            "ship": {"shipment_status": move.status},
+            "reorder": {"order_id": move.order_id, "purchased_at": now, "shipped_at": None, "delivered_at": None,
+                        "expected_at": None, "status": "placed", "shipment_status": None}}
+        changes = dict(every_change[move.kind])
+        order_id = str(self.scenario.order["order_id"])
+        if move.kind == "deliver" and move.order_id:       # another order of the scenario (reordered)
+            order_id = move.order_id
+            changes["shipped_at"] = now
+        rows = [replace(row, **changes) for row in stored_rows(self.core.store, order_id)]
+        if not rows:
+            raise ScenarioError(self.scenario.path, None, f"{move.kind}: no order {order_id!r} (reorder it first)")
         import_rows(self.core.store, self.settings, rows, now)
 
     def import_referred_order(self, now: datetime) -> None:
@@ -169,6 +195,16 @@ class Simulation:
                           customer_name="Friend Customer", consent=False,
                           referral_code=given["code"] if given else None)
         import_rows(self.core.store, self.settings, [friend], now)
+
+    def tell_fixed(self, move: TellFixed) -> None:
+        """`aftercare tell-fixed`, confirmed: queue the notice for everyone who reported the problem."""
+        store, sku = self.core.store, move.sku or str(self.scenario.order["sku"])
+        try:
+            check_request(store, sku, move.problem_type, move.message)
+            chosen = plan(store, sku, move.problem_type, parse_since(move.since))
+        except TellFixedError as exc:
+            raise ScenarioError(self.scenario.path, None, f"tell_fixed: {exc}") from None
+        queue(store, chosen, move.message, self.clock.now())
 
     async def press(self, value: str) -> None:
         question = self.transcript.last_question()
@@ -197,7 +233,9 @@ class Simulation:
                 return
 
     async def settle(self, until_first_message: bool = False) -> None:
-        """Run scheduler and dispatcher until the bot has nothing more to say right now."""
+        """Run scheduler and dispatcher until the bot has nothing more to say right now (with
+        `until_first_message`: until it has said something new, moving the clock on to it)."""
+        said = len(self.transcript.entries)
         for _ in range(10_000):
             turn = await self.main.step(self.clock.now())
             self.transcript.collect(self.core.store, self.customer.channel, self.customer.address)
@@ -205,7 +243,7 @@ class Simulation:
             if turn.send is not None and turn.send - now <= SETTLE_HORIZON:
                 self.clock.set(max(turn.send, now + timedelta(milliseconds=1)))
                 continue
-            if until_first_message and not self.transcript.entries and turn.at is not None:
+            if until_first_message and len(self.transcript.entries) <= said and turn.at is not None:
                 self.clock.set(max(turn.at, now + timedelta(seconds=1)))
                 continue
             return
@@ -249,6 +287,11 @@ class Simulation:
         return {
             "transcript": self.transcript.public(),
             "support_channel": self.agent.posts(),
+            "touchpoints": [{"order_id": t["order_id"], "kind": t["kind"], "status": t["status"]}
+                            for order_id in store.orders.ids_of_customer(customer_id)
+                            for t in store.orders.touchpoints(order_id)],
+            "fix_notices": [{"sku": n["sku"], "problem_type": n["problem_type"], "status": n["status"]}
+                            for n in store.fix_notices.for_customer(customer_id)],
             "outcome": {
                 **scores,
                 "escalated": case is not None,

@@ -2,8 +2,9 @@
 
 What the demo prints and what its test asserts on: check-ins sent and answered, CSAT, NPS and
 CES, cases with their times, review requests, upsells, onboarding tips (and how many helped),
-opt-outs, unreachable customers, and
-the messages the governor held back (counted while the run went on, see `HoldLog`).
+"it has been fixed" notices (tell-fixed), check-ins that followed up on a problem put right,
+opt-outs, unreachable customers, and the messages the governor held back (counted while the run
+went on, see `HoldLog`).
 """
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ class Summary:
     tips: int = 0                       # onboarding tips said (dialogs/tip.yml)
     tips_helpful: int = 0
     tips_not_helpful: int = 0
+    fixed_notices: int = 0           # "you spoke, we listened" (aftercare tell-fixed) that went out
+    followups: int = 0               # check-ins that followed up on a problem put right (step recall)
     opt_outs: int = 0
     unreachable: int = 0
     no_consent: int = 0
@@ -124,6 +127,8 @@ def summarize(store: Store, holds: HoldLog, milestone_kinds: Collection[str] = (
         out.tips += bool(slots.get("tip"))
         out.tips_helpful += slots.get("tip_helpful") is True
         out.tips_not_helpful += slots.get("tip_helpful") is False
+        out.followups += bool(slots.get("followed_up"))
+    out.fixed_notices = log.fix_notices_sent()
     for identity in log.identity_flags():
         out.opt_outs += identity.opted_out
         out.unreachable += not identity.reachable

@@ -206,9 +206,9 @@ _NEVER = {
     OPTED_OUT: "never: the customer opted out",
     UNREACHABLE: "never: unreachable (blocked the bot or the account is gone)",
     NO_CONSENT: "never: no consent on this channel",
-    OPEN_CASE: "never: the customer has an open case",
-    LOW_SCORE: "never: a low score or a case about this order",
-    RECENT_TROUBLE: "never: a low score or a case too recently",
+    OPEN_CASE: "never: no offers or milestones while a case is open",
+    LOW_SCORE: "never: no offers after a low score or a case",
+    RECENT_TROUBLE: "never: a low score or a case too recently for a milestone",
 }
 
 

@@ -18,6 +18,7 @@ from bot.runner import ConversationRunner
 from bot.clock import parse_iso
 from bot.schedule.governor import (OPEN_CASE, RECENT_TROUBLE, ContactFacts, Decision, cap_free_at, decide, explain,
                                    local_time)
+from bot.schedule.offers import offer_skip
 from bot.schedule.touchpoints import kinds_without_flow
 from bot.store.store import Identity, Store
 
@@ -164,6 +165,9 @@ class Scheduler:
                 and self.store.orders.started_for_customer(order["customer_id"], touchpoint["kind"]):
             return Verdict(DROP, "dropped: it already went to this customer (once per customer)",
                            "skipped:once_per_customer")
+        skip = offer_skip(self.store, self.settings, touchpoint, order)
+        if skip is not None:
+            return Verdict(DROP, skip.why, skip.status)
         if self._waits_for_delivery(touchpoint, order):
             return _hold(now + RETRY_UNLINKED, "not delivered yet",
                          "waits: not delivered yet (a delay notice went out; timed from the real delivery)",

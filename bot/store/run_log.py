@@ -99,6 +99,22 @@ class RunLog:
                            parse_iso(replied), parse_iso(resolved), bool(reminded))
                 for id_, reason, name, order_id, status, opened, claimed, replied, resolved, reminded in rows]
 
+    def first_resolved_problem(self) -> Optional[tuple[str, str, str, datetime]]:
+        """(sku, problem type, product, resolved at) of the first case that named a problem type
+        and was resolved: what the sandbox's shop fixes and runs tell-fixed for."""
+        row = self.db.execute(
+            "select li.sku, e.problem_type, li.product, e.resolved_at from escalations e "
+            "left join conversations c on c.id = e.conversation_id "
+            "join line_items li on li.order_id = e.order_id and (li.sku = c.sku or nullif(c.sku, '') is null) "
+            "where e.status = 'resolved' and e.problem_type is not null and e.resolved_at is not null "
+            "order by e.resolved_at, e.id, li.id limit 1").fetchone()
+        resolved = parse_iso(row[3]) if row else None
+        return (row[0], row[1], row[2], resolved) if row and resolved else None
+
+    def fix_notices_sent(self) -> int:
+        """"It has been fixed" notices (aftercare tell-fixed) that went out."""
+        return self.db.execute("select count(*) from fix_notices where status = 'sent'").fetchone()[0]
+
     # ---- the crash drills --------------------------------------------------------------
 
     def outbox_texts(self, status: str) -> set[str]:

@@ -348,6 +348,16 @@ class Orders:
                                frozenset((r[2] or "").split("\x1f")) - {""},
                                frozenset((r[3] or "").split("\x1f")) - {""}) for r in rows)
 
+    def later_order_with(self, customer_id: int, order_id: str, sku: str) -> Optional[str]:
+        """The customer's first order placed after `order_id` (not cancelled or returned) that
+        holds `sku`, or None."""
+        row = self.db.execute(
+            "select o.order_id from orders o join line_items li on li.order_id = o.order_id "
+            "where o.customer_id = ? and li.sku = ? and o.order_id != ? and o.status not in ('cancelled', 'returned') "
+            "and o.purchased_at > (select purchased_at from orders where order_id = ?) "
+            "order by o.purchased_at, o.order_id limit 1", [customer_id, sku, order_id, order_id]).fetchone()
+        return row[0] if row else None
+
     # touchpoints -------------------------------------------------------------------------
 
     def set_touchpoints(self, order_id: str, sku: str, wanted: list[dict], kinds: Optional[set[str]] = None) -> None:
@@ -516,6 +526,12 @@ class Conversations:
                 return True
         return False
 
+    def offer_declined(self, customer_id: int, offer_key: str) -> bool:
+        """Did the customer say no to this distinct offer (`offer_declined` beside its `offer` key)?"""
+        rows = self.db.execute("select slots from conversations where customer_id = ? and slots like "
+                               "'%\"offer_declined\": true%'", [customer_id]).fetchall()
+        return any(json.loads(raw or "{}").get("offer") == offer_key for (raw,) in rows)
+
     def order_facts(self, customer_id: int, order_id: str) -> dict[str, Any]:
         """What the customer's conversations about one order established: the latest csat and nps,
         and `low_score` / `had_case` when any of them had a score <= 3 or a case."""
@@ -568,6 +584,12 @@ class Conversations:
             "at": iso(now),
         })
 
+    def last_score(self, customer_id: int) -> Optional[dict]:
+        """The customer's latest score (any metric, any order), or None."""
+        rows = list(self.db.query("select * from responses where customer_id = ? and score is not null "
+                                  "order by id desc limit 1", [customer_id]))
+        return rows[0] if rows else None
+
     def responses(self, customer_id: Optional[int] = None) -> list[dict]:
         if customer_id is None:
             return list(tables.where(self.db, "responses", order_by="id"))
@@ -575,6 +597,13 @@ class Conversations:
 
 
 # ---- cases -----------------------------------------------------------------------------
+
+_LATEST_CASE = """
+    select e.*, c.sku as conversation_sku
+    from escalations e left join conversations c on c.id = e.conversation_id
+    where e.customer_id = ? {resolved}
+    order by e.id desc limit 1
+"""
 
 class Cases:
     def __init__(self, db: Database) -> None:
@@ -619,6 +648,19 @@ class Cases:
 
     def for_customer(self, customer_id: int) -> list[dict]:
         return list(tables.where(self.db, "escalations", "customer_id = ?", [customer_id], order_by="id"))
+
+    def latest_for_customer(self, customer_id: int, resolved: bool = False) -> Optional[dict]:
+        """The customer's latest case (the latest resolved one with `resolved`), with the `sku` and
+        `product` it was about: its conversation's line item, else the order's first."""
+        rows = list(self.db.query(_LATEST_CASE.format(resolved="and e.status = 'resolved'" if resolved else ""),
+                                  [customer_id]))
+        if not rows:
+            return None
+        case = rows[0]
+        item = self.db.execute("select sku, product from line_items where order_id = ? order by (sku = ?) desc, id "
+                               "limit 1", [case["order_id"], case.pop("conversation_sku")]).fetchone()
+        case["sku"], case["product"] = item if item else (None, None)
+        return case
 
     def all_active(self) -> list[dict]:
         return list(tables.where(self.db, "escalations", "status != 'resolved'", order_by="opened_at"))

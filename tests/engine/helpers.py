@@ -19,17 +19,19 @@ VARIABLES = {
     "customer.name": "Ana Silva", "customer.first_name": "Ana", "product.name": "Trail Runner 2 shoes",
     "product.sku": "TR2-44", "product.category": "footwear", "order.id": "A-1",
     "review_url": "https://shop.example/review/TR2-44", "upsell.offer": "Trail socks",
-    "upsell.url": "https://shop.example/socks", "faq": "Brush them clean.", "checkback_days": 7,
+    "upsell.url": "https://shop.example/socks", "refill.url": "https://shop.example/refill",
+    "faq": "Brush them clean.", "checkback_days": 7,
     "shop.name": "our shop",
 }
 
 
 def context(has_open_case: bool = False, upsell_offered_before: bool = False,
-            earlier: Optional[dict] = None, **variables: Any) -> Context:
+            earlier: Optional[dict] = None, refill_offered_before: bool = False, **variables: Any) -> Context:
     """A context with realistic variables; `upsell__offer=None` overrides `upsell.offer`."""
     merged = {**VARIABLES, **{k.replace("__", "."): v for k, v in variables.items()}}
     return Context(variables=merged, timing=TIMING, has_open_case=has_open_case,
-                   upsell_offered_before=upsell_offered_before, earlier=earlier or {})
+                   upsell_offered_before=upsell_offered_before, earlier=earlier or {}, offer_key="upsell:TR2-44",
+                   refill_key="refill:TR2-44", refill_offered_before=refill_offered_before)
 
 
 def text(words: str, intent: str = "nlu_fallback", **entities: str) -> Answer:

@@ -307,7 +307,7 @@ def test_broken_shipped_flow_reports_its_own_line(folder):
 def test_mermaid_is_generated_from_the_yaml(flows):
     diagram = mermaid(flows["checkin"])
     assert diagram.startswith("stateDiagram-v2\n    [*] --> greet")
-    assert "greet --> ask_csat" in diagram
+    assert "greet --> recall" in diagram and "recall --> ask_csat: not resolved_here" in diagram
     assert "ask_csat --> triage: score <= 2" in diagram
     assert "ask_csat --> ask_csat: default" in diagram
     assert "review --> upsell: not review_eligible" in diagram

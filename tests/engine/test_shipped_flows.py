@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.engine.helpers import NOW, TIMING, Talk, action, actions, buttons, context, texts
+from tests.engine.helpers import NOW, TIMING, Talk, action, actions, button, buttons, context, text, texts
 
 CSAT = ["1", "2", "3", "4", "5"]
 PROBLEMS = [("the sole came off", "product_problem", "defective"),
@@ -613,16 +613,28 @@ def test_replenishment_after_earlier_happy_score_of_the_order(flows):
     """The replenishment flow starts a fresh conversation: the order's earlier CSAT counts."""
     talk = Talk(flows, context(earlier={"csat": 5}))
     out = talk.begin("replenishment")
-    assert texts(out) == ["Hi Ana! You're probably running low on Trail Runner 2 shoes by now. Reorder in one tap: "
-                          "https://shop.example/socks"]
-    assert "offer_upsell" in actions(out)
-    assert talk.state.status == "closed" and talk.slots["upsell_offered"] is True
+    assert texts(out) == ["Hi Ana! You're probably running low on Trail Runner 2 shoes by now. Shall I send you the "
+                          "link to reorder?"]
+    assert "offer_refill" in actions(out)
+    assert talk.slots["upsell_offered"] is True and talk.slots["offer"] == "refill:TR2-44"
+    out = talk.press("yes")
+    assert texts(out) == ["Here you go: https://shop.example/refill"] and talk.state.status == "closed"
+
+
+@pytest.mark.parametrize("answer", [button("no"), text("no thanks", "deny"), text("still have plenty", "not_used_yet")])
+def test_replenishment_no_is_kept_as_a_declined_offer(flows, answer):
+    talk = Talk(flows, context(earlier={"csat": 5}))
+    talk.begin("replenishment")
+    out = talk.send(answer)
+    assert texts(out) == ["No problem, I won't ask about it again."]
+    assert talk.slots["offer_declined"] is True and talk.slots["said_no"] is True
+    assert talk.state.status == "closed"
 
 
 @pytest.mark.parametrize("earlier", [{"nps": 9}, {"csat": 2, "nps": 10}])
 def test_replenishment_latest_happy_score_counts(flows, earlier):
     out = Talk(flows, context(earlier=earlier)).begin("replenishment")
-    assert "offer_upsell" in actions(out)
+    assert "offer_refill" in actions(out)
 
 
 @pytest.mark.parametrize("earlier", [{}, {"csat": 3}, {"nps": 8}, {"csat": 5, "low_score": True},
@@ -630,15 +642,24 @@ def test_replenishment_latest_happy_score_counts(flows, earlier):
 def test_replenishment_stays_silent_without_a_clean_happy_score(flows, earlier):
     talk = Talk(flows, context(earlier=earlier))
     out = talk.begin("replenishment")
-    assert out.messages == [] and "offer_upsell" not in actions(out)
+    assert out.messages == [] and "offer_refill" not in actions(out)
     assert talk.state.status == "closed"
 
 
-@pytest.mark.parametrize("ctx", [dict(upsell_offered_before=True), dict(has_open_case=True),
-                                 dict(upsell__offer=None, upsell__url=None)])
-def test_replenishment_silent_when_offered_before_case_open_or_no_offer(flows, ctx):
+@pytest.mark.parametrize("ctx", [dict(refill_offered_before=True), dict(has_open_case=True),
+                                 dict(refill__url=None)])
+def test_replenishment_silent_when_offered_before_case_open_or_no_refill(flows, ctx):
     out = Talk(flows, context(earlier={"csat": 5}, **ctx)).begin("replenishment")
     assert out.messages == []
+
+
+def test_the_checkin_never_offers_the_refill(flows):
+    """A consumable with no upsell: the check-in's offer step stays silent (the refill waits for its run-out)."""
+    talk = Talk(flows, context(upsell__offer=None, upsell__url=None))
+    talk.begin("checkin")
+    talk.press("5")
+    out = talk.press("no")
+    assert not any("refill" in t or "reorder" in t for t in texts(out)) and "offer_refill" not in actions(out)
 
 
 def test_thank_you_is_one_message_then_closed(flows):

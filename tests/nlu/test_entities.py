@@ -83,3 +83,36 @@ def test_rating_cues_in_spanish_and_portuguese(text: str, score: str | None) -> 
 def test_number_words_of_every_language_become_digits() -> None:
     raw = [{"entity": "rating", "value": word} for word in ("ocho", "três", "tres", "neun", "dix", "sette")]
     assert [e.value for e in _entities(raw)] == ["8", "3", "9", "10", "7"]
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("die Lampe kam kaputt an", "damaged"), ("der Föhn geht nicht mehr", "defective"),
+    ("im Karton fehlt das Netzteil", "missing_part"), ("Schwarz bestellt und Weiß bekommen", "wrong_item"),
+    ("sieht ganz anders aus als auf den Fotos", "not_as_described"), ("die Schuhe sind zu groß", "size_fit"),
+    ("nie angekommen", "not_received"), ("das Paket ist verspätet", "late"),
+    ("vor zwei Wochen bestellt und nichts bekommen", "not_received"),
+    ("l'écran est fissuré", "damaged"), ("la box ne s'allume plus", "defective"),
+    ("il manque la notice", "missing_part"), ("j'ai reçu un autre modèle", "wrong_item"),
+    ("rien à voir avec les photos", "not_as_described"), ("trop petites pour moi", "size_fit"),
+    ("jamais reçu", "not_received"), ("le colis est bloqué en douane", "late"),
+    ("lo schermo è rotto", "damaged"), ("la radio non si accende", "defective"),
+    ("mancano le viti", "missing_part"), ("articolo sbagliato", "wrong_item"),
+    ("diverso dalla foto", "not_as_described"), ("le scarpe sono troppo strette", "size_fit"),
+    ("mai arrivato", "not_received"), ("la consegna è in ritardo", "late"),
+    ("ich liebe es", None), ("j'adore", None), ("lo adoro", None),
+])
+def test_problem_cues_in_german_french_and_italian(text: str, kind: str | None) -> None:
+    # cue words per language: bot/nlu/cue_words.py; typed without accents they match too
+    assert problem_type_of(text) == kind
+    assert problem_type_of(text.replace("ö", "o").replace("é", "e").replace("ç", "c").replace("à", "a")) == kind
+
+
+@pytest.mark.parametrize("text,score", [
+    ("ich vergebe eine vier", "4"), ("acht von zehn", "8"), ("drei Sterne", "3"), ("fünf Punkte", "5"),
+    ("je lui donne un sept", "7"), ("neuf sur dix", "9"), ("deux étoiles, bof", "2"),
+    ("gli do un quattro", "4"), ("sei su dieci", "6"), ("tre stelle", "3"),
+    ("seit zehn Tagen unterwegs", None), ("je donne deux jours de plus", None),
+    ("do un mese di tempo", None), ("I do two workouts a day", None), ("note two things", None),
+])
+def test_rating_cues_in_german_french_and_italian(text: str, score: str | None) -> None:
+    assert rating_of(text) == score

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.nlu
 # its floor; the others keep a floor just under their measured figure, which must not slip while
 # their data grows (the README quotes each figure). French measured 0.893 on its 129 held-out
 # sentences (60 of them added after it had passed 0.90 on the first 69).
-FLOOR_MACRO_F1 = {"es": 0.75, "pt": 0.75, "de": 0.90, "fr": 0.88, "it": 0.90}
+FLOOR_MACRO_F1 = {"es": 0.90, "pt": 0.90, "de": 0.90, "fr": 0.88, "it": 0.90}
 MAX_CONFIDENT_WRONG = 0.10
 
 

@@ -156,9 +156,10 @@ async def test_every_send_is_claimed_before_its_platform_call():
 
 
 async def test_live_sends_of_a_burst_start_apart_so_a_kill_finds_at_most_one_just_accepted():
-    """`run` (the live loop) starts the sends of a burst to different chats at least 10 ms
-    apart (at 30/s): with the same latency each, their answers come back as far apart, so
-    a `kill -9` finds at most about one send the platform accepted and nobody recorded yet."""
+    """`run` (the live loop) starts the sends of a burst to different chats half an interval
+    apart (16.7 ms at 30/s) while others are in flight: with the same latency each, their
+    answers come back as far apart, so a `kill -9` finds at most about one send the platform
+    accepted and nobody recorded yet."""
     starts: list[float] = []
 
     class Timed(SlowChannel):
@@ -177,6 +178,8 @@ async def test_live_sends_of_a_burst_start_apart_so_a_kill_finds_at_most_one_jus
     await until(lambda: len(channel.delivered) == 5)
     stop.set()
     await runner
-    gaps = [b - a for a, b in zip(starts, starts[1:])]
     assert channel.peak > 1                             # still in parallel
-    assert min(gaps) >= 0.009, gaps
+    # Five starts 16.7 ms apart spread over ~67 ms; without the spacing they start in one pass
+    # (a few ms). The spread, not each gap, is asserted: a task that a loaded machine starts a
+    # little late shortens one gap without the dispatcher having started it early.
+    assert starts[-1] - starts[0] >= 0.045, starts

@@ -355,8 +355,8 @@ def test_explain_weekly_cap_in_local_time(schedule):
     (Decision(False, None, "unreachable"),
      "never: unreachable (blocked the bot or the account is gone)"),
     (Decision(False, None, "no_consent"), "never: no consent on this channel"),
-    (Decision(False, None, "open_case"), "never: the customer has an open case"),
-    (Decision(False, None, "low_score"), "never: a low score or a case about this order"),
+    (Decision(False, None, "open_case"), "never: no offers or milestones while a case is open"),
+    (Decision(False, None, "low_score"), "never: no offers after a low score or a case"),
     (Decision(False, None, "weekly_cap"), "never: the weekly cap is 0 (no proactive messages)"),
 ])
 def test_explain_every_reason(decision, text):

@@ -93,3 +93,19 @@ async def test_a_once_per_customer_kind_that_already_went_out_is_dropped_not_sen
     await h.advance(timedelta(days=2))
     assert h.touchpoint("A-0", "anniversary")["status"] == "skipped:once_per_customer"
     assert not any("A year ago" in text for text in h.texts())
+
+
+async def test_aftercare_due_says_why_a_milestone_will_never_go_out():
+    """A low score a week ago: the anniversary due tomorrow is explained as never sent, and dropped."""
+    start = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
+    h = Harness(start=start)
+    h.add_order("A-1", purchased=start - timedelta(days=364), delivered=start - timedelta(days=360))
+    h.add_order("A-2", purchased=start - timedelta(days=12), delivered=start - timedelta(days=9))
+    customer = h.customer_id("C-1")
+    h.store.conversations.add_response(1, customer, "A-2", "TR2-44", "csat", 2, "", None, [],
+                                       start - timedelta(days=7))
+    due = [item for item in h.core.scheduler.due_report(start, timedelta(days=2)) if item.kind == "anniversary"]
+    assert [item.verdict for item in due] == ["dropped: a low score or a case too recently for a milestone"]
+    h.store.orders.skip_touchpoints_before("A-2", start + timedelta(days=2))
+    await h.advance(timedelta(days=2))
+    assert h.touchpoint("A-1", "anniversary")["status"] == "suppressed:recent_trouble"
