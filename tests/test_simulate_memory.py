@@ -18,7 +18,8 @@ RECALL = ("Last time, something on your Trail Runner 2 had stopped working prope
 BASE = {"csat": None, "nps": None, "ces": None, "escalated": True, "escalation_reason": "product_problem",
         "escalation_status": "resolved", "review_requested": False, "upsell_offered": False, "opted_out": False,
         "reachable": True, "rescheduled": False, "owner": "bot", "state": "closed", "delay_notices": 0,
-        "milestones": [], "gift_codes": [], "referral_asked": False, "testimonial": None, "referred_orders": 0}
+        "milestones": [], "gift_codes": [], "referral_asked": False, "testimonial": None, "referred_orders": 0,
+        "tips": [], "tip_helpful": []}
 EXPECTED = {
     "resolved_then_checkin": {"ces": 7, "review_requested": True},
     "resolved_still_broken": {"ces": 6, "review_requested": True, "escalation_status": "open", "state": "active"},

@@ -16,7 +16,8 @@ RUNNING_LOW = ("Hi Mia! You're probably running low on Glow Serum by now. Shall 
 BASE = {"csat": 5, "nps": None, "ces": None, "escalated": False, "escalation_reason": None,
         "escalation_status": None, "review_requested": True, "upsell_offered": False, "opted_out": False,
         "reachable": True, "rescheduled": False, "owner": "bot", "state": "closed", "delay_notices": 0,
-        "milestones": [], "gift_codes": [], "referral_asked": False, "testimonial": None, "referred_orders": 0}
+        "milestones": [], "gift_codes": [], "referral_asked": False, "testimonial": None, "referred_orders": 0,
+        "tips": [], "tip_helpful": []}
 EXPECTED = {
     "refill_once": ({"upsell_offered": True, "referral_asked": True}, {"S-1001": {"replenishment": "started"}}),
     "refill_after_reorder": ({"referral_asked": True}, {"S-2001": {"replenishment": "skipped:reordered"}}),
@@ -85,7 +86,7 @@ async def test_due_explains_the_skip_and_the_store_keeps_it():
                 purchased=h.clock.now() - timedelta(days=1))
     refill = h.touchpoint("A-1", "replenishment")
     report = h.core.scheduler.due_report(h.clock.now(), horizon=timedelta(days=60))
-    line = next(item for item in report if item.touchpoint_id == refill["id"])
+    line = next(item for item in report if item.ref == str(refill["id"]))
     assert line.verdict == "skipped: a later order (A-2) already contains SERUM-30"
     await h.advance(timedelta(days=60))
     assert h.touchpoint("A-1", "replenishment")["status"] == "skipped:reordered"

@@ -15,7 +15,8 @@ FIXED = "You told us the sole of the Trail Runner 2 came off"
 BASE = {"csat": 1, "nps": None, "ces": None, "escalated": True, "escalation_reason": "product_problem",
         "escalation_status": "resolved", "review_requested": False, "upsell_offered": False, "opted_out": False,
         "reachable": True, "rescheduled": False, "owner": "bot", "state": "closed", "delay_notices": 0,
-        "milestones": [], "gift_codes": [], "referral_asked": False, "testimonial": None, "referred_orders": 0}
+        "milestones": [], "gift_codes": [], "referral_asked": False, "testimonial": None, "referred_orders": 0,
+        "tips": [], "tip_helpful": []}
 EXPECTED = {
     "told_once": ({"ces": 6, "review_requested": True}, [{"sku": "TR2-44", "problem_type": "defective",
                                                           "status": "sent"}]),
