@@ -11,7 +11,7 @@ from bot.channels.base import Channel, EventHandler, SupportDesk
 from bot.channels.slack_blocks import CHOICE_PREFIX, CLAIM_ACTION, RESOLVE_ACTION
 from bot.config import Settings
 from bot.orders import OrderRow
-from bot.sandbox.platforms.base import CaseCard, DeskClient, DeskPost, Platform, ScriptedCustomer, Seconds, Seen, Side
+from bot.sandbox.platforms.base import CaseCard, DeskClient, DeskPost, Platform, PlatformCustomer, Seconds, Seen, Side
 from bot.sandbox.platforms.slack_api import Message, SlackSandbox
 from bot.store.store import Store
 
@@ -55,7 +55,7 @@ class SlackRunning:
             return None
         return SlackSide(self.server, self.adapter, row.customer_name or row.customer_ref, row.email, row.address)
 
-    def scripted_customer(self, store: Store, customer: Mapping[str, Any]) -> ScriptedCustomer:
+    def scripted_customer(self, store: Store, customer: Mapping[str, Any]) -> PlatformCustomer:
         return SlackCustomer(self.server, self.adapter, str(customer.get("name", "Sam Customer")),
                              str(customer.get("email", "customer@example.com")))
 

@@ -10,7 +10,7 @@ from bot.channels.base import Channel, EventHandler
 from bot.channels.telegram_links import make_link_token
 from bot.config import Settings
 from bot.orders import OrderRow
-from bot.sandbox.platforms.base import DeskClient, Platform, ScriptedCustomer, Seconds, Seen, Side, wait_processed
+from bot.sandbox.platforms.base import DeskClient, Platform, PlatformCustomer, Seconds, Seen, Side, wait_processed
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.store.store import Store
 
@@ -52,7 +52,7 @@ class TelegramRunning:
         chat_id = int(row.address) if row.address else UNLINKED_CHAT_IDS + number
         return TelegramSide(self.server, store, chat_id, name.split()[0], row.language, unlinked=not row.address)
 
-    def scripted_customer(self, store: Store, customer: Mapping[str, Any]) -> ScriptedCustomer:
+    def scripted_customer(self, store: Store, customer: Mapping[str, Any]) -> PlatformCustomer:
         return TelegramCustomer(self.server, store, str(customer.get("name", "Sam Customer")),
                                 str(customer.get("language", "en")))
 
