@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from bot.codes import personal_code
 from bot.config import Settings
 from bot.engine.flows import Tips
 from bot.engine.state import Context, Timing
@@ -62,6 +63,14 @@ def code_key(settings: Settings, store: Store) -> bytes:
     """The key of personal codes: referrals.secret (${AFTERCARE_SECRET}), else the install's own."""
     configured = settings.referrals.secret
     return configured.get_secret_value().encode() if configured else store.install_secret()
+
+
+def referral_code(store: Store, settings: Settings, customer_ref: str) -> str:
+    """The referral code of the customer with this reference: the one they were given, else the
+    one they would be given (what a storefront keeps from their personal link)."""
+    customer_id = store.customers.id_of_ref(customer_ref)
+    given = store.referrals.of_customer(customer_id) if customer_id is not None else None
+    return given["code"] if given else personal_code(code_key(settings, store), "referral", customer_ref)
 
 
 def issued_codes(store: Store, customer_id: int) -> dict[str, str]:
