@@ -1,6 +1,6 @@
 """`aftercare run` with no credentials: the whole loop in a local sandbox.
 
-The loopback Telegram and Slack servers, the real adapters talking HTTP to them, the real
+The loopback servers of every platform channel (`bot.sandbox.platforms`), the real adapters talking HTTP to them, the real
 store (kept at data/last-run.db, replaced by the next run, for `aftercare report`), scheduler,
 dispatcher and NLU, on a simulated clock. The sample orders are imported, and the shop's
 system pushes a few more live, through the signed orders webhook over HTTP
@@ -48,6 +48,7 @@ from bot.orders import OrderFileError, OrderRow, read_orders
 from bot.sandbox import personas as P
 from bot.sandbox.cast import Agent, Customer, Timeline, side_for
 from bot.sandbox.narrator import Feed, Narrator, render_summary
+from bot.sandbox.platforms.registry import default_platforms
 from bot.sandbox.shop import ShopFeed
 from bot.sandbox.summary import HoldLog, Summary, summarize
 from bot.sandbox.world import SandboxWorld
@@ -72,7 +73,7 @@ LINK_BEFORE_PURCHASE = timedelta(minutes=5)
 BLOCK_BEFORE_CHECKIN = timedelta(hours=12)
 WRITES_AFTER_DELIVERY = timedelta(hours=20)  # a persona that writes first (a problem) does it then
 FIX_AFTER_RESOLVED = timedelta(days=2)     # the shop fixes the first problem resolved, then runs tell-fixed
-NOISY_LOGGERS = ("httpx", "telegram", "slack_bolt", "slack_sdk", "aiohttp", "apscheduler", "asyncio")
+NOISY_LOGGERS = ("httpx", "aiohttp", "apscheduler", "asyncio")   # and each platform's own (`Platform.loggers`)
 
 
 async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], Parser],
@@ -82,8 +83,7 @@ async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store
     is kept at `keep_at` (default data/last-run.db, or data/sandbox.db without personas)."""
     console = Console()
     _log_through(console)
-    console.print("[bold]Aftercare sandbox[/]: no TELEGRAM_BOT_TOKEN / SLACK_BOT_TOKEN in the environment, so "
-                  "Telegram and Slack are loopback servers on 127.0.0.1 (docs/going-live.md goes live).")
+    console.print(f"[bold]Aftercare sandbox[/]: {_banner()}")
     stop = asyncio.Event()
     _stop_on_signals(stop)
     parser = await ParserThread.start(load_nlu, settings)
@@ -248,7 +248,7 @@ class SandboxDemo:
     # ---- set-up ------------------------------------------------------------------------
 
     async def _cast(self, rows: list[OrderRow], link_secret: bytes) -> None:
-        """Every customer of the file on the loopback Telegram or Slack; with personas, each
+        """Every customer of the file on their channel's loopback server; with personas, each
         one acting as its first order's persona; and the agent."""
         world, store = self.world, self.store
         assert world is not None, "run() starts the world first"
@@ -329,8 +329,8 @@ class SandboxDemo:
     def _ready(self, orders: int, example_order: str) -> None:
         world = self.world
         assert world is not None, "run() starts the world first"
-        log.info("ready: sandbox Telegram %s and Slack %s (loopback), %d orders, store %s, healthz %s",
-                 world.telegram_api.url, world.slack_api.base_url, orders, self.store_path(), self.health_url)
+        log.info("ready: sandbox %s (loopback), %d orders, store %s, healthz %s",
+                 world.describe(), orders, self.store_path(), self.health_url)
         cast = ", ".join(f"{c.order_ids[0]} {c.persona.name}" for c in self.customers)
         if self.personas:
             self.narrator.note(f"simulated {self.clock.now():%Y-%m-%d} → {self.end:%Y-%m-%d}, ×{self.speed:g} "
@@ -467,5 +467,16 @@ def _log_through(console: Console) -> None:
             root.removeHandler(handler)
     root.addHandler(RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False))
     root.setLevel(logging.INFO)
-    for name in NOISY_LOGGERS:
+    for name in NOISY_LOGGERS + tuple(n for platform in default_platforms() for n in platform.loggers):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _banner() -> str:
+    """Why this is the sandbox: no platform's token in the environment, so every platform is a
+    loopback server (the tokens and names from the platforms' and channels' declarations)."""
+    platforms = list(default_platforms())
+    tokens = " / ".join(p.token_env for p in platforms if p.token_env)
+    titles = [spec.title if (spec := registry.default_registry().get(p.name)) else p.name for p in platforms]
+    names = " and ".join([", ".join(titles[:-1]), titles[-1]] if len(titles) > 1 else titles)
+    return (f"no {tokens} in the environment, so {names} are loopback servers on 127.0.0.1 "
+            "(docs/going-live.md goes live).")

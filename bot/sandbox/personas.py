@@ -2,7 +2,7 @@
 
 Pure data and rules, no I/O: a persona reads a message the way a person would (its words and
 its buttons) and answers with a tap or a sentence, or not at all. `bot.sandbox.cast` makes
-them act through the loopback Telegram and Slack servers.
+them act through the channels' loopback servers.
 
 Which persona an order gets: the `persona` column of the order file when it has one (the
 importer ignores unknown columns), else one picked from the order id (stable across runs).

@@ -16,7 +16,7 @@ from bot.config import load_settings
 from bot.core import build_core
 from bot.importing import import_rows
 from bot.orders import OrderRow
-from bot.sandbox.telegram_api import TelegramLimits, TelegramSandbox
+from bot.sandbox.platforms.telegram_api import TelegramLimits, TelegramSandbox
 from bot.sandbox.world import wait_processed
 from bot.store.store import Store
 from tests.support.table_parser import TableParser
