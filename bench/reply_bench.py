@@ -36,7 +36,7 @@ from typing import Optional, Sequence
 from bot.config import load_settings
 from bot.importing import import_rows
 from bot.orders import OrderRow
-from bot.sandbox.telegram_api import TelegramLimits, TelegramSandbox
+from bot.sandbox.platforms.telegram_api import TelegramLimits, TelegramSandbox
 from bot.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
