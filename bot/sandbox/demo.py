@@ -24,6 +24,7 @@ import shlex
 import signal
 import time
 from collections import defaultdict
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -38,7 +39,7 @@ from bot.health import start_health
 from bot.channels import registry
 from bot.clock import SimClock, parse_iso
 from bot.config import Settings, StoreSettings
-from bot.context import customer_language
+from bot.context import customer_language, referral_code
 from bot.core import Core, build_core
 from bot.i18n import translator
 from bot.importing import import_rows
@@ -180,6 +181,7 @@ class SandboxDemo:
             self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.desk,
                                           link_secret=link_secret, sends_on=None if self.personas else channels)
             self._import_history(settings)
+            shop_rows = self._referred(shop_rows, settings)
             report = import_rows(self.store, settings, rows, self.clock.now())
             for error in errors:
                 self.narrator.note(f"[yellow]{self.orders_file}:{error.line}: {error.reason} (row skipped)[/]")
@@ -316,6 +318,15 @@ class SandboxDemo:
         if errors:
             raise OrderFileError(self.shop_file, f"line {errors[0].line}: {errors[0].reason}")
         return rows
+
+    def _referred(self, rows: list[OrderRow], settings: Settings) -> list[OrderRow]:
+        """The shop's orders placed through a promoter's personal link (`referred_by`: the
+        promoter's customer ref) carry the code of that link, as a storefront keeps it."""
+        if self.shop_file is None:
+            return rows
+        promoters = P.column_in_file(self.shop_file, "referred_by")
+        return [replace(row, referral_code=referral_code(self.store, settings, promoters[row.order_id]))
+                if row.order_id in promoters else row for row in rows]
 
     def _end(self) -> datetime:
         """The simulated end: some days after the last check-in falls due (the shop's live

@@ -2,7 +2,6 @@
 handler and store. A good token binds the chat once; forged, expired and reused ones bind nothing."""
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
