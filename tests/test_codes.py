@@ -65,6 +65,9 @@ def test_the_secret_comes_from_the_environment_never_from_the_file(tmp_path):
                       encoding="utf-8")
     with pytest.raises(ConfigError, match="referrals.secret: a secret is never written in the file"):
         load_settings(config, environ={})
+    with pytest.raises(ConfigError, match="referrals.secret: shorter than 16 characters: too easy to guess") as error:
+        load_settings(CONFIG, environ={"AFTERCARE_SECRET": "tiny-secret"})
+    assert "tiny-secret" not in str(error.value)                              # never printed
 
 
 async def test_without_a_secret_the_install_makes_one_beside_the_store_and_keeps_it(tmp_path):
