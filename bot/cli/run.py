@@ -8,6 +8,7 @@ import sys
 import click
 
 from bot.cli.common import load_nlu, open_store, settings_from
+from bot.codes import SecretFileError
 
 
 @click.command()
@@ -21,8 +22,11 @@ def run(ctx: click.Context, speed: float, orders_file: str | None, no_personas: 
     from bot.app import run_app
 
     settings = settings_from(ctx)
-    code = asyncio.run(run_app(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
-                               personas=not no_personas))
+    try:
+        code = asyncio.run(run_app(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
+                                   personas=not no_personas))
+    except SecretFileError as exc:
+        raise click.ClickException(str(exc)) from None
     # what a host must provision for the bot (the budget: README, Performance)
     click.echo(f"peak memory: {peak_rss_mb():.0f} MB resident (start-up included)", err=True)
     raise SystemExit(code)
