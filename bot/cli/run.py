@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import resource
+import sys
 
 import click
 
 from bot.cli.common import load_nlu, open_store, settings_from
+from bot.codes import SecretFileError
 
 
 @click.command()
@@ -19,5 +22,18 @@ def run(ctx: click.Context, speed: float, orders_file: str | None, no_personas: 
     from bot.app import run_app
 
     settings = settings_from(ctx)
-    raise SystemExit(asyncio.run(run_app(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
-                                         personas=not no_personas)))
+    try:
+        code = asyncio.run(run_app(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
+                                   personas=not no_personas))
+    except SecretFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    # what a host must provision for the bot (the budget: README, Performance)
+    click.echo(f"peak memory: {peak_rss_mb():.0f} MB resident (start-up included)", err=True)
+    raise SystemExit(code)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (the kernel's VmHWM): Linux counts
+    `ru_maxrss` in KiB, macOS in bytes."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
