@@ -319,6 +319,28 @@ class NluSettings(_Model):
     # guessed at: it gets "tap a button, or write STOP / a person will help" instead.
     languages: List[str] = Field(default_factory=lambda: ["en"])
     pipeline: List[Dict[str, Any]] = Field(default_factory=list)
+    # Per-language settings merged into that language's copy of the pipeline, e.g.
+    # {fr: {DIETClassifier: {epochs: 80}}}: language -> component name -> its keys.
+    overrides: Dict[str, Dict[str, Dict[str, Any]]] = Field(default_factory=dict)
+
+    @validator("overrides")
+    def _overrides_known(cls, overrides: dict, values: dict) -> dict:
+        if "pipeline" not in values or "languages" not in values:   # already reported
+            return overrides
+        trained = {tag.split("-")[0] for tag in [values.get("language", "en"), *values["languages"]]}
+        for language, components in overrides.items():
+            if language not in trained:
+                raise ValueError(f"overrides.{language}: not a trained language "
+                                 f"(nlu.languages: {', '.join(sorted(trained))})")
+            for component, keys in components.items():
+                place = f"overrides.{language}.{component}"
+                found = [step for step in values["pipeline"] if step.get("name") == component]
+                if len(found) != 1:
+                    raise ValueError(f"{place}: {'no' if not found else len(found)} pipeline steps "
+                                     f"named {component!r}; name exactly one")
+                if "name" in keys:
+                    raise ValueError(f"{place}.name: a component's name cannot be overridden")
+        return overrides
 
 
 class ServerSettings(_Model):

@@ -23,7 +23,7 @@ from typing import Callable, Optional, Union
 from bot.i18n import base_language, normalize_tag
 from bot.nlu.base import FALLBACK_INTENT, Parse
 from bot.nlu.rasa_nlu import (MIN_FAMILIARITY, ModelNotTrainedError, NluSetup, RasaParser, clean_text, familiarity,
-                              model_path, train, trained_words)
+                              model_path, pipeline_for, train, trained_words)
 
 
 def for_language(settings: NluSetup, language: str) -> NluSetup:
@@ -31,7 +31,9 @@ def for_language(settings: NluSetup, language: str) -> NluSetup:
     if language not in settings.language_files:
         raise KeyError(f"{language}: not a trained language (config nlu.languages: {', '.join(settings.languages)})")
     training, held_out = settings.language_files[language]
-    return dataclasses.replace(settings, language=language, training_data=training, test_data=held_out)
+    pipeline = pipeline_for(settings.pipeline, settings.overrides.get(language, {}))
+    return dataclasses.replace(settings, language=language, training_data=training, test_data=held_out,
+                               pipeline=pipeline)
 
 
 def train_all(settings: NluSetup, force: bool = False,

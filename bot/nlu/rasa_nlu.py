@@ -59,6 +59,9 @@ class NluSetup:
     # (bot/nlu/languages.py). These settings themselves describe the English model.
     language_files: Mapping[str, tuple[Path, Path]] = field(default_factory=dict)
     default_language: str = "en"              # the shop's (config `languages.default`)
+    # language -> component name -> keys merged into that language's pipeline (config
+    # `nlu.overrides`); part of each model's cache key through the merged pipeline
+    overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
     @property
     def languages(self) -> list[str]:
@@ -87,6 +90,7 @@ def nlu_settings(settings: Settings) -> NluSetup:
         language_files={lang: (settings.resolve(data_file(lang, held_out=False)),
                                settings.resolve(data_file(lang, held_out=True))) for lang in _languages(nlu)},
         default_language=settings.languages.default,
+        overrides=json.loads(json.dumps(nlu.overrides)),
     )
 
 
@@ -141,6 +145,12 @@ def model_path(settings: NluSetup) -> Path:
     """Where the model for the current data and pipeline lives (it may not exist yet)."""
     key = cache_key(settings.training_data, settings.pipeline, settings.language)
     return settings.model_dir / f"nlu-{key[:16]}.tar.gz"
+
+
+def pipeline_for(pipeline: Sequence[Mapping[str, Any]],
+                 overrides: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A copy of the pipeline with each named step's keys replaced by the override's."""
+    return [{**step, **overrides.get(str(step.get("name")), {})} for step in pipeline]
 
 
 def rasa_config(settings: NluSetup) -> dict[str, Any]:

@@ -79,3 +79,42 @@ def test_rasa_gets_a_complete_nlu_only_config(tmp_path: Path) -> None:
     assert config["pipeline"] == settings.pipeline
     assert config["policies"] == []
     assert config["language"] == "en"
+
+
+def write_overrides(folder: Path, overrides: str) -> Path:
+    (folder / "data").mkdir(exist_ok=True)
+    for name in ("nlu.yml", "nlu_fr.yml"):
+        (folder / "data" / name).write_text('version: "3.1"\nnlu: []\n')
+    config = folder / "config.yml"
+    config.write_text(
+        "nlu:\n  language: en\n  languages: [en, fr]\n"
+        "  pipeline:\n    - name: WhitespaceTokenizer\n"
+        "    - name: DIETClassifier\n      epochs: 50\n" + overrides)
+    return config
+
+
+def test_an_override_changes_only_its_languages_pipeline_and_model(tmp_path: Path) -> None:
+    from bot.nlu.languages import for_language
+
+    plain = load_nlu_settings(write_overrides(tmp_path, ""))
+    tuned = load_nlu_settings(write_overrides(
+        tmp_path, "  overrides:\n    fr: {DIETClassifier: {epochs: 80, drop_rate: 0.3}}\n"))
+    french = for_language(tuned, "fr")
+    assert french.pipeline[1] == {"name": "DIETClassifier", "epochs": 80, "drop_rate": 0.3}
+    assert tuned.pipeline[1] == {"name": "DIETClassifier", "epochs": 50}   # the shared one is untouched
+    assert for_language(tuned, "en").pipeline == for_language(plain, "en").pipeline
+    assert model_path(for_language(tuned, "en")) == model_path(for_language(plain, "en"))
+    assert model_path(french) != model_path(for_language(plain, "fr"))
+    assert rasa_config(french)["pipeline"] == french.pipeline
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ("  overrides:\n    de: {DIETClassifier: {epochs: 80}}\n", "overrides.de: not a trained language"),
+    ("  overrides:\n    fr: {DIET: {epochs: 80}}\n", "overrides.fr.DIET: no pipeline steps named 'DIET'"),
+    ("  overrides:\n    fr: {DIETClassifier: {name: X}}\n", "overrides.fr.DIETClassifier.name"),
+    ("  overrides:\n    fr: {DIETClassifier: 80}\n", "config.yml:9: nlu.overrides.fr.DIETClassifier: 80"),
+])
+def test_a_bad_override_names_the_place(tmp_path: Path, overrides: str, message: str) -> None:
+    with pytest.raises(Exception) as error:
+        load_nlu_settings(write_overrides(tmp_path, overrides))
+    assert message in str(error.value)

@@ -10,11 +10,10 @@ from bot.nlu.languages import LanguageRouter, load_parser
 
 pytestmark = pytest.mark.nlu
 
-# Issue #17 asks 0.90 per language. A language whose held-out figure reached it keeps 0.90 as
-# its floor; the others keep a floor just under their measured figure, which must not slip while
-# their data grows (the README quotes each figure). French measured 0.893 on its 129 held-out
-# sentences (60 of them added after it had passed 0.90 on the first 69).
-FLOOR_MACRO_F1 = {"es": 0.90, "pt": 0.90, "de": 0.90, "fr": 0.88, "it": 0.90}
+# Issue #17 asks 0.90 per language, and every language's held-out set reaches it (French and
+# German with the DIET epochs config.yml `nlu.overrides` gives them, chosen by cross-validation
+# on their training data alone): none may slip below it.
+FLOOR_MACRO_F1 = {"es": 0.90, "pt": 0.90, "de": 0.90, "fr": 0.90, "it": 0.90}
 MAX_CONFIDENT_WRONG = 0.10
 
 
