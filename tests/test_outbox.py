@@ -263,7 +263,7 @@ async def test_thread_post_waits_for_its_case_card():
     h = Harness()
     await h.start_checkin()
     await h.say("it broke")                       # escalates: a case card
-    assert h.case()["card_ts"] == h.desk.posts[0].ts
+    assert h.case().card_ts == h.desk.posts[0].ts
     await h.say("and the box was wet")            # thread post under the card
     assert h.desk.posts[1].thread_ts == h.desk.posts[0].ts
     assert h.desk.posts[1].text == "Customer: and the box was wet"

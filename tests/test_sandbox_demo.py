@@ -107,7 +107,7 @@ def test_cases_are_opened_claimed_answered_and_resolved(run):
 def test_scores_are_stored(run):
     by_order: dict = {}
     for response in run.store.conversations.responses():
-        by_order.setdefault(response["order_id"], []).append((response["metric"], response["score"]))
+        by_order.setdefault(response.order_id, []).append((response.metric, response.score))
     assert ("csat", 5) in by_order["A-1001"]                     # delighted
     assert ("csat", 3) in by_order["A-1002"]                     # so-so, with a comment
     assert ("text", None) in by_order["A-1002"]
@@ -311,9 +311,9 @@ def test_the_shop_pushes_orders_through_the_signed_webhook_over_http(run):
 
 def test_the_late_order_gets_a_delay_notice_and_a_checkin_timed_from_the_late_delivery(run):
     order = run.store.orders.get("W-2002")
-    points = {t["kind"]: t for t in run.store.orders.touchpoints("W-2002")}
-    assert points["delay_notice"]["status"] == "started"
-    assert points["checkin"]["due_at"].startswith("2026-11-19T11:00")       # delivered Nov 16 11:00 + 3d
+    points = {t.kind: t for t in run.store.orders.touchpoints("W-2002")}
+    assert points["delay_notice"].status == "started"
+    assert points["checkin"].due_at.startswith("2026-11-19T11:00")       # delivered Nov 16 11:00 + 3d
     texts = [text for _, text in run.delivered("W-2002")]
     notice = next(i for i, t in enumerate(texts) if "taking longer than we promised" in t)
     checkin = next(i for i, t in enumerate(texts) if t.startswith("Hi Tom! Thanks again"))

@@ -13,6 +13,7 @@ from bot.nlu.base import Parser
 from bot.sandbox.scenario import AgentMove, Scenario
 from bot.sandbox.simulation import CustomerSide, Simulation
 from bot.sandbox.world import SandboxWorld, wait_processed
+from bot.store.rows import CaseRow
 from bot.store.store import Store
 
 TELEGRAM_CHAT = 1001
@@ -75,14 +76,15 @@ class SlackAgent:
     def __init__(self, world: SandboxWorld) -> None:
         self.world = world
 
-    async def act(self, move: AgentMove, case: dict) -> None:
+    async def act(self, move: AgentMove, case: CaseRow) -> None:
         api, channel = self.world.slack_api, self.world.support_channel_id
         kind = AgentActionKind(move.kind)
+        card = case.card_ts or ""           # the card is up before an agent acts on it
         if kind is AgentActionKind.REPLY:
-            await api.user_posts_in_thread(channel, case["card_ts"], self.world.agent_id, move.text)
+            await api.user_posts_in_thread(channel, card, self.world.agent_id, move.text)
         else:
             action = CLAIM_ACTION if kind is AgentActionKind.CLAIM else RESOLVE_ACTION
-            await api.user_clicks(self.world.agent_id, channel, case["card_ts"], action, str(case["id"]))
+            await api.user_clicks(self.world.agent_id, channel, card, action, str(case.id))
         await self.world.slack.idle()
 
     def posts(self) -> list[dict]:

@@ -106,7 +106,7 @@ async def test_forget_while_running_on_telegram_and_slack(tmp_path: Path):
             core.scheduler.tick(clock.now())
             await core.dispatcher.run_once()
         assert len(world.telegram_api.messages_to(TELEGRAM_CHAT)) == screen
-        assert {t["status"] for t in store.orders.touchpoints("A-2002") if t["kind"] == "checkin"} == \
+        assert {t.status for t in store.orders.touchpoints("A-2002") if t.kind == "checkin"} == \
             {"suppressed:no_consent"}
         # the file cannot switch consent back on; the same import again changes nothing
         import_rows(store, settings, [OrderRow(order_id="A-2002", **row)], clock.now())

@@ -14,6 +14,7 @@ import pytest
 from bot.health import start_health
 from bot.clock import SimClock
 from bot.core import build_core
+from bot.store.rows import TouchpointRow
 from bot.store.store import Store
 from bot.webhooks.http import OrderWebhooks
 from bot.webhooks.signing import shopify_hmac, sign_orders
@@ -63,8 +64,8 @@ class Server:
         return {table: list(db[table].rows) for table in
                 ("customers", "identities", "orders", "line_items", "touchpoints", "processed_events", "consent_ledger")}
 
-    def touchpoints(self) -> dict[tuple[str, str], dict]:
-        return {(t["sku"], t["kind"]): t for t in self.store.orders.touchpoints(ORDER)}
+    def touchpoints(self) -> dict[tuple[str, str], TouchpointRow]:
+        return {(t.sku, t.kind): t for t in self.store.orders.touchpoints(ORDER)}
 
 
 @pytest.fixture
