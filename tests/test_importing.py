@@ -117,7 +117,7 @@ def test_delivery_date_arriving_later_schedules_the_checkin(store, settings, tmp
     checkin = touchpoints(store)["checkin"]
     assert checkin.status == "pending"
     assert checkin.due_at == iso(datetime(2026, 11, 14, 10, 0, tzinfo=UTC))   # footwear: 4d after delivery
-    assert store.orders.get("A-1")["status"] == "delivered"
+    assert store.orders.get("A-1").status == "delivered"
 
 
 def test_changed_delivery_date_moves_pending_touchpoints(store, settings, tmp_path):
@@ -133,7 +133,7 @@ def test_cancellation_cancels_pending_touchpoints(store, settings, tmp_path):
     report = import_file(store, settings, csv_file(tmp_path, row(status="cancelled")), NOW)
     assert report.updated == 1
     assert {t.status for t in touchpoints(store).values()} == {"cancelled"}
-    assert store.orders.get("A-1")["status"] == "cancelled"
+    assert store.orders.get("A-1").status == "cancelled"
 
 
 def test_started_touchpoint_is_not_rescheduled_by_a_reimport(store, settings, tmp_path):
@@ -167,7 +167,7 @@ def test_replenishment_touchpoint_for_consumables(store, settings, tmp_path):
 def test_changed_line_item_counts_as_update(store, settings, tmp_path):
     import_file(store, settings, csv_file(tmp_path, row()), NOW)
     report = import_file(store, settings, csv_file(tmp_path, row(quantity="2")), NOW)
-    assert report.updated == 1 and store.orders.items("A-1")[0]["quantity"] == 2
+    assert report.updated == 1 and store.orders.items("A-1")[0].quantity == 2
 
 
 def test_customer_identity_and_consent(store, settings, tmp_path):

@@ -97,7 +97,7 @@ async def test_forget_while_running_on_telegram_and_slack(tmp_path: Path):
                                                OrderRow(order_id="A-2002", **row)], clock.now())
         assert (report.forgotten, report.inserted) == (1, 1)
         assert store.orders.get(str(old["order_id"])) is None
-        new_customer = store.orders.get("A-2002")["customer_id"]
+        new_customer = store.orders.get("A-2002").customer_id
         assert new_customer != cid
         [identity] = store.customers.identities_of(new_customer)
         assert not identity.consent                     # nothing proactive until they opt in again

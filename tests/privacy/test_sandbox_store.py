@@ -82,8 +82,8 @@ def test_forget_erases_personal_data_keeps_scores_and_logs(sandbox_store, config
                             "order by id", [cid]).fetchall() == scores_before
     assert {t: store.db[t].count for t in totals_before} == totals_before
     customer = store.customers.get(cid)
-    assert (customer["name"], customer["email"], customer["ref"]) == (None, None, f"forgotten-{cid}")
-    assert customer["forgotten_at"]
+    assert (customer.name, customer.email, customer.ref) == (None, None, f"forgotten-{cid}")
+    assert customer.forgotten_at
     [identity] = store.customers.identities_of(cid)
     assert not identity.contactable and identity.address is None and identity.opted_out
     # only this customer's words are gone

@@ -147,7 +147,7 @@ def test_consent_withdrawn_by_a_later_import_is_ledgered(store):
     customer_id, identity_id = customer(store)
     store.customers.ensure_identity(customer_id, "telegram", "1001", False, T0, source="order-import:A-2")
     assert not store.customers.identity(identity_id).consent
-    assert store.customers.ledger(customer_id)[-1]["action"] == "consent_withdrawn"
+    assert store.customers.ledger(customer_id)[-1].action == "consent_withdrawn"
 
 
 def test_unreachable_identity_is_not_contactable(store):
@@ -194,7 +194,7 @@ def test_order_upsert_reports_what_changed(store):
     assert store.orders.upsert_order(dict(ORDER), T0) == "inserted"
     assert store.orders.upsert_order(dict(ORDER), T0) == "unchanged"
     assert store.orders.upsert_order({**ORDER, "status": "returned"}, T0) == "updated"
-    assert store.orders.get("A-1")["status"] == "returned" and store.orders.count() == 1
+    assert store.orders.get("A-1").status == "returned" and store.orders.count() == 1
 
 
 def test_line_item_upsert(store):
@@ -229,7 +229,7 @@ def test_due_and_held_touchpoints(store):
     store.orders.hold_touchpoint(row.id, T0 + timedelta(hours=1), "quiet_hours")
     assert store.orders.due_touchpoints(T0) == []
     assert store.orders.next_touchpoint_at() == T0 + timedelta(hours=1)
-    assert store.orders.due_touchpoints(T0 + timedelta(hours=1))[0]["held_reason"] == "quiet_hours"
+    assert store.orders.due_touchpoints(T0 + timedelta(hours=1))[0].held_reason == "quiet_hours"
 
 
 def test_skip_touchpoints_before(store):
