@@ -26,7 +26,7 @@ test: $(STAMP) model lint
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check bot
+	$(VENV)/bin/ruff check bot tests bench
 	$(VENV)/bin/mypy bot
 
 bench: $(STAMP) model

@@ -1,6 +1,6 @@
 """Crash drills at full size: 10 x kill -9 during a 1,000-message dispatch with 100 ms of API
 latency, and 10 x kill -9 while 1,000 customer updates arrive, by polling and by webhook.
-Counted at the loopback Telegram server (see bot/sandbox/crash_drill.py).
+Counted at the loopback Telegram server (see bot/sandbox/platforms/telegram_crash_drill.py).
 
     python -m bench crash [--messages 1000] [--updates 1000] [--kills 10] [--latency 0.1]
 """
@@ -11,7 +11,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bot.sandbox.crash_drill import inbound_drill, outbound_drill, summary
+from bot.sandbox.platforms.telegram_crash_drill import inbound_drill, outbound_drill, summary
 
 
 async def run(args: argparse.Namespace) -> list[str]:

@@ -25,8 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional, Sequence
 
-from bot.sandbox.slack_api import SlackSandbox
-from bot.sandbox.telegram_api import TelegramSandbox
+from bot.sandbox.platforms.slack_api import SlackSandbox
+from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

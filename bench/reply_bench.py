@@ -36,7 +36,7 @@ from typing import Optional, Sequence
 from bot.config import load_settings
 from bot.importing import import_rows
 from bot.orders import OrderRow
-from bot.sandbox.telegram_api import TelegramLimits, TelegramSandbox
+from bot.sandbox.platforms.telegram_api import TelegramLimits, TelegramSandbox
 from bot.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +61,17 @@ class Load:
     lost: int = 0
     cpu_seconds: float = 0.0
     cpu_each: list[float] = field(default_factory=list)     # bot CPU seconds per message, in order
+    written: list[float] = field(default_factory=list)      # when each customer message was written
+
+    def busiest_second(self) -> int:
+        """The most customer messages written within any one second: the load's peak, to set
+        beside the 30/s the bot may send (above it, replies must wait)."""
+        times, most, first = sorted(self.written), 0, 0
+        for last, at in enumerate(times):
+            while at - times[first] > 1.0:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
 
     @property
     def rate(self) -> float:
@@ -242,9 +253,13 @@ async def _human_pace(api, replies, chats: list[int], seconds: float, mean_gap: 
     end = time.monotonic() + seconds
 
     async def customer(chat: int) -> None:
-        gap = random.uniform(0, mean_gap)
+        # Exponential from the start too: the load is then ~200 / mean_gap msg/s throughout. (A
+        # first gap uniform in [0, mean_gap] halves its mean, and the first customers' second
+        # messages overlap the others' first: ~29 msg/s for the first 10 s, at the 30/s limit.)
+        gap = random.expovariate(1 / mean_gap)
         while time.monotonic() + gap < end:
             await asyncio.sleep(gap)
+            load.written.append(time.monotonic())
             _record(load, await replies.say(api, chat, random.choice(TEXTS)))
             gap = random.expovariate(1 / mean_gap)
 
@@ -351,6 +366,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         print(f"  {load.name}: {len(load.latencies)} replies in {load.seconds:.1f} s, {load.rate:.1f} msg/s, "
               f"p50 {load.pct(0.5):.0f} ms, p90 {load.pct(0.9):.0f} ms, p99 {load.pct(0.99):.0f} ms, "
               f"lost {load.lost}, bot CPU {load.cpu_seconds * 1000 / max(1, len(load.latencies)):.1f} ms/msg")
+        if load.written:
+            print(f"    customers wrote {len(load.written) / load.seconds:.1f} msg/s, "
+                  f"{load.busiest_second()} in the busiest second")
         if n in targets:
             print(_row("    p99", f"{load.pct(0.99):.0f} ms", f"<= {targets[n]:.0f} ms", load.pct(0.99) <= targets[n]))
     binding = loads[3]

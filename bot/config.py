@@ -6,7 +6,6 @@ the environment (`${BOT_TOKEN}`); they are held as SecretStr so they never print
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from datetime import time, timedelta
@@ -19,6 +18,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model,
 from pydantic.fields import SHAPE_SINGLETON
 
 from bot.channels.registry import builtin_specs
+from bot.codes import personal_code
 from bot.configmodel import ConfigModel, duration
 from bot.durations import parse_duration
 from bot.yamlsource import SourceError, load_yaml
@@ -257,12 +257,13 @@ class MilestoneSettings(_Model):
 
     gift_codes: Dict[str, str] = Field(default_factory=dict)      # touchpoint kind -> code or template
 
-    def code_for(self, kind: str, customer_ref: str) -> Optional[str]:
-        """The gift code this customer gets at milestone `kind`, or None when none is configured."""
+    def code_for(self, kind: str, customer_ref: str, key: bytes) -> Optional[str]:
+        """The gift code this customer gets at milestone `kind` (a template's `{code}` made with
+        `key`, bot/codes.py), or None when none is configured."""
         template = self.gift_codes.get(kind)
         if not template:
             return None
-        return template.replace("{code}", personal_code(f"gift:{kind}", customer_ref)) if "{code}" in template \
+        return template.replace("{code}", personal_code(key, f"gift:{kind}", customer_ref)) if "{code}" in template \
             else template
 
 
@@ -271,6 +272,9 @@ class ReferralSettings(_Model):
 
     url: Optional[str] = None        # a personal referral link, e.g. https://shop.example/r/{code}; none: no link
     testimonials: bool = True        # also invite a testimonial in one sentence (stored, shown in the report)
+    # Keys the personal codes (referral codes, milestone gift codes' {code}: bot/codes.py), so no
+    # one can work out another customer's code; unset: the install's own, kept beside the store.
+    secret: Optional[SecretStr] = None
 
     @validator("url")
     def _has_code(cls, value: Optional[str]) -> Optional[str]:
@@ -280,15 +284,6 @@ class ReferralSettings(_Model):
 
     def link_for(self, code: str) -> Optional[str]:
         return self.url.replace("{code}", code) if self.url else None
-
-
-def personal_code(purpose: str, customer_ref: str, length: int = 8) -> str:
-    """A short code of this customer's own for `purpose` (a referral, a gift): the same every time,
-    so a message can show it before the store records it; letters and digits only, no 0/O/1/I."""
-    digest = hashlib.sha256(f"{purpose}:{customer_ref}".encode()).digest()
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    number = int.from_bytes(digest[:8], "big")
-    return "".join(alphabet[(number >> (5 * i)) & 31] for i in range(length))
 
 
 class LanguageSettings(_Model):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from bot.codes import personal_code
 from bot.config import Settings
 from bot.engine.flows import Tips
 from bot.engine.state import Context, Timing
@@ -36,13 +37,14 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
                   sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings,
                   order=_order(store, order_id), touchpoint=touchpoint or "",
                   orders=store.orders.count_for_customer(customer_id), language=language, translate=translate,
-                  history=history(store, customer_id))
+                  history=history(store, customer_id), code_key=code_key(settings, store),
+                  issued=issued_codes(store, customer_id))
     key = offer_key(settings, item.get("sku") or sku or "")
     refill = refill_key(settings, item.get("sku") or sku or "")
     has_case = store.cases.active_for_customer(customer_id) is not None
     return Context(variables=vocabulary.values(facts), timing=timing(settings), has_open_case=has_case,
                    upsell_offered_before=store.conversations.offer_made_before(customer_id, key) if key else False,
-                   offer_key=key, referral_asked_before=store.referrals.asked(customer_id), refill_key=refill,
+                   offer_key=key, referral_asked_before="referral" in facts.issued, refill_key=refill,
                    refill_offered_before=store.conversations.offer_made_before(customer_id, refill) if refill else False,
                    earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {},
                    translate=translate, language=language,
@@ -56,6 +58,29 @@ def history(store: Store, customer_id: int) -> dict[str, dict]:
              "last_resolved": store.cases.latest_for_customer(customer_id, resolved=True),
              "last_score": store.conversations.last_score(customer_id)}
     return {key: as_mapping(row) for key, row in found.items() if row}
+
+
+def code_key(settings: Settings, store: Store) -> bytes:
+    """The key of personal codes: referrals.secret (${AFTERCARE_SECRET}), else the install's own."""
+    configured = settings.referrals.secret
+    return configured.get_secret_value().encode() if configured else store.install_secret()
+
+
+def referral_code(store: Store, settings: Settings, customer_ref: str) -> str:
+    """The referral code of the customer with this reference: the one they were given, else the
+    one they would be given (what a storefront keeps from their personal link)."""
+    customer_id = store.customers.id_of_ref(customer_ref)
+    given = store.referrals.of_customer(customer_id) if customer_id is not None else None
+    return given.code if given else personal_code(code_key(settings, store), "referral", customer_ref)
+
+
+def issued_codes(store: Store, customer_id: int) -> dict[str, str]:
+    """The personal codes this customer was given: "referral", and "gift:<kind>" per milestone."""
+    given = {f"gift:{gift.kind}": gift.code for gift in store.referrals.gifts(customer_id)}
+    referral = store.referrals.of_customer(customer_id)
+    if referral:
+        given["referral"] = referral.code
+    return given
 
 
 def customer_language(settings: Settings, customer: CustomerRow, platform_language: Optional[str] = None) -> str:

@@ -85,7 +85,7 @@ class Core:
             if channel is not None:
                 lookup = cast(LooksUpLocale, channel).user_locale
                 found, self.locale_cursor[spec.name] = await resolve_locales(
-                    self.store, lookup, spec.name, self.locale_cursor.get(spec.name, 0))
+                    self.store, lookup, spec.name, self.locale_cursor.get(spec.name, 0), limit=spec.locale_lookups)
                 stored += found
         return stored
 

@@ -12,7 +12,7 @@ from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 Lookup = Callable[[str], Awaitable[Optional[str]]]
-LOCALES_PER_CALL = 20           # a few per loop turn: Slack's users.info allows ~100 a minute
+LOCALES_PER_CALL = 20           # a few per loop turn (each channel declares its own: `ChannelSpec.locale_lookups`)
 
 
 async def resolve_emails(store: Store, lookup: Lookup, now: datetime, channel: str) -> int:

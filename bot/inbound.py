@@ -3,6 +3,13 @@
 Order of business: dedupe on (channel, event id) -> who is this -> opt-in/opt-out commands ->
 an open case takes the message to its thread -> NLU for free text (never for buttons) ->
 engine step -> everything written in one transaction.
+
+Replies that apply at every step live in two places on purpose: those that only answer
+(`/language`, `/help`, a sticker or voice note) are sent from here and leave the conversation
+as it is (its step, timers and reminders; no conversation is started for them); those that
+change it (STOP: opt-out; `human`: a case) are moves of the pure engine, so the runner
+commits them with the state. Their texts are one table (`GlobalTexts`), the STOP verdict one
+detector (`bot/optout.py`).
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from bot.cases import SUPPORT
+from bot.channels.registry import desk_channel
 from bot.config import Settings
 from bot.records import OutboxKind
 from bot.store.privacy import SupportPost
@@ -88,7 +89,8 @@ def erase_old_free_text(store: Store, settings: Settings, now: datetime, actor: 
         posts = store.privacy.customer_posts(cases, before=cutoff)
         counts = store.privacy.erase_free_text_before(cutoff)
         deleted, redrawn = _scrub_support(store, settings, cases, posts, now)
-        counts.update(slack_posts_deleted=deleted, slack_cards_redrawn=redrawn)
+        desk = desk_channel()       # the channel that carries the desk names its counts
+        counts.update({f"{desk}_posts_deleted": deleted, f"{desk}_cards_redrawn": redrawn})
         if any(counts.values()):
             store.privacy.log("retention", actor, now, counts)
     if any(counts.values()):

@@ -115,6 +115,37 @@ def test_no_module_reads_another_objects_private_attributes():
     assert offences == []
 
 
+# Where a channel may be named: its own module in bot/channels, and the sandbox's platform
+# servers and their clients. Everything else asks the channel registries.
+CHANNEL_NAMES = ("telegram", "slack")
+CHANNEL_PLACES = (BOT / "channels", BOT / "sandbox" / "platforms")
+
+
+def _channel_mentions(root: Path, names: tuple[str, ...], allowed: tuple[Path, ...]) -> list[str]:
+    """`path:line: text` of every line under `root` (any file) that names a channel outside `allowed`."""
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        if any(path.is_relative_to(place) for place in allowed):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            if any(name in line.lower() for name in names):
+                found.append(f"{path.relative_to(root.parent)}:{number}: {line.strip()}")
+    return found
+
+
+def test_the_channel_name_finder_finds_a_name(tmp_path):
+    (tmp_path / "bot" / "channels").mkdir(parents=True)
+    (tmp_path / "bot" / "core.py").write_text('limit = 1\nif name == "Slack":\n', encoding="utf-8")
+    (tmp_path / "bot" / "channels" / "slack.py").write_text('name = "slack"\n', encoding="utf-8")
+    found = _channel_mentions(tmp_path / "bot", CHANNEL_NAMES, (tmp_path / "bot" / "channels",))
+    assert found == ['bot/core.py:2: if name == "Slack":']
+
+
+def test_no_channel_is_named_outside_its_module_and_the_sandbox_platforms():
+    assert _channel_mentions(BOT, CHANNEL_NAMES, CHANNEL_PLACES) == []
+
+
 # Store methods (and bot/store functions) that may hand out a plain dict or Any, each with why.
 # Anything else that leaves the store is a typed row (bot/store/rows.py), an enum or a scalar.
 _UNTYPED_RETURNS_ALLOWED = {

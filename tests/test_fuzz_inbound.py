@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.sandbox.slack_delivery import Signing, signed_headers
+from bot.sandbox.platforms.slack_delivery import Signing, signed_headers
 from bot.sandbox.world import wait_processed
 from bot.store.check import problems
 from tests.support.fuzz_inputs import Delivery, Fuzzer
@@ -37,7 +37,7 @@ async def deliver(stack: Stack, session: aiohttp.ClientSession, item: Delivery) 
     """Deliver one item the way its platform does; returns (HTTP status or 200, event id)."""
     if item.path == "tg_poll":
         body = item.body if isinstance(item.body, dict) else {"junk": item.body}
-        update = stack.world.telegram_api.queue.add(body)
+        update = stack.world.server("telegram").queue.add(body)
         return 200, str(update["update_id"])
     if item.path == "tg_webhook":
         data = item.body if isinstance(item.body, bytes) else json.dumps(item.body).encode()
@@ -53,8 +53,8 @@ async def deliver(stack: Stack, session: aiohttp.ClientSession, item: Delivery) 
             urlencode({"payload": json.dumps(item.body)})
         content_type = "application/x-www-form-urlencoded"
     headers = {"Content-Type": content_type,
-               **signed_headers(stack.world.slack_api.signing_secret, body, Signing.VALID)}
-    async with session.post(stack.world.slack.events_url, data=body.encode("utf-8", "surrogatepass"),
+               **signed_headers(stack.world.server("slack").signing_secret, body, Signing.VALID)}
+    async with session.post(stack.world.adapter("slack").events_url, data=body.encode("utf-8", "surrogatepass"),
                             headers=headers) as resp:
         return resp.status, item.expect_event or ""
 
@@ -88,7 +88,7 @@ async def stream(stack: Stack, session: aiohttp.ClientSession, path: str, seed: 
             return
         if index % 100 == 0:
             refresh_cast(stack, fuzzer)
-            while path == "tg_poll" and stack.world.telegram_api.queue.pending_count > 100:
+            while path == "tg_poll" and stack.world.server("telegram").queue.pending_count > 100:
                 await asyncio.sleep(0.01)
         item = fuzzer.telegram(path) if path.startswith("tg") else \
             fuzzer.slack_event() if path == "slack_event" else fuzzer.slack_action()
@@ -115,15 +115,15 @@ async def test_fuzzed_deliveries_never_crash_or_corrupt(caplog):
                 for n, (path, share) in enumerate(MIX)))
             # everything delivered: let the adapters finish, then one ordinary message per path
             await until_quiet(stack)
-            live = await stack.world.telegram_api.user_sends(CHATS[0], "still alive?")
+            live = await stack.world.server("telegram").user_sends(CHATS[0], "still alive?")
             await wait_processed(stack.store, "telegram", str(live.update_id))
-            await stack.world.slack_api.user_sends_dm(stack.slack_users[0], "still alive?")
-            await stack.world.slack.idle()
+            await stack.world.server("slack").user_sends_dm(stack.slack_users[0], "still alive?")
+            await stack.world.adapter("slack").idle()
             await stack.hook_api.add_user(CHATS[1], "Hook", "en")
             hooked = await stack.hook_api.user_sends(CHATS[1], "still alive?")
             await wait_processed(stack.store, "telegram", str(hooked.update_id))
     finally:
-        poll_stats, hook_stats = stack.world.telegram.inbound_stats, stack.hook.inbound_stats
+        poll_stats, hook_stats = stack.world.adapter("telegram").inbound_stats, stack.hook.inbound_stats
         await stack.stop()
     total = sum(tally.sent.values())
     print(f"\nfuzz: {total} deliveries in {time.monotonic() - started:.0f} s (seed {SEED}): {dict(tally.sent)}\n"
@@ -145,7 +145,7 @@ async def test_fuzzed_deliveries_never_crash_or_corrupt(caplog):
 
 async def until_quiet(stack: Stack, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
-    while stack.world.telegram_api.queue.pending_count:
+    while stack.world.server("telegram").queue.pending_count:
         assert time.monotonic() < deadline, "polled updates were never all confirmed"
         await asyncio.sleep(0.02)
-    await stack.world.slack.idle()
+    await stack.world.adapter("slack").idle()

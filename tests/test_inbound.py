@@ -8,7 +8,7 @@ import pytest
 
 from bot.events import InboundEvent, InboundKind, SendResult, SendStatus
 from bot.nlu.base import Parse, SyncParser
-from tests.support.harness import ADDRESS, Harness, RecordingParser, make_settings
+from tests.support.harness import ADDRESS, Harness, make_settings
 
 OPT_OUT = "Done: you won't get any more messages from us. If you change your mind, send /start."
 HELP = "I'm the shop's follow-up assistant"

@@ -96,7 +96,7 @@ async def test_network_errors_back_off_exponentially_then_give_up(world):
     oid = world.add("hello")
     world.channel.script.extend([SendResult(SendStatus.RETRY, error="connection reset")] * MAX_NETWORK_ATTEMPTS)
     waits = []
-    for attempt in range(1, MAX_NETWORK_ATTEMPTS + 1):
+    for _attempt in range(1, MAX_NETWORK_ATTEMPTS + 1):
         nxt = await world.dispatcher.run_once()
         if nxt is None:
             break

@@ -17,7 +17,8 @@ from bot.cli import main
 from bot.channels.slack_blocks import escape_customer_text
 from bot.clock import parse_iso
 from bot.config import load_settings
-from bot.sandbox.cast import SlackSide, TelegramSide
+from bot.sandbox.platforms.slack_driver import SlackSide
+from bot.sandbox.platforms.telegram_driver import TelegramSide
 from bot.sandbox.demo import SandboxDemo, run_sandbox
 from bot.schedule.governor import quiet_until, resolve_zone
 from bot.store.reporting import Period, Reporting
@@ -34,8 +35,8 @@ class Run:
     def __init__(self, demo: SandboxDemo, summary, health: dict) -> None:
         self.demo, self.summary, self.health = demo, summary, health
         self.store = demo.store
-        self.telegram = demo.world.telegram_api
-        self.slack = demo.world.slack_api
+        self.telegram = demo.world.server("telegram")
+        self.slack = demo.world.server("slack")
 
     def customer(self, order_id: str):
         return next(c for c in self.demo.customers if order_id in c.order_ids)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 from bot.clock import iso, parse_iso
 from tests.support.harness import ADDRESS, Harness, make_settings

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.config import personal_code
+from bot.codes import personal_code
 from bot.context import build_context
 from bot.engine.machine import Answer, Begin, Engine
 from bot.sandbox.simulate import SIM_CUSTOMER_REF, simulate_file
@@ -25,9 +25,10 @@ BASE = {"csat": None, "nps": None, "ces": None, "escalated": False, "escalation_
         "reachable": True, "rescheduled": False, "owner": "bot", "state": "closed", "delay_notices": 0,
         "milestones": [], "gift_codes": [], "referral_asked": False, "testimonial": None, "referred_orders": 0,
         "tips": [], "tip_helpful": []}
-YEAR1 = f"YEAR1-{personal_code('gift:anniversary', SIM_CUSTOMER_REF)}"
+KEY = "followups-test-secret-0123456789abcdef"       # referrals.secret: the codes below are known
+YEAR1 = f"YEAR1-{personal_code(KEY.encode(), 'gift:anniversary', SIM_CUSTOMER_REF)}"
 LATER = datetime(2026, 12, 30, 10, tzinfo=timezone.utc)
-LINK = f"https://shop.example/r/{personal_code('referral', SIM_CUSTOMER_REF)}"
+LINK = f"https://shop.example/r/{personal_code(KEY.encode(), 'referral', SIM_CUSTOMER_REF)}"
 EXPECTED = {
     "anniversary": {"csat": 4, "review_requested": True, "milestones": ["anniversary"], "gift_codes": [YEAR1]},
     "anniversary_open_case": {"csat": 2, "escalated": True, "escalation_reason": "product_problem",
@@ -49,6 +50,7 @@ EXPECTED = {
 
 
 async def play(name: str, store: Store | None = None, **overrides) -> dict:
+    overrides["referrals"] = {"secret": KEY, **overrides.get("referrals", {})}
     result = await simulate_file(FOLLOWUPS / f"{name}.yml", make_settings(**overrides), TableParser(), store=store)
     json.dumps(result)
     return result
@@ -128,7 +130,7 @@ async def test_a_promoter_is_asked_once_ever():
     store = Store.memory()
     await play("referral_nps_promoter", store=store)
     customer = store.db.execute("select id from customers where ref = ?", [SIM_CUSTOMER_REF]).fetchone()[0]
-    assert store.referrals.of_customer(customer).code == personal_code("referral", SIM_CUSTOMER_REF)
+    assert store.referrals.of_customer(customer).code == personal_code(KEY.encode(), "referral", SIM_CUSTOMER_REF)
     # the same promoter scores 10 in a later NPS conversation: a review request, no second ask
     ctx = build_context(store, make_settings(), customer, "A-3020", "NCH-700", shipped_flows().vocabulary)
     assert ctx.referral_asked_before

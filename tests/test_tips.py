@@ -288,5 +288,8 @@ async def test_the_report_counts_helpful_and_not_helpful_per_tip():
 
     _, store = await play("tip_after_nps")
     rows = Reporting(store.db).tips(Period())
-    assert rows == [{"tip": "tip_month1:footwear", "sent": 1, "helpful": 0, "not_helpful": 1},
-                    {"tip": "tip_week1:footwear", "sent": 1, "helpful": 1, "not_helpful": 0}]
+    shoes = {"sku": "TR2-44", "product": "Trail Runner 2 shoes", "sent": 1}
+    assert rows == [{"tip": "tip_month1:footwear", "sent": 1, "helpful": 0, "not_helpful": 1,
+                     "products": [{**shoes, "helpful": 0, "not_helpful": 1}]},
+                    {"tip": "tip_week1:footwear", "sent": 1, "helpful": 1, "not_helpful": 0,
+                     "products": [{**shoes, "helpful": 1, "not_helpful": 0}]}]

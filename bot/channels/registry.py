@@ -2,7 +2,7 @@
 registers. Everything outside bot/channels/ asks here instead of naming a channel."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Generic, Iterable, Iterator, Mapping, Optional, Protocol, TypeVar
 
 from bot.channels import console_spec, slack_spec, telegram_spec
 from bot.channels.spec import Capability, ChannelSpec, LimitsSpec
@@ -10,28 +10,47 @@ from bot.channels.spec import Capability, ChannelSpec, LimitsSpec
 _BUILTIN = (telegram_spec.SPEC, slack_spec.SPEC, console_spec.SPEC)
 
 
-class ChannelRegistry:
-    """Name -> `ChannelSpec`. One per process is built by `default_registry()`; tests make their own."""
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
 
-    def __init__(self, specs: tuple[ChannelSpec, ...] = _BUILTIN) -> None:
-        self._specs: dict[str, ChannelSpec] = {}
-        for spec in specs:
-            self.register(spec)
 
-    def register(self, spec: ChannelSpec) -> ChannelSpec:
-        if spec.name in self._specs and self._specs[spec.name] is not spec:
-            raise ValueError(f"a channel named {spec.name!r} is already registered")
-        self._specs[spec.name] = spec
-        return spec
+N = TypeVar("N", bound=Named)
+
+
+class NamedRegistry(Generic[N]):
+    """Declarations by name, each registered once; `what` names them in errors."""
+
+    what = "declaration"
+
+    def __init__(self, items: Iterable[N] = ()) -> None:
+        self._items: dict[str, N] = {}
+        for item in items:
+            self.register(item)
+
+    def register(self, item: N) -> N:
+        if item.name in self._items and self._items[item.name] is not item:
+            raise ValueError(f"a {self.what} named {item.name!r} is already registered")
+        self._items[item.name] = item
+        return item
 
     def unregister(self, name: str) -> None:
-        self._specs.pop(name, None)
+        self._items.pop(name, None)
 
-    def get(self, name: str) -> Optional[ChannelSpec]:
-        return self._specs.get(name)
+    def get(self, name: str) -> Optional[N]:
+        return self._items.get(name)
 
-    def __iter__(self) -> Iterator[ChannelSpec]:
-        return iter(list(self._specs.values()))
+    def __iter__(self) -> Iterator[N]:
+        return iter(list(self._items.values()))
+
+
+class ChannelRegistry(NamedRegistry[ChannelSpec]):
+    """Name -> `ChannelSpec`. One per process is built by `default_registry()`; tests make their own."""
+
+    what = "channel"
+
+    def __init__(self, specs: tuple[ChannelSpec, ...] = _BUILTIN) -> None:
+        super().__init__(specs)
 
     def names(self, *, importable: bool = False) -> tuple[str, ...]:
         return tuple(s.name for s in self if s.importable or not importable)
@@ -77,6 +96,13 @@ def desk_limits(settings: Any, registry: Optional[ChannelRegistry] = None) -> Op
         if spec.desk_limits is not None:
             return spec.desk_limits(section(settings, spec.name))
     return None
+
+
+def desk_channel(registry: Optional[ChannelRegistry] = None) -> str:
+    """The name of the channel that carries the support desk ("desk" when none does): what the
+    erasure log's counts of the desk's deletions are keyed by (`<name>_posts_deleted`)."""
+    carriers = (registry or default_registry()).with_capability(Capability.DESK)
+    return carriers[0].name if carriers else "desk"
 
 
 def live_channels(settings: Any, registry: Optional[ChannelRegistry] = None) -> Mapping[str, Any]:

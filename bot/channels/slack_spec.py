@@ -51,4 +51,5 @@ SPEC = ChannelSpec(
     address_hint="a Slack user id (U... or W...)",
     capabilities=frozenset({Capability.BUTTONS, Capability.THREADS, Capability.DESK, Capability.EMAIL_LOOKUP,
                             Capability.LOCALE_LOOKUP}),
+    locale_lookups=20,          # a few per loop turn: users.info allows ~100 a minute
 )

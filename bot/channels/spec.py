@@ -77,6 +77,7 @@ class ChannelSpec:
     links: Optional[LinkScheme] = None
     link_secret: Callable[[Any], Optional[bytes]] = lambda section: None
     commands: str = ""                                 # "module:attr" of a click command it adds to `aftercare`
+    locale_lookups: int = 20                           # LOCALE_LOOKUP: users asked per loop turn (its API's limit)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def check_address(self, value: str) -> Optional[str]:

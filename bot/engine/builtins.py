@@ -13,7 +13,8 @@ from typing import Any, Callable, Mapping, Optional
 from zoneinfo import ZoneInfo
 
 from bot.clock import parse_iso
-from bot.config import TouchpointKind, personal_code
+from bot.codes import personal_code
+from bot.config import TouchpointKind
 from bot.durations import parse_duration
 from bot.engine import moves
 from bot.engine.state import SCALES, Context, Message, Status, WakeKind
@@ -463,6 +464,22 @@ def _months(facts: Facts) -> int:
     return max(1, round(offset.days / 30.44)) if offset is not None else 0
 
 
+def _gift_code(facts: Facts) -> Optional[str]:
+    """The code given at this milestone before, else the one milestones.gift_codes makes for it."""
+    if not facts.touchpoint:
+        return None
+    return facts.issued.get(f"gift:{facts.touchpoint}") or facts.settings.milestones.code_for(
+        facts.touchpoint, str(facts.customer.get("ref") or ""), facts.code_key)
+
+
+def _referral_code(facts: Facts) -> Optional[str]:
+    """The referral code the customer was given, else the one they would be given now."""
+    if facts.issued.get("referral"):
+        return facts.issued["referral"]
+    ref = facts.customer.get("ref")
+    return personal_code(facts.code_key, "referral", str(ref)) if ref else None
+
+
 def _review_url(facts: Facts) -> Optional[str]:
     reviews = facts.settings.reviews
     return reviews.url_for(facts.sku) if facts.sku else reviews.default_url
@@ -577,13 +594,10 @@ VARIABLES = (
              lambda f: kind.nth_order if (kind := _kind_of(f)) and kind.nth_order else f.orders),
     Variable("milestone.months", "the months a milestone kind counts (its `after`, in whole months)", _months),
     Variable("milestone.gift_code", "this milestone's gift code for the customer (milestones.gift_codes)",
-             lambda f: f.settings.milestones.code_for(f.touchpoint, str(f.customer.get("ref") or ""))
-             if f.touchpoint else None),
-    Variable("referral.code", "the customer's own referral code (the same every time)",
-             lambda f: personal_code("referral", str(f.customer.get("ref") or "")) if f.customer.get("ref") else None),
+             _gift_code),
+    Variable("referral.code", "the customer's own referral code (the same every time)", _referral_code),
     Variable("referral.url", "the customer's personal referral link (referrals.url with their code)",
-             lambda f: f.settings.referrals.link_for(personal_code("referral", str(f.customer["ref"])))
-             if f.customer.get("ref") else None),
+             lambda f: f.settings.referrals.link_for(code) if (code := _referral_code(f)) else None),
     Variable("referral.testimonials", "\"yes\" when referrals.testimonials invites a testimonial, else empty",
              lambda f: "yes" if f.settings.referrals.testimonials else ""),
     *MEMORY,

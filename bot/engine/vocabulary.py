@@ -104,6 +104,10 @@ class Facts:
     # English words -> the customer's language: for variables whose value is a fixed word
     # ("in transit"); each such word is declared in its Variable's `words`
     translate: Callable[[str], str] = field(default=lambda text: text)
+    # Personal codes (bot/codes.py): the key they are made with, and the codes this customer was
+    # already given ("referral", "gift:<kind>"), which stay theirs whatever the key becomes.
+    code_key: bytes = b""
+    issued: Mapping[str, str] = field(default_factory=dict)
 
 
 Check = Callable[[Any], Optional[str]]     # a value -> None when fine, else the reason

@@ -3,7 +3,8 @@
 Plotly's JavaScript is inlined once (no CDN); each chart is a Plotly figure built from the report
 object, so the page shows exactly the numbers of `--json`. Charts: CSAT and NPS per week with
 response counts, CSAT per SKU, the case funnel with median times, problem themes per SKU; then
-the at-risk table.
+the at-risk table, the customers' words, testimonials and the onboarding tips (sent, helpful,
+not helpful, per product).
 """
 from __future__ import annotations
 
@@ -133,6 +134,29 @@ def _testimonials(testimonials: list[dict]) -> str:
     return f'<ul id="testimonials">{items}</ul>'
 
 
+def _tips(tips: list[dict]) -> str:
+    """Per tip and per product it went out about: sent, and the one-tap "helpful?" answers; a tip
+    that went out about several products gets a total row under them."""
+    if not tips:
+        return "<p>No onboarding tips in this period.</p>"
+    head = "".join(f"<th>{h}</th>" for h in ("tip", "product", "sent", "helpful", "not helpful"))
+
+    def row(tip: str, product: str, counts: dict, total: bool = False) -> str:
+        cells = [tip, product, *(str(counts[key]) for key in ("sent", "helpful", "not_helpful"))]
+        return (f"<tr{' class=total' if total else ''}>"
+                + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
+
+    rows = []
+    for tip in tips:
+        products = tip.get("products") or []
+        for p in products:
+            rows.append(row(tip["tip"], f"{p['product'] or p['sku'] or '(none)'}"
+                                        f"{' (' + p['sku'] + ')' if p['product'] and p['sku'] else ''}", p))
+        if len(products) != 1:
+            rows.append(row(tip["tip"], "all products", tip, total=True))
+    return f'<table id="tips"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
 def render_page(report: dict, weeks: list[dict], skus: list[dict], store: Optional[str] = None) -> str:
     """The whole page as one HTML string (Plotly's JS inlined)."""
     figures = (weekly_chart(weeks), csat_sku_chart(skus), funnel_chart(report["overall"]),
@@ -141,6 +165,7 @@ def render_page(report: dict, weeks: list[dict], skus: list[dict], store: Option
                      for figure, div_id in zip(figures, CHART_IDS))
     overall = report["overall"]
     csat, nps = overall["csat"], overall["nps"]
+    tips = report.get("tips") or []
 
     def show(value, fmt="{:g}") -> str:
         return "—" if value is None else fmt.format(value)
@@ -152,6 +177,7 @@ def render_page(report: dict, weeks: list[dict], skus: list[dict], store: Option
              ("cases", str(overall["cases"]["opened"])),
              ("referral rate", f"{show(overall['referrals']['rate'], '{:.0%}')} · "
                                f"{overall['referrals']['referred_orders']} referred"),
+             ("tips sent · helpful", f"{sum(t['sent'] for t in tips)} · {sum(t['helpful'] for t in tips)}"),
              ("customers at risk", str(len({r["customer"] for r in report["at_risk"]})))]
     tile_html = "".join(f"<div class=tile><div class=label>{label}</div><div class=value>{html.escape(value)}</div></div>"
                         for label, value in tiles)
@@ -168,7 +194,7 @@ h1 {{ margin: 0 0 4px; }} .sub {{ color: #666; margin-bottom: 16px; }}
 .grid {{ display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }} .grid .chart {{ margin: 0; }}
 table {{ border-collapse: collapse; background: #fff; width: 100%; }}
 th, td {{ border: 1px solid #ddd; padding: 6px 10px; text-align: left; font-size: 14px; }} th {{ background: #f0f0f0; }}
-.when {{ color: #666; }}
+.when {{ color: #666; }} tr.total td {{ font-weight: 600; }}
 </style>
 <script>{get_plotlyjs()}</script></head>
 <body>
@@ -182,6 +208,8 @@ th, td {{ border: 1px solid #ddd; padding: 6px 10px; text-align: left; font-size
 {_quotes(report["themes"])}
 <h2>Testimonials (newest first)</h2>
 {_testimonials(report.get("testimonials", []))}
+<h2>Onboarding tips: sent and found helpful, per product</h2>
+{_tips(tips)}
 </body></html>
 """
 

@@ -1,6 +1,6 @@
 """`aftercare run` with no credentials: the whole loop in a local sandbox.
 
-The loopback Telegram and Slack servers, the real adapters talking HTTP to them, the real
+The loopback servers of every platform channel (`bot.sandbox.platforms`), the real adapters talking HTTP to them, the real
 store (kept at data/last-run.db, replaced by the next run, for `aftercare report`), scheduler,
 dispatcher and NLU, on a simulated clock. The sample orders are imported, and the shop's
 system pushes a few more live, through the signed orders webhook over HTTP
@@ -24,6 +24,7 @@ import shlex
 import signal
 import time
 from collections import defaultdict
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -38,6 +39,7 @@ from bot.health import start_health
 from bot.channels import registry
 from bot.clock import SimClock, parse_iso
 from bot.config import Settings, StoreSettings
+from bot.context import referral_code
 from bot.core import Core, build_core
 from bot.i18n import pick_language, translator
 from bot.importing import import_rows
@@ -47,6 +49,7 @@ from bot.orders import OrderFileError, OrderRow, read_orders
 from bot.sandbox import personas as P
 from bot.sandbox.cast import Agent, Customer, Timeline, side_for
 from bot.sandbox.narrator import Feed, Narrator, render_summary
+from bot.sandbox.platforms.registry import default_platforms
 from bot.sandbox.shop import ShopFeed
 from bot.sandbox.summary import HoldLog, Summary, summarize
 from bot.sandbox.world import SandboxWorld
@@ -71,7 +74,7 @@ LINK_BEFORE_PURCHASE = timedelta(minutes=5)
 BLOCK_BEFORE_CHECKIN = timedelta(hours=12)
 WRITES_AFTER_DELIVERY = timedelta(hours=20)  # a persona that writes first (a problem) does it then
 FIX_AFTER_RESOLVED = timedelta(days=2)     # the shop fixes the first problem resolved, then runs tell-fixed
-NOISY_LOGGERS = ("httpx", "telegram", "slack_bolt", "slack_sdk", "aiohttp", "apscheduler", "asyncio")
+NOISY_LOGGERS = ("httpx", "aiohttp", "apscheduler", "asyncio")   # and each platform's own (`Platform.loggers`)
 
 
 async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], Parser],
@@ -81,8 +84,7 @@ async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store
     is kept at `keep_at` (default data/last-run.db, or data/sandbox.db without personas)."""
     console = Console()
     _log_through(console)
-    console.print("[bold]Aftercare sandbox[/]: no TELEGRAM_BOT_TOKEN / SLACK_BOT_TOKEN in the environment, so "
-                  "Telegram and Slack are loopback servers on 127.0.0.1 (docs/going-live.md goes live).")
+    console.print(f"[bold]Aftercare sandbox[/]: {_banner()}")
     stop = asyncio.Event()
     _stop_on_signals(stop)
     parser = await ParserThread.start(load_nlu, settings)
@@ -179,6 +181,7 @@ class SandboxDemo:
             self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.desk,
                                           link_secret=link_secret, sends_on=None if self.personas else channels)
             self._import_history(settings)
+            shop_rows = self._referred(shop_rows, settings)
             report = import_rows(self.store, settings, rows, self.clock.now())
             for error in errors:
                 self.narrator.note(f"[yellow]{self.orders_file}:{error.line}: {error.reason} (row skipped)[/]")
@@ -247,7 +250,7 @@ class SandboxDemo:
     # ---- set-up ------------------------------------------------------------------------
 
     async def _cast(self, rows: list[OrderRow], link_secret: bytes) -> None:
-        """Every customer of the file on the loopback Telegram or Slack; with personas, each
+        """Every customer of the file on their channel's loopback server; with personas, each
         one acting as its first order's persona; and the agent."""
         world, store = self.world, self.store
         assert world is not None, "run() starts the world first"
@@ -317,6 +320,15 @@ class SandboxDemo:
             raise OrderFileError(self.shop_file, f"line {errors[0].line}: {errors[0].reason}")
         return rows
 
+    def _referred(self, rows: list[OrderRow], settings: Settings) -> list[OrderRow]:
+        """The shop's orders placed through a promoter's personal link (`referred_by`: the
+        promoter's customer ref) carry the code of that link, as a storefront keeps it."""
+        if self.shop_file is None:
+            return rows
+        promoters = P.column_in_file(self.shop_file, "referred_by")
+        return [replace(row, referral_code=referral_code(self.store, settings, promoters[row.order_id]))
+                if row.order_id in promoters else row for row in rows]
+
     def _end(self) -> datetime:
         """The simulated end: some days after the last check-in falls due (the shop's live
         orders: after their delivery and check-in delay)."""
@@ -329,8 +341,8 @@ class SandboxDemo:
     def _ready(self, orders: int, example_order: str) -> None:
         world = self.world
         assert world is not None, "run() starts the world first"
-        log.info("ready: sandbox Telegram %s and Slack %s (loopback), %d orders, store %s, healthz %s",
-                 world.telegram_api.url, world.slack_api.base_url, orders, self.store_path(), self.health_url)
+        log.info("ready: sandbox %s (loopback), %d orders, store %s, healthz %s",
+                 world.describe(), orders, self.store_path(), self.health_url)
         cast = ", ".join(f"{c.order_ids[0]} {c.persona.name}" for c in self.customers)
         if self.personas:
             self.narrator.note(f"simulated {self.clock.now():%Y-%m-%d} → {self.end:%Y-%m-%d}, ×{self.speed:g} "
@@ -467,5 +479,16 @@ def _log_through(console: Console) -> None:
             root.removeHandler(handler)
     root.addHandler(RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False))
     root.setLevel(logging.INFO)
-    for name in NOISY_LOGGERS:
+    for name in NOISY_LOGGERS + tuple(n for platform in default_platforms() for n in platform.loggers):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _banner() -> str:
+    """Why this is the sandbox: no platform's token in the environment, so every platform is a
+    loopback server (the tokens and names from the platforms' and channels' declarations)."""
+    platforms = list(default_platforms())
+    tokens = " / ".join(p.token_env for p in platforms if p.token_env)
+    titles = [spec.title if (spec := registry.default_registry().get(p.name)) else p.name for p in platforms]
+    names = " and ".join([", ".join(titles[:-1]), titles[-1]] if len(titles) > 1 else titles)
+    return (f"no {tokens} in the environment, so {names} are loopback servers on 127.0.0.1 "
+            "(docs/going-live.md goes live).")

@@ -2,7 +2,7 @@
 
 Pure data and rules, no I/O: a persona reads a message the way a person would (its words and
 its buttons) and answers with a tap or a sentence, or not at all. `bot.sandbox.cast` makes
-them act through the loopback Telegram and Slack servers.
+them act through the channels' loopback servers.
 
 Which persona an order gets: the `persona` column of the order file when it has one (the
 importer ignores unknown columns), else one picked from the order id (stable across runs).
@@ -97,6 +97,12 @@ def persona_for(order_id: str, named: Optional[str] = None) -> Persona:
 
 def personas_in_file(path: Path | str) -> dict[str, str]:
     """order id -> the `persona` column's value, for the orders that have one (CSV or JSON)."""
+    return column_in_file(path, "persona")
+
+
+def column_in_file(path: Path | str, column: str) -> dict[str, str]:
+    """order id -> a sandbox-only column's value (`persona`, `referred_by`), for the orders that
+    have one (CSV or JSON); the importer ignores such columns."""
     path = Path(path)
     if path.suffix.lower() == ".json":
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -106,8 +112,8 @@ def personas_in_file(path: Path | str) -> dict[str, str]:
             records = list(csv.DictReader(handle))
     found: dict[str, str] = {}
     for record in records:
-        if isinstance(record, dict) and record.get("order_id") and record.get("persona"):
-            found.setdefault(str(record["order_id"]).strip(), str(record["persona"]).strip())
+        if isinstance(record, dict) and record.get("order_id") and record.get(column):
+            found.setdefault(str(record["order_id"]).strip(), str(record[column]).strip())
     return found
 
 

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.core import Core, build_core
 from bot.events import InboundEvent, InboundKind
 from bot.nlu.base import Parser
-from bot.sandbox.platforms import simulate_on_platform
+from bot.sandbox.on_platform import simulate_on_platform
 from bot.sandbox.scenario import AgentMove, load_scenario
 from bot.sandbox.simulation import SIM_CUSTOMER_REF, Simulation
 from bot.store.rows import CaseRow

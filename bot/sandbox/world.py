@@ -1,71 +1,81 @@
-"""The loopback Telegram and Slack servers with the real adapters pointed at them: what
+"""Every sandbox platform's loopback server with the real adapter pointed at it: what
 `simulate`, the zero-credential `make run`, tests and benchmarks use instead of the internet."""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Optional
 
-from bot.channels.base import Channel, SupportDesk
-from bot.channels.slack import SlackChannel
-from bot.channels.telegram import TelegramChannel
+from bot.agent_events import AgentActionHandler
+from bot.channels.base import Channel, EventHandler, SupportDesk
 from bot.config import Settings
-from bot.sandbox.slack_api import SlackSandbox
-from bot.sandbox.telegram_api import TelegramSandbox
-from bot.store.store import Store
+from bot.sandbox.platforms.base import DeskClient, Running, Seconds, wait_processed
+from bot.sandbox.platforms.registry import PlatformRegistry, default_platforms
+
+__all__ = ["SandboxWorld", "wait_processed"]
 
 
 @dataclass
 class SandboxWorld:
-    """Both platforms on 127.0.0.1. `seconds` drives their rate limits (a simulated clock's)."""
+    """All platforms on 127.0.0.1. `seconds` drives their rate limits (a simulated clock's)."""
 
     settings: Settings
-    seconds: Callable[[], float]
-    telegram_api: TelegramSandbox = field(init=False)
-    slack_api: SlackSandbox = field(init=False)
-    telegram: TelegramChannel = field(init=False)
-    slack: SlackChannel = field(init=False)
-    support_channel_id: str = ""
-    agent_id: str = ""
+    seconds: Seconds
+    platforms: PlatformRegistry = field(default_factory=default_platforms)
+    running: dict[str, Running] = field(init=False, default_factory=dict)
 
     async def start(self) -> "SandboxWorld":
-        self.telegram_api = TelegramSandbox(bot_username=self.settings.channels.telegram.bot_username,
-                                            clock=self.seconds)
-        url = await self.telegram_api.start()
-        self.slack_api = SlackSandbox(clock=self.seconds)
-        await self.slack_api.start()
-        self.agent_id = self.slack_api.add_user("support-agent", "agent@shop.example")
-        name = self.settings.escalation.support_channel.lstrip("#")
-        self.support_channel_id = self.slack_api.add_channel(name, members=[self.agent_id])
-        self.telegram = TelegramChannel(self.telegram_api.token, base_url=url, mode="polling",
-                                        bot_username=self.settings.channels.telegram.bot_username, poll_timeout=1)
-        self.slack = SlackChannel(bot_token=self.slack_api.token, signing_secret=self.slack_api.signing_secret,
-                                  base_url=self.slack_api.base_url, support_channels=[self.support_channel_id],
-                                  clock=self.seconds)
+        for platform in self.platforms:
+            self.running[platform.name] = await platform.start(self.settings, self.seconds)
         return self
+
+    def server(self, channel: str) -> Any:
+        """The loopback server of `channel` (tests and drills act on it directly)."""
+        return self.running[channel].server
+
+    def adapter(self, channel: str) -> Channel:
+        return self.running[channel].adapter
 
     @property
     def channels(self) -> dict[str, Channel]:
         """The customer channels by name, as the core takes them."""
-        return {self.telegram.name: self.telegram, self.slack.name: self.slack}
+        return {name: running.adapter for name, running in self.running.items()}
+
+    @property
+    def desk_client(self) -> Optional[DeskClient]:
+        """The agent's view of the support channel, on the platform that carries the desk."""
+        return next((r.desk_client for r in self.running.values() if r.desk_client is not None), None)
+
+    def _desk_client(self) -> DeskClient:
+        found = self.desk_client
+        if found is None:
+            raise LookupError("no sandbox platform carries a support desk")
+        return found
 
     @property
     def desk(self) -> SupportDesk:
-        """Where agents see cases (the Slack support channel)."""
-        return self.slack.desk
+        """Where agents see cases (the support channel)."""
+        return self._desk_client().desk
+
+    @property
+    def support_channel_id(self) -> str:
+        return self._desk_client().channel_id
+
+    @property
+    def agent_id(self) -> str:
+        return self._desk_client().agent_id
 
     def settings_for_sandbox(self) -> Settings:
         """The settings with the support channel pointed at the sandbox's channel id."""
         escalation = self.settings.escalation.copy(update={"support_channel": self.support_channel_id})
         return self.settings.copy(update={"escalation": escalation})
 
-    async def connect(self, on_event, on_agent_action) -> None:
-        await self.telegram.start(on_event)
-        await self.slack.start(on_event, on_agent_action)
-        self.slack_api.events_url = self.slack.events_url
+    async def connect(self, on_event: EventHandler, on_agent_action: AgentActionHandler) -> None:
+        for running in self.running.values():
+            await running.connect(on_event, on_agent_action)
 
     async def stop(self) -> None:
-        for stop in (self.telegram.stop, self.slack.stop, self.telegram_api.stop, self.slack_api.stop):
+        stops = [r.adapter.stop for r in self.running.values()] + [r.server.stop for r in self.running.values()]
+        for stop in stops:
             try:
                 await stop()
             except Exception:  # noqa: BLE001 - shutting down: keep going
@@ -73,15 +83,8 @@ class SandboxWorld:
 
     def support_posts(self) -> list[dict]:
         """Every post in the support channel and its threads, as posted."""
-        return [{"text": m.text} for m in self.slack_api.messages_in(self.support_channel_id)
-                if m.user == self.slack_api.bot_user_id or m.bot_id]
+        return self._desk_client().posts()
 
-
-async def wait_processed(store: Store, channel: str, event_id: str, timeout: float = 15.0) -> None:
-    """Wait until the app has handled one delivered event (delivery is asynchronous)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not store.events.seen(channel, event_id):
-        if loop.time() > deadline:
-            raise TimeoutError(f"{channel} event {event_id} was not processed within {timeout}s")
-        await asyncio.sleep(0.01)
+    def describe(self) -> str:
+        """Where each loopback server listens, for the log: "<channel> http://127.0.0.1:…, …"."""
+        return ", ".join(f"{name} {running.url}" for name, running in self.running.items())

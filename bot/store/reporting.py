@@ -171,11 +171,20 @@ class TenureNps(TypedDict):
     score: Optional[float]
 
 
+class TipProduct(TypedDict):
+    sku: Optional[str]
+    product: Optional[str]
+    sent: int
+    helpful: int
+    not_helpful: int
+
+
 class TipFigures(TypedDict):
     tip: str                        # kind:SKU-or-category
     sent: int
-    helpful: Optional[int]
-    not_helpful: Optional[int]
+    helpful: int
+    not_helpful: int
+    products: list[TipProduct]      # per product the tip went out about, most sent first
 
 
 class CsatMean(TypedDict):
@@ -507,14 +516,26 @@ class Reporting:
 
     def tips(self, period: Period) -> list[TipFigures]:
         """Onboarding tips by tip (kind:SKU-or-category): how many went out in the period and how
-        many the customers found helpful or not (one tap; no tap counts in neither)."""
-        return [TipFigures(tip=r["tip"], sent=r["sent"], helpful=r["helpful"], not_helpful=r["not_helpful"])
-                for r in self._rows(f"""
-            select tip, count(*) as sent, sum(helpful = 1) as helpful, sum(helpful = 0) as not_helpful from (
-                select json_extract(c.slots, '$.tip') as tip, json_extract(c.slots, '$.tip_helpful') as helpful,
-                       c.created_at as at
-                from conversations c where json_extract(c.slots, '$.tip') is not null)
-            where {_PERIOD} group by tip order by sent desc, tip""", period.params())]
+        many the customers found helpful or not (one tap; no tap counts in neither), most sent
+        first; `products`: the same per product the tip went out about (a category's tip covers
+        several), most sent first."""
+        out: dict[str, TipFigures] = {}
+        for r in self._rows(f"""
+                select tip, sku, product, count(*) as sent, coalesce(sum(helpful = 1), 0) as helpful,
+                       coalesce(sum(helpful = 0), 0) as not_helpful from (
+                    select json_extract(c.slots, '$.tip') as tip, json_extract(c.slots, '$.tip_helpful') as helpful,
+                           c.created_at as at, c.sku,
+                           (select li.product from line_items li where li.order_id = c.order_id and li.sku = c.sku)
+                           as product
+                    from conversations c where json_extract(c.slots, '$.tip') is not null)
+                where {_PERIOD} group by tip, sku order by tip, sent desc, sku""", period.params()):
+            tip = out.setdefault(r["tip"], TipFigures(tip=r["tip"], sent=0, helpful=0, not_helpful=0, products=[]))
+            tip["sent"] += r["sent"]
+            tip["helpful"] += r["helpful"]
+            tip["not_helpful"] += r["not_helpful"]
+            tip["products"].append(TipProduct(sku=r["sku"], product=r["product"], sent=r["sent"], helpful=r["helpful"],
+                                              not_helpful=r["not_helpful"]))
+        return sorted(out.values(), key=lambda tip: (-tip["sent"], tip["tip"]))
 
     def request_counts(self, period: Period) -> dict[Optional[str], dict[str, int]]:
         """Cases per SKU and what the customer asked for beside the problem (refund, replacement, ...)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -15,6 +16,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from sqlite_utils import Database
 
+from bot import codes
 from bot.records import OutboxKind
 from bot.clock import iso, parse_iso
 from bot.schedule.touchpoints import PastOrder
@@ -59,6 +61,7 @@ class Store:
         self.fix_notices = FixNotices(db)
         self.referrals = Referrals(db)
         self.run_log = RunLog(db)
+        self._secret: Optional[bytes] = None
 
     @classmethod
     def open(cls, path: Path | str) -> "Store":
@@ -70,6 +73,17 @@ class Store:
     @classmethod
     def memory(cls) -> "Store":
         return cls(Database(memory=True))
+
+    def install_secret(self) -> bytes:
+        """This install's own key for personal codes when the config sets none (bot/codes.py): kept
+        beside the database file, so it lasts as long as the codes recorded there; a database in
+        memory gets one for its lifetime."""
+        if self._secret is None:
+            row = self.db.execute("pragma database_list").fetchone()      # (seq, name, file)
+            file = row[2] if row else ""
+            self._secret = (codes.install_secret(codes.secret_path(Path(file))) if file
+                            else secrets.token_hex(codes.SECRET_BYTES).encode())
+        return self._secret
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from bot.channels.slack import SlackChannel
-from bot.sandbox.slack_api import SlackSandbox
+from bot.sandbox.platforms.slack_api import SlackSandbox
 
 from tests.support.clocks import FakeClock  # noqa: F401  (re-exported for the tests here)
 

@@ -9,8 +9,8 @@ import aiohttp
 from bot.agent_events import AgentActionKind
 from bot.channels.slack import SlackChannel
 from bot.events import Button, ChoiceMade, InboundKind, OutboundMessage, SendStatus
-from bot.sandbox.slack_api import SlackSandbox, Signing
-from bot.sandbox.slack_delivery import event_envelope, json_body, signed_headers
+from bot.sandbox.platforms.slack_api import SlackSandbox, Signing
+from bot.sandbox.platforms.slack_delivery import event_envelope, json_body, signed_headers
 
 EVIL = ("<!channel> <!here> <!everyone> <!subteam^S123> <@U123> "
         "<https://evil.example|Your bank> @channel @here & more")
@@ -84,7 +84,7 @@ async def test_the_slack_locale_comes_with_every_event_asked_once(sandbox, slack
 
 
 async def test_an_unknown_locale_never_holds_a_message_back(sandbox, slack, recorder, settle):
-    from bot.sandbox.slack_web import ApiError, RateLimited
+    from bot.sandbox.platforms.slack_web import ApiError, RateLimited
 
     quiet = sandbox.add_user("ann", locale="")             # Slack says nothing
     await sandbox.user_sends_dm(quiet, "hello")

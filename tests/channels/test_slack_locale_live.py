@@ -61,7 +61,7 @@ async def live():
 
 
 async def test_the_slack_locale_is_the_language_unless_the_order_says_one(live):
-    api, store = live.world.slack_api, live.store
+    api, store = live.world.server("slack"), live.store
     german = api.add_user("ana", locale="de-AT")
     french_order = api.add_user("bea", locale="de-DE")
     stranger = api.add_user("cy", locale="es-ES")
@@ -69,7 +69,7 @@ async def test_the_slack_locale_is_the_language_unless_the_order_says_one(live):
 
     for user in (german, french_order, stranger):
         await api.user_sends_dm(user, "hallo")
-    await live.world.slack.idle()
+    await live.world.adapter("slack").idle()
     await live.core.dispatcher.run_once()
     assert api.dms_to(stranger)[-1].text == CATALOGS.translate(HELP, "es")     # not a customer yet
     assert store.customers.identity_at("slack", german).language_code == "de-AT"   # stored, as Telegram's is
@@ -80,7 +80,7 @@ async def test_the_slack_locale_is_the_language_unless_the_order_says_one(live):
 
 
 async def test_a_customer_who_never_wrote_is_first_written_to_in_their_slack_locale(live):
-    api, store = live.world.slack_api, live.store
+    api, store = live.world.server("slack"), live.store
     italian = api.add_user("ana", locale="it-IT")
     told = api.add_user("bea", locale="it-IT")                 # the order says French: never asked
     import_rows(store, live.settings, [order(1, italian), order(2, told, "fr")], live.clock.now())

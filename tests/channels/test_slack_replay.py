@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from bot.events import InboundEvent, InboundKind
-from bot.sandbox.slack_delivery import Signing, event_envelope, json_body, signed_headers
+from bot.sandbox.platforms.slack_delivery import Signing, event_envelope, json_body, signed_headers
 from tests.support.live_stack import Stack
 from tests.support.waiting import until
 
@@ -26,22 +26,22 @@ async def replay(stack: Stack, body: str, times: int = 2) -> list[int]:
     async with aiohttp.ClientSession(trust_env=False) as session:
         for _ in range(times):
             headers = {"Content-Type": "application/json",
-                       **signed_headers(stack.world.slack_api.signing_secret, body, Signing.VALID)}
-            async with session.post(stack.world.slack.events_url, data=body.encode(), headers=headers) as resp:
+                       **signed_headers(stack.world.server("slack").signing_secret, body, Signing.VALID)}
+            async with session.post(stack.world.adapter("slack").events_url, data=body.encode(), headers=headers) as resp:
                 statuses.append(resp.status)
-    await stack.world.slack.idle()
+    await stack.world.adapter("slack").idle()
     return statuses
 
 
 def envelope(stack: Stack, event: dict, event_id: str) -> str:
-    api = stack.world.slack_api
+    api = stack.world.server("slack")
     return json_body(event_envelope(event=event, event_id=event_id, team_id=api.workspace.team_id,
                                     app_id=api.workspace.app_id, bot_user_id=api.bot_user_id, event_time=1))
 
 
 async def test_a_replayed_customer_message_is_processed_once(stack):
     user = stack.slack_users[0]
-    event = {"type": "message", "channel": stack.world.slack_api.dm_channel(user), "user": user,
+    event = {"type": "message", "channel": stack.world.server("slack").dm_channel(user), "user": user,
              "text": "is anyone there?", "ts": "1700000000.000200", "channel_type": "im"}
     assert await replay(stack, envelope(stack, event, "EvREPLAY1"), times=3) == [200, 200, 200]
     rows = stack.store.db.execute("select count(*) from messages where direction = 'in' "

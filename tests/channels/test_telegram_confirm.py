@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bot.channels.telegram import TelegramChannel
-from bot.sandbox.telegram_api import TelegramSandbox
+from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from tests.support.waiting import until
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")

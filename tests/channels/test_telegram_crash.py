@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.crash_drill import inbound_drill, summary
+from bot.sandbox.platforms.telegram_crash_drill import inbound_drill, summary
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])

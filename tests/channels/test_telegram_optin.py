@@ -2,7 +2,6 @@
 handler and store. A good token binds the chat once; forged, expired and reused ones bind nothing."""
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from bot.config import load_settings
 from bot.core import build_core
 from bot.importing import import_rows
 from bot.orders import OrderRow
-from bot.sandbox.telegram_api import TelegramLimits, TelegramSandbox
+from bot.sandbox.platforms.telegram_api import TelegramLimits, TelegramSandbox
 from bot.sandbox.world import wait_processed
 from bot.store.store import Store
 from tests.support.table_parser import TableParser

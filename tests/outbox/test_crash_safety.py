@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.sandbox.crash_drill import outbound_drill, summary
+from bot.sandbox.platforms.telegram_crash_drill import outbound_drill, summary
 
 
 async def test_kill_minus_nine_mid_dispatch_loses_nothing(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from bot.app import run_live, serve
 from bot.clock import SystemClock
 from bot.core import default_limits
 from bot.events import InboundKind
-from bot.sandbox.telegram_api import TelegramSandbox
+from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.store.store import Store
 from tests.support.harness import Harness, make_settings
 from tests.support.table_parser import TableParser

@@ -81,7 +81,7 @@ def test_an_empty_store_gets_no_digest_of_zeros():
 
 def test_the_sandbox_posts_one_digest_a_week_to_the_support_channel(sandbox_db):
     _, demo = sandbox_db
-    slack, channel = demo.world.slack_api, demo.world.support_channel_id
+    slack, channel = demo.world.server("slack"), demo.world.support_channel_id
     posts = [m for m in slack.top_level(channel) if m.text.startswith("*Weekly digest*")]
     weeks = [re.match(r"\*Weekly digest\* (\S+) to (\S+)", m.text).groups() for m in posts]
     assert len(weeks) >= 5 and len(set(weeks)) == len(weeks)

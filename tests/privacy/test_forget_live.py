@@ -13,7 +13,8 @@ from bot.core import build_core
 from bot.importing import import_rows
 from bot.orders import OrderRow
 from bot.privacy import find_customer, forget_customer
-from bot.sandbox.platforms import TELEGRAM_CHAT, SlackAgent, TelegramCustomer
+from bot.sandbox.on_platform import DeskAgent
+from bot.sandbox.platforms.telegram_driver import TELEGRAM_CHAT, TelegramCustomer
 from bot.sandbox.scenario import load_scenario
 from bot.sandbox.simulate import SIM_CUSTOMER_REF, Simulation
 from bot.sandbox.world import SandboxWorld, wait_processed
@@ -37,16 +38,16 @@ async def test_forget_while_running_on_telegram_and_slack(tmp_path: Path):
     world = await SandboxWorld(make_settings(), seconds=lambda: clock.now().timestamp()).start()
     try:
         settings = world.settings_for_sandbox()
-        core = build_core(settings, store, TableParser(), clock, {"telegram": world.telegram, "slack": world.slack},
+        core = build_core(settings, store, TableParser(), clock, {"telegram": world.adapter("telegram"), "slack": world.adapter("slack")},
                           desk=world.desk, link_secret=SECRET)
         await world.connect(core.on_event, core.on_agent_action)
-        customer = TelegramCustomer(world, store, "Ana Silva", "en")
+        customer = TelegramCustomer(world.server("telegram"), store, "Ana Silva", "en")
         await customer.setup()
-        simulation = Simulation(scenario, core, clock, customer, SlackAgent(world))
+        simulation = Simulation(scenario, core, clock, customer, DeskAgent(world))
         simulation.import_order(settings)
         await simulation.run()
 
-        slack, channel = world.slack_api, world.support_channel_id
+        slack, channel = world.server("slack"), world.support_channel_id
         card = slack.top_level(channel)[0]
         quoted = [m for m in slack.thread(channel, card.ts) if m.text.startswith("Customer: ")]
         assert quoted and any("sole came off" in b["text"]["text"] for b in card.blocks if "text" in b)
@@ -71,19 +72,19 @@ async def test_forget_while_running_on_telegram_and_slack(tmp_path: Path):
         assert "sole came off" not in held_text(store) and str(TELEGRAM_CHAT) not in held_text(store)
 
         # they write again from the same Telegram account: read by nobody, answered by nobody
-        screen = len(world.telegram_api.messages_to(TELEGRAM_CHAT))
+        screen = len(world.server("telegram").messages_to(TELEGRAM_CHAT))
         rows = {t: store.db[t].count for t in ("customers", "identities", "messages", "outbox")}
         for text in ("hello again, my sole came off", "/start"):
-            injected = await world.telegram_api.user_sends(TELEGRAM_CHAT, text)
+            injected = await world.server("telegram").user_sends(TELEGRAM_CHAT, text)
             await wait_processed(store, "telegram", str(injected.update_id))
         # and tap the deep link they were once sent
         token = make_link_token(cid, SECRET, int((clock.now() + timedelta(days=1)).timestamp()))
-        injected = await world.telegram_api.user_sends(TELEGRAM_CHAT, f"/start {token}")
+        injected = await world.server("telegram").user_sends(TELEGRAM_CHAT, f"/start {token}")
         await wait_processed(store, "telegram", str(injected.update_id))
         clock.set(clock.now() + timedelta(minutes=1))
         core.scheduler.tick(clock.now())
         await core.dispatcher.run_once()
-        assert len(world.telegram_api.messages_to(TELEGRAM_CHAT)) == screen
+        assert len(world.server("telegram").messages_to(TELEGRAM_CHAT)) == screen
         assert {t: store.db[t].count for t in rows} == rows
         assert "sole came off" not in held_text(store)
 
@@ -105,7 +106,7 @@ async def test_forget_while_running_on_telegram_and_slack(tmp_path: Path):
             clock.set(clock.now() + timedelta(days=2))
             core.scheduler.tick(clock.now())
             await core.dispatcher.run_once()
-        assert len(world.telegram_api.messages_to(TELEGRAM_CHAT)) == screen
+        assert len(world.server("telegram").messages_to(TELEGRAM_CHAT)) == screen
         assert {t.status for t in store.orders.touchpoints("A-2002") if t.kind == "checkin"} == \
             {"suppressed:no_consent"}
         # the file cannot switch consent back on; the same import again changes nothing

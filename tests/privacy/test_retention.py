@@ -83,7 +83,7 @@ def test_the_sandbox_loop_erases_old_words_and_their_slack_posts(sandbox_db):
     assert old == 0
     kept = store.db.execute("select count(*) from messages where direction = 'in' and text != ?", [ERASED]).fetchone()[0]
     assert kept > 0 and last_run <= end
-    deleted = demo.world.slack_api.workspace.deleted
+    deleted = demo.world.server("slack").workspace.deleted
     assert deleted and all(m.text.startswith("Customer: ") for m in deleted)
     assert sum(e.counts["slack_posts_deleted"] for e in runs) == len(deleted)
     # the scores are all still there, the same as in a run that keeps every word

@@ -3,6 +3,7 @@ drawn by the inlined Plotly, no console error, nothing fetched, and the page's n
 report's."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -12,7 +13,7 @@ from bot.cli import main
 from bot.report.page import CHART_IDS, render_page
 from bot.store.reporting import Period, Reporting
 from bot.store.store import Store
-from tests.store.shop_fixture import at, write_shop
+from tests.store.shop_fixture import Shop, at, write_shop
 from tests.support.browser import visit
 from tests.support.harness import CONFIG
 
@@ -60,3 +61,50 @@ def test_an_empty_period_still_renders_every_chart_saying_so(tmp_path):
     assert seen.console_errors == [] and seen.page_errors == []
     assert seen.text.count("no data in this period") == len(CHART_IDS)
     assert "Nobody is at risk." in seen.text
+
+
+def test_the_onboarding_tips_are_on_the_page_per_product(tmp_path):
+    """A category's tip that went out about two products gets a row for each and a total; the
+    counts are the report's (`--json`), read off the page Chromium rendered."""
+    db = tmp_path / "tips.db"
+    store = Store.open(db)
+    shop = Shop(store)
+    ana, ben, yuki = (shop.customer(ref, name) for ref, name in
+                      (("C-ANA", "Ana Silva"), ("C-BEN", "Ben Carter"), ("C-YUKI", "Yuki Tanaka")))
+    shop.order("A1", ana, "TR2-44", "footwear", 129.00, at(1))
+    shop.order("B1", ben, "SOCKS", "footwear", 10.00, at(1))
+    shop.order("B2", ben, "TR2-44", "footwear", 129.00, at(1))
+    shop.order("Y1", yuki, "SERUM-30", "skincare", 38.50, at(1))
+    for order, sku, who, helpful in (("A1", "TR2-44", ana, True), ("B1", "SOCKS", ben, False),
+                                     ("B2", "TR2-44", ben, None)):
+        shop.touch("tip_week1", order, sku, who, at(4), answered=helpful is not None,
+                   slots={"tip": "tip_week1:footwear", **({} if helpful is None else {"tip_helpful": helpful})})
+    shop.touch("tip_day1", "Y1", "SERUM-30", yuki, at(5), answered=True,
+               slots={"tip": "tip_day1:SERUM-30", "tip_helpful": True})
+    store.close()
+
+    def report(*args: str) -> str:
+        result = CliRunner().invoke(main, ["--config", str(CONFIG), "report", "--since", "2026-11-02", "--until",
+                                           "2026-11-08", *args], env={"AFTERCARE_DB": str(db)}, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    tips = json.loads(report("--json"))["tips"]
+    assert [(t["tip"], t["sent"], t["helpful"], t["not_helpful"]) for t in tips] == [
+        ("tip_week1:footwear", 3, 1, 1), ("tip_day1:SERUM-30", 1, 1, 0)]
+    page = tmp_path / "report.html"
+    report("--html", str(page))
+    seen = visit(page, CHART_IDS)
+    assert seen.console_errors == [] and seen.page_errors == [] and seen.requests_off_disk == []
+    rows = [line.split("\t") for line in seen.text.splitlines() if line.startswith("tip_")]
+    assert rows == [["tip_week1:footwear", "Tr2-44 (TR2-44)", "2", "1", "0"],
+                    ["tip_week1:footwear", "Socks (SOCKS)", "1", "0", "1"],
+                    ["tip_week1:footwear", "all products", "3", "1", "1"],
+                    ["tip_day1:SERUM-30", "Serum-30 (SERUM-30)", "1", "1", "0"]]
+    assert "tips sent · helpful\n4 · 2" in seen.text
+
+
+def test_a_period_without_tips_says_so():
+    reporting = Reporting(Store.memory().db)
+    page = render_page(reporting.report(WEEK, at(30)), [], [])
+    assert "No onboarding tips in this period." in page and 'id="tips"' not in page

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from bot.sandbox.slack_api import SlackSandbox
+from bot.sandbox.platforms.slack_api import SlackSandbox
 
 from tests.support.clocks import FakeClock  # noqa: F401  (re-exported for the tests here)
 

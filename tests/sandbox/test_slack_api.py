@@ -12,8 +12,8 @@ from aiohttp import web
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.slack_api import Signing, SlackSandbox
-from bot.sandbox.slack_state import Message
+from bot.sandbox.platforms.slack_api import Signing, SlackSandbox
+from bot.sandbox.platforms.slack_state import Message
 
 
 def client(sandbox: SlackSandbox, token: str = None) -> AsyncWebClient:

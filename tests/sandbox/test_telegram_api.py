@@ -17,7 +17,7 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 
-from bot.sandbox.telegram_api import TelegramLimits, TelegramSandbox
+from bot.sandbox.platforms.telegram_api import TelegramLimits, TelegramSandbox
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")

@@ -13,7 +13,7 @@ from bot.core import build_core
 from bot.mainloop import MainLoop
 from bot.importing import import_rows
 from bot.orders import OrderRow
-from bot.sandbox.telegram_api import TelegramSandbox
+from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.sandbox.world import SandboxWorld
 from bot.store.store import Store
 from tests.support.harness import make_settings, shipped_flows
@@ -36,12 +36,12 @@ class Stack:
         self.hook = TelegramChannel(self.hook_api.token, base_url=self.hook_api.url, mode="webhook",
                                     webhook_port=0, webhook_secret=SECRET)
         self.core = build_core(self.settings, self.store, TableParser(), SystemClock(),
-                               {"telegram": self.world.telegram, "slack": self.world.slack},
+                               {"telegram": self.world.adapter("telegram"), "slack": self.world.adapter("slack")},
                                desk=self.world.desk, flows=shipped_flows())
         await self.world.connect(self.core.on_event, self.core.on_agent_action)
         await self.hook.start(self.core.on_event)
-        self.slack_users = [self.world.slack_api.add_user(f"customer{n}", f"c{n}@example.com") for n in range(6)]
-        self.world.slack_api.join(self.world.support_channel_id, self.world.agent_id)
+        self.slack_users = [self.world.server("slack").add_user(f"customer{n}", f"c{n}@example.com") for n in range(6)]
+        self.world.server("slack").join(self.world.support_channel_id, self.world.agent_id)
         self._import_customers()
         self._stop = asyncio.Event()
         self._loop = asyncio.create_task(self._serve())
@@ -56,7 +56,7 @@ class Stack:
             rows.append(self._row(100 + n, "slack", user, now))
         import_rows(self.store, self.settings, rows, now)
         for chat in CHATS:
-            self.world.telegram_api.world.add_user(chat, "Fuzz", "en")
+            self.world.server("telegram").world.add_user(chat, "Fuzz", "en")
 
     @staticmethod
     def _row(n: int, channel: str, address: str, now) -> OrderRow:

@@ -13,7 +13,7 @@ import aiohttp
 
 from bot.app import run_live
 from bot.clock import SystemClock
-from bot.sandbox.telegram_api import TelegramSandbox
+from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.store.store import Store
 from bot.webhooks.signing import sign_orders
 from tests.support.harness import make_settings

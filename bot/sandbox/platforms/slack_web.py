@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any, Awaitable, Callable, Optional
 
-from bot.sandbox.slack_checks import MAX_TEXT, block_errors, scan
-from bot.sandbox.slack_state import (
+from bot.sandbox.platforms.slack_checks import MAX_TEXT, block_errors, scan
+from bot.sandbox.platforms.slack_state import (
     Channel, ChannelRateLimiter, Ephemeral, Ids, Message, TsSource, User,
 )
 

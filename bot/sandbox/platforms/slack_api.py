@@ -17,14 +17,14 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from bot.sandbox.slack_delivery import (
+from bot.sandbox.platforms.slack_delivery import (
     Delivered, Deliverer, Signing, block_actions_payload, event_envelope, form_payload_body,
     json_body,
 )
-from bot.sandbox.slack_state import (
+from bot.sandbox.platforms.slack_state import (
     Channel, ChannelRateLimiter, Clock, Ephemeral, Ids, Message, TsSource, User,
 )
-from bot.sandbox.slack_web import ApiError, RateLimited, Workspace
+from bot.sandbox.platforms.slack_web import ApiError, RateLimited, Workspace
 
 __all__ = ["SlackSandbox", "Signing", "Delivered", "Message", "Ephemeral"]
 

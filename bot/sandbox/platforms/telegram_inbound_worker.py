@@ -2,7 +2,7 @@
 file and the real Telegram adapter, by polling or webhook, against a (loopback) Bot API. It
 prints `ready` once it receives, and stops cleanly on SIGTERM (a drill kills it with SIGKILL).
 
-    python -m bot.sandbox.inbound_worker DB_PATH BASE_URL TOKEN polling|webhook MODULE:PARSER
+    python -m bot.sandbox.platforms.telegram_inbound_worker DB_PATH BASE_URL TOKEN polling|webhook MODULE:PARSER
 
 MODULE:PARSER names a class whose instances parse text (the drill passes a stand-in: what is
 under test is receiving, not understanding, and a restart must not wait for a model).
@@ -22,7 +22,7 @@ from bot.core import build_core
 from bot.nlu.base import Parser
 from bot.store.store import Store
 
-CONFIG = Path(__file__).resolve().parents[2] / "config.yml"
+CONFIG = Path(__file__).resolve().parents[3] / "config.yml"
 WEBHOOK_SECRET = "inbound-drill-secret"
 
 

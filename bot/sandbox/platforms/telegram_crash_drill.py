@@ -29,11 +29,11 @@ from bot.config import load_settings
 from bot.importing import import_rows
 from bot.nlu.base import Parse
 from bot.orders import OrderRow
-from bot.sandbox.telegram_api import TelegramSandbox
-from bot.sandbox.telegram_limits import TelegramLimits
+from bot.sandbox.platforms.telegram_api import TelegramSandbox
+from bot.sandbox.platforms.telegram_limits import TelegramLimits
 from bot.store.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIRST_CHAT = 7001
 
 
@@ -151,7 +151,7 @@ async def outbound_drill(workdir: Path, *, messages: int = 1000, chats: int = 10
         for chat in range(FIRST_CHAT, FIRST_CHAT + chats):
             await api.add_user(chat)
         for kill in range(kills):
-            proc = await _spawn("bot.sandbox.dispatch_worker", str(db_path), api.url, api.token)
+            proc = await _spawn("bot.sandbox.dispatch_worker", str(db_path), api.url, api.token, "telegram")
             before = api.stats.accepted
             left = messages - before
             # somewhere in this worker's share of the rest, never before its first accepted send
@@ -163,7 +163,7 @@ async def outbound_drill(workdir: Path, *, messages: int = 1000, chats: int = 10
                 raise DrillError(f"kill {kill + 1} came after the last send: make the outbox bigger")
             result.in_flight.append(flight)
             result.accepted_before_kill.append(api.stats.accepted - before)
-        proc = await _spawn("bot.sandbox.dispatch_worker", str(db_path), api.url, api.token)
+        proc = await _spawn("bot.sandbox.dispatch_worker", str(db_path), api.url, api.token, "telegram")
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
         if proc.returncode != 0:
             raise DrillError(f"the last worker failed ({proc.returncode}): {err.decode()[-800:]}")
@@ -220,7 +220,7 @@ def _processed(store: Store) -> int:
 
 
 async def inbound_drill(workdir: Path, *, mode: str = "polling", updates: int = 1000, chats: int = 50,
-                        kills: int = 10, parser: str = "bot.sandbox.crash_drill:EchoParser",
+                        kills: int = 10, parser: str = "bot.sandbox.platforms.telegram_crash_drill:EchoParser",
                         seed: int = 12, timeout: float = 300.0) -> InboundResult:
     """Customers write `updates` messages while receivers are killed `kills` times."""
     db_path = workdir / f"inbound-drill-{mode}.db"
@@ -234,7 +234,7 @@ async def inbound_drill(workdir: Path, *, mode: str = "polling", updates: int = 
             await api.add_user(FIRST_CHAT + n)
         per_round = updates // (kills + 1)
         for kill in range(kills + 1):
-            proc = await _spawn("bot.sandbox.inbound_worker", str(db_path), api.url, api.token, mode, parser)
+            proc = await _spawn("bot.sandbox.platforms.telegram_inbound_worker", str(db_path), api.url, api.token, mode, parser)
             before = _processed(store)
             for _ in range(per_round if kill < kills else updates - per_round * kills):
                 sent = await api.user_sends(FIRST_CHAT + rng.randrange(chats), f"message {len(result.update_ids)}")

@@ -13,7 +13,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from bot.sandbox.telegram_request import conflict
+from bot.sandbox.platforms.telegram_request import conflict
 
 JSON = dict[str, Any]
 

@@ -25,12 +25,12 @@ from typing import Any, Callable, Optional
 
 from aiohttp import web
 
-from bot.sandbox import telegram_shapes as shapes
-from bot.sandbox.telegram_limits import FloodControl, LimitStats, TelegramLimits
-from bot.sandbox.telegram_request import ApiError, Params, Upload, bad_request, conflict
-from bot.sandbox.telegram_updates import UpdateQueue
-from bot.sandbox.telegram_webhook import WebhookPusher, WebhookStats, is_loopback_url
-from bot.sandbox.telegram_world import BotMessage, Injected, TelegramWorld
+from bot.sandbox.platforms import telegram_shapes as shapes
+from bot.sandbox.platforms.telegram_limits import FloodControl, LimitStats, TelegramLimits
+from bot.sandbox.platforms.telegram_request import ApiError, Params, Upload, bad_request, conflict
+from bot.sandbox.platforms.telegram_updates import UpdateQueue
+from bot.sandbox.platforms.telegram_webhook import WebhookPusher, WebhookStats, is_loopback_url
+from bot.sandbox.platforms.telegram_world import BotMessage, Injected, TelegramWorld
 
 log = logging.getLogger(__name__)
 

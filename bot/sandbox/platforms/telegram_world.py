@@ -11,12 +11,12 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from bot.sandbox import telegram_shapes as shapes
-from bot.sandbox.telegram_limits import FloodControl
-from bot.sandbox.telegram_request import (
+from bot.sandbox.platforms import telegram_shapes as shapes
+from bot.sandbox.platforms.telegram_limits import FloodControl
+from bot.sandbox.platforms.telegram_request import (
     ChatRef, Params, Upload, bad_request, forbidden, too_many_requests,
 )
-from bot.sandbox.telegram_updates import UpdateQueue
+from bot.sandbox.platforms.telegram_updates import UpdateQueue
 
 JSON = dict[str, Any]
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"

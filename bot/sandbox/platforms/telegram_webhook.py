@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.sandbox.telegram_updates import UpdateQueue
+from bot.sandbox.platforms.telegram_updates import UpdateQueue
 
 log = logging.getLogger(__name__)
 
