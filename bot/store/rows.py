@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Mapping, Optional, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Mapping, Optional, TypedDict, TypeVar
 
 from bot.records import CaseStatus, ConversationStatus, OutboxKind, OutboxStatus, Owner, WakeKind
 
-_Row = TypeVar("_Row")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Row = TypeVar("_Row", bound="DataclassInstance")
 
 
 def _build(cls: type[_Row], row: Mapping[str, Any], **converted: Any) -> _Row:
-    """`cls` from a `select *` row: every field from its column (None when the column is absent),
-    `converted` values instead where the stored form differs from the typed one."""
-    values = {f.name: row.get(f.name) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    values.update(converted)
-    return cls(**values)
+    """`cls` from a row: every field from its column (a KeyError names a field the query did not
+    select), or from `converted` where the stored form differs from the typed one."""
+    return cls(**{f.name: converted[f.name] if f.name in converted else row[f.name] for f in dataclasses.fields(cls)})
 
 
 def _json(raw: Optional[str], empty: Any) -> Any:
@@ -370,7 +371,7 @@ class EarlierFacts(TypedDict, total=False):
     had_case: bool
 
 
-def as_mapping(row: Any) -> dict[str, Any]:
+def as_mapping(row: "DataclassInstance") -> dict[str, Any]:
     """A typed row as the column -> value mapping the engine's `Facts` read template variables
     from (the engine stays free of the store's types); a `CaseAbout` flattens into its case's
     columns with `sku` and `product`."""
