@@ -282,6 +282,12 @@ class ReferralSettings(_Model):
             raise ValueError(f'"{value}" has no {{code}} (the customer\'s referral code goes there)')
         return value
 
+    @validator("secret")
+    def _long_enough(cls, value: Optional[SecretStr]) -> Optional[SecretStr]:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("shorter than 16 characters: too easy to guess (use a long random string)")
+        return value
+
     def link_for(self, code: str) -> Optional[str]:
         return self.url.replace("{code}", code) if self.url else None
 
@@ -446,7 +452,7 @@ def load_settings(path: Path | str = "config.yml",
         msg = first["msg"]
         if first["type"] == "value_error.extra":
             msg = "unknown key"
-        elif value is not None and not msg.startswith('"'):
+        elif value is not None and not msg.startswith('"') and not _is_secret(Settings, loc):
             msg = f"{value!r}: {msg}"
         raise ConfigError(path, doc.line_of(loc), f"{dotted}: {msg}") from None
     return settings.copy(update={"config_path": path})
@@ -468,6 +474,16 @@ def _literal_secret(model: Any, data: Any, where: list) -> Optional[list]:
             if found:
                 return found
     return None
+
+
+def _is_secret(model: Any, loc: list) -> bool:
+    """Whether the key path `loc` names a secret field (whose value an error must never show)."""
+    for name in loc:
+        field = getattr(model, "__fields__", {}).get(name)
+        if field is None:
+            return False
+        model = field.type_
+    return model is SecretStr
 
 
 def _substitute_env(node: Any, environ: Mapping[str, str]) -> Any:

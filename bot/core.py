@@ -13,6 +13,7 @@ from bot.channels.registry import ChannelRegistry, default_registry, desk_limits
 from bot.channels.spec import Capability, LooksUpEmail, LooksUpLocale
 from bot.clock import Clock
 from bot.config import Settings
+from bot.context import code_key
 from bot.engine.flows import FlowSet
 from bot.engine.machine import Engine
 from bot.events import InboundEvent
@@ -117,6 +118,7 @@ def build_core(settings: Settings, store: Store, parser: Parser, clock: Clock,
     """The whole network-free bot. `sends_on`: the channels this process sends on (another
     process sends the rest); all when None."""
     flows = flows or load_shop_flows(settings)
+    code_key(settings, store)       # a broken install secret stops the start, not a conversation later
     runner = ConversationRunner(store, Engine(flows), settings)
     cases = CaseHandler(store, runner, settings)
     inbound = InboundHandler(store, runner, cases, parser, flows.texts, settings, link_secret=link_secret,

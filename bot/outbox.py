@@ -48,16 +48,20 @@ class Outlet(Protocol):
 class Limits:
     """Sends per second per address (chat / DM / channel) and per channel as a whole.
 
-    `burst`: sends per channel that may go back to back. `reply_burst`: messages of an answer
-    to someone who just wrote that may go to their address at once (platforms tolerate short
-    bursts per chat); proactive sends keep to `per_address`. `in_flight`: platform calls per
-    channel at once, never two to one address."""
+    `burst`: sends per channel that may go back to back. `reply_headroom`: sends per channel
+    beyond `burst` that only answers may use, so customers who write at the same moment are
+    answered at once rather than at the pace proactive sends keep (the platform tolerates
+    `burst + reply_headroom` at once). `reply_burst`: messages of an answer to someone who just
+    wrote that may go to their address at once (platforms tolerate short bursts per chat);
+    proactive sends keep to `per_address`. `in_flight`: platform calls per channel at once,
+    never two to one address."""
 
     per_address: float = 1.0
     per_channel: float = 30.0
     burst: int = 1
     reply_burst: int = 1
     in_flight: int = 8
+    reply_headroom: int = 0
 
 
 class _Bucket:
@@ -68,9 +72,10 @@ class _Bucket:
     def __init__(self, rate: float, size: int, now: float) -> None:
         self.rate, self.size, self.tokens, self.at = rate, float(max(1, size)), float(max(1, size)), now
 
-    def ready_at(self, now: float) -> float:
+    def ready_at(self, now: float, need: float = 1.0) -> float:
+        """When `need` tokens are there (one is taken; the rest stay, left for others)."""
         self._refill(now)
-        return now if self.tokens >= 1 - 1e-3 else now + (1 - self.tokens) / self.rate  # 1e-3: clock rounding
+        return now if self.tokens >= need - 1e-3 else now + (need - self.tokens) / self.rate  # 1e-3: clock rounding
 
     def take(self, now: float) -> None:
         self._refill(now)
@@ -88,9 +93,11 @@ class _Bucket:
 class RateLimiter:
     """A token bucket per address and one per channel, on the injected clock.
 
-    A reply may use the address's burst. A proactive send keeps to the address's interval on a
-    schedule (GCRA): it may go up to `PACE_TOLERANCE` of an interval early, so a loop that
-    wakes a little late does not lose that time for good, and the average stays at the rate."""
+    A reply may use the address's burst, and the channel's `reply_headroom`: a proactive send
+    goes only while the channel's bucket holds more than that headroom, so the last tokens are
+    kept for answers. A proactive send keeps to the address's interval on a schedule (GCRA):
+    it may go up to `PACE_TOLERANCE` of an interval early, so a loop that wakes a little late
+    does not lose that time for good, and the average stays at the rate."""
 
     PRUNE_AT = 10_000       # addresses remembered before idle ones are forgotten
     PACE_TOLERANCE = 0.1
@@ -100,13 +107,13 @@ class RateLimiter:
         self._addresses: dict[str, tuple[_Bucket, float]] = {}    # bucket, next proactive slot
         self._channel: Optional[_Bucket] = None
 
-    def channel_ready_at(self, now: float) -> float:
-        """The earliest time the channel as a whole may send again."""
-        return self._channel_bucket(now).ready_at(now)
+    def channel_ready_at(self, now: float, reply: bool = False) -> float:
+        """The earliest time the channel as a whole may send again (an answer, or any send)."""
+        return self._channel_bucket(now).ready_at(now, 1.0 if reply else 1.0 + self.limits.reply_headroom)
 
     def ready_at(self, address: str, now: float, reply: bool = False) -> float:
         """The earliest time (seconds) a send to `address` is allowed; <= now means now."""
-        at = self.channel_ready_at(now)
+        at = self.channel_ready_at(now, reply)
         known = self._addresses.get(address)
         if known and self.limits.per_address > 0:
             bucket, slot = known
@@ -129,7 +136,7 @@ class RateLimiter:
 
     def _channel_bucket(self, now: float) -> _Bucket:
         if self._channel is None:
-            self._channel = _Bucket(self.limits.per_channel, self.limits.burst, now)
+            self._channel = _Bucket(self.limits.per_channel, self.limits.burst + self.limits.reply_headroom, now)
         return self._channel
 
     def _prune(self, now: float) -> None:
@@ -241,13 +248,15 @@ class Dispatcher:
         address with a send in flight, nor past a held row (per-address order). Returns the
         time the next held or future row becomes sendable (in-flight completions wake anyway).
 
-        Reads the due rows a page at a time and stops once every channel is at its limit, so a
-        long queue costs little per wake-up."""
+        Reads the due rows a page at a time and stops once every channel is at its limit, or
+        keeps only its reply headroom (answers further down a long proactive queue wait their
+        turn), so a long queue costs little per wake-up."""
         now_dt = self.clock.now()
         now = now_dt.timestamp()
         held: set[tuple[str, str]] = set(self._in_flight)
         busy = Counter(channel for channel, _ in self._in_flight)
         full: set[str] = set()          # channels that can start nothing more now
+        paced: set[str] = set()         # channels that can start answers only (reply headroom)
         seen: set[str] = set()
         next_ready: Optional[float] = None
         offset = 0
@@ -265,16 +274,23 @@ class Dispatcher:
                 if limits is not None and busy[channel] >= limits.in_flight:
                     full.add(channel)
                     continue
+                reply = row.reply
                 if limiter:
-                    ready = limiter.channel_ready_at(now)
-                    if self._live and busy[channel]:
-                        ready = max(ready, self._last_start.get(channel, 0.0) + self._spacing.get(channel, 0.0))
+                    spaced = self._last_start.get(channel, 0.0) + self._spacing.get(channel, 0.0) \
+                        if self._live and busy[channel] else 0.0
+                    ready = max(limiter.channel_ready_at(now, reply=True), spaced)
                     if ready > now + 1e-6:
                         full.add(channel)
                         next_ready = ready if next_ready is None else min(next_ready, ready)
                         continue
-                if limiter:
-                    ready = limiter.ready_at(key[1], now, reply=row.reply)
+                    if not reply and channel in paced:
+                        continue
+                    ready = max(limiter.channel_ready_at(now), spaced)
+                    if not reply and ready > now + 1e-6:
+                        paced.add(channel)
+                        next_ready = ready if next_ready is None else min(next_ready, ready)
+                        continue
+                    ready = limiter.ready_at(key[1], now, reply=reply)
                     if ready > now + 1e-6:
                         next_ready = ready if next_ready is None else min(next_ready, ready)
                         continue
@@ -291,7 +307,7 @@ class Dispatcher:
                 self._last_start[channel] = now
                 busy[channel] += 1
                 self._in_flight[key] = asyncio.ensure_future(self._deliver(key, row))
-            if len(rows) < SCAN_PAGE or seen <= full:
+            if len(rows) < SCAN_PAGE or seen <= full | paced:
                 break
         waits = [datetime.fromtimestamp(next_ready, tz=now_dt.tzinfo)] if next_ready is not None else []
         upcoming = self.store.outbox.next_due_at()

@@ -11,9 +11,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.codes import ALPHABET, install_secret, personal_code
+from bot.clock import SimClock
+from bot.codes import ALPHABET, SecretFileError, install_secret, personal_code
 from bot.config import ConfigError, load_settings
 from bot.context import build_context, code_key
+from bot.core import build_core
 from bot.importing import import_file
 from bot.sandbox.simulate import SIM_CUSTOMER_REF, simulate_file
 from bot.store.store import Store
@@ -63,6 +65,9 @@ def test_the_secret_comes_from_the_environment_never_from_the_file(tmp_path):
                       encoding="utf-8")
     with pytest.raises(ConfigError, match="referrals.secret: a secret is never written in the file"):
         load_settings(config, environ={})
+    with pytest.raises(ConfigError, match="referrals.secret: shorter than 16 characters: too easy to guess") as error:
+        load_settings(CONFIG, environ={"AFTERCARE_SECRET": "tiny-secret"})
+    assert "tiny-secret" not in str(error.value)                              # never printed
 
 
 async def test_without_a_secret_the_install_makes_one_beside_the_store_and_keeps_it(tmp_path):
@@ -114,3 +119,22 @@ async def test_a_gift_code_given_stays_the_customers_after_the_key_changes():
     ctx = build_context(store, rotated, customer_id(store), None, None, shipped_flows().vocabulary,
                         touchpoint="anniversary")
     assert ctx.variables["milestone.gift_code"] == YEAR1
+
+
+def test_a_broken_secret_file_is_one_clear_error_naming_it(tmp_path):
+    path = tmp_path / "shop.db.secret"
+    path.write_text("short\n", encoding="ascii")
+    with pytest.raises(SecretFileError, match=r"shop\.db\.secret: the install secret is shorter than 32"):
+        install_secret(path)
+    path.unlink()
+    path.mkdir()                                                   # a folder where the file should be
+    with pytest.raises(SecretFileError, match=r"shop\.db\.secret: cannot read or make the install secret"):
+        install_secret(path)
+
+
+def test_the_bot_stops_at_the_start_on_a_broken_secret_file(tmp_path):
+    (tmp_path / "shop.db.secret").write_text("short\n", encoding="ascii")
+    store = Store.open(tmp_path / "shop.db")
+    with pytest.raises(SecretFileError, match=r"shop\.db\.secret: the install secret is shorter than 32"):
+        build_core(make_settings(), store, TableParser(), SimClock(NOW), {})
+    assert build_core(make_settings(referrals={"secret": KEY}), store, TableParser(), SimClock(NOW), {})  # set: fine

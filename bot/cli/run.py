@@ -6,6 +6,7 @@ import asyncio
 import click
 
 from bot.cli.common import load_nlu, open_store, settings_from
+from bot.codes import SecretFileError
 
 
 @click.command()
@@ -19,5 +20,9 @@ def run(ctx: click.Context, speed: float, orders_file: str | None, no_personas: 
     from bot.app import run_app
 
     settings = settings_from(ctx)
-    raise SystemExit(asyncio.run(run_app(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
-                                         personas=not no_personas)))
+    try:
+        code = asyncio.run(run_app(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
+                                   personas=not no_personas))
+    except SecretFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    raise SystemExit(code)

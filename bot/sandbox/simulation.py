@@ -1,6 +1,7 @@
 """`simulate`'s engine: play a scenario against the real core on a simulated clock, whatever
 the channel; the sides that act for the customer and the agent are given to it (console ones
-in bot/sandbox/simulate.py, platform ones in bot/sandbox/platforms.py)."""
+in bot/sandbox/simulate.py, platform ones from each channel's driver in bot/sandbox/platforms/,
+played by bot/sandbox/on_platform.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -16,23 +17,13 @@ from bot.orders import OrderRow
 from bot.records import CaseStatus
 from bot.sandbox.scenario import (AgentMove, Block, OrderMove, Press, Say, Scenario, ScenarioError, TellFixed, Turn,
                                   Wait)
+from bot.sandbox.platforms.base import ScriptedCustomer as CustomerSide
 from bot.store.rows import CaseRow
 from bot.store.store import Store
 from bot.tell_fixed import TellFixedError, check_request, parse_since, plan, queue
 
 SIM_CUSTOMER_REF = "sim-customer"
 SETTLE_HORIZON = timedelta(minutes=2)   # rate-limit pauses and retries the bot "has to say now"
-
-
-class CustomerSide(Protocol):
-    """How a scripted customer acts on one channel."""
-
-    channel: str
-    address: str
-
-    async def say(self, text: str) -> None: ...
-    async def press(self, value: str, platform_message_id: Optional[str]) -> None: ...
-    async def block(self) -> None: ...
 
 
 class AgentSide(Protocol):

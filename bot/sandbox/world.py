@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from bot.agent_events import AgentActionHandler
 from bot.channels.base import Channel, EventHandler, SupportDesk
+from bot.channels.registry import default_registry
 from bot.config import Settings
 from bot.sandbox.platforms.base import DeskClient, Running, Seconds, wait_processed
 from bot.sandbox.platforms.registry import PlatformRegistry, default_platforms
@@ -86,5 +87,7 @@ class SandboxWorld:
         return self._desk_client().posts()
 
     def describe(self) -> str:
-        """Where each loopback server listens, for the log: "<channel> http://127.0.0.1:…, …"."""
-        return ", ".join(f"{name} {running.url}" for name, running in self.running.items())
+        """Where each loopback server listens, for the log: "<channel's title> http://127.0.0.1:… and …"."""
+        shown = [f"{spec.title if (spec := default_registry().get(name)) else name} {running.url}"
+                 for name, running in self.running.items()]
+        return " and ".join(shown)

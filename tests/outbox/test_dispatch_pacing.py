@@ -87,6 +87,47 @@ async def test_the_per_bot_limit_binds_across_chats():
 async def test_shipped_config_lets_a_telegram_reply_burst_but_not_a_check_in():
     limits = default_limits(make_settings())["telegram"]
     assert (limits.per_address, limits.reply_burst, limits.per_channel) == (1.0, 3, 30.0)
+    assert (limits.burst, limits.burst + limits.reply_headroom) == (10, 25)   # proactive / answers at once
+
+
+HEADROOM = Limits(per_address=1.0, per_channel=30.0, burst=3, reply_burst=3, reply_headroom=5)
+
+
+async def test_answers_to_many_chats_at_once_use_the_channel_headroom_proactive_sends_do_not():
+    store, clock, channel, dispatcher = world(HEADROOM)
+    for chat in range(20):
+        queue(store, clock, f"r{chat}", ["answer"], reply=True)
+    await dispatcher.run_once()
+    assert len(channel.delivered) == 8               # burst 3 + headroom 5: eight customers answered at once
+
+    store, clock, channel, dispatcher = world(HEADROOM)
+    for chat in range(20):
+        queue(store, clock, f"p{chat}", ["check-in"], reply=False)
+    await dispatcher.run_once()
+    assert len(channel.delivered) == 3               # proactive: the burst only
+    for _ in range(30):
+        clock.advance(timedelta(seconds=1 / 30))
+        await dispatcher.run_once()
+    assert len(channel.delivered) == 3 + 17          # then the channel's rate; the headroom stays unused
+
+
+async def test_answers_pass_proactive_sends_held_at_their_pace_but_never_within_one_chat():
+    store, clock, channel, dispatcher = world(HEADROOM)
+    for chat in range(10):
+        queue(store, clock, f"p{chat}", ["check-in"], reply=False)
+    queue(store, clock, "p9", ["answer to p9"], reply=True)      # behind p9's own check-in
+    for chat in range(10):
+        queue(store, clock, f"r{chat}", ["answer"], reply=True)
+    await dispatcher.run_once()
+    sent = [message.address for message in channel.delivered]
+    assert sent[:3] == ["p0", "p1", "p2"]             # proactive up to the burst, in order
+    assert sorted(sent[3:]) == ["r0", "r1", "r2", "r3", "r4"]   # answers take the headroom
+    assert channel.texts("p9") == []                  # p9's answer waits for p9's check-in
+    for _ in range(300):
+        clock.advance(timedelta(seconds=1 / 30))
+        await dispatcher.run_once()
+    assert channel.texts("p9") == ["check-in", "answer to p9"]
+    assert len(channel.delivered) == 21
 
 
 async def test_a_429_still_holds_the_chat_for_retry_after():

@@ -68,7 +68,7 @@ async def test_the_world_runs_a_registered_toy_platform():
     running = world.running["toy"]
     assert world.channels == {"toy": running.adapter} and world.desk_client is None
     await world.connect(lambda event: None, lambda action: None)   # type: ignore[arg-type,return-value]
-    assert running.connected and world.describe() == "toy toy://loopback"
+    assert running.connected and world.describe() == "toy toy://loopback"   # no channel spec: its name
     with pytest.raises(LookupError, match="no sandbox platform carries a support desk"):
         world.support_channel_id
     await world.stop()

@@ -4,17 +4,19 @@ personas (`SlackSide`) and for a `simulate` scenario (`SlackCustomer`), and the 
 case cards (`SlackDeskClient`)."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from bot.agent_events import AgentActionHandler, AgentActionKind
 from bot.channels.base import Channel, EventHandler, SupportDesk
-from bot.channels.slack import SlackChannel
 from bot.channels.slack_blocks import CHOICE_PREFIX, CLAIM_ACTION, RESOLVE_ACTION
 from bot.config import Settings
 from bot.orders import OrderRow
-from bot.sandbox.platforms.base import CaseCard, DeskClient, DeskPost, Platform, ScriptedCustomer, Seconds, Seen, Side
+from bot.sandbox.platforms.base import CaseCard, DeskClient, DeskPost, Platform, PlatformCustomer, Seconds, Seen, Side
 from bot.sandbox.platforms.slack_api import Message, SlackSandbox
 from bot.store.store import Store
+
+if TYPE_CHECKING:     # the SDK is imported when an adapter is built (a worker builds one channel's only)
+    from bot.channels.slack import SlackChannel
 
 NAME = "slack"
 
@@ -31,6 +33,7 @@ class SlackRunning:
 
     @classmethod
     async def start(cls, settings: Settings, seconds: Seconds) -> "SlackRunning":
+        from bot.channels.slack import SlackChannel
         server = SlackSandbox(clock=seconds)
         await server.start()
         agent_id = server.add_user("support-agent", "agent@shop.example")
@@ -52,7 +55,7 @@ class SlackRunning:
             return None
         return SlackSide(self.server, self.adapter, row.customer_name or row.customer_ref, row.email, row.address)
 
-    def scripted_customer(self, store: Store, customer: Mapping[str, Any]) -> ScriptedCustomer:
+    def scripted_customer(self, store: Store, customer: Mapping[str, Any]) -> PlatformCustomer:
         return SlackCustomer(self.server, self.adapter, str(customer.get("name", "Sam Customer")),
                              str(customer.get("email", "customer@example.com")))
 
@@ -184,6 +187,7 @@ def _card(post: Message) -> Optional[CaseCard]:
 
 def sender(base_url: str, token: str) -> Channel:
     """A send-only adapter (the dispatcher worker's)."""
+    from bot.channels.slack import SlackChannel
     return SlackChannel(bot_token=token, signing_secret="", base_url=base_url)
 
 

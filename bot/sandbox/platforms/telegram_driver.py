@@ -3,17 +3,19 @@ pointed at it, and its clients: a customer's chat for the demo's personas (`Tele
 and for a `simulate` scenario (`TelegramCustomer`)."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from bot.agent_events import AgentActionHandler
 from bot.channels.base import Channel, EventHandler
-from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_links import make_link_token
 from bot.config import Settings
 from bot.orders import OrderRow
-from bot.sandbox.platforms.base import DeskClient, Platform, ScriptedCustomer, Seconds, Seen, Side, wait_processed
+from bot.sandbox.platforms.base import DeskClient, Platform, PlatformCustomer, Seconds, Seen, Side, wait_processed
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.store.store import Store
+
+if TYPE_CHECKING:     # the SDK is imported when an adapter is built (a worker builds one channel's only)
+    from bot.channels.telegram import TelegramChannel
 
 NAME = "telegram"
 TELEGRAM_CHAT = 1001                # the chat of a `simulate` scenario's customer
@@ -31,6 +33,7 @@ class TelegramRunning:
 
     @classmethod
     async def start(cls, settings: Settings, seconds: Seconds) -> "TelegramRunning":
+        from bot.channels.telegram import TelegramChannel
         username = settings.channels.telegram.bot_username
         server = TelegramSandbox(bot_username=username, clock=seconds)
         url = await server.start()
@@ -49,7 +52,7 @@ class TelegramRunning:
         chat_id = int(row.address) if row.address else UNLINKED_CHAT_IDS + number
         return TelegramSide(self.server, store, chat_id, name.split()[0], row.language, unlinked=not row.address)
 
-    def scripted_customer(self, store: Store, customer: Mapping[str, Any]) -> ScriptedCustomer:
+    def scripted_customer(self, store: Store, customer: Mapping[str, Any]) -> PlatformCustomer:
         return TelegramCustomer(self.server, store, str(customer.get("name", "Sam Customer")),
                                 str(customer.get("language", "en")))
 
@@ -119,6 +122,7 @@ class TelegramCustomer:
 
 def sender(base_url: str, token: str) -> Channel:
     """A send-only adapter (the dispatcher worker's)."""
+    from bot.channels.telegram import TelegramChannel
     return TelegramChannel(token, base_url=base_url, mode="polling")
 
 
