@@ -103,7 +103,7 @@ async def test_asking_in_a_sentence_switches_for_good():
     await h.start_checkin(language="pt")
     await h.say("em alemão, por favor")
     assert h.texts()[-1] == "Erledigt: Ab jetzt schreibe ich Ihnen auf Deutsch."
-    assert h.store.customers.get(h.customer_id())["language_choice"] == "de"
+    assert h.store.customers.get(h.customer_id()).language_choice == "de"
 
 
 @pytest.mark.parametrize("language, stop, confirmation", [
