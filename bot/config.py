@@ -327,11 +327,10 @@ class NluSettings(_Model):
     def _overrides_known(cls, overrides: dict, values: dict) -> dict:
         if "pipeline" not in values or "languages" not in values:   # already reported
             return overrides
-        trained = {tag.split("-")[0] for tag in [values.get("language", "en"), *values["languages"]]}
         for language, components in overrides.items():
-            if language not in trained:
-                raise ValueError(f"overrides.{language}: not a trained language "
-                                 f"(nlu.languages: {', '.join(sorted(trained))})")
+            # a language left out of nlu.languages keeps its tuning, unused, for when it returns
+            if not re.fullmatch(r"[a-z]{2,3}", language):
+                raise ValueError(f"overrides.{language}: a trained language is a base tag like fr or de")
             for component, keys in components.items():
                 place = f"overrides.{language}.{component}"
                 found = [step for step in values["pipeline"] if step.get("name") == component]

@@ -109,7 +109,7 @@ def test_an_override_changes_only_its_languages_pipeline_and_model(tmp_path: Pat
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ("  overrides:\n    de: {DIETClassifier: {epochs: 80}}\n", "overrides.de: not a trained language"),
+    ("  overrides:\n    fr-CA: {DIETClassifier: {epochs: 80}}\n", "overrides.fr-CA: a trained language is a base tag"),
     ("  overrides:\n    fr: {DIET: {epochs: 80}}\n", "overrides.fr.DIET: no pipeline steps named 'DIET'"),
     ("  overrides:\n    fr: {DIETClassifier: {name: X}}\n", "overrides.fr.DIETClassifier.name"),
     ("  overrides:\n    fr: {DIETClassifier: 80}\n", "config.yml:9: nlu.overrides.fr.DIETClassifier: 80"),
