@@ -4,6 +4,7 @@ and wins over the order's language and the platform's from then on.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Iterable, Optional
 
@@ -34,30 +35,72 @@ def chosen(button_value: Optional[str], enabled: Iterable[str]) -> Optional[str]
     return tag if tag in list(enabled) else None
 
 
+# Words around a language's name in a short request to switch ("in German, please", "auf
+# Deutsch bitte", "em português, por favor", "¿puedes escribirme en francés?"): a message that is
+# only these and one name asks for that language. Never a word that could say something else
+# ("no", "not"), so "no English" is not a request for English.
+_REQUEST_WORDS = frozenset("""
+    in into to please pls plz can could you u i we me us write speak talk answer reply switch change
+    use language the prefer would like want rather only let's lets
+    auf bitte sprache sprechen schreiben sie du mir mit uns können könnten koennen gerne lieber
+    en em por favor idioma lengua língua lingua puede puedes podría podrías pode podes poderia
+    escribir escribirme escríbeme escribame hablarme escrever escreva escreve hablar háblame hable falar fale fala
+    prefiero prefiro quiero quero mejor melhor usted você voce
+    s'il vous plaît plait svp stp pouvez peux parler écrire ecrire écrivez ecrivez parlez m'écrire
+    je préfère prefere voudrais merci
+    per piacere favore potete puoi può scrivere scrivimi scrivetemi parlare parlami preferisco vorrei
+    meglio grazie
+""".split())
+_JA_REQUEST = ("でお願いします", "でおねがいします", "でお願い", "で話してください", "で書いてください", "にしてください",
+               "でください", "で")          # 日本語でお願いします: Japanese writes no spaces
+
+
 def requested(text: str, enabled: Iterable[str]) -> Optional[str]:
-    """The enabled language a whole message names ("/language de", "Deutsch", "em português"
-    is not matched: only the bare name, in its own words or in English), else None."""
+    """The enabled language a whole message asks for, else None: its bare name ("/language de",
+    "Deutsch", "português", "German"; in its own words, in English or in any enabled language),
+    or a short request around that name ("in German please", "auf Deutsch bitte", "em francês,
+    por favor", "日本語でお願いします")."""
     said = command_form(text)
     if said.startswith(COMMAND + " "):
         said = said[len(COMMAND) + 1:].strip()
-    for tag in enabled:
-        if said in _names(tag):
-            return tag
+    enabled = list(enabled)
+    for candidate in _without_request_words(said):
+        for tag in enabled:
+            if candidate in _names(tag, tuple(enabled)):
+                return tag
     return None
 
 
+def _without_request_words(said: str) -> list[str]:
+    """`said` itself, then with the request words around a name taken off (at most six words
+    in all, so a sentence that merely mentions a language is not a request)."""
+    found = [said]
+    for suffix in _JA_REQUEST:
+        if said.endswith(suffix) and len(said) > len(suffix):
+            found.append(said[:-len(suffix)].strip())
+    words = said.split()
+    if 1 < len(words) <= 6:
+        kept = [w for w in words if w not in _REQUEST_WORDS]
+        if kept and len(kept) < len(words):
+            found.append(" ".join(kept))
+    return found
+
+
 @functools.lru_cache(maxsize=None)
-def _names(tag: str) -> frozenset[str]:
-    """Every way to name `tag` in one message; computed once per tag (every text message asks)."""
+def _names(tag: str, enabled: tuple[str, ...] = ()) -> frozenset[str]:
+    """Every way to name `tag` in one message: its own name, its English one and its name in
+    each enabled language ("Englisch", "inglés"); computed once per tag (every text message asks)."""
     names = {tag.lower(), command_form(language_name(tag))}
     try:
         locale = Locale.parse(tag, sep="-")
     except (ValueError, UnknownLocaleError):
         return frozenset(names - {""})
-    names.add(command_form(locale.get_display_name("en") or ""))
-    bare = {command_form(locale.get_language_name(locale) or ""), command_form(locale.get_language_name("en") or "")}
-    if "-" in tag:  # "português" alone means the base language, not the region
-        names -= bare
-    else:
-        names |= bare
+    readers = [locale, Locale.parse("en")]
+    for other in enabled:
+        with contextlib.suppress(ValueError, UnknownLocaleError):
+            readers.append(Locale.parse(other, sep="-"))
+    for reader in readers:
+        names.add(command_form(locale.get_display_name(reader) or ""))
+        if "-" not in tag:  # "português" alone means the base language, not the region
+            names.add(command_form(locale.get_language_name(reader) or ""))
     return frozenset(names - {""})

@@ -2,6 +2,7 @@
 broken flows, `orders import` of good and bad rows into a temporary store."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -197,3 +198,18 @@ def test_a_channel_brings_its_own_command_the_opt_in_link(config, monkeypatch):
     order = store.orders.get("B-1")
     assert verify_link_token(url.split("start=")[1], b"s3cret", time.time()) == order["customer_id"]
     assert run("telegram", "link", "NO-SUCH", config=config).exit_code != 0
+
+
+def test_run_prints_its_peak_memory_when_it_ends(config, monkeypatch):
+    """`aftercare run` (the live bot and `make run`'s sandbox alike) says at the end how much
+    memory it took at its peak, start-up included: the figure a host is sized by."""
+    async def ran(*args, **kwargs) -> int:
+        return 0
+
+    monkeypatch.setattr("bot.app.run_app", ran)
+    result = CliRunner().invoke(main, ["--config", str(config), "run"])
+    assert result.exit_code == 0, result.stderr
+    peak = re.search(r"^peak memory: (\d+) MB resident \(start-up included\)$", result.stderr, re.M)
+    status = Path("/proc/self/status").read_text()            # the kernel's own figure
+    high_water = int(re.search(r"^VmHWM:\s+(\d+) kB$", status, re.M).group(1)) / 1024
+    assert peak and abs(int(peak.group(1)) - high_water) <= 2

@@ -10,8 +10,11 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.config import ConfigError, load_settings
+from bot.engine.builtins import default_vocabulary
+from bot.engine.templates import render
+from bot.engine.vocabulary import Facts
 from bot.i18n import (check_translations, language_name, load_catalogs, normalize_tag, pick_language,
-                      source_texts, variables)
+                      source_texts, translator, variables)
 from bot.yamlsource import SourceError
 from tests.support.harness import CONFIG, DIALOGS
 
@@ -226,3 +229,51 @@ def test_the_readme_shows_a_translated_step_as_the_catalogs_hold_it():
             assert catalogs.translate(pair.group(1), language) == pair.group(2), line
     assert "de" in shown and "ja" in shown
     assert 'ask: "How is {product.name} working for you? Tap 1 (not good) to 5 (great)."' in readme
+
+
+# ---- what a template variable says when its fact is missing -----------------------------------
+
+MISSING_FACT_WORDS = ["there", "your order", "our shop", "a refill of {product}"]
+
+
+@pytest.mark.parametrize("word", MISSING_FACT_WORDS)
+def test_a_missing_fact_word_without_translation_is_named_where_it_is_said(dialogs: Path, word: str):
+    fr = dialogs / "i18n" / "fr.yml"
+    fr.write_text("\n".join(line for line in fr.read_text(encoding="utf-8").splitlines()
+                            if not line.strip().startswith(f'"{word}":')) + "\n", encoding="utf-8")
+    problems = [str(p) for p in check_translations(dialogs, ["en", "de", "fr"])]
+    assert len(problems) == 1, problems
+    assert "builtins.py:" in problems[0] and f"[fr] no translation of {word!r}" in problems[0]
+
+
+def _facts(language: str, **facts) -> Facts:
+    catalogs = load_catalogs(DIALOGS)
+    base = dict(customer={}, item={}, order_id=None, sku="", category="", settings=load_settings(CONFIG))
+    return Facts(**{**base, **facts}, language=language, translate=translator(catalogs, language))
+
+
+@pytest.mark.parametrize("language", ["es", "pt", "pt-BR", "de", "fr", "it", "ja"])
+def test_no_name_no_product_no_shop_name_are_said_in_the_customers_language(language: str):
+    values = default_vocabulary().values(_facts(language))
+    english = default_vocabulary().values(_facts("en"))
+    assert english["customer.first_name"] == "there" and english["product.name"] == "your order"
+    for name in ("customer.first_name", "product.name", "shop.name"):
+        assert values[name] == load_catalogs(DIALOGS).translate(english[name], language) != english[name], name
+
+
+def test_a_known_name_and_product_are_never_translated():
+    values = default_vocabulary().values(_facts("de", customer={"name": "Jonas Weber"},
+                                                item={"product": "Trail Runner 2"}))
+    assert (values["customer.first_name"], values["product.name"]) == ("Jonas", "Trail Runner 2")
+
+
+def test_a_refill_the_shop_did_not_word_is_offered_in_the_customers_language():
+    serum = dict(sku="SERUM-30", item={"product": "Glow Serum"})
+    assert default_vocabulary().values(_facts("en", **serum))["refill.offer"] == "a refill of Glow Serum"
+    assert default_vocabulary().values(_facts("fr", **serum))["refill.offer"] == "une recharge de Glow Serum"
+
+
+def test_a_customer_without_a_name_is_greeted_in_their_own_language():
+    values = default_vocabulary().values(_facts("de"))
+    greeting = load_catalogs(DIALOGS).translate(GREETING, "de")
+    assert render(greeting, values, {}, "de").startswith("Hallo liebe Kundin, lieber Kunde!")

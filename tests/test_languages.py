@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot import language_choice
 from bot.events import InboundKind
 from tests.support.harness import ADDRESS, Harness, make_settings
 
 PT_CSAT = "Como está a correr com Trail Runner 2 shoes? Toque de 1 (mal) a 5 (ótimo)."
 PT_BR_GREETING = "Oi, Ana! Obrigado mais uma vez pelo seu pedido."
+SHIPPED_LANGUAGES = ["en", "es", "pt", "pt-BR", "de", "fr", "it", "ja"]
 FR_CSAT = "Comment se passe l'utilisation de Trail Runner 2 shoes ? Appuyez de 1 (pas bien) à 5 (super)."
 
 
@@ -76,6 +78,32 @@ async def test_saying_a_language_name_switches_too():
     assert h.texts()[-1] == "Erledigt: Ab jetzt schreibe ich Ihnen auf Deutsch."
     await h.say("English")
     assert h.texts()[-1] == "Done: I'll write to you in English from now on."
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("in German please", "de"), ("auf Deutsch, bitte", "de"), ("auf Italienisch bitte", "it"),
+    ("em francês, por favor", "fr"), ("¿puedes escribirme en francés?", "fr"), ("en alemán, por favor", "de"),
+    ("en espagnol s'il vous plaît", "es"), ("in portoghese per favore", "pt"), ("日本語でお願いします", "ja"),
+    ("Englisch", "en"), ("inglés", "en"), ("/language it", "it"),
+])
+def test_a_short_request_in_any_language_names_the_language(text, expected):
+    assert language_choice.requested(text, SHIPPED_LANGUAGES) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "no English", "I speak German but the screen is broken", "the German post lost my parcel",
+    "bitte", "por favor", "in", "stop", "das Display ist kaputt, bitte helfen Sie mir auf Deutsch oder Englisch",
+])
+def test_a_message_that_merely_mentions_a_language_is_no_request(text):
+    assert language_choice.requested(text, SHIPPED_LANGUAGES) is None
+
+
+async def test_asking_in_a_sentence_switches_for_good():
+    h = harness()
+    await h.start_checkin(language="pt")
+    await h.say("em alemão, por favor")
+    assert h.texts()[-1] == "Erledigt: Ab jetzt schreibe ich Ihnen auf Deutsch."
+    assert h.store.customers.get(h.customer_id())["language_choice"] == "de"
 
 
 @pytest.mark.parametrize("language, stop, confirmation", [

@@ -121,6 +121,42 @@ async def test_switching_language_mid_way(tmp_path, router, language):
     assert outcome["csat"] == 4
 
 
+# language -> (a request for another language in its own words, that language)
+ANOTHER = {
+    "es": ("en alemán, por favor", "de"), "pt": ("em francês, por favor", "fr"), "de": ("auf Italienisch bitte", "it"),
+    "fr": ("en espagnol s'il vous plaît", "es"), "it": ("in portoghese per favore", "pt"),
+}
+REVIEW_Q = "So glad to hear it! Would you leave a short review? It really helps other shoppers."
+
+
+@pytest.mark.parametrize("language", ANOTHER)
+async def test_asking_for_another_language_in_a_sentence_mid_way(tmp_path, router, language):
+    request, other = ANOTHER[language]
+    outcome, texts = await play(write(tmp_path, language, f"""
+        turns:
+          - say: "{request}"
+          - press: "4"
+        """), router)
+    assert said(CSAT_Q, language, **{"product.name": "Trail Runner 2 shoes"}) in texts
+    assert said("Done: I'll write to you in English from now on.", other) in texts
+    assert texts[-1] == said(REVIEW_Q, other) and outcome["csat"] == 4
+    assert not outcome["escalated"]
+
+
+async def test_a_low_score_in_japanese_reaches_a_person_for_the_score_not_a_guess(tmp_path, router):
+    """No model reads Japanese: the problem text is kept for the agent, the case is opened for
+    the low score itself, and the customer is thanked in Japanese."""
+    outcome, texts = await play(write(tmp_path, "ja", """
+        turns:
+          - press: "2"
+          - say: "画面が割れて届きました"
+        """), router)
+    assert said(TRIAGE_Q, "ja") in texts
+    assert texts[-1] == said("Thank you, and sorry it's not right. I've passed this to our support team; "
+                             "a person will reply here shortly.", "ja")
+    assert outcome["escalated"] and outcome["escalation_reason"] == "low_score" and outcome["csat"] == 2
+
+
 async def test_japanese_flows_are_japanese_and_free_text_is_never_guessed(tmp_path, router):
     outcome, texts = await play(write(tmp_path, "ja", """
         turns:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import resource
+import sys
 
 import click
 
@@ -25,4 +27,13 @@ def run(ctx: click.Context, speed: float, orders_file: str | None, no_personas: 
                                    personas=not no_personas))
     except SecretFileError as exc:
         raise click.ClickException(str(exc)) from None
+    # what a host must provision for the bot (the budget: README, Performance)
+    click.echo(f"peak memory: {peak_rss_mb():.0f} MB resident (start-up included)", err=True)
     raise SystemExit(code)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (the kernel's VmHWM): Linux counts
+    `ru_maxrss` in KiB, macOS in bytes."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)

@@ -406,9 +406,28 @@ def _offer_url(facts: Facts) -> Optional[str]:
     return offer.url if offer else None
 
 
+# What a variable says when its fact is missing, in English: translated like flow texts (the
+# catalogs must hold each one), so a German customer with no name on file reads German.
+NO_NAME = "there"                         # {customer.first_name}: "Hi there!"
+NO_PRODUCT = "your order"                 # {product.name} of an order line without a product
+NO_SHOP_NAME = "our shop"                 # {shop.name}
+REFILL_OF = "a refill of {product}"       # {refill.offer} when the shop wrote none
+
+
+def _first_name(facts: Facts) -> str:
+    words = _name(facts).split()
+    return words[0] if words else facts.translate(NO_NAME)
+
+
+def _product_name(facts: Facts) -> str:
+    return str(facts.item.get("product") or facts.translate(NO_PRODUCT))
+
+
 def _refill(facts: Facts) -> Optional[str]:
     refill = facts.settings.upsell.replenishment.get(facts.sku)
-    return (refill.offer or f"a refill of {facts.item.get('product') or 'it'}") if refill else None
+    if not refill:
+        return None
+    return refill.offer or facts.translate(REFILL_OF).replace("{product}", _product_name(facts))
 
 
 def _refill_url(facts: Facts) -> Optional[str]:
@@ -562,10 +581,10 @@ MEMORY = (
 
 VARIABLES = (
     Variable("customer.name", "the customer's full name", _name),
-    Variable("customer.first_name", "the first word of the name, else \"there\"",
-             lambda f: _name(f).split()[0] if _name(f).split() else "there"),
-    Variable("product.name", "the product of the order line, else \"your order\"",
-             lambda f: f.item.get("product") or "your order"),
+    Variable("customer.first_name", "the first word of the name, else \"there\" in the customer's language",
+             _first_name, words=(NO_NAME,)),
+    Variable("product.name", "the product of the order line, else \"your order\" in the customer's language",
+             _product_name, words=(NO_PRODUCT,)),
     Variable("product.sku", "the product's SKU", lambda f: f.sku),
     Variable("product.category", "the product's category", lambda f: f.category),
     Variable("order.id", "the order id", lambda f: f.order_id or ""),
@@ -573,13 +592,14 @@ VARIABLES = (
     Variable("upsell.offer", "the upsell offer for the product (upsell.skus in config)", _offer),
     Variable("upsell.url", "the link to that offer", _offer_url),
     Variable("refill.offer", "the refill offer of a consumable (upsell.replenishment: its `offer`, else "
-             "\"a refill of\" the product)", _refill),
+             "\"a refill of\" the product, in the customer's language)", _refill, words=(REFILL_OF,)),
     Variable("refill.url", "the link to reorder it", _refill_url),
     Variable("faq", "the FAQ answer for the product's SKU or category (faq in config)",
              lambda f: f.settings.faq.get(f.sku) or f.settings.faq.get(f.category)),
     Variable("checkback_days", "days until a rescheduled check-in (schedule.not_used_yet_delay)",
              lambda f: max(1, round(f.settings.schedule.not_used_yet_delay.total_seconds() / 86400))),
-    Variable("shop.name", "the shop's name", lambda f: "our shop"),
+    Variable("shop.name", "the shop's name (\"our shop\" in the customer's language)",
+             lambda f: f.translate(NO_SHOP_NAME), words=(NO_SHOP_NAME,)),
     Variable("order.shipment_status", "the carrier's latest status in words (\"in transit\"), else \"on its way\", "
              "in the customer's language", lambda f: shipment_words(f.order.get("shipment_status"), f.translate),
              words=(*_SHIPMENT_WORDS.values(), _NO_SHIPMENT_WORD)),

@@ -3,12 +3,14 @@ check-in through the real scheduler, dispatcher (with its declared limits) and o
 its own STOP command, without any change in bot/."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from bot.channels.console import MemoryDesk
-from bot.channels.registry import default_registry
+from bot.channels.registry import ChannelRegistry, default_registry, desk_channel
+from bot.channels.spec import Capability
 from bot.clock import SimClock, parse_iso
 from bot.core import build_core, default_limits
 from bot.events import InboundEvent, InboundKind
@@ -68,3 +70,40 @@ async def test_a_third_channel_runs_a_checkin_through_the_real_dispatcher(webcha
 def test_an_order_cannot_name_an_unregistered_channel() -> None:
     _, errors = parse_orders(ORDERS, "csv", "orders.csv")
     assert any('"webchat" is not a channel' in e.reason for e in errors)
+
+
+class LocaleWebChat(WebChatChannel):
+    """The toy web chat, knowing each visitor's browser language."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    async def user_locale(self, address: str) -> str:
+        self.asked.append(address)
+        return "pt-BR"
+
+
+async def test_a_channel_declares_how_many_languages_it_looks_up_per_turn() -> None:
+    spec = replace(SPEC, capabilities=SPEC.capabilities | {Capability.LOCALE_LOOKUP}, locale_lookups=2)
+    registry = default_registry()
+    registry.register(spec)
+    try:
+        rows, _ = parse_orders("\n".join([ORDERS.splitlines()[0]] + [
+            f"W-{n},C-{n},Visitor {n},webchat,w-{n},Trail Runner 2 shoes,TR2-44,footwear,2026-10-25,2026-10-29,yes"
+            for n in range(1, 4)]), "csv", "orders.csv")
+        settings = make_settings()
+        store, channel = Store.memory(), LocaleWebChat()
+        core = build_core(settings, store, RecordingParser(), SimClock(T0), {"webchat": channel},
+                          desk=MemoryDesk(), flows=shipped_flows(), limits={})
+        import_rows(store, settings, rows, T0)
+        assert await core.resolve_locales() == 2 and channel.asked == ["w-1", "w-2"]   # the declared few per turn
+        assert await core.resolve_locales() == 1 and channel.asked[-1] == "w-3"
+    finally:
+        registry.unregister(spec.name)
+
+
+def test_the_erasure_log_counts_the_desks_posts_under_the_channel_that_carries_it() -> None:
+    carriers = default_registry().with_capability(Capability.DESK)
+    assert desk_channel() == carriers[0].name                   # the shipped desk's own name, as in old logs
+    assert desk_channel(ChannelRegistry((SPEC,))) == "desk"     # no channel carries one
