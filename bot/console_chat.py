@@ -37,9 +37,9 @@ async def run_chat(settings: Settings, store: Store, parser, order_id: str) -> N
         raise LookupError(f"order {order_id!r} not found; import it first")
     items = store.orders.items(order_id)
     now = datetime.now(timezone.utc)
-    identity_id = store.customers.ensure_identity(order["customer_id"], "console", ADDRESS, True, now, "console-chat")
+    identity_id = store.customers.ensure_identity(order.customer_id, "console", ADDRESS, True, now, "console-chat")
     identity = store.customers.identity(identity_id)
-    core.runner.start(identity, order_id, items[0]["sku"] if items else None, Begin("checkin", proactive=False), now)
+    core.runner.start(identity, order_id, items[0].sku if items else None, Begin("checkin", proactive=False), now)
     ids = itertools.count(1)
     console.print("[dim]You are the customer. Type a reply, a button number, or /quit.[/]")
     while True:

@@ -5,7 +5,7 @@ the same `Facts`, so a new variable is one registration, never an edit here.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from bot.codes import personal_code
 from bot.config import Settings
@@ -13,6 +13,7 @@ from bot.engine.flows import Tips
 from bot.engine.state import Context, Timing
 from bot.engine.vocabulary import Facts, Vocabulary
 from bot.i18n import Catalogs, pick_language, translator
+from bot.store.rows import CustomerRow, as_mapping
 from bot.store.store import Store
 
 
@@ -32,9 +33,9 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
     customer = store.customers.get(customer_id)
     language = customer_language(settings, customer, platform_language)
     translate = translator(catalogs or Catalogs(), language)
-    facts = Facts(customer=customer, item=item, order_id=order_id,
+    facts = Facts(customer=as_mapping(customer), item=item, order_id=order_id,
                   sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings,
-                  order=(store.orders.get(order_id) if order_id else None) or {}, touchpoint=touchpoint or "",
+                  order=_order(store, order_id), touchpoint=touchpoint or "",
                   orders=store.orders.count_for_customer(customer_id), language=language, translate=translate,
                   history=history(store, customer_id), code_key=code_key(settings, store),
                   issued=issued_codes(store, customer_id))
@@ -56,7 +57,7 @@ def history(store: Store, customer_id: int) -> dict[str, dict]:
     found = {"last_case": store.cases.latest_for_customer(customer_id),
              "last_resolved": store.cases.latest_for_customer(customer_id, resolved=True),
              "last_score": store.conversations.last_score(customer_id)}
-    return {key: row for key, row in found.items() if row}
+    return {key: as_mapping(row) for key, row in found.items() if row}
 
 
 def code_key(settings: Settings, store: Store) -> bytes:
@@ -70,34 +71,40 @@ def referral_code(store: Store, settings: Settings, customer_ref: str) -> str:
     one they would be given (what a storefront keeps from their personal link)."""
     customer_id = store.customers.id_of_ref(customer_ref)
     given = store.referrals.of_customer(customer_id) if customer_id is not None else None
-    return given["code"] if given else personal_code(code_key(settings, store), "referral", customer_ref)
+    return given.code if given else personal_code(code_key(settings, store), "referral", customer_ref)
 
 
 def issued_codes(store: Store, customer_id: int) -> dict[str, str]:
     """The personal codes this customer was given: "referral", and "gift:<kind>" per milestone."""
-    given = {f"gift:{gift['kind']}": gift["code"] for gift in store.referrals.gifts(customer_id)}
+    given = {f"gift:{gift.kind}": gift.code for gift in store.referrals.gifts(customer_id)}
     referral = store.referrals.of_customer(customer_id)
     if referral:
-        given["referral"] = referral["code"]
+        given["referral"] = referral.code
     return given
 
 
-def customer_language(settings: Settings, customer: dict, platform_language: Optional[str] = None) -> str:
+def customer_language(settings: Settings, customer: CustomerRow, platform_language: Optional[str] = None) -> str:
     """Whose language: the customer's own choice (/language), else the order's `language`
     column, else what the platform says (the language code or locale the channel reports), else
     the shop's default. Regional variants fall back to their base language's texts."""
-    return pick_language([customer.get("language_choice"), customer.get("language"), platform_language],
+    return pick_language([customer.language_choice, customer.language, platform_language],
                          settings.languages.enabled, settings.languages.default)
 
 
-def _item(store: Store, order_id: Optional[str], sku: Optional[str]) -> dict:
+def _item(store: Store, order_id: Optional[str], sku: Optional[str]) -> dict[str, Any]:
+    """The line item the conversation is about (else the order's first), as `Facts` reads it."""
     if not order_id:
         return {}
     items = store.orders.items(order_id)
     for item in items:
-        if item["sku"] == sku:
-            return item
-    return items[0] if items else {}
+        if item.sku == sku:
+            return as_mapping(item)
+    return as_mapping(items[0]) if items else {}
+
+
+def _order(store: Store, order_id: Optional[str]) -> dict[str, Any]:
+    order = store.orders.get(order_id) if order_id else None
+    return as_mapping(order) if order else {}
 
 
 def offer_key(settings: Settings, sku: str) -> Optional[str]:

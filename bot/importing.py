@@ -18,6 +18,7 @@ from bot.clock import iso, parse_iso
 from bot.config import Anchor, Settings
 from bot.orders import OrderRow, RowError, read_orders
 from bot.schedule.touchpoints import OrderFacts, Touchpoint, touchpoints_for
+from bot.store.rows import TouchpointRow
 from bot.store.store import Store
 
 
@@ -67,19 +68,19 @@ def stored_rows(store: Store, order_id: str) -> list[OrderRow]:
     order = store.orders.get(order_id)
     if order is None:
         return []
-    customer = store.customers.get(order["customer_id"])
-    identity = next((i for i in store.customers.identities_of(order["customer_id"])
-                     if i.channel == order["channel"]), None)
-    when: dict[str, Any] = {name: parse_iso(order[name]) for name in ("purchased_at", "shipped_at", "delivered_at", "expected_at")}
+    customer = store.customers.get(order.customer_id)
+    identity = next((i for i in store.customers.identities_of(order.customer_id)
+                     if i.channel == order.channel), None)
+    when: dict[str, Any] = {name: parse_iso(getattr(order, name)) for name in ("purchased_at", "shipped_at", "delivered_at", "expected_at")}
     return [OrderRow(
-        line=index + 1, order_id=order_id, customer_ref=customer["ref"], channel=order["channel"],
-        product=item["product"], sku=item["sku"], category=item["category"], quantity=item["quantity"],
-        customer_name=customer["name"], email=customer["email"], timezone=customer["timezone"],
-        language=customer["language"] or "en",
-        price=Decimal(str(item["price"])) if item["price"] is not None else None,
+        line=index + 1, order_id=order_id, customer_ref=customer.ref, channel=order.channel,
+        product=item.product, sku=item.sku, category=item.category, quantity=item.quantity,
+        customer_name=customer.name, email=customer.email, timezone=customer.timezone,
+        language=customer.language or "en",
+        price=Decimal(str(item.price)) if item.price is not None else None,
         address=identity.address if identity else None, consent=identity.consent if identity else True,
-        status=order["status"], shipment_status=order.get("shipment_status"),
-        referral_code=order.get("referral_code"), **when,
+        status=order.status, shipment_status=order.shipment_status,
+        referral_code=order.referral_code, **when,
     ) for index, item in enumerate(store.orders.items(order_id))]
 
 
@@ -126,7 +127,7 @@ def replace_facts(facts: OrderFacts, history: tuple) -> OrderFacts:
 def _schedule(store: Store, settings: Settings, facts: OrderFacts, first_item: bool,
               kinds: Optional[set[str]] = None) -> None:
     """Make one line item's touchpoints match the schedule (only `kinds`, when given)."""
-    current = {t["kind"]: t for t in store.orders.touchpoints(facts.order_id) if t["sku"] == facts.sku}
+    current = {t.kind: t for t in store.orders.touchpoints(facts.order_id) if t.sku == facts.sku}
     wanted = [     # kinds with `items: first` (one check-in per order) only on the first item
         _wanted(t, current.get(t.kind), settings)
         for t in touchpoints_for(facts, settings.schedule, settings.upsell.replenishment, first_item=first_item)
@@ -156,7 +157,7 @@ def _reschedule_milestones(store: Store, settings: Settings, customer_id: int, i
             _schedule(store, settings, replace_facts(row.facts(), history), row.line == 1, set(kinds))
 
 
-def _wanted(touchpoint: Touchpoint, current: Optional[dict], settings: Settings) -> dict:
+def _wanted(touchpoint: Touchpoint, current: Optional[TouchpointRow], settings: Settings) -> dict:
     """A touchpoint as the store keeps it. A delay notice (a kind timed `from: late`, the only
     ones with an anchor) that already went out may go again for a later expected date (a
     second delay), but not before `delays.renotify_after`."""
@@ -166,7 +167,7 @@ def _wanted(touchpoint: Touchpoint, current: Optional[dict], settings: Settings)
     expires = settings.schedule.touchpoints[touchpoint.kind].expires
     if expires is not None:               # could not go out by then: dropped, never sent late
         wanted["expires_at"] = iso(touchpoint.due_at + expires)
-    started = parse_iso(current.get("started_at")) if current else None
+    started = parse_iso(current.started_at) if current else None
     if repeatable and started is not None:
         floor = started + settings.delays.renotify_after
         wanted["due_at"] = iso(max(touchpoint.due_at, floor))

@@ -13,7 +13,6 @@ detector (`bot/optout.py`).
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from datetime import datetime
@@ -33,6 +32,7 @@ from bot.nlu.base import Parse, Parser, understand
 from bot.optout import StopDetector, means_stop
 from bot.records import ConversationStatus, OutboxKind
 from bot.runner import ConversationRunner
+from bot.store.rows import ConversationRow
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
@@ -136,11 +136,11 @@ class InboundHandler:
             self._mark_chosen(conversation, identity, event, now)
         if conversation is None:
             order = self.store.orders.latest_for_customer(identity.customer_id)
-            items = self.store.orders.items(order["order_id"]) if order else []
-            self.runner.start(identity, order["order_id"] if order else None,
-                              items[0]["sku"] if items else None, answer, now)
+            items = self.store.orders.items(order.order_id) if order else []
+            self.runner.start(identity, order.order_id if order else None,
+                              items[0].sku if items else None, answer, now)
         else:
-            self.runner.feed(conversation["id"], answer, now)
+            self.runner.feed(conversation.id, answer, now)
 
     # ---- language ----------------------------------------------------------------------
 
@@ -175,7 +175,7 @@ class InboundHandler:
             return Parse(text=text, intent="nlu_fallback", confidence=0.0)
         return parse
 
-    def _switch_language(self, event: InboundEvent, identity: Identity, conversation: Optional[dict], text: str,
+    def _switch_language(self, event: InboundEvent, identity: Identity, conversation: Optional[ConversationRow], text: str,
                          now: datetime) -> bool:
         """`/language` -> the menu; a tap on it, or a message that is a language's name -> the
         choice is stored and confirmed in the new language. True when the event was that."""
@@ -195,19 +195,20 @@ class InboundHandler:
         self._reply(identity, conversation, self._text(identity, "language_set"), now)
         return True
 
-    def _current_question(self, conversation: Optional[dict], reply_to: Optional[str]) -> bool:
-        if not conversation or conversation["status"] != ConversationStatus.WAITING or not conversation.get("question_message_id"):
+    def _current_question(self, conversation: Optional[ConversationRow], reply_to: Optional[str]) -> bool:
+        if not conversation or conversation.status != ConversationStatus.WAITING or not conversation.question_message_id:
             return False
-        question = self.store.conversations.message(conversation["question_message_id"])
-        return reply_to is None or question.get("platform_message_id") in (None, reply_to)
+        question = self.store.conversations.message(conversation.question_message_id)
+        return reply_to is None or question.platform_message_id in (None, reply_to)
 
-    def _mark_chosen(self, conversation: dict, identity: Identity, event: InboundEvent, now: datetime) -> None:
-        question = self.store.conversations.message(conversation["question_message_id"])
-        buttons = json.loads(question.get("buttons") or "[]")
-        label = next((b[0] for b in buttons if b[1] == event.button_value), event.button_value or "")
-        self.store.outbox.add(identity.channel, identity.address, identity.id, conversation["id"], question["text"],
+    def _mark_chosen(self, conversation: ConversationRow, identity: Identity, event: InboundEvent, now: datetime) -> None:
+        if not conversation.question_message_id:
+            return                          # no question waits (its buttons are gone already)
+        question = self.store.conversations.message(conversation.question_message_id)
+        label = next((b[0] for b in question.buttons if b[1] == event.button_value), event.button_value or "")
+        self.store.outbox.add(identity.channel, identity.address, identity.id, conversation.id, question.text,
                               now, kind=OutboxKind.MARK_CHOSEN,
-                              payload={"message_row": question["id"], "label": label}, reply=True)
+                              payload={"message_row": question.id, "label": label}, reply=True)
 
     # ---- opt-in, linking ---------------------------------------------------------------
 
@@ -247,16 +248,16 @@ class InboundHandler:
         if event.language_code:
             self.store.customers.set_language(identity_id, event.language_code)
         order = self.store.orders.latest_for_customer(customer_id)
-        items = self.store.orders.items(order["order_id"]) if order else []
-        ctx = self.runner.context(customer_id, order["order_id"] if order else None,
-                                  items[0]["sku"] if items else None, event.language_code)
+        items = self.store.orders.items(order.order_id) if order else []
+        ctx = self.runner.context(customer_id, order.order_id if order else None,
+                                  items[0].sku if items else None, event.language_code)
         self._reply(identity, None, ctx.text(self.texts["linked"], {}), now)
 
     # ---- replies outside a flow --------------------------------------------------------
 
-    def _reply(self, identity: Identity, conversation: Optional[dict], text: str, now: datetime,
+    def _reply(self, identity: Identity, conversation: Optional[ConversationRow], text: str, now: datetime,
                buttons: Optional[list] = None) -> None:
-        conversation_id = conversation["id"] if conversation else None
+        conversation_id = conversation.id if conversation else None
         outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation_id, text, now,
                                           buttons=buttons, reply=True)
         self.store.conversations.add_message(conversation_id, identity.id, "out", "bot", text, now, buttons=buttons,
@@ -270,12 +271,12 @@ class InboundHandler:
                               render(self.catalogs.translate(self.texts[key], language), {}, {}), now,
                               payload={"unknown_sender": True}, reply=True)
 
-    def _record_inbound(self, conversation: Optional[dict], identity: Identity, event: InboundEvent, text: str,
+    def _record_inbound(self, conversation: Optional[ConversationRow], identity: Identity, event: InboundEvent, text: str,
                         now: datetime) -> None:
         shown = text if event.kind is not InboundKind.BUTTON else (event.button_value or "")
         if event.photo_ids and not shown:
             shown = f"[photo x{len(event.photo_ids)}]"
-        self.store.conversations.add_message(conversation["id"] if conversation else None, identity.id, "in",
+        self.store.conversations.add_message(conversation.id if conversation else None, identity.id, "in",
                                              "customer", shown, now, platform_message_id=event.event_id)
 
 

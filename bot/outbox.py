@@ -7,7 +7,6 @@ restart `reconcile()` puts unconfirmed claims back, so a crash costs at most one
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from bot.channels.base import Channel
 from bot.clock import Clock
 from bot.events import Button, ChoiceMade, OutboundMessage, SendResult, SendStatus
 from bot.records import OutboxKind
+from bot.store.rows import OutboxRow
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,10 @@ class Outlet(Protocol):
     it knows its own row kinds and what a sent row changes; the dispatcher only paces, claims,
     retries and records."""
 
-    async def deliver(self, row: dict) -> SendResult:
+    async def deliver(self, row: OutboxRow) -> SendResult:
         """Try one send of `row`; never raise."""
 
-    def delivered(self, row: dict, result: SendResult) -> None:
+    def delivered(self, row: OutboxRow, result: SendResult) -> None:
         """A row was sent: record what follows (inside the dispatcher's transaction)."""
 
 
@@ -264,9 +264,9 @@ class Dispatcher:
             rows = self.store.outbox.due(now_dt, limit=SCAN_PAGE, offset=offset)
             offset += len(rows)
             for row in rows:
-                channel = row["channel"]
+                channel = row.channel
                 seen.add(channel)
-                key = (channel, str(row["address"]))
+                key = (channel, str(row.address))
                 if channel in full or key in held or (self.sends_on is not None and channel not in self.sends_on):
                     continue
                 held.add(key)
@@ -274,8 +274,7 @@ class Dispatcher:
                 if limits is not None and busy[channel] >= limits.in_flight:
                     full.add(channel)
                     continue
-                payload = json.loads(row["payload"] or "{}")
-                reply = bool(payload.get("reply"))
+                reply = row.reply
                 if limiter:
                     spaced = self._last_start.get(channel, 0.0) + self._spacing.get(channel, 0.0) \
                         if self._live and busy[channel] else 0.0
@@ -295,12 +294,12 @@ class Dispatcher:
                     if ready > now + 1e-6:
                         next_ready = ready if next_ready is None else min(next_ready, ready)
                         continue
-                if not self._allowed(row, payload):
+                if not self._allowed(row):
                     held.discard(key)
                     offset -= 1                  # no longer pending: the next page moved up
                     continue
                 with self.store.transaction():
-                    if not self.store.outbox.claim(row["id"], now_dt):
+                    if not self.store.outbox.claim(row.id, now_dt):
                         continue
                 offset -= 1
                 if limiter:
@@ -316,85 +315,87 @@ class Dispatcher:
             waits.append(upcoming)
         return min(waits) if waits else None
 
-    async def _deliver(self, key: tuple[str, str], row: dict) -> None:
+    async def _deliver(self, key: tuple[str, str], row: OutboxRow) -> None:
         """One claimed send: the platform call, then its record; wakes the loop when done."""
         try:
             result = await self._send(row)
             self._record(row, result)
         except Exception:
-            log.exception("recording the send of outbox row %s failed", row["id"])
+            log.exception("recording the send of outbox row %s failed", row.id)
         finally:
             self._in_flight.pop(key, None)
             if self._wake is not None:
                 self._wake.set()
 
-    def _allowed(self, row: dict, payload: dict) -> bool:
+    def _allowed(self, row: OutboxRow) -> bool:
         """Invariant 5: nothing to an opted-out or unreachable identity, ever. (Marketing consent
         gates proactive contact in the scheduler; a customer who writes in still gets replies.)"""
-        if row["identity_id"] is None:
+        if row.identity_id is None:
             return True
-        identity = self.store.customers.identity(row["identity_id"])
+        identity = self.store.customers.identity(row.identity_id)
         reason = None
         if not identity.address:
             reason = "no address (not linked yet)"
         elif not identity.reachable:
             reason = "unreachable"
-        elif identity.opted_out and not payload.get("opt_out_confirmation"):
+        elif identity.opted_out and not row.payload.get("opt_out_confirmation"):
             reason = "opted out"
         if reason:
             with self.store.transaction():
-                self.store.outbox.fail(row["id"], "cancelled", reason)
+                self.store.outbox.fail(row.id, "cancelled", reason)
             self.stats["cancelled"] += 1
             return False
         return True
 
-    async def _send(self, row: dict) -> SendResult:
+    async def _send(self, row: OutboxRow) -> SendResult:
         try:
-            outlet = self.outlets.get(row["channel"])
+            outlet = self.outlets.get(row.channel)
             if outlet is not None:
                 return await outlet.deliver(row)
-            channel = self.channels.get(row["channel"])
+            channel = self.channels.get(row.channel)
             if channel is None:
-                return SendResult(SendStatus.FAILED, error=f"no channel {row['channel']!r} is running")
-            if row["kind"] == OutboxKind.MARK_CHOSEN:
+                return SendResult(SendStatus.FAILED, error=f"no channel {row.channel!r} is running")
+            if row.kind == OutboxKind.MARK_CHOSEN:
                 return await self._mark_chosen(channel, row)
-            buttons = tuple(Button(label, value) for label, value in json.loads(row["buttons"] or "[]"))
-            return await channel.send(OutboundMessage(row["channel"], row["address"], row["text"], buttons))
+            if not row.address:
+                return SendResult(SendStatus.FAILED, error="no address to send to")
+            buttons = tuple(Button(label, value) for label, value in row.buttons)
+            return await channel.send(OutboundMessage(row.channel, row.address, row.text, buttons))
         except Exception as exc:  # an adapter bug must not kill the dispatcher
-            log.exception("send of outbox row %s raised", row["id"])
+            log.exception("send of outbox row %s raised", row.id)
             return SendResult(SendStatus.RETRY, error=f"adapter raised {exc!r}")
 
-    async def _mark_chosen(self, channel: Channel, row: dict) -> SendResult:
-        payload = json.loads(row["payload"])
-        question = self.store.conversations.message(payload["message_row"])
-        if not question.get("platform_message_id"):
+    async def _mark_chosen(self, channel: Channel, row: OutboxRow) -> SendResult:
+        question = self.store.conversations.message(row.payload["message_row"])
+        platform_id = question.platform_message_id
+        if not platform_id or not row.address:
             return SendResult(SendStatus.SENT)
-        await channel.mark_chosen(ChoiceMade(row["channel"], row["address"], question["platform_message_id"],
-                                             question["text"], payload["label"]))
-        return SendResult(SendStatus.SENT, platform_message_id=question["platform_message_id"])
+        await channel.mark_chosen(ChoiceMade(row.channel, row.address, platform_id, question.text,
+                                             row.payload["label"]))
+        return SendResult(SendStatus.SENT, platform_message_id=platform_id)
 
-    def _record(self, row: dict, result: SendResult) -> None:
+    def _record(self, row: OutboxRow, result: SendResult) -> None:
         now = self.clock.now()
         self.stats[result.status.value] += 1
         with self.store.transaction():
             if result.status is SendStatus.SENT:
-                self.store.outbox.sent(row["id"], result.platform_message_id, now)
-                self.store.conversations.set_platform_id(row["id"], result.platform_message_id)
-                outlet = self.outlets.get(row["channel"])
+                self.store.outbox.sent(row.id, result.platform_message_id, now)
+                self.store.conversations.set_platform_id(row.id, result.platform_message_id)
+                outlet = self.outlets.get(row.channel)
                 if outlet is not None:
                     outlet.delivered(row, result)
             elif result.status is SendStatus.RETRY:
-                attempts = row["attempts"] + 1
+                attempts = row.attempts + 1
                 if result.retry_after <= 0 and attempts >= MAX_NETWORK_ATTEMPTS:
-                    self.store.outbox.fail(row["id"], "failed", f"gave up after {attempts} attempts: {result.error}")
+                    self.store.outbox.fail(row.id, "failed", f"gave up after {attempts} attempts: {result.error}")
                     return
                 delay = result.retry_after if result.retry_after > 0 else min(2 ** attempts, 300)
-                self.store.outbox.retry(row["id"], now + timedelta(seconds=delay), result.error)
+                self.store.outbox.retry(row.id, now + timedelta(seconds=delay), result.error)
             elif result.status is SendStatus.UNREACHABLE:
-                self.store.outbox.fail(row["id"], "unreachable", result.error)
-                if row["identity_id"] is not None:
-                    self.store.customers.mark_unreachable(row["identity_id"])
-                    self.store.outbox.cancel_for_identity(row["identity_id"], "unreachable")
+                self.store.outbox.fail(row.id, "unreachable", result.error)
+                if row.identity_id is not None:
+                    self.store.customers.mark_unreachable(row.identity_id)
+                    self.store.outbox.cancel_for_identity(row.identity_id, "unreachable")
             else:
-                log.error("outbox row %s failed for good: %s", row["id"], result.error)
-                self.store.outbox.fail(row["id"], "failed", result.error)
+                log.error("outbox row %s failed for good: %s", row.id, result.error)
+                self.store.outbox.fail(row.id, "failed", result.error)

@@ -105,8 +105,8 @@ def _scrub_support(store: Store, settings: Settings, cases: list[int], posts: li
                          kind=OutboxKind.DELETE_POST, payload={"case_id": post.case_id, "ts": post.ts})
     carded = store.privacy.carded_cases(cases)
     for case in carded:
-        store.outbox.add(SUPPORT, case["card_channel"] or settings.escalation.support_channel, None, None,
-                         f"case {case['id']} update", now, kind=OutboxKind.CASE_UPDATE, payload={"case_id": case["id"]})
+        store.outbox.add(SUPPORT, case.card_channel or settings.escalation.support_channel, None, None,
+                         f"case {case.id} update", now, kind=OutboxKind.CASE_UPDATE, payload={"case_id": case.id})
     return len(posts), len(carded)
 
 

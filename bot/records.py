@@ -5,7 +5,14 @@ from __future__ import annotations
 import enum
 
 
-class OutboxKind(str, enum.Enum):
+class _Stored(str, enum.Enum):
+    """A stored text value: `str()` and `%s` give the value itself, as f-strings do."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class OutboxKind(_Stored):
     MESSAGE = "message"            # a message to a customer
     MARK_CHOSEN = "mark_chosen"    # edit an answered question so its buttons are gone
     CASE_CARD = "case_card"        # a new case's card on the support desk
@@ -16,13 +23,13 @@ class OutboxKind(str, enum.Enum):
     DELETE_POST = "delete_post"    # take one of the bot's desk posts down (erasure)
 
 
-class CaseStatus(str, enum.Enum):
+class CaseStatus(_Stored):
     OPEN = "open"
     CLAIMED = "claimed"
     RESOLVED = "resolved"
 
 
-class OutboxStatus(str, enum.Enum):
+class OutboxStatus(_Stored):
     PENDING = "pending"            # waits for its time and the rate limits
     SENDING = "sending"            # claimed: the platform call is (or was, before a crash) under way
     SENT = "sent"
@@ -31,7 +38,7 @@ class OutboxStatus(str, enum.Enum):
     CANCELLED = "cancelled"        # withdrawn before it went (opt-out, erasure)
 
 
-class ConversationStatus(str, enum.Enum):
+class ConversationStatus(_Stored):
     """Where a conversation stands."""
 
     ACTIVE = "active"      # running, or parked with an agent
@@ -39,14 +46,14 @@ class ConversationStatus(str, enum.Enum):
     CLOSED = "closed"
 
 
-class Owner(str, enum.Enum):
+class Owner(_Stored):
     """Who answers the customer: the bot, or a person after an escalation."""
 
     BOT = "bot"
     HUMAN = "human"
 
 
-class WakeKind(str, enum.Enum):
+class WakeKind(_Stored):
     """What happens when a waiting conversation's `wake_at` comes."""
 
     REMIND = "remind"      # ask the question once more

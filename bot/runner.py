@@ -41,11 +41,11 @@ class ConversationRunner:
         """Feed an input to an existing conversation."""
         with self.store.transaction():
             row = self.store.conversations.get(conversation_id)
-            identity = self.store.customers.identity(row["identity_id"])
-            state = ConversationState(flow=row["flow"], step=row["step"], slots=row["slots"], status=row["status"],
-                                      owner=row["owner"], wake_at=parse_iso(row["wake_at"]), wake_kind=row["wake_kind"],
-                                      reminded=bool(row["reminded"]))
-            return self._step(conversation_id, state, identity, row["order_id"], row["sku"], event, now)
+            identity = self.store.customers.identity(row.identity_id)
+            state = ConversationState(flow=row.flow, step=row.step, slots=row.slots, status=row.status,
+                                      owner=row.owner, wake_at=parse_iso(row.wake_at), wake_kind=row.wake_kind,
+                                      reminded=bool(row.reminded))
+            return self._step(conversation_id, state, identity, row.order_id, row.sku, event, now)
 
     def context(self, customer_id: int, order_id: Optional[str], sku: Optional[str],
                 platform_language: Optional[str] = None, touchpoint: Optional[str] = None) -> Context:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timezone
 from typing import Optional
 
 from bot.nlu.base import PROBLEM_TYPES
+from bot.store.rows import ProblemReport
 from bot.store.store import Identity, Store
 
 FORGOTTEN = "forgotten (data erased)"
@@ -93,14 +94,14 @@ def plan(store: Store, sku: str, problem_type: str, since: Optional[datetime] = 
     told = store.fix_notices.told(sku, problem_type)
     seen: dict[int, Candidate] = {}
     for report in store.fix_notices.reports(sku, problem_type, since):
-        customer_id = report["customer_id"]
+        customer_id = report.customer_id
         if customer_id in seen:
             continue
-        identity = _identity(store, customer_id, report["identity_id"])
+        identity = _identity(store, customer_id, report.identity_id)
         skip = ALREADY_TOLD if customer_id in told else _skip(report, identity)
-        seen[customer_id] = Candidate(customer_id, None if report["forgotten_at"] else report["name"],
+        seen[customer_id] = Candidate(customer_id, None if report.forgotten_at else report.name,
                                       identity.id if identity else None, identity.channel if identity else None,
-                                      report["opened_at"], skip)
+                                      report.opened_at, skip)
     return Plan(sku, problem_type, tuple(seen.values()))
 
 
@@ -124,8 +125,8 @@ def _identity(store: Store, customer_id: int, identity_id: Optional[int]) -> Opt
     return next((i for i in identities if i.address), identities[0] if identities else None)
 
 
-def _skip(report: dict, identity: Optional[Identity]) -> Optional[str]:
-    if report["forgotten_at"]:
+def _skip(report: ProblemReport, identity: Optional[Identity]) -> Optional[str]:
+    if report.forgotten_at:
         return FORGOTTEN
     if identity is None or not identity.address:
         return NOT_LINKED

@@ -144,3 +144,83 @@ def test_the_channel_name_finder_finds_a_name(tmp_path):
 
 def test_no_channel_is_named_outside_its_module_and_the_sandbox_platforms():
     assert _channel_mentions(BOT, CHANNEL_NAMES, CHANNEL_PLACES) == []
+
+
+# Store methods (and bot/store functions) that may hand out a plain dict or Any, each with why.
+# Anything else that leaves the store is a typed row (bot/store/rows.py), an enum or a scalar.
+_UNTYPED_RETURNS_ALLOWED = {
+    "browse.py:datasette_metadata": "Datasette's own metadata document (its JSON schema, not ours)",
+    "privacy.py:Privacy.export": "the data-subject export: every stored column of every row, as JSON, by contract",
+    "reporting.py:Reporting.report": "the `report --json` object; its keys are the report's contract (README)",
+    "reporting.py:Reporting.overall": "the nested figures of `report --json` (empty_figures() is their shape)",
+    "reporting.py:Reporting.groups": "the nested figures of `report --json`, one entry per slice",
+    "reporting.py:Reporting.cohorts": "figures merged into the `report --json` slices",
+    "reporting.py:empty_figures": "the shape of the nested figures of `report --json`",
+    "rows.py:as_mapping": "typed rows flattened for the engine's `Facts`, which reads template variables by name",
+    "run_log.py:RunLog.conversation_slots": "slots are the flows' own free-form memory (JSON)",
+    "tables.py:get": "the store's own plumbing: raw rows before a repository types them",
+    "tables.py:where": "the store's own plumbing: raw rows before a repository types them",
+    "tables.py:query": "the store's own plumbing: raw rows before a repository types them",
+}
+
+
+def _untyped(annotation: ast.expr | None) -> bool:
+    """A return annotation that is missing, says Any, or holds a bare dict/Mapping (no key and
+    value types) anywhere: `dict`, `list[dict]`, `Optional[dict]`, `dict[str, Any]` all count."""
+    if annotation is None:
+        return True
+    subscripted = {id(node.value) for node in ast.walk(annotation) if isinstance(node, ast.Subscript)}
+    for node in ast.walk(annotation):
+        name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+        if name == "Any":
+            return True
+        if name in ("dict", "Dict", "Mapping") and id(node) not in subscripted:
+            return True
+    return False
+
+
+def _store_returns() -> dict[str, ast.expr | None]:
+    """Every public method of a public class, and every public function, in bot/store: its
+    return annotation, by "file:Class.method" or "file:function"."""
+    found: dict[str, ast.expr | None] = {}
+    for path in sorted((BOT / "store").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                found[f"{path.name}:{node.name}"] = node.returns
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                for item in node.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not item.name.startswith("_"):
+                        if item.name == "__init__" or (item.returns is not None and ast.unparse(item.returns) == "None"):
+                            continue
+                        found[f"{path.name}:{node.name}.{item.name}"] = item.returns
+    return found
+
+
+def test_the_untyped_return_finder_finds_them():
+    def returns(source: str) -> ast.expr | None:
+        function = ast.parse(source).body[0]
+        assert isinstance(function, ast.FunctionDef)
+        return function.returns
+
+    for untyped in ("def f(): ...", "def f() -> dict: ...", "def f() -> list[dict]: ...",
+                    "def f() -> Optional[dict]: ...", "def f() -> dict[str, Any]: ...", "def f() -> Any: ...",
+                    "def f() -> typing.Mapping: ...", "def f() -> dict[Optional[str], dict]: ..."):
+        assert _untyped(returns(untyped)), untyped
+    for typed in ("def f() -> CaseRow: ...", "def f() -> list[OutboxRow]: ...", "def f() -> dict[str, int]: ...",
+                  "def f() -> Optional[ConversationRow]: ...", "def f() -> tuple[int, int]: ...",
+                  "def f() -> dict[Optional[str], dict[str, int]]: ..."):
+        assert not _untyped(returns(typed)), typed
+
+
+def test_store_reads_leave_the_store_as_typed_rows():
+    """What the store hands to the engine's runner, the scheduler, the dispatcher, the case desk
+    and the sandbox is a typed row (bot/store/rows.py), so mypy checks every column a caller
+    reads; only the listed exceptions, each with its reason, stay plain dicts."""
+    returns = _store_returns()
+    offences = sorted(name for name, annotation in returns.items()
+                      if _untyped(annotation) and name not in _UNTYPED_RETURNS_ALLOWED)
+    assert offences == []
+    stale = sorted(name for name in _UNTYPED_RETURNS_ALLOWED
+                   if name not in returns or not _untyped(returns[name]))
+    assert stale == [], "an allowed exception that is gone or typed now: take it off the list"

@@ -36,14 +36,14 @@ async def h() -> Harness:
     await harness_.start_checkin()
     await harness_.press("1")
     await harness_.say("the sole came off")
-    assert harness_.case()["status"] == "open"
+    assert harness_.case().status == "open"
     return harness_
 
 
 # ---- the card -------------------------------------------------------------------------------
 
 async def test_case_card_has_what_an_agent_needs(h):
-    card = h.core.cases.card(h.case()["id"], h.clock.now())
+    card = h.core.cases.card(h.case().id, h.clock.now())
     assert card["reason"] == "product_problem" and card["problem_type"] == "defective"
     assert card["scores"] == {"csat": 1}
     assert card["customer"] == "Ana Silva" and card["order"] == "A-1" and card["sku"] == "TR2-44"
@@ -51,7 +51,7 @@ async def test_case_card_has_what_an_agent_needs(h):
     assert [t["from"] for t in card["last_turns"]][-2:] == ["customer", "bot"]
     assert card["sla_state"] == "within SLA"
     assert h.desk.posts[0].text.startswith("Case 1: product_problem / defective")
-    assert h.case()["card_ts"] == h.desk.posts[0].ts
+    assert h.case().card_ts == h.desk.posts[0].ts
 
 
 # ---- claim, reply, resolve ------------------------------------------------------------------
@@ -59,8 +59,8 @@ async def test_case_card_has_what_an_agent_needs(h):
 async def test_claim_hands_the_conversation_to_a_human(h):
     await h.agent("claim")
     case = h.case()
-    assert (case["status"], case["agent"]) == ("claimed", "U0AGENT")
-    assert h.conversation()["owner"] == "human"
+    assert (case.status, case.agent) == ("claimed", "U0AGENT")
+    assert h.conversation().owner == "human"
     assert h.desk.posts[0].case["status"] == "claimed"       # the card was updated in place
 
 
@@ -70,14 +70,14 @@ async def test_reply_is_relayed_to_the_customer_as_the_agent(h):
     assert h.texts()[-1] == "Sorry! A replacement ships today."
     row = h.store.db.execute("select sender from messages where text = ?", ["Sorry! A replacement ships today."]).fetchone()
     assert row[0] == "agent"
-    assert h.case()["first_reply_at"] is not None
+    assert h.case().first_reply_at is not None
 
 
 async def test_reply_before_claim_claims(h):
     await h.agent("reply", "Looking into it now.")
     case = h.case()
-    assert (case["status"], case["agent"]) == ("claimed", "U0AGENT")
-    assert h.conversation()["owner"] == "human"
+    assert (case.status, case.agent) == ("claimed", "U0AGENT")
+    assert h.conversation().owner == "human"
     assert h.texts()[-1] == "Looking into it now."
 
 
@@ -88,7 +88,7 @@ async def test_only_the_owner_may_reply_or_resolve(h):
     await h.agent("resolve", agent_id="U0OTHER")
     await h.agent("claim", agent_id="U0OTHER")
     assert h.texts() == sent
-    assert h.case()["status"] == "claimed" and h.case()["agent"] == "U0AGENT"
+    assert h.case().status == "claimed" and h.case().agent == "U0AGENT"
     assert [text for _, text in h.desk.ephemeral] == [
         "This case is claimed by <@U0AGENT>; only they can reply.",
         "This case is claimed by <@U0AGENT>; only they can resolve it.",
@@ -101,7 +101,7 @@ async def test_non_member_is_refused(h):
     await h.agent("claim", agent_id="U0EVIL")
     await h.agent("reply", "gotcha", agent_id="U0EVIL")
     await h.agent("resolve", agent_id="U0EVIL")
-    assert h.case()["status"] == "open" and h.case()["agent"] is None
+    assert h.case().status == "open" and h.case().agent is None
     assert h.texts() == sent
     assert [text for _, text in h.desk.ephemeral] == ["Only members of the support channel can act on cases."] * 3
 
@@ -111,12 +111,12 @@ async def test_allowlisted_agent_may_act_without_membership():
     await h.start_checkin()
     await h.say("the sole came off")
     await h.agent("claim", agent_id="U0CONTRACTOR")
-    assert h.case()["agent"] == "U0CONTRACTOR"
+    assert h.case().agent == "U0CONTRACTOR"
 
 
 async def test_agent_action_delivered_twice_is_applied_once(h):
     from bot.agent_events import AgentAction, AgentActionKind
-    action = AgentAction(AgentActionKind.REPLY, h.case()["card_ts"], "U0AGENT", "evt-1", h.clock.now(), text="Hi!")
+    action = AgentAction(AgentActionKind.REPLY, h.case().card_ts, "U0AGENT", "evt-1", h.clock.now(), text="Hi!")
     await h.core.on_agent_action(action)
     await h.core.on_agent_action(action)
     await h.pump()
@@ -135,7 +135,7 @@ async def test_an_agent_action_that_fails_midway_is_applied_when_delivered_again
     redelivery claims the case instead of being dropped as a duplicate."""
     from bot.agent_events import AgentAction, AgentActionKind
     case = h.case()
-    action = AgentAction(AgentActionKind.CLAIM, str(case["id"]), "U0AGENT", "evt-claim", h.clock.now())
+    action = AgentAction(AgentActionKind.CLAIM, str(case.id), "U0AGENT", "evt-claim", h.clock.now())
     real_set_owner = h.store.conversations.set_owner
 
     def fail_once(*args, **kwargs):
@@ -145,11 +145,11 @@ async def test_an_agent_action_that_fails_midway_is_applied_when_delivered_again
     monkeypatch.setattr(h.store.conversations, "set_owner", fail_once)
     with pytest.raises(RuntimeError):
         await h.core.on_agent_action(action)
-    assert h.case()["status"] == "open"
+    assert h.case().status == "open"
     assert not h.store.events.seen("support", "evt-claim")
     await h.core.on_agent_action(action)
-    assert h.case()["status"] == "claimed" and h.case()["agent"] == "U0AGENT"
-    assert h.store.conversations.get(case["conversation_id"])["owner"] == "human"
+    assert h.case().status == "claimed" and h.case().agent == "U0AGENT"
+    assert h.store.conversations.get(case.conversation_id).owner == "human"
 
 
 async def test_while_a_human_owns_it_the_bot_sends_nothing(h):
@@ -164,27 +164,27 @@ async def test_while_a_human_owns_it_the_bot_sends_nothing(h):
     thread = [t for t in h.desk_texts() if t.startswith("Customer: ")]
     assert thread == ["Customer: any news?", "Customer: I'd give it a 5 now", "Customer: /help"]
     assert h.scores() == {"csat": 1}
-    assert any(t["held_reason"] == "another conversation is open" for t in h.store.orders.touchpoints("A-2"))
+    assert any(t.held_reason == "another conversation is open" for t in h.store.orders.touchpoints("A-2"))
 
 
 async def test_resolve_hands_back_and_asks_ces(h):
     await h.agent("claim")
     await h.agent("reply", "Replacement shipped.")
     await h.agent("resolve")
-    assert h.case()["status"] == "resolved" and h.case()["resolved_at"]
-    assert h.conversation()["owner"] == "bot"
+    assert h.case().status == "resolved" and h.case().resolved_at
+    assert h.conversation().owner == "bot"
     assert h.texts()[-1] == CES_Q
     assert h.last_buttons() == [str(n) for n in range(1, 8)]
     await h.press("7")
     assert h.scores() == {"csat": 1, "ces": 7}
-    assert h.conversation()["slots"]["review_requested"] is True
+    assert h.conversation().slots["review_requested"] is True
     assert h.texts()[-1].startswith("Glad we could help!")
-    assert "upsell_offered" not in h.conversation()["slots"]
+    assert "upsell_offered" not in h.conversation().slots
 
 
 async def test_resolve_without_claim(h):
     await h.agent("resolve")
-    assert h.case()["status"] == "resolved" and h.case()["agent"] == "U0AGENT"
+    assert h.case().status == "resolved" and h.case().agent == "U0AGENT"
     assert h.texts()[-1] == CES_Q
 
 
@@ -203,10 +203,10 @@ async def test_resolving_for_a_blocked_customer_sends_nothing(h):
     await h.agent("reply", "Are you there?")
     assert not h.identity().reachable
     await h.agent("resolve")
-    assert h.conversation()["owner"] == "bot"
+    assert h.conversation().owner == "bot"
     assert CES_Q not in h.texts()
     assert h.outbox(text=CES_Q) == []
-    assert h.conversation()["status"] == "closed"          # never holds later touchpoints
+    assert h.conversation().status == "closed"          # never holds later touchpoints
 
 
 async def test_customer_back_after_a_case_resolved_while_blocked_gets_the_next_checkin(h):
@@ -237,7 +237,7 @@ async def test_sla_reminder_once_for_an_unclaimed_case(h):
     assert reminders == ["@S0SUPPORT Reminder: this case has waited 30 minutes without an owner."]
     await h.advance(timedelta(hours=5))
     assert [t for t in h.desk_texts() if "Reminder" in t] == reminders
-    assert h.core.cases.card(h.case()["id"], h.clock.now())["sla_state"] == "overdue"
+    assert h.core.cases.card(h.case().id, h.clock.now())["sla_state"] == "overdue"
 
 
 async def test_one_nudge_when_a_claimed_case_has_no_reply(h):
@@ -253,4 +253,4 @@ async def test_no_nudge_once_the_agent_replied(h):
     await h.agent("reply", "On it.")
     await h.advance(timedelta(hours=2))
     assert not any("Nudge" in t or "Reminder" in t for t in h.desk_texts())
-    assert h.core.cases.card(h.case()["id"], h.clock.now())["sla_state"] == "answered"
+    assert h.core.cases.card(h.case().id, h.clock.now())["sla_state"] == "answered"

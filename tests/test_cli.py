@@ -196,7 +196,7 @@ def test_a_channel_brings_its_own_command_the_opt_in_link(config, monkeypatch):
     assert url.startswith("https://t.me/AftercareDemoBot?start=")
     store = Store.open(config.parent / "store" / "aftercare.db")
     order = store.orders.get("B-1")
-    assert verify_link_token(url.split("start=")[1], b"s3cret", time.time()) == order["customer_id"]
+    assert verify_link_token(url.split("start=")[1], b"s3cret", time.time()) == order.customer_id
     assert run("telegram", "link", "NO-SUCH", config=config).exit_code != 0
 
 

@@ -51,7 +51,7 @@ def test_a_code_depends_on_the_key_not_only_on_the_customer():
 async def test_the_code_a_promoter_gets_is_made_with_the_configured_secret(tmp_path):
     store = Store.open(tmp_path / "shop.db")
     await play("referral_nps_promoter", store=store)
-    given = store.referrals.of_customer(customer_id(store))["code"]
+    given = store.referrals.of_customer(customer_id(store)).code
     assert given == personal_code(KEY.encode(), "referral", SIM_CUSTOMER_REF)
     assert given != unkeyed("referral", SIM_CUSTOMER_REF)
     assert not (tmp_path / "shop.db.secret").exists()              # a configured secret: none made
@@ -78,7 +78,7 @@ async def test_without_a_secret_the_install_makes_one_beside_the_store_and_keeps
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600                       # its owner's only
     key = kept.read_text(encoding="ascii").strip().encode()
     assert len(key) >= 32
-    assert store.referrals.of_customer(customer_id(store))["code"] == personal_code(key, "referral", SIM_CUSTOMER_REF)
+    assert store.referrals.of_customer(customer_id(store)).code == personal_code(key, "referral", SIM_CUSTOMER_REF)
     store.close()
     assert Store.open(db).install_secret() == key                           # the next start: the same key
     assert Store.memory().install_secret() != Store.memory().install_secret()
@@ -100,7 +100,7 @@ async def test_codes_already_given_keep_working_after_the_key_changes(tmp_path):
     store = Store.open(tmp_path / "shop.db")
     await play("referral_nps_promoter", store=store)
     promoter = customer_id(store)
-    given = store.referrals.of_customer(promoter)["code"]
+    given = store.referrals.of_customer(promoter).code
     rotated = make_settings(referrals={"secret": OTHER_KEY})
     assert personal_code(OTHER_KEY.encode(), "referral", SIM_CUSTOMER_REF) != given
     ctx = build_context(store, rotated, promoter, "A-3020", "NCH-700", shipped_flows().vocabulary)
@@ -114,7 +114,7 @@ async def test_codes_already_given_keep_working_after_the_key_changes(tmp_path):
 async def test_a_gift_code_given_stays_the_customers_after_the_key_changes():
     store = Store.memory()
     await play("anniversary", store=store)
-    assert [g["code"] for g in store.referrals.gifts()] == [YEAR1]
+    assert [g.code for g in store.referrals.gifts()] == [YEAR1]
     rotated = make_settings(referrals={"secret": OTHER_KEY})
     ctx = build_context(store, rotated, customer_id(store), None, None, shipped_flows().vocabulary,
                         touchpoint="anniversary")

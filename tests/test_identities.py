@@ -26,4 +26,4 @@ async def test_email_is_resolved_once_and_binds_the_address() -> None:
     assert store.customers.identity(missing_identity).address is None
     assert await resolve_emails(store, lookup, NOW, "slack") == 0
     assert sorted(calls) == ["bea@b2b.example", "cy@b2b.example"]          # each tried once
-    assert any(e["action"] == "link" for e in store.customers.ledger(found))
+    assert any(e.action == "link" for e in store.customers.ledger(found))

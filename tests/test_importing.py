@@ -11,6 +11,7 @@ import pytest
 from bot.clock import iso
 from bot.importing import import_file
 from bot.orders import COLUMNS
+from bot.store.rows import TouchpointRow
 from bot.store.store import Store
 from tests.support.harness import ROOT, make_settings
 
@@ -51,8 +52,8 @@ def snapshot(store: Store) -> dict:
     return {t: [{k: v for k, v in r.items() if k not in ("updated_at",)} for r in store.db[t].rows] for t in tables}
 
 
-def touchpoints(store: Store, order_id: str = "A-1") -> dict[str, dict]:
-    return {t["kind"]: t for t in store.orders.touchpoints(order_id)}
+def touchpoints(store: Store, order_id: str = "A-1") -> dict[str, TouchpointRow]:
+    return {t.kind: t for t in store.orders.touchpoints(order_id)}
 
 
 # ---- good and bad rows --------------------------------------------------------------------
@@ -114,41 +115,41 @@ def test_delivery_date_arriving_later_schedules_the_checkin(store, settings, tmp
     report = import_file(store, settings, csv_file(tmp_path, row(delivered_at="2026-11-10T10:00:00Z")), NOW)
     assert report.updated == 1
     checkin = touchpoints(store)["checkin"]
-    assert checkin["status"] == "pending"
-    assert checkin["due_at"] == iso(datetime(2026, 11, 14, 10, 0, tzinfo=UTC))   # footwear: 4d after delivery
-    assert store.orders.get("A-1")["status"] == "delivered"
+    assert checkin.status == "pending"
+    assert checkin.due_at == iso(datetime(2026, 11, 14, 10, 0, tzinfo=UTC))   # footwear: 4d after delivery
+    assert store.orders.get("A-1").status == "delivered"
 
 
 def test_changed_delivery_date_moves_pending_touchpoints(store, settings, tmp_path):
     import_file(store, settings, csv_file(tmp_path, row()), NOW)
     import_file(store, settings, csv_file(tmp_path, row(delivered_at="2026-11-06T10:00:00Z")), NOW)
     points = touchpoints(store)
-    assert points["checkin"]["due_at"] == iso(datetime(2026, 11, 10, 10, 0, tzinfo=UTC))
-    assert points["nps"]["due_at"] == iso(datetime(2026, 12, 6, 10, 0, tzinfo=UTC))
+    assert points["checkin"].due_at == iso(datetime(2026, 11, 10, 10, 0, tzinfo=UTC))
+    assert points["nps"].due_at == iso(datetime(2026, 12, 6, 10, 0, tzinfo=UTC))
 
 
 def test_cancellation_cancels_pending_touchpoints(store, settings, tmp_path):
     import_file(store, settings, csv_file(tmp_path, row()), NOW)
     report = import_file(store, settings, csv_file(tmp_path, row(status="cancelled")), NOW)
     assert report.updated == 1
-    assert {t["status"] for t in touchpoints(store).values()} == {"cancelled"}
-    assert store.orders.get("A-1")["status"] == "cancelled"
+    assert {t.status for t in touchpoints(store).values()} == {"cancelled"}
+    assert store.orders.get("A-1").status == "cancelled"
 
 
 def test_started_touchpoint_is_not_rescheduled_by_a_reimport(store, settings, tmp_path):
     import_file(store, settings, csv_file(tmp_path, row()), NOW)
     checkin = touchpoints(store)["checkin"]
-    store.orders.finish_touchpoint(checkin["id"], "started", NOW, conversation_id=1)
+    store.orders.finish_touchpoint(checkin.id, "started", NOW, conversation_id=1)
     import_file(store, settings, csv_file(tmp_path, row(delivered_at="2026-11-08T10:00:00Z")), NOW)
     again = touchpoints(store)["checkin"]
-    assert (again["status"], again["due_at"]) == ("started", checkin["due_at"])
+    assert (again.status, again.due_at) == ("started", checkin.due_at)
 
 
 def test_one_checkin_per_order_on_its_first_item(store, settings, tmp_path):
     path = csv_file(tmp_path, row(), row(sku="SOCK-3", product="Trail socks", category="apparel"))
     report = import_file(store, settings, path, NOW)
     assert report.inserted == 1
-    kinds = sorted((t["sku"], t["kind"]) for t in store.orders.touchpoints("A-1"))
+    kinds = sorted((t.sku, t.kind) for t in store.orders.touchpoints("A-1"))
     # the customer's first order also carries their first-purchase anniversary (a milestone), and tips
     assert kinds == [("TR2-44", "anniversary"), ("TR2-44", "checkin"), ("TR2-44", "nps"), ("TR2-44", "thank_you"),
                      ("TR2-44", "tip_day1"), ("TR2-44", "tip_month1"), ("TR2-44", "tip_week1")]   # socks: none
@@ -160,13 +161,13 @@ def test_replenishment_touchpoint_for_consumables(store, settings, tmp_path):
     import_file(store, settings, path, NOW)
     refill = touchpoints(store)["replenishment"]
     # 2 bottles x 30 days after delivery, minus a 3-day margin
-    assert refill["due_at"] == iso(datetime(2026, 11, 4, 10, 0, tzinfo=UTC) + timedelta(days=57))
+    assert refill.due_at == iso(datetime(2026, 11, 4, 10, 0, tzinfo=UTC) + timedelta(days=57))
 
 
 def test_changed_line_item_counts_as_update(store, settings, tmp_path):
     import_file(store, settings, csv_file(tmp_path, row()), NOW)
     report = import_file(store, settings, csv_file(tmp_path, row(quantity="2")), NOW)
-    assert report.updated == 1 and store.orders.items("A-1")[0]["quantity"] == 2
+    assert report.updated == 1 and store.orders.items("A-1")[0].quantity == 2
 
 
 def test_customer_identity_and_consent(store, settings, tmp_path):
@@ -175,10 +176,10 @@ def test_customer_identity_and_consent(store, settings, tmp_path):
     assert customer[1:] == ("Ana Silva", "Europe/Berlin")
     [identity] = store.customers.identities_of(customer[0])
     assert (identity.channel, identity.address, identity.consent) == ("telegram", "1001", True)
-    assert [r["action"] for r in store.customers.ledger(customer[0])] == ["opt_in"]
+    assert [r.action for r in store.customers.ledger(customer[0])] == ["opt_in"]
     import_file(store, settings, csv_file(tmp_path, row(consent="no")), NOW)
     assert not store.customers.identity(identity.id).consent
-    assert [r["action"] for r in store.customers.ledger(customer[0])] == ["opt_in", "consent_withdrawn"]
+    assert [r.action for r in store.customers.ledger(customer[0])] == ["opt_in", "consent_withdrawn"]
 
 
 def test_telegram_customer_without_chat_waits_for_a_link(store, settings, tmp_path):

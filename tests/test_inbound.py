@@ -43,7 +43,7 @@ async def test_repeated_event_id_is_processed_once(h):
     assert await h.deliver(event) is False
     assert await h.deliver(event) is False
     assert h.texts() == sent
-    assert [r["score"] for r in h.responses()] == [2]
+    assert [r.score for r in h.responses()] == [2]
     assert h.store.db.execute("select count(*) from messages where direction = 'in'").fetchone()[0] == 1
 
 
@@ -87,13 +87,13 @@ async def test_tap_on_an_old_question_is_ignored(h):
     await h.press("1", reply_to=old_question)           # the CSAT buttons are still on screen
     assert h.texts() == sent
     assert h.scores() == {"csat": 5}
-    assert h.conversation()["step"] == "review"
+    assert h.conversation().step == "review"
 
 
 async def test_tap_after_the_flow_ended_is_ignored(h):
     await h.press("3")
     await h.say("more colours please")
-    assert h.conversation()["status"] == "closed"
+    assert h.conversation().status == "closed"
     sent = list(h.texts())
     await h.press("5", reply_to="100")
     assert h.texts() == sent and h.scores() == {"csat": 3}
@@ -147,13 +147,13 @@ async def test_stop_at_any_step(h, where, stop):
     assert h.texts()[before:] == [OPT_OUT]
     identity = h.identity()
     assert identity.opted_out
-    assert h.store.customers.ledger(h.customer_id())[-1]["action"] == "opt_out"
+    assert h.store.customers.ledger(h.customer_id())[-1].action == "opt_out"
     # silence afterwards: replies, reminders, later touchpoints, agent replies
     await h.say("hello?")
     await h.press("5", reply_to=None)
     h.add_order("A-2", delivered=h.clock.now())
     await h.advance(timedelta(days=40))
-    if h.case() and h.case()["status"] != "resolved":
+    if h.case() and h.case().status != "resolved":
         await h.agent("reply", "Sorry about that!")
     assert h.texts()[before:] == [OPT_OUT]
 
@@ -170,7 +170,7 @@ async def test_opt_in_again_with_start(h):
     await h.deliver(h.event(InboundKind.START, text="/start"))
     assert h.texts()[-1] == "Welcome back! You'll hear from us about your orders again."
     assert h.identity().contactable
-    assert [r["action"] for r in h.store.customers.ledger(h.customer_id())][-2:] == ["opt_out", "opt_in"]
+    assert [r.action for r in h.store.customers.ledger(h.customer_id())][-2:] == ["opt_out", "opt_in"]
 
 
 async def test_opt_out_cancels_what_was_queued(h):
@@ -187,13 +187,13 @@ async def test_opt_out_cancels_what_was_queued(h):
 async def test_help_command(h):
     await h.deliver(h.event(InboundKind.HELP, text="/help"))
     assert h.texts()[-1].startswith(HELP)
-    assert h.conversation()["step"] == "ask_csat" and h.conversation()["status"] == "waiting"
+    assert h.conversation().step == "ask_csat" and h.conversation().status == "waiting"
 
 
 async def test_sticker_asks_for_words(h):
     await h.deliver(h.event(InboundKind.MEDIA, media_type="sticker"))
     assert h.texts()[-1] == "Sorry, I can only read text and photos here. Could you write it in words?"
-    assert h.conversation()["step"] == "ask_csat"
+    assert h.conversation().step == "ask_csat"
 
 
 async def test_photo_with_caption_goes_with_the_case(h):
@@ -201,13 +201,13 @@ async def test_photo_with_caption_goes_with_the_case(h):
     await h.deliver(h.event(InboundKind.MEDIA, media_type="photo", photo_ids=("AgAD-photo",),
                             text="the sole came off, see photo"))
     case = h.case()
-    assert case["reason"] == "product_problem" and "AgAD-photo" in case["photos"]
+    assert case.reason == "product_problem" and "AgAD-photo" in case.photos
 
 
 async def test_photo_while_a_case_is_open_is_attached(h):
     await h.say("the sole came off")
     await h.deliver(h.event(InboundKind.MEDIA, media_type="photo", photo_ids=("p1", "p2")))
-    assert '"p1", "p2"' in h.case()["photos"]
+    assert h.case().photos == ["p1", "p2"]
     assert h.desk_texts()[-1] == "Customer: [2 photo(s) attached to the case]"
 
 
@@ -220,7 +220,7 @@ async def test_text_during_an_open_case_goes_to_its_thread_only(h):
     await h.say("ok thanks")
     assert h.texts() == sent                              # the bot says nothing of its own
     assert h.desk_texts()[-2:] == ["Customer: also the laces are frayed", "Customer: ok thanks"]
-    assert h.case()["reason"] == "product_problem"        # a later reply never rewrites it
+    assert h.case().reason == "product_problem"        # a later reply never rewrites it
     assert len(h.cases()) == 1
 
 
@@ -229,7 +229,7 @@ async def test_human_owned_conversation_gets_no_bot_message(h, kind):
     """While a human owns the conversation the bot sends nothing of its own (CONVERSATION.md)."""
     await h.say("the sole came off")
     await h.agent("claim")
-    assert h.conversation()["owner"] == "human"
+    assert h.conversation().owner == "human"
     sent = list(h.texts())
     if kind == "help":
         await h.deliver(h.event(InboundKind.HELP, text="/help"))
@@ -245,7 +245,7 @@ async def test_human_owned_conversation_gets_no_bot_message(h, kind):
 async def test_human_request_mid_flow_escalates(h):
     await h.say("can I talk to a person")
     assert h.texts()[-1] == "Got it: I'm handing this to a person on our support team. They'll reply right here."
-    assert h.case()["reason"] == "human"
+    assert h.case().reason == "human"
     assert h.desk_texts()[0].startswith("Case 1: human")
 
 
@@ -258,7 +258,7 @@ WEIRD = ["", "   ", "x" * 10_000, "🙂🙂🙂", "👍", "очень хорош
 @pytest.mark.parametrize("text", WEIRD, ids=range(len(WEIRD)))
 async def test_weird_messages_never_crash(h, text):
     assert await h.say(text) is True
-    assert h.conversation()["status"] in ("waiting", "closed")
+    assert h.conversation().status in ("waiting", "closed")
     assert h.texts()[-1] == CSAT_Q                      # asked again, never escalated on a guess
     assert h.case() is None
 
@@ -294,14 +294,14 @@ async def test_message_out_of_the_blue_starts_an_inbox_conversation(h):
     await h.press("3")
     await h.say("more colours")
     await h.say("where is my other parcel, it never arrived")
-    assert h.conversation()["flow"] == "inbox"
-    assert h.case()["reason"] == "delivery_problem"
+    assert h.conversation().flow == "inbox"
+    assert h.case().reason == "delivery_problem"
 
 
 async def test_reply_cost_does_not_grow_with_history(h):
     """Invariant 7: a reply loads the conversation's state, never its message history."""
     await h.press("3")
-    conversation_id = h.conversation()["id"]
+    conversation_id = h.conversation().id
     for n in range(300):
         h.store.conversations.add_message(conversation_id, h.identity().id, "in", "customer", f"m{n}", h.clock.now())
     statements: list[str] = []
@@ -328,14 +328,14 @@ async def test_state_and_messages_commit_together_or_not_at_all(h, monkeypatch):
         await h.core.on_event(event)                     # logged, never raised to the channel
     assert (h.conversation(), h.store.outbox.counts(), h.cases()) == before
     assert await h.deliver(event) is True               # the platform's redelivery
-    assert h.case()["reason"] == "product_problem"
+    assert h.case().reason == "product_problem"
 
 
 async def test_unknown_action_is_logged_and_the_conversation_stays_consistent(h, caplog):
     from bot.engine.machine import ActionCall
     conversation = h.conversation()
     with h.store.transaction():
-        h.core.runner._act(ActionCall("send_coupon", {}), conversation["id"], h.identity(), "A-1", "TR2-44",
+        h.core.runner._act(ActionCall("send_coupon", {}), conversation.id, h.identity(), "A-1", "TR2-44",
                            h.clock.now())
     assert "unknown action 'send_coupon'" in caplog.text
     assert h.conversation() == conversation

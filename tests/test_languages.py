@@ -66,7 +66,7 @@ async def test_language_menu_and_a_tap_switch_the_language_for_good():
                                 "lang:ja"]
     await h.deliver(h.event(InboundKind.BUTTON, button_value="lang:fr"))
     assert h.texts()[-1] == "C'est noté : je vous écrirai désormais en français."
-    assert h.store.customers.get(h.customer_id())["language_choice"] == "fr"
+    assert h.store.customers.get(h.customer_id()).language_choice == "fr"
     await h.say("hello?")                                       # the open check-in asks again, in French
     assert h.texts()[-1] == FR_CSAT
 
@@ -103,7 +103,7 @@ async def test_asking_in_a_sentence_switches_for_good():
     await h.start_checkin(language="pt")
     await h.say("em alemão, por favor")
     assert h.texts()[-1] == "Erledigt: Ab jetzt schreibe ich Ihnen auf Deutsch."
-    assert h.store.customers.get(h.customer_id())["language_choice"] == "de"
+    assert h.store.customers.get(h.customer_id()).language_choice == "de"
 
 
 @pytest.mark.parametrize("language, stop, confirmation", [
@@ -130,7 +130,7 @@ async def test_a_person_please_in_any_language_escalates(language, words):
     h = harness()
     await h.start_checkin(language=language)
     await h.say(words)
-    assert h.case() is not None and h.case()["reason"] == "human"
+    assert h.case() is not None and h.case().reason == "human"
 
 
 async def test_free_text_in_a_language_without_nlu_is_never_guessed_at():
@@ -148,7 +148,7 @@ async def test_a_trained_language_reaches_the_engine():
     h = harness(languages=["en", "es"])
     await h.start_checkin(language="es")
     await h.say("llegó broken")                                 # the stand-in reads "broken"
-    assert h.case() is not None and h.case()["reason"] == "product_problem"
+    assert h.case() is not None and h.case().reason == "product_problem"
 
 
 async def test_an_unknown_sender_is_answered_in_their_platform_language():
@@ -165,7 +165,7 @@ async def test_agents_see_the_language_and_the_report_slices_by_it():
     await h.start_checkin(language="de")
     await h.press("1")
     await h.say("es ist kaputt broken")
-    card = h.core.cases.card(h.case()["id"], h.clock.now())
+    card = h.core.cases.card(h.case().id, h.clock.now())
     assert card["language"] == "Deutsch (de)"                  # the agent knows whom they answer
     groups = Reporting(h.store.db).groups(Period(), "language", h.clock.now())
     assert [g["key"] for g in groups] == ["de"]

@@ -26,7 +26,7 @@ def test_earliest_skips_the_unset():
 async def test_a_step_starts_the_due_checkin_sends_it_and_says_when_to_come_back():
     h = Harness()
     h.add_order()
-    checkin = parse_iso(h.touchpoint("A-1", "checkin")["due_at"])
+    checkin = parse_iso(h.touchpoint("A-1", "checkin").due_at)
     h.store.orders.skip_touchpoints_before("A-1", checkin)
     main = MainLoop(h.core, upkeep=False)
     before = await main.step(checkin - timedelta(minutes=1))
@@ -35,7 +35,7 @@ async def test_a_step_starts_the_due_checkin_sends_it_and_says_when_to_come_back
     h.clock.set(checkin)
     after = await main.step(checkin)
     assert h.channel.texts()[-1].startswith("How is Trail Runner 2")   # started and sent in one step
-    assert h.touchpoint("A-1", "checkin")["status"] == "started"
+    assert h.touchpoint("A-1", "checkin").status == "started"
     assert after.calendar is not None and after.calendar > checkin   # the reminder's wake-up
     assert after.send is None
 
@@ -81,10 +81,10 @@ async def test_a_step_reports_what_the_scheduler_held_back_and_why():
     turn = await main.step(night)
     [hold] = turn.holds
     checkin = h.touchpoint("A-1", "checkin")
-    assert (hold.kind, hold.order_id, hold.key, hold.reason) == ("checkin", "A-1", ("touchpoint", checkin["id"]), "quiet_hours")
+    assert (hold.kind, hold.order_id, hold.key, hold.reason) == ("checkin", "A-1", ("touchpoint", checkin.id), "quiet_hours")
     assert hold.due_at == night and hold.until == datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
     assert hold.decision is not None and not hold.decision.send
-    assert (checkin["status"], checkin["held_reason"]) == ("held", "quiet_hours")   # what the store says too
+    assert (checkin.status, checkin.held_reason) == ("held", "quiet_hours")   # what the store says too
     assert (await main.step(night)).holds == ()                                       # told once
     assert turn.calendar == hold.until
 

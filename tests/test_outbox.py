@@ -50,8 +50,8 @@ async def test_sends_due_rows_and_records_the_platform_id(world):
     oid = world.add("hello", buttons=[["Sure", "yes"]])
     assert await world.dispatcher.run_once() is None
     row = world.store.outbox.get(oid)
-    assert (row["status"], row["attempts"]) == ("sent", 1)
-    assert row["platform_message_id"] == "100" and row["sent_at"]
+    assert (row.status, row.attempts) == ("sent", 1)
+    assert row.platform_message_id == "100" and row.sent_at
     [message] = world.channel.delivered
     assert (message.address, message.text, [(b.label, b.value) for b in message.buttons]) == \
         ("1001", "hello", [("Sure", "yes")])
@@ -72,14 +72,14 @@ async def test_429_retry_after_is_honoured(world):
     world.channel.script.append(SendResult(SendStatus.RETRY, retry_after=30, error="429 Too Many Requests"))
     assert await world.dispatcher.run_once() == T0 + timedelta(seconds=30)
     row = world.store.outbox.get(oid)
-    assert (row["status"], row["attempts"], row["last_error"]) == ("pending", 1, "429 Too Many Requests")
+    assert (row.status, row.attempts, row.last_error) == ("pending", 1, "429 Too Many Requests")
     world.clock.advance(timedelta(seconds=29))
     await world.dispatcher.run_once()
     assert delivered(world) == [] and len(world.channel.attempts) == 1
     world.clock.advance(timedelta(seconds=1))
     await world.dispatcher.run_once()
     assert delivered(world) == ["hello"]
-    assert world.store.outbox.get(oid)["attempts"] == 2
+    assert world.store.outbox.get(oid).attempts == 2
 
 
 async def test_429_retries_never_give_up(world):
@@ -89,7 +89,7 @@ async def test_429_retries_never_give_up(world):
         await world.dispatcher.run_once()
         world.clock.advance(timedelta(seconds=1))
     await world.dispatcher.run_once()
-    assert world.store.outbox.get(oid)["status"] == "sent"
+    assert world.store.outbox.get(oid).status == "sent"
 
 
 async def test_network_errors_back_off_exponentially_then_give_up(world):
@@ -105,8 +105,8 @@ async def test_network_errors_back_off_exponentially_then_give_up(world):
     assert waits[:4] == [2, 4, 8, 16]
     assert max(waits) <= 300
     row = world.store.outbox.get(oid)
-    assert row["status"] == "failed" and row["attempts"] == MAX_NETWORK_ATTEMPTS
-    assert "gave up" in row["last_error"]
+    assert row.status == "failed" and row.attempts == MAX_NETWORK_ATTEMPTS
+    assert "gave up" in row.last_error
     assert delivered(world) == []
 
 
@@ -119,7 +119,7 @@ async def test_adapter_exception_is_a_retry_not_a_dead_dispatcher(world):
     world.channel.script.append(boom)
     nxt = await world.dispatcher.run_once()
     assert nxt == T0 + timedelta(seconds=2)
-    assert "adapter bug" in world.store.outbox.get(oid)["last_error"]
+    assert "adapter bug" in world.store.outbox.get(oid).last_error
     world.clock.set(nxt)
     await world.dispatcher.run_once()
     assert delivered(world) == ["hello"]
@@ -132,7 +132,7 @@ async def test_permanent_failure_is_not_retried(world):
     await world.dispatcher.run_once()
     world.clock.advance(timedelta(hours=1))
     await world.dispatcher.run_once()
-    assert world.store.outbox.get(oid)["status"] == "failed"
+    assert world.store.outbox.get(oid).status == "failed"
     assert delivered(world) == ["next one"]
 
 
@@ -144,17 +144,17 @@ async def test_unreachable_marks_identity_and_cancels_pending(world):
     other = world.add("for Bo", identity=world.other, address="2002")
     world.channel.blocked.add("1001")
     await world.dispatcher.run_once()
-    assert world.store.outbox.get(first)["status"] == "unreachable"
+    assert world.store.outbox.get(first).status == "unreachable"
     assert not world.store.customers.identity(world.identity).reachable
-    assert world.store.outbox.get(second)["status"] == "cancelled"
-    assert world.store.outbox.get(later)["status"] == "cancelled"
-    assert world.store.outbox.get(other)["status"] == "sent"
+    assert world.store.outbox.get(second).status == "cancelled"
+    assert world.store.outbox.get(later).status == "cancelled"
+    assert world.store.outbox.get(other).status == "sent"
     assert len([m for m in world.channel.attempts if m.address == "1001"]) == 1
     # anything queued afterwards is never attempted
     new = world.add("are you there?")
     world.channel.blocked.clear()
     await world.dispatcher.run_once()
-    assert world.store.outbox.get(new)["status"] == "cancelled"
+    assert world.store.outbox.get(new).status == "cancelled"
     assert delivered(world) == []
 
 
@@ -168,7 +168,7 @@ async def test_crash_mid_send_costs_at_most_one_duplicate(world):
     world.channel.script.append(deliver_then_die)
     with pytest.raises(Crash):
         await world.dispatcher.run_once()
-    assert world.store.outbox.get(rows[0])["status"] == "sending"
+    assert world.store.outbox.get(rows[0]).status == "sending"
     # restart: a new dispatcher on the same store reconciles first
     restarted = Dispatcher(world.store, {"telegram": world.channel}, world.clock, {})
     assert restarted.reconcile() == 1
@@ -177,7 +177,7 @@ async def test_crash_mid_send_costs_at_most_one_duplicate(world):
     assert restarted.reconcile() == 0
     await restarted.run_once()
     assert delivered(world) == ["m0", "m0", "m1", "m2"]
-    assert all(world.store.outbox.get(r)["status"] == "sent" for r in rows)
+    assert all(world.store.outbox.get(r).status == "sent" for r in rows)
 
 
 async def test_per_address_order_survives_a_retry(world):
@@ -212,9 +212,9 @@ async def test_opted_out_identity_gets_nothing_but_the_confirmation(world):
     after = world.add("a check-in from another flow")
     await world.dispatcher.run_once()
     assert delivered(world) == ["Done: you won't get any more messages"]
-    assert world.store.outbox.get(before)["status"] == "cancelled"
-    assert world.store.outbox.get(after)["status"] == "cancelled"
-    assert world.store.outbox.get(confirmation)["status"] == "sent"
+    assert world.store.outbox.get(before).status == "cancelled"
+    assert world.store.outbox.get(after).status == "cancelled"
+    assert world.store.outbox.get(confirmation).status == "sent"
 
 
 async def test_identity_without_an_address_gets_nothing(world):
@@ -222,13 +222,13 @@ async def test_identity_without_an_address_gets_nothing(world):
     unlinked = world.store.customers.ensure_identity(customer_id, "telegram", None, True, T0, source="test")
     oid = world.store.outbox.add("telegram", None, unlinked, None, "hi", T0)
     await world.dispatcher.run_once()
-    assert world.store.outbox.get(oid)["status"] == "cancelled" and world.channel.attempts == []
+    assert world.store.outbox.get(oid).status == "cancelled" and world.channel.attempts == []
 
 
 async def test_unknown_channel_fails_the_row(world):
     oid = world.store.outbox.add("whatsapp", "1", None, None, "hi", T0)
     await world.dispatcher.run_once()
-    assert world.store.outbox.get(oid)["status"] == "failed"
+    assert world.store.outbox.get(oid).status == "failed"
 
 
 async def test_rate_limit_spaces_sends_to_one_chat(world):
@@ -263,7 +263,7 @@ async def test_thread_post_waits_for_its_case_card():
     h = Harness()
     await h.start_checkin()
     await h.say("it broke")                       # escalates: a case card
-    assert h.case()["card_ts"] == h.desk.posts[0].ts
+    assert h.case().card_ts == h.desk.posts[0].ts
     await h.say("and the box was wet")            # thread post under the card
     assert h.desk.posts[1].thread_ts == h.desk.posts[0].ts
     assert h.desk.posts[1].text == "Customer: and the box was wet"

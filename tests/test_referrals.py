@@ -19,7 +19,7 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 def promoter(store: Store, tmp_path) -> int:
     """Customer C-1 (order A-1), who was asked and given code ANA12345."""
     import_file(store, make_settings(), csv_file(tmp_path, row(), name="promoter.csv"), NOW)
-    customer_id = store.orders.get("A-1")["customer_id"]
+    customer_id = store.orders.get("A-1").customer_id
     assert store.referrals.give(customer_id, "ANA12345", "https://shop.example/r/ANA12345", None, NOW)
     return customer_id
 
@@ -33,7 +33,7 @@ def test_an_imported_order_with_a_promoters_code_counts_as_a_referral(tmp_path):
                     name="friends.csv")
     report = import_file(store, make_settings(), path, NOW)
     assert (report.inserted, report.errors) == (3, [])
-    assert store.orders.get("B-1")["referral_code"] == "ANA12345"           # codes compare case-blind
+    assert store.orders.get("B-1").referral_code == "ANA12345"           # codes compare case-blind
     assert store.referrals.referred_orders(ana) == ["B-1"]
     again = import_file(store, make_settings(), path, NOW)                   # the same file twice: nothing new
     assert (again.unchanged, store.referrals.referred_orders(ana)) == (3, ["B-1"])

@@ -43,7 +43,7 @@ class Run:
 
     def identity(self, order_id: str):
         order = self.store.orders.get(order_id)
-        return next(i for i in self.store.customers.identities_of(order["customer_id"]) if i.channel == order["channel"])
+        return next(i for i in self.store.customers.identities_of(order.customer_id) if i.channel == order.channel)
 
     def delivered(self, order_id: str) -> list[tuple[str, str]]:
         """(platform message id, text as first delivered) of every bot message on the customer's screen."""
@@ -108,7 +108,7 @@ def test_cases_are_opened_claimed_answered_and_resolved(run):
 def test_scores_are_stored(run):
     by_order: dict = {}
     for response in run.store.conversations.responses():
-        by_order.setdefault(response["order_id"], []).append((response["metric"], response["score"]))
+        by_order.setdefault(response.order_id, []).append((response.metric, response.score))
     assert ("csat", 5) in by_order["A-1001"]                     # delighted
     assert ("csat", 3) in by_order["A-1002"]                     # so-so, with a comment
     assert ("text", None) in by_order["A-1002"]
@@ -147,7 +147,7 @@ def test_nothing_proactive_is_sent_in_the_customers_quiet_hours(run):
     checked = 0
     for contact in run.store.db["contacts"].rows:
         customer = run.store.customers.get(contact["customer_id"])
-        zone = resolve_zone(customer.get("timezone"), settings.timezone)
+        zone = resolve_zone(customer.timezone, settings.timezone)
         rows = run.store.db.execute(
             "select o.sent_at from outbox o join identities i on i.id = o.identity_id "
             "where i.customer_id = ? and o.created_at = ? and o.status = 'sent' and o.kind = 'message'",
@@ -312,14 +312,14 @@ def test_the_shop_pushes_orders_through_the_signed_webhook_over_http(run):
 
 def test_the_late_order_gets_a_delay_notice_and_a_checkin_timed_from_the_late_delivery(run):
     order = run.store.orders.get("W-2002")
-    points = {t["kind"]: t for t in run.store.orders.touchpoints("W-2002")}
-    assert points["delay_notice"]["status"] == "started"
-    assert points["checkin"]["due_at"].startswith("2026-11-19T11:00")       # delivered Nov 16 11:00 + 3d
+    points = {t.kind: t for t in run.store.orders.touchpoints("W-2002")}
+    assert points["delay_notice"].status == "started"
+    assert points["checkin"].due_at.startswith("2026-11-19T11:00")       # delivered Nov 16 11:00 + 3d
     texts = [text for _, text in run.delivered("W-2002")]
     notice = next(i for i, t in enumerate(texts) if "taking longer than we promised" in t)
     checkin = next(i for i, t in enumerate(texts) if t.startswith("Hi Tom! Thanks again"))
     assert notice < checkin and "SORRY10" in texts[notice]
-    assert order["delivered_at"] > order["expected_at"]
+    assert order.delivered_at > order.expected_at
     # the on-time order never heard of a delay
     assert not any("taking longer" in t for _, t in run.delivered("W-2001"))
 

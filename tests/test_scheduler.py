@@ -38,8 +38,8 @@ async def test_checkin_due_at_night_waits_for_the_morning():
     await h.advance(timedelta(hours=10, minutes=30))            # 22:30: due now
     assert h.texts() == []
     checkin = h.touchpoint("A-1", "checkin")
-    assert (checkin["status"], checkin["held_reason"]) == ("held", "quiet_hours")
-    assert checkin["due_at"] == iso(at(2026, 11, 3, 9, 0))
+    assert (checkin.status, checkin.held_reason) == ("held", "quiet_hours")
+    assert checkin.due_at == iso(at(2026, 11, 3, 9, 0))
     await h.advance(timedelta(hours=12))
     assert h.texts() == [GREETING, CSAT_Q]
     assert sent_at(h, CSAT_Q) == at(2026, 11, 3, 9, 0)
@@ -92,8 +92,8 @@ async def test_weekly_cap_holds_a_second_checkin_for_a_week():
     await h.press("3")
     await h.say("more colours")
     held = h.touchpoint("A-2", "checkin")
-    assert (held["status"], held["held_reason"]) == ("held", "weekly_cap")
-    assert parse_iso(held["due_at"]) == sent_at(h, CSAT_Q) + timedelta(days=7)
+    assert (held.status, held.held_reason) == ("held", "weekly_cap")
+    assert parse_iso(held.due_at) == sent_at(h, CSAT_Q) + timedelta(days=7)
     await h.advance(timedelta(days=6, hours=23))
     assert not any("Wireless Earbuds" in t for t in h.texts())
     await h.advance(timedelta(hours=2))
@@ -111,7 +111,7 @@ async def test_weekly_cap_counts_nps_and_checkin_together():
     h.store.orders.skip_touchpoints_before("A-0", h.clock.now())
     await h.advance(timedelta(days=3, hours=1))
     nps = h.touchpoint("A-0", "nps")
-    assert (nps["status"], nps["held_reason"]) == ("held", "weekly_cap")
+    assert (nps.status, nps.held_reason) == ("held", "weekly_cap")
     await h.advance(timedelta(days=4))
     assert h.texts()[-1].startswith("Hi Ana! How likely are you to recommend us")
     assert contacts(h) == ["checkin", "nps"]
@@ -121,7 +121,7 @@ async def test_zero_cap_suppresses_proactive_messages():
     h = Harness(make_settings(schedule={"weekly_cap": 0}))
     await h.start_checkin()
     assert h.texts() == []
-    assert h.touchpoint("A-1", "checkin")["status"] == "suppressed:weekly_cap"
+    assert h.touchpoint("A-1", "checkin").status == "suppressed:weekly_cap"
 
 
 # ---- reminders and the quiet close ---------------------------------------------------------------
@@ -135,10 +135,10 @@ async def test_one_reminder_then_quiet_close():
     await h.start_checkin()
     await h.advance(timedelta(hours=24))
     assert h.texts() == [GREETING, CSAT_Q, REMINDER]
-    assert h.conversation()["wake_kind"] == "close"
+    assert h.conversation().wake_kind == "close"
     await h.advance(timedelta(hours=48))
     assert h.texts() == [GREETING, CSAT_Q, REMINDER]           # no goodbye
-    assert h.conversation()["status"] == "closed"
+    assert h.conversation().status == "closed"
     await h.advance(timedelta(days=5))
     assert [t for t in h.texts() if t not in TIP_TEXTS] == [GREETING, CSAT_Q, REMINDER]   # a week-1 tip may follow
     assert [c for c in contacts(h) if c != "tip"] == ["checkin"]   # the reminder took no slot of its own
@@ -150,7 +150,7 @@ async def test_a_reminder_belongs_to_its_contact_even_under_the_shipped_cap():
     await h.start_checkin()
     await h.advance(timedelta(days=4))
     assert h.texts() == [GREETING, CSAT_Q, REMINDER]
-    assert h.conversation()["status"] == "closed"               # then the quiet close
+    assert h.conversation().status == "closed"               # then the quiet close
     assert contacts(h) == ["checkin"]
 
 
@@ -169,7 +169,7 @@ async def test_a_reminder_is_dropped_when_the_customer_became_unreachable():
     h.store.customers.mark_unreachable(h.identity().id)
     await h.advance(timedelta(days=4))
     assert h.texts() == [GREETING, CSAT_Q]
-    assert h.conversation()["status"] == "closed"
+    assert h.conversation().status == "closed"
 
 
 async def test_answer_before_the_reminder_cancels_it():
@@ -213,8 +213,8 @@ async def test_not_linked_customer_is_held_until_linked():
     h = Harness()
     await h.start_checkin(address=None)
     checkin = h.touchpoint("A-1", "checkin")
-    assert (checkin["status"], checkin["held_reason"]) == ("held", "not linked yet")
-    assert parse_iso(checkin["due_at"]) == h.clock.now() + timedelta(days=1)
+    assert (checkin.status, checkin.held_reason) == ("held", "not linked yet")
+    assert parse_iso(checkin.due_at) == h.clock.now() + timedelta(days=1)
     h.store.customers.bind_address(h.identity().id, ADDRESS, h.clock.now(), source="telegram-link")
     await h.advance(timedelta(days=1))
     assert h.texts() == [GREETING, CSAT_Q]
@@ -226,7 +226,7 @@ async def test_no_consent_never_gets_a_checkin():
     await h.start_checkin(consent=False)
     await h.advance(timedelta(days=2))
     assert h.texts() == []
-    assert h.touchpoint("A-1", "checkin")["status"] == "suppressed:no_consent"
+    assert h.touchpoint("A-1", "checkin").status == "suppressed:no_consent"
 
 
 async def test_opted_out_customer_never_gets_a_touchpoint():
@@ -236,8 +236,8 @@ async def test_opted_out_customer_never_gets_a_touchpoint():
     h.add_order("A-2", delivered=h.clock.now())
     await h.advance(timedelta(days=40))
     assert h.texts()[-1].startswith("Done: you won't get any more messages")
-    assert all(t["status"].startswith(("suppressed", "skipped", "started")) for t in h.store.orders.touchpoints("A-2")
-               if parse_iso(t["due_at"]) <= h.clock.now())
+    assert all(t.status.startswith(("suppressed", "skipped", "started")) for t in h.store.orders.touchpoints("A-2")
+               if parse_iso(t.due_at) <= h.clock.now())
 
 
 async def test_cancelled_order_touchpoint_is_cancelled():
@@ -246,7 +246,7 @@ async def test_cancelled_order_touchpoint_is_cancelled():
     h.store.db["orders"].update("A-1", {"status": "cancelled"})
     await h.pump()
     assert h.texts() == []
-    assert h.touchpoint("A-1", "checkin")["status"] == "cancelled"
+    assert h.touchpoint("A-1", "checkin").status == "cancelled"
 
 
 async def test_thank_you_is_transactional():
@@ -275,7 +275,7 @@ async def test_after_a_delay_notice_the_checkin_waits_for_the_real_delivery_and_
     await h.pump()
     assert any("is taking longer than we promised" in t for t in h.texts())
     await h.advance(timedelta(days=4))                       # the check-in's estimated time comes and goes
-    assert h.touchpoint("A-1", "checkin")["held_reason"] == "not delivered yet"
+    assert h.touchpoint("A-1", "checkin").held_reason == "not delivered yet"
     report = {i.kind: i.verdict for i in h.core.scheduler.due_report(h.clock.now(), timedelta(days=2))}
     assert report["checkin"] == "waits: not delivered yet (a delay notice went out; timed from the real delivery)"
     assert not any(t.startswith("Hi Ana! Thanks again") for t in h.texts())

@@ -90,7 +90,7 @@ async def test_no_anniversary_while_a_case_is_open_and_none_later():
     store = Store.memory()
     result = await play("anniversary_open_case", store=store)
     assert all("A year ago" not in text for _, text in bot_lines(result))
-    statuses = {t["kind"]: t["status"] for t in store.orders.touchpoints("H-1001")}
+    statuses = {t.kind: t.status for t in store.orders.touchpoints("H-1001")}
     assert statuses["anniversary"] == "suppressed:open_case"
 
 
@@ -98,7 +98,7 @@ async def test_no_anniversary_after_a_recent_low_score_even_with_the_case_resolv
     store = Store.memory()
     result = await play("anniversary_after_low_score", store=store)
     assert all("A year ago" not in text for _, text in bot_lines(result))
-    statuses = {t["kind"]: t["status"] for t in store.orders.touchpoints("H-1001")}
+    statuses = {t.kind: t.status for t in store.orders.touchpoints("H-1001")}
     assert statuses["anniversary"] == "suppressed:recent_trouble"
 
 
@@ -107,7 +107,7 @@ async def test_an_anniversary_that_cannot_go_out_in_time_expires_instead_of_comi
     # the weekly cap lets it go only after the 14 days it may wait: dropped, never sent late
     result = await play("anniversary", store=store, schedule={"touchpoints": {"anniversary": {"expires": "1d"}}})
     assert result["outcome"]["milestones"] == []
-    assert {t["kind"]: t["status"] for t in store.orders.touchpoints("H-1001")}["anniversary"] == "expired"
+    assert {t.kind: t.status for t in store.orders.touchpoints("H-1001")}["anniversary"] == "expired"
 
 
 async def test_tenth_order_names_the_count_and_gives_the_configured_code():
@@ -130,7 +130,7 @@ async def test_a_promoter_is_asked_once_ever():
     store = Store.memory()
     await play("referral_nps_promoter", store=store)
     customer = store.db.execute("select id from customers where ref = ?", [SIM_CUSTOMER_REF]).fetchone()[0]
-    assert store.referrals.of_customer(customer)["code"] == personal_code(KEY.encode(), "referral", SIM_CUSTOMER_REF)
+    assert store.referrals.of_customer(customer).code == personal_code(KEY.encode(), "referral", SIM_CUSTOMER_REF)
     # the same promoter scores 10 in a later NPS conversation: a review request, no second ask
     ctx = build_context(store, make_settings(), customer, "A-3020", "NCH-700", shipped_flows().vocabulary)
     assert ctx.referral_asked_before

@@ -81,7 +81,7 @@ async def test_memory_variables_name_the_last_problem_score_and_resolved_case():
     assert variables["last_problem.status"] == "resolved"
     assert variables["last_resolved"] == variables["last_problem"]
     assert variables["last_resolved.order"] == "A-1"
-    assert variables["last_resolved.on"] == h.case()["resolved_at"][:10]
+    assert variables["last_resolved.on"] == h.case().resolved_at[:10]
     assert (variables["last_score"], variables["last_score.metric"]) == ("6/7", "ces")
 
 

@@ -86,8 +86,8 @@ async def test_due_explains_the_skip_and_the_store_keeps_it():
                 purchased=h.clock.now() - timedelta(days=1))
     refill = h.touchpoint("A-1", "replenishment")
     report = h.core.scheduler.due_report(h.clock.now(), horizon=timedelta(days=60))
-    line = next(item for item in report if item.ref == str(refill["id"]))
+    line = next(item for item in report if item.ref == str(refill.id))
     assert line.verdict == "skipped: a later order (A-2) already contains SERUM-30"
     await h.advance(timedelta(days=60))
-    assert h.touchpoint("A-1", "replenishment")["status"] == "skipped:reordered"
+    assert h.touchpoint("A-1", "replenishment").status == "skipped:reordered"
     assert not any("running low" in text for text in h.texts())

@@ -3,12 +3,14 @@ each, through the governor (weekly cap, quiet hours), and the command's errors."
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Optional
 
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
 from bot.clock import parse_iso
+from bot.store.rows import CaseRow
 from bot.store.store import Store
 from bot.tell_fixed import FORGOTTEN, OPTED_OUT, TellFixedError, check_request, parse_since, plan, queue
 from tests.support.harness import Harness, make_settings, write_config
@@ -17,7 +19,7 @@ FIXED = "Good news: we fixed the sole on the Trail Runner 2. Thanks for telling 
 
 
 async def report(h: Harness, order_id: str, ref: str, address: str, text: str = "the sole came off",
-                 sku: str = "TR2-44") -> dict:
+                 sku: str = "TR2-44") -> Optional[CaseRow]:
     """A customer answers their check-in with a problem, and an agent resolves the case."""
     await h.start_checkin(order_id, customer_ref=ref, address=address, sku=sku, name=f"Customer {ref}")
     await h.press("1", address=address)
@@ -26,7 +28,7 @@ async def report(h: Harness, order_id: str, ref: str, address: str, text: str = 
     await h.agent("resolve", case=case)
     await h.press("7", address=address)
     await h.advance(timedelta(days=3))          # every conversation closes
-    assert all(c["status"] == "closed" for c in h.conversations(ref))
+    assert all(c.status == "closed" for c in h.conversations(ref))
     return case
 
 
@@ -39,10 +41,10 @@ async def shop() -> Harness:
     """C-1 and C-4 reported 'defective' on TR2-44; C-2 'late' on TR2-44; C-3 'defective' on
     another SKU. Weekly cap 5 so only the test about the cap meets it."""
     h = Harness(make_settings(schedule={"weekly_cap": 5}))
-    assert (await report(h, "A-1", "C-1", "1001"))["problem_type"] == "defective"
-    assert (await report(h, "A-2", "C-2", "1002", text="it never arrived"))["problem_type"] == "late"
-    assert (await report(h, "A-3", "C-3", "1003", sku="BAG-1"))["problem_type"] == "defective"
-    assert (await report(h, "A-4", "C-4", "1004"))["problem_type"] == "defective"
+    assert (await report(h, "A-1", "C-1", "1001")).problem_type == "defective"
+    assert (await report(h, "A-2", "C-2", "1002", text="it never arrived")).problem_type == "late"
+    assert (await report(h, "A-3", "C-3", "1003", sku="BAG-1")).problem_type == "defective"
+    assert (await report(h, "A-4", "C-4", "1004")).problem_type == "defective"
     return h
 
 
@@ -55,7 +57,7 @@ async def test_only_who_reported_that_problem_on_that_sku_is_told(shop):
     assert fixed_texts(h, "1001") == [FIXED] and fixed_texts(h, "1004") == [FIXED]
     assert fixed_texts(h, "1002") == [] and fixed_texts(h, "1003") == []
     notice = h.store.fix_notices.for_customer(h.customer_id("C-1"))[0]
-    assert notice["status"] == "sent" and h.store.outbox.get(notice["outbox_id"])["status"] == "sent"
+    assert notice.status == "sent" and h.store.outbox.get(notice.outbox_id).status == "sent"
 
 
 async def test_an_opted_out_customer_is_skipped_with_the_reason(shop):
@@ -87,7 +89,7 @@ async def test_a_forgotten_customer_is_skipped_and_a_queued_notice_to_them_dropp
     forget_customer(h.store, h.settings, c4, "test", h.clock.now())
     await h.advance(timedelta(days=8))
     assert fixed_texts(h, "1004") == [] and fixed_texts(h, "1001") == [FIXED]
-    assert h.store.fix_notices.for_customer(c4)[0]["status"] == "cancelled"
+    assert h.store.fix_notices.for_customer(c4)[0].status == "cancelled"
     h.store.db.execute("delete from fix_notices")        # as if never queued: still never told
     skipped = plan(h.store, "TR2-44", "defective").skipped
     assert [(c.customer_id, c.name, c.skip) for c in skipped] == [(c4, None, FORGOTTEN)]
@@ -95,7 +97,7 @@ async def test_a_forgotten_customer_is_skipped_and_a_queued_notice_to_them_dropp
 
 async def test_since_leaves_out_older_reports(shop):
     h = shop
-    opened = parse_iso(h.case("C-4")["opened_at"])
+    opened = parse_iso(h.case("C-4").opened_at)
     since = parse_since((opened + timedelta(days=1)).date().isoformat())
     assert plan(h.store, "TR2-44", "defective", since).candidates == ()
     since = parse_since(opened.date().isoformat())
@@ -110,8 +112,8 @@ async def test_the_weekly_cap_holds_it_until_the_cap_frees_and_then_it_goes_out(
     await h.pump()
     assert fixed_texts(h, "1001") == []
     notice = h.store.fix_notices.for_customer(h.customer_id("C-1"))[0]
-    assert notice["status"] == "held" and notice["held_reason"] == "weekly_cap"
-    assert parse_iso(notice["due_at"]) >= checkin_at + timedelta(days=7)
+    assert notice.status == "held" and notice.held_reason == "weekly_cap"
+    assert parse_iso(notice.due_at) >= checkin_at + timedelta(days=7)
     await h.advance(timedelta(days=5))
     assert fixed_texts(h, "1001") == [FIXED]
     sent = h.outbox(text=FIXED)[0]

@@ -156,8 +156,8 @@ async def test_a_tip_the_cap_would_hold_past_its_window_is_dropped_at_once():
     h.store.orders.skip_touchpoints_before("A-2", T0)
     await h.advance(timedelta(hours=2))
     tip = h.touchpoint("A-2", "tip_day1")
-    assert tip["status"] == "expired"                                  # cap frees in 7 days, expiry is 2
-    assert tip["held_reason"].startswith("dropped: weekly cap reached (1 in 7 days) until 2026-11-09 10:00")
+    assert tip.status == "expired"                                  # cap frees in 7 days, expiry is 2
+    assert tip.held_reason.startswith("dropped: weekly cap reached (1 in 7 days) until 2026-11-09 10:00")
 
 
 async def test_a_tip_waits_for_the_quiet_hours_like_any_proactive_message():
@@ -167,7 +167,7 @@ async def test_a_tip_waits_for_the_quiet_hours_like_any_proactive_message():
     h.store.orders.skip_touchpoints_before("A-1", T0)
     await h.advance(timedelta(hours=12, minutes=30))
     tip = h.touchpoint("A-1", "tip_day1")
-    assert (tip["status"], tip["held_reason"]) == ("held", "quiet_hours")
+    assert (tip.status, tip.held_reason) == ("held", "quiet_hours")
     assert h.texts() == []
     await h.advance(timedelta(hours=11))                                 # 09:30 the next morning
     assert h.texts() == ["Tip for a fast first win: use Vitamin C Serum on clean, slightly damp skin; two or three "
@@ -183,8 +183,8 @@ async def test_no_tip_after_a_recent_low_score_on_another_order():
                 delivered=T0 + timedelta(days=9))                       # its week-1 tip: T0 + 16d
     await h.advance(timedelta(days=17))
     tip = h.touchpoint("A-2", "tip_week1")
-    assert tip["status"] == "suppressed:recent_trouble"
-    assert tip["held_reason"] == "dropped: a low score or a case too recently for a milestone"
+    assert tip.status == "suppressed:recent_trouble"
+    assert tip.held_reason == "dropped: a low score or a case too recently for a milestone"
 
 
 def test_touchpoint_kind_settings_are_validated():
@@ -212,7 +212,7 @@ async def test_due_explains_waits_and_drops_from_the_schedulers_own_verdict():
     assert dropped.verdict.startswith("dropped: beaten by the resumed checkin (priority 90)")
     # the verdict `due` printed is the one `tick` acted on: same code, same sentence
     tip = h.touchpoint("A-1", "tip_week1")
-    assert tip["held_reason"] == dropped.verdict
+    assert tip.held_reason == dropped.verdict
 
 
 async def test_due_verdict_is_what_tick_then_does():
@@ -224,7 +224,7 @@ async def test_due_verdict_is_what_tick_then_does():
     assert verdict.act == DROP and verdict.code == "dropped:beaten"       # the check-in is 3 days away
     assert "checkin (priority 90) due 2026-11-05 10:00 Europe/Lisbon goes first" in verdict.why
     await h.pump()
-    assert h.touchpoint("A-1", "tip_day1")["status"] == "dropped:beaten"
+    assert h.touchpoint("A-1", "tip_day1").status == "dropped:beaten"
     assert h.texts() == []
 
 
@@ -237,7 +237,7 @@ async def test_without_priorities_the_tip_would_take_the_checkins_slot():
     await h.pump()
     assert h.texts()[0].startswith("Tip for a fast first win")
     await h.advance(timedelta(days=3, hours=1))
-    assert h.touchpoint("A-1", "checkin")["held_reason"] == "weekly_cap"
+    assert h.touchpoint("A-1", "checkin").held_reason == "weekly_cap"
 
 
 async def test_a_yielding_tip_with_room_in_its_window_is_held_until_the_other_goes():
@@ -245,7 +245,7 @@ async def test_a_yielding_tip_with_room_in_its_window_is_held_until_the_other_go
     h.add_order(delivered=T0 - timedelta(days=30))                     # NPS and the month tip due now
     h.store.orders.skip_touchpoints_before("A-1", T0 - timedelta(minutes=1))
     tip, nps = h.touchpoint("A-1", "tip_month1"), h.touchpoint("A-1", "nps")
-    assert tip["due_at"] == nps["due_at"]
+    assert tip.due_at == nps.due_at
     verdict = h.core.scheduler.judge(tip, T0)
     assert verdict.act == HOLD and verdict.code == "yields to nps"
     assert verdict.why.startswith("waits: nps (priority 80) due 2026-11-02 10:00 Europe/Lisbon goes first")

@@ -21,9 +21,9 @@ async def test_a_problem_and_a_request_in_one_message(rasa_parser, words, proble
     await h.press("1")
     await h.say(words)
     case = h.case()
-    assert case["reason"] in {"product_problem", "return_refund"}
-    assert (case["problem_type"], case["request"]) == (problem, ask)
-    card = h.core.cases.card(case["id"], h.clock.now())
+    assert case.reason in {"product_problem", "return_refund"}
+    assert (case.problem_type, case.request) == (problem, ask)
+    card = h.core.cases.card(case.id, h.clock.now())
     assert (card["problem_type"], card["request"]) == (problem, ask)
     assert f"/ {problem} / wants {ask}" in h.desk.posts[0].text
 
@@ -34,4 +34,4 @@ async def test_a_problem_without_a_request_stores_none(rasa_parser):
     await h.press("1")
     await h.say("the glass lid came shattered")
     case = h.case()
-    assert case["problem_type"] == "damaged" and case["request"] is None
+    assert case.problem_type == "damaged" and case.request is None

@@ -31,4 +31,4 @@ def link(ctx: click.Context, order_id: str) -> None:
     if not secret:
         raise click.ClickException("set AFTERCARE_LINK_SECRET (channels.telegram.link_secret) to sign links")
     expires = int((datetime.now(timezone.utc) + tg.link_ttl).timestamp())
-    click.echo(link_url(tg.bot_username, make_link_token(order["customer_id"], secret.encode(), expires)))
+    click.echo(link_url(tg.bot_username, make_link_token(order.customer_id, secret.encode(), expires)))

@@ -119,14 +119,14 @@ def cases(ctx: click.Context) -> None:
     now = datetime.now(timezone.utc)
     table = Table("case", "order", "language", "reason", "problem", "request", "status", "owner", "age", "SLA")
     for case in store.cases.all_active():
-        customer = store.customers.get(case["customer_id"])
-        identities = store.customers.identities_of(case["customer_id"])
+        customer = store.customers.get(case.customer_id)
+        identities = store.customers.identities_of(case.customer_id)
         language = customer_language(settings, customer, identities[0].language_code if identities else None)
-        age = now - (parse_iso(case["opened_at"]) or now)
-        sla_due = parse_iso(case["sla_due_at"])
-        sla = ("answered" if case["first_reply_at"] else "-" if sla_due is None
+        age = now - (parse_iso(case.opened_at) or now)
+        sla_due = parse_iso(case.sla_due_at)
+        sla = ("answered" if case.first_reply_at else "-" if sla_due is None
                else "overdue" if now >= sla_due else f"due {sla_due:%H:%M}")
-        table.add_row(str(case["id"]), case["order_id"] or "-", language, case["reason"], case["problem_type"] or "-",
-                      case.get("request") or "-", case["status"], case["agent"] or "-",
+        table.add_row(str(case.id), case.order_id or "-", language, case.reason, case.problem_type or "-",
+                      case.request or "-", case.status.value, case.agent or "-",
                       f"{int(age.total_seconds() // 60)} min", sla)
     Console(width=None if sys.stdout.isatty() else 200).print(table)   # piped: never cut a column

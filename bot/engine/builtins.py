@@ -67,7 +67,7 @@ def _open_case(effect: Effect) -> None:
     store, args = effect.store, effect.args
     existing = store.cases.active_for_conversation(effect.conversation_id)
     if existing:
-        log.info("case %s already open for conversation %s; not opening another", existing["id"],
+        log.info("case %s already open for conversation %s; not opening another", existing.id,
                  effect.conversation_id)
         return
     sla = timedelta(minutes=effect.settings.escalation.sla_minutes)

@@ -187,14 +187,14 @@ class Agent:
         assert self.core is not None, "an agent working the store's cases has the core"
         store = self.core.store
         for row in store.cases.all_active():
-            case = self.cases.get(str(row["id"]))
-            if case is None and row["card_ts"]:
-                name = store.customers.get(row["customer_id"]).get("name") or "there"
-                self._open(_Case(str(row["id"]), row["card_ts"], row["reason"], name), now)
+            case = self.cases.get(str(row.id))
+            if case is None and row.card_ts:
+                name = store.customers.get(row.customer_id).name or "there"
+                self._open(_Case(str(row.id), row.card_ts, row.reason, name), now)
             elif case is not None:
-                last = store.conversations.last_messages(row["conversation_id"], 1)
-                if last and last[-1]["sender"] == "customer":
-                    self._customer_answered(case, last[-1]["id"], now)
+                last = store.conversations.last_messages(row.conversation_id, 1)
+                if last and last[-1].sender == "customer":
+                    self._customer_answered(case, last[-1].id, now)
 
     def _open(self, case: _Case, now: datetime) -> None:
         self.cases[case.number] = case
@@ -217,8 +217,8 @@ class Agent:
             await self.core.on_agent_action(AgentAction(kind, ref, world.agent_id, f"sandbox-agent-{next(self._events)}",
                                                         at, text=text, channel_id=world.support_channel_id))
             row = self.core.store.cases.require(int(case.number))
-            last = self.core.store.conversations.last_messages(row["conversation_id"], 1)
-            return last[-1]["id"] if last else 0
+            last = self.core.store.conversations.last_messages(row.conversation_id, 1)
+            return last[-1].id if last else 0
         return await self._desk().act(kind, case.card_ts, case.number, text)
 
     async def _claim(self, case: _Case, at: datetime) -> None:

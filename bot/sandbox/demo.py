@@ -38,9 +38,9 @@ from bot.health import start_health
 from bot.channels import registry
 from bot.clock import SimClock, parse_iso
 from bot.config import Settings, StoreSettings
-from bot.context import customer_language, referral_code
+from bot.context import referral_code
 from bot.core import Core, build_core
-from bot.i18n import translator
+from bot.i18n import pick_language, translator
 from bot.importing import import_rows
 from bot.mainloop import MainLoop, earliest, stop_on_signals
 from bot.nlu.base import Parse, Parser
@@ -274,7 +274,8 @@ class SandboxDemo:
                 continue
             persona = P.persona_for(head.order_id, named.get(head.order_id))
             order_ids = list(dict.fromkeys(o.order_id for o in orders))
-            language = customer_language(self.settings, {"language": head.language}, side.language)
+            language = pick_language([head.language, side.language], self.settings.languages.enabled,
+                                     self.settings.languages.default)
             customer = Customer(name, persona, side, order_ids, self.timeline, self._narrate_person,
                                 translator(self.core.flows.catalogs, language) if self.core else (lambda t: t))
             self.customers.append(customer)
@@ -283,19 +284,19 @@ class SandboxDemo:
                 assert customer_id is not None, f"customer {ref} was imported"
                 customer.plan_link(min(o.purchased_at for o in orders) - LINK_BEFORE_PURCHASE, customer_id, link_secret)
             checkins = [at for o in order_ids for t in store.orders.touchpoints(o)
-                        if t["kind"] == "checkin" and (at := parse_iso(t["due_at"])) is not None]
+                        if t.kind == "checkin" and (at := parse_iso(t.due_at)) is not None]
             if persona.blocks_before_checkin and checkins:
                 customer.plan_block(max(self.clock.now(), min(checkins) - BLOCK_BEFORE_CHECKIN))
             delivered = [at for o in order_ids if (order := store.orders.get(o)) is not None
-                         and (at := parse_iso(order["delivered_at"])) is not None]
+                         and (at := parse_iso(order.delivered_at)) is not None]
             if persona.writes_first and delivered:
                 customer.plan_say(min(delivered) + WRITES_AFTER_DELIVERY, persona.writes_first)
 
     def _schedule_of(self, order_id: str) -> str:
         """What the order's next messages are now, e.g. "check-in due Nov 19 11:00Z"."""
         points = [t for t in self.store.orders.touchpoints(order_id)
-                  if t["status"] in ("pending", "held") and t["kind"] in ("delay_notice", "checkin")]
-        return ", ".join(f"{t['kind'].replace('_', ' ')} due {parse_iso(t['due_at']):%b %d %H:%M}Z" for t in points)
+                  if t.status in ("pending", "held") and t.kind in ("delay_notice", "checkin")]
+        return ", ".join(f"{t.kind.replace('_', ' ')} due {parse_iso(t.due_at):%b %d %H:%M}Z" for t in points)
 
     def _import_history(self, settings: Settings) -> None:
         """The customers' earlier orders, as a shop imports its history: what was due for them
@@ -403,8 +404,8 @@ class SandboxDemo:
 
     def _zone_of(self, order_id: str) -> str:
         order = self.store.orders.get(order_id)
-        customer = self.store.customers.get(order["customer_id"]) if order else {}
-        return resolve_zone(customer.get("timezone"), self.settings.schedule.timezone)
+        customer = self.store.customers.get(order.customer_id) if order else None
+        return resolve_zone(customer.timezone if customer else None, self.settings.schedule.timezone)
 
     # ---- terminal ----------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ no console and get the same lines collected in memory.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Optional
 from zoneinfo import ZoneInfo
@@ -19,6 +18,7 @@ from bot.clock import parse_iso
 from bot.records import OutboxKind, OutboxStatus
 from bot.sandbox.summary import Summary
 from bot.schedule.governor import resolve_zone
+from bot.store.rows import MessageRow, OutboxRow
 from bot.store.store import Store
 
 SUPPORT_POSTS = (OutboxKind.CASE_CARD, OutboxKind.THREAD, OutboxKind.NOTICE)   # what the story shows of the desk
@@ -83,29 +83,29 @@ class Feed:
         self.delivered = self.answers = self.cards = 0
 
     def poll(self) -> None:
-        events: list[tuple[str, int, dict]] = []
+        events: list[tuple[str, int, OutboxRow | MessageRow]] = []
         log = self.store.run_log
         pending_below = None
         for row in log.outbox_from(self._outbox_from):
-            if row["id"] in self._shown:
+            if row.id in self._shown:
                 continue
-            if row["status"] in (OutboxStatus.PENDING, OutboxStatus.SENDING):
-                pending_below = row["id"] if pending_below is None else pending_below
+            if row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+                pending_below = row.id if pending_below is None else pending_below
                 continue
-            self._shown.add(row["id"])
-            if row["status"] in (OutboxStatus.SENT, OutboxStatus.UNREACHABLE, OutboxStatus.FAILED):
-                events.append((row["sent_at"] or row["claimed_at"] or row["created_at"], row["id"], row))
+            self._shown.add(row.id)
+            if row.status in (OutboxStatus.SENT, OutboxStatus.UNREACHABLE, OutboxStatus.FAILED):
+                events.append((row.sent_at or row.claimed_at or row.created_at, row.id, row))
         self._outbox_from = pending_below if pending_below is not None else self._outbox_from_next()
         for message in log.inbound_after(self._last_inbound):
-            self._last_inbound = message["id"]
-            events.append((message["at"], -message["id"], message))
-        for _, _, row in sorted(events, key=lambda e: (e[0], e[1])):
-            if "direction" in row:
-                self._inbound(row)
-            elif row["channel"] == SUPPORT:
-                self._support(row)
+            self._last_inbound = message.id
+            events.append((message.at, -message.id, message))
+        for _, _, event in sorted(events, key=lambda e: (e[0], e[1])):
+            if isinstance(event, MessageRow):
+                self._inbound(event)
+            elif event.channel == SUPPORT:
+                self._support(event)
             else:
-                self._outbound(row)
+                self._outbound(event)
 
     def _outbox_from_next(self) -> int:
         return max(self._shown, default=0) + 1
@@ -116,57 +116,57 @@ class Feed:
         if identity_id not in self._people:
             identity = self.store.customers.identity(identity_id)
             customer = self.store.customers.get(identity.customer_id)
-            self._people[identity_id] = (customer.get("name") or customer["ref"], identity.channel,
-                                         resolve_zone(customer.get("timezone"), self.default_zone))
+            self._people[identity_id] = (customer.name or customer.ref, identity.channel,
+                                         resolve_zone(customer.timezone, self.default_zone))
         return self._people[identity_id]
 
     def _local(self, at: datetime, zone: str) -> str:
         return f"{at.astimezone(ZoneInfo(zone)):%H:%M} {zone.split('/')[-1][:5]}"
 
-    def _outbound(self, row: dict) -> None:
-        name, channel, zone = self._person(row["identity_id"])
-        at = _at(row["sent_at"] or row["created_at"])
-        if row["status"] != OutboxStatus.SENT:
-            self.narrator.line(at, f"✖ {name}", f"{channel}: {row['last_error']}", "error")
+    def _outbound(self, row: OutboxRow) -> None:
+        name, channel, zone = self._person(row.identity_id)
+        at = _at(row.sent_at or row.created_at)
+        if row.status != OutboxStatus.SENT:
+            self.narrator.line(at, f"✖ {name}", f"{channel}: {row.last_error}", "error")
             return
-        if row["kind"] != OutboxKind.MESSAGE:
+        if row.kind != OutboxKind.MESSAGE:
             return
         self.delivered += 1
-        sender = self.store.conversations.message_by_outbox(row["id"])
-        buttons = json.loads(row["buttons"] or "[]")
-        if buttons:
-            self._buttons[row["identity_id"]] = {value: label for label, value in buttons}
-        text = row["text"] + ("  " + " ".join(f"[{label}]" for label, _ in buttons) if buttons else "")
-        by_agent = sender is not None and sender["sender"] == "agent"
+        sender = self.store.conversations.message_by_outbox(row.id)
+        buttons = row.buttons
+        if buttons and row.identity_id is not None:
+            self._buttons[row.identity_id] = {value: label for label, value in buttons}
+        text = row.text + ("  " + " ".join(f"[{label}]" for label, _ in buttons) if buttons else "")
+        by_agent = sender is not None and sender.sender == "agent"
         who = f"{'agent' if by_agent else 'bot'} → {name}"
         self.narrator.line(at, who, text, "agent" if by_agent else "bot", self._local(at, zone))
 
-    def _inbound(self, message: dict) -> None:
-        name, channel, zone = self._person(message["identity_id"])
-        at = _at(message["at"])
+    def _inbound(self, message: MessageRow) -> None:
+        name, channel, zone = self._person(message.identity_id)
+        at = _at(message.at)
         self.answers += 1
-        label = self._buttons.get(message["identity_id"], {}).get(message["text"])
-        text = f"taps [{label}]" if label else message["text"]
+        label = self._buttons.get(message.identity_id, {}).get(message.text) if message.identity_id else None
+        text = f"taps [{label}]" if label else message.text
         self.narrator.line(at, f"{name} ({channel})", text, "customer", self._local(at, zone))
 
-    def _support(self, row: dict) -> None:
-        if row["status"] != OutboxStatus.SENT or row["kind"] not in SUPPORT_POSTS:
+    def _support(self, row: OutboxRow) -> None:
+        if row.status != OutboxStatus.SENT or row.kind not in SUPPORT_POSTS:
             return
-        at = _at(row["sent_at"])
-        if row["kind"] == OutboxKind.NOTICE:          # the weekly digest: its first two lines say enough
-            self.narrator.line(at, "#support digest", " · ".join(row["text"].replace("*", "").splitlines()[:2]),
+        at = _at(row.sent_at)
+        if row.kind == OutboxKind.NOTICE:          # the weekly digest: its first two lines say enough
+            self.narrator.line(at, "#support digest", " · ".join(row.text.replace("*", "").splitlines()[:2]),
                                "support")
             return
-        payload = json.loads(row["payload"] or "{}")
-        case = self.store.cases.get(payload.get("case_id")) if payload.get("case_id") else None
-        if row["kind"] == OutboxKind.CASE_CARD and case:
+        payload = row.payload
+        case = self.store.cases.get(payload["case_id"]) if payload.get("case_id") else None
+        if row.kind == OutboxKind.CASE_CARD and case:
             self.cards += 1
-            name = self.store.customers.get(case["customer_id"]).get("name")
-            words = f' · "{case["text"]}"' if case["text"] else ""
-            self.narrator.line(at, "#support", f"new case {case['id']}: {case['reason']} · {name} · "
-                                               f"{case['order_id']}{words}", "support")
-        elif row["kind"] == OutboxKind.THREAD:
-            self.narrator.line(at, "#support thread", f"case {payload.get('case_id')}: {row['text']}", "support")
+            name = self.store.customers.get(case.customer_id).name
+            words = f' · "{case.text}"' if case.text else ""
+            self.narrator.line(at, "#support", f"new case {case.id}: {case.reason} · {name} · "
+                                               f"{case.order_id}{words}", "support")
+        elif row.kind == OutboxKind.THREAD:
+            self.narrator.line(at, "#support thread", f"case {payload.get('case_id')}: {row.text}", "support")
 
 
 def _at(text: Optional[str]) -> datetime:

@@ -11,6 +11,7 @@ from bot.nlu.base import Parser
 from bot.sandbox.scenario import AgentMove, Scenario
 from bot.sandbox.simulation import Simulation
 from bot.sandbox.world import SandboxWorld
+from bot.store.rows import CaseRow
 from bot.store.store import Store
 
 
@@ -20,10 +21,11 @@ class DeskAgent:
     def __init__(self, world: SandboxWorld) -> None:
         self.world = world
 
-    async def act(self, move: AgentMove, case: dict) -> None:
+    async def act(self, move: AgentMove, case: CaseRow) -> None:
         desk = self.world.desk_client
         assert desk is not None, "a platform of the sandbox carries the support desk"
-        await desk.act(AgentActionKind(move.kind), case["card_ts"], str(case["id"]), move.text)
+        card = case.card_ts or ""           # the card is up before an agent acts on it
+        await desk.act(AgentActionKind(move.kind), card, str(case.id), move.text)
 
     def posts(self) -> list[dict]:
         return self.world.support_posts()

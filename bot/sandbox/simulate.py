@@ -16,6 +16,7 @@ from bot.nlu.base import Parser
 from bot.sandbox.on_platform import simulate_on_platform
 from bot.sandbox.scenario import AgentMove, load_scenario
 from bot.sandbox.simulation import SIM_CUSTOMER_REF, Simulation
+from bot.store.rows import CaseRow
 from bot.store.store import Store
 
 __all__ = ["SIM_CUSTOMER_REF", "ConsoleCustomer", "MemoryAgent", "Simulation", "simulate_file"]
@@ -56,9 +57,9 @@ class MemoryAgent:
         self.core, self.desk = core, desk
         self._ids = itertools.count(1)
 
-    async def act(self, move: AgentMove, case: dict) -> None:
+    async def act(self, move: AgentMove, case: CaseRow) -> None:
         kind = AgentActionKind(move.kind)
-        ref = str(case["card_ts"] if kind is AgentActionKind.REPLY else case["id"])
+        ref = str(case.card_ts if kind is AgentActionKind.REPLY else case.id)
         await self.core.on_agent_action(AgentAction(kind, ref, self.AGENT_ID, f"agent-{next(self._ids)}",
                                                     self.core.clock.now(), text=move.text))
 

@@ -4,7 +4,6 @@ in bot/sandbox/simulate.py, platform ones from each channel's driver in bot/sand
 played by bot/sandbox/on_platform.py)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Optional, Protocol
@@ -19,6 +18,7 @@ from bot.records import CaseStatus
 from bot.sandbox.scenario import (AgentMove, Block, OrderMove, Press, Say, Scenario, ScenarioError, TellFixed, Turn,
                                   Wait)
 from bot.sandbox.platforms.base import ScriptedCustomer as CustomerSide
+from bot.store.rows import CaseRow
 from bot.store.store import Store
 from bot.tell_fixed import TellFixedError, check_request, parse_since, plan, queue
 
@@ -29,7 +29,7 @@ SETTLE_HORIZON = timedelta(minutes=2)   # rate-limit pauses and retries the bot 
 class AgentSide(Protocol):
     """How a scripted agent acts in the support channel."""
 
-    async def act(self, move: AgentMove, case: dict) -> None: ...
+    async def act(self, move: AgentMove, case: CaseRow) -> None: ...
     def posts(self) -> list[dict]: ...
 
 
@@ -43,14 +43,14 @@ class Transcript:
 
     def collect(self, store: Store, channel: str, address: str) -> None:
         for row in store.outbox.sent_to(channel, address):
-            if row["id"] in self.seen:
+            if row.id in self.seen:
                 continue
-            self.seen.add(row["id"])
-            buttons = [label for label, _ in json.loads(row["buttons"] or "[]")]
-            self.entries.append({"from": "agent" if row["sender"] == "agent" else "bot", "text": row["text"],
-                                 "buttons": buttons, "at": row["sent_at"],
-                                 "_buttons": json.loads(row["buttons"] or "[]"),
-                                 "_platform_id": row["platform_message_id"]})
+            self.seen.add(row.id)
+            buttons = [label for label, _ in row.buttons]
+            self.entries.append({"from": "agent" if row.sender == "agent" else "bot", "text": row.text,
+                                 "buttons": buttons, "at": row.sent_at,
+                                 "_buttons": row.buttons,
+                                 "_platform_id": row.platform_message_id})
 
     def last_question(self) -> Optional[dict]:
         return next((e for e in reversed(self.entries) if e.get("_buttons")), None)
@@ -108,10 +108,10 @@ class Simulation:
                 self.core.store.orders.skip_touchpoints_before(order_id, now)
             return
         late = _late_kinds(settings)
-        checkin = next((t for t in points if t["kind"] in late and t["status"] == "pending"), None) or \
-            next((t for t in points if t["kind"] == "checkin"), None)
+        checkin = next((t for t in points if t.kind in late and t.status == "pending"), None) or \
+            next((t for t in points if t.kind == "checkin"), None)
         if checkin:
-            due = parse_iso(checkin["due_at"]) or now
+            due = parse_iso(checkin.due_at) or now
             self.core.store.orders.skip_touchpoints_before(row.order_id, due)   # e.g. the thank-you
             for past in earlier:                     # earlier orders: their own touchpoints are over
                 self.core.store.orders.skip_touchpoints_before(past.order_id, max(now, due))
@@ -184,7 +184,7 @@ class Simulation:
                           product=str(order["product"]), sku=str(order["sku"]),
                           category=str(order.get("category", "general")), purchased_at=now,
                           customer_name="Friend Customer", consent=False,
-                          referral_code=given["code"] if given else None)
+                          referral_code=given.code if given else None)
         import_rows(self.core.store, self.settings, [friend], now)
 
     def tell_fixed(self, move: TellFixed) -> None:
@@ -215,7 +215,7 @@ class Simulation:
         """Agent moves, in order, while a case is open, until a reply has been played."""
         while self.agent_moves:
             case = self._case()
-            if case is None or case["status"] == CaseStatus.RESOLVED:
+            if case is None or case.status == CaseStatus.RESOLVED:
                 return
             move = self.agent_moves.pop(0)
             await self.agent.act(move, case)
@@ -260,7 +260,7 @@ class Simulation:
         assert customer_id is not None, "the scenario's customer was imported"
         return customer_id
 
-    def _case(self) -> Optional[dict]:
+    def _case(self) -> Optional[CaseRow]:
         cases = self.core.store.cases.for_customer(self._customer_id())
         return cases[-1] if cases else None
 
@@ -269,36 +269,36 @@ class Simulation:
         conversations = store.conversations.for_customer(customer_id)
         scores: dict[str, Any] = {"csat": None, "nps": None, "ces": None}
         for response in store.conversations.responses(customer_id):
-            if response["metric"] in scores:
-                scores[response["metric"]] = response["score"]
+            if response.metric in scores:
+                scores[response.metric] = response.score
         case = self._case()
         identity = next(i for i in store.customers.identities_of(customer_id) if i.channel == self.customer.channel)
-        slots_any = lambda key: any(c["slots"].get(key) for c in conversations)  # noqa: E731
+        slots_any = lambda key: any(c.slots.get(key) for c in conversations)  # noqa: E731
         last = conversations[-1] if conversations else None
         return {
             "transcript": self.transcript.public(),
             "support_channel": self.agent.posts(),
-            "touchpoints": [{"order_id": t["order_id"], "kind": t["kind"], "status": t["status"]}
+            "touchpoints": [{"order_id": t.order_id, "kind": t.kind, "status": t.status}
                             for order_id in store.orders.ids_of_customer(customer_id)
                             for t in store.orders.touchpoints(order_id)],
-            "fix_notices": [{"sku": n["sku"], "problem_type": n["problem_type"], "status": n["status"]}
+            "fix_notices": [{"sku": n.sku, "problem_type": n.problem_type, "status": n.status}
                             for n in store.fix_notices.for_customer(customer_id)],
             "outcome": {
                 **scores,
                 "escalated": case is not None,
-                "escalation_reason": case["reason"] if case else None,
-                "escalation_status": case["status"] if case else None,
+                "escalation_reason": case.reason if case else None,
+                "escalation_status": case.status.value if case else None,
                 "review_requested": slots_any("review_requested"),
                 "upsell_offered": slots_any("upsell_offered"),
                 "opted_out": identity.opted_out,
                 "reachable": identity.reachable,
                 "rescheduled": slots_any("rescheduled"),
-                "owner": last["owner"] if last else "bot",
+                "owner": last.owner.value if last else "bot",
                 "delay_notices": sum(1 for c in conversations
-                                     if c["flow"] in {self.settings.schedule.flow_of(k) for k in _late_kinds(self.settings)}),
-                "tips": [c["slots"]["tip"] for c in conversations if c["slots"].get("tip")],
-                "tip_helpful": [c["slots"]["tip_helpful"] for c in conversations if "tip_helpful" in c["slots"]],
-                "state": last["status"] if last else "closed",
+                                     if c.flow in {self.settings.schedule.flow_of(k) for k in _late_kinds(self.settings)}),
+                "tips": [c.slots["tip"] for c in conversations if c.slots.get("tip")],
+                "tip_helpful": [c.slots["tip_helpful"] for c in conversations if "tip_helpful" in c.slots],
+                "state": last.status.value if last else "closed",
                 **self._followups(customer_id),
             },
         }
@@ -307,11 +307,11 @@ class Simulation:
         """Milestones that went out (their kinds), gift codes given, the referral ask, the
         testimonial and the orders placed with the customer's referral code."""
         store, kinds = self.core.store, self.settings.schedule.touchpoints
-        milestones = [t["kind"] for order_id in store.orders.ids_of_customer(customer_id)
+        milestones = [t.kind for order_id in store.orders.ids_of_customer(customer_id)
                       for t in store.orders.touchpoints(order_id)
-                      if t["status"] == "started" and t["kind"] in kinds and kinds[t["kind"]].needs_history]
-        testimonials = [r["text"] for r in store.conversations.responses(customer_id) if r["metric"] == "testimonial"]
-        return {"milestones": milestones, "gift_codes": [g["code"] for g in store.referrals.gifts(customer_id)],
+                      if t.status == "started" and t.kind in kinds and kinds[t.kind].needs_history]
+        testimonials = [r.text for r in store.conversations.responses(customer_id) if r.metric == "testimonial"]
+        return {"milestones": milestones, "gift_codes": [g.code for g in store.referrals.gifts(customer_id)],
                 "referral_asked": store.referrals.asked(customer_id),
                 "testimonial": testimonials[-1] if testimonials else None,
                 "referred_orders": len(store.referrals.referred_orders(customer_id))}

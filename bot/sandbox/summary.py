@@ -103,19 +103,19 @@ def summarize(store: Store, holds: HoldLog, milestone_kinds: Collection[str] = (
     log = store.run_log
     out = Summary(orders=store.orders.count(), held=dict(holds.by_reason))
     outbox = log.outbox()
-    sent_by_conversation = Counter(r["conversation_id"] for r in outbox
-                                   if r["status"] == OutboxStatus.SENT and r["kind"] == OutboxKind.MESSAGE and r["channel"] != SUPPORT)
+    sent_by_conversation = Counter(r.conversation_id for r in outbox
+                                   if r.status == OutboxStatus.SENT and r.kind == OutboxKind.MESSAGE and r.channel != SUPPORT)
     inbound_by_conversation = Counter(log.inbound_conversation_ids())
     for conversation in log.touchpoint_conversations("checkin", "started"):
         out.checkins_started += 1
         out.checkins_sent += sent_by_conversation[conversation] > 0
         out.checkins_answered += inbound_by_conversation[conversation] > 0
     for response in store.conversations.responses():
-        if response["metric"] in ("csat", "nps", "ces") and response["score"] is not None:
-            getattr(out, response["metric"]).append(response["score"])
-        elif response["metric"] == "text":
+        if response.metric in ("csat", "nps", "ces") and response.score is not None:
+            getattr(out, response.metric).append(response.score)
+        elif response.metric == "text":
             out.feedback += 1
-        elif response["metric"] == "testimonial":
+        elif response.metric == "testimonial":
             out.testimonials += 1
     for kind in milestone_kinds:
         out.milestones += sum(sent_by_conversation[c] > 0 for c in log.touchpoint_conversations(kind, "started"))
@@ -135,11 +135,11 @@ def summarize(store: Store, holds: HoldLog, milestone_kinds: Collection[str] = (
         out.no_consent += not identity.consent
     out.cases.extend(log.cases())
     for row in outbox:
-        if row["status"] == OutboxStatus.SENT and row["kind"] in COUNTED_POSTS:
-            if row["channel"] == SUPPORT:
+        if row.status == OutboxStatus.SENT and row.kind in COUNTED_POSTS:
+            if row.channel == SUPPORT:
                 out.posts_to_support += 1
             else:
                 out.sent_to_customers += 1
-        out.resent += row["attempts"] > 1
-        out.failed += row["status"] == OutboxStatus.FAILED
+        out.resent += row.attempts > 1
+        out.failed += row.status == OutboxStatus.FAILED
     return out

@@ -15,6 +15,7 @@ from typing import Optional
 
 from bot.config import Anchor, Settings
 from bot.context import refill_key
+from bot.store.rows import StoredOrder, TouchpointRow
 from bot.store.store import Store
 
 REORDERED = "skipped:reordered"
@@ -30,14 +31,14 @@ class Skip:
     why: str
 
 
-def offer_skip(store: Store, settings: Settings, touchpoint: dict, order: dict) -> Optional[Skip]:
+def offer_skip(store: Store, settings: Settings, touchpoint: TouchpointRow, order: StoredOrder) -> Optional[Skip]:
     """Why this run-out touchpoint must not go out, or None (any other kind: None)."""
-    kind = settings.schedule.touchpoints.get(touchpoint["kind"])
+    kind = settings.schedule.touchpoints.get(touchpoint.kind)
     if kind is None or kind.anchor is not Anchor.RUN_OUT:
         return None
-    sku = touchpoint.get("sku") or ""
-    customer_id = order["customer_id"]
-    later = store.orders.later_order_with(customer_id, order["order_id"], sku)
+    sku = touchpoint.sku or ""
+    customer_id = order.customer_id
+    later = store.orders.later_order_with(customer_id, order.order_id, sku)
     if later:
         return Skip(REORDERED, f"skipped: a later order ({later}) already contains {sku}")
     key = refill_key(settings, sku)

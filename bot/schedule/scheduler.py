@@ -20,6 +20,7 @@ from bot.schedule.governor import (OPEN_CASE, RECENT_TROUBLE, ContactFacts, Deci
                                    local_time)
 from bot.schedule.offers import offer_skip
 from bot.schedule.touchpoints import kinds_without_flow
+from bot.store.rows import ConversationRow, FixNoticeRow, StoredOrder, TouchpointRow
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
@@ -126,9 +127,9 @@ class Scheduler:
 
     # ---- touchpoints -------------------------------------------------------------------
 
-    def _touchpoint(self, touchpoint: dict, now: datetime, holds: list[Hold]) -> int:
+    def _touchpoint(self, touchpoint: TouchpointRow, now: datetime, holds: list[Hold]) -> int:
         verdict = self.judge(touchpoint, now)
-        orders, touchpoint_id = self.store.orders, touchpoint["id"]
+        orders, touchpoint_id = self.store.orders, touchpoint.id
         with self.store.transaction():
             if verdict.act == HOLD and verdict.until is not None:
                 orders.hold_touchpoint(touchpoint_id, verdict.until, verdict.code)
@@ -139,30 +140,30 @@ class Scheduler:
                 if verdict.code.startswith("dropped:") or verdict.code == "expired":
                     holds.append(replace(_touchpoint_hold(touchpoint, now, verdict.why, None), gone=True))
                 return 0
-            order = self.store.orders.get(touchpoint["order_id"]) or {}
-            identity = self._identity(order)
+            order = self.store.orders.get(touchpoint.order_id)
+            identity = self._identity(order) if order else None
             assert identity is not None                  # judge() holds a touchpoint without one
             # a service message (delay notice) takes no weekly-cap slot, like a transactional one
-            proactive = uses_cap(self.message_class(touchpoint["kind"]))
-            conversation_id = self.runner.start(identity, order["order_id"], touchpoint["sku"],
-                                                Begin(touchpoint["flow"], proactive=proactive,
-                                                      slots={"touchpoint": touchpoint["kind"]}), now)
+            proactive = uses_cap(self.message_class(touchpoint.kind))
+            conversation_id = self.runner.start(identity, touchpoint.order_id, touchpoint.sku,
+                                                Begin(touchpoint.flow, proactive=proactive,
+                                                      slots={"touchpoint": touchpoint.kind}), now)
             orders.finish_touchpoint(touchpoint_id, "started", now, conversation_id)
         return 1
 
-    def judge(self, touchpoint: dict, now: datetime) -> Verdict:
+    def judge(self, touchpoint: TouchpointRow, now: datetime) -> Verdict:
         """Start, hold (until when) or drop this touchpoint at `now`, with the reason in words."""
-        order = self.store.orders.get(touchpoint["order_id"])
-        if order is None or order["status"] in ("cancelled", "returned"):
+        order = self.store.orders.get(touchpoint.order_id)
+        if order is None or order.status in ("cancelled", "returned"):
             return Verdict(DROP, "dropped: the order was cancelled or returned", "cancelled")
-        expires = parse_iso(touchpoint.get("expires_at"))
+        expires = parse_iso(touchpoint.expires_at)
         decision, identity = self.decision_for(touchpoint, order, now)
         if expires is not None and now >= expires:
             return Verdict(DROP, f"dropped: it expired {local_time(expires, decision.zone)} before it could "
                                  "go out (never sent late)", "expired")
-        kind = self.settings.schedule.touchpoints.get(touchpoint["kind"])
+        kind = self.settings.schedule.touchpoints.get(touchpoint.kind)
         if kind is not None and kind.once is Once.CUSTOMER \
-                and self.store.orders.started_for_customer(order["customer_id"], touchpoint["kind"]):
+                and self.store.orders.started_for_customer(order.customer_id, touchpoint.kind):
             return Verdict(DROP, "dropped: it already went to this customer (once per customer)",
                            "skipped:once_per_customer")
         skip = offer_skip(self.store, self.settings, touchpoint, order)
@@ -175,47 +176,47 @@ class Scheduler:
         verdict = self._contact_verdict(identity, decision, now, expires)
         if verdict is not None:
             return verdict
-        rival = self._rival(touchpoint, order["customer_id"], now)
+        rival = self._rival(touchpoint, order.customer_id, now)
         if rival is not None:
-            return self._yield(rival, order["customer_id"], now, expires, decision.zone)
+            return self._yield(rival, order.customer_id, now, expires, decision.zone)
         assert identity is not None
         if self.store.conversations.current_for_identity(identity.id):
             return _hold(now + RETRY_BUSY, "another conversation is open",
                          "waits: another conversation with the customer is open", expires, decision.zone)
         return Verdict(START, "sends now")
 
-    def _identity(self, order: dict) -> Optional[Identity]:
-        return next((i for i in self.store.customers.identities_of(order["customer_id"])
-                     if i.channel == order["channel"]), None)
+    def _identity(self, order: StoredOrder) -> Optional[Identity]:
+        return next((i for i in self.store.customers.identities_of(order.customer_id)
+                     if i.channel == order.channel), None)
 
-    def decision_for(self, touchpoint: dict, order: dict, now: datetime) -> tuple[Decision, Optional[Identity]]:
+    def decision_for(self, touchpoint: TouchpointRow, order: StoredOrder, now: datetime) -> tuple[Decision, Optional[Identity]]:
         """The governor's answer for this touchpoint's customer now, and the identity it goes to."""
         identity = self._identity(order)
         if identity is None:
             return Decision(False, None, "no_consent"), None
-        kind = self.settings.schedule.touchpoints.get(touchpoint["kind"])
+        kind = self.settings.schedule.touchpoints.get(touchpoint.kind)
         if kind is not None and kind.no_trouble_within is not None:
             # milestones, tips: never with an open case, nor after a low score or a case that recent
-            facts = self.contact_facts(identity, order["customer_id"], now)
-            trouble = self.store.referrals.trouble_since(order["customer_id"], now - kind.no_trouble_within)
+            facts = self.contact_facts(identity, order.customer_id, now)
+            trouble = self.store.referrals.trouble_since(order.customer_id, now - kind.no_trouble_within)
             if facts.has_open_case or trouble:
                 zone = decide(MessageClass.SERVICE, facts, now, self.settings.schedule).zone
                 return Decision(False, None, OPEN_CASE if facts.has_open_case else RECENT_TROUBLE, zone), identity
         else:
-            earlier = self.store.conversations.order_facts(order["customer_id"], order["order_id"])
-            facts = self.contact_facts(identity, order["customer_id"], now,
+            earlier = self.store.conversations.order_facts(order.customer_id, order.order_id)
+            facts = self.contact_facts(identity, order.customer_id, now,
                                        low_score=bool(earlier.get("low_score") or earlier.get("had_case")))
-        return decide(self.message_class(touchpoint["kind"]), facts, now, self.settings.schedule), identity
+        return decide(self.message_class(touchpoint.kind), facts, now, self.settings.schedule), identity
 
-    def _waits_for_delivery(self, touchpoint: dict, order: dict) -> bool:
+    def _waits_for_delivery(self, touchpoint: TouchpointRow, order: StoredOrder) -> bool:
         """After a delay notice went out, what is timed from the delivery waits for the real one
         (the estimate it was timed from has proved wrong); delivery re-times it."""
         kinds = self.settings.schedule.touchpoints
-        kind = kinds.get(touchpoint["kind"])
-        if order["delivered_at"] or kind is None or kind.anchor not in (Anchor.DELIVERY, Anchor.RUN_OUT):
+        kind = kinds.get(touchpoint.kind)
+        if order.delivered_at or kind is None or kind.anchor not in (Anchor.DELIVERY, Anchor.RUN_OUT):
             return False
-        return any(t["started_at"] and t["kind"] in kinds and kinds[t["kind"]].anchor is Anchor.LATE
-                   for t in self.store.orders.touchpoints(order["order_id"]))
+        return any(t.started_at and t.kind in kinds and kinds[t.kind].anchor is Anchor.LATE
+                   for t in self.store.orders.touchpoints(order.order_id))
 
     def message_class(self, kind: str) -> MessageClass:
         """The class a touchpoint kind is declared with; a kind no longer in config.yml counts as proactive."""
@@ -236,26 +237,26 @@ class Scheduler:
             return Verdict(DROP, f"dropped: {explain(decision).removeprefix('never: ')}", f"suppressed:{decision.reason}")
         return _hold(decision.wait_until, decision.reason, explain(decision), expires, decision.zone, decision)
 
-    def _rival(self, touchpoint: dict, customer_id: int, now: datetime) -> Optional[Rival]:
+    def _rival(self, touchpoint: TouchpointRow, customer_id: int, now: datetime) -> Optional[Rival]:
         """A higher-priority contact with the same customer (another touchpoint, or a check-in
         resuming after "not used yet") that sending this one now would push past its time, since
         both take a weekly-cap slot; else None."""
         schedule = self.settings.schedule
-        mine = schedule.touchpoints.get(touchpoint["kind"])
+        mine = schedule.touchpoints.get(touchpoint.kind)
         if mine is None or not uses_cap(mine.message_class) or schedule.weekly_cap == 0:
             return None
         candidates: list[Rival] = []
         for other in self.store.orders.waiting_for_customer(customer_id, now + WEEK):
-            kind = schedule.touchpoints.get(other["kind"])
-            due = parse_iso(other["due_at"])
-            if other["id"] != touchpoint["id"] and kind is not None and due is not None and uses_cap(kind.message_class):
-                candidates.append(Rival(other["kind"], kind.priority, max(due, now)))
+            kind = schedule.touchpoints.get(other.kind)
+            due = parse_iso(other.due_at)
+            if other.id != touchpoint.id and kind is not None and due is not None and uses_cap(kind.message_class):
+                candidates.append(Rival(other.kind, kind.priority, max(due, now)))
         for conversation in self.store.conversations.resumes_for_customer(customer_id, now + WEEK):
             priorities = [k.priority for name, k in schedule.touchpoints.items()
-                          if schedule.flow_of(name) == conversation["flow"]]
-            due = parse_iso(conversation["wake_at"])
+                          if schedule.flow_of(name) == conversation.flow]
+            due = parse_iso(conversation.wake_at)
             if due is not None:
-                candidates.append(Rival(f"the resumed {conversation['flow']}", max(priorities, default=DEFAULT_PRIORITY),
+                candidates.append(Rival(f"the resumed {conversation.flow}", max(priorities, default=DEFAULT_PRIORITY),
                                         max(due, now)))
         sends = self.store.customers.contacts_since(customer_id, now - WEEK)
         for rival in sorted(candidates, key=lambda r: r.due):
@@ -279,32 +280,32 @@ class Scheduler:
 
     # ---- "it has been fixed" notices ----------------------------------------------------
 
-    def _fix_notice(self, notice: dict, now: datetime) -> int:
+    def _fix_notice(self, notice: FixNoticeRow, now: datetime) -> int:
         """A proactive message outside any flow: the same governor rules as a touchpoint (held
         by the weekly cap and quiet hours, never to an opted-out or forgotten customer)."""
         verdict = self.judge_notice(notice, now)
         with self.store.transaction():
             if verdict.act == HOLD and verdict.until is not None:
-                self.store.fix_notices.hold(notice["id"], verdict.until, verdict.code)
+                self.store.fix_notices.hold(notice.id, verdict.until, verdict.code)
                 return 0
             if verdict.act == DROP:
-                self.store.fix_notices.finish(notice["id"], verdict.code, now)
+                self.store.fix_notices.finish(notice.id, verdict.code, now)
                 return 0
-            identity = self.store.customers.identity(notice["identity_id"])
+            identity = self.store.customers.identity(notice.identity_id)
             outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, None,
-                                              notice["text"], now)
-            self.store.conversations.add_message(None, identity.id, "out", "bot", notice["text"], now,
+                                              notice.text, now)
+            self.store.conversations.add_message(None, identity.id, "out", "bot", notice.text, now,
                                                  outbox_id=outbox_id)
-            self.store.customers.record_contact(notice["customer_id"], "tell_fixed", now)
-            self.store.fix_notices.finish(notice["id"], "sent", now, outbox_id)
+            self.store.customers.record_contact(notice.customer_id, "tell_fixed", now)
+            self.store.fix_notices.finish(notice.id, "sent", now, outbox_id)
         return 1
 
-    def judge_notice(self, notice: dict, now: datetime) -> Verdict:
+    def judge_notice(self, notice: FixNoticeRow, now: datetime) -> Verdict:
         """Send, hold or drop an "it has been fixed" notice at `now` (the rules of a proactive message)."""
-        customer_id = notice["customer_id"]
-        if self.store.customers.get(customer_id).get("forgotten_at"):
+        customer_id = notice.customer_id
+        if self.store.customers.get(customer_id).forgotten_at:
             return Verdict(DROP, "dropped: the customer was forgotten", "cancelled")
-        identity = self.store.customers.identity(notice["identity_id"])
+        identity = self.store.customers.identity(notice.identity_id)
         decision = decide(MessageClass.PROACTIVE, self.contact_facts(identity, customer_id, now), now,
                           self.settings.schedule)
         verdict = self._contact_verdict(identity, decision, now)
@@ -317,51 +318,51 @@ class Scheduler:
 
     # ---- conversation wake-ups ---------------------------------------------------------
 
-    def _wake(self, conversation: dict, now: datetime, holds: list[Hold]) -> int:
-        identity = self.store.customers.identity(conversation["identity_id"])
-        if conversation["wake_kind"] == WakeKind.CLOSE or conversation["owner"] == Owner.HUMAN:
-            self.runner.feed(conversation["id"], Timer(), now)
+    def _wake(self, conversation: ConversationRow, now: datetime, holds: list[Hold]) -> int:
+        identity = self.store.customers.identity(conversation.identity_id)
+        if conversation.wake_kind == WakeKind.CLOSE or conversation.owner == Owner.HUMAN:
+            self.runner.feed(conversation.id, Timer(), now)
             return 1
-        slots = conversation.get("slots") or {}
-        facts = self.contact_facts(identity, conversation["customer_id"], now,
+        slots = conversation.slots
+        facts = self.contact_facts(identity, conversation.customer_id, now,
                             low_score=bool(slots.get("low_score") or slots.get("had_case")))
         # A reminder belongs to the contact it reminds about (shared/CONVERSATION.md): no new slot
         # of the weekly cap, but it waits for quiet hours and is dropped if they opted out or
         # became unreachable meanwhile. A resumed check-in is a new contact.
-        reminder = conversation["wake_kind"] == WakeKind.REMIND
+        reminder = conversation.wake_kind == WakeKind.REMIND
         decision = decide(MessageClass.SERVICE if reminder else MessageClass.PROACTIVE, facts, now,
                           self.settings.schedule)
         if decision.send:
-            self.runner.feed(conversation["id"], Timer(), now)
+            self.runner.feed(conversation.id, Timer(), now)
             return 1
         if decision.wait_until is not None:
             holds.append(Hold(
-                conversation["wake_kind"], conversation["order_id"],
-                ("wake", conversation["id"], conversation["wake_kind"], conversation["wake_at"]),
-                parse_iso(conversation["wake_at"]) or now, decision.wait_until, decision.reason, decision,
+                conversation.wake_kind.value if conversation.wake_kind else "", conversation.order_id,
+                ("wake", conversation.id, conversation.wake_kind, conversation.wake_at),
+                parse_iso(conversation.wake_at) or now, decision.wait_until, decision.reason, decision,
                 dropped=reminder and decision.wait_until - now > self.settings.schedule.close_after))
         with self.store.transaction():
             if decision.wait_until is None:             # never: suppressed for good
                 self._close_quietly(conversation, now)
-            elif (conversation["wake_kind"] == WakeKind.REMIND
+            elif (conversation.wake_kind == WakeKind.REMIND
                   and decision.wait_until - now > self.settings.schedule.close_after):
                 # The reminder would come too late (weekly cap): at most one reminder means none here.
-                self.store.conversations.postpone_wakeup(conversation["id"], now + self.settings.schedule.close_after,
+                self.store.conversations.postpone_wakeup(conversation.id, now + self.settings.schedule.close_after,
                                                          kind=WakeKind.CLOSE.value)
             else:
-                self.store.conversations.postpone_wakeup(conversation["id"], decision.wait_until)
+                self.store.conversations.postpone_wakeup(conversation.id, decision.wait_until)
         return 0
 
-    def _close_quietly(self, conversation: dict, now: datetime) -> None:
-        self.store.conversations.postpone_wakeup(conversation["id"], now, kind=WakeKind.CLOSE.value)
-        self.runner.feed(conversation["id"], Timer(), now)
+    def _close_quietly(self, conversation: ConversationRow, now: datetime) -> None:
+        self.store.conversations.postpone_wakeup(conversation.id, now, kind=WakeKind.CLOSE.value)
+        self.runner.feed(conversation.id, Timer(), now)
 
     def contact_facts(self, identity: Identity, customer_id: int, now: datetime, low_score: bool = False) -> ContactFacts:
         """What the governor weighs before contacting `identity` now (consent, caps, quiet hours)."""
         customer = self.store.customers.get(customer_id)
         return ContactFacts(
             consent=identity.consent, opted_out=identity.opted_out, reachable=identity.reachable,
-            timezone=customer.get("timezone"),
+            timezone=customer.timezone,
             proactive_sent=self.store.customers.contacts_since(customer_id, now - WEEK),
             has_open_case=self.store.cases.active_for_customer(customer_id) is not None,
             had_low_score=low_score,
@@ -375,27 +376,27 @@ class Scheduler:
         will judge it when it falls due; then what was dropped in the last `dropped_since`, and why."""
         items = []
         for touchpoint in self.store.orders.due_touchpoints(now + horizon, limit=1000):
-            due = parse_iso(touchpoint["due_at"]) or now
-            if touchpoint["status"] == "held" or due <= now:      # why it waits now (its due_at: the next try)
+            due = parse_iso(touchpoint.due_at) or now
+            if touchpoint.status == "held" or due <= now:      # why it waits now (its due_at: the next try)
                 why = self.judge(touchpoint, now).why
             else:                                                 # what will happen when it falls due
                 later = self.judge(touchpoint, due)
                 why = later.why if later.act == DROP else f"due later; {later.why.replace('sends now', 'sends then')}"
-            items.append(DueItem(str(touchpoint["id"]), touchpoint["order_id"], touchpoint["kind"],
-                                 touchpoint["due_at"], touchpoint["status"], why))
+            items.append(DueItem(str(touchpoint.id), touchpoint.order_id, touchpoint.kind,
+                                 touchpoint.due_at, touchpoint.status, why))
         for notice in self.store.fix_notices.due(now + horizon, limit=1000):
-            due = parse_iso(notice["due_at"]) or now
-            if notice["status"] == "held" or due <= now:
+            due = parse_iso(notice.due_at) or now
+            if notice.status == "held" or due <= now:
                 why = self.judge_notice(notice, now).why
             else:
                 why = f"due later; {self.judge_notice(notice, due).why.replace('sends now', 'sends then')}"
-            items.append(DueItem(f"fix#{notice['id']}", notice["sku"], "tell_fixed", notice["due_at"],
-                                 notice["status"], why))
+            items.append(DueItem(f"fix#{notice.id}", notice.sku, "tell_fixed", notice.due_at,
+                                 notice.status, why))
         if dropped_since is not None:
             for touchpoint in self.store.orders.dropped_since(now - dropped_since):
-                items.append(DueItem(str(touchpoint["id"]), touchpoint["order_id"], touchpoint["kind"],
-                                     touchpoint["due_at"], touchpoint["status"],
-                                     touchpoint["held_reason"] or f"dropped: {touchpoint['status']}"))
+                items.append(DueItem(str(touchpoint.id), touchpoint.order_id, touchpoint.kind,
+                                     touchpoint.due_at, touchpoint.status,
+                                     touchpoint.held_reason or f"dropped: {touchpoint.status}"))
         return items
 
 
@@ -413,6 +414,6 @@ def _hold(until: datetime, code: str, why: str, expires: Optional[datetime], zon
     return Verdict(HOLD, why, code, until, decision)
 
 
-def _touchpoint_hold(touchpoint: dict, until: datetime, reason: str, decision: Optional[Decision]) -> Hold:
-    return Hold(touchpoint["kind"], touchpoint["order_id"], ("touchpoint", touchpoint["id"]),
-                parse_iso(touchpoint["due_at"]) or until, until, reason, decision)
+def _touchpoint_hold(touchpoint: TouchpointRow, until: datetime, reason: str, decision: Optional[Decision]) -> Hold:
+    return Hold(touchpoint.kind, touchpoint.order_id, ("touchpoint", touchpoint.id),
+                parse_iso(touchpoint.due_at) or until, until, reason, decision)

@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
 from bot.store import tables
+from bot.store.rows import FixNoticeRow, ProblemReport
 
 # The SKU a case is about: its conversation's, else the order's line item with that SKU.
 _REPORTS = """
@@ -33,9 +34,10 @@ class FixNotices:
         """Has any order ever contained this SKU?"""
         return self.db.execute("select 1 from line_items where sku = ? limit 1", [sku]).fetchone() is not None
 
-    def reports(self, sku: str, problem_type: str, since: Optional[datetime] = None) -> list[dict]:
+    def reports(self, sku: str, problem_type: str, since: Optional[datetime] = None) -> list[ProblemReport]:
         """Every case with this problem type on this SKU (opened at or after `since`), oldest first."""
-        return list(tables.query(self.db, _REPORTS, {"problem": problem_type, "sku": sku, "since": iso(since)}))
+        return [ProblemReport.from_row(r)
+                for r in tables.query(self.db, _REPORTS, {"problem": problem_type, "sku": sku, "since": iso(since)})]
 
     def told(self, sku: str, problem_type: str) -> set[int]:
         """Customers who already have a notice for this SKU and problem (whatever became of it)."""
@@ -52,14 +54,15 @@ class FixNotices:
             [customer_id, identity_id, sku, problem_type, text, iso(now), iso(now)])
         return cursor.rowcount == 1
 
-    def for_customer(self, customer_id: int) -> list[dict]:
-        return list(tables.where(self.db, "fix_notices", "customer_id = ?", [customer_id], order_by="id"))
+    def for_customer(self, customer_id: int) -> list[FixNoticeRow]:
+        return [FixNoticeRow.from_row(r)
+                for r in tables.where(self.db, "fix_notices", "customer_id = ?", [customer_id], order_by="id")]
 
-    def due(self, now: datetime, limit: int = 500) -> list[dict]:
+    def due(self, now: datetime, limit: int = 500) -> list[FixNoticeRow]:
         """Pending or held notices whose time has come (index on status, due_at)."""
-        return list(tables.query(self.db,
+        return [FixNoticeRow.from_row(r) for r in tables.query(self.db,
             "select * from fix_notices where status in ('pending', 'held') and due_at <= ? order by due_at, id "
-            "limit ?", [iso(now), limit]))
+            "limit ?", [iso(now), limit])]
 
     def next_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(due_at) from fix_notices where status in ('pending', 'held')").fetchone()

@@ -21,6 +21,7 @@ from sqlite_utils import Database
 
 from bot.clock import iso
 from bot.store import tables
+from bot.store.rows import CaseRow, ErasureEntry
 
 ERASED = "[erased]"
 CUSTOMER_POST_PREFIX = "Customer: "      # thread posts that carry the customer's own words
@@ -191,13 +192,13 @@ class Privacy:
         return [r[0] for r in self.db.execute("select id from escalations where customer_id = ? order by id",
                                               [customer_id]).fetchall()]
 
-    def carded_cases(self, case_ids: list[int]) -> list[dict]:
+    def carded_cases(self, case_ids: list[int]) -> list[CaseRow]:
         """The cases among `case_ids` whose card was posted (to redraw once their words are gone)."""
         if not case_ids:
             return []
         marks = ",".join("?" * len(case_ids))
-        return list(self.db.query(f"select id, conversation_id, card_channel from escalations "
-                                  f"where card_ts is not null and id in ({marks})", case_ids))
+        return [CaseRow.from_row(r) for r in tables.query(
+            self.db, f"select * from escalations where card_ts is not null and id in ({marks})", case_ids)]
 
     def forget(self, customer_id: int, actor: str, now: datetime) -> dict[str, int]:
         """Erase one customer's personal data and free text; log who and when. Call inside a
@@ -321,8 +322,8 @@ class Privacy:
         tables.insert(self.db, "erasure_log", {"kind": kind, "customer_id": customer_id, "actor": actor, "at": iso(now),
                                        "counts": json.dumps(counts, sort_keys=True)})
 
-    def erasures(self) -> list[dict]:
-        return self._rows("select * from erasure_log order by id", [])
+    def erasures(self) -> list[ErasureEntry]:
+        return [ErasureEntry.from_row(r) for r in tables.where(self.db, "erasure_log", order_by="id")]
 
 
 def _marks(values: list) -> str:

@@ -9,6 +9,8 @@ from typing import Optional
 from sqlite_utils import Database
 
 from bot.clock import iso
+from bot.store import tables
+from bot.store.rows import GiftCode, ReferralCode
 
 
 class Referrals:
@@ -28,9 +30,9 @@ class Referrals:
         return self.db.execute("select 1 from referral_codes where customer_id = ?",
                                [customer_id]).fetchone() is not None
 
-    def of_customer(self, customer_id: int) -> Optional[dict]:
-        rows = list(self.db["referral_codes"].rows_where("customer_id = ?", [customer_id]))
-        return rows[0] if rows else None
+    def of_customer(self, customer_id: int) -> Optional[ReferralCode]:
+        rows = tables.query(self.db, "select * from referral_codes where customer_id = ?", [customer_id])
+        return ReferralCode.from_row(rows[0]) if rows else None
 
     def referred_orders(self, customer_id: int) -> list[str]:
         """Orders of other customers placed with this customer's referral code."""
@@ -54,11 +56,13 @@ class Referrals:
             "values (?, ?, ?, ?, ?)", [customer_id, kind, code, conversation_id, iso(now)])
         return cursor.rowcount == 1
 
-    def gifts(self, customer_id: Optional[int] = None) -> list[dict]:
+    def gifts(self, customer_id: Optional[int] = None) -> list[GiftCode]:
         """Gift codes given (to one customer, or to everyone), oldest first."""
         if customer_id is None:
-            return list(self.db["gift_codes"].rows_where(order_by="id"))
-        return list(self.db["gift_codes"].rows_where("customer_id = ?", [customer_id], order_by="id"))
+            rows = tables.where(self.db, "gift_codes", order_by="id")
+        else:
+            rows = tables.where(self.db, "gift_codes", "customer_id = ?", [customer_id], order_by="id")
+        return [GiftCode.from_row(r) for r in rows]
 
     def trouble_since(self, customer_id: int, since: datetime) -> bool:
         """A low score (CSAT <= 3, NPS <= 6) given, or a case opened, at or after `since`."""

@@ -31,7 +31,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TypedDict
 
 from sqlite_utils import Database
 
@@ -158,6 +158,88 @@ _UNREACHABLE = """
     left join (""" + _CONVERSATION_DIMS + """) d on d.conversation_id = ob.conversation_id
     where ob.status = 'unreachable'
 """
+
+
+# ---- the rows of `report --json` (TypedDicts: the JSON keeps its shape, mypy checks the keys) ----
+
+class TenureNps(TypedDict):
+    tenure: str                     # a TENURE_BUCKETS label
+    n: int
+    promoters: int
+    passives: int
+    detractors: int
+    score: Optional[float]
+
+
+class TipProduct(TypedDict):
+    sku: Optional[str]
+    product: Optional[str]
+    sent: int
+    helpful: int
+    not_helpful: int
+
+
+class TipFigures(TypedDict):
+    tip: str                        # kind:SKU-or-category
+    sent: int
+    helpful: int
+    not_helpful: int
+    products: list[TipProduct]      # per product the tip went out about, most sent first
+
+
+class CsatMean(TypedDict):
+    n: int
+    mean: Optional[float]
+
+
+class WorstSku(TypedDict):
+    sku: str
+    csat: CsatMean
+    top_problem: Optional[str]
+
+
+class Quote(TypedDict):
+    at: str
+    text: str
+    score: Optional[int]
+
+
+class ProblemTrend(TypedDict):
+    type: str
+    count: int
+    previous: Optional[int]         # None: the period has no previous one to compare with
+    trend: Optional[int]
+
+
+class RequestCount(TypedDict):
+    type: str
+    count: int
+
+
+class Theme(TypedDict):
+    sku: Optional[str]
+    problems: list[ProblemTrend]
+    cases: int
+    requests: list[RequestCount]
+    csat: Optional[CsatMean]
+    worst_rated: bool
+    quotes: list[Quote]
+
+
+class Testimonial(TypedDict):
+    at: str
+    name: Optional[str]             # the first name only (what the customer was promised)
+    sku: Optional[str]
+    text: str
+
+
+class AtRisk(TypedDict):
+    customer: str                   # the customer's reference
+    name: Optional[str]
+    order_id: Optional[str]
+    since: str
+    kind: str                       # low_score, case_past_sla, stopped_answering
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -394,7 +476,7 @@ class Reporting:
         return {r["key"]: {"customers": r["customers"], "repeat_purchase_rate": r["repeat_rate"],
                            "revenue_per_customer": r["revenue_per_customer"]} for r in rows}
 
-    def nps_by_tenure(self, period: Period) -> list[dict]:
+    def nps_by_tenure(self, period: Period) -> list[TenureNps]:
         """NPS by whole months from the customer's first purchase to the answer."""
         cases = " ".join(f"when months between {lo} and {hi} then '{label}'" if hi is not None
                          else f"when months >= {lo} then '{label}'" for lo, hi, label in TENURE_BUCKETS)
@@ -411,9 +493,11 @@ class Reporting:
                     on fp.customer_id = f.customer_id
                   where f.metric = 'nps' and {_PERIOD})
             group by tenure""", period.params())}
-        return [{"tenure": label, **{k: rows[label][k] for k in ("n", "promoters", "passives", "detractors", "score")}}
+        return [TenureNps(tenure=label, n=rows[label]["n"], promoters=rows[label]["promoters"],
+                          passives=rows[label]["passives"], detractors=rows[label]["detractors"],
+                          score=rows[label]["score"])
                 if label in rows else
-                {"tenure": label, "n": 0, "promoters": 0, "passives": 0, "detractors": 0, "score": None}
+                TenureNps(tenure=label, n=0, promoters=0, passives=0, detractors=0, score=None)
                 for _, _, label in TENURE_BUCKETS]
 
     # ---- themes -------------------------------------------------------------------------------
@@ -430,12 +514,12 @@ class Reporting:
             out.setdefault(r["sku"], {})[r["problem"]] = r["n"]
         return out
 
-    def tips(self, period: Period) -> list[dict]:
+    def tips(self, period: Period) -> list[TipFigures]:
         """Onboarding tips by tip (kind:SKU-or-category): how many went out in the period and how
         many the customers found helpful or not (one tap; no tap counts in neither), most sent
         first; `products`: the same per product the tip went out about (a category's tip covers
         several), most sent first."""
-        out: dict[str, dict] = {}
+        out: dict[str, TipFigures] = {}
         for r in self._rows(f"""
                 select tip, sku, product, count(*) as sent, coalesce(sum(helpful = 1), 0) as helpful,
                        coalesce(sum(helpful = 0), 0) as not_helpful from (
@@ -445,10 +529,12 @@ class Reporting:
                            as product
                     from conversations c where json_extract(c.slots, '$.tip') is not null)
                 where {_PERIOD} group by tip, sku order by tip, sent desc, sku""", period.params()):
-            counts = {key: r[key] for key in ("sent", "helpful", "not_helpful")}
-            tip = out.setdefault(r["tip"], {"tip": r["tip"], "sent": 0, "helpful": 0, "not_helpful": 0, "products": []})
-            tip.update({key: tip[key] + value for key, value in counts.items()})
-            tip["products"].append({"sku": r["sku"], "product": r["product"], **counts})
+            tip = out.setdefault(r["tip"], TipFigures(tip=r["tip"], sent=0, helpful=0, not_helpful=0, products=[]))
+            tip["sent"] += r["sent"]
+            tip["helpful"] += r["helpful"]
+            tip["not_helpful"] += r["not_helpful"]
+            tip["products"].append(TipProduct(sku=r["sku"], product=r["product"], sent=r["sent"], helpful=r["helpful"],
+                                              not_helpful=r["not_helpful"]))
         return sorted(out.values(), key=lambda tip: (-tip["sent"], tip["tip"]))
 
     def request_counts(self, period: Period) -> dict[Optional[str], dict[str, int]]:
@@ -463,7 +549,7 @@ class Reporting:
             out.setdefault(r["sku"], {})[r["request"]] = r["n"]
         return out
 
-    def worst_skus(self, period: Period, limit: int = 3) -> list[dict]:
+    def worst_skus(self, period: Period, limit: int = 3) -> list[WorstSku]:
         """The SKUs with the lowest mean CSAT in the period, worst first, with their most frequent problem
         (`limit=-1`: all of them)."""
         rows = self._rows(f"""
@@ -471,13 +557,13 @@ class Reporting:
             where metric = 'csat' and sku is not null and {_PERIOD}
             group by sku order by avg(score), count(*) desc, sku limit :limit""", {**period.params(), "limit": limit})
         problems = self.problem_counts(period)
-        return [{"sku": r["sku"], "csat": {"n": r["n"], "mean": r["mean"]},
-                 "top_problem": next(iter(problems.get(r["sku"], {})), None)} for r in rows]
+        return [WorstSku(sku=r["sku"], csat=CsatMean(n=r["n"], mean=r["mean"]),
+                         top_problem=next(iter(problems.get(r["sku"], {})), None)) for r in rows]
 
-    def quotes(self, sku: str, period: Period, limit: int = 5) -> list[dict]:
+    def quotes(self, sku: str, period: Period, limit: int = 5) -> list[Quote]:
         """The customers' own words about one SKU, newest first; never a forgotten customer's, and
         never words already erased (forget, retention)."""
-        return self._rows(f"""
+        return [Quote(at=r["at"], text=r["text"], score=r["score"]) for r in self._rows(f"""
             select max(at) as at, text, max(score) as score from (
                 select r.at, r.text, r.score, r.metric from responses r
                 where r.sku = :sku and trim(coalesce(r.text, '')) not in ('', :erased) and r.customer_id not in
@@ -488,9 +574,9 @@ class Reporting:
                 where c.sku = :sku and trim(coalesce(e.text, '')) not in ('', :erased) and e.customer_id not in
                       ({self._forgotten_ids()}))
             where {_PERIOD} group by text order by max(at) desc limit :limit""",
-                          {**period.params(), "sku": sku, "limit": limit, "erased": ERASED})
+                          {**period.params(), "sku": sku, "limit": limit, "erased": ERASED})]
 
-    def themes(self, period: Period, worst: int = 3) -> list[dict]:
+    def themes(self, period: Period, worst: int = 3) -> list[Theme]:
         """Problem types per SKU with the previous period's counts beside them (the trend), what the
         customers asked for (refund, replacement, ...), and their own words for the worst-rated SKUs."""
         now = self.problem_counts(period)
@@ -502,19 +588,19 @@ class Reporting:
         skus = sorted(set(now) | worst_skus, key=lambda s: (-sum(now.get(s, {}).values()), str(s)))
         out = []
         for sku in skus:
-            problems: list[dict[str, Any]] = [{"type": p, "count": n, "previous": before.get(sku, {}).get(p, 0) if period.bounded else None}
-                        for p, n in now.get(sku, {}).items()]
-            for problem in problems:
-                problem["trend"] = None if problem["previous"] is None else problem["count"] - problem["previous"]
-            entry = {"sku": sku, "problems": problems, "cases": sum(now.get(sku, {}).values()),
-                     "requests": [{"type": k, "count": n} for k, n in requests.get(sku, {}).items()],
-                     "csat": csat.get(sku),
-                     "worst_rated": sku in worst_skus,
-                     "quotes": self.quotes(sku, period) if sku is not None and sku in worst_skus else []}
-            out.append(entry)
+            problems = []
+            for p, n in now.get(sku, {}).items():
+                previous = before.get(sku, {}).get(p, 0) if period.bounded else None
+                problems.append(ProblemTrend(type=p, count=n, previous=previous,
+                                             trend=None if previous is None else n - previous))
+            out.append(Theme(sku=sku, problems=problems, cases=sum(now.get(sku, {}).values()),
+                             requests=[RequestCount(type=k, count=n) for k, n in requests.get(sku, {}).items()],
+                             csat=csat.get(sku) if sku is not None else None,
+                             worst_rated=sku in worst_skus,
+                             quotes=self.quotes(sku, period) if sku is not None and sku in worst_skus else []))
         return out
 
-    def testimonials(self, period: Period, limit: int = 20) -> list[dict]:
+    def testimonials(self, period: Period, limit: int = 20) -> list[Testimonial]:
         """The customers' one-sentence testimonials, newest first, with their first name only (what
         they were promised); never a forgotten customer's, never words already erased."""
         rows = self._rows(f"""
@@ -522,12 +608,12 @@ class Reporting:
             where {_PERIOD} and trim(coalesce(f.text, '')) not in ('', :erased)
               and f.customer_id not in ({self._forgotten_ids()})
             order by f.at desc limit :limit""", {**period.params(), "erased": ERASED, "limit": limit})
-        return [{"at": r["at"], "name": (r["name"] or "").split(" ")[0] or None, "sku": r["sku"], "text": r["text"]}
+        return [Testimonial(at=r["at"], name=(r["name"] or "").split(" ")[0] or None, sku=r["sku"], text=r["text"])
                 for r in rows]
 
     # ---- at risk --------------------------------------------------------------------------------
 
-    def at_risk(self, as_of: datetime) -> list[dict]:
+    def at_risk(self, as_of: datetime) -> list[AtRisk]:
         """Customers to call: latest score a detractor or CSAT <= 2 with no resolved case on that order,
         a case open past its SLA, or a customer who answered before and went quiet. Not forgotten ones."""
         params = {"as_of": iso(as_of)}
@@ -569,16 +655,16 @@ class Reporting:
         for r in low:
             label = "CSAT" if r["metric"] == "csat" else "NPS"
             what = "detractor" if r["metric"] == "nps" else "low CSAT"
-            out.append({"customer": r["customer"], "name": r["name"], "order_id": r["order_id"], "since": r["since"],
-                        "kind": "low_score", "reason": f"{what}: latest {label} {r['score']}, no resolved case"})
+            out.append(AtRisk(customer=r["customer"], name=r["name"], order_id=r["order_id"], since=r["since"],
+                              kind="low_score", reason=f"{what}: latest {label} {r['score']}, no resolved case"))
         for r in late:
-            out.append({"customer": r["customer"], "name": r["name"], "order_id": r["order_id"], "since": r["since"],
-                        "kind": "case_past_sla",
-                        "reason": f"case #{r['case_id']} {r['status']}, no reply since its SLA ran out"})
+            out.append(AtRisk(customer=r["customer"], name=r["name"], order_id=r["order_id"], since=r["since"],
+                              kind="case_past_sla",
+                              reason=f"case #{r['case_id']} {r['status']}, no reply since its SLA ran out"))
         for r in quiet:
-            out.append({"customer": r["customer"], "name": r["name"], "order_id": r["order_id"], "since": r["since"],
-                        "kind": "stopped_answering",
-                        "reason": f"stopped answering (last answer {str(r['last_answer'])[:10]})"})
+            out.append(AtRisk(customer=r["customer"], name=r["name"], order_id=r["order_id"], since=r["since"],
+                              kind="stopped_answering",
+                              reason=f"stopped answering (last answer {str(r['last_answer'])[:10]})"))
         out.sort(key=lambda r: (r["since"] or "", r["customer"] or ""), reverse=True)
         return out
 

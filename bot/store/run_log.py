@@ -11,6 +11,8 @@ from typing import Optional
 from sqlite_utils import Database
 
 from bot.clock import parse_iso
+from bot.store import tables
+from bot.store.rows import MessageRow, OutboxRow
 
 
 @dataclass(frozen=True)
@@ -54,18 +56,19 @@ class RunLog:
 
     # ---- the narrator's feed -----------------------------------------------------------
 
-    def outbox_from(self, first_id: int) -> list[dict]:
+    def outbox_from(self, first_id: int) -> list[OutboxRow]:
         """Outbox rows with id >= `first_id`, in id order."""
-        return list(self.db["outbox"].rows_where("id >= ?", [first_id], order_by="id"))
+        return [OutboxRow.from_row(r) for r in tables.where(self.db, "outbox", "id >= ?", [first_id], order_by="id")]
 
-    def inbound_after(self, message_id: int) -> list[dict]:
+    def inbound_after(self, message_id: int) -> list[MessageRow]:
         """Customers' messages stored after message `message_id`, in order."""
-        return list(self.db["messages"].rows_where("direction = 'in' and id > ?", [message_id], order_by="id"))
+        return [MessageRow.from_row(r)
+                for r in tables.where(self.db, "messages", "direction = 'in' and id > ?", [message_id], order_by="id")]
 
     # ---- the summary at the end --------------------------------------------------------
 
-    def outbox(self) -> list[dict]:
-        return list(self.db["outbox"].rows)
+    def outbox(self) -> list[OutboxRow]:
+        return [OutboxRow.from_row(r) for r in tables.where(self.db, "outbox")]
 
     def inbound_conversation_ids(self) -> list[Optional[int]]:
         """The conversation of every inbound message (one entry per message)."""

@@ -25,6 +25,8 @@ from bot.store.fix_notices import FixNotices
 from bot.store.privacy import Privacy
 from bot.store.referrals import Referrals
 from bot.store.reporting import Reporting
+from bot.store.rows import (CaseAbout, CaseRow, ConsentEntry, ConversationRow, CustomerRow, EarlierFacts, LineItemRow,
+                            MessageRow, OutboxRow, ResponseRow, SentMessage, StoredOrder, TouchpointRow)
 from bot.store.run_log import RunLog
 from bot.store.schema import migrate
 
@@ -166,8 +168,8 @@ class Customers:
         row = self.db.execute("select id from customers where ref = ?", [ref]).fetchone()
         return row[0] if row else None
 
-    def get(self, customer_id: int) -> dict:
-        return tables.get(self.db, "customers", customer_id)
+    def get(self, customer_id: int) -> CustomerRow:
+        return CustomerRow.from_row(tables.get(self.db, "customers", customer_id))
 
     def choose_language(self, customer_id: int, tag: Optional[str]) -> None:
         """The customer's own choice of language (None: forget it, back to the automatic pick)."""
@@ -259,8 +261,9 @@ class Customers:
     def set_language(self, identity_id: int, language_code: str) -> None:
         tables.update(self.db, "identities", identity_id, {"language_code": language_code})
 
-    def ledger(self, customer_id: int) -> list[dict]:
-        return list(tables.where(self.db, "consent_ledger", "customer_id = ?", [customer_id], order_by="id"))
+    def ledger(self, customer_id: int) -> list[ConsentEntry]:
+        return [ConsentEntry.from_row(r)
+                for r in tables.where(self.db, "consent_ledger", "customer_id = ?", [customer_id], order_by="id")]
 
     def _ledger(self, customer_id: int, identity_id: int, channel: str, action: str, source: str, now: datetime) -> None:
         tables.insert(self.db, "consent_ledger", {"customer_id": customer_id, "identity_id": identity_id, "channel": channel,
@@ -316,17 +319,17 @@ class Orders:
             tables.insert(self.db, "line_items", item)
         return True
 
-    def get(self, order_id: str) -> Optional[dict]:
-        rows = list(tables.where(self.db, "orders", "order_id = ?", [order_id]))
-        return rows[0] if rows else None
+    def get(self, order_id: str) -> Optional[StoredOrder]:
+        rows = tables.where(self.db, "orders", "order_id = ?", [order_id])
+        return StoredOrder.from_row(rows[0]) if rows else None
 
-    def items(self, order_id: str) -> list[dict]:
-        return list(tables.where(self.db, "line_items", "order_id = ?", [order_id], order_by="id"))
+    def items(self, order_id: str) -> list[LineItemRow]:
+        return [LineItemRow.from_row(r) for r in tables.where(self.db, "line_items", "order_id = ?", [order_id],
+                                                               order_by="id")]
 
-    def latest_for_customer(self, customer_id: int) -> Optional[dict]:
-        rows = list(tables.where(self.db, "orders", "customer_id = ?", [customer_id],
-                                                 order_by="purchased_at desc", limit=1))
-        return rows[0] if rows else None
+    def latest_for_customer(self, customer_id: int) -> Optional[StoredOrder]:
+        rows = tables.where(self.db, "orders", "customer_id = ?", [customer_id], order_by="purchased_at desc", limit=1)
+        return StoredOrder.from_row(rows[0]) if rows else None
 
     def count(self) -> int:
         return self.db["orders"].count
@@ -410,14 +413,15 @@ class Orders:
                                                           "held_reason": None, "anchor": anchor,
                                                           "expires_at": expires})
 
-    def touchpoints(self, order_id: str) -> list[dict]:
-        return list(tables.where(self.db, "touchpoints", "order_id = ?", [order_id], order_by="due_at"))
+    def touchpoints(self, order_id: str) -> list[TouchpointRow]:
+        return [TouchpointRow.from_row(r)
+                for r in tables.where(self.db, "touchpoints", "order_id = ?", [order_id], order_by="due_at")]
 
-    def due_touchpoints(self, now: datetime, limit: int = 500) -> list[dict]:
+    def due_touchpoints(self, now: datetime, limit: int = 500) -> list[TouchpointRow]:
         """Pending touchpoints whose time has come (index on status, due_at: no scan)."""
-        return list(tables.query(self.db,
+        return [TouchpointRow.from_row(r) for r in tables.query(self.db,
             "select * from touchpoints where status in ('pending', 'held') and due_at <= ? order by due_at limit ?",
-            [iso(now), limit]))
+            [iso(now), limit])]
 
     def next_touchpoint_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(due_at) from touchpoints where status in ('pending', 'held')").fetchone()
@@ -432,21 +436,21 @@ class Orders:
         tables.update(self.db, "touchpoints", touchpoint_id, {"status": status, "started_at": iso(now),
                                                               "conversation_id": conversation_id, "held_reason": why})
 
-    def waiting_for_customer(self, customer_id: int, before: datetime) -> list[dict]:
+    def waiting_for_customer(self, customer_id: int, before: datetime) -> list[TouchpointRow]:
         """The customer's pending or held touchpoints (any order) due before `before`, soonest first."""
-        return tables.query(
+        return [TouchpointRow.from_row(r) for r in tables.query(
             self.db,
             "select t.* from touchpoints t join orders o on o.order_id = t.order_id "
             "where o.customer_id = ? and t.status in ('pending', 'held') and t.due_at < ? order by t.due_at, t.id",
-            [customer_id, iso(before)])
+            [customer_id, iso(before)])]
 
-    def dropped_since(self, since: datetime, limit: int = 1000) -> list[dict]:
+    def dropped_since(self, since: datetime, limit: int = 1000) -> list[TouchpointRow]:
         """Touchpoints that will never go out, decided at or after `since` (cancelled ones aside)."""
-        return tables.query(
+        return [TouchpointRow.from_row(r) for r in tables.query(
             self.db,
             "select * from touchpoints where (status like 'suppressed:%' or status like 'dropped:%' "
             "or status like 'skipped:%' or status = 'expired') "
-            "and started_at >= ? order by started_at, id limit ?", [iso(since), limit])
+            "and started_at >= ? order by started_at, id limit ?", [iso(since), limit])]
 
     def started_for_customer(self, customer_id: int, kind: str) -> bool:
         """Did a touchpoint of `kind` already go out to this customer (on any of their orders)?"""
@@ -473,10 +477,8 @@ class Conversations:
             "created_at": iso(now), "updated_at": iso(now),
         })
 
-    def get(self, conversation_id: int) -> dict:
-        row = tables.get(self.db, "conversations", conversation_id)
-        row["slots"] = json.loads(row["slots"] or "{}")
-        return row
+    def get(self, conversation_id: int) -> ConversationRow:
+        return ConversationRow.from_row(tables.get(self.db, "conversations", conversation_id))
 
     def save(self, conversation_id: int, state: dict, now: datetime) -> None:
         tables.update(self.db, "conversations", conversation_id, {
@@ -491,33 +493,33 @@ class Conversations:
     def set_owner(self, conversation_id: int, owner: str, now: datetime) -> None:
         tables.update(self.db, "conversations", conversation_id, {"owner": owner, "updated_at": iso(now)})
 
-    def current_for_identity(self, identity_id: int) -> Optional[dict]:
+    def current_for_identity(self, identity_id: int) -> Optional[ConversationRow]:
         """The identity's conversation that is still open (the newest), if any."""
         rows = list(tables.query(self.db, "select id from conversations where identity_id = ? and status != 'closed' "
                                   "order by id desc limit 1", [identity_id]))
         return self.get(rows[0]["id"]) if rows else None
 
-    def latest_for_identity(self, identity_id: int) -> Optional[dict]:
+    def latest_for_identity(self, identity_id: int) -> Optional[ConversationRow]:
         rows = list(tables.query(self.db, "select id from conversations where identity_id = ? order by id desc limit 1",
                                   [identity_id]))
         return self.get(rows[0]["id"]) if rows else None
 
-    def for_customer(self, customer_id: int) -> list[dict]:
+    def for_customer(self, customer_id: int) -> list[ConversationRow]:
         ids = [r["id"] for r in tables.query(self.db, "select id from conversations where customer_id = ? order by id",
                                               [customer_id])]
         return [self.get(i) for i in ids]
 
-    def due_wakeups(self, now: datetime, limit: int = 500) -> list[dict]:
+    def due_wakeups(self, now: datetime, limit: int = 500) -> list[ConversationRow]:
         ids = [r["id"] for r in tables.query(self.db,
             "select id from conversations where status != 'closed' and wake_at is not null and wake_at <= ? "
             "order by wake_at limit ?", [iso(now), limit])]
         return [self.get(i) for i in ids]
 
-    def resumes_for_customer(self, customer_id: int, before: datetime) -> list[dict]:
+    def resumes_for_customer(self, customer_id: int, before: datetime) -> list[ConversationRow]:
         """The customer's rescheduled conversations ("not used yet") that resume before `before`."""
-        return tables.query(
-            self.db, "select id, flow, wake_at from conversations where customer_id = ? and status != 'closed' "
-            "and wake_kind = 'resume' and wake_at < ? order by wake_at", [customer_id, iso(before)])
+        return [ConversationRow.from_row(r) for r in tables.query(
+            self.db, "select * from conversations where customer_id = ? and status != 'closed' "
+            "and wake_kind = 'resume' and wake_at < ? order by wake_at", [customer_id, iso(before)])]
 
     def next_wakeup_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(wake_at) from conversations where status != 'closed' and wake_at is not null").fetchone()
@@ -546,16 +548,17 @@ class Conversations:
                                "'%\"offer_declined\": true%'", [customer_id]).fetchall()
         return any(json.loads(raw or "{}").get("offer") == offer_key for (raw,) in rows)
 
-    def order_facts(self, customer_id: int, order_id: str) -> dict[str, Any]:
+    def order_facts(self, customer_id: int, order_id: str) -> EarlierFacts:
         """What the customer's conversations about one order established: the latest csat and nps,
         and `low_score` / `had_case` when any of them had a score <= 3 or a case."""
-        facts: dict[str, Any] = {}
-        for metric in ("csat", "nps"):
-            row = self.db.execute("select score from responses where customer_id = ? and order_id = ? and metric = ? "
-                                  "and score is not null order by id desc limit 1",
-                                  [customer_id, order_id, metric]).fetchone()
-            if row:
-                facts[metric] = row[0]
+        facts: EarlierFacts = {}
+        latest = {metric: self.db.execute("select score from responses where customer_id = ? and order_id = ? "
+                                          "and metric = ? and score is not null order by id desc limit 1",
+                                          [customer_id, order_id, metric]).fetchone() for metric in ("csat", "nps")}
+        if latest["csat"]:
+            facts["csat"] = latest["csat"][0]
+        if latest["nps"]:
+            facts["nps"] = latest["nps"][0]
         row = self.db.execute("select max(coalesce(json_extract(slots, '$.low_score'), 0)), "
                               "max(coalesce(json_extract(slots, '$.had_case'), 0)) "
                               "from conversations where customer_id = ? and order_id = ?",
@@ -575,20 +578,20 @@ class Conversations:
             "platform_message_id": platform_message_id, "at": iso(now),
         })
 
-    def message(self, message_id: int) -> dict:
-        return tables.get(self.db, "messages", message_id)
+    def message(self, message_id: int) -> MessageRow:
+        return MessageRow.from_row(tables.get(self.db, "messages", message_id))
 
-    def message_by_outbox(self, outbox_id: int) -> Optional[dict]:
-        rows = list(tables.where(self.db, "messages", "outbox_id = ?", [outbox_id], limit=1))
-        return rows[0] if rows else None
+    def message_by_outbox(self, outbox_id: int) -> Optional[MessageRow]:
+        rows = tables.where(self.db, "messages", "outbox_id = ?", [outbox_id], limit=1)
+        return MessageRow.from_row(rows[0]) if rows else None
 
     def set_platform_id(self, outbox_id: int, platform_message_id: Optional[str]) -> None:
         self.db.execute("update messages set platform_message_id = ? where outbox_id = ?", [platform_message_id, outbox_id])
 
-    def last_messages(self, conversation_id: int, count: int = 6) -> list[dict]:
-        rows = list(tables.query(self.db, "select * from messages where conversation_id = ? order by id desc limit ?",
-                                  [conversation_id, count]))
-        return list(reversed(rows))
+    def last_messages(self, conversation_id: int, count: int = 6) -> list[MessageRow]:
+        rows = tables.query(self.db, "select * from messages where conversation_id = ? order by id desc limit ?",
+                            [conversation_id, count])
+        return [MessageRow.from_row(r) for r in reversed(rows)]
 
     def add_response(self, conversation_id: int, customer_id: int, order_id: Optional[str], sku: Optional[str],
                      metric: str, score: Optional[int], text: str, intent: Optional[str], entities: list, now: datetime) -> None:
@@ -598,16 +601,18 @@ class Conversations:
             "at": iso(now),
         })
 
-    def last_score(self, customer_id: int) -> Optional[dict]:
+    def last_score(self, customer_id: int) -> Optional[ResponseRow]:
         """The customer's latest score (any metric, any order), or None."""
-        rows = list(self.db.query("select * from responses where customer_id = ? and score is not null "
-                                  "order by id desc limit 1", [customer_id]))
-        return rows[0] if rows else None
+        rows = tables.query(self.db, "select * from responses where customer_id = ? and score is not null "
+                            "order by id desc limit 1", [customer_id])
+        return ResponseRow.from_row(rows[0]) if rows else None
 
-    def responses(self, customer_id: Optional[int] = None) -> list[dict]:
+    def responses(self, customer_id: Optional[int] = None) -> list[ResponseRow]:
         if customer_id is None:
-            return list(tables.where(self.db, "responses", order_by="id"))
-        return list(tables.where(self.db, "responses", "customer_id = ?", [customer_id], order_by="id"))
+            rows = tables.where(self.db, "responses", order_by="id")
+        else:
+            rows = tables.where(self.db, "responses", "customer_id = ?", [customer_id], order_by="id")
+        return [ResponseRow.from_row(r) for r in rows]
 
 
 # ---- cases -----------------------------------------------------------------------------
@@ -635,63 +640,64 @@ class Cases:
             "photos": _json(photos), "opened_at": iso(now), "sla_due_at": iso(now + sla),
         })
 
-    def get(self, case_id: int) -> Optional[dict]:
-        rows = list(tables.where(self.db, "escalations", "id = ?", [case_id]))
-        return rows[0] if rows else None
+    def get(self, case_id: int) -> Optional[CaseRow]:
+        rows = tables.where(self.db, "escalations", "id = ?", [case_id])
+        return CaseRow.from_row(rows[0]) if rows else None
 
-    def require(self, case_id: int) -> dict:
+    def require(self, case_id: int) -> CaseRow:
         """The case, which must exist (LookupError otherwise)."""
         case = self.get(case_id)
         if case is None:
             raise LookupError(f"no case {case_id}")
         return case
 
-    def by_card(self, card_ts: str) -> Optional[dict]:
-        rows = list(tables.where(self.db, "escalations", "card_ts = ?", [card_ts], limit=1))
-        return rows[0] if rows else None
+    def by_card(self, card_ts: str) -> Optional[CaseRow]:
+        rows = tables.where(self.db, "escalations", "card_ts = ?", [card_ts], limit=1)
+        return CaseRow.from_row(rows[0]) if rows else None
 
-    def active_for_conversation(self, conversation_id: int) -> Optional[dict]:
-        rows = list(tables.where(self.db, "escalations", "conversation_id = ? and status != 'resolved'",
-                                                      [conversation_id], order_by="id desc", limit=1))
-        return rows[0] if rows else None
+    def active_for_conversation(self, conversation_id: int) -> Optional[CaseRow]:
+        rows = tables.where(self.db, "escalations", "conversation_id = ? and status != 'resolved'",
+                            [conversation_id], order_by="id desc", limit=1)
+        return CaseRow.from_row(rows[0]) if rows else None
 
-    def active_for_customer(self, customer_id: int) -> Optional[dict]:
-        rows = list(tables.where(self.db, "escalations", "customer_id = ? and status != 'resolved'",
-                                                      [customer_id], order_by="id desc", limit=1))
-        return rows[0] if rows else None
+    def active_for_customer(self, customer_id: int) -> Optional[CaseRow]:
+        rows = tables.where(self.db, "escalations", "customer_id = ? and status != 'resolved'",
+                            [customer_id], order_by="id desc", limit=1)
+        return CaseRow.from_row(rows[0]) if rows else None
 
-    def for_customer(self, customer_id: int) -> list[dict]:
-        return list(tables.where(self.db, "escalations", "customer_id = ?", [customer_id], order_by="id"))
+    def for_customer(self, customer_id: int) -> list[CaseRow]:
+        return [CaseRow.from_row(r)
+                for r in tables.where(self.db, "escalations", "customer_id = ?", [customer_id], order_by="id")]
 
-    def latest_for_customer(self, customer_id: int, resolved: bool = False) -> Optional[dict]:
+    def latest_for_customer(self, customer_id: int, resolved: bool = False) -> Optional[CaseAbout]:
         """The customer's latest case (the latest resolved one with `resolved`), with the `sku` and
         `product` it was about: its conversation's line item, else the order's first."""
-        rows = list(self.db.query(_LATEST_CASE.format(resolved="and e.status = 'resolved'" if resolved else ""),
-                                  [customer_id]))
+        rows = tables.query(self.db, _LATEST_CASE.format(resolved="and e.status = 'resolved'" if resolved else ""),
+                            [customer_id])
         if not rows:
             return None
         case = rows[0]
         item = self.db.execute("select sku, product from line_items where order_id = ? order by (sku = ?) desc, id "
-                               "limit 1", [case["order_id"], case.pop("conversation_sku")]).fetchone()
-        case["sku"], case["product"] = item if item else (None, None)
-        return case
+                               "limit 1", [case["order_id"], case["conversation_sku"]]).fetchone()
+        sku, product = item if item else (None, None)
+        return CaseAbout(case=CaseRow.from_row(case), sku=sku, product=product)
 
-    def all_active(self) -> list[dict]:
-        return list(tables.where(self.db, "escalations", "status != 'resolved'", order_by="opened_at"))
+    def all_active(self) -> list[CaseRow]:
+        return [CaseRow.from_row(r)
+                for r in tables.where(self.db, "escalations", "status != 'resolved'", order_by="opened_at")]
 
     def update(self, case_id: int, **fields: Any) -> None:
         tables.update(self.db, "escalations", case_id, {k: (iso(v) if isinstance(v, datetime) else v) for k, v in fields.items()})
 
     def add_photos(self, case_id: int, photos: list) -> None:
-        case = self.require(case_id)
-        merged = json.loads(case["photos"] or "[]") + list(photos)
+        merged = self.require(case_id).photos + list(photos)
         tables.update(self.db, "escalations", case_id, {"photos": _json(merged)})
 
-    def overdue(self, now: datetime) -> list[dict]:
+    def overdue(self, now: datetime) -> list[CaseRow]:
         """Cases past their SLA that have not had their one reminder or nudge."""
-        return list(tables.query(self.db,
+        return [CaseRow.from_row(r) for r in tables.query(self.db,
             "select * from escalations where sla_due_at <= ? and ((status = 'open' and sla_reminded = 0) "
-            "or (status = 'claimed' and first_reply_at is null and nudged = 0))", [iso(now)]))
+            "or (status = 'claimed' and first_reply_at is null and nudged = 0))", [iso(now)])]
 
     def next_sla_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(sla_due_at) from escalations where (status = 'open' and sla_reminded = 0) "
@@ -747,16 +753,17 @@ class Outbox:
         self._on_add()
         return row_id
 
-    def get(self, outbox_id: int) -> dict:
-        return tables.get(self.db, "outbox", outbox_id)
+    def get(self, outbox_id: int) -> OutboxRow:
+        return OutboxRow.from_row(tables.get(self.db, "outbox", outbox_id))
 
-    def due(self, now: datetime, limit: int = 200, channel: Optional[str] = None, offset: int = 0) -> list[dict]:
+    def due(self, now: datetime, limit: int = 200, channel: Optional[str] = None, offset: int = 0) -> list[OutboxRow]:
         sql = "select * from outbox where status = 'pending' and not_before <= ?"
         params: list[Any] = [iso(now)]
         if channel:
             sql += " and channel = ?"
             params.append(channel)
-        return list(tables.query(self.db, sql + " order by not_before, id limit ? offset ?", params + [limit, offset]))
+        return [OutboxRow.from_row(r)
+                for r in tables.query(self.db, sql + " order by not_before, id limit ? offset ?", params + [limit, offset])]
 
     def next_due_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(not_before) from outbox where status = 'pending'").fetchone()
@@ -779,7 +786,7 @@ class Outbox:
                         [iso(not_before), error, outbox_id])
         self.db.execute("update outbox set not_before = ? where channel = ? and address is ? and id > ? "
                         "and status = 'pending' and not_before < ?",
-                        [iso(not_before), row["channel"], row["address"], outbox_id, iso(not_before)])
+                        [iso(not_before), row.channel, row.address, outbox_id, iso(not_before)])
 
     def fail(self, outbox_id: int, status: str, error: str) -> None:
         self.db.execute("update outbox set status = ?, last_error = ? where id = ?", [status, error, outbox_id])
@@ -802,13 +809,13 @@ class Outbox:
         cursor = self.db.execute("update outbox set status = 'pending' where status = 'sending'")
         return cursor.rowcount
 
-    def sent_to(self, channel: str, address: str) -> list[dict]:
+    def sent_to(self, channel: str, address: str) -> list[SentMessage]:
         """Messages delivered to one address, in the order they went out, with who wrote them."""
-        return list(tables.query(self.db,
+        return [SentMessage.from_row(r) for r in tables.query(self.db,
             "select o.id, o.text, o.buttons, o.sent_at, o.platform_message_id, coalesce(m.sender, 'bot') as sender "
             "from outbox o left join messages m on m.outbox_id = o.id "
             "where o.channel = ? and o.address = ? and o.kind = 'message' and o.status = 'sent' "
-            "order by o.sent_at, o.id", [channel, address]))
+            "order by o.sent_at, o.id", [channel, address])]
 
     def counts(self) -> dict[str, int]:
         return {r["status"]: r["n"] for r in tables.query(self.db, "select status, count(*) as n from outbox group by status")}

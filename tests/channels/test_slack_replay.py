@@ -56,8 +56,8 @@ async def test_a_replayed_agent_reply_reaches_the_customer_once(stack):
     await stack.core.on_event(opened)
     case = stack.store.db.execute("select id from escalations").fetchone()
     assert case is not None, "the setup did not open a case"
-    await until(lambda: stack.store.cases.get(case[0])["card_ts"])
-    card_ts = stack.store.cases.get(case[0])["card_ts"]
+    await until(lambda: stack.store.cases.get(case[0]).card_ts)
+    card_ts = stack.store.cases.get(case[0]).card_ts
     agent = stack.world.agent_id
     event = {"type": "message", "channel": stack.world.support_channel_id, "user": agent,
              "text": "Hi, Dana here, sorry about that!", "ts": "1700000001.000300",

@@ -65,7 +65,7 @@ async def test_good_token_binds_the_chat_and_is_recorded(linked_world):
     texts = await start_with(api, core, 501, token_for(customer_id, timedelta(days=1)))
     assert identity(core, customer_id).address == "501"
     assert any("You're all set" in t for t in texts)
-    assert any(e["action"] == "link" and e["source"] == "telegram-link" for e in core.store.customers.ledger(customer_id))
+    assert any(e.action == "link" and e.source == "telegram-link" for e in core.store.customers.ledger(customer_id))
 
 
 async def test_forged_token_binds_nothing(linked_world):

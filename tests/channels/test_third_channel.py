@@ -46,7 +46,7 @@ async def test_a_third_channel_runs_a_checkin_through_the_real_dispatcher(webcha
     core = build_core(settings, store, parser, clock, {"webchat": channel}, desk=MemoryDesk(),
                       flows=shipped_flows(), limits=limits)
     import_rows(store, settings, rows, clock.now())
-    due = parse_iso(next(t for t in store.orders.touchpoints("W-1") if t["kind"] == "checkin")["due_at"])
+    due = parse_iso(next(t for t in store.orders.touchpoints("W-1") if t.kind == "checkin").due_at)
     store.orders.skip_touchpoints_before("W-1", due)
     clock.set(max(due, clock.now()))
     await channel.start(core.on_event)

@@ -58,7 +58,7 @@ async def test_queued_once_per_week_through_the_outbox_and_posted_to_the_desk():
     assert "Response rate: 100% of 1 check-ins (last week no check-ins)" in post
     assert "1. TR2-44: CSAT 5.00 (n 1), top problem: none" in post
     assert post.endswith("`aftercare report --since 2026-10-26 --until 2026-11-01 --compare`")
-    assert h.store.outbox.get(first)["status"] == "sent"
+    assert h.store.outbox.get(first).status == "sent"
     # the week after still has last week to compare with; the one after that has nothing
     assert WeeklyDigest(h.store, h.settings).tick(datetime(2026, 11, 9, 9, 0, tzinfo=UTC)) is not None
     assert WeeklyDigest(h.store, h.settings).tick(datetime(2026, 11, 16, 9, 0, tzinfo=UTC)) is None

@@ -98,7 +98,7 @@ async def test_forget_while_running_on_telegram_and_slack(tmp_path: Path):
                                                OrderRow(order_id="A-2002", **row)], clock.now())
         assert (report.forgotten, report.inserted) == (1, 1)
         assert store.orders.get(str(old["order_id"])) is None
-        new_customer = store.orders.get("A-2002")["customer_id"]
+        new_customer = store.orders.get("A-2002").customer_id
         assert new_customer != cid
         [identity] = store.customers.identities_of(new_customer)
         assert not identity.consent                     # nothing proactive until they opt in again
@@ -107,7 +107,7 @@ async def test_forget_while_running_on_telegram_and_slack(tmp_path: Path):
             core.scheduler.tick(clock.now())
             await core.dispatcher.run_once()
         assert len(world.server("telegram").messages_to(TELEGRAM_CHAT)) == screen
-        assert {t["status"] for t in store.orders.touchpoints("A-2002") if t["kind"] == "checkin"} == \
+        assert {t.status for t in store.orders.touchpoints("A-2002") if t.kind == "checkin"} == \
             {"suppressed:no_consent"}
         # the file cannot switch consent back on; the same import again changes nothing
         import_rows(store, settings, [OrderRow(order_id="A-2002", **row)], clock.now())

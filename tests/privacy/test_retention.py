@@ -57,7 +57,7 @@ async def test_retention_runs_daily_on_a_simulated_store():
     counts = retention.tick(last + timedelta(days=1, seconds=1))
     assert counts["messages"] == 3 and counts["cases"] == 1 and counts["conversations"] == 1
     assert "the sole came off" not in held_text(store) and "ok thanks" not in held_text(store)
-    assert [e["actor"] for e in store.privacy.erasures()] == ["aftercare run (retention)"]
+    assert [e.actor for e in store.privacy.erasures()] == ["aftercare run (retention)"]
     # the desk posts that quoted the customer are deleted, the card redrawn, through the outbox
     assert {r[0] for r in store.db.execute("select kind from outbox where status = 'pending'")} == \
         {"delete_post", "case_update"}
@@ -73,9 +73,9 @@ def test_the_sandbox_loop_erases_old_words_and_their_slack_posts(sandbox_db):
     asyncio.run(asyncio.wait_for(demo.run(), timeout=90))
     end = demo.clock.now()
     runs = store.privacy.erasures()
-    assert runs and {e["kind"] for e in runs} == {"retention"}
+    assert runs and {e.kind for e in runs} == {"retention"}
     # once a day: no two runs within a day of each other
-    times = [parse_iso(e["at"]) for e in runs]
+    times = [parse_iso(e.at) for e in runs]
     assert all(b - a >= timedelta(days=1) for a, b in zip(times, times[1:]))
     last_run = times[-1]
     old = store.db.execute("select count(*) from messages where direction = 'in' and at < ? and text != ?",
@@ -85,7 +85,7 @@ def test_the_sandbox_loop_erases_old_words_and_their_slack_posts(sandbox_db):
     assert kept > 0 and last_run <= end
     deleted = demo.world.server("slack").workspace.deleted
     assert deleted and all(m.text.startswith("Customer: ") for m in deleted)
-    assert sum(e["counts"]["slack_posts_deleted"] for e in runs) == len(deleted)
+    assert sum(e.counts["slack_posts_deleted"] for e in runs) == len(deleted)
     # the scores are all still there, the same as in a run that keeps every word
     sandbox_path = sandbox_db[0]
     full = Store.open(sandbox_path)

@@ -82,8 +82,8 @@ def test_forget_erases_personal_data_keeps_scores_and_logs(sandbox_store, config
                             "order by id", [cid]).fetchall() == scores_before
     assert {t: store.db[t].count for t in totals_before} == totals_before
     customer = store.customers.get(cid)
-    assert (customer["name"], customer["email"], customer["ref"]) == (None, None, f"forgotten-{cid}")
-    assert customer["forgotten_at"]
+    assert (customer.name, customer.email, customer.ref) == (None, None, f"forgotten-{cid}")
+    assert customer.forgotten_at
     [identity] = store.customers.identities_of(cid)
     assert not identity.contactable and identity.address is None and identity.opted_out
     # only this customer's words are gone
@@ -91,8 +91,8 @@ def test_forget_erases_personal_data_keeps_scores_and_logs(sandbox_store, config
                             [ERASED]).fetchone()[0] > 10
     # who and when, without the data
     [entry] = store.privacy.erasures()
-    assert entry["kind"] == "forget" and entry["actor"] == os_user() and entry["customer_id"] == cid
-    assert entry["counts"]["messages"] > 0 and entry["counts"]["orders"] == 1
+    assert entry.kind == "forget" and entry.actor == os_user() and entry.customer_id == cid
+    assert entry.counts["messages"] > 0 and entry.counts["orders"] == 1
     # the Slack posts that quoted them: deleted and the card redrawn, through the outbox
     queued = store.db.execute("select kind, status, payload from outbox where kind in ('delete_post', 'case_update') "
                               "and status = 'pending'").fetchall()
@@ -152,8 +152,8 @@ def test_retention_erases_only_words_older_than_the_limit(sandbox_store):
     assert store.db.execute("select count(*) from escalations where text != ?", [ERASED]).fetchone()[0] == 0
     assert CRACKED not in held_text(store) and "cracked" not in held_text(store)
     assert store.db.execute("select metric, score from responses order by id").fetchall() == scores_before
-    assert [e["kind"] for e in store.privacy.erasures()] == ["retention", "retention"]
+    assert [e.kind for e in store.privacy.erasures()] == ["retention", "retention"]
     deletes = store.db.execute("select count(*) from outbox where kind = 'delete_post'").fetchone()[0]
-    assert deletes >= 4 and deletes == sum(e["counts"]["slack_posts_deleted"] for e in store.privacy.erasures())
+    assert deletes >= 4 and deletes == sum(e.counts["slack_posts_deleted"] for e in store.privacy.erasures())
     # a second run the next day finds nothing more to do
     assert not any(erase_old_free_text(store, settings, last + timedelta(days=182), "test").values())

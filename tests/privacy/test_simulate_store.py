@@ -81,11 +81,11 @@ async def test_forget_with_a_case_still_open_leaves_nothing_running(tmp_path: Pa
     db = tmp_path / "aftercare.db"
     store, result = await simulated(path, db)
     [case] = store.cases.all_active()
-    assert case["status"] == "open"
+    assert case.status == "open"
     forgotten = cli(config_for(db), "customer", "forget", "console:sim-customer", "--yes")
     assert forgotten.exit_code == 0, forgotten.stderr
-    case = store.cases.get(case["id"])
-    assert case["status"] == "resolved" and case["text"] == ERASED and case["photos"] == "[]"
+    case = store.cases.get(case.id)
+    assert case.status == "resolved" and case.text == ERASED and case.photos == []
     later = datetime.now(timezone.utc) + timedelta(days=60)
     assert store.cases.overdue(later) == [] and store.conversations.due_wakeups(later) == []
     assert store.orders.due_touchpoints(later) == []

@@ -66,15 +66,15 @@ def test_an_earlier_order_imported_later_takes_the_anniversary_over(tmp_path):
     now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     import_file(store, settings, csv_file(tmp_path, row(order_id="A-2", purchased_at="2026-06-01T10:00:00Z",
                                                         delivered_at="2026-06-04T10:00:00Z")), now)
-    assert {t["kind"]: t["status"] for t in store.orders.touchpoints("A-2")}["anniversary"] == "pending"
+    assert {t.kind: t.status for t in store.orders.touchpoints("A-2")}["anniversary"] == "pending"
     import_file(store, settings, csv_file(tmp_path, row(order_id="A-1", purchased_at="2026-03-01T10:00:00Z",
                                                         delivered_at="2026-03-04T10:00:00Z"), name="older.csv"), now)
-    assert {t["kind"]: t["status"] for t in store.orders.touchpoints("A-2")}["anniversary"] == "cancelled"
-    anniversary = {t["kind"]: t for t in store.orders.touchpoints("A-1")}["anniversary"]
-    assert (anniversary["status"], anniversary["due_at"][:10]) == ("pending", "2027-03-01")
-    assert anniversary["expires_at"][:10] == "2027-03-15"
+    assert {t.kind: t.status for t in store.orders.touchpoints("A-2")}["anniversary"] == "cancelled"
+    anniversary = {t.kind: t for t in store.orders.touchpoints("A-1")}["anniversary"]
+    assert (anniversary.status, anniversary.due_at[:10]) == ("pending", "2027-03-01")
+    assert anniversary.expires_at[:10] == "2027-03-15"
     # the other kinds of A-2 were left alone by the re-timing
-    assert {t["kind"]: t["status"] for t in store.orders.touchpoints("A-2")}["checkin"] == "pending"
+    assert {t.kind: t.status for t in store.orders.touchpoints("A-2")}["checkin"] == "pending"
 
 
 async def test_a_once_per_customer_kind_that_already_went_out_is_dropped_not_sent_again():
@@ -84,14 +84,14 @@ async def test_a_once_per_customer_kind_that_already_went_out_is_dropped_not_sen
     h = Harness(start=start)
     h.add_order("A-1", purchased=start - timedelta(days=300), delivered=start - timedelta(days=296))
     anniversary = h.touchpoint("A-1", "anniversary")
-    h.store.orders.finish_touchpoint(anniversary["id"], "started", start - timedelta(days=1))
+    h.store.orders.finish_touchpoint(anniversary.id, "started", start - timedelta(days=1))
     h.add_order("A-0", purchased=start - timedelta(days=364), delivered=start - timedelta(days=360))
     h.store.orders.skip_touchpoints_before("A-0", start)
-    assert h.touchpoint("A-0", "anniversary")["status"] == "pending"
+    assert h.touchpoint("A-0", "anniversary").status == "pending"
     due = [item for item in h.core.scheduler.due_report(start, timedelta(days=2)) if item.kind == "anniversary"]
     assert [item.verdict for item in due] == ["dropped: it already went to this customer (once per customer)"]
     await h.advance(timedelta(days=2))
-    assert h.touchpoint("A-0", "anniversary")["status"] == "skipped:once_per_customer"
+    assert h.touchpoint("A-0", "anniversary").status == "skipped:once_per_customer"
     assert not any("A year ago" in text for text in h.texts())
 
 
@@ -108,4 +108,4 @@ async def test_aftercare_due_says_why_a_milestone_will_never_go_out():
     assert [item.verdict for item in due] == ["dropped: a low score or a case too recently for a milestone"]
     h.store.orders.skip_touchpoints_before("A-2", start + timedelta(days=2))
     await h.advance(timedelta(days=2))
-    assert h.touchpoint("A-1", "anniversary")["status"] == "suppressed:recent_trouble"
+    assert h.touchpoint("A-1", "anniversary").status == "suppressed:recent_trouble"

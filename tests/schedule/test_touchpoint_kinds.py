@@ -44,11 +44,11 @@ async def test_a_kind_declared_in_config_is_scheduled_and_sent(tmp_path):
     h = Harness(settings, flows=load_flows(dialogs_with_tips(tmp_path)), start=NOW)
     h.add_order(delivered=NOW, status="delivered")
     tips = h.touchpoint("A-1", "care_tips")
-    assert (tips["flow"], tips["due_at"]) == ("care_tips", iso(NOW + timedelta(days=2)))
+    assert (tips.flow, tips.due_at) == ("care_tips", iso(NOW + timedelta(days=2)))
     await h.advance(timedelta(days=2))
     assert h.texts()[-1] == ("Hi Ana! A tip for Trail Runner 2 shoes: Clean them with a soft brush and cold water; "
                              "let them air-dry away from heat.")
-    assert h.touchpoint("A-1", "care_tips")["status"] == "started"
+    assert h.touchpoint("A-1", "care_tips").status == "started"
 
 
 async def test_a_kind_can_reuse_a_shipped_flow_and_be_timed_from_the_shipment():
@@ -57,8 +57,8 @@ async def test_a_kind_can_reuse_a_shipped_flow_and_be_timed_from_the_shipment():
     h = Harness(settings, start=NOW)
     h.add_order(status="shipped", delivered=None, purchased=NOW - timedelta(days=2))
     tips = h.touchpoint("A-1", "care_tips")
-    assert tips["flow"] == "nps"
-    assert tips["due_at"] == iso(NOW - timedelta(days=2) + timedelta(days=1) + timedelta(days=1))
+    assert tips.flow == "nps"
+    assert tips.due_at == iso(NOW - timedelta(days=2) + timedelta(days=1) + timedelta(days=1))
 
 
 async def test_transactional_kinds_skip_the_weekly_cap_and_proactive_ones_wait():
@@ -70,7 +70,7 @@ async def test_transactional_kinds_skip_the_weekly_cap_and_proactive_ones_wait()
     await h.press("5")
     await h.press("no")                                 # no review: the check-in ends
     await h.advance(timedelta(days=1, hours=1))
-    assert h.touchpoint("A-1", "care_tips")["status"] == "started"
+    assert h.touchpoint("A-1", "care_tips").status == "started"
     proactive = make_settings(**with_kind(**{"flow": "thank_you", "from": "delivery", "after": "5d"}))
     p = Harness(proactive, start=NOW)
     await p.start_checkin()
@@ -78,7 +78,7 @@ async def test_transactional_kinds_skip_the_weekly_cap_and_proactive_ones_wait()
     await p.press("no")
     await p.advance(timedelta(days=1, hours=1))
     held = p.touchpoint("A-1", "care_tips")
-    assert (held["status"], held["held_reason"]) == ("held", "weekly_cap")
+    assert (held.status, held.held_reason) == ("held", "weekly_cap")
 
 
 async def test_items_each_gives_every_line_item_its_own():
@@ -86,7 +86,7 @@ async def test_items_each_gives_every_line_item_its_own():
     h = Harness(settings, start=NOW)
     h.add_order(sku="TR2-44")
     h.add_order(sku="SOCK-3", product="Trail socks")   # a second line item of the same order
-    kinds = sorted((t["sku"], t["kind"]) for t in h.store.orders.touchpoints("A-1") if t["status"] != "cancelled")
+    kinds = sorted((t.sku, t.kind) for t in h.store.orders.touchpoints("A-1") if t.status != "cancelled")
     assert ("SOCK-3", "care_tips") in kinds and ("TR2-44", "care_tips") in kinds
 
 
@@ -97,7 +97,7 @@ async def test_an_offer_kind_is_never_sent_after_a_low_score_on_the_order():
     await h.start_checkin()
     await h.press("1")                                  # a low score on this order
     await h.advance(timedelta(days=3))
-    assert h.touchpoint("A-1", "care_tips")["status"] == "suppressed:low_score"
+    assert h.touchpoint("A-1", "care_tips").status == "suppressed:low_score"
 
 
 def test_a_kind_whose_flow_does_not_exist_is_refused_at_start():
@@ -127,6 +127,6 @@ def test_only_limits_a_kind_to_some_products():
     h.add_order("A-1", sku="TR2-44", category="footwear")
     h.add_order("A-2", sku="SERUM-30", category="skincare")
     h.add_order("A-3", sku="NCH-700", category="electronics")
-    got = {order: any(t["kind"] == "care_tips" for t in h.store.orders.touchpoints(order))
+    got = {order: any(t.kind == "care_tips" for t in h.store.orders.touchpoints(order))
            for order in ("A-1", "A-2", "A-3")}
     assert got == {"A-1": False, "A-2": True, "A-3": True}

@@ -45,9 +45,9 @@ class Shop:
         when `answered`, the customer's reply a minute later."""
         identity_id = self.identities[customer_id]
         self.store.orders.set_touchpoints(order_id, sku, [{"kind": kind, "flow": kind, "due_at": iso(when)}])
-        touchpoint = next(t for t in self.store.orders.touchpoints(order_id) if t["kind"] == kind and t["sku"] == sku)
+        touchpoint = next(t for t in self.store.orders.touchpoints(order_id) if t.kind == kind and t.sku == sku)
         conversation = self.store.conversations.create(customer_id, identity_id, order_id, sku, kind, "ask", when)
-        self.store.orders.finish_touchpoint(touchpoint["id"], "started", when, conversation)
+        self.store.orders.finish_touchpoint(touchpoint.id, "started", when, conversation)
         outbox_id = self.store.outbox.add("telegram", f"addr-{customer_id}", identity_id, conversation, "Hi!", when)
         self.store.outbox.claim(outbox_id, when)
         if delivered:
@@ -66,7 +66,7 @@ class Shop:
 
     def score(self, conversation: int, metric: str, score: int, when: datetime, text: str = "") -> None:
         row = self.store.conversations.get(conversation)
-        self.store.conversations.add_response(conversation, row["customer_id"], row["order_id"], row["sku"], metric,
+        self.store.conversations.add_response(conversation, row.customer_id, row.order_id, row.sku, metric,
                                               score, text, None, [], when)
 
     def case(self, conversation: int, opened: datetime, problem: Optional[str], text: str,
@@ -74,7 +74,7 @@ class Shop:
              request: Optional[str] = None) -> int:
         """A case opened at `opened`; claim/reply/resolve are minutes after opening (None: not yet)."""
         row = self.store.conversations.get(conversation)
-        case_id = self.store.cases.open(conversation, row["customer_id"], row["order_id"], "product_problem", problem,
+        case_id = self.store.cases.open(conversation, row.customer_id, row.order_id, "product_problem", problem,
                                         text, [], opened, timedelta(minutes=30), request=request)
         for column, minutes in (("claimed_at", claim), ("first_reply_at", reply), ("resolved_at", resolve)):
             if minutes is not None:

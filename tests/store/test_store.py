@@ -126,7 +126,7 @@ def test_customer_upsert_by_ref_keeps_known_fields(store):
     again = store.customers.upsert("C-1", "Ana Silva", None, None, None, T0)
     assert first == again
     row = store.customers.get(first)
-    assert (row["name"], row["email"], row["timezone"]) == ("Ana Silva", "ana@example.com", "Europe/Lisbon")
+    assert (row.name, row.email, row.timezone) == ("Ana Silva", "ana@example.com", "Europe/Lisbon")
 
 
 def test_identity_consent_and_ledger(store):
@@ -139,7 +139,7 @@ def test_identity_consent_and_ledger(store):
     assert not store.customers.identity(identity_id).contactable
     store.customers.opt_in(identity_id, T0, source="telegram:/start")
     assert store.customers.identity(identity_id).contactable
-    assert [(r["action"], r["source"]) for r in store.customers.ledger(customer_id)] == [
+    assert [(r.action, r.source) for r in store.customers.ledger(customer_id)] == [
         ("opt_in", "test"), ("opt_out", "conversation:1"), ("opt_in", "telegram:/start")]
 
 
@@ -147,7 +147,7 @@ def test_consent_withdrawn_by_a_later_import_is_ledgered(store):
     customer_id, identity_id = customer(store)
     store.customers.ensure_identity(customer_id, "telegram", "1001", False, T0, source="order-import:A-2")
     assert not store.customers.identity(identity_id).consent
-    assert store.customers.ledger(customer_id)[-1]["action"] == "consent_withdrawn"
+    assert store.customers.ledger(customer_id)[-1].action == "consent_withdrawn"
 
 
 def test_unreachable_identity_is_not_contactable(store):
@@ -194,7 +194,7 @@ def test_order_upsert_reports_what_changed(store):
     assert store.orders.upsert_order(dict(ORDER), T0) == "inserted"
     assert store.orders.upsert_order(dict(ORDER), T0) == "unchanged"
     assert store.orders.upsert_order({**ORDER, "status": "returned"}, T0) == "updated"
-    assert store.orders.get("A-1")["status"] == "returned" and store.orders.count() == 1
+    assert store.orders.get("A-1").status == "returned" and store.orders.count() == 1
 
 
 def test_line_item_upsert(store):
@@ -202,41 +202,41 @@ def test_line_item_upsert(store):
     assert store.orders.upsert_item(dict(item))
     assert not store.orders.upsert_item(dict(item))
     assert store.orders.upsert_item({**item, "quantity": 2})
-    assert [i["quantity"] for i in store.orders.items("A-1")] == [2]
+    assert [i.quantity for i in store.orders.items("A-1")] == [2]
 
 
 def test_touchpoints_follow_the_wanted_schedule(store):
     due = lambda days: iso(T0 + timedelta(days=days))  # noqa: E731
     store.orders.set_touchpoints("A-1", "S", [{"kind": "checkin", "flow": "checkin", "due_at": due(4)},
                                               {"kind": "nps", "flow": "nps", "due_at": due(30)}])
-    assert [(t["kind"], t["status"]) for t in store.orders.touchpoints("A-1")] == [("checkin", "pending"),
+    assert [(t.kind, t.status) for t in store.orders.touchpoints("A-1")] == [("checkin", "pending"),
                                                                                   ("nps", "pending")]
     # the delivery moved: due dates follow; a kind no longer wanted is cancelled
     store.orders.set_touchpoints("A-1", "S", [{"kind": "checkin", "flow": "checkin", "due_at": due(6)}])
-    rows = {t["kind"]: t for t in store.orders.touchpoints("A-1")}
-    assert rows["checkin"]["due_at"] == due(6) and rows["nps"]["status"] == "cancelled"
+    rows = {t.kind: t for t in store.orders.touchpoints("A-1")}
+    assert rows["checkin"].due_at == due(6) and rows["nps"].status == "cancelled"
     # a started touchpoint is history: never rescheduled
-    store.orders.finish_touchpoint(rows["checkin"]["id"], "started", T0, conversation_id=7)
+    store.orders.finish_touchpoint(rows["checkin"].id, "started", T0, conversation_id=7)
     store.orders.set_touchpoints("A-1", "S", [{"kind": "checkin", "flow": "checkin", "due_at": due(9)}])
-    checkin = next(t for t in store.orders.touchpoints("A-1") if t["kind"] == "checkin")
-    assert (checkin["status"], checkin["due_at"], checkin["conversation_id"]) == ("started", due(6), 7)
+    checkin = next(t for t in store.orders.touchpoints("A-1") if t.kind == "checkin")
+    assert (checkin.status, checkin.due_at, checkin.conversation_id) == ("started", due(6), 7)
 
 
 def test_due_and_held_touchpoints(store):
     store.orders.set_touchpoints("A-1", "S", [{"kind": "checkin", "flow": "checkin", "due_at": iso(T0)}])
     [row] = store.orders.due_touchpoints(T0)
     assert store.orders.due_touchpoints(T0 - timedelta(seconds=1)) == []
-    store.orders.hold_touchpoint(row["id"], T0 + timedelta(hours=1), "quiet_hours")
+    store.orders.hold_touchpoint(row.id, T0 + timedelta(hours=1), "quiet_hours")
     assert store.orders.due_touchpoints(T0) == []
     assert store.orders.next_touchpoint_at() == T0 + timedelta(hours=1)
-    assert store.orders.due_touchpoints(T0 + timedelta(hours=1))[0]["held_reason"] == "quiet_hours"
+    assert store.orders.due_touchpoints(T0 + timedelta(hours=1))[0].held_reason == "quiet_hours"
 
 
 def test_skip_touchpoints_before(store):
     store.orders.set_touchpoints("A-1", "S", [{"kind": "thank_you", "flow": "thank_you", "due_at": iso(T0)},
                                               {"kind": "checkin", "flow": "checkin", "due_at": iso(T0 + timedelta(days=4))}])
     store.orders.skip_touchpoints_before("A-1", T0 + timedelta(days=1))
-    assert [t["status"] for t in store.orders.touchpoints("A-1")] == ["skipped", "pending"]
+    assert [t.status for t in store.orders.touchpoints("A-1")] == ["skipped", "pending"]
 
 
 # ---- conversations -----------------------------------------------------------------------------
@@ -248,14 +248,14 @@ def test_conversation_state_round_trip(store):
              "owner": "bot", "wake_at": T0 + timedelta(hours=24), "wake_kind": "remind", "reminded": False}
     store.conversations.save(cid, state, T0)
     row = store.conversations.get(cid)
-    assert row["slots"] == {"csat": 5, "text": "çà 🙂"}
-    assert (row["step"], row["status"], row["wake_kind"]) == ("ask_csat", "waiting", "remind")
-    assert store.conversations.current_for_identity(identity_id)["id"] == cid
+    assert row.slots == {"csat": 5, "text": "çà 🙂"}
+    assert (row.step, row.status, row.wake_kind) == ("ask_csat", "waiting", "remind")
+    assert store.conversations.current_for_identity(identity_id).id == cid
     assert store.conversations.due_wakeups(T0) == []
-    assert [c["id"] for c in store.conversations.due_wakeups(T0 + timedelta(hours=24))] == [cid]
+    assert [c.id for c in store.conversations.due_wakeups(T0 + timedelta(hours=24))] == [cid]
     store.conversations.save(cid, {**state, "status": "closed", "wake_at": None}, T0)
     assert store.conversations.current_for_identity(identity_id) is None
-    assert store.conversations.latest_for_identity(identity_id)["id"] == cid
+    assert store.conversations.latest_for_identity(identity_id).id == cid
 
 
 def test_each_distinct_offer_once_and_order_facts(store):
@@ -281,11 +281,11 @@ def test_messages_keep_platform_ids(store):
     outbox_id = store.outbox.add("telegram", "1001", identity_id, cid, "hello", T0)
     mid = store.conversations.add_message(cid, identity_id, "out", "bot", "hello", T0, outbox_id=outbox_id)
     store.conversations.set_platform_id(outbox_id, "777")
-    assert store.conversations.message(mid)["platform_message_id"] == "777"
-    assert store.conversations.message_by_outbox(outbox_id)["id"] == mid
+    assert store.conversations.message(mid).platform_message_id == "777"
+    assert store.conversations.message_by_outbox(outbox_id).id == mid
     for n in range(10):
         store.conversations.add_message(cid, identity_id, "in", "customer", f"m{n}", T0)
-    assert [m["text"] for m in store.conversations.last_messages(cid, 3)] == ["m7", "m8", "m9"]
+    assert [m.text for m in store.conversations.last_messages(cid, 3)] == ["m7", "m8", "m9"]
 
 
 # ---- cases -----------------------------------------------------------------------------
@@ -297,7 +297,7 @@ def test_a_case_keeps_the_request_beside_the_problem_type(store):
                                "arrived broken, I want a refund", [], T0, timedelta(minutes=30),
                                request="refund")
     case = store.cases.get(case_id)
-    assert (case["reason"], case["problem_type"], case["request"]) == \
+    assert (case.reason, case.problem_type, case.request) == \
         ("product_problem", "damaged", "refund")
 
 
@@ -306,16 +306,16 @@ def test_case_lifecycle_and_sla_queries(store):
     cid = store.conversations.create(customer_id, identity_id, "A-1", "S", "checkin", "greet", T0)
     case_id = store.cases.open(cid, customer_id, "A-1", "product_problem", "defective", "it broke", ["p1"], T0,
                                timedelta(minutes=30))
-    assert store.cases.active_for_conversation(cid)["id"] == case_id
-    assert store.cases.active_for_customer(customer_id)["id"] == case_id
+    assert store.cases.active_for_conversation(cid).id == case_id
+    assert store.cases.active_for_customer(customer_id).id == case_id
     assert store.cases.next_sla_at() == T0 + timedelta(minutes=30)
     assert store.cases.overdue(T0 + timedelta(minutes=29)) == []
-    assert [c["id"] for c in store.cases.overdue(T0 + timedelta(minutes=30))] == [case_id]
+    assert [c.id for c in store.cases.overdue(T0 + timedelta(minutes=30))] == [case_id]
     store.cases.update(case_id, sla_reminded=1, card_ts="1.0001")
     assert store.cases.overdue(T0 + timedelta(hours=2)) == []
-    assert store.cases.by_card("1.0001")["id"] == case_id
+    assert store.cases.by_card("1.0001").id == case_id
     store.cases.add_photos(case_id, ["p2"])
-    assert store.cases.get(case_id)["photos"] == '["p1", "p2"]'
+    assert store.cases.get(case_id).photos == ["p1", "p2"]
     store.cases.update(case_id, status="resolved", resolved_at=T0)
     assert store.cases.active_for_customer(customer_id) is None and store.cases.all_active() == []
 
@@ -324,13 +324,13 @@ def test_case_lifecycle_and_sla_queries(store):
 
 def test_outbox_claim_is_exclusive_and_counts_attempts(store):
     oid = store.outbox.add("telegram", "1", None, None, "hi", T0)
-    assert [r["id"] for r in store.outbox.due(T0)] == [oid]
+    assert [r.id for r in store.outbox.due(T0)] == [oid]
     assert store.outbox.claim(oid, T0)
     assert not store.outbox.claim(oid, T0)
     assert store.outbox.due(T0) == []
     store.outbox.sent(oid, "p1", T0)
     row = store.outbox.get(oid)
-    assert (row["status"], row["attempts"], row["platform_message_id"]) == ("sent", 1, "p1")
+    assert (row.status, row.attempts, row.platform_message_id) == ("sent", 1, "p1")
 
 
 def test_outbox_retry_pushes_later_rows_to_the_same_address(store):
@@ -339,15 +339,15 @@ def test_outbox_retry_pushes_later_rows_to_the_same_address(store):
     other = store.outbox.add("telegram", "2", None, None, "else", T0)
     store.outbox.claim(first, T0)
     store.outbox.retry(first, T0 + timedelta(seconds=30), "429")
-    assert [r["id"] for r in store.outbox.due(T0)] == [other]
-    assert [r["id"] for r in store.outbox.due(T0 + timedelta(seconds=30))] == [other, first, second]
+    assert [r.id for r in store.outbox.due(T0)] == [other]
+    assert [r.id for r in store.outbox.due(T0 + timedelta(seconds=30))] == [other, first, second]
 
 
 def test_outbox_reconcile_requeues_in_flight_rows(store):
     oid = store.outbox.add("telegram", "1", None, None, "hi", T0)
     store.outbox.claim(oid, T0)
     assert store.outbox.reconcile() == 1
-    assert store.outbox.get(oid)["status"] == "pending" and store.outbox.get(oid)["attempts"] == 1
+    assert store.outbox.get(oid).status == "pending" and store.outbox.get(oid).attempts == 1
 
 
 def test_outbox_cancel_for_identity_only_touches_pending(store):
@@ -357,7 +357,7 @@ def test_outbox_cancel_for_identity_only_touches_pending(store):
     store.outbox.claim(sent, T0)
     store.outbox.sent(sent, "p", T0)
     assert store.outbox.cancel_for_identity(identity_id, "opted out") == 1
-    assert store.outbox.get(sent)["status"] == "sent" and store.outbox.get(pending)["status"] == "cancelled"
+    assert store.outbox.get(sent).status == "sent" and store.outbox.get(pending).status == "cancelled"
     assert store.outbox.counts() == {"sent": 1, "cancelled": 1}
 
 

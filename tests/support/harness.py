@@ -20,6 +20,7 @@ from bot.events import ChoiceMade, InboundEvent, InboundKind, OutboundMessage, S
 from bot.importing import import_rows
 from bot.nlu.base import Parse, SyncParser
 from bot.orders import OrderRow
+from bot.store.rows import CaseRow, ConversationRow, ResponseRow, TouchpointRow
 from bot.store.store import Store
 from tests.support.table_parser import TableParser
 
@@ -141,13 +142,13 @@ class Harness:
                        delivered_at=delivered, status=status, consent=consent, language=language)
         return import_rows(self.store, self.settings, [row], now)
 
-    def touchpoint(self, order_id: str, kind: str) -> dict:
-        return next(t for t in self.store.orders.touchpoints(order_id) if t["kind"] == kind)
+    def touchpoint(self, order_id: str, kind: str) -> TouchpointRow:
+        return next(t for t in self.store.orders.touchpoints(order_id) if t.kind == kind)
 
     async def start_checkin(self, order_id: str = "A-1", **order: Any) -> None:
         """Import an order and jump to its check-in, skipping the thank-you (as `simulate` does)."""
         self.add_order(order_id, **order)
-        due = parse_iso(self.touchpoint(order_id, "checkin")["due_at"])
+        due = parse_iso(self.touchpoint(order_id, "checkin").due_at)
         start = max(due, self.clock.now())
         self.store.orders.skip_touchpoints_before(order_id, start)
         self.clock.set(start)
@@ -208,10 +209,10 @@ class Harness:
 
     # ---- the agent --------------------------------------------------------------------
 
-    async def agent(self, kind: str, text: str = "", agent_id: str = "U0AGENT", case: Optional[dict] = None) -> None:
+    async def agent(self, kind: str, text: str = "", agent_id: str = "U0AGENT", case: Optional[CaseRow] = None) -> None:
         case = case or self.case()
         action_kind = AgentActionKind(kind)
-        ref = str(case["card_ts"] if action_kind is AgentActionKind.REPLY else case["id"])
+        ref = str(case.card_ts if action_kind is AgentActionKind.REPLY else case.id)
         await self.core.on_agent_action(AgentAction(action_kind, ref, agent_id, f"a{next(self._agent_events)}",
                                                     self.clock.now(), text=text))
         await self.pump()
@@ -233,24 +234,24 @@ class Harness:
     def identity(self, ref: str = "C-1"):
         return self.store.customers.identities_of(self.customer_id(ref))[0]
 
-    def conversations(self, ref: str = "C-1") -> list[dict]:
+    def conversations(self, ref: str = "C-1") -> list[ConversationRow]:
         return self.store.conversations.for_customer(self.customer_id(ref))
 
-    def conversation(self, ref: str = "C-1") -> dict:
+    def conversation(self, ref: str = "C-1") -> ConversationRow:
         return self.conversations(ref)[-1]
 
-    def cases(self, ref: str = "C-1") -> list[dict]:
+    def cases(self, ref: str = "C-1") -> list[CaseRow]:
         return self.store.cases.for_customer(self.customer_id(ref))
 
-    def case(self, ref: str = "C-1") -> Optional[dict]:
+    def case(self, ref: str = "C-1") -> Optional[CaseRow]:
         found = self.cases(ref)
         return found[-1] if found else None
 
-    def responses(self, ref: str = "C-1") -> list[dict]:
+    def responses(self, ref: str = "C-1") -> list[ResponseRow]:
         return self.store.conversations.responses(self.customer_id(ref))
 
     def scores(self, ref: str = "C-1") -> dict[str, int]:
-        return {r["metric"]: r["score"] for r in self.responses(ref) if r["score"] is not None}
+        return {r.metric: r.score for r in self.responses(ref) if r.score is not None}
 
     def desk_texts(self) -> list[str]:
         return [post.text for post in self.desk.posts]

@@ -65,7 +65,7 @@ async def test_a_registered_action_runs_through_the_engine_and_the_runner(tmp_pa
     vocabulary = default_vocabulary().register(GIVE_COUPON)
     h, texts = await thank_you_texts(dialogs_with(tmp_path, COUPON_FLOW), vocabulary)
     assert "Thanks Ana! Here is THANKS10 for next time." in texts
-    assert [(r["metric"], r["text"]) for r in h.responses()] == [("coupon", "THANKS10")]
+    assert [(r.metric, r.text) for r in h.responses()] == [("coupon", "THANKS10")]
 
 
 def test_an_unregistered_action_is_refused_by_the_loader(tmp_path):

@@ -13,6 +13,7 @@ import pytest
 from bot.health import start_health
 from bot.clock import SimClock
 from bot.core import build_core
+from bot.store.rows import TouchpointRow
 from bot.store.store import Store
 from bot.webhooks.http import OrderWebhooks
 from bot.webhooks.signing import shopify_hmac, sign_orders
@@ -62,8 +63,8 @@ class Server:
         return {table: list(db[table].rows) for table in
                 ("customers", "identities", "orders", "line_items", "touchpoints", "processed_events", "consent_ledger")}
 
-    def touchpoints(self) -> dict[tuple[str, str], dict]:
-        return {(t["sku"], t["kind"]): t for t in self.store.orders.touchpoints(ORDER)}
+    def touchpoints(self) -> dict[tuple[str, str], TouchpointRow]:
+        return {(t.sku, t.kind): t for t in self.store.orders.touchpoints(ORDER)}
 
 
 @pytest.fixture
@@ -88,14 +89,14 @@ async def test_orders_create_becomes_an_order_with_customer_items_contact_and_co
     status, answer = await server.shopify("orders/create", fixture("orders_create"))
     assert (status, answer["inserted"]) == (200, 1)
     order = server.store.orders.get(ORDER)
-    assert order["status"] == "placed" and order["channel"] == "telegram"
-    assert order["purchased_at"] == "2022-01-01T00:00:00.000+00:00"        # 19:00 -05:00
-    customer = server.store.customers.get(order["customer_id"])
-    assert (customer["ref"], customer["name"], customer["email"], customer["language"]) == (
+    assert order.status == "placed" and order.channel == "telegram"
+    assert order.purchased_at == "2022-01-01T00:00:00.000+00:00"        # 19:00 -05:00
+    customer = server.store.customers.get(order.customer_id)
+    assert (customer.ref, customer.name, customer.email, customer.language) == (
         "shopify-115310627314723954", "John Smith", "jon@example.com", "en")
-    identity, = server.store.customers.identities_of(order["customer_id"])
+    identity, = server.store.customers.identities_of(order.customer_id)
     assert (identity.channel, identity.address, identity.consent) == ("telegram", "512340999", True)
-    items = [(i["sku"], i["product"], i["category"], i["quantity"], i["price"]) for i in server.store.orders.items(ORDER)]
+    items = [(i.sku, i.product, i.category, i.quantity, i.price) for i in server.store.orders.items(ORDER)]
     assert items == [("SKU2006-001", "Aviator sunglasses", "general", 1, 89.99),
                      ("SKU2006-020", "Mid-century lounger", "general", 1, 159.99)]
     assert {kind for _, kind in server.touchpoints()} == {"thank_you", "anniversary"}   # a first order
@@ -106,34 +107,34 @@ async def test_fulfilment_then_tracking_then_delivery_move_the_schedule(server):
     status, _ = await server.shopify("fulfillments/create", fixture("fulfillments_create"))
     assert status == 200
     order = server.store.orders.get(ORDER)
-    assert (order["status"], order["shipped_at"]) == ("shipped", "2022-01-02T15:00:00.000+00:00")
+    assert (order.status, order.shipped_at) == ("shipped", "2022-01-02T15:00:00.000+00:00")
     points = server.touchpoints()
     # shipped + expected_transit (5d) + grace (12h); check-in at shipped + 5d + 4d
-    assert points[("SKU2006-001", "delay_notice")]["due_at"] == "2022-01-08T03:00:00.000+00:00"
-    assert points[("SKU2006-001", "checkin")]["due_at"] == "2022-01-11T15:00:00.000+00:00"
+    assert points[("SKU2006-001", "delay_notice")].due_at == "2022-01-08T03:00:00.000+00:00"
+    assert points[("SKU2006-001", "checkin")].due_at == "2022-01-11T15:00:00.000+00:00"
 
     await server.shopify("fulfillments/update", fixture("fulfillments_update_in_transit"))
     order = server.store.orders.get(ORDER)
-    assert (order["shipment_status"], order["expected_at"]) == ("in_transit", "2022-01-06T23:00:00.000+00:00")
+    assert (order.shipment_status, order.expected_at) == ("in_transit", "2022-01-06T23:00:00.000+00:00")
     points = server.touchpoints()
-    assert points[("SKU2006-001", "delay_notice")]["due_at"] == "2022-01-07T11:00:00.000+00:00"
-    assert points[("SKU2006-001", "checkin")]["due_at"] == "2022-01-10T23:00:00.000+00:00"
+    assert points[("SKU2006-001", "delay_notice")].due_at == "2022-01-07T11:00:00.000+00:00"
+    assert points[("SKU2006-001", "checkin")].due_at == "2022-01-10T23:00:00.000+00:00"
 
     await server.shopify("fulfillments/update", fixture("fulfillments_update_delivered"))
     order = server.store.orders.get(ORDER)
-    assert (order["status"], order["delivered_at"]) == ("delivered", "2022-01-09T19:30:00.000+00:00")
+    assert (order.status, order.delivered_at) == ("delivered", "2022-01-09T19:30:00.000+00:00")
     points = server.touchpoints()
-    assert points[("SKU2006-001", "delay_notice")]["status"] == "cancelled"
-    assert points[("SKU2006-001", "checkin")]["due_at"] == "2022-01-13T19:30:00.000+00:00"    # real delivery + 4d
+    assert points[("SKU2006-001", "delay_notice")].status == "cancelled"
+    assert points[("SKU2006-001", "checkin")].due_at == "2022-01-13T19:30:00.000+00:00"    # real delivery + 4d
 
 
 async def test_orders_fulfilled_ships_and_orders_updated_adds_an_item(server):
     await server.shopify("orders/create", fixture("orders_create"))
     await server.shopify("orders/updated", fixture("orders_updated"))
-    assert [i["sku"] for i in server.store.orders.items(ORDER)] == ["SKU2006-001", "SKU2006-020", "SKU2006-035"]
+    assert [i.sku for i in server.store.orders.items(ORDER)] == ["SKU2006-001", "SKU2006-020", "SKU2006-035"]
     await server.shopify("orders/fulfilled", fixture("orders_fulfilled"))
     order = server.store.orders.get(ORDER)
-    assert (order["status"], order["shipped_at"]) == ("shipped", "2022-01-02T15:00:00.000+00:00")
+    assert (order.status, order.shipped_at) == ("shipped", "2022-01-02T15:00:00.000+00:00")
 
 
 async def test_a_late_orders_updated_does_not_forget_the_delivery(server):
@@ -141,10 +142,10 @@ async def test_a_late_orders_updated_does_not_forget_the_delivery(server):
     status, _ = await server.shopify("fulfillments/update", fixture("fulfillments_update_delivered"))
     assert status == 422
     await server.shopify("orders/create", fixture("orders_create"))
-    assert server.store.orders.get(ORDER)["delivered_at"] is None
+    assert server.store.orders.get(ORDER).delivered_at is None
     await server.shopify("fulfillments/update", fixture("fulfillments_update_delivered"))
     await server.shopify("orders/updated", fixture("orders_updated"))     # carries no fulfilments
-    assert server.store.orders.get(ORDER)["delivered_at"] == "2022-01-09T19:30:00.000+00:00"
+    assert server.store.orders.get(ORDER).delivered_at == "2022-01-09T19:30:00.000+00:00"
 
 
 async def test_cancellation_cancels_pending_touchpoints(server):
@@ -152,8 +153,8 @@ async def test_cancellation_cancels_pending_touchpoints(server):
     await server.shopify("fulfillments/create", fixture("fulfillments_create"))
     status, _ = await server.shopify("orders/cancelled", fixture("orders_cancelled"))
     assert status == 200
-    assert server.store.orders.get(ORDER)["status"] == "cancelled"
-    assert {t["status"] for t in server.touchpoints().values()} == {"cancelled"}
+    assert server.store.orders.get(ORDER).status == "cancelled"
+    assert {t.status for t in server.touchpoints().values()} == {"cancelled"}
 
 
 async def test_a_repeated_delivery_changes_nothing(server):
@@ -242,19 +243,19 @@ async def test_own_signed_order_is_imported_like_a_file(server):
     status, answer = await server.orders(own_order())
     assert (status, answer["inserted"]) == (200, 1)
     order = server.store.orders.get("W-1")
-    assert (order["status"], order["channel"]) == ("shipped", "slack")
-    kinds = {t["kind"]: t["due_at"] for t in server.store.orders.touchpoints("W-1")}
+    assert (order.status, order.channel) == ("shipped", "slack")
+    kinds = {t.kind: t.due_at for t in server.store.orders.touchpoints("W-1")}
     assert kinds["checkin"] == "2022-01-11T10:00:00.000+00:00"       # shipped + 5d transit + 4d footwear
 
     status, answer = await server.orders(own_order(delivered_at="2022-01-05T10:00:00Z",
                                                    shipped_at="2022-01-02T10:00:00Z"), at=int(NOW.timestamp()) + 1)
     assert answer["updated"] == 1
-    kinds = {t["kind"]: (t["due_at"], t["status"]) for t in server.store.orders.touchpoints("W-1")}
+    kinds = {t.kind: (t.due_at, t.status) for t in server.store.orders.touchpoints("W-1")}
     assert kinds["checkin"] == ("2022-01-09T10:00:00.000+00:00", "pending")
     assert kinds["delay_notice"][1] == "cancelled"
 
     status, answer = await server.orders(own_order(status="cancelled"), at=int(NOW.timestamp()) + 2)
-    assert {t["status"] for t in server.store.orders.touchpoints("W-1")} == {"cancelled"}
+    assert {t.status for t in server.store.orders.touchpoints("W-1")} == {"cancelled"}
 
 
 @pytest.mark.parametrize("how", ["stale", "future", "wrong secret", "garbled"])
@@ -318,7 +319,7 @@ async def test_marketing_consent_only_grants_it_never_withdraws_a_chat_opt_in(se
     payload["note_attributes"] = []
     status, _ = await server.shopify("orders/updated", json.dumps(payload).encode())
     assert status == 200
-    customer_id = server.store.orders.get(ORDER)["customer_id"]
+    customer_id = server.store.orders.get(ORDER).customer_id
     identity, = server.store.customers.identities_of(customer_id)
     assert (identity.address, identity.consent) == ("512340999", True)      # STOP in the chat withdraws it
 
@@ -330,8 +331,8 @@ async def test_a_shopify_order_without_contact_goes_to_the_configured_channel_un
     payload["customer"]["email_marketing_consent"] = None
     assert (await server.shopify("orders/create", json.dumps(payload).encode()))[0] == 200
     order = server.store.orders.get(ORDER)
-    identity, = server.store.customers.identities_of(order["customer_id"])
-    assert (order["channel"], identity.address, identity.consent) == ("telegram", None, False)
+    identity, = server.store.customers.identities_of(order.customer_id)
+    assert (order.channel, identity.address, identity.consent) == ("telegram", None, False)
 
 
 async def test_a_shopify_order_placed_with_a_promoters_code_counts_as_a_referral(server):
@@ -340,5 +341,5 @@ async def test_a_shopify_order_placed_with_a_promoters_code_counts_as_a_referral
     payload = json.loads(fixture("orders_create"))
     payload["note_attributes"].append({"name": "referral_code", "value": "ANA12345"})
     assert (await server.shopify("orders/create", json.dumps(payload).encode()))[0] == 200
-    assert server.store.orders.get(ORDER)["referral_code"] == "ANA12345"
+    assert server.store.orders.get(ORDER).referral_code == "ANA12345"
     assert server.store.referrals.referred_orders(promoter) == [ORDER]
