@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import signal
 import sys
 from typing import Callable, Mapping, Optional, cast
 
@@ -24,7 +23,7 @@ from bot.core import Core, build_core
 from bot.nlu.base import Parser
 from bot.store.store import Store
 from bot.health import start_health
-from bot.mainloop import IDLE_SLEEP, MainLoop
+from bot.mainloop import IDLE_SLEEP, MainLoop, stop_on_signals
 from bot.sandbox.demo import run_sandbox
 from bot.webhooks.http import OrderWebhooks
 
@@ -67,7 +66,7 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
     core.dispatcher.reconcile()
     if stop is None:
         stop = asyncio.Event()
-        _on_signals(stop)
+        stop_on_signals(stop)
     for channel in channels.values():
         await channel.start(core.on_event, core.on_agent_action)
     health = await start_health(core, port=settings.server.port if health_port is None else health_port,
@@ -97,12 +96,3 @@ def _desk(channels: Mapping[str, Channel]) -> Optional[SupportDesk]:
         if spec is not None and spec.can(Capability.DESK):
             return cast(CarriesDesk, channel).desk
     return None
-
-
-def _on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass

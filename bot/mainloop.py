@@ -10,6 +10,7 @@ clock they move themselves (`step`: everything due at one instant, then when to 
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import datetime
 from typing import NamedTuple, Optional
 
@@ -80,3 +81,14 @@ class MainLoop:
             halt.set()
             await sender                          # in-flight sends finish (or its crash surfaces)
         await self.core.dispatcher.run_once()     # finish what is due before leaving
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT (Ctrl-C) set `stop`, so the loop finishes what is in flight and returns
+    (the real bot and the sandbox alike); where the platform has no signal handlers, nothing."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass

@@ -4,9 +4,11 @@ come back; `run` does the same on the wall clock until stopped."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from datetime import datetime, timedelta, timezone
 
-from bot.mainloop import MainLoop, Turn, earliest
+from bot.mainloop import MainLoop, Turn, earliest, stop_on_signals
 from bot.store.store import Store
 from bot.clock import parse_iso
 from tests.support.harness import Harness, make_settings
@@ -97,3 +99,18 @@ async def test_a_reminder_held_at_night_is_reported_as_a_wake_hold():
     [hold] = (await main.step(night)).holds
     assert hold.key[0] == "wake" and hold.kind == "remind" and hold.reason == "quiet_hours"
     assert hold.until == datetime(2026, 11, 4, 9, 0, tzinfo=UTC) and not hold.dropped
+
+
+async def test_sigterm_and_ctrl_c_set_the_stop_event_of_the_bot_and_the_sandbox():
+    """One handler for `aftercare run`, live or sandbox: the signal asks the loop to stop."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        try:
+            os.kill(os.getpid(), sig)
+            await asyncio.wait_for(stop.wait(), timeout=5)
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+            loop.remove_signal_handler(signal.SIGINT)
+        assert stop.is_set()

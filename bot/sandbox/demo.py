@@ -21,7 +21,6 @@ import contextlib
 import logging
 import secrets
 import shlex
-import signal
 import time
 from collections import defaultdict
 from dataclasses import replace
@@ -43,7 +42,7 @@ from bot.context import referral_code
 from bot.core import Core, build_core
 from bot.i18n import pick_language, translator
 from bot.importing import import_rows
-from bot.mainloop import MainLoop, earliest
+from bot.mainloop import MainLoop, earliest, stop_on_signals
 from bot.nlu.base import Parse, Parser
 from bot.orders import OrderFileError, OrderRow, read_orders
 from bot.sandbox import personas as P
@@ -86,7 +85,7 @@ async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store
     _log_through(console)
     console.print(f"[bold]Aftercare sandbox[/]: {_banner()}")
     stop = asyncio.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     parser = await ParserThread.start(load_nlu, settings)
     with contextlib.ExitStack() as cleanup:
         # kept after the run: `aftercare report` reads it (personas), `aftercare chat` joins it (no personas)
@@ -460,15 +459,6 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
     except asyncio.TimeoutError:
         pass
-
-
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
 
 
 def _log_through(console: Console) -> None:
