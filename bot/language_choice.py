@@ -38,7 +38,8 @@ def chosen(button_value: Optional[str], enabled: Iterable[str]) -> Optional[str]
 # Words around a language's name in a short request to switch ("in German, please", "auf
 # Deutsch bitte", "em português, por favor", "¿puedes escribirme en francés?"): a message that is
 # only these and one name asks for that language. Never a word that could say something else
-# ("no", "not"), so "no English" is not a request for English.
+# ("no", "not"), so "no English" is not a request for English. The little words between a
+# language and its region ("português do Brasil", "Deutsch aus Österreich") go too.
 _REQUEST_WORDS = frozenset("""
     in into to please pls plz can could you u i we me us write speak talk answer reply switch change
     use language the prefer would like want rather only let's lets
@@ -50,6 +51,7 @@ _REQUEST_WORDS = frozenset("""
     je préfère prefere voudrais merci
     per piacere favore potete puoi può scrivere scrivimi scrivetemi parlare parlami preferisco vorrei
     meglio grazie
+    do da de del von aus
 """.split())
 _JA_REQUEST = ("でお願いします", "でおねがいします", "でお願い", "で話してください", "で書いてください", "にしてください",
                "でください", "で")          # 日本語でお願いします: Japanese writes no spaces
@@ -100,7 +102,8 @@ def _names(tag: str, enabled: tuple[str, ...] = ()) -> frozenset[str]:
         with contextlib.suppress(ValueError, UnknownLocaleError):
             readers.append(Locale.parse(other, sep="-"))
     for reader in readers:
-        names.add(command_form(locale.get_display_name(reader) or ""))
+        shown = command_form(locale.get_display_name(reader) or "")    # "português (brasil)"
+        names.update({shown, " ".join(shown.replace("(", " ").replace(")", " ").split())})
         if "-" not in tag:  # "português" alone means the base language, not the region
             names.add(command_form(locale.get_language_name(reader) or ""))
     return frozenset(names - {""})

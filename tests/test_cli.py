@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.codes import SecretFileError
 from bot.store.store import Store
 from tests.support.harness import DIALOGS, ROOT, write_config
 
@@ -213,3 +214,16 @@ def test_run_prints_its_peak_memory_when_it_ends(config, monkeypatch):
     status = Path("/proc/self/status").read_text()            # the kernel's own figure
     high_water = int(re.search(r"^VmHWM:\s+(\d+) kB$", status, re.M).group(1)) / 1024
     assert peak and abs(int(peak.group(1)) - high_water) <= 2
+
+
+def test_a_broken_secret_file_is_one_line_whichever_command_meets_it(config, tmp_path):
+    """`run` is not the only command that starts the core: `due` does too (the group turns the
+    error into one line for every command)."""
+    command = ["due", "--within", "1d"]
+    Store.open(tmp_path / "store" / "aftercare.db").close()
+    (tmp_path / "store" / "aftercare.db.secret").write_text("short\n", encoding="ascii")
+    result = CliRunner().invoke(main, ["--config", str(config), *command])
+    assert result.exit_code == 1, result.output
+    assert result.exception is not None and not isinstance(result.exception, SecretFileError)
+    assert "aftercare.db.secret: the install secret is shorter than 32" in result.output
+    assert "Traceback" not in result.output

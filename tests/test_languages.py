@@ -85,6 +85,7 @@ async def test_saying_a_language_name_switches_too():
     ("em francês, por favor", "fr"), ("¿puedes escribirme en francés?", "fr"), ("en alemán, por favor", "de"),
     ("en espagnol s'il vous plaît", "es"), ("in portoghese per favore", "pt"), ("日本語でお願いします", "ja"),
     ("Englisch", "en"), ("inglés", "en"), ("/language it", "it"),
+    ("português do Brasil", "pt-BR"), ("em português do Brasil, por favor", "pt-BR"), ("português", "pt"),
 ])
 def test_a_short_request_in_any_language_names_the_language(text, expected):
     assert language_choice.requested(text, SHIPPED_LANGUAGES) == expected

@@ -10,6 +10,7 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 import click
 
 from bot.channels.registry import default_registry
+from bot.codes import SecretFileError
 from bot.cli.customer import customer
 from bot.cli.flows import flows
 from bot.cli.nlu import nlu
@@ -20,7 +21,18 @@ from bot.cli.run import run
 from bot.cli.tell_fixed import tell_fixed
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class AftercareGroup(click.Group):
+    """Every command that starts the bot's core reads the install secret: a broken secret file
+    is one line naming the file and the problem, whichever command met it, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SecretFileError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=AftercareGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", default="config.yml", show_default=True,
               envvar="AFTERCARE_CONFIG", type=click.Path(dir_okay=False),
               help="The configuration file.")
