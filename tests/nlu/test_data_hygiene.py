@@ -83,3 +83,33 @@ def test_different_sentences_pass(held_out: str, training_line: str) -> None:
 
 def test_normalise_keeps_only_words() -> None:
     assert normalise("  I'd give it a 4/5!! 👍 ") == "i d give it a 4 5"
+
+
+def _independent_pairs() -> list[tuple[str, str]]:
+    """(training, independent held-out) per language: data/heldout/nlu_test_<lang>.yml (issue #22)."""
+    pairs = []
+    for held_out in sorted((ROOT / "data" / "heldout").glob("nlu_test_*.yml")):
+        language = held_out.stem.removeprefix("nlu_test_")
+        pairs.append(("data/nlu.yml" if language == "en" else f"data/nlu_{language}.yml",
+                      f"data/heldout/{held_out.name}"))
+    return pairs
+
+
+@pytest.mark.parametrize("training_file,held_out_file", _independent_pairs())
+def test_every_independent_held_out_set_shares_nothing_with_its_training(
+        training_file: str, held_out_file: str) -> None:
+    training = [ex.text for ex in load_examples(ROOT / training_file)]
+    found = overlaps([ex.text for ex in load_examples(ROOT / held_out_file)], training)
+    assert not found, f"{held_out_file} copies {training_file}:\n{_report(found)}"
+
+
+def test_no_held_out_line_is_a_training_line_of_any_language() -> None:
+    """As the project's before-stop check counts it: every data file with "test" in its name
+    against every other NLU file, all languages pooled ("stop" held out in French and trained
+    in English is a copy too)."""
+    files = [p for p in (ROOT / "data").rglob("*.yml") if "nlu" in str(p.relative_to(ROOT))]
+    held_out = [p for p in files if "test" in p.name]
+    assert len(held_out) >= 12
+    trained = {normalise(ex.text) for p in files if p not in held_out for ex in load_examples(p)}
+    copies = [(p.name, ex.text) for p in held_out for ex in load_examples(p) if normalise(ex.text) in trained]
+    assert not copies, copies
