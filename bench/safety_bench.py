@@ -119,13 +119,13 @@ def count(tally: Tally, script: dict, transcript: list[dict], patterns: list[Pat
 
 
 async def run(count_customers: int, seed: int) -> tuple[Tally, float]:
-    from bot.config import load_settings
+    from bot.config.settings import load_settings
     from bot.nlu.evaluate import load_examples
     from bot.nlu.languages import load_parser
     from bot.nlu.rasa_nlu import nlu_settings
     from bot.nlu.router_eval import held_out_files
     from bot.sandbox.simulate import simulate_scenario
-    from bot.shop_vocabulary import load_shop_flows
+    from bot.plugins.shop_vocabulary import load_shop_flows
 
     settings = load_settings(ROOT / "config.yml")
     nlu = nlu_settings(settings)
