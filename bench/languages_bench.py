@@ -29,9 +29,11 @@ from typing import Callable
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 TARGETS = {"train_s": 360.0, "rss_mb": 1200.0, "p99_ratio": 1.2}
-# The routed parse before issue #22's data and NLU changes (main at 7dc33a9, same bench, same
-# sentences), for "no more than 1.2x today's".
-BEFORE_22 = {"routed_p99_ms": 0.0, "alone_p99_ms": 0.0, "at": "7dc33a9"}
+# The routed parse before issue #22's data (main at 7dc33a9, this bench's sentences): routed p99 over
+# the English model alone 1.003x at load ~15 (180.2 vs 179.6 ms), 1.012x on a quiet machine
+# (6.9 vs 6.8 ms, README Performance). "No more than 1.2x today's" is checked on the ratio, which
+# the machine's load moves far less than the milliseconds.
+BEFORE_22 = {"ratio": 1.012, "routed_p99_ms": 6.9}
 
 
 def _line(label: str, value: float, unit: str, target: float, higher_is_better: bool) -> str:
@@ -108,9 +110,8 @@ def main(argv: list[str] | None = None) -> None:
           f"({routed:.1f} ms vs {alone:.1f} ms; language known, as the bot parses)")
     print(f"{'  language unknown, all scored':<34} {guessed / alone:>9.3f} x   ({guessed:.1f} ms; no target)")
     print(f"{'  routing alone, p99 per message':<34} {_p99(spent['routing']) * 1000:>9.1f} us  (no target)")
-    print(_line("parse p99 routed / before #22", routed / BEFORE_22["routed_p99_ms"], "x", TARGETS["p99_ratio"], False),
-          f"({routed:.1f} ms vs {BEFORE_22['routed_p99_ms']:.1f} ms measured at {BEFORE_22['at']}; absolute, so the "
-          f"machine's load counts: the ratio to English alone above is the steadier figure)")
+    print(_line("routed/alone now / before #22", (routed / alone) / BEFORE_22["ratio"], "x", TARGETS["p99_ratio"],
+                False), f"(before: {BEFORE_22['ratio']:.3f}x, routed p99 {BEFORE_22['routed_p99_ms']} ms on a quiet machine)")
     _router_table(router, settings)
     router.close()
 

@@ -54,15 +54,19 @@ class Tally:
 
 def ask_templates(flows) -> list[str]:
     """The English texts of every flow step that asks for a review, a referral or a testimonial,
-    or makes an offer."""
+    or makes an offer: a step with an ask action, a step whose text carries such a link (or that
+    records a testimonial), and a question whose answer leads to one ("Just to be sure...")."""
     found = []
     for flow in flows.flows.values():
-        for step in flow.steps.values():
+        def gives(step) -> bool:
             texts = [t for t in (step.say, step.ask) if t]
-            testimonial = any(flow.steps.get(b.goto) is not None and flow.steps[b.goto].action == "record_testimonial"
-                              for b in step.branches)
-            if step.action in ASK_ACTIONS or testimonial or any(link in t for t in texts for link in LINKS):
-                found.extend(texts)
+            return step.action == "record_testimonial" or any(link in t for t in texts for link in LINKS)
+
+        for step in flow.steps.values():
+            leads = not step.score and any(flow.steps.get(b.goto) is not None and gives(flow.steps[b.goto])
+                                           for b in step.branches)
+            if step.action in ASK_ACTIONS or leads or (gives(step) and step.action != "record_testimonial"):
+                found.extend(t for t in (step.say, step.ask) if t)
     return sorted(set(found))
 
 
@@ -119,13 +123,13 @@ def count(tally: Tally, script: dict, transcript: list[dict], patterns: list[Pat
 
 
 async def run(count_customers: int, seed: int) -> tuple[Tally, float]:
-    from bot.config import load_settings
+    from bot.config.settings import load_settings
     from bot.nlu.evaluate import load_examples
     from bot.nlu.languages import load_parser
     from bot.nlu.rasa_nlu import nlu_settings
     from bot.nlu.router_eval import held_out_files
     from bot.sandbox.simulate import simulate_scenario
-    from bot.shop_vocabulary import load_shop_flows
+    from bot.plugins.shop_vocabulary import load_shop_flows
 
     settings = load_settings(ROOT / "config.yml")
     nlu = nlu_settings(settings)

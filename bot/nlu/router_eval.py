@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from bot.i18n import base_language, normalize_tag
+from bot.i18n.catalogs import base_language, normalize_tag
 from bot.nlu.base import FALLBACK_INTENT, Parser
 from bot.nlu.evaluate import Evaluation, Example, evaluate, load_examples
 from bot.nlu.hygiene import normalise
