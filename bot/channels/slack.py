@@ -29,10 +29,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agent_events import AgentAction, AgentActionHandler
 from bot.channels.base import EventHandler
-from bot.channels.slack_blocks import CHOICE_PREFIX, CLAIM_ACTION, RESOLVE_ACTION, answered_question, question_messages
+from bot.channels.slack_blocks import CHOICE_PREFIX, NOTE_SHORTCUT, answered_question, question_messages
 from bot.channels.slack_desk import NETWORK_ERRORS, SlackDesk, SlackUnavailable, result_from_error, slack_error
+from bot.channels.slack_forms import CALLBACK_PREFIX
 from bot.channels.slack_inbound import (
-    RecentIds, agent_click, agent_reply, customer_click, customer_message,
+    CARD_BUTTONS, RecentIds, agent_click, agent_reply, customer_click, customer_message, form_choice,
+    form_submission, note_shortcut,
 )
 from bot.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult, SendStatus
 
@@ -148,8 +150,12 @@ class SlackChannel:
         app.middleware(self._drop_retried_events)
         app.event("message")(self._on_message)
         app.action(re.compile(rf"^{CHOICE_PREFIX}\d+$"))(self._on_choice)
-        app.action(CLAIM_ACTION)(self._on_case_button)
-        app.action(RESOLVE_ACTION)(self._on_case_button)
+        # the case card's buttons and people picker, and choices inside an open form
+        card_actions = "|".join(re.escape(a) for a in (*CARD_BUTTONS, "case_assign"))
+        app.action(re.compile(rf"^({card_actions})$"))(self._on_case_button)
+        app.action(re.compile(r"^reply$"))(self._on_form_choice)
+        app.shortcut(NOTE_SHORTCUT)(self._on_note_shortcut)
+        app.view(re.compile(rf"^{CALLBACK_PREFIX}"))(self._on_form_submit)
         app.event(re.compile(".*"))(self._ignore_event)    # last: only what nothing else took
         app.error(self._on_bolt_error)
         return app
@@ -229,7 +235,32 @@ class SlackChannel:
         await ack()
         action = agent_click(body)
         if action is not None and self._on_agent_action is not None:
+            self.desk.remember_channel(action.trigger_id, action.channel_id)
             await self._deliver_agent(action)
+
+    async def _on_note_shortcut(self, ack: Callable[[], Awaitable[Any]], body: dict) -> None:
+        """The message shortcut "Add a private note" on a case card or a post in its thread."""
+        await ack()
+        action = note_shortcut(body)
+        if action is not None and self._on_agent_action is not None:
+            self.desk.remember_channel(action.trigger_id, action.channel_id)
+            await self._deliver_agent(action)
+
+    async def _on_form_choice(self, ack: Callable[[], Awaitable[Any]], body: dict) -> None:
+        """A saved reply picked in the open form: the form is redrawn with its text."""
+        await ack()
+        action = form_choice(body)
+        if action is not None and self._on_agent_action is not None:
+            self.desk.remember_channel(action.form_id, action.channel_id)
+            await self._deliver_agent(action)
+
+    async def _on_form_submit(self, ack: Callable[..., Awaitable[Any]], body: dict) -> None:
+        """A submitted form (note, snooze, saved reply): the modal closes, the action applies;
+        anything the agent must know comes as a line only they see."""
+        action = form_submission(body)
+        if action is not None and self._on_agent_action is not None:
+            await self._deliver_agent(action)
+        await ack()
 
     async def _deliver_inbound(self, event: InboundEvent) -> None:
         await self._tracked(f"customer:{event.address}", self._with_locale(event))
