@@ -43,6 +43,11 @@ def week_before(day: date) -> Period:
     return Period(day - timedelta(days=7), day - timedelta(days=1))
 
 
+def _met(figures: dict) -> str:
+    met = figures["cases"].get("sla_met_pct")
+    return "n/a" if met is None else f"{met:.0%}"
+
+
 def compose(store: Store, period: Period, now: datetime) -> str:
     """The digest's text (the desk's markup: *bold*, `code`; the desk escapes & < >)."""
     reporting = store.reporting
@@ -56,6 +61,7 @@ def compose(store: Store, period: Period, now: datetime) -> str:
         _line("Response rate", _rate(this), _rate(last)),
         _line("Cases", _cases(this), _cases(last)),
         _line("SLA breaches", str(this["cases"]["sla_breaches"]), str(last["cases"]["sla_breaches"])),
+        _line("SLA met", _met(this), _met(last)),
     ]
     worst = reporting.worst_skus(period, 3)
     if worst:

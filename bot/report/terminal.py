@@ -52,6 +52,8 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
     ("median to first reply", lambda f: minutes(f["cases"]["median_minutes_to_first_reply"])),
     ("median to resolve", lambda f: minutes(f["cases"]["median_minutes_to_resolve"])),
     ("SLA breaches", lambda f: str(f["cases"]["sla_breaches"])),
+    ("SLA met", lambda f: pct(f["cases"].get("sla_met_pct"))),
+    ("goodwill codes", lambda f: str(f["cases"].get("goodwill_codes", 0))),
     ("review requests (accepted)", lambda f: f"{f['reviews']['requested']} ({f['reviews']['accepted']})"),
     ("upsell offers", lambda f: f"{f['upsells']['offered']} (clicks {num(f['upsells']['clicked'])})"),
     ("replenishment offers",
@@ -96,8 +98,10 @@ def render(console: Console, report: dict, store_path: Any) -> None:
     """Print the whole report: figures, comparison, NPS by tenure, themes and the at-risk list."""
     by = report.get("by")
     console.print(f"[bold]Aftercare report[/], {period_label(report['period'])} (UTC days), store {store_path}")
-    title = f"Figures by {by}" if by else "Figures"
+    title = f"Figures by {by}" if by and by != "agent" else "Figures"
     console.print(figures_table(title, _columns(report), cohort=by == "cohort"))
+    if by == "agent":
+        render_agents(console, report.get("agents") or [])
     if "previous" in report:
         before = report["previous"]
         if by:
@@ -121,6 +125,22 @@ def render(console: Console, report: dict, store_path: Any) -> None:
     render_testimonials(console, report.get("testimonials", []))
     render_tips(console, report.get("tips") or [])
     render_at_risk(console, report["at_risk"])
+
+
+def render_agents(console: Console, agents: list[dict]) -> None:
+    """The support desk per agent (`--by agent`)."""
+    if not agents:
+        console.print("Per agent: no case has had an owner in this period.")
+        return
+    table = Table("agent", "cases claimed", "median to claim", "median to first reply", "median to resolve",
+                  "CES after (n)", "goodwill codes", "notes", title="Per agent", title_justify="left",
+                  title_style="bold")
+    for a in agents:
+        table.add_row(a.get("name") or a["agent"], str(a["cases"]), minutes(a["median_minutes_to_claim"]),
+                      minutes(a["median_minutes_to_first_reply"]), minutes(a["median_minutes_to_resolve"]),
+                      f"{num(a['ces']['mean'])} ({a['ces']['n']})", str(a.get("goodwill_codes", 0)),
+                      str(a.get("notes", 0)))
+    console.print(table)
 
 
 def render_testimonials(console: Console, testimonials: list[dict]) -> None:
