@@ -54,7 +54,7 @@ def agent_figures(db: Database, params: dict) -> list[dict[str, Any]]:
             "notes": int((log.get(agent) or {}).get("notes") or 0),
             "replies": int((log.get(agent) or {}).get("replies") or 0),
         })
-    out.sort(key=lambda a: (-a["cases"], a["agent"]))
+    out.sort(key=lambda a: (-int(a["cases"] or 0), str(a["agent"])))
     return out
 
 
