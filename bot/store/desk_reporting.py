@@ -38,7 +38,7 @@ def agent_figures(db: Database, params: dict) -> list[dict[str, Any]]:
     agents: dict[str, list[dict]] = {}
     for row in rows:
         agents.setdefault(row["agent"], []).append(row)
-    out = []
+    out: list[dict[str, Any]] = []
     for agent in sorted(set(agents) | set(log)):
         cases = agents.get(agent, [])
         ces = [(r["ces"], r["ces_n"]) for r in cases if r["ces_n"]]
@@ -54,7 +54,7 @@ def agent_figures(db: Database, params: dict) -> list[dict[str, Any]]:
             "notes": int((log.get(agent) or {}).get("notes") or 0),
             "replies": int((log.get(agent) or {}).get("replies") or 0),
         })
-    out.sort(key=lambda a: (-int(a["cases"] or 0), str(a["agent"])))
+    out.sort(key=lambda a: (-a["cases"], a["agent"]))
     return out
 
 
