@@ -27,7 +27,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.agent_events import AgentAction, AgentActionHandler
+from bot.agent_events import AgentAction, AgentActionHandler, AgentActionKind
 from bot.channels.base import EventHandler
 from bot.channels.slack_blocks import CHOICE_PREFIX, NOTE_SHORTCUT, answered_question, question_messages
 from bot.channels.slack_desk import NETWORK_ERRORS, SlackDesk, SlackUnavailable, result_from_error, slack_error
@@ -46,6 +46,8 @@ UNREACHABLE_ERRORS = frozenset({
     "channel_not_found", "cannot_dm_bot", "is_archived",
 })
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# agent actions that change nothing but what the agent sees (a form, their history view)
+READ_ONLY_ACTIONS = frozenset({AgentActionKind.OPEN_FORM, AgentActionKind.FORM_CHOICE, AgentActionKind.HISTORY})
 # What reading a body of the wrong shape raises (in Bolt or in our normalization).
 MALFORMED = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 
@@ -296,8 +298,12 @@ class SlackChannel:
         return self._locales[user_id]
 
     async def _deliver_agent(self, action: AgentAction) -> None:
+        """Agent actions that change a case wait their turn (one at a time, in arrival order);
+        one that only opens or redraws a form goes at once: Slack's trigger for the modal is
+        good for 3 seconds, which a queue of other agents' clicks could outlast."""
         assert self._on_agent_action is not None
-        await self._tracked("agents", self._on_agent_action(action))
+        key = (f"form:{action.trigger_id or action.event_id}" if action.kind in READ_ONLY_ACTIONS else "agents")
+        await self._tracked(key, self._on_agent_action(action))
 
     async def _tracked(self, key: str, work: Awaitable[None]) -> None:
         """Run a handler before the ack, one at a time per customer (and for all agent
