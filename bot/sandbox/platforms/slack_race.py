@@ -60,7 +60,7 @@ class _NoNlu(SyncParser):
     """Nobody writes in the race: any text is out of scope."""
 
     def parse(self, text: str, language: Optional[str] = None) -> Parse:
-        return Parse("out_of_scope", 1.0, {})
+        return Parse(text, "out_of_scope", 1.0)
 
 
 async def race(settings: Settings, cases: int = 200) -> RaceResult:
@@ -102,7 +102,7 @@ async def race(settings: Settings, cases: int = 200) -> RaceResult:
         for case in store.cases.all_active():
             result.owners[str(case.agent)] += 1
             conversation = store.conversations.get(case.conversation_id)
-            address = store.customers.identity(conversation.identity_id).address
+            address = str(store.customers.identity(conversation.identity_id).address)
             owner_of_address[address] = str(case.agent)
             result.customer_messages[address] = []
         for sent in customers.sent:
