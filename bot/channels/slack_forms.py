@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from bot.agent_events import Form, FormField
+from bot.base.agent_events import Form, FormField
 from bot.channels.slack_blocks import MAX_SECTION_TEXT, fit, mrkdwn, plain
 
 CALLBACK_PREFIX = "aftercare_form_"

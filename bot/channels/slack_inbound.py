@@ -6,13 +6,13 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from bot.agent_events import AgentAction, AgentActionKind
+from bot.base.agent_events import AgentAction, AgentActionKind
 from bot.channels import slack_forms
 from bot.channels.slack_blocks import (
     ASSIGN_ACTION, CLAIM_ACTION, GOODWILL_ACTION, HISTORY_ACTION, NOTE_ACTION, RELEASE_ACTION, RESOLVE_ACTION,
     SAVED_REPLY_ACTION, SNOOZE_ACTION,
 )
-from bot.events import InboundEvent, InboundKind
+from bot.base.events import InboundEvent, InboundKind
 
 CHANNEL = "slack"
 # message subtypes a person produces; every other subtype (message_changed, bot_message,

@@ -1,8 +1,8 @@
-"""What agents do to a case besides claim, reply and resolve (bot/cases.py): private notes,
+"""What agents do to a case besides claim, reply and resolve (bot/conversation/cases.py): private notes,
 release and hand-over, snoozes, saved replies, the customer's history, goodwill codes; and
 what the desk tells the thread by itself: SLA warnings, the end of a snooze, a customer who
 said STOP or cannot be reached. Every change is made inside the caller's transaction and
-every post goes through the outbox (bot/support_posts.py)."""
+every post goes through the outbox (bot/conversation/support_posts.py)."""
 from __future__ import annotations
 
 import secrets
@@ -10,16 +10,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from bot.agent_events import AgentAction, AgentActionKind, DeskAnswer, Form, FormField, Notice
-from bot.clock import parse_iso
-from bot.config import Settings
-from bot.context import customer_language
+from bot.base.agent_events import AgentAction, AgentActionKind, DeskAnswer, Form, FormField, Notice
+from bot.base.clock import parse_iso
+from bot.config.settings import Settings
+from bot.conversation.context import customer_language
 from bot.desk import saved_replies as sr
 from bot.desk.history import history_text
-from bot.records import CaseStatus, Owner
+from bot.base.kinds import CaseStatus, Owner
 from bot.store.rows import CaseRow
 from bot.store.store import Store
-from bot.support_posts import queue_card_update, queue_thread
+from bot.conversation.support_posts import queue_card_update, queue_thread
 
 SNOOZES = (("1 hour", "1h"), ("4 hours", "4h"), ("Until tomorrow morning", "tomorrow"),
            ("Until the customer writes", "customer"))

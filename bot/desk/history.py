@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from bot.records import CaseStatus
+from bot.base.kinds import CaseStatus
 from bot.store.rows import CaseRow
 from bot.store.store import Store
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
-from bot.yamlsource import SourceError, load_yaml
+from bot.base.yamlsource import SourceError, load_yaml
 
 VARIABLES = ("first_name", "product", "order_id", "tracking_url", "goodwill_code")
 GOODWILL = "{goodwill_code}"

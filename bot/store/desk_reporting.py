@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from sqlite_utils import Database
 
-from bot.clock import parse_iso
+from bot.base.clock import parse_iso
 
 _CASES = """
     select e.agent, e.opened_at, e.claimed_at, e.first_reply_at, e.resolved_at,

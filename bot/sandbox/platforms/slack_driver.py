@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from bot.agent_events import AgentActionHandler, AgentActionKind
+from bot.base.agent_events import AgentActionHandler, AgentActionKind
 from bot.channels.base import Channel, EventHandler, SupportDesk
 from bot.channels.slack_blocks import (
     ASSIGN_ACTION, CHOICE_PREFIX, CLAIM_ACTION, GOODWILL_ACTION, HISTORY_ACTION, NOTE_ACTION, RELEASE_ACTION,
     RESOLVE_ACTION, SAVED_REPLY_ACTION, SNOOZE_ACTION,
 )
-from bot.config import Settings
-from bot.orders import OrderRow
+from bot.config.settings import Settings
+from bot.orders.files import OrderRow
 from bot.sandbox.platforms.base import CaseCard, DeskClient, DeskPost, Platform, PlatformCustomer, Seconds, Seen, Side
 from bot.sandbox.platforms.slack_api import Message, SlackSandbox
 from bot.store.store import Store

@@ -15,14 +15,14 @@ from typing import Optional
 
 from bot.channels.console import ConsoleChannel
 from bot.channels.slack import SlackChannel
-from bot.clock import SimClock
-from bot.config import Settings
-from bot.core import Core, build_core
+from bot.base.clock import SimClock
+from bot.config.settings import Settings
+from bot.live.core import Core, build_core
 from bot.nlu.base import Parse, SyncParser
-from bot.records import Owner
+from bot.base.kinds import Owner
 from bot.sandbox.platforms.slack_api import SlackSandbox
 from bot.store.store import Store
-from bot.support_posts import queue_case_card
+from bot.conversation.support_posts import queue_case_card
 
 NOTE = "internal: refund approved by finance"
 
