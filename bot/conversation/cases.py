@@ -93,7 +93,7 @@ class CaseHandler:
             return "This case is resolved; the customer's conversation is back with the bot."
         if case.status == CaseStatus.OPEN and not self.desk.claim(case, agent, now):
             case = self.store.cases.require(case.id)      # another agent claimed it a moment ago
-        if case.status == CaseStatus.CLAIMED and case.agent != agent:
+        if case.status != CaseStatus.OPEN and case.agent != agent:
             return owns_note(str(case.agent))
         case = self.store.cases.require(case.id)
         conversation = self.store.conversations.get(case.conversation_id)
