@@ -96,6 +96,8 @@ class CaseHandler:
         if case.status != CaseStatus.OPEN and case.agent != agent:
             return owns_note(str(case.agent))
         case = self.store.cases.require(case.id)
+        if case.status == CaseStatus.RESOLVED:
+            return "This case is resolved; the customer's conversation is back with the bot."
         conversation = self.store.conversations.get(case.conversation_id)
         identity = self.store.customers.identity(conversation.identity_id)
         if not identity.contactable:
