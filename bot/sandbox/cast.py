@@ -252,13 +252,19 @@ class Agent:
             case.owner = second
         elif style == 3:
             self.narrate(at, f"{P.AGENT_NAME} (agent)", f"answers case {case.number} with a saved reply")
-            case.answered_after = await self._move("saved_reply", case, value="replacement")
+            case.answered_after = await self._move("saved_reply", case, value="replacement", text=self._signed(case))
             return True
         elif style == 4:
             self.narrate(at, f"{P.AGENT_NAME} (agent)", f"gives a goodwill code on case {case.number}")
-            case.answered_after = await self._move("saved_reply", case, value="goodwill")
+            case.answered_after = await self._move("saved_reply", case, value="goodwill", text=self._signed(case))
             return True
         return False
+
+    @staticmethod
+    def _signed(case: _Case) -> str:
+        """The agent's edit of a saved reply: their greeting first (how customers know a person
+        wrote), then the reply as filled in."""
+        return f"Hi {case.customer.split()[0]}, {P.AGENT_SIGNATURE}. {{saved}}"
 
     async def _claim(self, case: _Case, at: datetime) -> None:
         if case.resolved:

@@ -99,7 +99,8 @@ class DeskClient(Protocol):
                         agent: str = "") -> None:
         """Any desk move as a person makes it (scenario.AGENT_MOVES: a click, a modal filled in
         and sent, a people picker, a thread reply), by `agent` (a user id; the first agent's
-        by default). `value`: the snooze, the saved reply's id, the user id to hand to."""
+        by default). `value`: the snooze, the saved reply's id, the user id to hand to;
+        a saved reply's `text` is the agent's edit, where "{saved}" is the text as filled in."""
         ...
     def agent_ids(self) -> tuple[str, str]:
         """The first and the second agent of the support channel."""

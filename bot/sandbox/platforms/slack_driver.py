@@ -174,8 +174,10 @@ class SlackDeskClient:
             else:
                 await api.user_picks_in_view(who, view.id, "reply", value)
                 await self.adapter.idle()
-                if text:
-                    api.type_in_view(who, view.id, "text", text)
+                if text:          # the agent edits it: "{saved}" stands for the text as filled in
+                    filled = next((b["element"].get("initial_value", "") for b in view.body["blocks"]
+                                   if b.get("type") == "input" and b["element"]["action_id"] == "text"), "")
+                    api.type_in_view(who, view.id, "text", text.replace("{saved}", filled))
             await api.user_submits_view(who, view.id)
         else:
             raise ValueError(f"unknown desk move {move!r}")
