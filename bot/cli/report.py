@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import NoReturn, Optional
 
@@ -81,8 +81,11 @@ def report(ctx: click.Context, since: Optional[str], until: Optional[str], by: O
     if html_file:
         from bot.report.page import write_page
 
-        # the weeks of both periods with --compare, so the trend shows the change
+        # the trend: the period's weeks, and at least the 8 weeks up to its end (both periods with --compare)
         shown = Period(period.previous().since, period.until) if compare else period
+        if shown.until is not None:
+            eight = shown.until - timedelta(weeks=8) + timedelta(days=1)
+            shown = Period(min(shown.since or eight, eight), shown.until)
         write_page(Path(html_file), data, weeks=reporting.groups(shown, "week", now),
                    skus=reporting.groups(period, "sku", now), store=str(path))
     written = []
