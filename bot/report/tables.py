@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from bot.store.insights import sla_met_pct
+
 NONE = "—"
 MIN_ANSWERS_FOR_A_MEAN = 3        # a mean of fewer answers is not drawn or ranked (a gap and a note)
 
@@ -40,15 +42,6 @@ def minutes(value: Optional[float]) -> str:
 def words(code: Optional[str]) -> str:
     """A problem type or reason as words: not_as_described -> not as described."""
     return NONE if code is None else code.replace("_", " ")
-
-
-def sla_met_pct(cases: dict) -> Optional[float]:
-    """The share of cases that met their SLA: the desk's figure when the report has it, else
-    1 - breaches / opened."""
-    if cases.get("sla_met_pct") is not None:
-        return float(cases["sla_met_pct"])
-    opened = cases.get("opened") or 0
-    return round(1 - cases.get("sla_breaches", 0) / opened, 4) if opened else None
 
 
 def product_names(report: dict) -> dict[str, Optional[str]]:

@@ -305,3 +305,11 @@ def _impact(everyone: list[int], without: list[int],
                        impact=None if with_all is None or rest is None else round(rest - with_all, 2),
                        n_without=len(without))
 
+
+def sla_met_pct(cases: dict) -> Optional[float]:
+    """The share of cases that met their SLA: the desk's figure when the report has it, else
+    1 - breaches / opened."""
+    if cases.get("sla_met_pct") is not None:
+        return float(cases["sla_met_pct"])
+    opened = cases.get("opened") or 0
+    return round(1 - cases.get("sla_breaches", 0) / opened, 4) if opened else None
