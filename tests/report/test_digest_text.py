@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.digest import compose
+from bot.ops.digest import compose
 from bot.store.reporting import Period
 from tests.report.test_insights import NOW, WEEK, shop  # noqa: F401  (the fixture)
 from tests.store.shop_fixture import at
