@@ -318,7 +318,8 @@ def problems_section(report: dict) -> str:
         parts.append(f"<div class=problem><h3>{_product(product['sku'], product['product'])}</h3>"
                      f"<p class=when>{figure(f'problems/{i}/cases', product['cases'])} "
                      f"case{'s' if product['cases'] != 1 else ''} on "
-                     f"{figure(f'problems/{i}/orders', product['orders'])} orders checked in on"
+                     f"{figure(f'problems/{i}/orders', product['orders'])} order{'s' if product['orders'] != 1 else ''}"
+                     " checked in on"
                      f"{'; asked for ' + asked if asked else ''}</p><ul>{''.join(items)}</ul></div>")
     return '<div class="problems">' + "".join(parts) + "</div>"
 

@@ -73,6 +73,8 @@ def driver_sentence(driver: dict, names: Optional[dict[str, Optional[str]]] = No
         return f"{head} would lift {' and '.join(lifts)} ({who})."
     if csat is None and nps is None:
         return f"{head}: no scores to weigh it against ({who})."
+    if not driver["csat"].get("n_theme", 1) and not driver["nps"].get("n_theme", 1):
+        return f"{head}: its {who} left no CSAT or NPS score to weigh."
     return f"{head} would not lift CSAT or NPS: its {who} scored no lower than the rest."
 
 
@@ -129,6 +131,8 @@ def groups_sheet(report: dict, groups: list[dict], title: str) -> Sheet:
     columns = [text, Column("sent"), Column("answered"), Column("CSAT (n)"), Column("4-5"), Column("NPS (n)"),
                Column("CES"), Column("cases"), Column("SLA met"), Column("opt-outs")]
     rows = []
+    if by == "sku":                                 # products by the name the shop knows them by
+        groups = sorted(groups, key=lambda g: (g["key"] is None, group_label(g["key"], by, names).lower()))
     for g in groups:
         rows.append([group_label(g["key"], by, names), g["checkins_sent"],
                      f"{g['responses']} {pct(g['response_rate']):>4}", _csat_n(g), pct(g["csat"]["satisfied_pct"]),
@@ -202,13 +206,14 @@ def agents_sheet(report: dict) -> Optional[Sheet]:
     agents = report.get("agents")
     if not agents:
         return None
-    sheet = Sheet("agents", "Agents", [Column("agent", numeric=False, max_width=24), Column("cases"),
-                                       Column("to claim"), Column("first reply"), Column("resolve"),
-                                       Column("CES after (n)")])
+    sheet = Sheet("agents", "Agents: cases claimed, median times, CES after", [
+        Column("agent", numeric=False, max_width=24), Column("cases"), Column("to claim"), Column("1st reply"),
+        Column("resolve"), Column("CES after (n)"), Column("goodwill"), Column("notes")])
     for a in agents:
         ces = a.get("ces") or {}
         sheet.rows.append([a.get("name") or a.get("agent") or NONE, a.get("cases", 0),
                            minutes(a.get("median_minutes_to_claim")), minutes(a.get("median_minutes_to_first_reply")),
                            minutes(a.get("median_minutes_to_resolve")),
-                           f"{num(ces.get('mean'))} ({ces.get('n', 0)})"])
+                           f"{num(ces.get('mean'))} ({ces.get('n', 0)})", a.get("goodwill_codes", 0),
+                           a.get("notes", 0)])
     return sheet

@@ -75,6 +75,7 @@ class ScoreImpact(TypedDict):
     without: Optional[float]             # ... without the theme's customers' answers
     impact: Optional[float]              # without - with_all
     n_without: int                       # answers left
+    n_theme: int                         # answers of the theme's customers (0: nothing to weigh)
 
 
 class Driver(TypedDict):
@@ -303,7 +304,7 @@ def _impact(everyone: list[int], without: list[int],
     return ScoreImpact(with_all=None if with_all is None else round(with_all, 2),
                        without=None if rest is None else round(rest, 2),
                        impact=None if with_all is None or rest is None else round(rest - with_all, 2),
-                       n_without=len(without))
+                       n_without=len(without), n_theme=len(everyone) - len(without))
 
 
 def sla_met_pct(cases: dict) -> Optional[float]:

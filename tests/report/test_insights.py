@@ -83,12 +83,12 @@ def test_driver_impacts_are_the_hand_computed_ones(shop):
     drivers = {(d["sku"], d["problem"]): d for d in Reporting(store.db).report(WEEK, NOW)["drivers"]}
     defective, damaged = drivers[("NCH-700", "defective")], drivers[("TR2-44", "damaged")]
     # CSAT with all: (5+1+2+4+3)/5 = 3.0; without Ben and Cai: (5+4+3)/3 = 4.0
-    assert defective["csat"] == {"with_all": 3.0, "without": 4.0, "impact": 1.0, "n_without": 3}
+    assert defective["csat"] == {"with_all": 3.0, "without": 4.0, "impact": 1.0, "n_without": 3, "n_theme": 2}
     # NPS with all: (2 promoters - 2 detractors)/4 = 0; without Ben and Cai: Ana 10, Dee 9 -> 100
-    assert defective["nps"] == {"with_all": 0.0, "without": 100.0, "impact": 100.0, "n_without": 2}
+    assert defective["nps"] == {"with_all": 0.0, "without": 100.0, "impact": 100.0, "n_without": 2, "n_theme": 2}
     # without Cai: CSAT (5+1+4+3)/4 = 3.25; NPS Ana 10, Ben 0, Dee 9: (2-1)/3 = 33.33
-    assert damaged["csat"] == {"with_all": 3.0, "without": 3.25, "impact": 0.25, "n_without": 4}
-    assert damaged["nps"] == {"with_all": 0.0, "without": 33.33, "impact": 33.33, "n_without": 3}
+    assert damaged["csat"] == {"with_all": 3.0, "without": 3.25, "impact": 0.25, "n_without": 4, "n_theme": 1}
+    assert damaged["nps"] == {"with_all": 0.0, "without": 33.33, "impact": 33.33, "n_without": 3, "n_theme": 1}
     assert list(drivers) == [("NCH-700", "defective"), ("TR2-44", "damaged")]      # biggest CSAT lift first
     assert driver_sentence(defective) == ("Fixing defective on Noise Cancelling Headphones 700 would lift CSAT "
                                           "by 1 and NPS by 100 points (2 customers).")

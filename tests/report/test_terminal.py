@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.report.csv_export import write_csv
 from bot.store.store import Store
 from tests.store.shop_fixture import Shop, at, write_shop
 from tests.support.harness import CONFIG
@@ -105,3 +106,26 @@ def test_the_hand_computed_shop_reads_the_same(tmp_path):
     out = report(path, "--since", "2026-11-02", "--until", "2026-11-08", "--compare")
     assert "▼ -1.8" in out                                 # CSAT 2.2 against 4 the week before
     assert "Fixing damaged on Tr2-44 would lift CSAT by 0.3 (1 customer)." in out
+
+
+def test_the_agents_table_shows_the_desks_figures_in_the_terminal_and_on_the_page(tmp_path):
+    """The per-agent figures (computed by the desk's reporting, `report["agents"]`) in one row each."""
+    from rich.console import Console
+
+    from bot.report.page import render_page
+    from bot.report.terminal import render
+    from bot.store.reporting import Period, Reporting
+
+    store = Store.memory()
+    data = Reporting(store.db).report(Period(), at(30))
+    data["agents"] = [{"agent": "U1", "name": "Kim Park", "cases": 3, "median_minutes_to_claim": 4.0,
+                       "median_minutes_to_first_reply": 9.5, "median_minutes_to_resolve": 130.0,
+                       "ces": {"n": 2, "mean": 6.5}, "goodwill_codes": 1, "notes": 2}]
+    console = Console(width=100, record=True)
+    render(console, data, "store.db")
+    row = next(line for line in console.export_text().splitlines() if line.startswith("Kim Park"))
+    assert row.split() == ["Kim", "Park", "3", "4", "min", "10", "min", "2.2", "h", "6.5", "(2)", "1", "2"]
+    page = render_page(data, [], [])
+    assert '<table id="agents">' in page and "<td>Kim Park</td>" in page and "6.5 (2)" in page
+    written = write_csv(tmp_path, data)
+    assert (tmp_path / "agents.csv") in written
