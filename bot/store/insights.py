@@ -17,7 +17,7 @@ both ends included, rates 0-1, None for no data, forgotten customers' words neve
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable, Optional, TypedDict
+from typing import Optional, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database
@@ -189,16 +189,19 @@ class Insights:
         themes: dict[tuple[Optional[str], str], set[int]] = defaultdict(set)
         for case in self._rows(f"select * from ({_PROBLEM_CASES}) where {_PERIOD}", params):
             themes[(case["sku"], case["type"])].add(case["customer_id"])
+        # each customer's answers, so a theme costs its own customers, not a pass over every score
+        mine: dict[tuple[int, str], list[int]] = defaultdict(list)
+        everyone: dict[str, list[int]] = {"csat": [], "nps": []}
+        for s in scores:
+            mine[(s["customer_id"], s["metric"])].append(s["score"])
+            everyone[s["metric"]].append(s["score"])
         out = []
         for (sku, kind), customers in themes.items():
+            theirs = {metric: [v for c in customers for v in mine.get((c, metric), [])] for metric in everyone}
             out.append(Driver(sku=sku, product=names.get(sku) if sku else None, problem=kind,
                               customers=len(customers),
-                              csat=_impact([s["score"] for s in scores if s["metric"] == "csat"],
-                                           [s["score"] for s in scores if s["metric"] == "csat"
-                                            and s["customer_id"] not in customers], _mean),
-                              nps=_impact([s["score"] for s in scores if s["metric"] == "nps"],
-                                          [s["score"] for s in scores if s["metric"] == "nps"
-                                           and s["customer_id"] not in customers], _nps)))
+                              csat=_impact(everyone["csat"], theirs["csat"], _CSAT),
+                              nps=_impact(everyone["nps"], theirs["nps"], _NPS)))
         out.sort(key=lambda d: (-(d["csat"]["impact"] or 0), -(d["nps"]["impact"] or 0), str(d["sku"]), d["problem"]))
         return out
 
@@ -287,24 +290,35 @@ class Insights:
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def _mean(scores: list[int]) -> Optional[float]:
-    return sum(scores) / len(scores) if scores else None
+class _Score:
+    """A score kept as sums, so the answers of a few customers can be taken out of everyone's."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def parts(self, scores: list[int]) -> tuple[float, float, int]:
+        if self.kind == "csat":
+            return float(sum(scores)), 0.0, len(scores)
+        return float(sum(s >= 9 for s in scores)), float(sum(s <= 6 for s in scores)), len(scores)
+
+    def value(self, a: float, b: float, n: int) -> Optional[float]:
+        if not n:
+            return None
+        return a / n if self.kind == "csat" else 100.0 * (a - b) / n
 
 
-def _nps(scores: list[int]) -> Optional[float]:
-    if not scores:
-        return None
-    return 100.0 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores)
+_CSAT, _NPS = _Score("csat"), _Score("nps")
 
 
-def _impact(everyone: list[int], without: list[int],
-            score: Callable[[list[int]], Optional[float]]) -> ScoreImpact:
-    """The score with everyone, without the theme's customers, and the difference (2 decimals)."""
-    with_all, rest = score(everyone), score(without)
+def _impact(everyone: list[int], theirs: list[int], score: _Score) -> ScoreImpact:
+    """The score with everyone, without the theme's customers' answers, and the difference (2 decimals)."""
+    a, b, n = score.parts(everyone)
+    ta, tb, tn = score.parts(theirs)
+    with_all, rest = score.value(a, b, n), score.value(a - ta, b - tb, n - tn)
     return ScoreImpact(with_all=None if with_all is None else round(with_all, 2),
                        without=None if rest is None else round(rest, 2),
                        impact=None if with_all is None or rest is None else round(rest - with_all, 2),
-                       n_without=len(without), n_theme=len(everyone) - len(without))
+                       n_without=n - tn, n_theme=tn)
 
 
 def sla_met_pct(cases: dict) -> Optional[float]:
