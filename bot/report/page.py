@@ -282,7 +282,10 @@ def groups_table(report: dict, groups: list[dict], prefix: str) -> str:
     head = [("product" if by == "sku" else by or "group"), "sent", "answered", "rate", "CSAT", "n", "4-5", "NPS", "n",
             "CES", "cases", "1st reply", "SLA breaches", "reviews", "upsells", "opt-outs", "unreach."]
     rows = []
-    for i, g in enumerate(groups):
+    order = list(enumerate(groups))
+    if by == "sku":                                   # products by the name the shop knows them by
+        order.sort(key=lambda ig: (ig[1]["key"] is None, group_label(ig[1]["key"], by, names).lower()))
+    for i, g in order:
         p = f"{prefix}/{i}"
         label = _product(g["key"], names.get(g["key"])) if by == "sku" else _esc(group_label(g["key"], by, names))
         cells = [label] + [figure(f"{p}/{path}", _get(g, path), kind) for path, kind in (
@@ -428,7 +431,7 @@ h1 { margin: 0 0 4px; } .sub { color: #555; margin-bottom: 16px; }
 table { border-collapse: collapse; background: #fff; width: 100%; table-layout: auto; }
 th, td { border: 1px solid #ddd; padding: 4px 6px; text-align: left; font-size: 13px; overflow-wrap: anywhere; }
 th { background: #f0f0f0; white-space: nowrap; overflow-wrap: normal; } td.n { text-align: right; white-space: nowrap; }
-.when { color: #666; } tr.total td { font-weight: 600; } small { color: #777; }
+.when { color: #666; } tr.total td { font-weight: 600; } small { color: #777; white-space: nowrap; }
 .problems { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }
 .problem { background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 4px 14px; min-width: 0; }
 .quotes { color: #333; font-style: italic; } .note { color: #666; font-size: 13px; margin: 0 12px 8px; } li { overflow-wrap: anywhere; }
