@@ -200,7 +200,16 @@ def m010_milestones_referrals(db: Database) -> None:
 
 
 @migrations()
-def m011_desk(db: Database) -> None:
+def m011_hold_history(db: Database) -> None:
+    """The report's reach section counts what the governor held (quiet hours, weekly cap): a
+    touchpoint's or notice's `held_reason` is cleared when it goes out, so each also keeps every
+    reason it was ever held for (comma-separated, each once)."""
+    db.table("touchpoints").add_column("held_reasons", str)
+    db.table("fix_notices").add_column("held_reasons", str)
+
+
+@migrations()
+def m012_desk(db: Database) -> None:
     """The support desk in the thread: snoozes (the SLA clock paused while one lasts), the 75 %
     SLA warning, the customer-state notice posted once, goodwill codes from a weekly budget, and
     one row per desk action (who did what to which case: the per-agent figures and the demo's

@@ -58,8 +58,8 @@ async def test_report_by_agent_prints_the_table(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     row = next(line for line in lines if "U0AGENT" in line)
-    assert [cell.strip() for cell in row.strip("│ ").split("│")][:6] == ["U0AGENT", "1", "5 min", "10 min", "20 min",
-                                                                          "6 (1)"]
-    assert any("SLA met" in line and "50%" in line for line in lines)
+    assert row.split()[:9] == ["U0AGENT", "1", "5", "min", "10", "min", "20", "min", "6"]
+    assert "6 (1)" in row
+    assert any("SLA met" in line and "50" in line for line in lines)
     out = CliRunner().invoke(main, ["--config", str(CONFIG), "report", "--json"], env={"AFTERCARE_DB": str(db)})
     assert {a["agent"] for a in json.loads(out.output)["agents"]} == {"U0AGENT", "U0BO"}
