@@ -417,6 +417,8 @@ class DigestSettings(_Model):
     enabled: bool = True
     day: str = "monday"
     hour: int = Field(default=9, ge=0, le=23)
+    # where the shop publishes `aftercare report --html` (the digest links to it); none: the command
+    report_url: Optional[str] = None
 
     @validator("day", pre=True)
     def _day(cls, value: Any) -> str:

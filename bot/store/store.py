@@ -429,6 +429,7 @@ class Orders:
 
     def hold_touchpoint(self, touchpoint_id: int, until: datetime, reason: str) -> None:
         tables.update(self.db, "touchpoints", touchpoint_id, {"status": "held", "due_at": iso(until), "held_reason": reason})
+        tables.remember_reason(self.db, "touchpoints", touchpoint_id, reason)
 
     def finish_touchpoint(self, touchpoint_id: int, status: str, now: datetime, conversation_id: Optional[int] = None,
                           why: Optional[str] = None) -> None:
