@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from bot.report.tables import (Sheet, agents_sheet, drivers_sheet, flat, group_label, problems_sheet, product_names,
-                               reach_sheets)
+                               reach_sheets, sliced_by)
 
 
 def _cell(value: Any) -> Any:
@@ -45,7 +45,7 @@ def write_csv(folder: Path, report: dict) -> list[Path]:
     header = ["figure", "value"] + (["previous"] if before else [])
     written = [_write(folder, "figures", header,
                       ([k, v] + ([before.get(k)] if before else []) for k, v in overall.items()))]
-    by, names = report.get("by"), product_names(report)
+    by, names = sliced_by(report), product_names(report)
     for name, groups in (("groups", report["groups"]), ("previous_groups", report.get("previous", {}).get("groups"))):
         if by and groups is not None:
             columns = list(flat({k: v for k, v in groups[0].items() if k != "key"}) if groups else {})

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from bot.report.tables import (MIN_ANSWERS_FOR_A_MEAN, NONE, agents_sheet, driver_sentence, group_label, minutes,
-                               num, pct, product_label, product_names, signed, sla_met_pct, words)
+                               num, pct, product_label, product_names, signed, sla_met_pct, sliced_by, words)
 from bot.report.terminal import at_risk_label, period_label
 
 CHART_IDS = ("chart-csat-weekly", "chart-nps-weekly", "chart-groups", "chart-problems", "chart-drivers",
@@ -278,7 +278,7 @@ def _product(sku: Optional[str], name: Optional[str]) -> str:
 
 def groups_table(report: dict, groups: list[dict], prefix: str) -> str:
     """Every figure per group (one row per group), each number traced to the JSON."""
-    by, names = report.get("by"), product_names(report)
+    by, names = sliced_by(report), product_names(report)
     head = [("product" if by == "sku" else by or "group"), "sent", "answered", "rate", "CSAT", "n", "4-5", "NPS", "n",
             "CES", "cases", "1st reply", "SLA breaches", "reviews", "upsells", "opt-outs", "unreach."]
     rows = []
@@ -440,7 +440,7 @@ th { background: #f0f0f0; white-space: nowrap; overflow-wrap: normal; } td.n { t
 
 def render_page(report: dict, weeks: list[dict], skus: list[dict], store: Optional[str] = None) -> str:
     """The whole page as one HTML string (Plotly's JS inlined)."""
-    by = report.get("by")
+    by = sliced_by(report)
     names = product_names(report)
     groups = report["groups"] if by else skus
     reach = report.get("reach") or {"by_channel": [], "by_hour": [], "by_weekday": []}

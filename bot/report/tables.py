@@ -44,6 +44,12 @@ def words(code: Optional[str]) -> str:
     return NONE if code is None else code.replace("_", " ")
 
 
+def sliced_by(report: dict) -> Optional[str]:
+    """The slice whose groups the report shows row by row; `--by agent` is the agents' own table."""
+    by = report.get("by")
+    return None if by == "agent" else by
+
+
 def product_names(report: dict) -> dict[str, Optional[str]]:
     return {p["sku"]: p["name"] for p in report.get("products", [])}
 
@@ -126,7 +132,7 @@ def _nps_n(f: dict) -> str:
 def groups_sheet(report: dict, groups: list[dict], title: str) -> Sheet:
     """One row per group: the figures a shop compares across products (or weeks, channels...);
     within 100 columns (every figure of every group is in `--csv` and on the page)."""
-    by, names = report.get("by"), product_names(report)
+    by, names = sliced_by(report), product_names(report)
     text = Column("product" if by == "sku" else by or "group", numeric=False, max_width=24)
     columns = [text, Column("sent"), Column("answered"), Column("CSAT (n)"), Column("4-5"), Column("NPS (n)"),
                Column("CES"), Column("cases"), Column("SLA met"), Column("opt-outs")]

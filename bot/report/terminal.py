@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.report.tables import (NONE, Sheet, agents_sheet, drivers_sheet, groups_sheet, minutes, num, pct,
-                               problems_sheet, reach_sheets, signed, sla_met_pct)
+                               problems_sheet, reach_sheets, signed, sla_met_pct, sliced_by)
 
 __all__ = ["NONE", "minutes", "num", "pct", "render", "at_risk_label", "period_label", "WIDTH"]
 WIDTH = 100            # every table fits this many columns; piped output is this wide
@@ -147,7 +147,7 @@ def print_sheet(console: Console, sheet: Sheet, empty: str) -> None:
 def render(console: Console, report: dict, store_path: Any) -> None:
     """Print the whole report: figures, groups, what is wrong per product, drivers, reach, agents,
     NPS by tenure, testimonials, tips and the at-risk list."""
-    by = report.get("by")
+    by = sliced_by(report)
     console.print(Text.assemble(("Aftercare report", "bold"),
                                 f", {period_label(report['period'])} (UTC days), store {store_path}"))
     before = report.get("previous")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping, Optional, TypedDict, TypeVar
 
+from bot.config.settings import Audience
 from bot.base.kinds import CaseStatus, ConversationStatus, OutboxKind, OutboxStatus, Owner, WakeKind
 
 if TYPE_CHECKING:
@@ -406,3 +408,19 @@ class DeskActionRow:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "DeskActionRow":
         return _build(cls, row)
+
+
+@dataclasses.dataclass(frozen=True)
+class PastOrder:
+    """One order of the same customer, as milestones see it (cancelled and returned ones are left out)."""
+
+    order_id: str
+    purchased_at: datetime
+    skus: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+
+    def has(self, only: Audience) -> bool:
+        """Holds a product of the audience (any product when `only` lists none)."""
+        if not only.skus and not only.categories:
+            return True
+        return bool(self.skus & set(only.skus)) or bool(self.categories & set(only.categories))

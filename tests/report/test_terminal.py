@@ -121,9 +121,12 @@ def test_the_agents_table_shows_the_desks_figures_in_the_terminal_and_on_the_pag
     data["agents"] = [{"agent": "U1", "name": "Kim Park", "cases": 3, "median_minutes_to_claim": 4.0,
                        "median_minutes_to_first_reply": 9.5, "median_minutes_to_resolve": 130.0,
                        "ces": {"n": 2, "mean": 6.5}, "goodwill_codes": 1, "notes": 2}]
+    data["by"] = "agent"                          # `--by agent`: the agents' table, not a slice of every figure
     console = Console(width=100, record=True)
     render(console, data, "store.db")
-    row = next(line for line in console.export_text().splitlines() if line.startswith("Kim Park"))
+    text = console.export_text()
+    assert "By agent" not in text and "Agents: cases claimed" in text
+    row = next(line for line in text.splitlines() if line.startswith("Kim Park"))
     assert row.split() == ["Kim", "Park", "3", "4", "min", "10", "min", "2.2", "h", "6.5", "(2)", "1", "2"]
     page = render_page(data, [], [])
     assert '<table id="agents">' in page and "<td>Kim Park</td>" in page and "6.5 (2)" in page

@@ -8,13 +8,14 @@ import json
 import time
 from typing import Any, Awaitable, Callable, Optional
 
+from bot.base.errors import AftercareError
 from bot.sandbox.platforms.slack_checks import MAX_TEXT, block_errors, scan, view_errors
 from bot.sandbox.platforms.slack_state import (
     Channel, ChannelRateLimiter, Ephemeral, Ids, Message, TsSource, User, View,
 )
 
 
-class ApiError(Exception):
+class ApiError(AftercareError):
     """An `ok: false` answer."""
 
     def __init__(self, error: str, **extra: Any) -> None:
@@ -23,7 +24,7 @@ class ApiError(Exception):
         self.extra = extra
 
 
-class RateLimited(Exception):
+class RateLimited(AftercareError):
     """An HTTP 429 answer; `retry_after` whole seconds."""
 
     def __init__(self, retry_after: int) -> None:
