@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from bot.base import codes
 from bot.base.kinds import OutboxKind
 from bot.base.clock import iso, parse_iso
-from bot.schedule.touchpoints import PastOrder
+from bot.store.rows import PastOrder
 from bot.store import tables
 from bot.store.fix_notices import FixNotices
 from bot.store.privacy import Privacy
