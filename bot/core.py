@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.context import code_key
 from bot.engine.flows import FlowSet
 from bot.engine.machine import Engine
-from bot.events import InboundEvent
+from bot.events import DeliverLater, InboundEvent
 from bot.identities import resolve_emails, resolve_locales
 from bot.inbound import InboundHandler
 from bot.nlu.base import Parser, aunderstand
@@ -63,6 +63,8 @@ class Core:
             parse = (await aunderstand(self.inbound.parser, text, self.inbound.expected_language(event))
                      if text is not None else None)
             self.inbound.handle(event, self.clock.now(), parse=parse)
+        except DeliverLater:            # nothing committed: the channel leaves it unconfirmed
+            raise
         except Exception:  # a weird message never crashes the bot
             log.exception("inbound event %s/%s could not be handled", event.channel, event.event_id)
 

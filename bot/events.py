@@ -36,6 +36,13 @@ def make_storable(instance: Any) -> None:
             object.__setattr__(instance, item.name, cleaned)
 
 
+class DeliverLater(Exception):
+    """The app cannot take this event now (a service it needs, such as the shared NLU, is
+    down): nothing of it was committed, and the channel must not confirm it, so the platform
+    delivers it again (Telegram: the getUpdates offset stays before it, a webhook gets 503;
+    Slack: no 2xx, Slack retries)."""
+
+
 class InboundKind(str, enum.Enum):
     """What the customer (or agent) did."""
 

@@ -34,7 +34,7 @@ from bot.channels.slack_desk import NETWORK_ERRORS, SlackDesk, SlackUnavailable,
 from bot.channels.slack_inbound import (
     RecentIds, agent_click, agent_reply, customer_click, customer_message,
 )
-from bot.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult, SendStatus
+from bot.events import ChoiceMade, DeliverLater, InboundEvent, OutboundMessage, SendResult, SendStatus
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +280,8 @@ class SlackChannel:
         try:
             async with entry[0]:
                 await work
+        except DeliverLater:        # not acked: Slack delivers it again (X-Slack-Retry-Num)
+            raise
         except Exception:
             log.exception("Slack handler failed")
         finally:

@@ -14,6 +14,7 @@ from bot.codes import SecretFileError
 from bot.cli.customer import customer
 from bot.cli.flows import flows
 from bot.cli.nlu import nlu
+from bot.cli.nlu_serve import serve as nlu_serve
 from bot.cli.ops import cases, due, orders
 from bot.cli.play import chat, simulate
 from bot.cli.report import browse, report
@@ -42,6 +43,7 @@ def main(ctx: click.Context, config_path: str) -> None:
     ctx.obj = {"config_path": config_path}
 
 
+nlu.add_command(nlu_serve)
 for command in (flows, nlu, orders, due, cases, simulate, chat, run, report, browse, customer, tell_fixed):
     main.add_command(command)
 for spec in default_registry():          # the commands a channel brings (e.g. its opt-in links)
