@@ -24,8 +24,11 @@ from bot.nlu.rasa_nlu import ModelNotTrainedError, load_nlu_settings
 @click.pass_context
 def serve(ctx: click.Context, listen: str, port: int, socket_path: Optional[str]) -> None:
     """Hold the trained models once for every shop's bot on this host (shops set nlu.url)."""
-    from bot.nlu.service import serve as serve_forever
+    from bot.nlu.service import LOOPBACK, serve as serve_forever
 
+    if socket_path is None and listen not in LOOPBACK:
+        raise click.ClickException(f"--listen {listen}: the NLU service has no authentication; listen on "
+                                   "127.0.0.1, ::1 or a UNIX socket")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config_path = Path((ctx.find_root().obj or {}).get("config_path", "config.yml"))
     try:

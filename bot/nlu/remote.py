@@ -91,10 +91,11 @@ class RemoteParser:
             try:
                 return await attempt()
             except _Retry as exc:
-                if time.monotonic() + delay > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise NluUnavailable(f"the NLU service at {self.endpoint.url} did not answer for "
                                          f"{self.wait:.0f} s ({exc})") from None
-            await sleep(delay)
+            await sleep(min(delay, left))       # a last try at the deadline
             delay = min(delay * 2, MAX_DELAY)
 
     # ---- from a thread without a loop (the CLI) ---------------------------------------
@@ -107,10 +108,11 @@ class RemoteParser:
             try:
                 return self._post(body)
             except _Retry as exc:
-                if time.monotonic() + delay > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise NluUnavailable(f"the NLU service at {self.endpoint.url} did not answer for "
                                          f"{self.wait:.0f} s ({exc})") from None
-            time.sleep(delay)
+            time.sleep(min(delay, left))
             delay = min(delay * 2, MAX_DELAY)
 
     def _post(self, body: bytes) -> Parse:
