@@ -28,29 +28,33 @@ class Vocabulary:
 
 def read_vocabulary(path: Path) -> Vocabulary:
     """The vocabularies in the archive at `path`; empty sets for what it does not have.
-    Raises ValueError naming the archive when it is not a readable model."""
-    vocabularies: dict[str, dict[str, Any]] = {}
-    metadata: dict[str, Any] = {}
+    Raises ValueError naming the archive when it is not a readable model.
+
+    Only the archive's head is read: Rasa writes the components' folders in name order, so the
+    featurizers' come before DIET's weights (most of the archive's bytes). A char_wb
+    vocabulary is told from a word one by its space-padded n-grams (words never hold a space)."""
+    words: set[str] = set()
+    trigrams: set[str] = set()
+    seen_featurizer = False
     try:
         with tarfile.open(path, "r:gz") as archive:
             for member in archive:
                 name = member.name.lstrip("/")
-                if name == "metadata.json":
-                    metadata = _json(archive, member)
-                elif name.endswith("/vocabularies.json") and _FEATURIZER in name:
-                    vocabularies[name.split("/")[-2]] = _json(archive, member)
+                if f"/train_{_FEATURIZER}" not in name:
+                    if seen_featurizer:
+                        break
+                    continue
+                seen_featurizer = True
+                if not name.endswith("/vocabularies.json"):
+                    continue
+                text = _json(archive, member).get("text") or {}
+                char_wb = any(" " in gram for gram in text)
+                if char_wb and not trigrams:
+                    trigrams.update(gram for gram in text if len(gram) == NGRAM)
+                elif not char_wb and not words:        # the first word featurizer, as Rasa's graph
+                    words.update(text)
     except (OSError, tarfile.TarError, ValueError) as exc:
         raise ValueError(f"{path}: not a readable model archive ({exc})") from exc
-    nodes = (metadata.get("train_schema") or {}).get("nodes") or {}
-    words: set[str] = set()
-    trigrams: set[str] = set()
-    for node, vocabulary in vocabularies.items():
-        analyzer = ((nodes.get(node) or {}).get("config") or {}).get("analyzer", "word")
-        text = vocabulary.get("text") or {}
-        if analyzer == "word" and not words:            # the first word featurizer, as Rasa's graph
-            words.update(text)
-        elif analyzer == "char_wb" and not trigrams:
-            trigrams.update(gram for gram in text if len(gram) == NGRAM)
     return Vocabulary(frozenset(words), frozenset(trigrams))
 
 
