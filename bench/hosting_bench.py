@@ -403,7 +403,7 @@ async def kill_service(folder: Path, template: Path, service: Service, shops: in
         pending: list[asyncio.Task] = []
 
         async def one(shop: Shop, chat: int, text: str) -> None:
-            if await shop.say(chat, text) is not None:
+            if await shop.say(chat, text, timeout=900) is not None:
                 answered_at[(shop.index, chat)] = time.monotonic()
 
         async def customers(shop: Shop) -> None:
@@ -509,35 +509,49 @@ async def _run(args: argparse.Namespace) -> None:
     port = _free_port()
     print(f"hosting: {os.cpu_count()} cores; {load_average()} at the start")
 
+    parts = set(args.parts.split(","))
     peer: Optional[dict[str, float]] = None
-    if not args.no_peer:
+    if "ratio" in parts and not args.no_peer:
         results = Path(args.peer_results) if args.peer_results else await asyncio.to_thread(run_peer)
         if results is not None:
             peer = peer_figures(results)
             print(f"  peer `rasa run` (b-short, 50 concurrent 4-message chats): {peer['rate']:.1f} msg/s, "
                   f"{peer['cpu_ms']:.1f} ms CPU/msg  ({results}; {load_average()})")
 
-    print(f"  ... 50 back to back, limits off, in process ({load_average()})", file=sys.stderr, flush=True)
-    ours = await back_to_back(folder, template, args.closed_seconds)
-    print(_row(f"50 back to back, limits off, in process ({load_average()})", f"{ours['rate']:.1f} msg/s"))
-    print(_row("  its bot CPU per message", f"{ours['cpu_ms']:.1f} ms"))
-    if peer:
-        ratio = ours["rate"] / peer["rate"]
-        print(_row("  msg/s / the peer's (b-short)", f"{ratio:.2f}x", ">= 2.0x", ratio >= 2.0))
-        cpu_ratio = ours["cpu_ms"] / peer["cpu_ms"]
-        print(_row("  CPU per message / the peer's", f"{cpu_ratio:.2f}x", "<= 0.5x", cpu_ratio <= 0.5))
+    if "ratio" in parts:
+        print(f"  ... 50 back to back, limits off, in process ({load_average()})", file=sys.stderr, flush=True)
+        ours = await back_to_back(folder, template, args.closed_seconds)
+        print(_row(f"50 back to back, limits off, in process ({load_average()})", f"{ours['rate']:.1f} msg/s"))
+        print(_row("  its bot CPU per message", f"{ours['cpu_ms']:.1f} ms"))
+        if peer:
+            ratio = ours["rate"] / peer["rate"]
+            print(_row("  msg/s / the peer's (b-short)", f"{ratio:.2f}x", ">= 2.0x", ratio >= 2.0))
+            cpu_ratio = ours["cpu_ms"] / peer["cpu_ms"]
+            print(_row("  CPU per message / the peer's", f"{cpu_ratio:.2f}x", "<= 0.5x", cpu_ratio <= 0.5))
 
-    print(f"  ... start-up, six languages in process ({load_average()})", file=sys.stderr, flush=True)
-    start = await startup_in_process(folder, template)
-    print(_row(f"start-up to first reply, six languages in process ({load_average()})",
-               f"{start['first_reply']:.1f} s", "<= 8 s", start["first_reply"] <= 8))
-    print(_row("  to the ready line / all six models loaded", f"{start['ready']:.1f} / {start['all_loaded']:.1f} s"))
+    if "startup" in parts:
+        print(f"  ... start-up, six languages in process ({load_average()})", file=sys.stderr, flush=True)
+        start = await startup_in_process(folder, template)
+        print(_row(f"start-up to first reply, six languages in process ({load_average()})",
+                   f"{start['first_reply']:.1f} s", "<= 8 s", start["first_reply"] <= 8))
+        print(_row("  to the ready line / all six models loaded", f"{start['ready']:.1f} / {start['all_loaded']:.1f} s"))
+    if not parts & {"service", "shops", "kill"}:
+        return
 
     service = Service(port)
     await service.start()
     loaded = await service.all_loaded()
     print(_row(f"NLU service: launch to all six models loaded ({load_average()})", f"{loaded:.1f} s"))
     try:
+        await _service_parts(args, parts, folder, template, service)
+    finally:
+        await service.child.stop()
+    print(f"hosting: {load_average()} at the end")
+
+
+async def _service_parts(args: argparse.Namespace, parts: set[str], folder: Path, template: Path,
+                         service: Service) -> None:
+    if "service" in parts:
         shop_start = await startup_with_service(folder, template, service)
         print(_row(f"shop bot using the service: launch to first reply ({load_average()})",
                    f"{shop_start['first_reply']:.1f} s", "<= 3 s", shop_start["first_reply"] <= 3))
@@ -549,6 +563,7 @@ async def _run(args: argparse.Namespace) -> None:
         print(_row("  CPU per message, bot + service (bot alone)",
                    f"{remote['cpu_ms']:.1f} ({remote['bot_cpu_ms']:.1f}) ms"))
 
+    if "shops" in parts:
         print(f"  ... {args.shops} shops ({load_average()})", file=sys.stderr, flush=True)
         many = await many_shops(folder, template, service, args.shops, args.rate, args.seconds)
         print(_row(f"{args.shops} shops x {args.rate:g} msg/s for {args.seconds:.0f} s, one NLU service "
@@ -561,6 +576,7 @@ async def _run(args: argparse.Namespace) -> None:
         print(_row("  service / largest bot peak RSS", f"{many['rss_service']:.0f} / {many['rss_bot_max']:.0f} MB"))
         print(_row("  CPU per message, all processes", f"{many['cpu_ms']:.1f} ms"))
 
+    if "kill" in parts:
         print(f"  ... kill -9 of the service ({load_average()})", file=sys.stderr, flush=True)
         killed = await kill_service(folder, template, service)
         print(_row(f"NLU service kill -9 mid-stream, restarted at once ({load_average()})",
@@ -569,9 +585,6 @@ async def _run(args: argparse.Namespace) -> None:
                    killed["lost"] == 0 and killed["misread"] == 0))
         print(_row("  restart -> first reply again", f"{killed['resumed']:.1f} s", "<= 10 s", killed["resumed"] <= 10))
         print(_row("  restart -> every waiting message answered", f"{killed['all_answered']:.1f} s"))
-    finally:
-        await service.child.stop()
-    print(f"hosting: {load_average()} at the end")
 
 
 def _free_port() -> int:
@@ -592,6 +605,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--closed-seconds", type=float, default=20.0, help="length of each back-to-back load")
     parser.add_argument("--peer-results", help="the peer's results.txt (shared/peer-rasa/run.sh) instead of running it")
     parser.add_argument("--no-peer", action="store_true", help="skip the peer (no ratios)")
+    parser.add_argument("--parts", default="ratio,startup,service,shops,kill",
+                        help="comma-separated: ratio (with the peer), startup, service, shops, kill")
     asyncio.run(_run(parser.parse_args(argv)))
 
 
