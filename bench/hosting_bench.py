@@ -37,9 +37,9 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from bench.reply_bench import LIMITS_OFF, TEXTS
-from bot.config import load_settings
-from bot.importing import import_rows
-from bot.orders import OrderRow
+from bot.config.settings import load_settings
+from bot.orders.importing import import_rows
+from bot.orders.files import OrderRow
 from bot.sandbox.platforms.telegram_api import TelegramLimits, TelegramSandbox
 from bot.store.store import Store
 

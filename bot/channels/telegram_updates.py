@@ -34,7 +34,7 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.events import DeliverLater
+from bot.base.events import DeliverLater
 
 log = logging.getLogger(__name__)
 

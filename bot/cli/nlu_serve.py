@@ -10,7 +10,7 @@ from typing import Optional
 
 import click
 
-from bot.mainloop import stop_on_signals
+from bot.live.mainloop import stop_on_signals
 from bot.nlu.languages import LanguageRouter, load_parser
 from bot.nlu.rasa_nlu import ModelNotTrainedError, load_nlu_settings
 
@@ -53,6 +53,6 @@ def serve(ctx: click.Context, listen: str, port: int, socket_path: Optional[str]
 
 
 def _freeze() -> None:
-    """The models live as long as the process: out of the collector's sight (bot/app.py)."""
+    """The models live as long as the process: out of the collector's sight (bot/live/app.py)."""
     gc.collect()
     gc.freeze()

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
-from bot.events import DeliverLater
+from bot.base.events import DeliverLater
 
 log = logging.getLogger(__name__)
 

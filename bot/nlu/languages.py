@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence, Union
 
-from bot.i18n import base_language, normalize_tag
+from bot.i18n.catalogs import base_language, normalize_tag
 from bot.nlu.archive import Vocabulary, read_vocabulary
 from bot.nlu.base import FALLBACK_INTENT, Parse
 from bot.nlu.rasa_nlu import (MIN_FAMILIARITY, ModelNotTrainedError, NluSetup, RasaParser, clean_text, familiarity,

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from bot.channels.telegram import TelegramChannel
-from bot.events import DeliverLater
+from bot.base.events import DeliverLater
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from tests.support.waiting import until
 

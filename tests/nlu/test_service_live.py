@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
-from bot.importing import import_rows
-from bot.orders import OrderRow
+from bot.config.settings import load_settings
+from bot.orders.importing import import_rows
+from bot.orders.files import OrderRow
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.store.store import Store
 from tests.support.nlu_service import ROOT, NluService, child_env, config_copy, free_port
