@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Optional
 
 import click
 
+from bot.cli.common import freeze_heap
 from bot.live.mainloop import stop_on_signals
 from bot.nlu.languages import LanguageRouter, load_parser
 from bot.nlu.rasa_nlu import ModelNotTrainedError, load_nlu_settings
@@ -33,7 +33,7 @@ def serve(ctx: click.Context, listen: str, port: int, socket_path: Optional[str]
     config_path = Path((ctx.find_root().obj or {}).get("config_path", "config.yml"))
     try:
         settings = load_nlu_settings(config_path)
-        router = load_parser(settings, behind=True, on_loaded=_freeze)
+        router = load_parser(settings, behind=True, on_loaded=freeze_heap)
     except (ModelNotTrainedError, FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     assert isinstance(router, LanguageRouter)
@@ -51,8 +51,3 @@ def serve(ctx: click.Context, listen: str, port: int, socket_path: Optional[str]
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 
-
-def _freeze() -> None:
-    """The models live as long as the process: out of the collector's sight (bot/live/app.py)."""
-    gc.collect()
-    gc.freeze()
