@@ -39,8 +39,7 @@ def make_storable(instance: Any) -> None:
 class DeliverLater(Exception):
     """The app cannot take this event now (a service it needs, such as the shared NLU, is
     down): nothing of it was committed, and the channel must not confirm it, so the platform
-    delivers it again (Telegram: the getUpdates offset stays before it, a webhook gets 503;
-    Slack: no 2xx, Slack retries)."""
+    delivers it again (each adapter says how: an offset kept before it, an error status)."""
 
 
 class InboundKind(str, enum.Enum):

@@ -116,12 +116,15 @@ class LanguageRouter:
         load in a background thread, `first` ones first."""
         router = cls({}, {lang: read_vocabulary(path) for lang, path in paths.items()})
         order = [*dict.fromkeys(lang for lang in first if lang in paths), *paths]
-        threading.Thread(target=router._load_all, args=(dict.fromkeys(order), paths, confidence_threshold, on_loaded),
+        threading.Thread(target=router.load_models, args=(list(dict.fromkeys(order)), paths, confidence_threshold,
+                                                          on_loaded),
                          name="nlu-load", daemon=True).start()
         return router
 
-    def _load_all(self, order: Mapping[str, None], paths: Mapping[str, Path], threshold: float,
-                  on_loaded: Optional[Callable[[], None]]) -> None:
+    def load_models(self, order: Sequence[str], paths: Mapping[str, Path], threshold: float,
+                    on_loaded: Optional[Callable[[], None]] = None) -> None:
+        """Load each language's model in `order`, making it available as it comes (a router
+        made by `loading` runs this in its background thread)."""
         for language in order:
             try:
                 parser: Optional[RasaParser] = RasaParser.load(paths[language], threshold)
