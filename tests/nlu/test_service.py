@@ -72,3 +72,15 @@ def test_serve_refuses_a_public_address():
     result = CliRunner().invoke(main, ["nlu", "serve", "--listen", "0.0.0.0"])
     assert result.exit_code == 1
     assert "--listen 0.0.0.0: the NLU service has no authentication" in result.output
+
+
+def test_a_service_url_off_loopback_is_refused_naming_the_key():
+    from pydantic import ValidationError
+
+    from bot.config.settings import NluSettings
+
+    for url in ("http://10.0.0.1:5055", "https://127.0.0.1:5055", "unix:relative.sock"):
+        with pytest.raises(ValidationError, match="url"):
+            NluSettings(url=url)
+    assert NluSettings(url="unix:/run/aftercare-nlu/nlu.sock").url == "unix:/run/aftercare-nlu/nlu.sock"
+    assert NluSettings(url=" ").url is None          # unset: models in process
