@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Optional
 
-from bot.config import Anchor
+from bot.config.settings import Anchor
 
 # What happened at each anchor, as the sentence says it ("delivered 36 days ago").
 EVENT = {

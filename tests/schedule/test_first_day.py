@@ -17,10 +17,10 @@ from pathlib import Path
 import aiohttp
 from click.testing import CliRunner
 
-from bot.app import run_live
+from bot.live.app import run_live
 from bot.cli import main
-from bot.clock import SystemClock, iso, parse_iso
-from bot.orders import COLUMNS
+from bot.base.clock import SystemClock, iso, parse_iso
+from bot.orders.files import COLUMNS
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.store.store import Store
 from bot.webhooks.signing import sign_orders
