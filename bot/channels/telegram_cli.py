@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import click
 
-from bot.cli.common import open_store, settings_from
+from bot.cli.common import existing_store, settings_from
 
 
 @click.group()
@@ -22,7 +22,7 @@ def link(ctx: click.Context, order_id: str) -> None:
     from bot.channels.telegram_links import link_url, make_link_token
 
     settings = settings_from(ctx)
-    store = open_store(settings)
+    store = existing_store(settings)
     order = store.orders.get(order_id)
     if order is None:
         raise click.ClickException(f"order {order_id!r} not found; import it first")
