@@ -5,19 +5,30 @@ from pathlib import Path
 
 import click
 
-from bot.config.settings import ConfigError, Settings, load_settings
+from bot.config.settings import ConfigError, Settings
+from bot.plugins.manager import Plugins
 from bot.store.store import Store
 
 # The exit codes of every command (README, "Exit codes").
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_ROWS_SKIPPED = 0, 1, 2, 3
 
 
+def plugins_of(ctx: click.Context) -> Plugins:
+    """This invocation's plugins: given by the caller (`obj={"plugins": ...}`, a test's), else the
+    default ones and every installed package's, loaded once."""
+    obj = ctx.find_root().ensure_object(dict)
+    if "plugins" not in obj:
+        obj["plugins"] = Plugins.load()
+    return obj["plugins"]
+
+
 def settings_from(ctx: click.Context) -> Settings:
-    """The validated config, or a clean exit naming the file, line and problem. The global
-    `--db FILE` replaces `store.path` (relative to the working directory, as typed)."""
+    """The validated config (every plugin channel's section included), or a clean exit naming
+    the file, line and problem. The global `--db FILE` replaces `store.path` (relative to the
+    working directory, as typed)."""
     root = ctx.find_root().obj
     try:
-        settings = load_settings(Path(root["config_path"]))
+        settings = plugins_of(ctx).load_settings(Path(root["config_path"]))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     if root.get("db_path"):

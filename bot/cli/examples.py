@@ -27,8 +27,6 @@ EXAMPLES = {
     "customer export": "aftercare customer export order:A-1001 --out a.json",
     "customer forget": "aftercare customer forget alice@example.com --yes",
     "tell-fixed": "aftercare tell-fixed --sku TR2-44 --problem-type defective --message \"...\" --dry-run",
-    "telegram": "aftercare telegram link A-1001",
-    "telegram link": "aftercare telegram link A-1001",
 }
 
 
