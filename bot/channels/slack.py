@@ -36,7 +36,7 @@ from bot.channels.slack_inbound import (
     CARD_BUTTONS, RecentIds, agent_click, agent_reply, customer_click, customer_message, form_choice,
     form_submission, note_shortcut,
 )
-from bot.base.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult, SendStatus
+from bot.base.events import ChoiceMade, DeliverLater, InboundEvent, OutboundMessage, SendResult, SendStatus
 
 log = logging.getLogger(__name__)
 
@@ -317,6 +317,8 @@ class SlackChannel:
         try:
             async with entry[0]:
                 await work
+        except DeliverLater:        # not acked: Slack delivers it again (X-Slack-Retry-Num)
+            raise
         except Exception:
             log.exception("Slack handler failed")
         finally:

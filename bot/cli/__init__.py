@@ -22,6 +22,7 @@ from bot.cli.common import EXIT_FAILURE, EXIT_USAGE, existing_store, open_store,
 from bot.cli.customer import customer
 from bot.cli.flows import flows
 from bot.cli.nlu import nlu
+from bot.cli.nlu_serve import serve as nlu_serve
 from bot.cli.ops import cases, due, orders
 from bot.cli.play import chat, simulate
 from bot.cli.report import browse, report
@@ -92,6 +93,7 @@ def main(ctx: click.Context, config_path: str, db_path: Optional[str]) -> None:
                    read_store=existing_store)
 
 
+nlu.add_command(nlu_serve)
 for command in (flows, nlu, orders, due, cases, simulate, chat, run, report, browse, customer, tell_fixed,
                 backup, restore):
     main.add_command(command)

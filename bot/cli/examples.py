@@ -13,6 +13,7 @@ EXAMPLES = {
     "nlu train": "aftercare nlu train            # cached: retrains only when data or config changed",
     "nlu parse": "echo 'meine Schuhe sind kaputt' | aftercare nlu parse --language de",
     "nlu test": "aftercare nlu test --language es",
+    "nlu serve": "aftercare nlu serve --port 5055     # one set of models for every shop on the host",
     "orders": "aftercare orders import --history last-quarter.csv",
     "orders import": "aftercare orders import orders.csv   (exit 3: done, but bad rows were skipped)",
     "orders watch": "aftercare orders watch /srv/aftercare/inbox --once   # from cron",

@@ -444,6 +444,25 @@ class NluSettings(_Model):
     # Per-language settings merged into that language's copy of the pipeline, e.g.
     # {fr: {DIETClassifier: {epochs: 80}}}: language -> component name -> its keys.
     overrides: Dict[str, Dict[str, Dict[str, Any]]] = Field(default_factory=dict)
+    # The shared NLU service (`aftercare nlu serve`) to ask instead of loading the models in
+    # this process: http://127.0.0.1:PORT or unix:/path/to/socket. Unset: models in process.
+    url: Optional[str] = None
+    timeout: float = Field(default=10.0, gt=0)    # seconds per request to the service
+    wait: float = Field(default=30.0, gt=0)       # seconds of retries before a message waits for redelivery
+
+    @validator("url")
+    def _service_url(cls, value: Optional[str]) -> Optional[str]:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.startswith("unix:"):
+            if not value[len("unix:"):].removeprefix("//").startswith("/"):
+                raise ValueError("a UNIX socket is unix:/absolute/path")
+            return value
+        if not re.fullmatch(r"http://(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}/?", value):
+            raise ValueError("the NLU service is http://127.0.0.1:PORT (loopback: it has no authentication) "
+                             "or unix:/path/to/socket")
+        return value
 
     @validator("overrides")
     def _overrides_known(cls, overrides: dict, values: dict) -> dict:
