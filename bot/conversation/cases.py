@@ -23,7 +23,7 @@ from bot.conversation.runner import ConversationRunner
 from bot.base.kinds import CaseStatus, OutboxKind
 from bot.store.rows import CaseRow, OutboxRow
 from bot.store.store import Store
-from bot.conversation.support_posts import SUPPORT, queue_card_update, queue_thread
+from bot.desk.posts import SUPPORT, queue_card_update, queue_thread
 
 log = logging.getLogger(__name__)
 __all__ = ["SUPPORT", "CaseHandler", "DeskPosts"]

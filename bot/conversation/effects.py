@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from bot.base.errors import AftercareError
 from bot.config.settings import Settings
-from bot.conversation.support_posts import queue_case_card
+from bot.desk.posts import queue_case_card
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 release and hand-over, snoozes, saved replies, the customer's history, goodwill codes; and
 what the desk tells the thread by itself: SLA warnings, the end of a snooze, a customer who
 said STOP or cannot be reached. Every change is made inside the caller's transaction and
-every post goes through the outbox (bot/conversation/support_posts.py)."""
+every post goes through the outbox (bot/desk/posts.py)."""
 from __future__ import annotations
 
 import secrets
@@ -13,13 +13,12 @@ from zoneinfo import ZoneInfo
 from bot.base.agent_events import AgentAction, AgentActionKind, DeskAnswer, Form, FormField, Notice
 from bot.base.clock import parse_iso
 from bot.config.settings import Settings
-from bot.conversation.context import customer_language
 from bot.desk import saved_replies as sr
 from bot.desk.history import history_text
 from bot.base.kinds import CaseStatus, Owner
 from bot.store.rows import CaseRow
 from bot.store.store import Store
-from bot.conversation.support_posts import queue_card_update, queue_thread
+from bot.desk.posts import queue_card_update, queue_thread
 
 SNOOZES = (("1 hour", "1h"), ("4 hours", "4h"), ("Until tomorrow morning", "tomorrow"),
            ("Until the customer writes", "customer"))
@@ -244,7 +243,8 @@ class DeskActions:
         customer = store.customers.get(case.customer_id)
         conversation = store.conversations.get(case.conversation_id)
         identity = store.customers.identity(conversation.identity_id)
-        language = customer_language(self.settings, customer, identity.language_code)
+        language = customer.speaks(self.settings.languages.enabled, self.settings.languages.default,
+                                   identity.language_code)
         text, used = reply.in_language(language)
         items = store.orders.items(case.order_id) if case.order_id else []
         item = next((i for i in items if i.sku == conversation.sku), items[0] if items else None)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping, Optional, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, TypedDict, TypeVar
 
 from bot.config.settings import Audience
+from bot.i18n.catalogs import pick_language
 from bot.base.kinds import CaseStatus, ConversationStatus, OutboxKind, OutboxStatus, Owner, WakeKind
 
 if TYPE_CHECKING:
@@ -47,6 +48,12 @@ class CustomerRow:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "CustomerRow":
         return _build(cls, row)
+
+    def speaks(self, enabled: Sequence[str], default: str, platform_language: Optional[str] = None) -> str:
+        """Whose language: the customer's own choice (/language), else the order's `language`
+        column, else what the platform says, else the shop's default. Regional variants fall
+        back to their base language's texts. Here so the conversation and the desk read it alike."""
+        return pick_language([self.language_choice, self.language, platform_language], enabled, default)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -23,7 +23,7 @@ from bot.nlu.base import Parse, SyncParser
 from bot.base.kinds import Owner
 from bot.sandbox.platforms.slack_api import SlackSandbox
 from bot.store.store import Store
-from bot.conversation.support_posts import queue_case_card
+from bot.desk.posts import queue_case_card
 
 NOTE = "internal: refund approved by finance"
 
