@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 SOURCE_LANGUAGE = "en"
 CATALOG_DIR = "i18n"
 TEXT_KEYS = ("say", "ask", "remind", "label")
-WORD_KINDS = ("stop", "human")
+WORD_KINDS = ("stop", "human", "help")
 _NO_PUNCTUATION = str.maketrans({c: " " for c in ".,!?;:¡¿…。、！？\"«»“”"})
 
 

@@ -588,6 +588,12 @@ class Conversations:
     def set_platform_id(self, outbox_id: int, platform_message_id: Optional[str]) -> None:
         self.db.execute("update messages set platform_message_id = ? where outbox_id = ?", [platform_message_id, outbox_id])
 
+    def bot_said_since(self, conversation_id: int, text: str, since: datetime) -> bool:
+        """Did the bot send `text` in this conversation at or after `since`?"""
+        row = self.db.execute("select 1 from messages where conversation_id = ? and direction = 'out' and sender = 'bot'"
+                              " and text = ? and at >= ? limit 1", [conversation_id, text, iso(since)]).fetchone()
+        return row is not None
+
     def last_messages(self, conversation_id: int, count: int = 6) -> list[MessageRow]:
         rows = tables.query(self.db, "select * from messages where conversation_id = ? order by id desc limit ?",
                             [conversation_id, count])
