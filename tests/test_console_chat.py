@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot import console_chat
-from bot.console_chat import run_chat, session_address
-from bot.importing import import_rows
-from bot.orders import OrderRow
+from bot.live import chat as console_chat
+from bot.live.chat import run_chat, session_address
+from bot.orders.importing import import_rows
+from bot.orders.files import OrderRow
 from bot.store.store import Store
 from tests.support.harness import make_settings
 from tests.support.table_parser import TableParser

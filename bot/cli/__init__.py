@@ -10,7 +10,7 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 import click
 
 from bot.channels.registry import default_registry
-from bot.codes import SecretFileError
+from bot.base.codes import SecretFileError
 from bot.cli.customer import customer
 from bot.cli.flows import flows
 from bot.cli.nlu import nlu

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Optional
 
 from sqlite_utils import Database
 
-from bot.clock import iso
+from bot.base.clock import iso
 from bot.store import tables
 from bot.store.rows import CaseRow, ErasureEntry
 

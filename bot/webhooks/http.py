@@ -1,7 +1,7 @@
 """POST /webhooks/shopify and POST /webhooks/orders on `aftercare run`'s HTTP server.
 
 Each delivery is checked (signature, size, shape) and then goes through the same upsert as an
-order file (`bot.importing.import_rows`), in one transaction with the record of its delivery
+order file (`bot.orders.importing.import_rows`), in one transaction with the record of its delivery
 id, so a repeat changes nothing. Answers: 200 done (or ignored, or a repeat); 401 a forged or
 stale signature; 413 too big; 422 a payload we cannot map (field and reason, also logged);
 503 no secret configured. Anything but 200 writes nothing.
@@ -15,10 +15,10 @@ from typing import Any, Optional
 from aiohttp import web
 
 from bot.channels.registry import default_registry
-from bot.clock import Clock
-from bot.config import Settings
-from bot.importing import ImportReport, import_rows, stored_rows
-from bot.orders import OrderFileError, OrderRow, RowError, parse_orders, parse_row
+from bot.base.clock import Clock
+from bot.config.settings import Settings
+from bot.orders.importing import ImportReport, import_rows, stored_rows
+from bot.orders.files import OrderFileError, OrderRow, RowError, parse_orders, parse_row
 from bot.store.store import Store
 from bot.webhooks.shopify import (FULFILLMENT_TOPICS, ORDER_TOPICS, Mapped, Unmappable, map_fulfillment, map_order,
                                   order_id_of)
