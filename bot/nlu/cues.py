@@ -85,10 +85,11 @@ _CLAIMS = (r"water ?-?proof|shock ?-?proof|unbreakable|non ?-?stick|stainless|sc
            r"etanche|antichoc|incassable|anti-?adhesif|inoxydable|"
            r"impermeabile|antiurto|indistruttibile|inossidabile")
 _QUOTES = "\"'“”‘’«»„‚"
-_SARCASM = re.compile(rf"[{_QUOTES}]\s*(?:{_CLAIMS})\s*[{_QUOTES}]|"
+_CLAIM = rf"(?:{_CLAIMS}|impermeab\w*|etanch\w*|impermeave\w*)\w{{0,3}}"    # plurals and genders too
+_SARCASM = re.compile(rf"[{_QUOTES}]\s*{_CLAIM}\s*[{_QUOTES}]|"
                       rf"(?:so much for|supposedly|so-called|so called|supuestamente|supostamente|sogenannt\w*|"
                       rf"angeblich|soi-disant|soi disant|pretendument|cosiddett\w*|presunt\w*|tanto per il)\s+"
-                      rf"(?:being |the |it being |ser |essere |etre )?(?:{_CLAIMS})")
+                      rf"(?:being |the |it being |ser |essere |etre )?{_CLAIM}")
 
 # More words per language beside cue_words.PROBLEM_CUES: what goes wrong with things over time
 # (rust, peeling, a seam), and problems named in general words.
@@ -139,7 +140,14 @@ _JAPANESE = (("damaged", r"壊れ|割れ|破れ|傷が|へこ"), ("defective", r
 # Phrases that look like a cue and are not ("esta tarde": this afternoon; "tutti i pezzi": all
 # the parts): blanked before matching.
 _BENIGN = re.compile(r"\b(?:esta|la|por la|buenas|de la|toda la) tarde\b|\b(?:tutti|tutte) (?:i|le) (?:pezzi|parti)\b|"
-                     r"\b(?:chemise|pull|tissu|motif|t-shirt|haut|robe|chaussettes?) rayee?s?\b|\bun tiers\b")
+                     r"\b(?:chemise|pull|tissu|motif|t-shirt|haut|robe|chaussettes?) rayee?s?\b|\bun tiers\b|"
+                     # "exactly what I needed / was missing": praise in every language
+                     r"\b(?:ce|tout ce|exactement ce|precisement ce|pile ce) qu'il (?:me |nous )?(?:fallait|manquait)\b|"
+                     r"\b(?:lo|justo lo|exactamente lo) que (?:me |le |nos )?(?:faltaba|hacia falta)\b|"
+                     r"\b(?:o|era o|exatamente o|mesmo o) que (?:me |nos )?(?:faltava|fazia falta)\b|"
+                     r"\b(?:quello|proprio quello|esattamente quello|cio) che (?:mi |ci )?(?:mancava|serviva)\b|"
+                     r"\bexactly what (?:i|we|my \w+|the \w+) (?:was |were )?(?:missing|needed)\b|"
+                     r"\bme ha cambiado la vida\b|\bbombenfest\b|\bpe atras\b")
 
 # Words that cancel a cue right before it in the same clause: "no scratches", "nothing broken".
 _NEGATORS = frozenset("""
