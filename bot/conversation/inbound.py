@@ -29,6 +29,7 @@ from bot.engine.templates import render
 from bot.base.events import InboundEvent, InboundKind
 from bot.i18n.catalogs import Catalogs, pick_language
 from bot.nlu.base import Parse, Parser, understand
+from bot.nlu.cues import with_cues
 from bot.conversation.optout import StopDetector, means_stop
 from bot.base.kinds import ConversationStatus, OutboxKind
 from bot.conversation.runner import ConversationRunner
@@ -173,15 +174,17 @@ class InboundHandler:
 
     def _understood(self, identity: Identity, text: str, parse: Optional[Parse]) -> Optional[Parse]:
         """What the engine gets for free text: "a person, please" in any language always means
-        `human`; text in a language the model was not trained on is never guessed at."""
+        `human`; text in a language the model was not trained on is never guessed at; and every
+        parse carries the lexical cues (a problem named in words, a "no", a question) that the
+        safety policy reads beside the intent (bot/nlu/cues.py)."""
         if parse is None:
             return None
         if self.catalogs.says(text, "human"):
             return Parse(text=text, intent="human", confidence=1.0)
         trained = {lang.split("-")[0] for lang in self.settings.nlu.languages}
         if self._language(identity).split("-")[0] not in trained:
-            return Parse(text=text, intent="nlu_fallback", confidence=0.0)
-        return parse
+            return with_cues(Parse(text=text, intent="nlu_fallback", confidence=0.0))
+        return with_cues(parse)
 
     def _switch_language(self, event: InboundEvent, identity: Identity, conversation: Optional[ConversationRow], text: str,
                          now: datetime) -> bool:

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from bot.engine.state import (SCALES, ActionCall, Answer, ConversationState, Context, Message, Outcome, Status,
                               WakeKind)
-from bot.nlu import base as nlu
+from bot.base import parse as nlu
 
 OPT_OUT = "opt_out"          # the action the runner turns into a consent-ledger entry
 PROBLEM_INTENTS = nlu.PROBLEM_INTENTS

@@ -8,30 +8,19 @@ language, written from the intent definitions (never from held-out sentences), m
 text (lower case, accents removed: bot/nlu/cue_words.py). They only ever make the bot more
 careful: a cue turns praise into a problem, or a yes into "ask again", never the other way.
 
-`read_cues(text)` is pure and cheap (a few regexes); `Parse.cues` (bot/nlu/base.py) computes it
-once per parse, whatever parser made the parse.
+`read_cues(text)` is pure and cheap (a few regexes); `with_cues(parse)` attaches them to a parse
+(`Parse.cues`, bot/base/parse.py), which the conversation layer does for every parse the engine
+gets, whatever parser made it.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import lru_cache
 from typing import Optional
 
+from bot.base.parse import GENERAL, Cues, Parse
 from bot.nlu.cue_words import PROBLEM_CUES, fold
-
-# A problem named in general words, with no type: "there's a problem with it", "useless".
-GENERAL = "general"
-
-
-@dataclass(frozen=True)
-class Cues:
-    """What the lexical detectors found in one reply."""
-
-    problem: Optional[str] = None      # a problem type (damaged, late, ...) or GENERAL; None: none named
-    negation: bool = False             # a "no"/"not" word outside the stock polite phrases ("no problem")
-    question: bool = False             # a question ("why should I?", "do I have to?")
-
 
 # ---- problems ---------------------------------------------------------------------------
 
@@ -236,3 +225,8 @@ def is_question(text: str) -> bool:
 def read_cues(text: str) -> Cues:
     """Every cue of one reply."""
     return Cues(problem_cue(text), has_negation(text), is_question(text))
+
+
+def with_cues(parse: Parse) -> Parse:
+    """The parse with the cues of its text attached (`Parse.cues`)."""
+    return replace(parse, cues=read_cues(parse.text))

@@ -19,8 +19,9 @@ from sqlite_utils import Database
 from bot.base import codes
 from bot.base.kinds import OutboxKind
 from bot.base.clock import iso, parse_iso
-from bot.schedule.touchpoints import PastOrder
+from bot.store.rows import PastOrder
 from bot.store import tables
+from bot.store.desk import Desk
 from bot.store.fix_notices import FixNotices
 from bot.store.privacy import Privacy
 from bot.store.referrals import Referrals
@@ -55,6 +56,7 @@ class Store:
         self.conversations = Conversations(db)
         self.outbox = Outbox(db, self._outbox_written)
         self.cases = Cases(db)
+        self.desk = Desk(db)
         self.events = Events(db)
         self.privacy = Privacy(db)
         self.reporting = Reporting(db)
@@ -429,6 +431,7 @@ class Orders:
 
     def hold_touchpoint(self, touchpoint_id: int, until: datetime, reason: str) -> None:
         tables.update(self.db, "touchpoints", touchpoint_id, {"status": "held", "due_at": iso(until), "held_reason": reason})
+        tables.remember_reason(self.db, "touchpoints", touchpoint_id, reason)
 
     def finish_touchpoint(self, touchpoint_id: int, status: str, now: datetime, conversation_id: Optional[int] = None,
                           why: Optional[str] = None) -> None:
@@ -702,12 +705,14 @@ class Cases:
     def overdue(self, now: datetime) -> list[CaseRow]:
         """Cases past their SLA that have not had their one reminder or nudge."""
         return [CaseRow.from_row(r) for r in tables.query(self.db,
-            "select * from escalations where sla_due_at <= ? and ((status = 'open' and sla_reminded = 0) "
+            "select * from escalations where sla_due_at <= ? and sla_paused_at is null "
+            "and ((status = 'open' and sla_reminded = 0) "
             "or (status = 'claimed' and first_reply_at is null and nudged = 0))", [iso(now)])]
 
     def next_sla_at(self) -> Optional[datetime]:
-        row = self.db.execute("select min(sla_due_at) from escalations where (status = 'open' and sla_reminded = 0) "
-                              "or (status = 'claimed' and first_reply_at is null and nudged = 0)").fetchone()
+        row = self.db.execute("select min(sla_due_at) from escalations where sla_paused_at is null and "
+                              "((status = 'open' and sla_reminded = 0) "
+                              "or (status = 'claimed' and first_reply_at is null and nudged = 0))").fetchone()
         return parse_iso(row[0]) if row and row[0] else None
 
 

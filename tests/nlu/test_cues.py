@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.nlu.base import Entity, Parse, problem_reason, problem_type
-from bot.nlu.cues import GENERAL, has_negation, is_question, problem_cue, read_cues
+from bot.nlu.cues import GENERAL, has_negation, is_question, problem_cue, read_cues, with_cues
 
 PROBLEMS = [
     ("en", "the handle snapped off on day two", "damaged"),
@@ -72,19 +72,19 @@ def test_read_cues_is_all_three():
 # ---- problem_reason: the one answer to "does this reply name a problem?" -------------------
 
 def test_a_problem_intent_names_its_reason():
-    assert problem_reason(Parse("meh", "delivery_problem", 0.7)) == "delivery_problem"
-    assert problem_reason(Parse("meh", "delivery_problem", 0.7), min_confidence=0.8) is None
+    assert problem_reason(with_cues(Parse("meh", "delivery_problem", 0.7))) == "delivery_problem"
+    assert problem_reason(with_cues(Parse("meh", "delivery_problem", 0.7)), min_confidence=0.8) is None
 
 
 def test_a_problem_type_entity_or_a_cue_names_one_whatever_the_intent():
-    assert problem_reason(Parse("so-so", "works_well", 0.99, (Entity("problem_type", "late"),))) == "delivery_problem"
-    praise = Parse("la padella si è arrugginita", "works_well", 0.999)
+    assert problem_reason(with_cues(Parse("so-so", "works_well", 0.99, (Entity("problem_type", "late"),)))) == "delivery_problem"
+    praise = with_cues(Parse("la padella si è arrugginita", "works_well", 0.999))
     assert problem_reason(praise) == "product_problem" and problem_type(praise) == "damaged"
-    assert problem_reason(Parse("there's a problem with it", "thanks", 0.9)) == "product_problem"
-    assert problem_type(Parse("there's a problem with it", "thanks", 0.9)) is None
+    assert problem_reason(with_cues(Parse("there's a problem with it", "thanks", 0.9))) == "product_problem"
+    assert problem_type(with_cues(Parse("there's a problem with it", "thanks", 0.9))) is None
 
 
 def test_praise_names_none_and_late_beside_not_used_yet_is_not_a_problem():
-    assert problem_reason(Parse("love them!", "works_well", 0.99)) is None
-    assert problem_reason(Parse("still waiting to try them", "not_used_yet", 0.9)) is None
+    assert problem_reason(with_cues(Parse("love them!", "works_well", 0.99))) is None
+    assert problem_reason(with_cues(Parse("still waiting to try them", "not_used_yet", 0.9))) is None
     assert problem_reason(None) is None
