@@ -41,6 +41,7 @@ _LANGUAGE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?")
 _JSON_SPACE = " \t\n\r"
 _SHIPMENT_STATUS = re.compile(r"[a-z][a-z_]{0,39}")
 _REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class OrderFileError(SourceError):
@@ -200,6 +201,8 @@ def _json_records(text: str, source: Union[Path, str]) -> Iterator[tuple[int, An
         doc = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise OrderFileError(source, f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
+    except RecursionError:
+        raise OrderFileError(source, "invalid JSON: nested too deeply") from None
     start = _skip_space(text, 0)
     if isinstance(doc, list):
         array_at = start
@@ -298,9 +301,10 @@ class _Fields:
             name = str(key).strip().lower()
             try:
                 self.values[name] = _scalar(value)
-            except TypeError:
+            except TypeError as exc:
                 self.refused.add(name)
-                self.problems.append(f"{name}: must be a single value, not {type(value).__name__}")
+                self.problems.append(f"{name}: {exc}" if isinstance(value, str)
+                                     else f"{name}: must be a single value, not {type(value).__name__}")
 
     def build(self, line: int) -> Optional[OrderRow]:
         """Every column parsed in file order (so reasons read left to right); None if any is bad."""
@@ -360,6 +364,8 @@ def _scalar(value: Any) -> Optional[str]:
     if isinstance(value, (int, float, Decimal)):
         return str(value)
     if isinstance(value, str):
+        if _SURROGATE.search(value):         # JSON's "\ud800": text no store or platform can hold
+            raise TypeError("text with a lone surrogate (not valid Unicode)")
         return value.strip() or None
     raise TypeError(type(value).__name__)
 

@@ -197,3 +197,10 @@ def m010_milestones_referrals(db: Database) -> None:
         "id": int, "customer_id": int, "kind": str, "code": str, "conversation_id": int, "given_at": str,
     }, pk="id")
     db.table("gift_codes").create_index(["customer_id", "kind"], unique=True)
+
+
+@migrations()
+def m011_shop_versions(db: Database) -> None:
+    """The shop's own `updated_at` of the newest order payload applied: an older payload
+    (a replayed orders/create after orders/cancelled) is refused instead of undoing it."""
+    db.table("orders").add_column("shop_updated_at", str)

@@ -177,20 +177,20 @@ class Customers:
 
     def ensure_identity(self, customer_id: int, channel: str, address: Optional[str], consent: bool,
                         now: datetime, source: str) -> int:
-        """The customer's identity on `channel`; records consent changes in the ledger."""
+        """The customer's identity on `channel`, made with `address` and `consent` when there is
+        none yet. Order data never rebinds an existing identity nor grants it consent: only the
+        signed deep link or an admin (`bind_address`) bind a chat, and only the customer opts in.
+        It may still withdraw consent (the shop's word that they must not be contacted)."""
         row = self.db.execute("select id, address, consent from identities where customer_id = ? and channel = ?",
                               [customer_id, channel]).fetchone()
         if row:
             identity_id = row[0]
-            updates: dict[str, Any] = {}
-            if address and address != row[1]:
-                updates["address"] = address
-            if bool(row[2]) != consent:
-                updates["consent"] = int(consent)
-                self._ledger(customer_id, identity_id, channel, "opt_in" if consent else "consent_withdrawn", source, now)
-            if updates:
-                tables.update(self.db, "identities", identity_id, updates)
+            if row[2] and not consent:
+                tables.update(self.db, "identities", identity_id, {"consent": 0})
+                self._ledger(customer_id, identity_id, channel, "consent_withdrawn", source, now)
             return identity_id
+        if address and self.identity_at(channel, address) is not None:
+            address = None              # someone else's chat already: proposing it binds nothing
         identity_id = tables.insert(self.db, "identities", {
             "customer_id": customer_id, "channel": channel, "address": address or None,
             "consent": int(consent), "reachable": 1, "opted_out": 0,
@@ -306,6 +306,14 @@ class Orders:
             return "unchanged"
         self.db.table("orders").upsert({**order, "updated_at": iso(now)}, pk="order_id")
         return "updated" if existing else "inserted"
+
+    def shop_version(self, order_id: str) -> Optional[str]:
+        """The shop's own `updated_at` of the newest order payload applied (None: none yet)."""
+        row = self.db.execute("select shop_updated_at from orders where order_id = ?", [order_id]).fetchone()
+        return row[0] if row else None
+
+    def set_shop_version(self, order_id: str, updated_at: str) -> None:
+        self.db.execute("update orders set shop_updated_at = ? where order_id = ?", [updated_at, order_id])
 
     def upsert_item(self, item: dict) -> bool:
         """Insert or update one line item; True when anything changed."""
