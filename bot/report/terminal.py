@@ -8,9 +8,16 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 NONE = "—"
+
+
+def _add(table: Table, *cells: Any) -> None:
+    """A row of data: plain text, never Rich markup (a customer named `Eve [/]` is shown as typed)."""
+    table.add_row(*(Text(str(cell)) for cell in cells))
 
 
 def pct(value: Optional[float]) -> str:
@@ -81,9 +88,9 @@ def figures_table(title: str, columns: list[tuple[str, dict]], cohort: bool = Fa
     table = Table(title=title, title_justify="left", title_style="bold")
     table.add_column("figure")
     for name, _ in columns:
-        table.add_column(name, justify="right")
+        table.add_column(Text(name), justify="right")
     for label, show in ROWS + (COHORT_ROWS if cohort else []):
-        table.add_row(label, *(show(figures) for _, figures in columns))
+        _add(table, label, *(show(figures) for _, figures in columns))
     return table
 
 
@@ -95,7 +102,8 @@ def _columns(data: dict) -> list[tuple[str, dict]]:
 def render(console: Console, report: dict, store_path: Any) -> None:
     """Print the whole report: figures, comparison, NPS by tenure, themes and the at-risk list."""
     by = report.get("by")
-    console.print(f"[bold]Aftercare report[/], {period_label(report['period'])} (UTC days), store {store_path}")
+    console.print(f"[bold]Aftercare report[/], {escape(period_label(report['period']))} (UTC days), "
+                  f"store {escape(str(store_path))}")
     title = f"Figures by {by}" if by else "Figures"
     console.print(figures_table(title, _columns(report), cohort=by == "cohort"))
     if "previous" in report:
@@ -108,14 +116,14 @@ def render(console: Console, report: dict, store_path: Any) -> None:
             for name in ("figure", period_label(report["period"]), period_label(before["period"])):
                 table.add_column(name, justify="left" if name == "figure" else "right")
             for label, show in ROWS:
-                table.add_row(label, show(report["overall"]), show(before["overall"]))
+                _add(table, label, show(report["overall"]), show(before["overall"]))
             console.print(table)
     tenure = [t for t in report["nps_by_tenure"] if t["n"]]
     if tenure:
         table = Table("months since first purchase", "n", "NPS", title="NPS by tenure", title_justify="left",
                       title_style="bold")
         for t in report["nps_by_tenure"]:
-            table.add_row(t["tenure"], str(t["n"]), num(t["score"]))
+            _add(table, t["tenure"], t["n"], num(t["score"]))
         console.print(table)
     render_themes(console, report["themes"])
     render_testimonials(console, report.get("testimonials", []))
@@ -141,7 +149,7 @@ def render_tips(console: Console, tips: list[dict]) -> None:
     table = Table("tip", "sent", "helpful", "not helpful", title="Onboarding tips", title_justify="left",
                   title_style="bold")
     for tip in tips:
-        table.add_row(str(tip["tip"]), str(tip["sent"]), str(tip["helpful"] or 0), str(tip["not_helpful"] or 0))
+        _add(table, tip["tip"], tip["sent"], tip["helpful"] or 0, tip["not_helpful"] or 0)
     console.print(table)
 
 
@@ -153,7 +161,7 @@ def render_themes(console: Console, themes: list[dict]) -> None:
                              for p in theme["problems"]) or NONE
         csat = theme["csat"]
         asked = ", ".join(f"{r['type']} ×{r['count']}" for r in theme["requests"]) or NONE
-        table.add_row(str(theme["sku"] or "(none)"), str(theme["cases"]), problems, asked,
+        _add(table, theme["sku"] or "(none)", theme["cases"], problems, asked,
                       f"{num(csat['mean'])} (n={csat['n']})" if csat else NONE)
     if themes:
         console.print(table)
@@ -161,7 +169,7 @@ def render_themes(console: Console, themes: list[dict]) -> None:
         console.print("[bold]Themes[/]: no cases and no scores in this period.")
     for theme in themes:
         if theme["quotes"]:
-            console.print(f"[bold]{theme['sku']}[/] in the customers' words, newest first:")
+            console.print(Text.assemble((str(theme["sku"]), "bold"), " in the customers' words, newest first:"))
             for quote in theme["quotes"]:
                 score = "" if quote["score"] is None else f" [{quote['score']}]"
                 console.print(f"  {quote['at'][:10]}{score} “{quote['text']}”", overflow="fold", markup=False)
@@ -181,5 +189,5 @@ def render_at_risk(console: Console, at_risk: list[dict]) -> None:
     table = Table("customer", "name", "order", "reason", "since", title=f"At risk: {at_risk_label(at_risk)}",
                   title_justify="left", title_style="bold")
     for r in at_risk:
-        table.add_row(r["customer"], r["name"] or NONE, r["order_id"] or NONE, r["reason"], (r["since"] or "")[:16])
+        _add(table, r["customer"], r["name"] or NONE, r["order_id"] or NONE, r["reason"], (r["since"] or "")[:16])
     console.print(table)
