@@ -161,8 +161,8 @@ class SlackChannel:
         except MALFORMED as exc:
             # Bolt reads the body before (and while) routing it: a body that is not JSON or a
             # form, or whose fields have the wrong types, raises there. Slack never sends one.
-            log.warning("Slack request to %s refused: malformed body (%s: %s)", request.path,
-                        type(exc).__name__, exc)
+            log.warning("Slack request to %s refused: malformed body (%s)", request.path,
+                        type(exc).__name__)                 # its text may quote the body: never logged
             return web.Response(status=400, text="malformed request body")
         return await to_aiohttp_response(bolt_response)
 
@@ -208,8 +208,8 @@ class SlackChannel:
         wrong types: say what, and answer 400 when not answered yet, instead of a 500 with a
         traceback. Anything else stays an error."""
         if isinstance(error, MALFORMED):
-            log.warning("Slack request ignored: malformed body (%s: %s): %.200r",
-                        type(error).__name__, error, body)
+            log.warning("Slack request ignored: malformed body (%s; event %s)", type(error).__name__,
+                        str(body.get("event_id") or "-")[:40] if isinstance(body, dict) else "-")
             return BoltResponse(status=400, body="malformed request body") if response is not None else None
         log.error("Slack request failed", exc_info=error)
         return None

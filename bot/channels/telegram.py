@@ -149,7 +149,8 @@ class TelegramChannel:
             event = update_to_event(update, self._now(), self.bot_username)
         except (AttributeError, TypeError, ValueError) as exc:
             # PTB parses leniently: a text that is a number, a chat without an id...
-            raise MalformedUpdate(f"a field has the wrong type or is missing: {exc!r}") from exc
+            # the exception's text may quote the update's values (customer words): its type only
+            raise MalformedUpdate(f"a field has the wrong type or is missing: {type(exc).__name__}") from exc
         if event is None or self._on_event is None:
             log.debug("telegram: update %s ignored (nothing the product handles)", update.update_id)
             return False

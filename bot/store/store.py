@@ -21,6 +21,7 @@ from bot.records import OutboxKind
 from bot.clock import iso, parse_iso
 from bot.schedule.touchpoints import PastOrder
 from bot.store import tables
+from bot.store.files import private_store
 from bot.store.fix_notices import FixNotices
 from bot.store.privacy import Privacy
 from bot.store.referrals import Referrals
@@ -56,7 +57,7 @@ class Store:
         self.outbox = Outbox(db, self._outbox_written)
         self.cases = Cases(db)
         self.events = Events(db)
-        self.privacy = Privacy(db)
+        self.privacy = Privacy(db, self.install_secret)
         self.reporting = Reporting(db)
         self.fix_notices = FixNotices(db)
         self.referrals = Referrals(db)
@@ -68,6 +69,7 @@ class Store:
         """A store on a file (created with its folder when missing)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        private_store(path)              # 0600 before SQLite opens it: its -wal and -shm follow
         return cls(Database(path))
 
     @classmethod
