@@ -11,6 +11,16 @@ from bot.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult
 EventHandler = Callable[[InboundEvent], Awaitable[None]]
 
 
+class StartError(RuntimeError):
+    """A channel (or the app's own server) cannot start: `cause` says what is wrong, `fix` what
+    to do; one line, never a secret (`aftercare run` prints it and exits 1; `doctor` lists it)."""
+
+    def __init__(self, cause: str, fix: str) -> None:
+        super().__init__(f"{cause}: {fix}")
+        self.cause = cause
+        self.fix = fix
+
+
 class Channel(Protocol):
     name: str
 

@@ -10,8 +10,10 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 import click
 
 from bot.channels.registry import default_registry
+from bot.channels.base import StartError
 from bot.codes import SecretFileError
 from bot.cli.customer import customer
+from bot.cli.doctor import doctor
 from bot.cli.flows import flows
 from bot.cli.nlu import nlu
 from bot.cli.ops import cases, due, orders
@@ -28,7 +30,7 @@ class AftercareGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except SecretFileError as exc:
+        except (SecretFileError, StartError) as exc:       # one line naming the cause and the fix
             raise click.ClickException(str(exc)) from None
 
 
@@ -42,7 +44,7 @@ def main(ctx: click.Context, config_path: str) -> None:
     ctx.obj = {"config_path": config_path}
 
 
-for command in (flows, nlu, orders, due, cases, simulate, chat, run, report, browse, customer, tell_fixed):
+for command in (flows, nlu, orders, due, cases, simulate, chat, run, report, browse, customer, tell_fixed, doctor):
     main.add_command(command)
 for spec in default_registry():          # the commands a channel brings (e.g. its opt-in links)
     if (channel_command := spec.command()) is not None:

@@ -52,7 +52,8 @@ def suppression_hash(kind: str, value: str, key: bytes) -> str:
     or a channel name; emails compare lowercased). Keyed, so a copy of the store does not tell
     whether a given e-mail or order number was forgotten (an unkeyed sha256 of an e-mail is
     guessed from a list of e-mails); the inner sha256 is what rows made before the key had
-    (migration m012 keyed them)."""
+    (migration m012 keyed them). The key is the install's own secret (`<db>.secret`, made at the
+    first forget), not referrals.secret: a changed config must not make the forgotten contactable."""
     value = value.strip().lower() if kind == "email" else value.strip()
     return keyed(hashlib.sha256(f"{kind}:{value}".encode()).hexdigest(), key)
 
@@ -298,8 +299,8 @@ class Privacy:
 
     def is_suppressed(self, kind: str, value: Optional[str]) -> bool:
         """Was a customer with this ref / email / channel address forgotten?"""
-        if not value:
-            return False
+        if not value or self.db.execute("select 1 from suppressed limit 1").fetchone() is None:
+            return False            # nobody forgotten: no key needed (none is made before the first forget)
         return self.db.execute("select 1 from suppressed where hash = ?",
                                [suppression_hash(kind, value, self._key())]).fetchone() is not None
 
