@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bot.clock import iso
+from bot.base.clock import iso
 from bot.store.reporting import Period, Reporting, open_read_only
 from bot.store.store import Store
 

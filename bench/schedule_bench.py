@@ -13,10 +13,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bot.clock import iso
-from bot.config import load_settings
-from bot.importing import import_rows
-from bot.orders import OrderRow
+from bot.base.clock import iso
+from bot.config.settings import load_settings
+from bot.orders.importing import import_rows
+from bot.orders.files import OrderRow
 from bot.store.store import Store
 
 

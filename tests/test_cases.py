@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from bot.channels.console import MemoryDesk
-from bot.events import InboundKind
+from bot.base.events import InboundKind
 from tests.support.harness import Harness, make_settings
 
 CES_Q = ("Thanks for your patience while we sorted this out. How easy was it to get your issue resolved? "
@@ -115,7 +115,7 @@ async def test_allowlisted_agent_may_act_without_membership():
 
 
 async def test_agent_action_delivered_twice_is_applied_once(h):
-    from bot.agent_events import AgentAction, AgentActionKind
+    from bot.base.agent_events import AgentAction, AgentActionKind
     action = AgentAction(AgentActionKind.REPLY, h.case().card_ts, "U0AGENT", "evt-1", h.clock.now(), text="Hi!")
     await h.core.on_agent_action(action)
     await h.core.on_agent_action(action)
@@ -133,7 +133,7 @@ async def test_an_empty_agent_reply_sends_nothing_and_says_why(h):
 async def test_an_agent_action_that_fails_midway_is_applied_when_delivered_again(h, monkeypatch):
     """The dedupe row commits with the action's effect: a failure rolls back both, so Slack's
     redelivery claims the case instead of being dropped as a duplicate."""
-    from bot.agent_events import AgentAction, AgentActionKind
+    from bot.base.agent_events import AgentAction, AgentActionKind
     case = h.case()
     action = AgentAction(AgentActionKind.CLAIM, str(case.id), "U0AGENT", "evt-claim", h.clock.now())
     real_set_owner = h.store.conversations.set_owner

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.codes import SecretFileError
+from bot.base.codes import SecretFileError
 from bot.store.store import Store
 from tests.support.harness import DIALOGS, ROOT, write_config
 
@@ -207,7 +207,7 @@ def test_run_prints_its_peak_memory_when_it_ends(config, monkeypatch):
     async def ran(*args, **kwargs) -> int:
         return 0
 
-    monkeypatch.setattr("bot.app.run_app", ran)
+    monkeypatch.setattr("bot.live.app.run_app", ran)
     result = CliRunner().invoke(main, ["--config", str(config), "run"])
     assert result.exit_code == 0, result.stderr
     peak = re.search(r"^peak memory: (\d+) MB resident \(start-up included\)$", result.stderr, re.M)

@@ -11,12 +11,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.clock import SimClock
-from bot.codes import ALPHABET, SecretFileError, install_secret, personal_code
-from bot.config import ConfigError, load_settings
-from bot.context import build_context, code_key
-from bot.core import build_core
-from bot.importing import import_file
+from bot.base.clock import SimClock
+from bot.base.codes import ALPHABET, SecretFileError, install_secret, personal_code
+from bot.config.settings import ConfigError, load_settings
+from bot.conversation.context import build_context, code_key
+from bot.live.core import build_core
+from bot.orders.importing import import_file
 from bot.sandbox.simulate import SIM_CUSTOMER_REF, simulate_file
 from bot.store.store import Store
 from tests.support.harness import CONFIG, make_settings, shipped_flows

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config.settings import ConfigError, Settings, load_settings
 from tests.support.harness import CONFIG
 
 ENV = {"TELEGRAM_BOT_TOKEN": "123456:AAAA-telegram-secret", "SLACK_BOT_TOKEN": "xoxb-slack-secret",

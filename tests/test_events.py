@@ -1,8 +1,8 @@
 """Normalized events hold only text that can be stored and sent."""
 from datetime import datetime, timezone
 
-from bot.agent_events import AgentAction, AgentActionKind
-from bot.events import InboundEvent, InboundKind, storable
+from bot.base.agent_events import AgentAction, AgentActionKind
+from bot.base.events import InboundEvent, InboundKind, storable
 
 AT = datetime(2026, 11, 30, tzinfo=timezone.utc)
 

@@ -9,13 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.config import ConfigError, load_settings
+from bot.config.settings import ConfigError, load_settings
 from bot.engine.builtins import default_vocabulary
 from bot.engine.templates import render
 from bot.engine.vocabulary import Facts
-from bot.i18n import (check_translations, language_name, load_catalogs, normalize_tag, pick_language,
+from bot.i18n.catalogs import (check_translations, language_name, load_catalogs, normalize_tag, pick_language,
                       source_texts, translator, variables)
-from bot.yamlsource import SourceError
+from bot.base.yamlsource import SourceError
 from tests.support.harness import CONFIG, DIALOGS
 
 SHIPPED = ["en", "es", "pt", "pt-BR", "de", "fr", "it", "ja"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from bot.identities import resolve_emails
+from bot.conversation.identities import resolve_emails
 from bot.store.store import Store
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import iso
-from bot.importing import import_file
-from bot.orders import COLUMNS
+from bot.base.clock import iso
+from bot.orders.importing import import_file
+from bot.orders.files import COLUMNS
 from bot.store.rows import TouchpointRow
 from bot.store.store import Store
 from tests.support.harness import ROOT, make_settings

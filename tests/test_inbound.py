@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.events import InboundEvent, InboundKind, SendResult, SendStatus
+from bot.base.events import InboundEvent, InboundKind, SendResult, SendStatus
 from bot.nlu.base import Parse, SyncParser
 from tests.support.harness import ADDRESS, Harness, make_settings
 

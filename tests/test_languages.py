@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import language_choice
-from bot.events import InboundKind
+from bot.conversation import language_choice
+from bot.base.events import InboundKind
 from tests.support.harness import ADDRESS, Harness, make_settings
 
 PT_CSAT = "Como está a correr com Trail Runner 2 shoes? Toque de 1 (mal) a 5 (ótimo)."

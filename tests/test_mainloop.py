@@ -1,4 +1,4 @@
-"""The one main loop (bot/mainloop.py) that `aftercare run`, the sandbox demo and `simulate`
+"""The one main loop (bot/live/mainloop.py) that `aftercare run`, the sandbox demo and `simulate`
 drive: a step does the calendar's work and the sends due at one instant, and says when to
 come back; `run` does the same on the wall clock until stopped."""
 from __future__ import annotations
@@ -8,9 +8,9 @@ import os
 import signal
 from datetime import datetime, timedelta, timezone
 
-from bot.mainloop import MainLoop, Turn, earliest, stop_on_signals
+from bot.live.mainloop import MainLoop, Turn, earliest, stop_on_signals
 from bot.store.store import Store
-from bot.clock import parse_iso
+from bot.base.clock import parse_iso
 from tests.support.harness import Harness, make_settings
 
 UTC = timezone.utc

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
-from bot.orders import (
+from bot.config.settings import load_settings
+from bot.orders.files import (
     COLUMNS,
     OrderFileError,
     OrderRow,

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.clock import SimClock
-from bot.events import SendResult, SendStatus
-from bot.outbox import MAX_NETWORK_ATTEMPTS, Dispatcher, Limits
+from bot.base.clock import SimClock
+from bot.base.events import SendResult, SendStatus
+from bot.live.outbox import MAX_NETWORK_ATTEMPTS, Dispatcher, Limits
 from bot.store.store import Store
 from tests.support.harness import T0, FakeChannel, Harness
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from bot.importing import import_file
-from bot.orders import read_orders
+from bot.orders.importing import import_file
+from bot.orders.files import read_orders
 from bot.store.store import Store
 from bot.webhooks.shopify import map_order
 from tests.support.harness import ROOT, make_settings

@@ -12,11 +12,11 @@ import aiohttp
 import pytest
 from click.testing import CliRunner
 
-from bot.cases import SUPPORT
+from bot.conversation.cases import SUPPORT
 from bot.cli import main
 from bot.channels.slack_blocks import escape_customer_text
-from bot.clock import parse_iso
-from bot.config import load_settings
+from bot.base.clock import parse_iso
+from bot.config.settings import load_settings
 from bot.sandbox.platforms.slack_driver import SlackSide
 from bot.sandbox.platforms.telegram_driver import TelegramSide
 from bot.sandbox.demo import SandboxDemo, run_sandbox

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 
-from bot.clock import iso, parse_iso
+from bot.base.clock import iso, parse_iso
 from tests.support.harness import ADDRESS, Harness, make_settings
 
 UTC = timezone.utc

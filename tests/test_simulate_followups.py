@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.codes import personal_code
-from bot.context import build_context
+from bot.base.codes import personal_code
+from bot.conversation.context import build_context
 from bot.engine.machine import Answer, Begin, Engine
 from bot.sandbox.simulate import SIM_CUSTOMER_REF, simulate_file
 from bot.store.reporting import Period

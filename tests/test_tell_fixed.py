@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.clock import parse_iso
+from bot.base.clock import parse_iso
 from bot.store.rows import CaseRow
 from bot.store.store import Store
-from bot.tell_fixed import FORGOTTEN, OPTED_OUT, TellFixedError, check_request, parse_since, plan, queue
+from bot.ops.fixes import FORGOTTEN, OPTED_OUT, TellFixedError, check_request, parse_since, plan, queue
 from tests.support.harness import Harness, make_settings, write_config
 
 FIXED = "Good news: we fixed the sole on the Trail Runner 2. Thanks for telling us!"
@@ -82,7 +82,7 @@ async def test_a_second_run_queues_nothing(shop):
 
 
 async def test_a_forgotten_customer_is_skipped_and_a_queued_notice_to_them_dropped(shop):
-    from bot.privacy import forget_customer
+    from bot.ops.data_rights import forget_customer
     h = shop
     c4 = h.customer_id("C-4")
     queue(h.store, plan(h.store, "TR2-44", "defective"), FIXED, h.clock.now())

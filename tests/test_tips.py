@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import parse_iso
-from bot.config import ConfigError
+from bot.base.clock import parse_iso
+from bot.config.settings import ConfigError
 from bot.engine.flows import FlowError, load_flows
 from bot.sandbox.simulate import simulate_file
 from bot.schedule.scheduler import DROP, HOLD

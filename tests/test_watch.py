@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.store.store import Store
-from bot.watch import scan_once
+from bot.orders.watch import scan_once
 from tests.support.harness import ROOT, make_settings
 from tests.test_cli import config  # noqa: F401  (the CLI's temporary config fixture)
 

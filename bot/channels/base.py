@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable, Optional, Protocol
 
-from bot.agent_events import AgentActionHandler
-from bot.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult
+from bot.base.agent_events import AgentActionHandler
+from bot.base.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult
 
 EventHandler = Callable[[InboundEvent], Awaitable[None]]
 

@@ -6,9 +6,9 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from bot.agent_events import AgentActionHandler
+from bot.base.agent_events import AgentActionHandler
 from bot.channels.base import EventHandler
-from bot.events import ChoiceMade, OutboundMessage, SendResult, SendStatus
+from bot.base.events import ChoiceMade, OutboundMessage, SendResult, SendStatus
 
 
 @dataclass

@@ -3,7 +3,7 @@ No limits, no live credentials, never named in an order file."""
 from __future__ import annotations
 
 from bot.channels.spec import Capability, ChannelSpec
-from bot.configmodel import ConfigModel
+from bot.config.model import ConfigModel
 
 
 class ConsoleSettings(ConfigModel):

@@ -27,14 +27,14 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.agent_events import AgentAction, AgentActionHandler
+from bot.base.agent_events import AgentAction, AgentActionHandler
 from bot.channels.base import EventHandler, StartError
 from bot.channels.slack_blocks import CHOICE_PREFIX, CLAIM_ACTION, RESOLVE_ACTION, answered_question, question_messages
 from bot.channels.slack_desk import NETWORK_ERRORS, SlackDesk, SlackUnavailable, result_from_error, slack_error
 from bot.channels.slack_inbound import (
     RecentIds, agent_click, agent_reply, customer_click, customer_message,
 )
-from bot.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult, SendStatus
+from bot.base.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult, SendStatus
 
 log = logging.getLogger(__name__)
 REFUSED_TOKEN = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})

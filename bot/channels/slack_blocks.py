@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
-from bot.records import CaseStatus
+from bot.base.kinds import CaseStatus
 
 MAX_MESSAGE_TEXT = 40_000
 MAX_SECTION_TEXT = 3_000

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.slack_blocks import case_card, mention, question_messages, text_message
-from bot.events import SendResult, SendStatus
+from bot.base.events import SendResult, SendStatus
 
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 

@@ -6,9 +6,9 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from bot.agent_events import AgentAction, AgentActionKind
+from bot.base.agent_events import AgentAction, AgentActionKind
 from bot.channels.slack_blocks import CLAIM_ACTION, RESOLVE_ACTION
-from bot.events import InboundEvent, InboundKind
+from bot.base.events import InboundEvent, InboundKind
 
 CHANNEL = "slack"
 # message subtypes a person produces; every other subtype (message_changed, bot_message,

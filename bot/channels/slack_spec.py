@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr
 
 from bot.channels.base import StartError
 from bot.channels.spec import Capability, ChannelSpec
-from bot.configmodel import ConfigModel
+from bot.config.model import ConfigModel
 
 # Slack allows bursts over its ~1/s per conversation, but not for long: the whole workspace's
 # DMs are held a little under Web API tier limits.

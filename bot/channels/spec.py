@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from bot.channels.base import Channel, SupportDesk
 
 CustomerRef = Union[int, str]
-LimitsSpec = Mapping[str, Any]      # keyword arguments of `bot.outbox.Limits`
+LimitsSpec = Mapping[str, Any]      # keyword arguments of `bot.live.outbox.Limits`
 
 
 class Capability(str, enum.Enum):

@@ -28,10 +28,10 @@ from telegram.error import (
 )
 from telegram.ext import Application
 
-from bot.agent_events import AgentActionHandler
+from bot.base.agent_events import AgentActionHandler
 from bot.channels.base import EventHandler, StartError
 from bot.channels.telegram_updates import MalformedUpdate, UpdateReceiver
-from bot.events import (
+from bot.base.events import (
     Button, ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus,
 )
 

@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr, validator
 
 from bot.channels.spec import Capability, ChannelSpec, LinkScheme
 from bot.channels.telegram_links import link_token_id, verify_link_token
-from bot.configmodel import ConfigModel, duration
+from bot.config.model import ConfigModel, duration
 
 # Sends per bot that may go back to back: the slack a loop that wakes a little late (a busy
 # machine) needs to keep the average at the limit. python-telegram-bot's own AIORateLimiter

@@ -10,8 +10,8 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 import click
 
 from bot.channels.registry import default_registry
+from bot.base.codes import SecretFileError
 from bot.channels.base import StartError
-from bot.codes import SecretFileError
 from bot.cli.customer import customer
 from bot.cli.doctor import doctor
 from bot.cli.flows import flows

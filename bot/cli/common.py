@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config.settings import ConfigError, Settings, load_settings
 from bot.store.store import Store
 
 

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import click
 
 from bot.cli.common import existing_store, settings_from
-from bot.config import Settings
-from bot.privacy import CustomerRefError, export_customer, find_customer, forget_customer, os_user
+from bot.config.settings import Settings
+from bot.ops.data_rights import CustomerRefError, export_customer, find_customer, forget_customer, os_user
 from bot.store.store import Store
 
 REF_HELP = ("REF is a customer id, order id, email, customer ref or channel address (<channel>:<address>, "

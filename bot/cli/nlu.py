@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bot.config import ConfigError
+from bot.config.settings import ConfigError
 from bot.nlu.languages import LanguageRouter, load_parser, train_all
 from bot.nlu.rasa_nlu import ModelNotTrainedError, NluSetup, RasaParser, load_nlu_settings
 from bot.nlu.base import FALLBACK_INTENT, Parse

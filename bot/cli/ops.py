@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli.common import open_store, settings_from
-from bot.context import customer_language
+from bot.conversation.context import customer_language
 from bot.nlu.base import Parse, SyncParser, not_understood
-from bot.orders import OrderFileError
+from bot.orders.files import OrderFileError
 
 
 class _NothingToParse(SyncParser):
@@ -32,7 +32,7 @@ def orders() -> None:
 @click.pass_context
 def import_(ctx: click.Context, file: str) -> None:
     """Import FILE; bad rows are listed with their line and skipped, good rows kept (idempotent)."""
-    from bot.importing import import_file
+    from bot.orders.importing import import_file
 
     settings = settings_from(ctx)
     store = open_store(settings)
@@ -55,8 +55,8 @@ def import_(ctx: click.Context, file: str) -> None:
 def watch(ctx: click.Context, folder: str, once: bool, every: str) -> None:
     """Import .csv/.json files as they land in FOLDER, then move each to FOLDER/done/ (or
     FOLDER/failed/ with a .errors file). Runs until Ctrl-C, or once with --once."""
-    from bot.durations import parse_duration
-    from bot.watch import scan_once
+    from bot.base.durations import parse_duration
+    from bot.orders.watch import scan_once
 
     settings = settings_from(ctx)
     try:
@@ -91,9 +91,9 @@ def watch(ctx: click.Context, folder: str, once: bool, every: str) -> None:
 def due(ctx: click.Context, within: str, dropped: str) -> None:
     """Show touchpoints (and "it has been fixed" notices) that are due or soon due and why each
     one waits, then those dropped lately and why: the scheduler's own verdicts."""
-    from bot.core import build_core
-    from bot.clock import SystemClock
-    from bot.durations import parse_duration
+    from bot.live.core import build_core
+    from bot.base.clock import SystemClock
+    from bot.base.durations import parse_duration
 
     try:
         horizon, dropped_since = parse_duration(within), parse_duration(dropped)
@@ -113,7 +113,7 @@ def due(ctx: click.Context, within: str, dropped: str) -> None:
 @click.pass_context
 def cases(ctx: click.Context) -> None:
     """List open cases: owner, age, SLA state, reason, problem and request."""
-    from bot.clock import parse_iso
+    from bot.base.clock import parse_iso
 
     settings = settings_from(ctx)
     store = open_store(settings)

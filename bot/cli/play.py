@@ -50,7 +50,7 @@ def simulate(ctx: click.Context, scenario: str, db_file: Optional[str]) -> None:
 @click.pass_context
 def chat(ctx: click.Context, order_id: str) -> None:
     """Be the customer of ORDER in the terminal against the real engine and store (buttons are numbered)."""
-    from bot.console_chat import run_chat
+    from bot.live.chat import run_chat
 
     settings = settings_from(ctx)
     store = open_store(settings)

@@ -18,7 +18,7 @@ from bot.cli.common import load_nlu, open_store, settings_from
 @click.pass_context
 def run(ctx: click.Context, speed: float, orders_file: str | None, no_personas: bool) -> None:
     """Run the bot: the real one with credentials in the environment, else the local sandbox."""
-    from bot.app import run_app
+    from bot.live.app import run_app
 
     settings = settings_from(ctx)
     code = asyncio.run(run_app(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,

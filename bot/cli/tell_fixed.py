@@ -9,7 +9,7 @@ import click
 
 from bot.cli.common import existing_store, settings_from
 from bot.nlu.base import PROBLEM_TYPES
-from bot.tell_fixed import TellFixedError, check_problem_type, check_request, parse_since, plan, queue
+from bot.ops.fixes import TellFixedError, check_problem_type, check_request, parse_since, plan, queue
 
 
 @click.command("tell-fixed", help=(

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from bot.channels import registry
 from bot.channels.base import StartError
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.store.files import SIDE_FILES, is_private
 
 

@@ -12,17 +12,17 @@ from datetime import date, timedelta
 from typing import Any, Callable, Mapping, Optional
 from zoneinfo import ZoneInfo
 
-from bot.clock import parse_iso
-from bot.codes import personal_code
-from bot.config import TouchpointKind
-from bot.durations import parse_duration
+from bot.base.clock import parse_iso
+from bot.base.codes import personal_code
+from bot.config.settings import TouchpointKind
+from bot.base.durations import parse_duration
 from bot.engine import moves
 from bot.engine.state import SCALES, Context, Message, Status, WakeKind
 from bot.engine.vocabulary import (Action, Arg, Condition, Effect, Facts, Guard, Question, Reading, Turn,
                                    Variable, Vocabulary)
 from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES
 from bot.schedule.governor import resolve_zone
-from bot.support_posts import queue_case_card
+from bot.conversation.support_posts import queue_case_card
 
 REASONS = ("product_problem", "delivery_problem", "return_refund", "human", "low_score")
 log = logging.getLogger(__name__)
@@ -504,7 +504,7 @@ def _review_url(facts: Facts) -> Optional[str]:
     return reviews.url_for(facts.sku) if facts.sku else reviews.default_url
 
 
-# ---- memory: what the customer told us before (Facts.history, bot/context.py) ----------------
+# ---- memory: what the customer told us before (Facts.history, bot/conversation/context.py) ----------------
 
 DELIVERY_PROBLEMS = frozenset({"late", "not_received", "delivery_problem"})
 # One sentence per problem type (else per escalation reason), in the customer's language: each

@@ -18,9 +18,9 @@ from bot.engine.builtins import default_vocabulary
 from bot.engine.state import SCALES
 from bot.engine.templates import placeholders
 from bot.engine.vocabulary import Action, Question, Vocabulary
-from bot.events import Button
-from bot.i18n import Catalogs, load_catalogs
-from bot.yamlsource import SourceError, YamlDoc, load_yaml
+from bot.base.events import Button
+from bot.i18n.catalogs import Catalogs, load_catalogs
+from bot.base.yamlsource import SourceError, YamlDoc, load_yaml
 
 END = "end"
 AGAIN = "again"

@@ -79,7 +79,7 @@ class Engine:
             state.slots.setdefault("photos", []).extend(answer.photos)
         if answer.text and answer.button is None:
             state.slots["last_text"] = answer.text[:2000]
-        if answer.stop:                 # the STOP detector's verdict (bot/optout.py)
+        if answer.stop:                 # the STOP detector's verdict (bot/conversation/optout.py)
             moves.opt_out(out, ctx.text(self.flows.texts["opt_out"], out.state.slots))
             return out
         if intent == "human":

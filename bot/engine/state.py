@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from bot.engine.templates import render
-from bot.events import Button
+from bot.base.events import Button
 from bot.nlu.base import Parse
-from bot.records import ConversationStatus, Owner, WakeKind
+from bot.base.kinds import ConversationStatus, Owner, WakeKind
 
 SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}   # score questions: lowest, highest
 
 
-Status = ConversationStatus     # the stored kinds and states live in bot/records.py
+Status = ConversationStatus     # the stored kinds and states live in bot/base/kinds.py
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Context:
     # and `low_score` / `had_case` when any of them had one. A flow that starts a conversation
     # of its own (replenishment) is judged on these, since its own slots hold no score yet.
     earlier: Mapping[str, Any] = field(default_factory=dict)
-    # English flow text -> the customer's language (bot/i18n.py); the identity when untranslated.
+    # English flow text -> the customer's language (bot/i18n/catalogs.py); the identity when untranslated.
     translate: Callable[[str], str] = field(default=lambda text: text)
     language: str = "en"
     # The product's onboarding tips (dialogs/tips.yml): touchpoint kind -> (tip id, English text).
@@ -95,7 +95,7 @@ class Answer:
     text: str = ""
     button: Optional[str] = None
     parse: Optional[Parse] = None
-    stop: bool = False                 # asks to stop all messages: bot/optout.py's verdict
+    stop: bool = False                 # asks to stop all messages: bot/conversation/optout.py's verdict
     photos: tuple[str, ...] = ()
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional
 
-from bot.formats import localized
+from bot.i18n.formats import localized
 
 _TEMPLATE = re.compile(r"\{([^{}]*)\}")
 SLOT_PREFIX = "slots."

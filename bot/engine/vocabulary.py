@@ -16,7 +16,7 @@ from bot.engine.state import ActionCall, Answer, ConversationState, Context, Out
 from bot.engine.templates import SLOT_PREFIX
 
 if TYPE_CHECKING:                      # types only: the engine never touches the store itself
-    from bot.config import Settings
+    from bot.config.settings import Settings
     from bot.store.store import Identity, Store
 
 
@@ -86,7 +86,7 @@ class Question:
 
 @dataclass(frozen=True)
 class Facts:
-    """What template variables are computed from (bot/context.py gathers it from the store)."""
+    """What template variables are computed from (bot/conversation/context.py gathers it from the store)."""
 
     customer: Mapping[str, Any]
     item: Mapping[str, Any]
@@ -97,14 +97,14 @@ class Facts:
     order: Mapping[str, Any] = field(default_factory=dict)     # the order row (shipment status, ...)
     touchpoint: str = ""             # the touchpoint kind that started the conversation, if one did
     orders: int = 0                  # how many orders the customer has placed (cancelled ones aside)
-    # What the customer told us before (bot/context.py): `last_case`, `last_resolved` (case rows
+    # What the customer told us before (bot/conversation/context.py): `last_case`, `last_resolved` (case rows
     # with the `product` they were about), `last_score` (a response row); absent when none.
     history: Mapping[str, Any] = field(default_factory=dict)
-    language: str = "en"                                       # the customer's (bot/context.py)
+    language: str = "en"                                       # the customer's (bot/conversation/context.py)
     # English words -> the customer's language: for variables whose value is a fixed word
     # ("in transit"); each such word is declared in its Variable's `words`
     translate: Callable[[str], str] = field(default=lambda text: text)
-    # Personal codes (bot/codes.py): the key they are made with, and the codes this customer was
+    # Personal codes (bot/base/codes.py): the key they are made with, and the codes this customer was
     # already given ("referral", "gift:<kind>"), which stay theirs whatever the key becomes.
     code_key: bytes = b""
     issued: Mapping[str, str] = field(default_factory=dict)

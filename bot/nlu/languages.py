@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Optional, Union
 
-from bot.i18n import base_language, normalize_tag
+from bot.i18n.catalogs import base_language, normalize_tag
 from bot.nlu.base import FALLBACK_INTENT, Parse
 from bot.nlu.rasa_nlu import (MIN_FAMILIARITY, ModelNotTrainedError, NluSetup, RasaParser, clean_text, familiarity,
                               model_path, pipeline_for, train, trained_words)

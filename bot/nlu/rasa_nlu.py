@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
-from bot.config import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 from bot.nlu import cue_words
 from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, REQUESTS, Entity, Parse
 from bot.nlu.shapes import shaped_words

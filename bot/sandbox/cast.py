@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 
-from bot.agent_events import AgentAction, AgentActionKind
-from bot.orders import OrderRow
+from bot.base.agent_events import AgentAction, AgentActionKind
+from bot.orders.files import OrderRow
 from bot.sandbox import personas as P
 from bot.sandbox.platforms.base import DeskClient, Seen, Side
 from bot.sandbox.world import SandboxWorld
 from bot.store.store import Store
 
 if TYPE_CHECKING:
-    from bot.core import Core
+    from bot.live.core import Core
 
 log = logging.getLogger(__name__)
 Narrate = Callable[[datetime, str, str], None]      # (when, who, what)

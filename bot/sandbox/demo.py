@@ -35,17 +35,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.logging import RichHandler
 
-from bot.health import start_health
+from bot.live.health import start_health
 from bot.channels import registry
-from bot.clock import SimClock, parse_iso
-from bot.config import Settings, StoreSettings
-from bot.context import referral_code
-from bot.core import Core, build_core
-from bot.i18n import pick_language, translator
-from bot.importing import import_rows
-from bot.mainloop import MainLoop, earliest, stop_on_signals
+from bot.base.clock import SimClock, parse_iso
+from bot.config.settings import Settings, StoreSettings
+from bot.conversation.context import referral_code
+from bot.live.core import Core, build_core
+from bot.i18n.catalogs import pick_language, translator
+from bot.orders.importing import import_rows
+from bot.live.mainloop import MainLoop, earliest, stop_on_signals
 from bot.nlu.base import Parse, Parser
-from bot.orders import OrderFileError, OrderRow, read_orders
+from bot.orders.files import OrderFileError, OrderRow, read_orders
 from bot.sandbox import personas as P
 from bot.sandbox.cast import Agent, Customer, Timeline, side_for
 from bot.sandbox.narrator import Feed, Narrator, render_summary
@@ -58,7 +58,7 @@ from bot.schedule.governor import explain, resolve_zone
 from bot.schedule.scheduler import Hold
 from bot.schedule.touchpoints import touchpoints_for
 from bot.store.store import Store
-from bot.tell_fixed import plan, queue
+from bot.ops.fixes import plan, queue
 from bot.webhooks.http import OrderWebhooks
 
 log = logging.getLogger("aftercare.sandbox")

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import Mapping, Optional
 
-from bot.clock import SystemClock
-from bot.config import load_settings
-from bot.core import default_limits
-from bot.outbox import Dispatcher, Limits
+from bot.base.clock import SystemClock
+from bot.config.settings import load_settings
+from bot.live.core import default_limits
+from bot.live.outbox import Dispatcher, Limits
 from bot.sandbox.platforms.registry import default_platforms
 from bot.store.store import Store
 

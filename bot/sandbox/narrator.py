@@ -14,9 +14,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from bot.cases import SUPPORT
-from bot.clock import parse_iso
-from bot.records import OutboxKind, OutboxStatus
+from bot.conversation.cases import SUPPORT
+from bot.base.clock import parse_iso
+from bot.base.kinds import OutboxKind, OutboxStatus
 from bot.sandbox.summary import Summary
 from bot.schedule.governor import resolve_zone
 from bot.store.rows import MessageRow, OutboxRow

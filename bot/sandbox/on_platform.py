@@ -3,13 +3,13 @@ loopback server and the real adapter (`bot.sandbox.platforms`), found by the sce
 channel name."""
 from __future__ import annotations
 
-from bot.agent_events import AgentActionKind
-from bot.clock import SimClock
-from bot.config import Settings
-from bot.core import build_core
+from bot.base.agent_events import AgentActionKind
+from bot.base.clock import SimClock
+from bot.config.settings import Settings
+from bot.live.core import build_core
 from bot.nlu.base import Parser
 from bot.sandbox.scenario import AgentMove, Scenario
-from bot.sandbox.simulation import Simulation
+from bot.sandbox.player import Simulation
 from bot.sandbox.world import SandboxWorld
 from bot.store.rows import CaseRow
 from bot.store.store import Store

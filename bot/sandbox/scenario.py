@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Optional, Union
 
 from bot.channels.registry import default_registry
-from bot.durations import parse_duration
-from bot.yamlsource import SourceError, load_yaml
+from bot.base.durations import parse_duration
+from bot.base.yamlsource import SourceError, load_yaml
 
 CHANNELS = default_registry().names()
 

@@ -17,8 +17,8 @@ from typing import Callable
 
 import aiohttp
 
-from bot.clock import Clock
-from bot.orders import OrderRow
+from bot.base.clock import Clock
+from bot.orders.files import OrderRow
 from bot.sandbox.cast import Timeline
 from bot.webhooks.http import ORDERS_PATH
 from bot.webhooks.signing import SIGNATURE_HEADER, sign_orders

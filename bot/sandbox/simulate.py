@@ -6,16 +6,16 @@ import itertools
 from datetime import datetime, timezone
 from typing import Optional
 
-from bot.agent_events import AgentAction, AgentActionKind
+from bot.base.agent_events import AgentAction, AgentActionKind
 from bot.channels.console import ConsoleChannel, MemoryDesk
-from bot.clock import SimClock
-from bot.config import Settings
-from bot.core import Core, build_core
-from bot.events import InboundEvent, InboundKind
+from bot.base.clock import SimClock
+from bot.config.settings import Settings
+from bot.live.core import Core, build_core
+from bot.base.events import InboundEvent, InboundKind
 from bot.nlu.base import Parser
 from bot.sandbox.on_platform import simulate_on_platform
 from bot.sandbox.scenario import AgentMove, load_scenario
-from bot.sandbox.simulation import SIM_CUSTOMER_REF, Simulation
+from bot.sandbox.player import SIM_CUSTOMER_REF, Simulation
 from bot.store.rows import CaseRow
 from bot.store.store import Store
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from statistics import mean, median
 from typing import Collection, Optional
 
-from bot.cases import SUPPORT
-from bot.records import OutboxKind, OutboxStatus
+from bot.conversation.cases import SUPPORT
+from bot.base.kinds import OutboxKind, OutboxStatus
 from bot.store.run_log import CaseRecord
 from bot.store.store import Store
 

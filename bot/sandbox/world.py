@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from bot.agent_events import AgentActionHandler
+from bot.base.agent_events import AgentActionHandler
 from bot.channels.base import Channel, EventHandler, SupportDesk
 from bot.channels.registry import default_registry
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.sandbox.platforms.base import DeskClient, Running, Seconds, wait_processed
 from bot.sandbox.platforms.registry import PlatformRegistry, default_platforms
 

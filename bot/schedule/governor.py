@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Optional, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import MessageClass, QuietHours, ScheduleSettings
+from bot.config.settings import MessageClass, QuietHours, ScheduleSettings
 
 WEEK = timedelta(days=7)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from bot.config import Anchor, Settings
-from bot.context import refill_key
+from bot.config.settings import Anchor, Settings
+from bot.conversation.context import refill_key
 from bot.store.rows import StoredOrder, TouchpointRow
 from bot.store.store import Store
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Optional
 
-from bot.cases import CaseHandler
-from bot.config import DEFAULT_PRIORITY, Anchor, ConfigError, MessageClass, Once, Settings
+from bot.conversation.cases import CaseHandler
+from bot.config.settings import DEFAULT_PRIORITY, Anchor, ConfigError, MessageClass, Once, Settings
 from bot.engine.machine import Begin, Owner, Timer, WakeKind
-from bot.runner import ConversationRunner
-from bot.clock import parse_iso
+from bot.conversation.runner import ConversationRunner
+from bot.base.clock import parse_iso
 from bot.schedule.governor import (OPEN_CASE, RECENT_TROUBLE, ContactFacts, Decision, cap_free_at, decide, explain,
                                    local_time)
 from bot.schedule.offers import offer_skip

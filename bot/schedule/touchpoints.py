@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Collection, Mapping, Optional
 
-from bot.config import Anchor, Audience, Items, MessageClass, Replenishment, ScheduleSettings, TouchpointKind
+from bot.config.settings import Anchor, Audience, Items, MessageClass, Replenishment, ScheduleSettings, TouchpointKind
 
 STATUSES = ("placed", "shipped", "delivered", "cancelled", "returned")
 CLOSED_STATUSES = frozenset({"cancelled", "returned"})

@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Optional
 
-from bot.records import CaseStatus, ConversationStatus, OutboxStatus, Owner
+from bot.base.kinds import CaseStatus, ConversationStatus, OutboxStatus, Owner
 from bot.store.store import Store
 
 OUTBOX_STATUSES = {s.value for s in OutboxStatus}

@@ -7,7 +7,7 @@ from typing import Optional
 
 from sqlite_utils import Database
 
-from bot.clock import iso, parse_iso
+from bot.base.clock import iso, parse_iso
 from bot.store import tables
 from bot.store.rows import FixNoticeRow, ProblemReport
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from sqlite_utils import Database
 
-from bot.clock import iso
+from bot.base.clock import iso
 from bot.store import tables
 from bot.store.rows import CaseRow, ErasureEntry
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 from sqlite_utils import Database
 
-from bot.clock import iso
+from bot.base.clock import iso
 from bot.store import tables
 from bot.store.rows import GiftCode, ReferralCode
 

@@ -35,12 +35,12 @@ from typing import Any, Optional, TypedDict
 
 from sqlite_utils import Database
 
-from bot.clock import iso, parse_iso
+from bot.base.clock import iso, parse_iso
 from bot.store.privacy import ERASED
 from bot.store.schema import migrate
 
 BY_CHOICES = ("sku", "category", "channel", "week", "cohort", "language")
-SUPPORT_CHANNEL = "support"        # the agents' channel in outbox rows (bot.cases.SUPPORT)
+SUPPORT_CHANNEL = "support"        # the agents' channel in outbox rows (bot.conversation.cases.SUPPORT)
 TENURE_BUCKETS = ((0, 2, "0-2 months"), (3, 5, "3-5 months"), (6, 11, "6-11 months"), (12, None, "12+ months"))
 
 # The slice key of a fact row, by `by`. Every fact query below selects the columns these use:

@@ -1,9 +1,9 @@
 """Typed rows: what the store hands to the rest of the bot (engine runner, scheduler, dispatcher,
 case desk, sandbox, report) instead of bare dicts, so a misspelt column is a mypy error and a
-status is an enum (bot/records.py), not a string compared by hand.
+status is an enum (bot/base/kinds.py), not a string compared by hand.
 
 Each row is frozen: a reader cannot change the store by changing the row; writes go through the
-store's methods. Timestamps stay the stored ISO text (`bot.clock.parse_iso` turns them into
+store's methods. Timestamps stay the stored ISO text (`bot.base.clock.parse_iso` turns them into
 datetimes where a caller computes with them); JSON columns arrive decoded.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import dataclasses
 import json
 from typing import TYPE_CHECKING, Any, Mapping, Optional, TypedDict, TypeVar
 
-from bot.records import CaseStatus, ConversationStatus, OutboxKind, OutboxStatus, Owner, WakeKind
+from bot.base.kinds import CaseStatus, ConversationStatus, OutboxKind, OutboxStatus, Owner, WakeKind
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -49,7 +49,7 @@ class CustomerRow:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class StoredOrder:
-    """An order as the store keeps it (`bot.orders.OrderRow` is a line of an orders file)."""
+    """An order as the store keeps it (`bot.orders.files.OrderRow` is a line of an orders file)."""
 
     order_id: str
     customer_id: int
@@ -212,7 +212,7 @@ class CaseAbout:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class OutboxRow:
-    """One queued send (bot/outbox.py is the only reader that sends it)."""
+    """One queued send (bot/live/outbox.py is the only reader that sends it)."""
 
     id: int
     channel: str

@@ -10,7 +10,7 @@ from typing import Optional
 
 from sqlite_utils import Database
 
-from bot.clock import parse_iso
+from bot.base.clock import parse_iso
 from bot.store import tables
 from bot.store.rows import MessageRow, OutboxRow
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bot import codes
+from bot.base import codes
 from bot.store.privacy import keyed
 
 migrations = Migrations("aftercare")

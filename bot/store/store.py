@@ -16,9 +16,9 @@ from typing import Any, Callable, Iterator, Optional
 
 from sqlite_utils import Database
 
-from bot import codes
-from bot.records import OutboxKind
-from bot.clock import iso, parse_iso
+from bot.base import codes
+from bot.base.kinds import OutboxKind
+from bot.base.clock import iso, parse_iso
 from bot.schedule.touchpoints import PastOrder
 from bot.store import tables
 from bot.store.files import private_store
@@ -77,7 +77,7 @@ class Store:
         return cls(Database(memory=True))
 
     def install_secret(self) -> bytes:
-        """This install's own key for personal codes when the config sets none (bot/codes.py): kept
+        """This install's own key for personal codes when the config sets none (bot/base/codes.py): kept
         beside the database file, so it lasts as long as the codes recorded there; a database in
         memory gets one for its lifetime."""
         if self._secret is None:

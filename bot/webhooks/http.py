@@ -1,7 +1,7 @@
 """POST /webhooks/shopify and POST /webhooks/orders on `aftercare run`'s HTTP server.
 
 Each delivery is checked (signature, size, shape) and then goes through the same upsert as an
-order file (`bot.importing.import_rows`), in one transaction with the record of its delivery
+order file (`bot.orders.importing.import_rows`), in one transaction with the record of its delivery
 id, so a repeat changes nothing. The delivery id is taken from what the signature covers (a
 Shopify payload's id and updated_at; our v1), never from an unsigned header. Answers: 200 done
 (or ignored, or a repeat); 401 a forged or stale signature; 409 a Shopify order payload older
@@ -17,10 +17,10 @@ from typing import Any, Optional
 from aiohttp import web
 
 from bot.channels.registry import default_registry
-from bot.clock import Clock, parse_iso
-from bot.config import Settings
-from bot.importing import ImportReport, import_rows, stored_rows
-from bot.orders import OrderFileError, OrderRow, RowError, parse_orders, parse_row
+from bot.base.clock import Clock, parse_iso
+from bot.config.settings import Settings
+from bot.orders.importing import ImportReport, import_rows, stored_rows
+from bot.orders.files import OrderFileError, OrderRow, RowError, parse_orders, parse_row
 from bot.store.store import Store
 from bot.webhooks.shopify import (FULFILLMENT_TOPICS, ORDER_TOPICS, Mapped, Unmappable, map_fulfillment, map_order,
                                   order_id_of, version_of)

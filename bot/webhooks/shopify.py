@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Optional
 
-from bot.clock import iso
-from bot.orders import OrderRow, parse_moment
+from bot.base.clock import iso
+from bot.orders.files import OrderRow, parse_moment
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/fulfilled", "orders/cancelled"})
 FULFILLMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update"})

@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import aiohttp
 
-from bot.agent_events import AgentActionKind
+from bot.base.agent_events import AgentActionKind
 from bot.channels.slack import SlackChannel
-from bot.events import Button, ChoiceMade, InboundKind, OutboundMessage, SendStatus
+from bot.base.events import Button, ChoiceMade, InboundKind, OutboundMessage, SendStatus
 from bot.sandbox.platforms.slack_api import SlackSandbox, Signing
 from bot.sandbox.platforms.slack_delivery import event_envelope, json_body, signed_headers
 

@@ -1,12 +1,12 @@
 """Escaping, splitting and payload normalization for Slack: pure functions, captured JSON."""
 import pytest
 
-from bot.agent_events import AgentActionKind
+from bot.base.agent_events import AgentActionKind
 from bot.channels.slack_blocks import (
     case_card, escape_customer_text, fit, mention, question_messages, split_escaped,
 )
 from bot.channels.slack_inbound import RecentIds, agent_click, agent_reply, customer_message
-from bot.events import InboundKind
+from bot.base.events import InboundKind
 
 
 @pytest.mark.parametrize("raw, shown", [

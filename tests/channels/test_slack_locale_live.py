@@ -9,13 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from bot.clock import SimClock
-from bot.config import Settings
-from bot.core import Core, build_core
-from bot.i18n import load_catalogs
-from bot.importing import import_rows
-from bot.mainloop import MainLoop
-from bot.orders import OrderRow
+from bot.base.clock import SimClock
+from bot.config.settings import Settings
+from bot.live.core import Core, build_core
+from bot.i18n.catalogs import load_catalogs
+from bot.orders.importing import import_rows
+from bot.live.mainloop import MainLoop
+from bot.orders.files import OrderRow
 from bot.sandbox.world import SandboxWorld
 from bot.store.store import Store
 from tests.support.harness import DIALOGS, T0, make_settings, shipped_flows

@@ -7,7 +7,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from bot.events import InboundEvent, InboundKind
+from bot.base.events import InboundEvent, InboundKind
 from bot.sandbox.platforms.slack_delivery import Signing, event_envelope, json_body, signed_headers
 from tests.support.live_stack import Stack
 from tests.support.waiting import until

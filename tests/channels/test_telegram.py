@@ -18,7 +18,7 @@ from telegram.error import (
 from bot.channels.telegram import (
     TelegramChannel, inline_keyboard, keyboard_rows, send_result_for, split_text, update_to_event,
 )
-from bot.events import Button, ChoiceMade, InboundKind, OutboundMessage, SendStatus
+from bot.base.events import Button, ChoiceMade, InboundKind, OutboundMessage, SendStatus
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")

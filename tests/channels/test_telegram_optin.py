@@ -10,11 +10,11 @@ import pytest
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_links import make_link_token
 from bot.channels.console import MemoryDesk
-from bot.clock import SystemClock
-from bot.config import load_settings
-from bot.core import build_core
-from bot.importing import import_rows
-from bot.orders import OrderRow
+from bot.base.clock import SystemClock
+from bot.config.settings import load_settings
+from bot.live.core import build_core
+from bot.orders.importing import import_rows
+from bot.orders.files import OrderRow
 from bot.sandbox.platforms.telegram_api import TelegramLimits, TelegramSandbox
 from bot.sandbox.world import wait_processed
 from bot.store.store import Store

@@ -11,11 +11,11 @@ import pytest
 from bot.channels.console import MemoryDesk
 from bot.channels.registry import ChannelRegistry, default_registry, desk_channel
 from bot.channels.spec import Capability
-from bot.clock import SimClock, parse_iso
-from bot.core import build_core, default_limits
-from bot.events import InboundEvent, InboundKind
-from bot.importing import import_rows
-from bot.orders import parse_orders
+from bot.base.clock import SimClock, parse_iso
+from bot.live.core import build_core, default_limits
+from bot.base.events import InboundEvent, InboundKind
+from bot.orders.importing import import_rows
+from bot.orders.files import parse_orders
 from bot.store.store import Store
 from tests.channels.webchat import SPEC, WebChatChannel
 from tests.support.harness import T0, RecordingParser, make_settings, shipped_flows

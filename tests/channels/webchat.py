@@ -6,11 +6,11 @@ import itertools
 import re
 from typing import Optional
 
-from bot.agent_events import AgentActionHandler
+from bot.base.agent_events import AgentActionHandler
 from bot.channels.base import EventHandler
 from bot.channels.spec import Capability, ChannelSpec
-from bot.configmodel import ConfigModel
-from bot.events import ChoiceMade, OutboundMessage, SendResult, SendStatus
+from bot.config.model import ConfigModel
+from bot.base.events import ChoiceMade, OutboundMessage, SendResult, SendStatus
 
 
 class WebChatSettings(ConfigModel):

@@ -9,7 +9,7 @@ from bot.engine.flows import FlowSet
 from bot.engine.machine import (Answer, Begin, Context, ConversationState, Engine, Handback, Outcome, Timer,
                                 Timing)
 from bot.nlu.base import Entity, Parse
-from bot.optout import means_stop
+from bot.conversation.optout import means_stop
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -36,7 +36,7 @@ def context(has_open_case: bool = False, upsell_offered_before: bool = False,
 
 def text(words: str, intent: str = "nlu_fallback", **entities: str) -> Answer:
     parse = Parse(words, intent, 0.9, tuple(Entity(k, v) for k, v in entities.items()))
-    return Answer(text=words, parse=parse, stop=means_stop(parse))   # as the inbound handler asks bot/optout.py
+    return Answer(text=words, parse=parse, stop=means_stop(parse))   # as the inbound handler asks bot/conversation/optout.py
 
 
 def button(value: str, parse_as: Optional[str] = None) -> Answer:

@@ -8,10 +8,10 @@ import time
 from collections import Counter, defaultdict
 from datetime import timedelta
 
-from bot.clock import SimClock, SystemClock
-from bot.core import default_limits
-from bot.events import OutboundMessage, SendResult, SendStatus
-from bot.outbox import Dispatcher, Limits
+from bot.base.clock import SimClock, SystemClock
+from bot.live.core import default_limits
+from bot.base.events import OutboundMessage, SendResult, SendStatus
+from bot.live.outbox import Dispatcher, Limits
 from bot.store.store import Store
 from tests.support.harness import T0, FakeChannel, make_settings
 from tests.support.waiting import until

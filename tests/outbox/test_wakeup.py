@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.app import run_live, serve
-from bot.clock import SystemClock
-from bot.core import default_limits
-from bot.events import InboundKind
+from bot.live.app import run_live, serve
+from bot.base.clock import SystemClock
+from bot.live.core import default_limits
+from bot.base.events import InboundKind
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.store.store import Store
 from tests.support.harness import Harness, make_settings

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.digest import WeeklyDigest, compose, last_slot, week_before
+from bot.ops.digest import WeeklyDigest, compose, last_slot, week_before
 from bot.store.reporting import Period
 from tests.support.harness import Harness, make_settings
 

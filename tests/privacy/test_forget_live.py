@@ -8,11 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.channels.telegram_links import make_link_token
-from bot.clock import SimClock
-from bot.core import build_core
-from bot.importing import import_rows
-from bot.orders import OrderRow
-from bot.privacy import find_customer, forget_customer
+from bot.base.clock import SimClock
+from bot.live.core import build_core
+from bot.orders.importing import import_rows
+from bot.orders.files import OrderRow
+from bot.ops.data_rights import find_customer, forget_customer
 from bot.sandbox.on_platform import DeskAgent
 from bot.sandbox.platforms.telegram_driver import TELEGRAM_CHAT, TelegramCustomer
 from bot.sandbox.scenario import load_scenario

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import parse_iso
-from bot.config import ConfigError, load_settings
-from bot.privacy import Retention
+from bot.base.clock import parse_iso
+from bot.config.settings import ConfigError, load_settings
+from bot.ops.data_rights import Retention
 from bot.sandbox.demo import SandboxDemo
 from bot.sandbox.simulate import simulate_file
 from bot.store.privacy import ERASED

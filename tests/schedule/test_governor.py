@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import QuietHours, ScheduleSettings, Settings
+from bot.config.settings import QuietHours, ScheduleSettings, Settings
 from bot.schedule.governor import (
     ContactFacts,
     Decision,

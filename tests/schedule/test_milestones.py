@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bot.config import Audience
-from bot.importing import import_file
+from bot.config.settings import Audience
+from bot.orders.importing import import_file
 from bot.schedule.touchpoints import OrderFacts, PastOrder, touchpoints_for
 from bot.store.store import Store
 from tests.support.harness import Harness, make_settings

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.clock import iso
-from bot.config import ConfigError
+from bot.base.clock import iso
+from bot.config.settings import ConfigError
 from bot.engine.flows import load_flows
 from tests.support.harness import CONFIG, DIALOGS, Harness, make_settings
 

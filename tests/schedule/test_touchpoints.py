@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import MessageClass, Replenishment, ScheduleSettings, load_settings
+from bot.config.settings import MessageClass, Replenishment, ScheduleSettings, load_settings
 from bot.schedule.touchpoints import (
     OrderFacts,
     Touchpoint,

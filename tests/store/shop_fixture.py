@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from bot.clock import iso
+from bot.base.clock import iso
 from bot.store.store import Store
 
 UTC = timezone.utc

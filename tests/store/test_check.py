@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.store.check import problems
-from bot.events import InboundKind
+from bot.base.events import InboundKind
 from tests.support.harness import Harness, make_settings, shipped_flows
 
 STEPS = {name: flow.steps for name, flow in shipped_flows().flows.items()}

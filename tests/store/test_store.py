@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlite_utils import Database
 
-from bot.clock import iso
+from bot.base.clock import iso
 from bot.store.store import Store
 
 UTC = timezone.utc

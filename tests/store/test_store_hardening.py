@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.events import InboundKind
-from bot.privacy import forget_customer
+from bot.base.events import InboundKind
+from bot.ops.data_rights import forget_customer
 from bot.store.privacy import ERASED
 from bot.store.store import Store
 from tests.support.harness import Harness, make_settings

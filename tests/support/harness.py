@@ -10,16 +10,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from bot.agent_events import AgentAction, AgentActionKind
+from bot.base.agent_events import AgentAction, AgentActionKind
 from bot.channels.console import MemoryDesk
-from bot.clock import SimClock, parse_iso
-from bot.config import Settings, load_settings
-from bot.core import Core, build_core
+from bot.base.clock import SimClock, parse_iso
+from bot.config.settings import Settings, load_settings
+from bot.live.core import Core, build_core
 from bot.engine.flows import load_flows
-from bot.events import ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus
-from bot.importing import import_rows
+from bot.base.events import ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus
+from bot.orders.importing import import_rows
 from bot.nlu.base import Parse, SyncParser
-from bot.orders import OrderRow
+from bot.orders.files import OrderRow
 from bot.store.rows import CaseRow, ConversationRow, ResponseRow, TouchpointRow
 from bot.store.store import Store
 from tests.support.table_parser import TableParser

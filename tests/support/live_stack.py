@@ -8,11 +8,11 @@ import time
 from datetime import timedelta
 
 from bot.channels.telegram import TelegramChannel
-from bot.clock import SystemClock
-from bot.core import build_core
-from bot.mainloop import MainLoop
-from bot.importing import import_rows
-from bot.orders import OrderRow
+from bot.base.clock import SystemClock
+from bot.live.core import build_core
+from bot.live.mainloop import MainLoop
+from bot.orders.importing import import_rows
+from bot.orders.files import OrderRow
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.sandbox.world import SandboxWorld
 from bot.store.store import Store

@@ -29,7 +29,7 @@ from aiohttp.http import HttpVersion11, RawRequestMessage
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from bot.clock import SimClock
+from bot.base.clock import SimClock
 from bot.store.check import problems
 from bot.store.store import Store
 from bot.webhooks.http import OrderWebhooks, web_app
@@ -299,8 +299,8 @@ async def test_orders_route_survives_10000_hostile_deliveries(hooks, caplog):
 
 
 def _iso(value: str) -> str:
-    from bot.clock import iso
-    from bot.orders import parse_moment
+    from bot.base.clock import iso
+    from bot.orders.files import parse_moment
     return iso(parse_moment(value)) or ""
 
 

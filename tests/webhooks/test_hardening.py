@@ -11,10 +11,10 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.clock import SimClock
-from bot.config import ConfigError, load_settings
-from bot.core import build_core
-from bot.health import start_health
+from bot.base.clock import SimClock
+from bot.config.settings import ConfigError, load_settings
+from bot.live.core import build_core
+from bot.live.health import start_health
 from bot.store.store import Store
 from bot.webhooks.http import OrderWebhooks
 from bot.webhooks.signing import check_orders_signature, shopify_hmac, shopify_valid, sign_orders

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 import aiohttp
 import pytest
 
-from bot.health import start_health
-from bot.clock import SimClock
-from bot.core import build_core
+from bot.live.health import start_health
+from bot.base.clock import SimClock
+from bot.live.core import build_core
 from bot.store.rows import TouchpointRow
 from bot.store.store import Store
 from bot.webhooks.http import OrderWebhooks

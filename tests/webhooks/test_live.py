@@ -11,8 +11,8 @@ import time
 
 import aiohttp
 
-from bot.app import run_live
-from bot.clock import SystemClock
+from bot.live.app import run_live
+from bot.base.clock import SystemClock
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.store.store import Store
 from bot.webhooks.signing import sign_orders

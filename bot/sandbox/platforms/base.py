@@ -8,10 +8,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping, Optional, Protocol
 
-from bot.agent_events import AgentActionHandler, AgentActionKind
+from bot.base.agent_events import AgentActionHandler, AgentActionKind
 from bot.channels.base import Channel, EventHandler, SupportDesk
-from bot.config import Settings
-from bot.orders import OrderRow
+from bot.config.settings import Settings
+from bot.orders.files import OrderRow
 from bot.store.store import Store
 
 Seconds = Callable[[], float]        # what drives the servers' rate limits (a simulated clock's)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from bot.agent_events import AgentActionHandler, AgentActionKind
+from bot.base.agent_events import AgentActionHandler, AgentActionKind
 from bot.channels.base import Channel, EventHandler, SupportDesk
 from bot.channels.slack_blocks import CHOICE_PREFIX, CLAIM_ACTION, RESOLVE_ACTION
-from bot.config import Settings
-from bot.orders import OrderRow
+from bot.config.settings import Settings
+from bot.orders.files import OrderRow
 from bot.sandbox.platforms.base import CaseCard, DeskClient, DeskPost, Platform, PlatformCustomer, Seconds, Seen, Side
 from bot.sandbox.platforms.slack_api import Message, SlackSandbox
 from bot.store.store import Store

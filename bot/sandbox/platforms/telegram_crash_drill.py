@@ -25,10 +25,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
-from bot.config import load_settings
-from bot.importing import import_rows
+from bot.config.settings import load_settings
+from bot.orders.importing import import_rows
 from bot.nlu.base import Parse
-from bot.orders import OrderRow
+from bot.orders.files import OrderRow
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.sandbox.platforms.telegram_limits import TelegramLimits
 from bot.store.store import Store

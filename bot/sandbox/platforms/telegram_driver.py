@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from bot.agent_events import AgentActionHandler
+from bot.base.agent_events import AgentActionHandler
 from bot.channels.base import Channel, EventHandler
 from bot.channels.telegram_links import make_link_token
-from bot.config import Settings
-from bot.orders import OrderRow
+from bot.config.settings import Settings
+from bot.orders.files import OrderRow
 from bot.sandbox.platforms.base import DeskClient, Platform, PlatformCustomer, Seconds, Seen, Side, wait_processed
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.store.store import Store

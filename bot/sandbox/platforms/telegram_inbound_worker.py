@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 from bot.channels.telegram import TelegramChannel
-from bot.clock import SystemClock
-from bot.config import load_settings
-from bot.core import build_core
+from bot.base.clock import SystemClock
+from bot.config.settings import load_settings
+from bot.live.core import build_core
 from bot.nlu.base import Parser
 from bot.store.store import Store
 

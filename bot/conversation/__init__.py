@@ -1,0 +1,1 @@
+"""The conversation services: one inbound entry, the runner that applies an engine step in one transaction, cases on the support desk, and what they need (context, opt-out, identities, language choice)."""

@@ -1,0 +1,118 @@
+"""Build the engine's read-only Context (template variables, guards' facts) from the store.
+
+The template variables are the vocabulary's: each registered `Variable` computes its value from
+the same `Facts`, so a new variable is one registration, never an edit here.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from bot.base.codes import personal_code
+from bot.config.settings import Settings
+from bot.engine.flows import Tips
+from bot.engine.state import Context, Timing
+from bot.engine.vocabulary import Facts, Vocabulary
+from bot.i18n.catalogs import Catalogs, pick_language, translator
+from bot.store.rows import CustomerRow, as_mapping
+from bot.store.store import Store
+
+
+def timing(settings: Settings) -> Timing:
+    schedule = settings.schedule
+    return Timing(schedule.reminder_after, schedule.close_after, schedule.not_used_yet_delay)
+
+
+def build_context(store: Store, settings: Settings, customer_id: int, order_id: Optional[str],
+                  sku: Optional[str], vocabulary: Vocabulary,
+                  catalogs: Optional[Catalogs] = None, platform_language: Optional[str] = None,
+                  touchpoint: Optional[str] = None, tips: Optional[Tips] = None) -> Context:
+    """Everything a flow may mention about this customer, order and product, in their language
+    (`touchpoint`: the kind of touchpoint that started the conversation, for its milestone gift;
+    `tips`: the onboarding tips of dialogs/tips.yml)."""
+    item = _item(store, order_id, sku)
+    customer = store.customers.get(customer_id)
+    language = customer_language(settings, customer, platform_language)
+    translate = translator(catalogs or Catalogs(), language)
+    facts = Facts(customer=as_mapping(customer), item=item, order_id=order_id,
+                  sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings,
+                  order=_order(store, order_id), touchpoint=touchpoint or "",
+                  orders=store.orders.count_for_customer(customer_id), language=language, translate=translate,
+                  history=history(store, customer_id), code_key=code_key(settings, store),
+                  issued=issued_codes(store, customer_id))
+    key = offer_key(settings, item.get("sku") or sku or "")
+    refill = refill_key(settings, item.get("sku") or sku or "")
+    has_case = store.cases.active_for_customer(customer_id) is not None
+    return Context(variables=vocabulary.values(facts), timing=timing(settings), has_open_case=has_case,
+                   upsell_offered_before=store.conversations.offer_made_before(customer_id, key) if key else False,
+                   offer_key=key, referral_asked_before="referral" in facts.issued, refill_key=refill,
+                   refill_offered_before=store.conversations.offer_made_before(customer_id, refill) if refill else False,
+                   earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {},
+                   translate=translate, language=language,
+                   tips=tips.for_product(facts.sku, facts.category) if tips else {})
+
+
+def history(store: Store, customer_id: int) -> dict[str, dict]:
+    """What the customer told us before, for the `last_*` template variables: their latest case,
+    their latest resolved case and their latest score (each left out when there is none)."""
+    found = {"last_case": store.cases.latest_for_customer(customer_id),
+             "last_resolved": store.cases.latest_for_customer(customer_id, resolved=True),
+             "last_score": store.conversations.last_score(customer_id)}
+    return {key: as_mapping(row) for key, row in found.items() if row}
+
+
+def code_key(settings: Settings, store: Store) -> bytes:
+    """The key of personal codes: referrals.secret (${AFTERCARE_SECRET}), else the install's own."""
+    configured = settings.referrals.secret
+    return configured.get_secret_value().encode() if configured else store.install_secret()
+
+
+def referral_code(store: Store, settings: Settings, customer_ref: str) -> str:
+    """The referral code of the customer with this reference: the one they were given, else the
+    one they would be given (what a storefront keeps from their personal link)."""
+    customer_id = store.customers.id_of_ref(customer_ref)
+    given = store.referrals.of_customer(customer_id) if customer_id is not None else None
+    return given.code if given else personal_code(code_key(settings, store), "referral", customer_ref)
+
+
+def issued_codes(store: Store, customer_id: int) -> dict[str, str]:
+    """The personal codes this customer was given: "referral", and "gift:<kind>" per milestone."""
+    given = {f"gift:{gift.kind}": gift.code for gift in store.referrals.gifts(customer_id)}
+    referral = store.referrals.of_customer(customer_id)
+    if referral:
+        given["referral"] = referral.code
+    return given
+
+
+def customer_language(settings: Settings, customer: CustomerRow, platform_language: Optional[str] = None) -> str:
+    """Whose language: the customer's own choice (/language), else the order's `language`
+    column, else what the platform says (the language code or locale the channel reports), else
+    the shop's default. Regional variants fall back to their base language's texts."""
+    return pick_language([customer.language_choice, customer.language, platform_language],
+                         settings.languages.enabled, settings.languages.default)
+
+
+def _item(store: Store, order_id: Optional[str], sku: Optional[str]) -> dict[str, Any]:
+    """The line item the conversation is about (else the order's first), as `Facts` reads it."""
+    if not order_id:
+        return {}
+    items = store.orders.items(order_id)
+    for item in items:
+        if item.sku == sku:
+            return as_mapping(item)
+    return as_mapping(items[0]) if items else {}
+
+
+def _order(store: Store, order_id: Optional[str]) -> dict[str, Any]:
+    order = store.orders.get(order_id) if order_id else None
+    return as_mapping(order) if order else {}
+
+
+def offer_key(settings: Settings, sku: str) -> Optional[str]:
+    """The distinct offer `offer_upsell` makes for this SKU: its upsell (upsell.skus)."""
+    return f"upsell:{sku}" if sku in settings.upsell.skus else None
+
+
+def refill_key(settings: Settings, sku: str) -> Optional[str]:
+    """The distinct offer `offer_refill` makes for this SKU: its refill, at the expected run-out
+    (upsell.replenishment); a check-in never makes it."""
+    return f"refill:{sku}" if sku in settings.upsell.replenishment else None
