@@ -42,6 +42,7 @@ _JSON_SPACE = " \t\n\r"
 _SHIPMENT_STATUS = re.compile(r"[a-z][a-z_]{0,39}")
 _REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+YEARS = (1970, 2199)           # the dates an order can plausibly carry
 
 
 class OrderFileError(SourceError):
@@ -375,14 +376,21 @@ def _parse_when(value: str) -> tuple[datetime, bool]:
     try:
         if _DATE_ONLY.fullmatch(value):
             day = date.fromisoformat(value)
+            if not YEARS[0] <= day.year <= YEARS[1]:
+                raise _Invalid(f'"{value}" is not a plausible date (years {YEARS[0]}-{YEARS[1]})')
             return datetime(day.year, day.month, day.day, tzinfo=timezone.utc), True
         text = value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.astimezone(timezone.utc)
+    except _Invalid:
+        raise
+    except (ValueError, OverflowError):            # 0001-01-01T00:00+05:00 has no UTC
         raise _Invalid(f'"{value}" is not a date') from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc), False
+    if not YEARS[0] <= moment.year <= YEARS[1]:   # schedules add days and weeks: 9999-12-31 overflows
+        raise _Invalid(f'"{value}" is not a plausible date (years {YEARS[0]}-{YEARS[1]})')
+    return moment, False
 
 
 def parse_moment(value: str) -> datetime:

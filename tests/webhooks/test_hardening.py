@@ -268,3 +268,11 @@ async def test_the_webhook_routes_never_log_the_secrets(server, caplog):
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert SHOPIFY_SECRET not in text and ORDERS_SECRET not in text
     assert aiohttp                                                        # the live client is real
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+05:00", "9999-12-31"])
+async def test_dates_no_schedule_can_hold_get_422_not_500(server, when):
+    """Found by the fuzz: a shipped_at of 9999-12-31 overflowed the schedule's date arithmetic."""
+    status, answer = await server.orders(own_order(shipped_at=when))
+    assert (status, answer["field"]) == (422, "line 1") and "shipped_at" in answer["reason"]
+    assert server.snapshot()["orders"] == []
