@@ -257,7 +257,7 @@ async def test_orders_route_survives_10000_hostile_deliveries(hooks, caplog):
             clock.advance(timedelta(seconds=rng.randrange(30, 400)))
         roll = rng.random()
         if roll < 0.30 or not sent:                       # a new delivery
-            body = dumps(rng, {"orders": [own_row(rng, rng.randrange(200)) for _ in range(rng.randrange(1, 3))]})
+            body = dumps(rng, {"orders": [own_row(rng, n) for n in rng.sample(range(200), rng.randrange(1, 3))]})
             header = sign_orders(secret, body, now())
             tally.check("new", await deliver(body, header), {200}, body)
             sent.append((body, header, now()))
