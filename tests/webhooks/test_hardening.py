@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.base.clock import SimClock
+from bot.channels.registry import section, section_models
 from bot.config.settings import ConfigError, load_settings
 from bot.live.core import build_core
 from bot.live.health import start_health
@@ -51,9 +52,13 @@ async def server():
                                            ("TELEGRAM_BOT_TOKEN", "channels.telegram.token")])
 def test_a_set_but_empty_secret_is_a_config_error_naming_the_key(variable, key):
     with pytest.raises(ConfigError, match=f"{key}: is set but empty"):
-        load_settings(CONFIG, environ={variable: ""})
+        load_settings(CONFIG, environ={variable: ""}, channels=section_models())
     with pytest.raises(ConfigError, match=f"{key}: is set but empty"):
-        load_settings(CONFIG, environ={variable: "   "})
+        load_settings(CONFIG, environ={variable: "   "}, channels=section_models())
+    if key.startswith("channels."):                 # loaded without the channels: checked when read
+        settings = load_settings(CONFIG, environ={variable: ""})
+        with pytest.raises(ConfigError, match=f"{key}: is set but empty"):
+            section(settings, key.split(".")[1])
 
 
 def test_a_short_signing_secret_is_a_config_error_that_never_shows_it():
