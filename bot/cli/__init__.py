@@ -15,6 +15,7 @@ from bot.cli.customer import customer
 from bot.cli.doctor import doctor
 from bot.cli.flows import flows
 from bot.cli.nlu import nlu
+from bot.cli.nlu_serve import serve as nlu_serve
 from bot.cli.ops import cases, due, orders
 from bot.cli.play import chat, simulate
 from bot.cli.report import browse, report
@@ -55,5 +56,6 @@ def main(ctx: click.Context, config_path: str) -> None:
     ctx.obj.update(config_path=config_path, settings=lambda: settings_from(ctx), store=open_store)
 
 
+nlu.add_command(nlu_serve)
 for command in (flows, nlu, orders, due, cases, simulate, chat, run, report, browse, customer, tell_fixed, doctor):
     main.add_command(command)

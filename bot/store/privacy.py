@@ -52,7 +52,7 @@ def suppression_hash(kind: str, value: str, key: bytes) -> str:
     or a channel name; emails compare lowercased). Keyed, so a copy of the store does not tell
     whether a given e-mail or order number was forgotten (an unkeyed sha256 of an e-mail is
     guessed from a list of e-mails); the inner sha256 is what rows made before the key had
-    (migration m012 keyed them). The key is the install's own secret (`<db>.secret`, made at the
+    (migration m014 keyed them). The key is the install's own secret (`<db>.secret`, made at the
     first forget), not referrals.secret: a changed config must not make the forgotten contactable."""
     value = value.strip().lower() if kind == "email" else value.strip()
     return keyed(hashlib.sha256(f"{kind}:{value}".encode()).hexdigest(), key)
@@ -233,6 +233,9 @@ class Privacy:
         counts["cases"] = ex(
             "update escalations set text = ?, photos = '[]', resolved_at = coalesce(resolved_at, ?), "
             "status = 'resolved' where customer_id = ?", [ERASED, at, customer_id]).rowcount
+        # agents' notes on their cases may name them: the desk's log keeps the act, not the words
+        ex("update desk_actions set detail = ? where kind = 'note' and case_id in "
+           "(select id from escalations where customer_id = ?)", [ERASED, customer_id])
         counts["conversations"] = ex(
             "update conversations set slots = json_remove(coalesce(slots, '{}'), '$.last_text', '$.photos'), "
             "status = 'closed', wake_at = null, wake_kind = null, owner = 'bot', updated_at = ? "

@@ -93,7 +93,7 @@ def test_the_migration_keys_the_unkeyed_rows_of_an_older_store(tmp_path):
     db = Database(path)
     legacy = hashlib.sha256(b"email:fay@example.com").hexdigest()          # what m004 stored
     db.execute("insert into suppressed (hash, at) values (?, '2026-01-01')", [legacy])
-    db.execute("delete from _sqlite_migrations where name = 'm013_keyed_suppression'")
+    db.execute("delete from _sqlite_migrations where name = 'm014_keyed_suppression'")
     db.conn.commit()
     db.close()
     store = Store.open(path)
