@@ -1,11 +1,16 @@
-"""The rooms of bot/ keep to their doors: no import cycles (grimp builds the graph, in-function
-imports included), no SQL outside bot/store, no module reaching into another's private names."""
+"""The rooms of bot/ keep to their doors: the layers and forbidden imports declared in
+pyproject.toml (import-linter), no import cycles (grimp builds the graph, in-function imports
+included), no SQL outside bot/store, no module reaching into another's private names."""
 from __future__ import annotations
 
 import ast
+import shutil
+import sys
 from pathlib import Path
 
 import grimp
+import pytest
+from importlinter.cli import lint_imports
 
 BOT = Path(__file__).resolve().parents[1] / "bot"
 
@@ -54,6 +59,37 @@ def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
                 if len(group) > 1:
                     groups.append(sorted(group))
     return groups
+
+
+ROOT = BOT.parent
+
+
+def test_the_import_contracts_hold(capsys):
+    """pyproject.toml's [tool.importlinter]: the layers (types at the bottom, entry points on top,
+    so no two packages import each other), the pure engine (no store, channel, schedule, NLU or
+    I/O, directly or through another module), channels that never reach the store or the CLI."""
+    code = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
+    assert code == 0, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("room,line,broken", [
+    ("engine/moves.py", "import sqlite_utils", "The engine is pure"),
+    ("engine/moves.py", "from bot.schedule import governor", "Layers"),
+    ("channels/console.py", "from bot.store import store", "Channels never open the store"),
+])
+def test_the_import_contracts_catch_a_break(tmp_path, monkeypatch, capsys, room, line, broken):
+    """The same contracts on a copy of bot/ with one forbidden import added: they fail."""
+    shutil.copytree(BOT, tmp_path / "bot", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with (tmp_path / "bot" / room).open("a", encoding="utf-8") as module:
+        module.write(f"\n{line}  # noqa\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    for name in [m for m in sys.modules if m == "bot" or m.startswith("bot.")]:
+        monkeypatch.delitem(sys.modules, name)
+    code = lint_imports(config_filename=str(tmp_path / "pyproject.toml"), no_cache=True, no_logo=True)
+    out = capsys.readouterr().out
+    assert code == 1 and broken in out.split("Broken contracts")[-1], out
 
 
 def test_the_cycle_finder_finds_a_cycle():

@@ -19,7 +19,11 @@ BAD_ORDERS = ROOT / "tests" / "data" / "bad_orders.csv"
 
 
 def commands(group: click.Group, prefix: tuple[str, ...] = ()):
-    for name, command in sorted(group.commands.items()):
+    """Every command, the plugins' included (the group lists them)."""
+    ctx = click.Context(group)
+    for name in sorted(group.list_commands(ctx)):
+        command = group.get_command(ctx, name)
+        assert command is not None
         yield prefix + (name,), command
         if isinstance(command, click.Group):
             yield from commands(command, prefix + (name,))

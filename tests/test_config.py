@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import ConfigError, Settings, load_settings
+from bot.channels.registry import section_models
+from bot.config import settings as config
+from bot.config.settings import ConfigError, Settings
 from tests.support.harness import CONFIG
+
+
+def load_settings(*args, **kwargs) -> Settings:
+    """As the CLI loads them: after the channels (plugins) are known, so their sections are checked too."""
+    return config.load_settings(*args, channels=section_models(), **kwargs)
 
 ENV = {"TELEGRAM_BOT_TOKEN": "123456:AAAA-telegram-secret", "SLACK_BOT_TOKEN": "xoxb-slack-secret",
        "SLACK_SIGNING_SECRET": "signing-secret-value", "AFTERCARE_LINK_SECRET": "link-secret-value",
@@ -61,7 +68,7 @@ def test_shipped_config_loads_without_any_environment():
 
 def test_defaults_without_a_file_body(tmp_path):
     settings = load_settings(write(tmp_path, "# nothing\n"), environ={})
-    assert settings == Settings().copy(update={"config_path": tmp_path / "config.yml"})
+    assert settings == config.settings_model(section_models())().copy(update={"config_path": tmp_path / "config.yml"})
 
 
 def test_sku_override_beats_category():

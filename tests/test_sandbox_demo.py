@@ -20,7 +20,8 @@ from bot.config.settings import load_settings
 from bot.sandbox.platforms.slack_driver import SlackSide
 from bot.sandbox.platforms.telegram_driver import TelegramSide
 from bot.sandbox.demo import SandboxDemo, run_sandbox
-from bot.schedule.governor import quiet_until, resolve_zone
+from bot.base.clock import resolve_zone
+from bot.schedule.governor import quiet_until
 from bot.store.reporting import Period, Reporting
 from bot.store.store import Store
 from tests.support.table_parser import TableParser

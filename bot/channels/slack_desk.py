@@ -12,13 +12,14 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.base.errors import AftercareError
 from bot.channels.slack_blocks import case_card, mention, question_messages, text_message
 from bot.base.events import SendResult, SendStatus
 
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
-class SlackUnavailable(RuntimeError):
+class SlackUnavailable(AftercareError, RuntimeError):
     """Slack could not answer a lookup (network, rate limit, server error); try later."""
 
 

@@ -31,6 +31,8 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
+from bot.base.errors import AftercareError
+
 log = logging.getLogger(__name__)
 
 # The handler: True when the update reached the app, False when it was deliberately ignored;
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 UpdateHandler = Callable[[Update], Awaitable[bool]]
 
 
-class MalformedUpdate(ValueError):
+class MalformedUpdate(AftercareError, ValueError):
     """An update that parsed but carries fields of the wrong type or shape."""
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BACKOFF = 30.0

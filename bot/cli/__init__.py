@@ -9,8 +9,8 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 import click
 
-from bot.channels.registry import default_registry
-from bot.base.codes import SecretFileError
+from bot.base.errors import AftercareError
+from bot.cli.common import open_store, plugins_of, settings_from
 from bot.cli.customer import customer
 from bot.cli.flows import flows
 from bot.cli.nlu import nlu
@@ -22,14 +22,23 @@ from bot.cli.tell_fixed import tell_fixed
 
 
 class AftercareGroup(click.Group):
-    """Every command that starts the bot's core reads the install secret: a broken secret file
-    is one line naming the file and the problem, whichever command met it, not a traceback."""
+    """The built-in commands plus every plugin's (`aftercare_cli_commands`). Any error Aftercare
+    names on purpose (`AftercareError`: a broken secret file, a bad config or flow file, an
+    untrained model...) is one line and exit code 1, whichever command met it, never a
+    traceback. Anything else is a bug and keeps its traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *(c.name for c in plugins_of(ctx).commands())})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        return found or next((c for c in plugins_of(ctx).commands() if c.name == cmd_name), None)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except SecretFileError as exc:
-            raise click.ClickException(str(exc)) from None
+        except AftercareError as exc:
+            raise click.ClickException(" ".join(str(exc).split())) from None
 
 
 @click.group(cls=AftercareGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,11 +48,11 @@ class AftercareGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: str) -> None:
     """Aftercare: post-purchase check-ins with customers on their chat channels."""
-    ctx.obj = {"config_path": config_path}
+    # what a plugin's command (a channel's, say) is handed instead of importing the CLI or the
+    # store; `plugins` is already there (loaded to find the command, or given by a test)
+    plugins_of(ctx)
+    ctx.obj.update(config_path=config_path, settings=lambda: settings_from(ctx), store=open_store)
 
 
 for command in (flows, nlu, orders, due, cases, simulate, chat, run, report, browse, customer, tell_fixed):
     main.add_command(command)
-for spec in default_registry():          # the commands a channel brings (e.g. its opt-in links)
-    if (channel_command := spec.command()) is not None:
-        main.add_command(channel_command)

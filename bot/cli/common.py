@@ -6,15 +6,26 @@ from pathlib import Path
 
 import click
 
-from bot.config.settings import ConfigError, Settings, load_settings
+from bot.config.settings import ConfigError, Settings
+from bot.plugins.manager import Plugins
 from bot.store.store import Store
 
 
+def plugins_of(ctx: click.Context) -> Plugins:
+    """This invocation's plugins: given by the caller (`obj={"plugins": ...}`, a test's), else the
+    default ones and every installed package's, loaded once."""
+    obj = ctx.find_root().ensure_object(dict)
+    if "plugins" not in obj:
+        obj["plugins"] = Plugins.load()
+    return obj["plugins"]
+
+
 def settings_from(ctx: click.Context) -> Settings:
-    """The validated config, or a clean exit naming the file, line and problem."""
+    """The validated config (every plugin channel's section included), or a clean exit naming
+    the file, line and problem."""
     path = ctx.find_root().obj["config_path"]
     try:
-        return load_settings(Path(path))
+        return plugins_of(ctx).load_settings(Path(path))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 

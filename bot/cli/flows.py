@@ -8,7 +8,8 @@ import click
 from bot.cli.common import settings_from
 from bot.engine.flows import FlowError, mermaid
 from bot.engine.vocabulary import describe, markdown
-from bot.i18n.catalogs import check_translations, variable_words
+from bot.engine.vocabulary import variable_words
+from bot.i18n.catalogs import check_translations
 from bot.schedule.touchpoints import kinds_without_flow
 from bot.plugins.shop_vocabulary import load_shop_flows, load_vocabulary
 from bot.base.yamlsource import SourceError

@@ -3,7 +3,8 @@ named by config (AFTERCARE_DB), read-only."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+import sys
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import NoReturn, Optional
 
@@ -59,9 +60,11 @@ def store_path(ctx: click.Context) -> Path:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--html", "html_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="Also write one self-contained page with charts (works offline) to FILE.")
+@click.option("--csv", "csv_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Also write every table as a CSV file (figures.csv, groups.csv, problems.csv, ...) into DIR.")
 @click.pass_context
 def report(ctx: click.Context, since: Optional[str], until: Optional[str], by: Optional[str], compare: bool,
-           as_json: bool, html_file: Optional[str]) -> None:
+           as_json: bool, html_file: Optional[str], csv_dir: Optional[str]) -> None:
     """CSAT, NPS, CES, response rate, cases, reviews, offers, themes and customers at risk."""
     if by is not None and by not in BY_CHOICES:
         fail(f"--by {by!r} is not one of {', '.join(BY_CHOICES)}")
@@ -71,23 +74,37 @@ def report(ctx: click.Context, since: Optional[str], until: Optional[str], by: O
         db = open_read_only(path)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
-    reporting = Reporting(db, default_language=settings_from(ctx).languages.default)
+    settings = settings_from(ctx)
+    reporting = Reporting(db, default_language=settings.languages.default, default_timezone=settings.schedule.timezone)
     now = max(datetime.now(timezone.utc), reporting.latest_activity() or datetime.min.replace(tzinfo=timezone.utc))
     data = reporting.report(period, now, by=by, compare=compare)
     if html_file:
         from bot.report.page import write_page
 
-        write_page(Path(html_file), data, weeks=reporting.groups(period, "week", now),
+        # the trend: the period's weeks, and at least the 8 weeks up to its end (both periods with --compare)
+        shown = Period(period.previous().since, period.until) if compare else period
+        if shown.until is not None:
+            eight = shown.until - timedelta(weeks=8) + timedelta(days=1)
+            shown = Period(min(shown.since or eight, eight), shown.until)
+        write_page(Path(html_file), data, weeks=reporting.groups(shown, "week", now),
                    skus=reporting.groups(period, "sku", now), store=str(path))
+    written = []
+    if csv_dir:
+        from bot.report.csv_export import write_csv
+
+        written = write_csv(Path(csv_dir), data)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    from bot.report.terminal import render
+    from bot.report.terminal import WIDTH, render
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else WIDTH, highlight=False)   # piped: 100 columns
     render(console, data, path)
     if html_file:
-        console.print(f"Page with charts written to {html_file}")
+        console.print(f"Page with charts written to {html_file}", markup=False)
+    if written:
+        console.print(f"{len(written)} CSV files written to {csv_dir}: {', '.join(p.name for p in written)}",
+                      markup=False)
 
 
 @click.command()

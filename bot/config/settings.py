@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, root_validator, validator
 from pydantic.fields import SHAPE_SINGLETON
 
-from bot.channels.registry import builtin_specs
 from bot.base.codes import personal_code
 from bot.config.model import ConfigModel, duration
 from bot.base.durations import parse_duration
@@ -50,13 +49,31 @@ class StoreSettings(_Model):
     path: str = "data/aftercare.db"
 
 
-def _channels_model() -> type[BaseModel]:
-    """`channels:` has one section per channel, each declared by its channel (bot/channels/)."""
-    sections: dict[str, Any] = {spec.name: (spec.settings, spec.settings()) for spec in builtin_specs()}
-    return create_model("ChannelsSettings", __base__=_Model, **sections)
+class UnvalidatedSection(dict):
+    """A `channels:` section no channel model has checked yet (settings loaded without the
+    plugins' channels): its channel validates it when it reads it (`bot.channels.registry.section`).
+    Its values may be secrets, so it never shows them."""
+
+    def __repr__(self) -> str:
+        return f"<unvalidated section: {', '.join(map(str, self))}>"
+
+    __str__ = __repr__
 
 
-ChannelsSettings: Any = _channels_model()
+class ChannelSections(_Model):
+    """`channels:`: one section per channel, each with its channel's own model. Config knows no
+    channel: `settings_model` adds their models once the plugins are loaded."""
+
+    class Config:
+        extra = "allow"
+
+    @root_validator(pre=True)
+    def _unvalidated(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return {name: UnvalidatedSection(section) if isinstance(section, dict) else section
+                for name, section in values.items()}
+
+
+ChannelModels = Mapping[str, type[BaseModel]]
 
 
 class Duration(timedelta):
@@ -400,6 +417,8 @@ class DigestSettings(_Model):
     enabled: bool = True
     day: str = "monday"
     hour: int = Field(default=9, ge=0, le=23)
+    # where the shop publishes `aftercare report --html` (the digest links to it); none: the command
+    report_url: Optional[str] = None
 
     @validator("day", pre=True)
     def _day(cls, value: Any) -> str:
@@ -418,7 +437,7 @@ class Settings(_Model):
     # A shop's own flow words: Python modules (dotted names, or .py files beside config.yml),
     # each with a `register(vocabulary)` that adds actions, guards, conditions or variables.
     vocabulary: List[str] = Field(default_factory=list)
-    channels: ChannelsSettings = ChannelsSettings()
+    channels: ChannelSections = ChannelSections()
     schedule: ScheduleSettings = ScheduleSettings()
     escalation: EscalationSettings = EscalationSettings()
     reviews: ReviewSettings = ReviewSettings()
@@ -443,10 +462,21 @@ class Settings(_Model):
 
 # ---- loading --------------------------------------------------------------------------
 
+def settings_model(channels: ChannelModels) -> type[Settings]:
+    """`Settings` whose `channels:` holds exactly these channels' sections, each its own model:
+    built after the plugins are loaded, so a new channel's section needs no edit here."""
+    fields: dict[str, Any] = {name: (model, model()) for name, model in channels.items()}
+    sections = create_model("ChannelsSettings", __base__=_Model, **fields)
+    return create_model("Settings", __base__=Settings, channels=(sections, sections()))
+
+
 def load_settings(path: Path | str = "config.yml",
                   environ: Optional[Mapping[str, str]] = None,
-                  overrides: Optional[Mapping[str, Any]] = None) -> Settings:
-    """Read, substitute ${ENV} references, validate. Raises ConfigError(file, line, reason)."""
+                  overrides: Optional[Mapping[str, Any]] = None, *,
+                  channels: Optional[ChannelModels] = None) -> Settings:
+    """Read, substitute ${ENV} references, validate. Raises ConfigError(file, line, reason).
+    `channels`: each channel's section model (the plugins' channels); without them a section
+    is validated when its channel reads it."""
     path = Path(path)
     try:
         doc = load_yaml(path)
@@ -455,7 +485,8 @@ def load_settings(path: Path | str = "config.yml",
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError(path, 1, "the top level must be a mapping of sections")
-    literal = _literal_secret(Settings, data, [])
+    model = Settings if channels is None else settings_model(channels)
+    literal = _literal_secret(model, data, [])
     if literal:
         raise ConfigError(path, doc.line_of(literal), f"{'.'.join(map(str, literal))}: a secret is never written in "
                           "the file; reference an environment variable instead, e.g. ${" + "_".join(map(str, literal[-2:])).upper() + "}")
@@ -464,7 +495,7 @@ def load_settings(path: Path | str = "config.yml",
     if overrides:
         data = _deep_merge(data, overrides)
     try:
-        settings = Settings(**data)
+        settings = model(**data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = [part for part in first["loc"] if part != "__root__"]
@@ -473,7 +504,7 @@ def load_settings(path: Path | str = "config.yml",
         msg = first["msg"]
         if first["type"] == "value_error.extra":
             msg = "unknown key"
-        elif value is not None and not msg.startswith('"') and not _is_secret(Settings, loc):
+        elif value is not None and not msg.startswith('"') and not _is_secret(model, loc):
             msg = f"{value!r}: {msg}"
         raise ConfigError(path, doc.line_of(loc), f"{dotted}: {msg}") from None
     return settings.copy(update={"config_path": path})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import operator
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Callable, Mapping, Optional
 from zoneinfo import ZoneInfo
 
@@ -18,11 +18,10 @@ from bot.config.settings import TouchpointKind
 from bot.base.durations import parse_duration
 from bot.engine import moves
 from bot.engine.state import SCALES, Context, Message, Status, WakeKind
-from bot.engine.vocabulary import (Action, Arg, Condition, Effect, Facts, Guard, Question, Reading, Turn,
+from bot.engine.vocabulary import (Action, Arg, Condition, Facts, Guard, Question, Reading, Turn,
                                    Variable, Vocabulary)
-from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES
-from bot.schedule.governor import resolve_zone
-from bot.conversation.support_posts import queue_case_card
+from bot.base.parse import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES
+from bot.base.clock import resolve_zone
 
 REASONS = ("product_problem", "delivery_problem", "return_refund", "human", "low_score")
 log = logging.getLogger(__name__)
@@ -63,20 +62,6 @@ def _escalate(turn: Turn) -> None:
     moves.escalate(turn.out, reason, turn.answer)
 
 
-def _open_case(effect: Effect) -> None:
-    store, args = effect.store, effect.args
-    existing = store.cases.active_for_conversation(effect.conversation_id)
-    if existing:
-        log.info("case %s already open for conversation %s; not opening another", existing.id,
-                 effect.conversation_id)
-        return
-    sla = timedelta(minutes=effect.settings.escalation.sla_minutes)
-    case_id = store.cases.open(effect.conversation_id, effect.identity.customer_id, effect.order_id,
-                               args["reason"], args.get("problem_type"), args.get("text", ""),
-                               args.get("photos", []), effect.now, sla, request=args.get("request"))
-    queue_case_card(store, effect.settings.escalation.support_channel, case_id, effect.conversation_id, effect.now)
-
-
 def _check_score(args: Mapping[str, Any]) -> Optional[str]:
     metric, value = args.get("metric", "csat"), args.get("score")
     if metric not in SCALES:
@@ -91,26 +76,9 @@ def _record_score(turn: Turn) -> None:
     moves.record_score(turn.out, str(turn.args.get("metric", "csat")), int(turn.args.get("score", 0)), turn.answer)
 
 
-def _store_score(effect: Effect) -> None:
-    args = effect.args
-    effect.store.conversations.add_response(effect.conversation_id, effect.identity.customer_id, effect.order_id,
-                                            effect.sku, args["metric"], args["score"], args.get("text", ""),
-                                            args.get("intent"), args.get("entities", []), effect.now)
-
-
 def _record_text(turn: Turn) -> None:
     if turn.slots.get("last_text"):
         turn.emit("record_text", text=turn.slots["last_text"], **moves.parse_facts(turn.answer))
-
-
-def _store_words(metric: str) -> Callable[[Effect], None]:
-    """The store side of an action that keeps the customer's words as a response of `metric`."""
-    def store(effect: Effect) -> None:
-        args = effect.args
-        effect.store.conversations.add_response(effect.conversation_id, effect.identity.customer_id,
-                                                effect.order_id, effect.sku, metric, None, args["text"],
-                                                args.get("intent"), args.get("entities", []), effect.now)
-    return store
 
 
 def _request_review(turn: Turn) -> None:
@@ -131,20 +99,9 @@ def _give_gift_code(turn: Turn) -> None:
         turn.emit("give_gift_code", code=code, kind=turn.slots.get("touchpoint") or turn.state.flow)
 
 
-def _store_gift_code(effect: Effect) -> None:
-    effect.store.referrals.give_gift(effect.identity.customer_id, effect.args["kind"], effect.args["code"],
-                                     effect.conversation_id, effect.now)
-
-
 def _ask_referral(turn: Turn) -> None:
     turn.slots["referral_asked"] = True
     turn.emit("ask_referral", code=turn.ctx.variables.get("referral.code"), link=turn.ctx.variables.get("referral.url"))
-
-
-def _store_referral(effect: Effect) -> None:
-    if effect.args.get("code"):
-        effect.store.referrals.give(effect.identity.customer_id, effect.args["code"], effect.args.get("link"),
-                                    effect.conversation_id, effect.now)
 
 
 def _record_testimonial(turn: Turn) -> None:
@@ -200,22 +157,21 @@ ACTIONS = (
     Action("record_score", "record a score given in args (asks with `score:` do it themselves)", _record_score,
            args=(Arg("metric", "csat (default), nps or ces"),
                  Arg("score", "a whole number on the metric's scale", required=True)),
-           check=_check_score, apply=_store_score),
-    Action("record_text", "keep the customer's last free-text answer as feedback", _record_text,
-           apply=_store_words("text")),
+           check=_check_score),
+    Action("record_text", "keep the customer's last free-text answer as feedback", _record_text),
     Action("escalate", "open a support case; the conversation waits for an agent", _escalate,
            args=(Arg("reason", f"auto (the intent) or one of {', '.join(REASONS)}", check=_check_reason),),
-           apply=_open_case, waits="for an agent", stops=True, diagram="escalated to an agent"),
+           waits="for an agent", stops=True, diagram="escalated to an agent"),
     Action("request_review", "mark a review request (guard with review_eligible)", _request_review),
     Action("offer_upsell", "mark the product's upsell offer as made (guard with upsell_eligible)", _offer_upsell),
     Action("offer_refill", "mark the product's refill offer as made (guard with refill_eligible); `set: "
            "{offer_declined: true}` when they say no", _offer_refill),
     Action("give_gift_code", "record that this milestone's gift code ({milestone.gift_code}) went to the customer "
-           "(guard with has_gift_code)", _give_gift_code, apply=_store_gift_code),
+           "(guard with has_gift_code)", _give_gift_code),
     Action("ask_referral", "record the referral ask and the customer's referral code, once per customer "
-           "(guard with referral_eligible)", _ask_referral, apply=_store_referral),
+           "(guard with referral_eligible)", _ask_referral),
     Action("record_testimonial", "keep the customer's last free-text answer as a testimonial (shown in the report)",
-           _record_testimonial, apply=_store_words("testimonial")),
+           _record_testimonial),
     Action("opt_out", "record the opt-out; nothing more is ever sent to this identity", _opt_out, stops=True),
     Action("reschedule", "check in again later; resumes at the `resume` step", _reschedule,
            args=(Arg("resume", "where to pick up later", required=True, step=True),

@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from bot.engine.templates import render
 from bot.base.events import Button
-from bot.nlu.base import Parse
+from bot.base.parse import Parse
 from bot.base.kinds import ConversationStatus, Owner, WakeKind
 
 SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}   # score questions: lowest, highest

@@ -14,6 +14,7 @@ from bot.channels.spec import Capability, LooksUpEmail, LooksUpLocale
 from bot.base.clock import Clock
 from bot.config.settings import Settings
 from bot.conversation.context import code_key
+from bot.conversation.effects import Effects
 from bot.engine.flows import FlowSet
 from bot.engine.machine import Engine
 from bot.base.events import InboundEvent
@@ -29,11 +30,11 @@ from bot.store.store import Store
 log = logging.getLogger(__name__)
 
 
-def default_limits(settings: Settings) -> dict[str, Limits]:
+def default_limits(settings: Settings, channels: Optional[ChannelRegistry] = None) -> dict[str, Limits]:
     """Per-channel sending limits, as each channel declares them from its config section, and
     the support desk's, from the channel that carries it."""
-    limits = {name: Limits(**spec) for name, spec in sending_limits(settings).items()}
-    desk = desk_limits(settings)
+    limits = {name: Limits(**spec) for name, spec in sending_limits(settings, channels).items()}
+    desk = desk_limits(settings, channels)
     if desk is not None:
         limits[SUPPORT] = Limits(**desk)
     return limits
@@ -114,16 +115,21 @@ class Core:
 def build_core(settings: Settings, store: Store, parser: Parser, clock: Clock,
                channels: Mapping[str, Channel], desk: Optional[SupportDesk] = None,
                flows: Optional[FlowSet] = None, link_secret: Optional[bytes] = None,
-               limits: Optional[Mapping[str, Limits]] = None, sends_on: Optional[Collection[str]] = None) -> Core:
+               limits: Optional[Mapping[str, Limits]] = None, sends_on: Optional[Collection[str]] = None,
+               effects: Optional[Effects] = None, channel_specs: Optional[ChannelRegistry] = None) -> Core:
     """The whole network-free bot. `sends_on`: the channels this process sends on (another
-    process sends the rest); all when None."""
+    process sends the rest); all when None. `effects`: the store side of the flows' actions
+    (the built-ins when None). `channel_specs`: the channels' declarations (the plugins'; the
+    built-ins when None)."""
+    specs = channel_specs if channel_specs is not None else default_registry()
     flows = flows or load_shop_flows(settings)
     code_key(settings, store)       # a broken install secret stops the start, not a conversation later
-    runner = ConversationRunner(store, Engine(flows), settings)
+    runner = ConversationRunner(store, Engine(flows), settings, effects)
     cases = CaseHandler(store, runner, settings)
     inbound = InboundHandler(store, runner, cases, parser, flows.texts, settings, link_secret=link_secret,
-                             catalogs=flows.catalogs)
+                             catalogs=flows.catalogs, channels=specs)
     scheduler = Scheduler(store, runner, cases, settings)
-    dispatcher = Dispatcher(store, channels, clock, limits if limits is not None else default_limits(settings),
+    dispatcher = Dispatcher(store, channels, clock, limits if limits is not None else default_limits(settings, specs),
                             outlets={SUPPORT: DeskPosts(store, cases, desk, clock)}, sends_on=sends_on)
-    return Core(settings, store, clock, flows, runner, cases, inbound, scheduler, dispatcher, desk, dict(channels))
+    return Core(settings, store, clock, flows, runner, cases, inbound, scheduler, dispatcher, desk, dict(channels),
+                specs)

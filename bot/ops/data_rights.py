@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Optional
 
+from bot.base.errors import AftercareError
 from bot.conversation.cases import SUPPORT
 from bot.channels.registry import desk_channel
 from bot.config.settings import Settings
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY = timedelta(days=1)
 
 
-class CustomerRefError(LookupError):
+class CustomerRefError(AftercareError, LookupError):
     """REF matches no customer, or more than one."""
 
 

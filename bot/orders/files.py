@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, TextIO, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.channels.registry import default_registry
+from bot.channels.registry import ChannelRegistry, default_registry
 from bot.schedule.touchpoints import STATUSES, OrderFacts
 from bot.base.yamlsource import SourceError
 
@@ -110,11 +110,12 @@ Parsed = Union[OrderRow, RowError]
 
 # ---- files --------------------------------------------------------------------------------
 
-def read_orders(path: Union[Path, str]) -> tuple[list[OrderRow], list[RowError]]:
-    """All good rows and all row errors of a .csv or .json file, in file order."""
+def read_orders(path: Union[Path, str], channels: Optional[ChannelRegistry] = None) -> tuple[list[OrderRow], list[RowError]]:
+    """All good rows and all row errors of a .csv or .json file, in file order. `channels`: the
+    channels an order may name (the plugins'; the built-ins when None)."""
     rows: list[OrderRow] = []
     errors: list[RowError] = []
-    for item in iter_orders(path):
+    for item in iter_orders(path, channels):
         if isinstance(item, OrderRow):
             rows.append(item)
         else:
@@ -122,7 +123,7 @@ def read_orders(path: Union[Path, str]) -> tuple[list[OrderRow], list[RowError]]
     return rows, errors
 
 
-def iter_orders(path: Union[Path, str]) -> Iterator[Parsed]:
+def iter_orders(path: Union[Path, str], channels: Optional[ChannelRegistry] = None) -> Iterator[Parsed]:
     """Like `read_orders`, one row at a time: a CSV of a million orders streams."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -131,17 +132,17 @@ def iter_orders(path: Union[Path, str]) -> Iterator[Parsed]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             if suffix == ".csv":
-                yield from _checked(_csv_records(handle, path))
+                yield from _checked(_csv_records(handle, path), channels)
             else:
-                yield from _checked(_json_records(handle.read(), path))
+                yield from _checked(_json_records(handle.read(), path), channels)
     except OSError as exc:
         raise OrderFileError(path, f"cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise OrderFileError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
 
 
-def parse_orders(text: str, fmt: str, source: str = "<orders>") -> tuple[list[OrderRow],
-                                                                        list[RowError]]:
+def parse_orders(text: str, fmt: str, source: str = "<orders>",
+                 channels: Optional[ChannelRegistry] = None) -> tuple[list[OrderRow], list[RowError]]:
     """The same as `read_orders` for text already in memory (a webhook body): fmt csv|json."""
     if fmt == "csv":
         records = _csv_records(io.StringIO(text, newline=""), source)
@@ -151,7 +152,7 @@ def parse_orders(text: str, fmt: str, source: str = "<orders>") -> tuple[list[Or
         raise OrderFileError(source, f'unknown format "{fmt}" (use csv or json)')
     rows: list[OrderRow] = []
     errors: list[RowError] = []
-    for item in _checked(records):
+    for item in _checked(records, channels):
         if isinstance(item, OrderRow):
             rows.append(item)
         else:
@@ -246,12 +247,12 @@ def _skip_space(text: str, pos: int) -> int:
 
 # ---- rows ---------------------------------------------------------------------------------
 
-def _checked(records: Iterable[tuple[int, Any]]) -> Iterator[Parsed]:
+def _checked(records: Iterable[tuple[int, Any]], channels: Optional[ChannelRegistry] = None) -> Iterator[Parsed]:
     """Parse each record, then the checks that span rows: duplicates, one customer per order."""
     seen_items: dict[tuple[str, str], int] = {}
     seen_orders: dict[str, OrderRow] = {}
     for line, raw in records:
-        item = raw if isinstance(raw, RowError) else parse_row(raw, line)
+        item = raw if isinstance(raw, RowError) else parse_row(raw, line, channels)
         if isinstance(item, OrderRow):
             item = _against_earlier(item, seen_items, seen_orders)
         yield item
@@ -276,11 +277,11 @@ def _against_earlier(row: OrderRow, seen_items: dict[tuple[str, str], int],
     return row
 
 
-def parse_row(raw: Any, line: int) -> Parsed:
+def parse_row(raw: Any, line: int, channels: Optional[ChannelRegistry] = None) -> Parsed:
     """One record (column -> value) -> an OrderRow, or a RowError naming every problem."""
     if not isinstance(raw, Mapping):
         return RowError(line, f"not an object: {type(raw).__name__}")
-    fields = _Fields(raw)
+    fields = _Fields(raw, channels or default_registry())
     row = fields.build(line)
     if row is None or fields.problems:
         return RowError(line, "; ".join(fields.problems))
@@ -290,7 +291,8 @@ def parse_row(raw: Any, line: int) -> Parsed:
 class _Fields:
     """Reads one record's fields, collecting problems instead of stopping at the first."""
 
-    def __init__(self, raw: Mapping[Any, Any]) -> None:
+    def __init__(self, raw: Mapping[Any, Any], channels: ChannelRegistry) -> None:
+        self.channels = channels
         self.values: dict[str, Optional[str]] = {}
         self.problems: list[str] = []
         self.refused: set[str] = set()
@@ -306,7 +308,8 @@ class _Fields:
         """Every column parsed in file order (so reasons read left to right); None if any is bad."""
         parsed: dict[str, Any] = {}
         for name in COLUMNS:
-            parse = _address_parser(parsed["channel"]) if name == "address" else _PARSERS[name]
+            parse = (_address_parser(self.channels, parsed["channel"]) if name == "address"
+                     else _channel_parser(self.channels) if name == "channel" else _PARSERS[name])
             read = self.required if name in REQUIRED else self.optional
             parsed[name] = read(name, parse)
         when: dict[str, Any] = {name: parsed.pop(name) for name in ("purchased_at", "shipped_at", "delivered_at")}
@@ -398,16 +401,19 @@ def _before(later: tuple[datetime, bool], earlier: tuple[datetime, bool]) -> boo
     return later[0] < earlier[0]
 
 
-def _channel(value: str) -> str:
-    names = default_registry().names(importable=True)
-    if value.lower() not in names:
-        raise _Invalid(f'"{value}" is not a channel ({" or ".join(names)})')
-    return value.lower()
+def _channel_parser(channels: ChannelRegistry) -> Callable[[str], str]:
+    names = channels.names(importable=True)
+
+    def parse(value: str) -> str:
+        if value.lower() not in names:
+            raise _Invalid(f'"{value}" is not a channel ({" or ".join(names)})')
+        return value.lower()
+    return parse
 
 
-def _address_parser(channel: Optional[str]) -> Callable[[str], str]:
+def _address_parser(channels: ChannelRegistry, channel: Optional[str]) -> Callable[[str], str]:
     """Each channel declares what its addresses look like (a chat id, a user id...)."""
-    spec = default_registry().get(channel) if channel else None
+    spec = channels.get(channel) if channel else None
 
     def parse(value: str) -> str:
         problem = spec.check_address(value) if spec is not None else None
@@ -500,7 +506,7 @@ def _fill_defaults(parsed: dict[str, Any], when: Mapping[str, Any]) -> None:
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "order_id": str, "customer_ref": str, "customer_name": str, "email": _email,
-    "channel": _channel, "timezone": _zone, "language": _language, "product": str, "sku": str,
+    "timezone": _zone, "language": _language, "product": str, "sku": str,
     "category": str, "quantity": _quantity, "price": _price, "purchased_at": _parse_when,
     "shipped_at": _parse_when, "delivered_at": _parse_when, "status": _status,
     "consent": _consent, "expected_at": _parse_when, "shipment_status": _shipment_status,

@@ -53,7 +53,8 @@ from bot.sandbox.shop import ShopFeed
 from bot.sandbox.summary import HoldLog, Summary, summarize
 from bot.sandbox.world import SandboxWorld
 from bot.engine.machine import WakeKind
-from bot.schedule.governor import explain, resolve_zone
+from bot.base.clock import resolve_zone
+from bot.schedule.governor import explain
 from bot.schedule.scheduler import Hold
 from bot.schedule.touchpoints import touchpoints_for
 from bot.store.store import Store

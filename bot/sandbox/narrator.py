@@ -17,7 +17,7 @@ from bot.conversation.cases import SUPPORT
 from bot.base.clock import parse_iso
 from bot.base.kinds import OutboxKind, OutboxStatus
 from bot.sandbox.summary import Summary
-from bot.schedule.governor import resolve_zone
+from bot.base.clock import resolve_zone
 from bot.store.rows import MessageRow, OutboxRow
 from bot.store.store import Store
 

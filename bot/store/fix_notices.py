@@ -70,6 +70,7 @@ class FixNotices:
 
     def hold(self, notice_id: int, until: datetime, reason: str) -> None:
         tables.update(self.db, "fix_notices", notice_id, {"status": "held", "due_at": iso(until), "held_reason": reason})
+        tables.remember_reason(self.db, "fix_notices", notice_id, reason)
 
     def finish(self, notice_id: int, status: str, now: datetime, outbox_id: Optional[int] = None) -> None:
         """'sent' (with its outbox row), or 'suppressed:<reason>' / 'cancelled' for good."""

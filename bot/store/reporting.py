@@ -36,6 +36,7 @@ from typing import Any, Optional, TypedDict
 from sqlite_utils import Database
 
 from bot.base.clock import iso, parse_iso
+from bot.store.insights import Insights
 from bot.store.privacy import ERASED
 from bot.store.schema import migrate
 
@@ -312,10 +313,12 @@ _NO_CUSTOMERS = {"customers": 0, "repeat_purchase_rate": None, "revenue_per_cust
 class Reporting:
     """Read-only figures over one store's database. Every public method takes a `Period`."""
 
-    def __init__(self, db: Database, support_channel: str = SUPPORT_CHANNEL, default_language: str = "en") -> None:
+    def __init__(self, db: Database, support_channel: str = SUPPORT_CHANNEL, default_language: str = "en",
+                 default_timezone: str = "UTC") -> None:
         self.db = db
         self.support_channel = support_channel
         self.default_language = default_language
+        self.insights = Insights(db, default_timezone)     # per-product problems, drivers, reach
 
     # ---- the whole report ----------------------------------------------------------------
 
@@ -330,6 +333,11 @@ class Reporting:
             "testimonials": self.testimonials(period),
             "at_risk": self.at_risk(self.as_of(period, now)),
             "tips": self.tips(period),
+            "products": self.insights.products(),
+            "problems": self.insights.problems(period.params()),
+            "drivers": self.insights.drivers(period.params()),
+            "reach": self.insights.reach(period.params(), self.support_channel),
+            "told_fixed": self.insights.told_fixed(period.params()),
         }
         if by:
             out["by"] = by

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping, Optional, TypedDict, TypeVar
 
+from bot.config.settings import Audience
 from bot.base.kinds import CaseStatus, ConversationStatus, OutboxKind, OutboxStatus, Owner, WakeKind
 
 if TYPE_CHECKING:
@@ -378,3 +380,19 @@ def as_mapping(row: "DataclassInstance") -> dict[str, Any]:
     if isinstance(row, CaseAbout):
         return {**as_mapping(row.case), "sku": row.sku, "product": row.product}
     return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+
+
+@dataclasses.dataclass(frozen=True)
+class PastOrder:
+    """One order of the same customer, as milestones see it (cancelled and returned ones are left out)."""
+
+    order_id: str
+    purchased_at: datetime
+    skus: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+
+    def has(self, only: Audience) -> bool:
+        """Holds a product of the audience (any product when `only` lists none)."""
+        if not only.skus and not only.categories:
+            return True
+        return bool(self.skus & set(only.skus)) or bool(self.categories & set(only.categories))

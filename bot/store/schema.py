@@ -197,3 +197,12 @@ def m010_milestones_referrals(db: Database) -> None:
         "id": int, "customer_id": int, "kind": str, "code": str, "conversation_id": int, "given_at": str,
     }, pk="id")
     db.table("gift_codes").create_index(["customer_id", "kind"], unique=True)
+
+
+@migrations()
+def m011_hold_history(db: Database) -> None:
+    """The report's reach section counts what the governor held (quiet hours, weekly cap): a
+    touchpoint's or notice's `held_reason` is cleared when it goes out, so each also keeps every
+    reason it was ever held for (comma-separated, each once)."""
+    db.table("touchpoints").add_column("held_reasons", str)
+    db.table("fix_notices").add_column("held_reasons", str)

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from bot.base import codes
 from bot.base.kinds import OutboxKind
 from bot.base.clock import iso, parse_iso
-from bot.schedule.touchpoints import PastOrder
+from bot.store.rows import PastOrder
 from bot.store import tables
 from bot.store.fix_notices import FixNotices
 from bot.store.privacy import Privacy
@@ -429,6 +429,7 @@ class Orders:
 
     def hold_touchpoint(self, touchpoint_id: int, until: datetime, reason: str) -> None:
         tables.update(self.db, "touchpoints", touchpoint_id, {"status": "held", "due_at": iso(until), "held_reason": reason})
+        tables.remember_reason(self.db, "touchpoints", touchpoint_id, reason)
 
     def finish_touchpoint(self, touchpoint_id: int, status: str, now: datetime, conversation_id: Optional[int] = None,
                           why: Optional[str] = None) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Optional
 
+from bot.base.errors import AftercareError
 from bot.base.clock import iso
 from bot.orders.files import OrderRow, parse_moment
 
@@ -38,7 +39,7 @@ ADDRESS_ATTRIBUTE = "aftercare_address"
 REFERRAL_ATTRIBUTE = "referral_code"
 
 
-class Unmappable(ValueError):
+class Unmappable(AftercareError, ValueError):
     """The payload cannot become an order: `field` names the place, `reason` the problem."""
 
     def __init__(self, field: str, reason: str) -> None:

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from bot.config.settings import Audience
 from bot.orders.importing import import_file
-from bot.schedule.touchpoints import OrderFacts, PastOrder, touchpoints_for
+from bot.schedule.touchpoints import OrderFacts, touchpoints_for
+from bot.store.rows import PastOrder
 from bot.store.store import Store
 from tests.support.harness import Harness, make_settings
 from tests.test_importing import csv_file, row

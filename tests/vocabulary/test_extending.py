@@ -11,8 +11,8 @@ import pytest
 
 from bot.engine.builtins import default_vocabulary
 from bot.engine.flows import FlowError, load_flows
-from bot.engine.vocabulary import (Action, Arg, Condition, Effect, Guard, Turn, Variable, Vocabulary,
-                                   VocabularyError)
+from bot.conversation.effects import Effect, default_effects
+from bot.engine.vocabulary import Action, Arg, Condition, Guard, Turn, Variable, Vocabulary, VocabularyError
 from tests.engine.helpers import Talk, texts
 from tests.support.harness import DIALOGS, Harness
 
@@ -26,8 +26,9 @@ def dialogs_with(tmp_path: Path, thank_you: str) -> Path:
 
 
 async def thank_you_texts(folder: Path, vocabulary: Vocabulary) -> tuple[Harness, list[str]]:
-    """Import one order through the real core and let its thank-you go out."""
-    h = Harness(flows=load_flows(folder, vocabulary))
+    """Import one order through the real core and let its thank-you go out. The engine side of an
+    action is pure; what it writes is its effect's applier, registered beside it."""
+    h = Harness(flows=load_flows(folder, vocabulary), effects=default_effects().register("give_coupon", _store_coupon))
     h.add_order(status="placed", delivered=None)
     await h.pump()
     return h, h.texts()
@@ -47,8 +48,7 @@ def _store_coupon(effect: Effect) -> None:
 
 GIVE_COUPON = Action("give_coupon", "give the customer a discount code", _give_coupon,
                      args=(Arg("code", "the code", required=True,
-                               check=lambda v: None if str(v).isupper() else "a code is upper case"),),
-                     apply=_store_coupon)
+                               check=lambda v: None if str(v).isupper() else "a code is upper case"),))
 
 COUPON_FLOW = """\
     flow: thank_you

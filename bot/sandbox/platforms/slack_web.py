@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any, Awaitable, Callable, Optional
 
+from bot.base.errors import AftercareError
 from bot.sandbox.platforms.slack_checks import MAX_TEXT, block_errors, scan
 from bot.sandbox.platforms.slack_state import (
     Channel, ChannelRateLimiter, Ephemeral, Ids, Message, TsSource, User,
 )
 
 
-class ApiError(Exception):
+class ApiError(AftercareError):
     """An `ok: false` answer."""
 
     def __init__(self, error: str, **extra: Any) -> None:
@@ -22,7 +23,7 @@ class ApiError(Exception):
         self.extra = extra
 
 
-class RateLimited(Exception):
+class RateLimited(AftercareError):
     """An HTTP 429 answer; `retry_after` whole seconds."""
 
     def __init__(self, retry_after: int) -> None:
