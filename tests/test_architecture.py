@@ -187,6 +187,7 @@ def test_no_channel_is_named_outside_its_module_and_the_sandbox_platforms():
 _UNTYPED_RETURNS_ALLOWED = {
     "browse.py:datasette_metadata": "Datasette's own metadata document (its JSON schema, not ours)",
     "privacy.py:Privacy.export": "the data-subject export: every stored column of every row, as JSON, by contract",
+    "desk_reporting.py:agent_figures": "the `agents` entries of `report --json`; their keys are the report's contract",
     "reporting.py:Reporting.report": "the `report --json` object; its keys are the report's contract (README)",
     "reporting.py:Reporting.overall": "the nested figures of `report --json` (empty_figures() is their shape)",
     "reporting.py:Reporting.groups": "the nested figures of `report --json`, one entry per slice",

@@ -106,6 +106,18 @@ def test_cases_are_opened_claimed_answered_and_resolved(run):
     assert any(m.text.startswith("Customer: ") for m in posts)       # their answers reach the thread
 
 
+def test_the_agents_use_each_desk_action_and_the_summary_counts_them(run):
+    desk = run.summary.desk
+    for kind in ("claim", "history", "note", "assign", "snooze", "saved_reply", "goodwill", "resolve"):
+        assert desk.get(kind, 0) >= 1, kind
+    posts = [m.text for m in run.slack.messages_in(run.demo.world.support_channel_id)]
+    assert any("Internal note" in t for t in posts) and any("now owns this case" in t for t in posts)
+    notes = [a.detail for a in run.store.desk.actions() if a.kind == "note"]
+    sent = {t for order in ("A-1003", "A-1015", "A-1006", "A-1009", "A-1013") for _, t in run.delivered(order)}
+    assert notes and not any(note in t for note in notes for t in sent)      # no note reached a customer
+    assert any("SORRY-" in t for t in sent)                                 # the goodwill code went out
+
+
 def test_scores_are_stored(run):
     by_order: dict = {}
     for response in run.store.conversations.responses():

@@ -27,14 +27,16 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.base.agent_events import AgentAction, AgentActionHandler
+from bot.base.agent_events import AgentAction, AgentActionHandler, AgentActionKind
 from bot.channels.base import EventHandler
-from bot.channels.slack_blocks import CHOICE_PREFIX, CLAIM_ACTION, RESOLVE_ACTION, answered_question, question_messages
+from bot.channels.slack_blocks import CHOICE_PREFIX, NOTE_SHORTCUT, answered_question, question_messages
 from bot.channels.slack_desk import NETWORK_ERRORS, SlackDesk, SlackUnavailable, result_from_error, slack_error
+from bot.channels.slack_forms import CALLBACK_PREFIX
 from bot.channels.slack_inbound import (
-    RecentIds, agent_click, agent_reply, customer_click, customer_message,
+    CARD_BUTTONS, RecentIds, agent_click, agent_reply, customer_click, customer_message, form_choice,
+    form_submission, note_shortcut,
 )
-from bot.base.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult, SendStatus
+from bot.base.events import ChoiceMade, DeliverLater, InboundEvent, OutboundMessage, SendResult, SendStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ UNREACHABLE_ERRORS = frozenset({
     "channel_not_found", "cannot_dm_bot", "is_archived",
 })
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# agent actions that change nothing but what the agent sees (a form, their history view)
+READ_ONLY_ACTIONS = frozenset({AgentActionKind.OPEN_FORM, AgentActionKind.FORM_CHOICE, AgentActionKind.HISTORY})
 # What reading a body of the wrong shape raises (in Bolt or in our normalization).
 MALFORMED = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 
@@ -148,8 +152,12 @@ class SlackChannel:
         app.middleware(self._drop_retried_events)
         app.event("message")(self._on_message)
         app.action(re.compile(rf"^{CHOICE_PREFIX}\d+$"))(self._on_choice)
-        app.action(CLAIM_ACTION)(self._on_case_button)
-        app.action(RESOLVE_ACTION)(self._on_case_button)
+        # the case card's buttons and people picker, and choices inside an open form
+        card_actions = "|".join(re.escape(a) for a in (*CARD_BUTTONS, "case_assign"))
+        app.action(re.compile(rf"^({card_actions})$"))(self._on_case_button)
+        app.action(re.compile(r"^reply$"))(self._on_form_choice)
+        app.shortcut(NOTE_SHORTCUT)(self._on_note_shortcut)
+        app.view(re.compile(rf"^{CALLBACK_PREFIX}"))(self._on_form_submit)
         app.event(re.compile(".*"))(self._ignore_event)    # last: only what nothing else took
         app.error(self._on_bolt_error)
         return app
@@ -229,7 +237,32 @@ class SlackChannel:
         await ack()
         action = agent_click(body)
         if action is not None and self._on_agent_action is not None:
+            self.desk.remember_channel(action.trigger_id, action.channel_id)
             await self._deliver_agent(action)
+
+    async def _on_note_shortcut(self, ack: Callable[[], Awaitable[Any]], body: dict) -> None:
+        """The message shortcut "Add a private note" on a case card or a post in its thread."""
+        await ack()
+        action = note_shortcut(body)
+        if action is not None and self._on_agent_action is not None:
+            self.desk.remember_channel(action.trigger_id, action.channel_id)
+            await self._deliver_agent(action)
+
+    async def _on_form_choice(self, ack: Callable[[], Awaitable[Any]], body: dict) -> None:
+        """A saved reply picked in the open form: the form is redrawn with its text."""
+        await ack()
+        action = form_choice(body)
+        if action is not None and self._on_agent_action is not None:
+            self.desk.remember_channel(action.form_id, action.channel_id)
+            await self._deliver_agent(action)
+
+    async def _on_form_submit(self, ack: Callable[..., Awaitable[Any]], body: dict) -> None:
+        """A submitted form (note, snooze, saved reply): the modal closes, the action applies;
+        anything the agent must know comes as a line only they see."""
+        action = form_submission(body)
+        if action is not None and self._on_agent_action is not None:
+            await self._deliver_agent(action)
+        await ack()
 
     async def _deliver_inbound(self, event: InboundEvent) -> None:
         await self._tracked(f"customer:{event.address}", self._with_locale(event))
@@ -265,8 +298,12 @@ class SlackChannel:
         return self._locales[user_id]
 
     async def _deliver_agent(self, action: AgentAction) -> None:
+        """Agent actions that change a case wait their turn (one at a time, in arrival order);
+        one that only opens or redraws a form goes at once: Slack's trigger for the modal is
+        good for 3 seconds, which a queue of other agents' clicks could outlast."""
         assert self._on_agent_action is not None
-        await self._tracked("agents", self._on_agent_action(action))
+        key = (f"form:{action.trigger_id or action.event_id}" if action.kind in READ_ONLY_ACTIONS else "agents")
+        await self._tracked(key, self._on_agent_action(action))
 
     async def _tracked(self, key: str, work: Awaitable[None]) -> None:
         """Run a handler before the ack, one at a time per customer (and for all agent
@@ -280,6 +317,8 @@ class SlackChannel:
         try:
             async with entry[0]:
                 await work
+        except DeliverLater:        # not acked: Slack delivers it again (X-Slack-Retry-Num)
+            raise
         except Exception:
             log.exception("Slack handler failed")
         finally:

@@ -14,6 +14,7 @@ from bot.cli.common import open_store, plugins_of, settings_from
 from bot.cli.customer import customer
 from bot.cli.flows import flows
 from bot.cli.nlu import nlu
+from bot.cli.nlu_serve import serve as nlu_serve
 from bot.cli.ops import cases, due, orders
 from bot.cli.play import chat, simulate
 from bot.cli.report import browse, report
@@ -54,5 +55,6 @@ def main(ctx: click.Context, config_path: str) -> None:
     ctx.obj.update(config_path=config_path, settings=lambda: settings_from(ctx), store=open_store)
 
 
+nlu.add_command(nlu_serve)
 for command in (flows, nlu, orders, due, cases, simulate, chat, run, report, browse, customer, tell_fixed):
     main.add_command(command)

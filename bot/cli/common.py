@@ -44,12 +44,29 @@ def existing_store(settings: Settings) -> Store:
     return open_store(settings)
 
 
-def load_nlu(settings: Settings):
-    """The trained Rasa model from the cache; never trains (run `aftercare nlu train`)."""
+def load_nlu(settings: Settings, behind: bool = False):
+    """The NLU: the shared service's client when config names `nlu.url` (no model, no
+    TensorFlow in this process), else the trained models from the cache; never trains (run
+    `aftercare nlu train`). `behind`: load the models in the background, the shop's default
+    language first (`aftercare run`: it answers before all six are in)."""
+    if settings.nlu.url:
+        from bot.nlu.remote import RemoteParser
+
+        return RemoteParser(settings.nlu.url, timeout=settings.nlu.timeout, wait=settings.nlu.wait)
     from bot.nlu.languages import load_parser
     from bot.nlu.rasa_nlu import ModelNotTrainedError, load_nlu_settings
 
     try:
-        return load_parser(load_nlu_settings(settings.config_path))
+        return load_parser(load_nlu_settings(settings.config_path), behind=behind, on_loaded=freeze_heap if behind else None)
     except ModelNotTrainedError as exc:
         raise click.ClickException(f"{exc} (run `aftercare nlu train` or `make test` first)") from None
+
+
+def freeze_heap() -> None:
+    """Rasa, TensorFlow and the models are ~650,000 objects that live as long as the process:
+    out of the garbage collector's sight, a full collection no longer stalls a reply by
+    walking them all."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

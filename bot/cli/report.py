@@ -54,7 +54,8 @@ def store_path(ctx: click.Context) -> Path:
 @click.option("--until", metavar="DATE",
               help="Last day (UTC, YYYY-MM-DD, included); default: no end (with --compare: today).")
 @click.option("--by", "by", metavar="|".join(BY_CHOICES),
-              help="Slice every figure by SKU, category, channel, week, cohort (month of first purchase) "
+              help="agent: the support desk per agent (cases claimed, time to claim, first reply, resolve, "
+                   "CES after). Else slice every figure by SKU, category, channel, week, cohort (month of first purchase) "
                    "or language (the one each customer is answered in).")
 @click.option("--compare", is_flag=True, help="Put the previous period of equal length beside this one.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")

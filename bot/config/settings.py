@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
@@ -44,6 +44,8 @@ def _clock_time(value: Any) -> time:
 
 
 # ---- sections -------------------------------------------------------------------------
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 class StoreSettings(_Model):
     path: str = "data/aftercare.db"
@@ -235,11 +237,101 @@ class ScheduleSettings(_Model):
         return (kind.flow if kind else None) or name
 
 
+CASE_REASONS = ("product_problem", "delivery_problem", "return_refund", "human", "low_score")
+
+
+class BusinessHours(_Model):
+    """When the SLA clock runs: `days` (names) from `start` to `end` in `timezone`
+    (schedule.timezone when not given)."""
+
+    days: List[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    timezone: Optional[str] = None
+
+    _t = validator("start", "end", pre=True, allow_reuse=True)(_clock_time)
+
+    @validator("days", pre=True, each_item=True)
+    def _day(cls, value: Any) -> str:
+        text = str(value).strip().lower()
+        day = next((d for d in WEEKDAYS if len(text) >= 3 and d.startswith(text)), None)
+        if day is None:
+            raise ValueError(f'"{value}" is not a day of the week (e.g. mon)')
+        return day
+
+    @validator("end")
+    def _after_start(cls, end: time, values: dict) -> time:
+        if "start" in values and end <= values["start"]:
+            raise ValueError(f"end {end:%H:%M} must be after start {values['start']:%H:%M}")
+        return end
+
+    @validator("timezone")
+    def _zone(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f'"{value}" is not a known time zone (e.g. Europe/Lisbon)') from None
+        return value
+
+    def add_minutes(self, start: datetime, minutes: float, zone: str = "UTC") -> datetime:
+        """`start` plus `minutes` counted only inside these hours (`zone` unless they name one)."""
+        tz = ZoneInfo(self.timezone or zone)
+        at = start.astimezone(tz)
+        left = timedelta(minutes=minutes)
+        for _ in range(3700):        # ten years of days; one open day a week ends far sooner
+            opens = at.replace(hour=self.start.hour, minute=self.start.minute, second=0, microsecond=0)
+            closes = at.replace(hour=self.end.hour, minute=self.end.minute, second=0, microsecond=0)
+            if WEEKDAYS[at.weekday()] in self.days and at < closes:
+                begin = max(at, opens)
+                if begin + left <= closes:
+                    return (begin + left).astimezone(start.tzinfo)
+                left -= closes - begin
+            at = (at + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        raise ValueError("business hours with no open day")
+
+
+class GoodwillSettings(_Model):
+    """Goodwill codes agents give from the case card: at most `per_week` a week (Monday to
+    Sunday, UTC), each `prefix` + a random part, worth `value` (shown to the agent)."""
+
+    per_week: int = Field(default=10, ge=0)
+    prefix: str = "SORRY-"
+    value: str = "10% off the next order"
+
+
 class EscalationSettings(_Model):
     support_channel: str = "#support"
     sla_minutes: int = Field(default=30, gt=0)
+    # per escalation reason, minutes (of business hours, when set) to a first reply
+    sla_by_reason: Dict[str, int] = Field(default_factory=dict)
+    business_hours: Optional[BusinessHours] = None       # None: the SLA clock runs around the clock
+    sla_warning: float = Field(default=0.75, gt=0, lt=1)  # warn in the thread at this share of the SLA
     mention_group: Optional[str] = None
     agents: List[str] = Field(default_factory=list)
+    saved_replies: str = "saved_replies.yml"             # beside config.yml; agents pick them on the card
+    tracking_url: Optional[str] = None                   # {order_id} -> the carrier's page, for saved replies
+    goodwill: GoodwillSettings = GoodwillSettings()
+
+    @validator("sla_by_reason")
+    def _reasons(cls, value: Dict[str, int]) -> Dict[str, int]:
+        for reason, minutes in value.items():
+            if reason not in CASE_REASONS:
+                raise ValueError(f'"{reason}" is not an escalation reason ({", ".join(CASE_REASONS)})')
+            if not isinstance(minutes, int) or minutes <= 0:
+                raise ValueError(f"{reason}: {minutes!r} is not a number of minutes above 0")
+        return value
+
+    def sla_minutes_for(self, reason: str) -> int:
+        return self.sla_by_reason.get(reason, self.sla_minutes)
+
+    def sla_due(self, reason: str, start: datetime, zone: str = "UTC", share: float = 1.0) -> datetime:
+        """When `share` of the SLA for `reason`, counted from `start`, is used up: minutes of
+        business hours when they are set, else of the whole day."""
+        minutes = self.sla_minutes_for(reason) * share
+        if self.business_hours is None:
+            return start + timedelta(minutes=minutes)
+        return self.business_hours.add_minutes(start, minutes, zone)
 
 
 class ReviewSettings(_Model):
@@ -339,6 +431,25 @@ class NluSettings(_Model):
     # Per-language settings merged into that language's copy of the pipeline, e.g.
     # {fr: {DIETClassifier: {epochs: 80}}}: language -> component name -> its keys.
     overrides: Dict[str, Dict[str, Dict[str, Any]]] = Field(default_factory=dict)
+    # The shared NLU service (`aftercare nlu serve`) to ask instead of loading the models in
+    # this process: http://127.0.0.1:PORT or unix:/path/to/socket. Unset: models in process.
+    url: Optional[str] = None
+    timeout: float = Field(default=10.0, gt=0)    # seconds per request to the service
+    wait: float = Field(default=30.0, gt=0)       # seconds of retries before a message waits for redelivery
+
+    @validator("url")
+    def _service_url(cls, value: Optional[str]) -> Optional[str]:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.startswith("unix:"):
+            if not value[len("unix:"):].removeprefix("//").startswith("/"):
+                raise ValueError("a UNIX socket is unix:/absolute/path")
+            return value
+        if not re.fullmatch(r"http://(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}/?", value):
+            raise ValueError("the NLU service is http://127.0.0.1:PORT (loopback: it has no authentication) "
+                             "or unix:/path/to/socket")
+        return value
 
     @validator("overrides")
     def _overrides_known(cls, overrides: dict, values: dict) -> dict:
@@ -392,7 +503,6 @@ class DelaySettings(_Model):
         return self.goodwill_code.get(category) or self.goodwill_code.get("default")
 
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class PrivacySettings(_Model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable, Mapping, Optional
 
 from bot.base.errors import AftercareError
@@ -73,10 +73,13 @@ def open_case(effect: Effect) -> None:
         log.info("case %s already open for conversation %s; not opening another", existing.id,
                  effect.conversation_id)
         return
-    sla = timedelta(minutes=effect.settings.escalation.sla_minutes)
+    escalation, zone = effect.settings.escalation, effect.settings.schedule.timezone
+    sla = escalation.sla_due(args["reason"], effect.now, zone) - effect.now     # per reason, business hours
     case_id = store.cases.open(effect.conversation_id, effect.identity.customer_id, effect.order_id,
                                args["reason"], args.get("problem_type"), args.get("text", ""),
                                args.get("photos", []), effect.now, sla, request=args.get("request"))
+    store.cases.update(case_id, sla_warn_at=escalation.sla_due(args["reason"], effect.now, zone,
+                                                               share=escalation.sla_warning))
     queue_case_card(store, effect.settings.escalation.support_channel, case_id, effect.conversation_id, effect.now)
 
 

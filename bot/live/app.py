@@ -79,6 +79,9 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
             await channel.stop()
         await health.cleanup()
         store.close()
+        closing = getattr(parser, "aclose", None)     # the NLU service's client: its connections
+        if closing is not None:
+            await closing()
     log.info("stopped cleanly")
     return 0
 

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Collection, Mapping, Optional, cast
 
-from bot.base.agent_events import AgentAction
+from bot.base.agent_events import AgentAction, AgentActionKind, DeskAnswer, Form, Notice
 from bot.conversation.cases import SUPPORT, CaseHandler, DeskPosts
 from bot.channels.base import Channel, SupportDesk
 from bot.channels.registry import ChannelRegistry, default_registry, desk_limits, sending_limits
@@ -17,7 +17,7 @@ from bot.conversation.context import code_key
 from bot.conversation.effects import Effects
 from bot.engine.flows import FlowSet
 from bot.engine.machine import Engine
-from bot.base.events import InboundEvent
+from bot.base.events import DeliverLater, InboundEvent
 from bot.conversation.identities import resolve_emails, resolve_locales
 from bot.conversation.inbound import InboundHandler
 from bot.nlu.base import Parser, aunderstand
@@ -64,6 +64,8 @@ class Core:
             parse = (await aunderstand(self.inbound.parser, text, self.inbound.expected_language(event))
                      if text is not None else None)
             self.inbound.handle(event, self.clock.now(), parse=parse)
+        except DeliverLater:            # nothing committed: the channel leaves it unconfirmed
+            raise
         except Exception:  # a weird message never crashes the bot
             log.exception("inbound event %s/%s could not be handled", event.channel, event.event_id)
 
@@ -97,19 +99,38 @@ class Core:
         if self.store.events.seen(SUPPORT, action.event_id):
             log.info("duplicate agent action %s ignored", action.event_id)
             return
-        is_member = await self.desk.is_member(action.channel_id or self.cases.channel, action.agent_id) if self.desk else True
+        channel = action.channel_id or self.cases.channel
+        is_member = await self.desk.is_member(channel, action.agent_id) if self.desk else True
+        target_ok = True
+        if action.kind is AgentActionKind.ASSIGN and action.value and self.desk:
+            target_ok = await self.desk.is_member(channel, action.value)
         # The dedupe row and the action's effect commit together: an exception in between
         # rolls both back, so a redelivery applies the action instead of dropping it.
         with self.store.transaction():
             if not self.store.events.first_time(SUPPORT, action.event_id, now):
                 return
-            refusal: Optional[str]
+            answer: DeskAnswer
             if not self.cases.authorized(action.agent_id, is_member):
-                refusal = "Only members of the support channel can act on cases."
+                answer = "Only members of the support channel can act on cases."
+            elif not self.cases.authorized(action.value, target_ok):
+                answer = "Cases go only to members of the support channel: that person is not one."
             else:
-                refusal = self.cases.handle(action, now)
-        if refusal and self.desk:
-            await self.desk.post_ephemeral(action.channel_id or self.cases.channel, action.agent_id, refusal)
+                answer = self.cases.handle(action, now)
+        if self.desk is not None:
+            await answer_agent(self.desk, channel, action, answer)
+
+
+async def answer_agent(desk: SupportDesk, channel: str, action: AgentAction, answer: DeskAnswer) -> None:
+    """Tell the agent what came of their action: a line only they see, or the form it opens."""
+    if isinstance(answer, Form):
+        if action.kind is AgentActionKind.FORM_CHOICE and action.form_id:
+            await desk.update_form(action.form_id, answer)
+        else:
+            await desk.open_form(action.trigger_id, answer)
+    elif isinstance(answer, Notice):
+        await desk.post_ephemeral(channel, action.agent_id, answer.text, mentions=answer.mentions)
+    elif answer:
+        await desk.post_ephemeral(channel, action.agent_id, answer)
 
 
 def build_core(settings: Settings, store: Store, parser: Parser, clock: Clock,

@@ -212,6 +212,13 @@ def render_summary(console: Console, summary: Summary, *, speed: float) -> None:
                           f"claimed +{minutes(case.minutes(case.claimed_at))}, "
                           f"replied +{minutes(case.minutes(case.first_reply_at))}, "
                           f"resolved +{minutes(case.minutes(case.resolved_at))}")
+    d = summary.desk
+    table.add_row("support desk", f"{d.get('note', 0)} private note(s), {d.get('assign', 0)} hand-over(s), "
+                                  f"{d.get('release', 0)} release(s), {d.get('snooze', 0)} snooze(s), "
+                                  f"{d.get('saved_reply', 0)} saved repl(ies), {d.get('history', 0)} history look(s), "
+                                  f"{d.get('goodwill', 0)} goodwill code(s) ({d.get('goodwill_refused', 0)} refused), "
+                                  f"{d.get('sla_warning', 0)} SLA warning(s), {d.get('sla_breach', 0)} breach(es), "
+                                  f"{d.get('customer_stop', 0) + d.get('customer_unreachable', 0)} customer-state notice(s)")
     table.add_row("review requests", str(summary.review_requests))
     table.add_row("upsells", str(summary.upsells))
     table.add_row("milestones", f"{summary.milestones} sent, {summary.gift_codes} gift code(s) given")

@@ -122,7 +122,7 @@ class Scheduler:
     def next_at(self) -> Optional[datetime]:
         """When the scheduler next has something to do."""
         times = [t for t in (self.store.orders.next_touchpoint_at(), self.store.conversations.next_wakeup_at(),
-                             self.store.cases.next_sla_at(), self.store.fix_notices.next_at()) if t]
+                             self.cases.next_at(), self.store.fix_notices.next_at()) if t]
         return min(times) if times else None
 
     # ---- touchpoints -------------------------------------------------------------------

@@ -222,6 +222,9 @@ class Privacy:
         counts["cases"] = ex(
             "update escalations set text = ?, photos = '[]', resolved_at = coalesce(resolved_at, ?), "
             "status = 'resolved' where customer_id = ?", [ERASED, at, customer_id]).rowcount
+        # agents' notes on their cases may name them: the desk's log keeps the act, not the words
+        ex("update desk_actions set detail = ? where kind = 'note' and case_id in "
+           "(select id from escalations where customer_id = ?)", [ERASED, customer_id])
         counts["conversations"] = ex(
             "update conversations set slots = json_remove(coalesce(slots, '{}'), '$.last_text', '$.photos'), "
             "status = 'closed', wake_at = null, wake_kind = null, owner = 'bot', updated_at = ? "

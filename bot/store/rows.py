@@ -196,11 +196,23 @@ class CaseRow:
     card_ts: Optional[str]                 # the card's platform id: its thread
     sla_reminded: bool
     nudged: bool
+    snoozed_until: Optional[str] = None    # snoozed until then (the SLA clock paused meanwhile)
+    snooze_until_customer: bool = False    # snoozed until the customer writes
+    sla_paused_at: Optional[str] = None    # when the SLA clock was paused (a snooze); None: running
+    sla_warn_at: Optional[str] = None      # when 75 % of the SLA is used
+    sla_warned: bool = False
+    state_noted: Optional[str] = None      # the customer state already posted in the thread
+
+    @property
+    def snoozed(self) -> bool:
+        return self.sla_paused_at is not None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "CaseRow":
         return _build(cls, row, status=CaseStatus(row["status"]), photos=_json(row["photos"], []),
-                      sla_reminded=bool(row["sla_reminded"]), nudged=bool(row["nudged"]))
+                      sla_reminded=bool(row["sla_reminded"]), nudged=bool(row["nudged"]),
+                      snooze_until_customer=bool(row.get("snooze_until_customer")),
+                      sla_warned=bool(row.get("sla_warned")))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -380,6 +392,22 @@ def as_mapping(row: "DataclassInstance") -> dict[str, Any]:
     if isinstance(row, CaseAbout):
         return {**as_mapping(row.case), "sku": row.sku, "product": row.product}
     return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DeskActionRow:
+    """One thing done on the support desk: by an agent (None: the desk itself), to a case."""
+
+    id: int
+    case_id: int
+    agent: Optional[str]
+    kind: str                              # claim, note, assign, snooze, sla_warning, ...
+    detail: Optional[str]                  # a note's text, the agent handed to, a snooze, a code
+    at: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "DeskActionRow":
+        return _build(cls, row)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -206,3 +206,24 @@ def m011_hold_history(db: Database) -> None:
     reason it was ever held for (comma-separated, each once)."""
     db.table("touchpoints").add_column("held_reasons", str)
     db.table("fix_notices").add_column("held_reasons", str)
+
+
+@migrations()
+def m012_desk(db: Database) -> None:
+    """The support desk in the thread: snoozes (the SLA clock paused while one lasts), the 75 %
+    SLA warning, the customer-state notice posted once, goodwill codes from a weekly budget, and
+    one row per desk action (who did what to which case: the per-agent figures and the demo's
+    counts read it). Agents' private notes are desk actions of kind `note` with their text."""
+    for column, kind in (("snoozed_until", str), ("snooze_until_customer", int), ("sla_paused_at", str),
+                         ("sla_warn_at", str), ("sla_warned", int), ("state_noted", str)):
+        db.table("escalations").add_column(column, kind)
+    db.table("goodwill_codes").create({
+        "id": int, "code": str, "case_id": int, "customer_id": int, "agent": str, "issued_at": str,
+    }, pk="id")
+    db.table("goodwill_codes").create_index(["code"], unique=True)
+    db.table("goodwill_codes").create_index(["issued_at"])
+    db.table("desk_actions").create({
+        "id": int, "case_id": int, "agent": str, "kind": str, "detail": str, "at": str,
+    }, pk="id")
+    db.table("desk_actions").create_index(["case_id"])
+    db.table("desk_actions").create_index(["kind", "at"])

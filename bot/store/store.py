@@ -21,6 +21,7 @@ from bot.base.kinds import OutboxKind
 from bot.base.clock import iso, parse_iso
 from bot.store.rows import PastOrder
 from bot.store import tables
+from bot.store.desk import Desk
 from bot.store.fix_notices import FixNotices
 from bot.store.privacy import Privacy
 from bot.store.referrals import Referrals
@@ -55,6 +56,7 @@ class Store:
         self.conversations = Conversations(db)
         self.outbox = Outbox(db, self._outbox_written)
         self.cases = Cases(db)
+        self.desk = Desk(db)
         self.events = Events(db)
         self.privacy = Privacy(db)
         self.reporting = Reporting(db)
@@ -697,12 +699,14 @@ class Cases:
     def overdue(self, now: datetime) -> list[CaseRow]:
         """Cases past their SLA that have not had their one reminder or nudge."""
         return [CaseRow.from_row(r) for r in tables.query(self.db,
-            "select * from escalations where sla_due_at <= ? and ((status = 'open' and sla_reminded = 0) "
+            "select * from escalations where sla_due_at <= ? and sla_paused_at is null "
+            "and ((status = 'open' and sla_reminded = 0) "
             "or (status = 'claimed' and first_reply_at is null and nudged = 0))", [iso(now)])]
 
     def next_sla_at(self) -> Optional[datetime]:
-        row = self.db.execute("select min(sla_due_at) from escalations where (status = 'open' and sla_reminded = 0) "
-                              "or (status = 'claimed' and first_reply_at is null and nudged = 0)").fetchone()
+        row = self.db.execute("select min(sla_due_at) from escalations where sla_paused_at is null and "
+                              "((status = 'open' and sla_reminded = 0) "
+                              "or (status = 'claimed' and first_reply_at is null and nudged = 0))").fetchone()
         return parse_iso(row[0]) if row and row[0] else None
 
 

@@ -89,7 +89,8 @@ def test_each_view_draws_every_chart_shows_the_json_and_fits_1280_px(busy_db, tm
     traced = {n["path"] for n in seen.figures}
     for key in ("checkins_sent", "responses", "response_rate", "csat/mean", "csat/n", "nps/score", "ces/mean",
                 "escalation_rate", "cases/opened", "cases/sla_breaches", "reviews/requested", "upsells/offered",
-                "replenishment/offered", "referrals/asked", "referrals/rate", "opt_outs", "unreachable"):
+                "replenishment/offered", "referrals/asked", "referrals/rate", "opt_outs", "unreachable",
+                "csat/distribution/1", "csat/distribution/5", "nps/passives"):
         assert f"overall/{key}" in traced, key                                  # every overall figure
     assert seen.overflowing == [] and seen.page_width <= 1280
     if view == "by-sku":

@@ -5,12 +5,13 @@ Each method takes the merged request parameters and returns the JSON body; a ref
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Awaitable, Callable, Optional
 
 from bot.base.errors import AftercareError
-from bot.sandbox.platforms.slack_checks import MAX_TEXT, block_errors, scan
+from bot.sandbox.platforms.slack_checks import MAX_TEXT, block_errors, scan, view_errors
 from bot.sandbox.platforms.slack_state import (
-    Channel, ChannelRateLimiter, Ephemeral, Ids, Message, TsSource, User,
+    Channel, ChannelRateLimiter, Ephemeral, Ids, Message, TsSource, User, View,
 )
 
 
@@ -84,7 +85,12 @@ class Workspace:
             "chat.postEphemeral": self.chat_post_ephemeral,
             "users.info": self.users_info,
             "users.lookupByEmail": self.users_lookup_by_email,
+            "views.open": self.views_open,
+            "views.update": self.views_update,
         }
+        self.views: dict[str, View] = {}
+        self.triggers: dict[str, tuple[str, float]] = {}   # trigger id -> (user, issued at, wall seconds)
+        self.wall: Callable[[], float] = time.time
 
     # ---- lookups ----------------------------------------------------------------------
 
@@ -250,3 +256,42 @@ class Workspace:
             if user.email and user.email.lower() == email and not user.deleted:
                 return {"ok": True, "user": user.as_api(self.team_id)}
         raise ApiError("users_not_found")
+
+    # ---- modals -------------------------------------------------------------------------
+
+    TRIGGER_SECONDS = 3.0           # a trigger_id opens a modal within 3 s of the click, once
+
+    async def views_open(self, params: dict) -> dict:
+        trigger = str(params.get("trigger_id") or "")
+        issued = self.triggers.pop(trigger, None)
+        if issued is None:
+            raise ApiError("invalid_trigger_id")
+        user, at = issued
+        if self.wall() - at > self.TRIGGER_SECONDS:
+            raise ApiError("expired_trigger_id")
+        view = View(self.ids.make("V"), user, self._view_body(params), hash=self.ts.next())
+        self.views[view.id] = view
+        return {"ok": True, "view": view.as_api(self.team_id)}
+
+    async def views_update(self, params: dict) -> dict:
+        view = self.views.get(str(params.get("view_id") or ""))
+        if view is None or view.closed:
+            raise ApiError("not_found")
+        if params.get("hash") and params["hash"] != view.hash:
+            raise ApiError("hash_conflict")
+        body = self._view_body(params)
+        kept = {b.get("block_id") for b in body["blocks"]}
+        view.values = {k: v for k, v in view.values.items() if k in kept}   # a new block_id drops input
+        view.body, view.hash = body, self.ts.next()
+        view.updated += 1
+        return {"ok": True, "view": view.as_api(self.team_id)}
+
+    @staticmethod
+    def _view_body(params: dict) -> dict:
+        body = json_param(params.get("view"))
+        if not isinstance(body, dict) or body.get("type") != "modal":
+            raise ApiError("invalid_arguments")
+        errors = view_errors(body)
+        if errors:
+            raise ApiError("invalid_arguments", response_metadata={"messages": errors})
+        return body
