@@ -1,7 +1,6 @@
 """What every command needs: settings with friendly errors, the store, the NLU model."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -9,6 +8,9 @@ import click
 from bot.config.settings import ConfigError, Settings
 from bot.plugins.manager import Plugins
 from bot.store.store import Store
+
+# The exit codes of every command (README, "Exit codes").
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_ROWS_SKIPPED = 0, 1, 2, 3
 
 
 def plugins_of(ctx: click.Context) -> Plugins:
@@ -22,25 +24,33 @@ def plugins_of(ctx: click.Context) -> Plugins:
 
 def settings_from(ctx: click.Context) -> Settings:
     """The validated config (every plugin channel's section included), or a clean exit naming
-    the file, line and problem."""
-    path = ctx.find_root().obj["config_path"]
+    the file, line and problem. The global `--db FILE` replaces `store.path` (relative to the
+    working directory, as typed)."""
+    root = ctx.find_root().obj
     try:
-        return plugins_of(ctx).load_settings(Path(path))
+        settings = plugins_of(ctx).load_settings(Path(root["config_path"]))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    if root.get("db_path"):
+        store = settings.store.copy(update={"path": str(Path(root["db_path"]).resolve())})
+        settings = settings.copy(update={"store": store})
+    return settings
 
 
 def open_store(settings: Settings) -> Store:
     return Store.open(settings.resolve(settings.store.path))
 
 
+def store_path(settings: Settings) -> Path:
+    return Path(settings.resolve(settings.store.path))
+
+
 def existing_store(settings: Settings) -> Store:
-    """The configured store; a missing file is a one-line error and exit code 2 (never a new,
-    empty store)."""
-    path = Path(settings.resolve(settings.store.path))
+    """The configured store, for a command that reads: a missing file is a failure (exit 1) in
+    one line, never a new, empty store."""
+    path = store_path(settings)
     if not path.is_file():
-        click.echo(f"error: no store at {path} (set AFTERCARE_DB or store.path in config.yml)", err=True)
-        sys.exit(2)
+        raise click.ClickException(f"no store at {path} (give --db FILE, or set AFTERCARE_DB or store.path)")
     return open_store(settings)
 
 

@@ -149,8 +149,9 @@ class TouchpointKind(_Model):
     10th order only; `still_buying: 45d` keeps it only while the customer has bought one of the
     products within that long before it falls due (months of a subscription-like SKU);
     `once: customer` sends it at most once per customer; `no_trouble_within: 90d` never sends it
-    to a customer with an open case, or with a low score or a case that recent; `expires: 14d`
-    drops it when it could not go out within that long after it fell due (never sent late).
+    to a customer with an open case, or with a low score or a case that recent. Every kind has
+    `expires:` (required): it is dropped when it could not go out within that long after it fell
+    due, never sent late (bot/schedule/expiry.py says why).
     """
 
     flow: Optional[str] = None       # default: the kind's own name
@@ -167,20 +168,32 @@ class TouchpointKind(_Model):
     still_buying: Optional[timedelta] = None
     once: Once = Once.ITEM
     no_trouble_within: Optional[timedelta] = None
-    expires: Optional[timedelta] = None
+    expires: timedelta = Field(None)      # required: `_expiry` names what is missing (never sent late)
     # When two compete for the weekly cap, the higher priority goes first (a check-in beats a tip).
     priority: int = DEFAULT_PRIORITY
 
     class Config:
         allow_population_by_field_name = True
 
-    _d = validator("after", "before", "still_buying", "no_trouble_within", "expires", pre=True,
+    _d = validator("after", "before", "still_buying", "no_trouble_within", pre=True,
                    allow_reuse=True)(_duration)
 
     @property
     def needs_history(self) -> bool:
         """Timed or filtered by the customer's other orders (milestones), not by this order alone."""
         return self.anchor is Anchor.FIRST_PURCHASE or self.nth_order is not None or self.still_buying is not None
+
+    @validator("expires", pre=True, always=True)
+    def _expiry(cls, value: Any) -> timedelta:
+        """Every kind says how late it may still go out: an import of old orders must never
+        send their thank-yous and check-ins weeks late."""
+        if value is None:
+            raise ValueError("missing: every touchpoint kind needs one (how long after it falls due it may "
+                             "still go out, e.g. 2d; past it the touchpoint is dropped, never sent late)")
+        value = parse_duration(value)
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0")
+        return value
 
     @validator("before")
     def _one_offset(cls, value: Optional[timedelta], values: dict) -> Optional[timedelta]:

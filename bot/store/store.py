@@ -389,15 +389,19 @@ class Orders:
 
     # touchpoints -------------------------------------------------------------------------
 
-    def set_touchpoints(self, order_id: str, sku: str, wanted: list[dict], kinds: Optional[set[str]] = None) -> None:
+    def set_touchpoints(self, order_id: str, sku: str, wanted: list[dict], kinds: Optional[set[str]] = None) -> int:
         """Make the pending touchpoints of an order item match `wanted` (kind, flow, due_at,
         optional anchor, expires_at and repeatable); with `kinds`, only touchpoints of those kinds.
+        A wanted one with a `status` (and `why`, `decided_at`) is born dropped: past its expiry,
+        or history; a pending one becomes that, one that went out stays as it is. Returns how
+        many were recorded dropped.
 
         A held touchpoint keeps its hold unless it is wanted later than that. One that already
         went out stays done, except a `repeatable` one whose anchor moved later (a second delay):
         it is pending again."""
         current = {r["kind"]: r for r in tables.where(self.db, "touchpoints", "order_id = ? and sku = ?", [order_id, sku])}
         wanted_kinds = {w["kind"] for w in wanted}
+        dropped = 0
         for kind, old in current.items():
             if kinds is not None and kind not in kinds:
                 continue
@@ -407,6 +411,21 @@ class Orders:
             row = current.get(touch["kind"])
             anchor = touch.get("anchor")
             expires = touch.get("expires_at")
+            dead = touch.get("status")           # born dropped (past its expiry, or history): with its reason
+            if dead:
+                if row is not None and (row["status"] not in ("pending", "held", "cancelled") or (
+                        row["status"] != "cancelled" and (row.get("expires_at"), row.get("anchor")) == (expires, anchor))):
+                    continue    # went out or dropped already; or unchanged (the same file twice changes nothing:
+                                # the scheduler drops it at its time, with the same reason)
+                record = {"flow": touch["flow"], "due_at": touch["due_at"], "status": dead, "anchor": anchor,
+                          "expires_at": expires, "held_reason": touch.get("why"), "started_at": touch.get("decided_at")}
+                if row is None:
+                    tables.insert(self.db, "touchpoints", {"order_id": order_id, "sku": sku, "kind": touch["kind"],
+                                                           **record})
+                else:
+                    tables.update(self.db, "touchpoints", row["id"], record)
+                dropped += 1
+                continue
             if row is None:
                 tables.insert(self.db, "touchpoints", {"order_id": order_id, "sku": sku, "kind": touch["kind"],
                                                "flow": touch["flow"], "due_at": touch["due_at"], "status": "pending",
@@ -424,6 +443,7 @@ class Orders:
                 tables.update(self.db, "touchpoints", row["id"], {"due_at": touch["due_at"], "status": "pending",
                                                           "held_reason": None, "anchor": anchor,
                                                           "expires_at": expires})
+        return dropped
 
     def touchpoints(self, order_id: str) -> list[TouchpointRow]:
         return [TouchpointRow.from_row(r)
@@ -434,6 +454,16 @@ class Orders:
         return [TouchpointRow.from_row(r) for r in tables.query(self.db,
             "select * from touchpoints where status in ('pending', 'held') and due_at <= ? order by due_at limit ?",
             [iso(now), limit])]
+
+    def count_due(self, now: datetime) -> int:
+        """How many touchpoints `due_touchpoints(now)` would list with no limit."""
+        return self.db.execute("select count(*) from touchpoints where status in ('pending', 'held') and due_at <= ?",
+                               [iso(now)]).fetchone()[0]
+
+    def count_dropped_since(self, since: datetime) -> int:
+        """How many touchpoints `dropped_since(since)` would list with no limit."""
+        return self.db.execute(f"select count(*) from touchpoints where {_DROPPED} and started_at >= ?",
+                               [iso(since)]).fetchone()[0]
 
     def next_touchpoint_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(due_at) from touchpoints where status in ('pending', 'held')").fetchone()
@@ -461,8 +491,7 @@ class Orders:
         """Touchpoints that will never go out, decided at or after `since` (cancelled ones aside)."""
         return [TouchpointRow.from_row(r) for r in tables.query(
             self.db,
-            "select * from touchpoints where (status like 'suppressed:%' or status like 'dropped:%' "
-            "or status like 'skipped:%' or status = 'expired') "
+            f"select * from touchpoints where {_DROPPED} "
             "and started_at >= ? order by started_at, id limit ?", [iso(since), limit])]
 
     def started_for_customer(self, customer_id: int, kind: str) -> bool:
@@ -474,6 +503,11 @@ class Orders:
     def skip_touchpoints_before(self, order_id: str, before: datetime) -> None:
         self.db.execute("update touchpoints set status = 'skipped' where order_id = ? and status = 'pending' and due_at < ?",
                         [order_id, iso(before)])
+
+
+# a touchpoint that will never go out (cancelled ones aside)
+_DROPPED = ("(status like 'suppressed:%' or status like 'dropped:%' or status like 'skipped:%' "
+            "or status = 'expired')")
 
 
 # ---- conversations, messages, responses ------------------------------------------------
