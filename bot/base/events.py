@@ -36,6 +36,12 @@ def make_storable(instance: Any) -> None:
             object.__setattr__(instance, item.name, cleaned)
 
 
+class DeliverLater(Exception):
+    """The app cannot take this event now (a service it needs, such as the shared NLU, is
+    down): nothing of it was committed, and the channel must not confirm it, so the platform
+    delivers it again (each adapter says how: an offset kept before it, an error status)."""
+
+
 class InboundKind(str, enum.Enum):
     """What the customer (or agent) did."""
 

@@ -12,12 +12,12 @@ import click
 from bot.channels.registry import section
 
 
-@click.group()
+@click.group(epilog="Example: aftercare telegram link A-1001")
 def telegram() -> None:
     """Telegram helpers."""
 
 
-@telegram.command()
+@telegram.command(epilog="Example: aftercare telegram link A-1001")
 @click.argument("order_id")
 @click.pass_context
 def link(ctx: click.Context, order_id: str) -> None:
@@ -26,7 +26,7 @@ def link(ctx: click.Context, order_id: str) -> None:
 
     services = ctx.find_root().obj
     settings = services["settings"]()
-    store = services["store"](settings)
+    store = services["read_store"](settings)             # reads: a missing store is an error, never made
     order = store.orders.get(order_id)
     if order is None:
         raise click.ClickException(f"order {order_id!r} not found; import it first")

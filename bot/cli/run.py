@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import resource
 import sys
 from typing import Awaitable
@@ -28,7 +29,9 @@ def run(ctx: click.Context, speed: float, orders_file: str | None, no_personas: 
         return run_sandbox(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
                            personas=not no_personas)
 
-    code = asyncio.run(run_app(settings, open_store, load_nlu, sandbox=sandbox))  # a broken secret file: AftercareGroup
+    # the models load behind, the shop's language first: it answers before all are in
+    code = asyncio.run(run_app(settings, open_store, functools.partial(load_nlu, behind=True),
+                               sandbox=sandbox))  # a broken secret file: AftercareGroup
     # what a host must provision for the bot (the budget: README, Performance)
     click.echo(f"peak memory: {peak_rss_mb():.0f} MB resident (start-up included)", err=True)
     raise SystemExit(code)

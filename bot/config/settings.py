@@ -149,8 +149,9 @@ class TouchpointKind(_Model):
     10th order only; `still_buying: 45d` keeps it only while the customer has bought one of the
     products within that long before it falls due (months of a subscription-like SKU);
     `once: customer` sends it at most once per customer; `no_trouble_within: 90d` never sends it
-    to a customer with an open case, or with a low score or a case that recent; `expires: 14d`
-    drops it when it could not go out within that long after it fell due (never sent late).
+    to a customer with an open case, or with a low score or a case that recent. Every kind has
+    `expires:` (required): it is dropped when it could not go out within that long after it fell
+    due, never sent late (bot/schedule/expiry.py says why).
     """
 
     flow: Optional[str] = None       # default: the kind's own name
@@ -167,20 +168,32 @@ class TouchpointKind(_Model):
     still_buying: Optional[timedelta] = None
     once: Once = Once.ITEM
     no_trouble_within: Optional[timedelta] = None
-    expires: Optional[timedelta] = None
+    expires: timedelta = Field(None)      # required: `_expiry` names what is missing (never sent late)
     # When two compete for the weekly cap, the higher priority goes first (a check-in beats a tip).
     priority: int = DEFAULT_PRIORITY
 
     class Config:
         allow_population_by_field_name = True
 
-    _d = validator("after", "before", "still_buying", "no_trouble_within", "expires", pre=True,
+    _d = validator("after", "before", "still_buying", "no_trouble_within", pre=True,
                    allow_reuse=True)(_duration)
 
     @property
     def needs_history(self) -> bool:
         """Timed or filtered by the customer's other orders (milestones), not by this order alone."""
         return self.anchor is Anchor.FIRST_PURCHASE or self.nth_order is not None or self.still_buying is not None
+
+    @validator("expires", pre=True, always=True)
+    def _expiry(cls, value: Any) -> timedelta:
+        """Every kind says how late it may still go out: an import of old orders must never
+        send their thank-yous and check-ins weeks late."""
+        if value is None:
+            raise ValueError("missing: every touchpoint kind needs one (how long after it falls due it may "
+                             "still go out, e.g. 2d; past it the touchpoint is dropped, never sent late)")
+        value = parse_duration(value)
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0")
+        return value
 
     @validator("before")
     def _one_offset(cls, value: Optional[timedelta], values: dict) -> Optional[timedelta]:
@@ -431,6 +444,25 @@ class NluSettings(_Model):
     # Per-language settings merged into that language's copy of the pipeline, e.g.
     # {fr: {DIETClassifier: {epochs: 80}}}: language -> component name -> its keys.
     overrides: Dict[str, Dict[str, Dict[str, Any]]] = Field(default_factory=dict)
+    # The shared NLU service (`aftercare nlu serve`) to ask instead of loading the models in
+    # this process: http://127.0.0.1:PORT or unix:/path/to/socket. Unset: models in process.
+    url: Optional[str] = None
+    timeout: float = Field(default=10.0, gt=0)    # seconds per request to the service
+    wait: float = Field(default=30.0, gt=0)       # seconds of retries before a message waits for redelivery
+
+    @validator("url")
+    def _service_url(cls, value: Optional[str]) -> Optional[str]:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.startswith("unix:"):
+            if not value[len("unix:"):].removeprefix("//").startswith("/"):
+                raise ValueError("a UNIX socket is unix:/absolute/path")
+            return value
+        if not re.fullmatch(r"http://(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}/?", value):
+            raise ValueError("the NLU service is http://127.0.0.1:PORT (loopback: it has no authentication) "
+                             "or unix:/path/to/socket")
+        return value
 
     @validator("overrides")
     def _overrides_known(cls, overrides: dict, values: dict) -> dict:
@@ -585,6 +617,10 @@ def load_settings(path: Path | str = "config.yml",
     data.pop("config_path", None)
     if overrides:
         data = _deep_merge(data, overrides)
+    weak = weak_secret(model, data, [])
+    if weak:
+        where, reason = weak
+        raise ConfigError(path, doc.line_of(where), f"{'.'.join(map(str, where))}: {reason}")
     try:
         settings = model(**data)
     except ValidationError as exc:
@@ -614,6 +650,37 @@ def _literal_secret(model: Any, data: Any, where: list) -> Optional[list]:
                 return where + [name]
         elif isinstance(model_field.type_, type) and issubclass(model_field.type_, BaseModel):
             found = _literal_secret(model_field.type_, value, where + [name])
+            if found:
+                return found
+    return None
+
+
+# Credentials a platform issues (checked by its API at start: getMe, auth.test) need only be
+# there; every other secret is a key we sign or verify with, which must be hard to guess.
+PLATFORM_TOKENS = frozenset({"token", "bot_token", "app_token"})
+MIN_SECRET_CHARS = 16
+
+
+def weak_secret(model: Any, data: Any, where: list) -> Optional[tuple[list, str]]:
+    """The key path of the first secret that is set but empty, or (a signing key) too short,
+    with the reason; never the value. An empty key would make every signature check pass for
+    anyone who signs with the empty string."""
+    if not isinstance(data, dict):
+        return None
+    for name, model_field in model.__fields__.items():
+        key = model_field.alias if model_field.alias in data else name
+        if key not in data or model_field.shape != SHAPE_SINGLETON:
+            continue
+        value = data[key]
+        if model_field.type_ is SecretStr and isinstance(value, str):
+            if not value.strip():
+                return where + [key], ("is set but empty (an empty environment variable): unset it to turn "
+                                       "this off, or set the real secret")
+            if name not in PLATFORM_TOKENS and len(value.strip()) < MIN_SECRET_CHARS:
+                return where + [key], (f"shorter than {MIN_SECRET_CHARS} characters: too easy to guess "
+                                       "(use a long random string, e.g. `openssl rand -hex 32`)")
+        elif isinstance(model_field.type_, type) and issubclass(model_field.type_, BaseModel):
+            found = weak_secret(model_field.type_, value, where + [key])
             if found:
                 return found
     return None

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timezone
 
 from rich.console import Console
+from rich.markup import escape
 from rich.prompt import Prompt
 
 from bot.channels.console import ConsoleChannel, ConsoleMessage, MemoryDesk
@@ -28,12 +29,12 @@ async def run_chat(settings: Settings, store: Store, parser, order_id: str) -> N
     last: list[ConsoleMessage] = []
 
     def show(message: ConsoleMessage) -> None:
-        console.print(f"[bold cyan]bot:[/] {message.text}")
+        console.print(f"[bold cyan]bot:[/] {escape(message.text)}")
         for n, (label, _) in enumerate(message.buttons, 1):
-            console.print(f"   [yellow]{n}[/]) {label}")
+            console.print(f"   [yellow]{n}[/]) {escape(label)}")
         last[:] = [message] if message.buttons else last
 
-    desk = MemoryDesk(on_post=lambda post: console.print(f"[magenta]#support:[/] {post.text}"))
+    desk = MemoryDesk(on_post=lambda post: console.print(f"[magenta]#support:[/] {escape(post.text)}"))
     channel = ConsoleChannel(on_sent=show)
     core = build_core(settings, store, parser, SystemClock(), {"console": channel}, desk=desk, limits={})
     order = store.orders.get(order_id)
@@ -42,7 +43,8 @@ async def run_chat(settings: Settings, store: Store, parser, order_id: str) -> N
     items = store.orders.items(order_id)
     now = datetime.now(timezone.utc)
     address = session_address()
-    identity_id = store.customers.ensure_identity(order.customer_id, "console", address, True, now, "console-chat")
+    identity_id = store.customers.ensure_identity(order.customer_id, "console", None, True, now, "console-chat")
+    store.customers.bind_address(identity_id, address, now, source="console-chat")   # you, at this terminal
     identity = store.customers.identity(identity_id)
     core.runner.start(identity, order_id, items[0].sku if items else None, Begin("checkin", proactive=False), now)
     ids = itertools.count(1)

@@ -17,7 +17,7 @@ from bot.conversation.context import code_key
 from bot.conversation.effects import Effects
 from bot.engine.flows import FlowSet
 from bot.engine.machine import Engine
-from bot.base.events import InboundEvent
+from bot.base.events import DeliverLater, InboundEvent
 from bot.conversation.identities import resolve_emails, resolve_locales
 from bot.conversation.inbound import InboundHandler
 from bot.nlu.base import Parser, aunderstand
@@ -64,6 +64,8 @@ class Core:
             parse = (await aunderstand(self.inbound.parser, text, self.inbound.expected_language(event))
                      if text is not None else None)
             self.inbound.handle(event, self.clock.now(), parse=parse)
+        except DeliverLater:            # nothing committed: the channel leaves it unconfirmed
+            raise
         except Exception:  # a weird message never crashes the bot
             log.exception("inbound event %s/%s could not be handled", event.channel, event.event_id)
 

@@ -64,6 +64,11 @@ class FixNotices:
             "select * from fix_notices where status in ('pending', 'held') and due_at <= ? order by due_at, id "
             "limit ?", [iso(now), limit])]
 
+    def count_due(self, now: datetime) -> int:
+        """How many notices `due(now)` would list with no limit."""
+        return self.db.execute("select count(*) from fix_notices where status in ('pending', 'held') and due_at <= ?",
+                               [iso(now)]).fetchone()[0]
+
     def next_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(due_at) from fix_notices where status in ('pending', 'held')").fetchone()
         return parse_iso(row[0]) if row and row[0] else None

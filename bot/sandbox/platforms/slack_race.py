@@ -7,6 +7,7 @@ losing agent told, once per refused claim or reply. `make bench` runs it at 200 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -90,6 +91,7 @@ async def race(settings: Settings, cases: int = 200) -> RaceResult:
             for agent in (ana, bo):
                 work.append(sandbox.user_clicks(agent, support, ts, "case_claim", ref))
                 work.append(sandbox.user_posts_in_thread(support, ts, agent, f"reply from {agent} on case {ref}"))
+        random.Random(23).shuffle(work)       # whose request comes first differs from case to case
         await asyncio.gather(*work)
         await slack.idle()
         seconds = time.perf_counter() - started
