@@ -28,7 +28,12 @@ from typing import Callable
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-TARGETS = {"train_s": 360.0, "rss_mb": 1200.0, "p99_ratio": 1.2, "macro_f1": 0.90}
+TARGETS = {"train_s": 360.0, "rss_mb": 1200.0, "p99_ratio": 1.2}
+# The routed parse before issue #22's data (main at 7dc33a9, this bench's sentences): routed p99 over
+# the English model alone 1.003x at load ~15 (180.2 vs 179.6 ms), 1.012x on a quiet machine
+# (6.9 vs 6.8 ms, README Performance). "No more than 1.2x today's" is checked on the ratio, which
+# the machine's load moves far less than the milliseconds.
+BEFORE_22 = {"ratio": 1.012, "routed_p99_ms": 6.9}
 
 
 def _line(label: str, value: float, unit: str, target: float, higher_is_better: bool) -> str:
@@ -80,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
                          help="skip timing a from-scratch training of every model")
     args = options.parse_args(argv or [])
 
-    from bot.nlu.evaluate import evaluate, load_examples
+    from bot.nlu.evaluate import load_examples
     from bot.nlu.languages import LanguageRouter, load_parser
     from bot.nlu.rasa_nlu import load_nlu_settings
 
@@ -105,12 +110,27 @@ def main(argv: list[str] | None = None) -> None:
           f"({routed:.1f} ms vs {alone:.1f} ms; language known, as the bot parses)")
     print(f"{'  language unknown, all scored':<34} {guessed / alone:>9.3f} x   ({guessed:.1f} ms; no target)")
     print(f"{'  routing alone, p99 per message':<34} {_p99(spent['routing']) * 1000:>9.1f} us  (no target)")
-    for language in router.languages:
-        examples = load_examples(settings.test_files[language])
-        result = evaluate(router.for_language(language), examples)
-        print(_line(f"[{language}] held-out macro-F1 ({len(examples)})", result.macro_f1, "", TARGETS["macro_f1"], True),
-              f"confident wrong {result.confident_errors():.1%}")
+    print(_line("routed/alone now / before #22", (routed / alone) / BEFORE_22["ratio"], "x", TARGETS["p99_ratio"],
+                False), f"(before: {BEFORE_22['ratio']:.3f}x, routed p99 {BEFORE_22['routed_p99_ms']} ms on a quiet machine)")
+    _router_table(router, settings)
     router.close()
+
+
+def _router_table(router, settings) -> None:
+    """Issue #22's figures per language: the router as the bot calls it, on the independent
+    held-out sets (data/heldout/), beside the targets the sealed sets must meet."""
+    from bot.nlu.evaluate import load_examples
+    from bot.nlu.router_eval import held_out_files, score
+
+    files = held_out_files([Path(settings.training_data).parent / "heldout"], settings.languages)
+    training = {lang: [ex.text for ex in load_examples(data)] for lang, (data, _) in settings.language_files.items()}
+    print(f"{'router on the independent sets':<34} {'n':>4} {'macro-F1':>9} {'target':>7} {'wrong>=0.8':>11} "
+          f"{'dangerous':>10}")
+    for one in score(router, files, training):
+        print(f"  [{one.language}] {one.path.name:<27} {one.examples:>4} {one.macro_f1:>9.3f} "
+              f"{'>=' + format(one.target_macro_f1, '.2f'):>7} {one.confidently_wrong:>10.1%} {len(one.dangerous):>10}  "
+              f"{'ok' if not one.misses() else 'MISS'}")
+    print("  targets: macro-F1 as shown, confidently wrong (>= 0.8) < 3 %, dangerous reads 0", flush=True)
 
 
 if __name__ == "__main__":

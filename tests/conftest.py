@@ -27,3 +27,15 @@ def rasa_parser(nlu_settings):
     parser = RasaParser.load(train(nlu_settings), nlu_settings.confidence_threshold)
     yield parser
     parser.close()
+
+
+@pytest.fixture(scope="session")
+def language_router(nlu_settings):
+    """Every language's cached model behind the router the bot runs (loaded once per session)."""
+    from bot.nlu.languages import LanguageRouter, load_parser, train_all
+
+    train_all(nlu_settings)
+    parser = load_parser(nlu_settings)
+    assert isinstance(parser, LanguageRouter)
+    yield parser
+    parser.close()

@@ -195,14 +195,14 @@ def test_a_channel_brings_its_own_command_the_opt_in_link(config, monkeypatch):
 
     assert default_registry().get("telegram").command().name == "telegram"
     run("orders", "import", str(BAD_ORDERS), config=config)
-    monkeypatch.setenv("AFTERCARE_LINK_SECRET", "s3cret")
+    monkeypatch.setenv("AFTERCARE_LINK_SECRET", "s3cret-link-signing-key")
     result = run("telegram", "link", "B-1", config=config)
     assert result.exit_code == 0, result.output
     url = result.output.strip()
     assert url.startswith("https://t.me/AftercareDemoBot?start=")
     store = Store.open(config.parent / "store" / "aftercare.db")
     order = store.orders.get("B-1")
-    assert verify_link_token(url.split("start=")[1], b"s3cret", time.time()) == order.customer_id
+    assert verify_link_token(url.split("start=")[1], b"s3cret-link-signing-key", time.time()) == order.customer_id
     assert run("telegram", "link", "NO-SUCH", config=config).exit_code != 0
 
 

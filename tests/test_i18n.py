@@ -61,13 +61,14 @@ def test_shipped_config_enables_the_shipped_languages():
 def test_a_missing_translation_names_file_line_and_language(dialogs: Path):
     de = dialogs / "i18n" / "de.yml"
     de.write_text("\n".join(line for line in de.read_text(encoding="utf-8").splitlines()
-                            if not line.strip().startswith('"Not now"')) + "\n", encoding="utf-8")
+                            if not line.strip().startswith('"Thanks! What could we do better?"')) + "\n",
+                  encoding="utf-8")
     problems = check_translations(dialogs, ["en", "de", "fr"], words=WORDS)
     assert len(problems) == 1
     problem = problems[0]
     assert problem.path.endswith("checkin.yml")
-    assert problem.line == line_of(dialogs / "checkin.yml", 'label: "Not now"')
-    assert "[de]" in str(problem) and "'Not now'" in str(problem)
+    assert problem.line == line_of(dialogs / "checkin.yml", '"Thanks! What could we do better?"')
+    assert "[de]" in str(problem) and "'Thanks! What could we do better?'" in str(problem)
 
 
 def test_a_changed_english_text_needs_every_language_again(dialogs: Path):

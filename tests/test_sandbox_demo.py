@@ -129,7 +129,7 @@ def test_scores_are_stored(run):
     assert ("ces", 6) in by_order["A-1003"]                      # after the case was resolved
     assert ("csat", 4) in by_order["A-1012"]                     # not used yet, asked again a week later
     assert any(metric == "nps" for metric, _ in by_order["A-1007"])
-    assert run.summary.review_requests >= 5 and run.summary.upsells >= 3
+    assert run.summary.review_requests >= 5       # the check-in's one ask: no upsell after a review request
 
 
 def test_stop_persona_gets_nothing_after_the_confirmation(run):
@@ -271,18 +271,19 @@ def test_the_report_on_a_sandbox_store_has_the_summary_counts(run):
 
 def test_a_milestone_and_a_referral_ask_happen_and_the_summary_counts_them(run):
     """Emily's first order was a year before the run (data/sample_history.csv): her anniversary
-    thank-you with her own code; Priya (delighted) is asked once for a referral and a testimonial,
-    and the shop's live order W-2001 arrives with her code."""
+    thank-you with her own code; Priya (delighted) is asked once for a referral (the conversation's
+    one ask: no testimonial invitation beside the link), and the shop's live order W-2001 arrives
+    with her code."""
     emily = run.delivered("A-1009")
     assert any(text.startswith("Hi Emily! A year ago you placed your first order with us.") and "YEAR1-" in text
                for _, text in emily)
     priya = [text for _, text in run.delivered("A-1007")]
     asks = [text for text in priya if "here is your personal link to share: https://shop.example/r/" in text]
     assert len(asks) == 1                                        # two orders, two NPS 10s: asked once
-    assert any(text.startswith("Would you tell me in one sentence") for text in priya)
+    assert not any(text.startswith("Would you tell me in one sentence") for text in priya)
     summary = run.summary
     assert (summary.milestones, summary.gift_codes) == (1, 1)
-    assert summary.referral_asks >= 1 and summary.testimonials >= 1 and summary.referred_orders == 1
+    assert summary.referral_asks >= 1 and summary.testimonials == 0 and summary.referred_orders == 1
     lines = "\n".join(run.demo.narrator.lines)
     assert "A year ago you placed your first order" in lines and "personal link to share" in lines
 

@@ -70,7 +70,7 @@ async def test_happy_path(tmp_path, router, language):
           - say: "{yes}"
         """), router)
     assert said(CSAT_Q, language, **{"product.name": "Trail Runner 2 shoes"}) in texts
-    assert outcome["csat"] == 5 and outcome["review_requested"] and outcome["upsell_offered"]
+    assert outcome["csat"] == 5 and outcome["review_requested"] and not outcome["upsell_offered"]   # one ask
     assert not outcome["escalated"]
 
 

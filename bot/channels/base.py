@@ -6,9 +6,20 @@ from __future__ import annotations
 from typing import Awaitable, Callable, Optional, Protocol
 
 from bot.base.agent_events import AgentActionHandler, Form
+from bot.base.errors import AftercareError
 from bot.base.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult
 
 EventHandler = Callable[[InboundEvent], Awaitable[None]]
+
+
+class StartError(AftercareError, RuntimeError):
+    """A channel (or the app's own server) cannot start: `cause` says what is wrong, `fix` what
+    to do; one line, never a secret (`aftercare run` prints it and exits 1; `doctor` lists it)."""
+
+    def __init__(self, cause: str, fix: str) -> None:
+        super().__init__(f"{cause}: {fix}")
+        self.cause = cause
+        self.fix = fix
 
 
 class Channel(Protocol):

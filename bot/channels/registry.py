@@ -8,7 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.channels import console_spec, slack_spec, telegram_spec
 from bot.channels.spec import Capability, ChannelSpec, LimitsSpec
-from bot.config.settings import ConfigError, UnvalidatedSection
+from bot.config.settings import ConfigError, UnvalidatedSection, weak_secret
 
 _BUILTIN = (telegram_spec.SPEC, slack_spec.SPEC, console_spec.SPEC)
 
@@ -80,6 +80,9 @@ def section(settings: Any, name: str, registry: Optional[ChannelRegistry] = None
     spec = (registry or default_registry()).get(name)
     if spec is None:
         return None
+    weak = weak_secret(spec.settings, dict(found or {}), ["channels", name])
+    if weak:                                   # set but empty, or a signing key too short
+        raise ConfigError(settings.config_path, None, f"{'.'.join(map(str, weak[0]))}: {weak[1]}")
     try:
         return spec.settings(**(found or {}))
     except ValidationError as exc:

@@ -213,20 +213,22 @@ class UpdateReceiver:
         """Parse and handle one update; returns its id (None when it has no usable id)."""
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
-            log.error("telegram %s: an update without an integer update_id ignored: %.200r",
-                      where, raw)
+            # ids and shapes only: an update carries the customer's words
+            log.error("telegram %s: an update without an integer update_id ignored (%s)", where, _shape(raw))
             self.stats["malformed"] += 1
             return None
         try:
             update = Update.de_json(raw, self._bot)
         except Exception as exc:  # noqa: BLE001 - any malformed shape: log, confirm, go on
-            log.error("telegram %s: update %s is malformed and was ignored: %r", where, update_id, exc)
+            log.error("telegram %s: update %s is malformed and was ignored (%s; %s)", where, update_id,
+                      type(exc).__name__, _shape(raw))
             self.stats["malformed"] += 1
             return update_id
         try:
             delivered = await self._handle(update)
         except MalformedUpdate as exc:
-            log.error("telegram %s: update %s is malformed and was ignored: %s", where, update_id, exc)
+            log.error("telegram %s: update %s is malformed and was ignored (%s; %s)", where, update_id,
+                      exc, _shape(raw))
             self.stats["malformed"] += 1
             return update_id
         except DeliverLater as exc:
@@ -279,3 +281,15 @@ def _lane(raw: Any) -> object:
     except (KeyError, TypeError, AttributeError):
         return None
     return chat if isinstance(chat, (int, str)) else None
+
+
+def _shape(raw: Any) -> str:
+    """What a malformed update looked like, without its values: its top-level keys and the
+    keys of the object inside (an update's values are the customer's words and names)."""
+    if not isinstance(raw, dict):
+        return type(raw).__name__
+    parts = []
+    for key in list(raw)[:8]:
+        inner = raw[key]
+        parts.append(f"{key}{{{','.join(map(str, list(inner)[:12]))}}}" if isinstance(inner, dict) else str(key))
+    return "keys " + " ".join(parts)[:300]

@@ -20,6 +20,7 @@ from bot.base.errors import AftercareError
 from bot.cli.backup import backup, restore
 from bot.cli.common import EXIT_FAILURE, EXIT_USAGE, existing_store, open_store, plugins_of, settings_from
 from bot.cli.customer import customer
+from bot.cli.doctor import doctor
 from bot.cli.flows import flows
 from bot.cli.nlu import nlu
 from bot.cli.nlu_serve import serve as nlu_serve
@@ -95,6 +96,6 @@ def main(ctx: click.Context, config_path: str, db_path: Optional[str]) -> None:
 
 nlu.add_command(nlu_serve)
 for command in (flows, nlu, orders, due, cases, simulate, chat, run, report, browse, customer, tell_fixed,
-                backup, restore):
+                backup, restore, doctor):
     main.add_command(command)
 add_examples(main)

@@ -95,8 +95,9 @@ def parse(ctx: click.Context, language: str | None) -> None:
 @click.pass_context
 def test(ctx: click.Context, data_path: str | None, language: str | None, out: str | None,
          min_f1: float | None, show_errors: bool, keyword_fallback: bool) -> None:
-    """Evaluate on the held-out sets (or --data FILE): accuracy, macro-F1, confident wrong
-    answers, worst confusions, a PNG; with several languages, one line per language at the end."""
+    """Evaluate each model alone on the in-house held-out sets (or --data FILE): accuracy,
+    macro-F1, confident wrong answers, worst confusions, a PNG; with several languages, one line
+    per language at the end. The independent sets and the router: `aftercare nlu evaluate`."""
     from rich.console import Console
     from rich.table import Table
 
@@ -174,3 +175,83 @@ def _evaluate_file(console, parser: RasaParser | LanguageRouter, name: str, test
                   f"of {len(examples)}", markup=False)
     console.print(f"confusion matrix: {plot_confusion(result, picture)}")
     return name, len(examples), result.accuracy, result.macro_f1, result.confident_errors()
+
+
+@nlu.command("evaluate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--router/--model-alone", default=True, show_default=True,
+              help="Score the language router as the bot calls it (parse(text, language)), or each "
+                   "language's model alone.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the figures (no held-out text) as JSON to this file.")
+@click.option("--errors", "show_errors", is_flag=True,
+              help="List every wrong answer (development sets only: never on a sealed set).")
+@click.option("--check", is_flag=True, help="Exit with status 1 when a language misses a target.")
+@click.pass_context
+def evaluate_command(ctx: click.Context, paths: tuple[Path, ...], router: bool, json_out: Path | None,
+                     show_errors: bool, check: bool) -> None:
+    """Score held-out files named by language (de.yml, nlu_test_de.yml; a folder: its .yml files)
+    against issue #22's targets: macro-F1 (>= 0.95 en, >= 0.90 else), confidently wrong (>= 0.8)
+    below 3 %, and dangerous reads (a problem, refund, delivery, person or STOP message read as
+    works_well, affirm or thanks): 0.  [default PATHS: data/heldout, the independent sets]"""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.nlu.evaluate import load_examples
+    from bot.nlu.router_eval import HeldOutFileError, held_out_files, score
+
+    settings = _settings(ctx)
+    root = Path((ctx.find_root().obj or {}).get("config_path", "config.yml")).resolve().parent
+    try:
+        files = held_out_files(paths or (root / "data" / "heldout",), settings.languages)
+    except HeldOutFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    parser = _parser(settings)
+    if not isinstance(parser, LanguageRouter):
+        raise click.ClickException("one trained language only (config nlu.languages): nothing to route")
+    training = {lang: [ex.text for ex in load_examples(data)] for lang, (data, _) in settings.language_files.items()
+                if lang in {language for language, _ in files}}
+    try:
+        if router:
+            scores = score(parser, files, training)
+        else:
+            scores = [one for language, path in files
+                      for one in score(parser.for_language(language), [(language, path)], training)]
+    except HeldOutFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        parser.close()
+    console = Console(highlight=False, width=max(100, Console().width))
+    table = Table(title=f"held out through {'the language router' if router else 'each model alone'}")
+    for column in ("lang", "n", "macro-F1", "target", "wrong >= 0.8", "dangerous", "fallback", "copies",
+                   "unseen F1"):
+        table.add_column(column, justify="left" if column == "lang" else "right")
+    for one in scores:
+        figures = one.as_dict()
+        table.add_row(one.language, str(one.examples), f"{one.macro_f1:.3f}",
+                      f">= {one.target_macro_f1:.2f} {'MISS' if one.macro_f1 < one.target_macro_f1 else 'ok'}",
+                      f"{one.confidently_wrong:.1%}", str(len(one.dangerous)), str(figures["fallbacks"]),
+                      str(figures["copies_of_training"]), f"{figures['unseen_macro_f1']:.3f}")
+    console.print(table)
+    for one in scores:
+        console.print(f"[{one.language}] {one.path}", markup=False)
+    console.print("dangerous: a problem, refund, delivery, person or STOP message read as works_well, affirm or "
+                  "thanks; copies: held-out lines that are also training lines; unseen F1: macro-F1 without them",
+                  markup=False)
+    console.print("targets: macro-F1 as shown; confidently wrong (>= 0.8) < 3 %; dangerous reads 0",
+                  markup=False)
+    if show_errors:
+        for one in scores:
+            for example, predicted, confidence in one.errors():
+                console.print(f"[{one.language}] {example.intent} -> {predicted} {confidence:.2f}: {example.text}",
+                              markup=False, soft_wrap=True)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps({"router": router, "languages": [one.as_dict() for one in scores]},
+                                       indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        click.echo(f"figures: {json_out}", err=True)
+    missed = [(one.language, miss) for one in scores for miss in one.misses()]
+    if check and missed:
+        for language, miss in missed:
+            click.echo(f"error: [{language}] {miss}", err=True)
+        sys.exit(1)

@@ -136,7 +136,8 @@ def due(ctx: click.Context, within: str, dropped: str, limit: int) -> None:
     now = datetime.now(timezone.utc)
     for item in core.scheduler.due_report(now, horizon, dropped_since or None, page=limit):
         table.add_row(item.ref, item.order_id, item.kind, item.due_at[:16], item.status, item.verdict)
-    Console(width=None if sys.stdout.isatty() else 1000).print(table)   # piped: one line per row, for grep
+    # data, never Rich markup (an order id or reason with "[/]" is shown as is); piped: one line per row
+    Console(width=None if sys.stdout.isatty() else 1000, markup=False).print(table)
     more = core.scheduler.due_more(now, horizon, dropped_since or None, page=limit)
     if more:
         click.echo(f"{more} more not shown (at most {limit} of each list; --limit shows more)")
@@ -163,4 +164,5 @@ def cases(ctx: click.Context) -> None:
         table.add_row(str(case.id), case.order_id or "-", language, case.reason, case.problem_type or "-",
                       case.request or "-", case.status.value, case.agent or "-",
                       f"{int(age.total_seconds() // 60)} min", sla)
-    Console(width=None if sys.stdout.isatty() else 200).print(table)   # piped: never cut a column
+    # data, never Rich markup; piped: never cut a column
+    Console(width=None if sys.stdout.isatty() else 200, markup=False).print(table)

@@ -111,16 +111,20 @@ def report(ctx: click.Context, since: Optional[str], until: Optional[str], by: O
 @click.command()
 @click.option("--port", default=8001, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
 @click.option("--immutable", is_flag=True, help="Open the file as never changing (only when no bot writes to it).")
+@click.option("--personal", is_flag=True,
+              help="Also the tables and queries with names, addresses and words, and arbitrary SQL.")
 @click.pass_context
-def browse(ctx: click.Context, port: int, immutable: bool) -> None:
-    """Explore the store in Datasette on 127.0.0.1, read-only, with canned queries (open cases, low scores, ...)."""
+def browse(ctx: click.Context, port: int, immutable: bool, personal: bool) -> None:
+    """Explore the store in Datasette on 127.0.0.1, read-only, with canned queries (open cases, low scores, ...).
+    Only requests with Host localhost or 127.0.0.1 are answered; personal data only with --personal."""
     from bot.report.browse import serve
 
     path = store_path(ctx)
     if not path.is_file():
         raise click.ClickException(f"no store at {path} (set AFTERCARE_DB or store.path in config.yml)")
     try:
-        serve(path, port=port, immutable=immutable,
-              ready=lambda url: click.echo(f"Datasette on {url} (read-only, Ctrl-C stops it)"))
+        serve(path, port=port, immutable=immutable, personal=personal,
+              ready=lambda url: click.echo(f"Datasette on {url} (read-only{', personal data shown' if personal else ''}, "
+                                           "Ctrl-C stops it)"))
     except OSError as exc:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None

@@ -617,6 +617,10 @@ def load_settings(path: Path | str = "config.yml",
     data.pop("config_path", None)
     if overrides:
         data = _deep_merge(data, overrides)
+    weak = weak_secret(model, data, [])
+    if weak:
+        where, reason = weak
+        raise ConfigError(path, doc.line_of(where), f"{'.'.join(map(str, where))}: {reason}")
     try:
         settings = model(**data)
     except ValidationError as exc:
@@ -646,6 +650,37 @@ def _literal_secret(model: Any, data: Any, where: list) -> Optional[list]:
                 return where + [name]
         elif isinstance(model_field.type_, type) and issubclass(model_field.type_, BaseModel):
             found = _literal_secret(model_field.type_, value, where + [name])
+            if found:
+                return found
+    return None
+
+
+# Credentials a platform issues (checked by its API at start: getMe, auth.test) need only be
+# there; every other secret is a key we sign or verify with, which must be hard to guess.
+PLATFORM_TOKENS = frozenset({"token", "bot_token", "app_token"})
+MIN_SECRET_CHARS = 16
+
+
+def weak_secret(model: Any, data: Any, where: list) -> Optional[tuple[list, str]]:
+    """The key path of the first secret that is set but empty, or (a signing key) too short,
+    with the reason; never the value. An empty key would make every signature check pass for
+    anyone who signs with the empty string."""
+    if not isinstance(data, dict):
+        return None
+    for name, model_field in model.__fields__.items():
+        key = model_field.alias if model_field.alias in data else name
+        if key not in data or model_field.shape != SHAPE_SINGLETON:
+            continue
+        value = data[key]
+        if model_field.type_ is SecretStr and isinstance(value, str):
+            if not value.strip():
+                return where + [key], ("is set but empty (an empty environment variable): unset it to turn "
+                                       "this off, or set the real secret")
+            if name not in PLATFORM_TOKENS and len(value.strip()) < MIN_SECRET_CHARS:
+                return where + [key], (f"shorter than {MIN_SECRET_CHARS} characters: too easy to guess "
+                                       "(use a long random string, e.g. `openssl rand -hex 32`)")
+        elif isinstance(model_field.type_, type) and issubclass(model_field.type_, BaseModel):
+            found = weak_secret(model_field.type_, value, where + [key])
             if found:
                 return found
     return None

@@ -81,12 +81,19 @@ def _record_text(turn: Turn) -> None:
         turn.emit("record_text", text=turn.slots["last_text"], **moves.parse_facts(turn.answer))
 
 
+# One ask per conversation (shared/CONVERSATION.md, Safety): a review request, an offer, a
+# referral ask and a testimonial request each set this slot, and every ask's guard checks it.
+ASKED = "asked"
+
+
 def _request_review(turn: Turn) -> None:
+    turn.slots[ASKED] = True
     turn.slots["review_requested"] = True
     turn.emit("request_review", url=turn.ctx.variables.get("review_url"))
 
 
 def _offer_upsell(turn: Turn) -> None:
+    turn.slots[ASKED] = True
     turn.slots["upsell_offered"] = True
     turn.slots["offer"] = turn.ctx.offer_key       # each distinct offer goes to a customer once
     turn.emit("offer_upsell", offer=turn.ctx.variables.get("upsell.offer"), url=turn.ctx.variables.get("upsell.url"))
@@ -100,6 +107,7 @@ def _give_gift_code(turn: Turn) -> None:
 
 
 def _ask_referral(turn: Turn) -> None:
+    turn.slots[ASKED] = True
     turn.slots["referral_asked"] = True
     turn.emit("ask_referral", code=turn.ctx.variables.get("referral.code"), link=turn.ctx.variables.get("referral.url"))
 
@@ -111,6 +119,7 @@ def _record_testimonial(turn: Turn) -> None:
 
 
 def _offer_refill(turn: Turn) -> None:
+    turn.slots[ASKED] = True
     turn.slots["upsell_offered"] = True            # what `aftercare report` counts (replenishment row)
     turn.slots["offer"] = turn.ctx.refill_key       # each distinct offer goes to a customer once
     turn.emit("offer_refill", url=turn.ctx.variables.get("refill.url"))
@@ -162,8 +171,10 @@ ACTIONS = (
     Action("escalate", "open a support case; the conversation waits for an agent", _escalate,
            args=(Arg("reason", f"auto (the intent) or one of {', '.join(REASONS)}", check=_check_reason),),
            waits="for an agent", stops=True, diagram="escalated to an agent"),
-    Action("request_review", "mark a review request (guard with review_eligible)", _request_review),
-    Action("offer_upsell", "mark the product's upsell offer as made (guard with upsell_eligible)", _offer_upsell),
+    Action("request_review", "mark a review request, the conversation's one ask (guard with review_eligible)",
+           _request_review),
+    Action("offer_upsell", "mark the product's upsell offer as made, the conversation's one ask (guard with "
+           "upsell_eligible)", _offer_upsell),
     Action("offer_refill", "mark the product's refill offer as made (guard with refill_eligible); `set: "
            "{offer_declined: true}` when they say no", _offer_refill),
     Action("give_gift_code", "record that this milestone's gift code ({milestone.gift_code}) went to the customer "
@@ -191,7 +202,7 @@ def _happy(facts: Mapping[str, Any]) -> bool:
 
 def _review_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
     resolved_well = slots.get("had_case") and (slots.get("ces") or 0) >= 6
-    return not ctx.has_open_case and bool(_happy(slots) or resolved_well)
+    return not ctx.has_open_case and not slots.get(ASKED) and bool(_happy(slots) or resolved_well)
 
 
 def _may_offer(slots: Mapping[str, Any], ctx: Context) -> bool:
@@ -201,7 +212,7 @@ def _may_offer(slots: Mapping[str, Any], ctx: Context) -> bool:
     happy = _happy(slots) if scored_here else _happy(ctx.earlier)
     trouble = any(facts.get(key) for facts in (slots, ctx.earlier) for key in ("low_score", "had_case"))
     return (happy and not trouble and not ctx.has_open_case and not slots.get("said_no")
-            and not slots.get("upsell_offered"))
+            and not slots.get("upsell_offered") and not slots.get(ASKED) and not slots.get("problem_reason"))
 
 
 def _upsell_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
@@ -223,14 +234,17 @@ def _referral_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
     promoter = slots.get("nps") in (9, 10) or slots.get("csat") == 5
     return (promoter and not ctx.has_open_case and not slots.get("low_score") and not slots.get("problem_reason")
             and not slots.get("said_no") and not ctx.referral_asked_before and not slots.get("referral_asked")
+            and not slots.get(ASKED)
             and bool(ctx.variables.get("referral.url") or ctx.variables.get("referral.testimonials")))
 
 
 GUARDS = (
-    Guard("review_eligible", "no open case, and CSAT 4-5 or NPS 9-10 or CES >= 6 after a resolved case",
+    Guard("review_eligible", "no open case, no ask yet in this conversation, and CSAT 4-5 or NPS 9-10 or CES >= 6 "
+          "after a resolved case",
           _review_eligible),
     Guard("upsell_eligible", "CSAT 4-5 or NPS 9-10 (here, else the order's latest), no low score or case about the "
-          "order, no open case, no \"no\" from the customer here, this offer never made to them, an offer exists",
+          "order, no open case, no \"no\" or problem from the customer here, no ask yet here, this offer never made to "
+          "them, an offer exists",
           _upsell_eligible),
     Guard("refill_eligible", "like upsell_eligible, for the product's refill (upsell.replenishment): never offered "
           "to them before, declined or not", _refill_eligible),
@@ -244,7 +258,7 @@ GUARDS = (
     Guard("has_gift_code", "milestones.gift_codes has a code for the touchpoint kind that started the conversation",
           lambda slots, ctx: bool(ctx.variables.get("milestone.gift_code"))),
     Guard("referral_eligible", "NPS 9-10 or CSAT 5 here (a case only if resolved), no low score, problem or \"no\" "
-          "here, never asked before, and a referral link or testimonials configured", _referral_eligible),
+          "here, no ask yet here, never asked before, and a referral link or testimonials configured", _referral_eligible),
     Guard("has_referral_link", "referrals.url is configured (a personal link to share)",
           lambda slots, ctx: bool(ctx.variables.get("referral.url"))),
     Guard("testimonials_wanted", "referrals.testimonials invites a one-sentence testimonial",
@@ -339,6 +353,9 @@ CONDITIONS = (
     Condition("problem", "true: the typed answer names a problem (a problem intent or a problem_type), "
               "even beside a score", lambda wanted, r: (moves.problem_reason(r.answer, moves.PROBLEM_BESIDE_SCORE)
                                                        is not None) == bool(wanted)),
+    Condition("clean_yes", "true: a yes that may open an ask: the yes button, or typed text read as yes with high "
+              "confidence with no problem, no \"no\" and no question in it",
+              lambda wanted, r: moves.clean_yes(r.answer, r.choice) == bool(wanted)),
     Condition("text", "true: the answer was typed text; false: it was not",
               lambda wanted, r: bool(r.answer.text and r.answer.button is None) == bool(wanted)),
     Condition("has", "a guard passes, or a template variable has a value", lambda wanted, r: r.has(str(wanted)),

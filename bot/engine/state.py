@@ -96,6 +96,7 @@ class Answer:
     button: Optional[str] = None
     parse: Optional[Parse] = None
     stop: bool = False                 # asks to stop all messages: bot/conversation/optout.py's verdict
+    help: bool = False                 # asks for help ("help", "I need help", /help): the help menu
     photos: tuple[str, ...] = ()
 
     @property

@@ -24,7 +24,7 @@ from bot.base.yamlsource import SourceError, YamlDoc, load_yaml
 SOURCE_LANGUAGE = "en"
 CATALOG_DIR = "i18n"
 TEXT_KEYS = ("say", "ask", "remind", "label")
-WORD_KINDS = ("stop", "human")
+WORD_KINDS = ("stop", "human", "help")
 _NO_PUNCTUATION = str.maketrans({c: " " for c in ".,!?;:¡¿…。、！？\"«»“”"})
 
 

@@ -20,6 +20,7 @@ from bot.channels.base import Channel, SupportDesk
 from bot.channels.spec import Capability, CarriesDesk
 from bot.base.clock import Clock, SystemClock
 from bot.config.settings import Settings
+from bot.doctor.checks import preflight
 from bot.live.core import Core, build_core
 from bot.nlu.base import Parser
 from bot.store.store import Store
@@ -42,6 +43,9 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not has_credentials(settings):
         return await sandbox()
+    # A refused token, an API out of reach, no support channel, a port taken: one line
+    # (StartError, cause and fix) before the models take their time to load.
+    await preflight(settings)
     # Rasa's parser drives a private event loop: load it (and its warm-up) off this one.
     parser = await asyncio.to_thread(load_nlu, settings)
     # Rasa, TensorFlow and the models are ~650,000 objects that live as long as the process:
@@ -66,10 +70,18 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
     if stop is None:
         stop = asyncio.Event()
         stop_on_signals(stop)
-    for channel in channels.values():
-        await channel.start(core.on_event, core.on_agent_action)
-    health = await start_health(core, port=settings.server.port if health_port is None else health_port,
-                                host=settings.server.listen, webhooks=OrderWebhooks(store, settings, clock))
+    started: list[Channel] = []
+    try:
+        for channel in channels.values():
+            await channel.start(core.on_event, core.on_agent_action)
+            started.append(channel)
+        health = await start_health(core, port=settings.server.port if health_port is None else health_port,
+                                    host=settings.server.listen, webhooks=OrderWebhooks(store, settings, clock))
+    except BaseException:           # a StartError (one line, said by `aftercare run`): undo what started
+        for channel in started:
+            await channel.stop()
+        store.close()
+        raise
     log.info("ready: channels %s, store %s, /healthz and webhooks on %s:%s", ", ".join(channels),
              settings.store.path, settings.server.listen, health.addresses[0][1])
     try:

@@ -11,8 +11,8 @@ from typing import Any, Optional, Protocol
 from bot.base.events import DeliverLater
 
 # the types and meanings live below the engine (bot/base/parse.py); the NLU's callers find them here too
-from bot.base.parse import (FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, REQUESTS, Entity,  # noqa: F401
-                            Parse)
+from bot.base.parse import (DELIVERY_PROBLEMS, FALLBACK_INTENT, INTENTS, PROBLEM_INTENTS,  # noqa: F401
+                            PROBLEM_TYPES, REQUESTS, Cues, Entity, Parse, problem_reason, problem_type)
 
 log = logging.getLogger(__name__)
 

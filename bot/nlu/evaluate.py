@@ -135,10 +135,11 @@ def load_examples(path: Path) -> list[Example]:
     return examples
 
 
-def evaluate(parser: Parser, examples: Iterable[Example]) -> Evaluation:
-    """Parse every example through the bot's parser."""
+def evaluate(parser: Parser, examples: Iterable[Example], language: str | None = None) -> Evaluation:
+    """Parse every example through the bot's parser (as a customer of `language` when given,
+    the way the inbound handler calls the language router)."""
     examples = list(examples)
-    parses = [parser.parse(ex.text) for ex in examples]
+    parses = [parser.parse(ex.text, language) for ex in examples]
     return Evaluation(examples, [p.intent for p in parses],
                       [frozenset(p.entities) for p in parses], [p.confidence for p in parses])
 

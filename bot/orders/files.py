@@ -41,6 +41,8 @@ _LANGUAGE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?")
 _JSON_SPACE = " \t\n\r"
 _SHIPMENT_STATUS = re.compile(r"[a-z][a-z_]{0,39}")
 _REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+YEARS = (1970, 2199)           # the dates an order can plausibly carry
 
 
 class OrderFileError(SourceError):
@@ -201,6 +203,8 @@ def _json_records(text: str, source: Union[Path, str]) -> Iterator[tuple[int, An
         doc = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise OrderFileError(source, f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
+    except RecursionError:
+        raise OrderFileError(source, "invalid JSON: nested too deeply") from None
     start = _skip_space(text, 0)
     if isinstance(doc, list):
         array_at = start
@@ -300,9 +304,10 @@ class _Fields:
             name = str(key).strip().lower()
             try:
                 self.values[name] = _scalar(value)
-            except TypeError:
+            except TypeError as exc:
                 self.refused.add(name)
-                self.problems.append(f"{name}: must be a single value, not {type(value).__name__}")
+                self.problems.append(f"{name}: {exc}" if isinstance(value, str)
+                                     else f"{name}: must be a single value, not {type(value).__name__}")
 
     def build(self, line: int) -> Optional[OrderRow]:
         """Every column parsed in file order (so reasons read left to right); None if any is bad."""
@@ -363,6 +368,8 @@ def _scalar(value: Any) -> Optional[str]:
     if isinstance(value, (int, float, Decimal)):
         return str(value)
     if isinstance(value, str):
+        if _SURROGATE.search(value):         # JSON's "\ud800": text no store or platform can hold
+            raise TypeError("text with a lone surrogate (not valid Unicode)")
         return value.strip() or None
     raise TypeError(type(value).__name__)
 
@@ -372,14 +379,21 @@ def _parse_when(value: str) -> tuple[datetime, bool]:
     try:
         if _DATE_ONLY.fullmatch(value):
             day = date.fromisoformat(value)
+            if not YEARS[0] <= day.year <= YEARS[1]:
+                raise _Invalid(f'"{value}" is not a plausible date (years {YEARS[0]}-{YEARS[1]})')
             return datetime(day.year, day.month, day.day, tzinfo=timezone.utc), True
         text = value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.astimezone(timezone.utc)
+    except _Invalid:
+        raise
+    except (ValueError, OverflowError):            # 0001-01-01T00:00+05:00 has no UTC
         raise _Invalid(f'"{value}" is not a date') from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc), False
+    if not YEARS[0] <= moment.year <= YEARS[1]:   # schedules add days and weeks: 9999-12-31 overflows
+        raise _Invalid(f'"{value}" is not a plausible date (years {YEARS[0]}-{YEARS[1]})')
+    return moment, False
 
 
 def parse_moment(value: str) -> datetime:

@@ -104,10 +104,13 @@ def _import_order(store: Store, settings: Settings, items: list[OrderRow], now: 
     head = items[0]
     if store.privacy.is_suppressed("order", head.order_id):
         return "forgotten"          # an old order of a forgotten customer: never re-created
+    new_customer = store.customers.id_of_ref(head.customer_ref) is None
     customer_id = store.customers.upsert(head.customer_ref, head.customer_name or head.customer_ref, head.email,
                                          head.timezone, head.language, now)
-    store.customers.ensure_identity(customer_id, head.channel, head.address, _consent(store, head, customer_id),
-                                    now, source=f"order-import:{head.order_id}")
+    # Order data may propose a contact for a customer it creates; an existing customer's chat
+    # is bound only by the signed deep link or an admin (a buyer writes a shop's cart attributes).
+    store.customers.ensure_identity(customer_id, head.channel, head.address if new_customer else None,
+                                    _consent(store, head, customer_id), now, source=f"order-import:{head.order_id}")
     outcome = store.orders.upsert_order({
         "order_id": head.order_id, "customer_id": customer_id, "channel": head.channel, "status": head.status,
         "purchased_at": iso(head.purchased_at), "shipped_at": iso(head.shipped_at),

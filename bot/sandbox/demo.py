@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 from rich.console import Console
+from rich.markup import escape
 from rich.logging import RichHandler
 
 from bot.live.health import start_health
@@ -103,7 +104,7 @@ async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store
         try:
             summary = await demo.run(stop)
         except OrderFileError as exc:
-            console.print(f"[red]error:[/] {exc}")
+            console.print(f"[red]error:[/] {escape(str(exc))}")
             return 1
     render_summary(console, summary, speed=demo.speed)
     if personas:
@@ -203,7 +204,7 @@ class SandboxDemo:
             shop_rows = self._referred(shop_rows, settings)
             report = import_rows(self.store, settings, rows, self.clock.now())
             for error in errors:
-                self.narrator.note(f"[yellow]{self.orders_file}:{error.line}: {error.reason} (row skipped)[/]")
+                self.narrator.note(f"[yellow]{escape(str(self.orders_file))}:{error.line}: {escape(error.reason)} (row skipped)[/]")
             await self._cast(rows + shop_rows, link_secret)
             await world.connect(core.on_event, core.on_agent_action)
             health = await start_health(core, port=self.health_port,
@@ -366,7 +367,7 @@ class SandboxDemo:
         if self.personas:
             self.narrator.note(f"simulated {self.clock.now():%Y-%m-%d} → {self.end:%Y-%m-%d}, ×{self.speed:g} "
                                f"while something is due, jumping over quiet stretches; Ctrl-C stops")
-            self.narrator.note(f"[dim]customers: {cast}[/]")
+            self.narrator.note(f"[dim]customers: {escape(cast)}[/]")
         else:
             self.narrator.note("No simulated customers. Play one in another terminal, e.g. "
                                f"[bold]AFTERCARE_DB={self.store_path()} aftercare chat --order {example_order}[/]; "

@@ -9,6 +9,7 @@ from typing import Optional
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.markup import escape
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -208,7 +209,8 @@ def render_summary(console: Console, summary: Summary, *, speed: float) -> None:
                            f"{minutes(summary.case_minutes('resolved_at'))} to resolve; "
                            f"{sum(c.sla_reminded for c in summary.cases)} SLA reminder(s)")
     for case in summary.cases:
-        table.add_row("", f"case {case.id} {case.reason} ({case.customer}, {case.order_id}): {case.status}; "
+        table.add_row("", f"case {case.id} {case.reason} ({escape(str(case.customer))}, {escape(str(case.order_id))}): "
+                          f"{case.status}; "
                           f"claimed +{minutes(case.minutes(case.claimed_at))}, "
                           f"replied +{minutes(case.minutes(case.first_reply_at))}, "
                           f"resolved +{minutes(case.minutes(case.resolved_at))}")

@@ -11,15 +11,16 @@ from bot.channels.console import ConsoleChannel, MemoryDesk
 from bot.base.clock import SimClock
 from bot.config.settings import Settings
 from bot.live.core import Core, build_core
+from bot.engine.flows import FlowSet
 from bot.base.events import InboundEvent, InboundKind
 from bot.nlu.base import Parser
 from bot.sandbox.on_platform import simulate_on_platform, who
-from bot.sandbox.scenario import AgentMove, load_scenario
+from bot.sandbox.scenario import AgentMove, Scenario, load_scenario
 from bot.sandbox.player import SIM_CUSTOMER_REF, Simulation, desk_settings
 from bot.store.rows import CaseRow
 from bot.store.store import Store
 
-__all__ = ["SIM_CUSTOMER_REF", "ConsoleCustomer", "MemoryAgent", "Simulation", "simulate_file"]
+__all__ = ["SIM_CUSTOMER_REF", "ConsoleCustomer", "MemoryAgent", "Simulation", "simulate_file", "simulate_scenario"]
 
 
 # ---- the console sides -----------------------------------------------------------------
@@ -87,15 +88,20 @@ async def simulate_file(path, settings: Settings, parser: Parser, store: Optiona
     """Load, build the sides for the scenario's channel, play it, return the JSON-able result.
 
     The store is a throwaway in memory unless one is given (tests keep it to read afterwards)."""
+    return await simulate_scenario(load_scenario(path), settings, parser, store)
 
-    scenario = load_scenario(path)
+
+async def simulate_scenario(scenario: Scenario, settings: Settings, parser: Parser, store: Optional[Store] = None,
+                            flows: Optional[FlowSet] = None) -> dict:
+    """Play a scenario already in memory (a benchmark makes thousands: `flows` loaded once)."""
     clock = SimClock(scenario.start or datetime.now(timezone.utc).replace(microsecond=0))
     store = store if store is not None else Store.memory()
     if scenario.channel != "console":
         return await simulate_on_platform(scenario, settings, parser, store, clock)
     desk = MemoryDesk()
     settings = desk_settings(settings, scenario)
-    core = build_core(settings, store, parser, clock, {"console": ConsoleChannel()}, desk=desk, limits={})
+    core = build_core(settings, store, parser, clock, {"console": ConsoleChannel()}, desk=desk, limits={},
+                      flows=flows)
     simulation = Simulation(scenario, core, clock, ConsoleCustomer(core), MemoryAgent(core, desk))
     simulation.import_order(settings)
     return await simulation.run()

@@ -1,8 +1,13 @@
 """The database schema as sqlite-utils Migrations: each step applied once, in a transaction."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from bot.base import codes
+from bot.store.privacy import keyed
 
 migrations = Migrations("aftercare")
 
@@ -108,6 +113,9 @@ def migrate(db: Database) -> None:
         db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = OFF")
     db.execute("PRAGMA busy_timeout = 5000")
+    # Erased text is overwritten with zeros, not just unlinked from the b-tree: `customer forget`
+    # and retention must not depend on how this SQLite happened to be compiled.
+    db.execute("PRAGMA secure_delete = ON")
     migrations.apply(db)
 
 
@@ -227,3 +235,24 @@ def m012_desk(db: Database) -> None:
     }, pk="id")
     db.table("desk_actions").create_index(["case_id"])
     db.table("desk_actions").create_index(["kind", "at"])
+
+
+@migrations()
+def m013_shop_versions(db: Database) -> None:
+    """The shop's own `updated_at` of the newest order payload applied: an older payload
+    (a replayed orders/create after orders/cancelled) is refused instead of undoing it."""
+    db.table("orders").add_column("shop_updated_at", str)
+
+
+@migrations()
+def m014_keyed_suppression(db: Database) -> None:
+    """`suppressed` held plain sha256 hashes of forgotten e-mails, refs, order ids and addresses,
+    which a list of guesses reverses. Each becomes HMAC(install secret, that hash)
+    (bot/store/privacy.py), which is what lookups compute from now on."""
+    rows = [r[0] for r in db.execute("select hash from suppressed").fetchall()]
+    if not rows:
+        return
+    file = db.execute("pragma database_list").fetchone()[2]
+    key = codes.install_secret(codes.secret_path(Path(file)))
+    for old in rows:
+        db.execute("update suppressed set hash = ? where hash = ?", [keyed(old, key), old])

@@ -22,6 +22,7 @@ from bot.base.clock import iso, parse_iso
 from bot.store.rows import PastOrder
 from bot.store import tables
 from bot.store.desk import Desk
+from bot.store.files import private_store
 from bot.store.fix_notices import FixNotices
 from bot.store.privacy import Privacy
 from bot.store.referrals import Referrals
@@ -58,7 +59,7 @@ class Store:
         self.cases = Cases(db)
         self.desk = Desk(db)
         self.events = Events(db)
-        self.privacy = Privacy(db)
+        self.privacy = Privacy(db, self.install_secret)
         self.reporting = Reporting(db)
         self.fix_notices = FixNotices(db)
         self.referrals = Referrals(db)
@@ -70,6 +71,7 @@ class Store:
         """A store on a file (created with its folder when missing)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        private_store(path)              # 0600 before SQLite opens it: its -wal and -shm follow
         return cls(Database(path))
 
     @classmethod
@@ -179,20 +181,20 @@ class Customers:
 
     def ensure_identity(self, customer_id: int, channel: str, address: Optional[str], consent: bool,
                         now: datetime, source: str) -> int:
-        """The customer's identity on `channel`; records consent changes in the ledger."""
+        """The customer's identity on `channel`, made with `address` and `consent` when there is
+        none yet. Order data never rebinds an existing identity nor grants it consent: only the
+        signed deep link or an admin (`bind_address`) bind a chat, and only the customer opts in.
+        It may still withdraw consent (the shop's word that they must not be contacted)."""
         row = self.db.execute("select id, address, consent from identities where customer_id = ? and channel = ?",
                               [customer_id, channel]).fetchone()
         if row:
             identity_id = row[0]
-            updates: dict[str, Any] = {}
-            if address and address != row[1]:
-                updates["address"] = address
-            if bool(row[2]) != consent:
-                updates["consent"] = int(consent)
-                self._ledger(customer_id, identity_id, channel, "opt_in" if consent else "consent_withdrawn", source, now)
-            if updates:
-                tables.update(self.db, "identities", identity_id, updates)
+            if row[2] and not consent:
+                tables.update(self.db, "identities", identity_id, {"consent": 0})
+                self._ledger(customer_id, identity_id, channel, "consent_withdrawn", source, now)
             return identity_id
+        if address and self.identity_at(channel, address) is not None:
+            address = None              # someone else's chat already: proposing it binds nothing
         identity_id = tables.insert(self.db, "identities", {
             "customer_id": customer_id, "channel": channel, "address": address or None,
             "consent": int(consent), "reachable": 1, "opted_out": 0,
@@ -308,6 +310,14 @@ class Orders:
             return "unchanged"
         self.db.table("orders").upsert({**order, "updated_at": iso(now)}, pk="order_id")
         return "updated" if existing else "inserted"
+
+    def shop_version(self, order_id: str) -> Optional[str]:
+        """The shop's own `updated_at` of the newest order payload applied (None: none yet)."""
+        row = self.db.execute("select shop_updated_at from orders where order_id = ?", [order_id]).fetchone()
+        return row[0] if row else None
+
+    def set_shop_version(self, order_id: str, updated_at: str) -> None:
+        self.db.execute("update orders set shop_updated_at = ? where order_id = ?", [updated_at, order_id])
 
     def upsert_item(self, item: dict) -> bool:
         """Insert or update one line item; True when anything changed."""
@@ -624,6 +634,12 @@ class Conversations:
 
     def set_platform_id(self, outbox_id: int, platform_message_id: Optional[str]) -> None:
         self.db.execute("update messages set platform_message_id = ? where outbox_id = ?", [platform_message_id, outbox_id])
+
+    def bot_said_since(self, conversation_id: int, text: str, since: datetime) -> bool:
+        """Did the bot send `text` in this conversation at or after `since`?"""
+        row = self.db.execute("select 1 from messages where conversation_id = ? and direction = 'out' and sender = 'bot'"
+                              " and text = ? and at >= ? limit 1", [conversation_id, text, iso(since)]).fetchone()
+        return row is not None
 
     def last_messages(self, conversation_id: int, count: int = 6) -> list[MessageRow]:
         rows = tables.query(self.db, "select * from messages where conversation_id = ? order by id desc limit ?",

@@ -13,7 +13,7 @@ class FakeParser:
     def __init__(self, answers: dict[str, str]) -> None:
         self.answers = answers
 
-    def parse(self, text: str) -> Parse:
+    def parse(self, text: str, language: str | None = None) -> Parse:
         entities = (Entity("rating", "4"),) if "4" in text else ()
         return Parse(text, self.answers[text], 0.9, entities)
 

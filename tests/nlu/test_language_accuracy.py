@@ -1,35 +1,19 @@
-"""Every other language's held-out set through its own model (one model per language,
-bot/nlu/languages.py), against the floor this test names; the router sends each language's
-sentences to its own model."""
+"""The router sends each language's sentences to its own model (one model per language,
+bot/nlu/languages.py). How well it reads them is tests/nlu/test_router_heldout.py's job, on
+the independent held-out sets (issue #22)."""
 from __future__ import annotations
 
 import pytest
 
-from bot.nlu.evaluate import evaluate, load_examples
-from bot.nlu.languages import LanguageRouter, load_parser
+from bot.nlu.evaluate import load_examples
+from bot.nlu.languages import LanguageRouter
 
 pytestmark = pytest.mark.nlu
 
-# Issue #17 asks 0.90 per language, and every language's held-out set reaches it (French and
-# German with the DIET epochs config.yml `nlu.overrides` gives them, chosen by cross-validation
-# on their training data alone): none may slip below it.
-FLOOR_MACRO_F1 = {"es": 0.90, "pt": 0.90, "de": 0.90, "fr": 0.90, "it": 0.90}
-MAX_CONFIDENT_WRONG = 0.10
-
 
 @pytest.fixture(scope="module")
-def router(nlu_settings) -> LanguageRouter:
-    parser = load_parser(nlu_settings)
-    assert isinstance(parser, LanguageRouter)
-    yield parser
-    parser.close()
-
-
-@pytest.mark.parametrize("language", ["es", "pt", "de", "fr", "it"])
-def test_macro_f1_per_language(router, nlu_settings, language) -> None:
-    result = evaluate(router.for_language(language), load_examples(nlu_settings.test_files[language]))
-    assert result.macro_f1 >= FLOOR_MACRO_F1[language], f"[{language}] macro-F1 {result.macro_f1:.3f}: {result.confused_pairs(5)}"
-    assert result.confident_errors() <= MAX_CONFIDENT_WRONG
+def router(language_router) -> LanguageRouter:
+    return language_router
 
 
 @pytest.mark.parametrize("language", ["es", "pt", "de", "fr", "it"])

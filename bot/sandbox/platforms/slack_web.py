@@ -79,6 +79,7 @@ class Workspace:
             "auth.test": self.auth_test,
             "conversations.open": self.conversations_open,
             "conversations.members": self.conversations_members,
+            "conversations.list": self.conversations_list,
             "chat.postMessage": self.chat_post_message,
             "chat.update": self.chat_update,
             "chat.delete": self.chat_delete,
@@ -186,6 +187,17 @@ class Workspace:
         page = ch.members[start:start + limit]
         nxt = str(start + limit) if start + limit < len(ch.members) else ""
         return {"ok": True, "members": page, "response_metadata": {"next_cursor": nxt}}
+
+    async def conversations_list(self, params: dict) -> dict:
+        """Channels (not DMs) with the bot's membership, paged like Slack's."""
+        shown = [ch for ch in self.channels.values() if not ch.is_im
+                 and (not flag(params.get("exclude_archived")) or not ch.is_archived)]
+        limit = max(1, min(int(params.get("limit") or 100), 1000))
+        start = int(params.get("cursor") or 0)
+        page = [{"id": ch.id, "name": ch.name, "is_private": ch.is_private, "is_archived": ch.is_archived,
+                 "is_member": self.bot_user_id in ch.members} for ch in shown[start:start + limit]]
+        nxt = str(start + limit) if start + limit < len(shown) else ""
+        return {"ok": True, "channels": page, "response_metadata": {"next_cursor": nxt}}
 
     async def chat_post_message(self, params: dict) -> dict:
         ch = self.channel(params.get("channel"))

@@ -1,0 +1,63 @@
+"""Issue #22: the parser the bot runs (`LanguageRouter.parse(text, language)`) on the
+independent held-out sets (data/heldout/: a writer who saw only the intent definitions and a
+product list, never data/), against the floors this file names. They replace the floors that
+scored each model alone on the in-house sets, which share the training data's hands.
+
+The floors are what the router honestly reaches on these development sets (measured with
+`aftercare nlu evaluate --router data/heldout`, README "Held-out sets"); the issue's targets
+are for the sealed sets: macro-F1 >= 0.95 en, >= 0.90 else, confidently wrong < 3 %, no
+dangerous read. Nothing was tuned by reading these sets' misses."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.nlu.evaluate import load_examples
+from bot.nlu.router_eval import held_out_files, score
+
+pytestmark = pytest.mark.nlu
+
+ROOT = Path(__file__).resolve().parents[2]
+LANGUAGES = ["en", "es", "pt", "de", "fr", "it"]
+# Measured at 7dc33a9 (before issue #22's training data): en 0.935, es 0.872, pt 0.862, de 0.854,
+# fr 0.893, it 0.884; confidently wrong 4.8 / 9.5 / 10.7 / 1.2 / 10.7 / 10.7 %; dangerous 0/2/1/1/2/2.
+FLOOR_MACRO_F1 = {"en": 0.93, "es": 0.87, "pt": 0.86, "de": 0.85, "fr": 0.89, "it": 0.88}
+MAX_CONFIDENTLY_WRONG = {"en": 0.05, "es": 0.10, "pt": 0.11, "de": 0.02, "fr": 0.11, "it": 0.11}
+MAX_DANGEROUS = {"en": 0, "es": 2, "pt": 1, "de": 1, "fr": 2, "it": 2}
+
+
+@pytest.fixture(scope="module")
+def scores(language_router, nlu_settings) -> dict:
+    files = held_out_files([ROOT / "data" / "heldout"], nlu_settings.languages)
+    training = {lang: [ex.text for ex in load_examples(data)] for lang, (data, _) in nlu_settings.language_files.items()}
+    return {one.language: one for one in score(language_router, files, training)}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_language_has_an_independent_set_of_the_issues_size(language: str) -> None:
+    examples = load_examples(ROOT / "data" / "heldout" / f"nlu_test_{language}.yml")
+    per_intent = Counter(ex.intent for ex in examples)
+    assert len(examples) >= 60 and len(per_intent) == 12 and min(per_intent.values()) >= 5, per_intent
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_router_macro_f1_floor(scores, language: str) -> None:
+    one = scores[language]
+    assert one.macro_f1 >= FLOOR_MACRO_F1[language], \
+        f"[{language}] macro-F1 {one.macro_f1:.3f} < {FLOOR_MACRO_F1[language]}: {one.evaluation.confused_pairs(5)}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_router_confidently_wrong_ceiling(scores, language: str) -> None:
+    one = scores[language]
+    assert one.confidently_wrong <= MAX_CONFIDENTLY_WRONG[language], \
+        f"[{language}] {one.confidently_wrong:.1%} wrong at >= 0.8: {one.evaluation.confused_pairs(5)}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_router_dangerous_reads(scores, language: str) -> None:
+    found = scores[language].dangerous
+    assert len(found) <= MAX_DANGEROUS[language], \
+        f"[{language}] {[(d.example.intent, d.predicted, round(d.confidence, 2)) for d in found]}"
