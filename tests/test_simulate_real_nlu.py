@@ -128,6 +128,7 @@ def test_simulate_cli_prints_one_json_object(tmp_path, rasa_parser):
     result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yml"), "simulate", str(path)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"transcript", "support_channel", "outcome", "touchpoints", "fix_notices"}
+    assert set(data) == {"transcript", "support_channel", "outcome", "touchpoints", "fix_notices",
+                         "desk_actions", "agents_told"}
     assert data["outcome"]["csat"] == 4 and data["fix_notices"] == []
     assert {"order_id": "A-1001", "kind": "checkin", "status": "started"} in data["touchpoints"]
