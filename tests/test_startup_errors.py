@@ -38,7 +38,7 @@ async def aftercare(tmp_path: Path, *args: str, **env: str) -> tuple[int, str]:
 
 def one_error_line(output: str) -> str:
     lines = [line for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("Error: ")]
+    errors = [line for line in lines if line.startswith("error: ")]
     assert "Traceback" not in output and len(errors) == 1, output
     return errors[0]
 
@@ -55,7 +55,7 @@ async def test_a_refused_telegram_token(tmp_path):
         code, output = await aftercare(tmp_path, "run", TELEGRAM_BOT_TOKEN=wrong, TELEGRAM_API_URL=api.url)
         assert api.world.messages_to(4242) == []
     assert code == 1
-    assert one_error_line(output).startswith("Error: Telegram refused the bot token (TELEGRAM_BOT_TOKEN): set it")
+    assert one_error_line(output).startswith("error: Telegram refused the bot token (TELEGRAM_BOT_TOKEN): set it")
     assert_no_secret(output, wrong, WEBHOOK_SECRET)
 
 
@@ -68,7 +68,7 @@ async def test_an_unreachable_telegram_api(tmp_path):
                                        TELEGRAM_API_URL=f"http://127.0.0.1:{port}")
     assert code == 1
     line = one_error_line(output)
-    assert line.startswith(f"Error: cannot reach the Telegram Bot API at http://127.0.0.1:{port}") and "check the network" in line
+    assert line.startswith(f"error: cannot reach the Telegram Bot API at http://127.0.0.1:{port}") and "check the network" in line
     assert_no_secret(output, token, WEBHOOK_SECRET)
 
 
@@ -87,7 +87,7 @@ async def test_no_support_channel_in_the_slack_workspace(tmp_path):
                                        SLACK_API_URL=slack.base_url)
         assert slack.calls["chat.postMessage"] == 0
     assert code == 1
-    assert one_error_line(output) == ("Error: the support channel #support is not in the Slack workspace "
+    assert one_error_line(output) == ("error: the support channel #support is not in the Slack workspace "
                                       "(escalation.support_channel): create it, or name an existing channel")
     assert_no_secret(output, slack.token, SLACK_SIGNING, WEBHOOK_SECRET)
 
@@ -101,7 +101,7 @@ async def test_a_port_taken(tmp_path):
             code, output = await aftercare(tmp_path, "run", TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_URL=api.url,
                                            AFTERCARE_HEALTH_PORT=str(port))
     assert code == 1
-    assert one_error_line(output).startswith(f"Error: cannot listen on 127.0.0.1:{port} (Address already in use): "
+    assert one_error_line(output).startswith(f"error: cannot listen on 127.0.0.1:{port} (Address already in use): "
                                              "stop what uses that port, or set server.port")
     assert_no_secret(output, api.token, WEBHOOK_SECRET)
 

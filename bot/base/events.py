@@ -5,6 +5,7 @@ platform calls; everything between them only sees these classes.
 """
 from __future__ import annotations
 
+from bot.base.errors import AftercareError
 import dataclasses
 import enum
 import re
@@ -36,7 +37,7 @@ def make_storable(instance: Any) -> None:
             object.__setattr__(instance, item.name, cleaned)
 
 
-class DeliverLater(Exception):
+class DeliverLater(AftercareError):
     """The app cannot take this event now (a service it needs, such as the shared NLU, is
     down): nothing of it was committed, and the channel must not confirm it, so the platform
     delivers it again (each adapter says how: an offset kept before it, an error status)."""

@@ -8,7 +8,7 @@ import click
 from bot.cli.common import settings_from
 
 
-@click.command()
+@click.command(epilog="Example: aftercare --config /etc/aftercare/shop/config.yml doctor --no-models")
 @click.option("--no-models", is_flag=True, help="Skip the NLU model check (it reads the training data).")
 @click.pass_context
 def doctor(ctx: click.Context, no_models: bool) -> None:

@@ -13,6 +13,7 @@ read by the German model whatever language the shop assumed, and a language no m
 """
 from __future__ import annotations
 
+from bot.base.errors import AftercareError
 import asyncio
 import dataclasses
 import logging
@@ -31,7 +32,7 @@ from bot.nlu.rasa_nlu import (MIN_FAMILIARITY, ModelNotTrainedError, NluSetup, R
 log = logging.getLogger(__name__)
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(AftercareError, RuntimeError):
     """A language's model failed to load: its messages cannot be read (never by another model)."""
 
 

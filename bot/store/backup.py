@@ -10,6 +10,7 @@ referral and gift codes given) travels with it as `<backup>.secret`. Continuous 
 """
 from __future__ import annotations
 
+from bot.base.errors import AftercareError
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ OWNER_ONLY = 0o600
 SIDECARS = ("-wal", "-shm", "-journal")
 
 
-class BackupError(RuntimeError):
+class BackupError(AftercareError, RuntimeError):
     """A backup or restore that cannot be done; the message names the file and the problem."""
 
 

@@ -72,7 +72,7 @@ def test_the_cli_turns_any_of_them_into_one_line_and_exit_1(failing_command, err
     result = CliRunner().invoke(main, ["fail-for-test"])
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.output
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output
     assert " ".join(str(error).split()) in lines[0]
 
 

@@ -111,7 +111,7 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path):
         result = CliRunner().invoke(main, ["--config", str(CONFIG), "browse", "--port", str(port)],
                                     env={"AFTERCARE_DB": str(path)})
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert result.output.strip() == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
 
 
 # ---- issue #24, finding 7: DNS rebinding and arbitrary SQL -----------------------------------
