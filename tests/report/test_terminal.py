@@ -71,7 +71,7 @@ def test_every_table_also_as_csv_with_the_json_figures(fifty_products, tmp_path)
     names = sorted(p.name for p in (tmp_path / "csv").iterdir())
     assert names == sorted(["figures.csv", "groups.csv", "previous_groups.csv", "problems.csv", "drivers.csv",
                             "reach_channel.csv", "reach_time.csv", "nps_by_tenure.csv", "testimonials.csv",
-                            "tips.csv", "at_risk.csv"])
+                            "tips.csv", "at_risk.csv", "agents.csv"])
     assert "CSV files written to" in out
     with (tmp_path / "csv" / "figures.csv").open(encoding="utf-8") as handle:
         figures = {row["figure"]: row for row in csv.DictReader(handle)}
