@@ -4,6 +4,7 @@ vocabulary."""
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 import textwrap
 from pathlib import Path
 
@@ -29,7 +30,8 @@ async def thank_you_texts(folder: Path, vocabulary: Vocabulary) -> tuple[Harness
     """Import one order through the real core and let its thank-you go out. The engine side of an
     action is pure; what it writes is its effect's applier, registered beside it."""
     h = Harness(flows=load_flows(folder, vocabulary), effects=default_effects().register("give_coupon", _store_coupon))
-    h.add_order(status="placed", delivered=None)
+    # bought an hour ago: a thank-you anchored 3 days back is past its 2-day expiry (config.yml)
+    h.add_order(status="placed", delivered=None, purchased=h.clock.now() - timedelta(hours=1))
     await h.pump()
     return h, h.texts()
 
@@ -108,7 +110,7 @@ GUARDED_FLOW = """\
 async def test_a_registered_guard_decides_the_path(tmp_path, category, expected):
     vocabulary = default_vocabulary().register(SHOE_LOVER)
     h = Harness(flows=load_flows(dialogs_with(tmp_path, GUARDED_FLOW), vocabulary))
-    h.add_order(status="placed", delivered=None, category=category)
+    h.add_order(status="placed", delivered=None, category=category, purchased=h.clock.now() - timedelta(hours=1))
     await h.pump()
     assert h.texts() == [expected]
 
