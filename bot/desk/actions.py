@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.base.agent_events import AgentAction, AgentActionKind, DeskAnswer, Form, FormField, Notice
 from bot.base.clock import parse_iso
 from bot.config.settings import Settings
-from bot.desk import saved_replies as sr
+import bot.desk.saved_replies as sr
 from bot.desk.history import history_text
 from bot.base.kinds import CaseStatus, Owner
 from bot.store.rows import CaseRow
