@@ -27,7 +27,9 @@ MSG
     echo "creating $venv with $py"
     "$py" -m venv "$venv"
 fi
-# packaging stays < 21 (Rasa 3.6 pins it): an upgraded wheel would otherwise pull in one Rasa cannot import
-"$venv/bin/python" -m pip install --quiet --upgrade "pip>=23,<25" "setuptools>=65,<70" wheel "packaging>=20,<21"
+# packaging stays < 21 (Rasa 3.6 pins it): an upgraded wheel would otherwise pull in one Rasa cannot import.
+# setuptools as Rasa 3.6.21 pins it (>=70.3,<70.4): any other version here makes pip's resolver print an
+# ERROR on a venv that already holds Rasa (a re-run after pyproject.toml changed).
+"$venv/bin/python" -m pip install --quiet --upgrade "pip>=23,<25" "setuptools>=70.3,<70.4" "wheel>=0.42,<1" "packaging>=20,<21"
 echo "installing aftercare and its dependencies into $venv (Rasa is large: a few minutes the first time)"
 "$venv/bin/python" -m pip install --quiet -e ".[test]"

@@ -16,14 +16,14 @@ from PIL import Image
 from playwright.sync_api import sync_playwright
 
 
-def main(page: Path, out: Path, width: int = 1200, keep_width: int = 900) -> None:
+def main(page: Path, out: Path, width: int = 1280, keep_width: int = 900) -> None:
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
         shot = Path(folder) / "full.png"
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
         context = browser.new_context(offline=True, viewport={"width": width, "height": 900})
         tab = context.new_page()
         tab.goto(page.resolve().as_uri(), wait_until="load")
-        tab.wait_for_selector("#chart-themes .main-svg")
+        tab.wait_for_selector("#chart-reach-hour .main-svg")
         tab.screenshot(path=str(shot), full_page=True)
         browser.close()
         image = Image.open(shot).convert("RGB")

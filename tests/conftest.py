@@ -1,6 +1,7 @@
 """Shared fixtures. `rasa_parser` loads the real trained model once per test session."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -39,3 +40,15 @@ def language_router(nlu_settings):
     assert isinstance(parser, LanguageRouter)
     yield parser
     parser.close()
+
+
+@pytest.fixture(autouse=True)
+def _bot_loggers_enabled():
+    """A library that configures logging in-process (dictConfig's disable_existing_loggers) can
+    switch our loggers off for every later test; caplog then sees nothing. Each test starts with
+    bot's loggers enabled and propagating, whatever ran before it."""
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and (name == "bot" or name.startswith("bot.")):
+            logger.disabled = False
+            logger.propagate = True
+    yield

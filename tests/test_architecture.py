@@ -1,11 +1,17 @@
-"""The rooms of bot/ keep to their doors: no import cycles (grimp builds the graph, in-function
-imports included), no SQL outside bot/store, no module reaching into another's private names."""
+"""The rooms of bot/ keep to their doors: the layers and forbidden imports declared in
+pyproject.toml (import-linter), no import cycles (grimp builds the graph, in-function imports
+included), no SQL outside bot/store, no module reaching into another's private names."""
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import shutil
+import sys
 from pathlib import Path
 
 import grimp
+import pytest
 
 BOT = Path(__file__).resolve().parents[1] / "bot"
 
@@ -54,6 +60,42 @@ def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
                 if len(group) > 1:
                     groups.append(sorted(group))
     return groups
+
+
+ROOT = BOT.parent
+
+
+def _lint_imports(root: Path) -> tuple[int, str]:
+    """import-linter over the `bot` package under `root`, in a child process: the graph is built
+    from that folder alone, whatever earlier tests left in this process's sys.path and sys.modules."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    run = subprocess.run([sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; "
+                          "sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True, no_logo=True))"],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    return run.returncode, run.stdout + run.stderr
+
+
+def test_the_import_contracts_hold(capsys):
+    """pyproject.toml's [tool.importlinter]: the layers (types at the bottom, entry points on top,
+    so no two packages import each other), the pure engine (no store, channel, schedule, NLU or
+    I/O, directly or through another module), channels that never reach the store or the CLI."""
+    code, out = _lint_imports(ROOT)
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("room,line,broken", [
+    ("engine/moves.py", "import sqlite_utils", "The engine is pure"),
+    ("engine/moves.py", "from bot.schedule import governor", "Layers"),
+    ("channels/console.py", "from bot.store import store", "Channels never open the store"),
+])
+def test_the_import_contracts_catch_a_break(tmp_path, monkeypatch, capsys, room, line, broken):
+    """The same contracts on a copy of bot/ with one forbidden import added: they fail."""
+    shutil.copytree(BOT, tmp_path / "bot", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with (tmp_path / "bot" / room).open("a", encoding="utf-8") as module:
+        module.write(f"\n{line}  # noqa\n")
+    code, out = _lint_imports(tmp_path)
+    assert code == 1 and broken in out.split("Broken contracts")[-1], out
 
 
 def test_the_cycle_finder_finds_a_cycle():
@@ -151,6 +193,7 @@ def test_no_channel_is_named_outside_its_module_and_the_sandbox_platforms():
 _UNTYPED_RETURNS_ALLOWED = {
     "browse.py:datasette_metadata": "Datasette's own metadata document (its JSON schema, not ours)",
     "privacy.py:Privacy.export": "the data-subject export: every stored column of every row, as JSON, by contract",
+    "desk_reporting.py:agent_figures": "the `agents` entries of `report --json`; their keys are the report's contract",
     "reporting.py:Reporting.report": "the `report --json` object; its keys are the report's contract (README)",
     "reporting.py:Reporting.overall": "the nested figures of `report --json` (empty_figures() is their shape)",
     "reporting.py:Reporting.groups": "the nested figures of `report --json`, one entry per slice",

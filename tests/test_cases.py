@@ -20,9 +20,9 @@ class RecordingDesk(MemoryDesk):
         super().__init__(members=members)
         self.ephemeral: list[tuple[str, str]] = []
 
-    async def post_ephemeral(self, channel, user, text):
-        self.ephemeral.append((user, text))
-        return await super().post_ephemeral(channel, user, text)
+    async def post_ephemeral(self, channel, user, text, *, mentions=()):
+        self.ephemeral.append((user, " ".join([*(f"<@{m}>" for m in mentions), text])))
+        return await super().post_ephemeral(channel, user, text, mentions=mentions)
 
 
 def harness(**settings) -> Harness:
@@ -89,10 +89,10 @@ async def test_only_the_owner_may_reply_or_resolve(h):
     await h.agent("claim", agent_id="U0OTHER")
     assert h.texts() == sent
     assert h.case().status == "claimed" and h.case().agent == "U0AGENT"
+    owns = ("<@U0AGENT> owns this case; add a note instead (the Note button, or the message's shortcut "
+            "\"Add a private note\").")
     assert [text for _, text in h.desk.ephemeral] == [
-        "This case is claimed by <@U0AGENT>; only they can reply.",
-        "This case is claimed by <@U0AGENT>; only they can resolve it.",
-        "Already claimed by <@U0AGENT>.",
+        owns, "<@U0AGENT> owns this case; only they can resolve it.", owns,
     ]
 
 
@@ -152,7 +152,7 @@ async def test_an_agent_action_that_fails_midway_is_applied_when_delivered_again
     assert h.store.conversations.get(case.conversation_id).owner == "human"
 
 
-async def test_while_a_human_owns_it_the_bot_sends_nothing(h):
+async def test_while_a_human_owns_it_the_bot_sends_only_the_acknowledgement(h):
     await h.agent("claim")
     sent = list(h.texts())
     await h.say("any news?")
@@ -160,7 +160,8 @@ async def test_while_a_human_owns_it_the_bot_sends_nothing(h):
     await h.deliver(h.event(InboundKind.HELP, text="/help"))
     h.add_order("A-2", delivered=h.clock.now() - timedelta(days=4))   # another check-in falls due
     await h.advance(timedelta(days=3))
-    assert h.texts() == sent
+    # only the short "a person has it", once for the three messages (at most one per 10 minutes)
+    assert h.texts() == sent + ["Thanks, I've added that to your case; our support team will reply here."]
     thread = [t for t in h.desk_texts() if t.startswith("Customer: ")]
     assert thread == ["Customer: any news?", "Customer: I'd give it a 5 now", "Customer: /help"]
     assert h.scores() == {"csat": 1}
@@ -229,28 +230,36 @@ async def test_customer_reply_after_resolution_reaches_the_ces_question(h):
 
 # ---- SLA -------------------------------------------------------------------------------
 
-async def test_sla_reminder_once_for_an_unclaimed_case(h):
-    await h.advance(timedelta(minutes=29))
-    assert not any("Reminder" in t for t in h.desk_texts())
+async def test_sla_warning_at_75_percent_then_one_breach_notice_for_an_unclaimed_case(h):
+    await h.advance(timedelta(minutes=22))
+    assert not any("SLA" in t for t in h.desk_texts())
+    await h.advance(timedelta(minutes=1))             # 22.5 of 30 minutes: 75 %
+    warnings = [t for t in h.desk_texts() if "SLA warning" in t]
+    assert len(warnings) == 1 and warnings[0].startswith("@S0SUPPORT SLA warning: 75% of the SLA is used")
+    assert "waits for an owner" in warnings[0]
+    await h.advance(timedelta(minutes=6))
+    assert not any("SLA breached" in t for t in h.desk_texts())
     await h.advance(timedelta(minutes=2))
-    reminders = [t for t in h.desk_texts() if "Reminder" in t]
-    assert reminders == ["@S0SUPPORT Reminder: this case has waited 30 minutes without an owner."]
+    breaches = [t for t in h.desk_texts() if "SLA breached" in t]
+    assert breaches == ["@S0SUPPORT SLA breached: this case has waited 30 minutes without an owner."]
     await h.advance(timedelta(hours=5))
-    assert [t for t in h.desk_texts() if "Reminder" in t] == reminders
+    assert [t for t in h.desk_texts() if "SLA" in t] == warnings + breaches
     assert h.core.cases.card(h.case().id, h.clock.now())["sla_state"] == "overdue"
 
 
-async def test_one_nudge_when_a_claimed_case_has_no_reply(h):
+async def test_warning_and_one_breach_notice_mention_the_owner_of_a_claimed_case(h):
     await h.agent("claim")
     await h.advance(timedelta(minutes=31))
     await h.advance(timedelta(hours=3))
-    nudges = [t for t in h.desk_texts() if "Nudge" in t]
-    assert nudges == ["@U0AGENT Nudge: the customer hasn't had a reply yet."]
+    assert [t for t in h.desk_texts() if "SLA" in t] == [
+        "@U0AGENT SLA warning: 75% of the SLA is used and the case still waits for a first reply; it breaches "
+        f"at {h.case().sla_due_at[:16].replace('T', ' ')} UTC.",
+        "@U0AGENT SLA breached: the customer hasn't had a reply within 30 minutes."]
 
 
 async def test_no_nudge_once_the_agent_replied(h):
     await h.agent("claim")
     await h.agent("reply", "On it.")
     await h.advance(timedelta(hours=2))
-    assert not any("Nudge" in t or "Reminder" in t for t in h.desk_texts())
+    assert not any("SLA" in t for t in h.desk_texts())
     assert h.core.cases.card(h.case().id, h.clock.now())["sla_state"] == "answered"

@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import ConfigError, Settings, load_settings
+from bot.channels.registry import section_models
+from bot.config import settings as config
+from bot.config.settings import ConfigError, Settings
 from tests.support.harness import CONFIG
+
+
+def load_settings(*args, **kwargs) -> Settings:
+    """As the CLI loads them: after the channels (plugins) are known, so their sections are checked too."""
+    return config.load_settings(*args, channels=section_models(), **kwargs)
 
 ENV = {"TELEGRAM_BOT_TOKEN": "123456:AAAA-telegram-secret", "SLACK_BOT_TOKEN": "xoxb-slack-secret",
        "SLACK_SIGNING_SECRET": "signing-secret-value", "AFTERCARE_LINK_SECRET": "link-secret-value",
@@ -61,7 +68,7 @@ def test_shipped_config_loads_without_any_environment():
 
 def test_defaults_without_a_file_body(tmp_path):
     settings = load_settings(write(tmp_path, "# nothing\n"), environ={})
-    assert settings == Settings().copy(update={"config_path": tmp_path / "config.yml"})
+    assert settings == config.settings_model(section_models())().copy(update={"config_path": tmp_path / "config.yml"})
 
 
 def test_sku_override_beats_category():
@@ -263,10 +270,16 @@ def test_reply_burst_must_be_at_least_one(tmp_path):
      "schedule.touchpoints.tips.before: '1d': give `after` or `before`, not both"),
     ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      class: loud\n", 5,
      "schedule.touchpoints.tips.class: 'loud': value is not a valid enumeration member"),
-    ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      colour: red\n", 5,
+    ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      expires: 2d\n      colour: red\n", 6,
      "schedule.touchpoints.tips.colour: unknown key"),
-    ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      not_before: checkin\n", 2,
+    ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      expires: 2d\n      not_before: checkin\n", 2,
      'schedule.touchpoints: "checkin" is not a touchpoint kind (tips.not_before; known: tips)'),
+    ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      after: 2d\n", 3,
+     "schedule.touchpoints.tips.expires: missing: every touchpoint kind needs one"),
+    ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      expires: 0d\n", 5,
+     "schedule.touchpoints.tips.expires: '0d': must be longer than 0"),
+    ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      expires: soon\n", 5,
+     'schedule.touchpoints.tips.expires: "soon" is not a duration'),
 ])
 def test_touchpoint_kind_errors_name_file_line_key(tmp_path, body, line, reason):
     exc = error(tmp_path, body)
@@ -276,7 +289,7 @@ def test_touchpoint_kind_errors_name_file_line_key(tmp_path, body, line, reason)
 
 def test_a_new_touchpoint_kind_is_data(tmp_path):
     settings = load_settings(CONFIG, environ={}, overrides={"schedule": {"touchpoints": {
-        "care_tips": {"flow": "checkin", "from": "shipment", "after": "1d", "items": "each"}}}})
+        "care_tips": {"flow": "checkin", "from": "shipment", "after": "1d", "items": "each", "expires": "3d"}}}})
     tips = settings.schedule.touchpoints["care_tips"]
     assert (tips.flow, tips.anchor.value, tips.after, tips.items.value) == ("checkin", "shipment", timedelta(days=1),
                                                                             "each")

@@ -1,7 +1,8 @@
 """10,000 seeded hostile deliveries through the real adapters into the real core: Telegram by
 polling and by webhook, Slack events and interactions. Any Unicode (RTL, ZWJ, combining marks,
 NUL, lone surrogates), empty and over-long texts, malformed JSON, unknown update types, wrong
-field types, oversized callback data.
+field types, oversized callback data; and about one delivery in twelve is an earlier
+well-formed one again, same event id (a lost confirmation, a platform retry).
 
 Passes when: no delivery gets a 5xx and nothing escapes as an unhandled exception; every
 well-formed delivery is answered (200, or confirmed by the next getUpdates) and either
@@ -31,6 +32,7 @@ SEED = int(os.environ.get("AFTERCARE_FUZZ_SEED", "20261130"))
 COUNT = int(os.environ.get("AFTERCARE_FUZZ_COUNT", "10000"))
 SECONDS = float(os.environ.get("AFTERCARE_FUZZ_SECONDS", "180"))
 MIX = (("tg_poll", 0.3), ("tg_webhook", 0.3), ("slack_event", 0.25), ("slack_action", 0.15))
+REPEAT = 0.08          # of deliveries that repeat an earlier well-formed one, same event id
 
 
 async def deliver(stack: Stack, session: aiohttp.ClientSession, item: Delivery) -> tuple[int, str]:
@@ -83,6 +85,7 @@ async def stream(stack: Stack, session: aiohttp.ClientSession, path: str, seed: 
     fuzzer = Fuzzer(seed, telegram_chats=CHATS, slack_users=stack.slack_users,
                     support_channel=stack.world.support_channel_id, agent=stack.world.agent_id,
                     update_id_base=10_000_000 if path == "tg_webhook" else 0)
+    delivered: list[tuple[Delivery, str]] = []        # well-formed deliveries so far, with their event ids
     for index in range(count):
         if time.monotonic() > deadline:
             return
@@ -90,9 +93,24 @@ async def stream(stack: Stack, session: aiohttp.ClientSession, path: str, seed: 
             refresh_cast(stack, fuzzer)
             while path == "tg_poll" and stack.world.server("telegram").queue.pending_count > 100:
                 await asyncio.sleep(0.01)
+        if delivered and fuzzer.rng.random() < REPEAT:
+            # the platform delivers an event again (a lost confirmation, a retry): same id, handled once
+            item, event_id = fuzzer.rng.choice(delivered)
+            if path == "tg_poll":
+                stack.world.server("telegram").queue.redeliver(int(event_id))
+                status = 200
+            else:
+                status, _ = await deliver(stack, session, item)
+            tally.sent[(path, "repeat")] += 1
+            tally.statuses[(path, status)] += 1
+            if status != 200:
+                tally.bad_answers.append(f"{path} repeat {status}: {str(item.body)[:300]}")
+            continue
         item = fuzzer.telegram(path) if path.startswith("tg") else \
             fuzzer.slack_event() if path == "slack_event" else fuzzer.slack_action()
         status, event_id = await deliver(stack, session, item)
+        if item.well_formed and status == 200:
+            delivered.append((item, event_id))
         tally.sent[(path, item.well_formed)] += 1
         tally.statuses[(path, status)] += 1
         if status >= 500 or (item.well_formed and status != 200):
@@ -129,6 +147,7 @@ async def test_fuzzed_deliveries_never_crash_or_corrupt(caplog):
     print(f"\nfuzz: {total} deliveries in {time.monotonic() - started:.0f} s (seed {SEED}): {dict(tally.sent)}\n"
           f" answers: {dict(tally.statuses)}\n polling: {poll_stats}\n webhook: {hook_stats}\n seconds per path: {tally.seconds}")
     assert total >= min(COUNT, 2000), "the time budget cut the run too short to mean anything"
+    assert sum(n for (_, kind), n in tally.sent.items() if kind == "repeat") > total // 50      # ids do repeat
     assert not tally.bad_answers, tally.bad_answers[:10]
     store = stack.store
     missing = [e for e in tally.expected if not store.events.seen(e[0], e[1])]
@@ -139,7 +158,7 @@ async def test_fuzzed_deliveries_never_crash_or_corrupt(caplog):
     unhandled = [r for r in caplog.records if r.exc_info]
     assert not unhandled, [f"{r.name}: {r.getMessage()} {r.exc_info[1]!r}" for r in unhandled[:10]]
     steps = {name: flow.steps for name, flow in shipped_flows().flows.items()}
-    assert problems(store, steps) == []
+    assert problems(store, steps) == []             # includes: no event handled twice
     store.close()
 
 

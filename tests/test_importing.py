@@ -132,7 +132,9 @@ def test_cancellation_cancels_pending_touchpoints(store, settings, tmp_path):
     import_file(store, settings, csv_file(tmp_path, row()), NOW)
     report = import_file(store, settings, csv_file(tmp_path, row(status="cancelled")), NOW)
     assert report.updated == 1
-    assert {t.status for t in touchpoints(store).values()} == {"cancelled"}
+    # what was pending is cancelled; what was past its expiry at the first import stays dropped
+    assert {k: t.status for k, t in touchpoints(store).items() if t.status != "cancelled"} == \
+        {"thank_you": "expired", "tip_day1": "expired", "tip_week1": "expired"}
     assert store.orders.get("A-1").status == "cancelled"
 
 
@@ -204,3 +206,56 @@ def test_import_is_one_transaction(store, settings, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         import_file(store, settings, path, NOW)
     assert store.db["orders"].count == 0 and store.db["customers"].count == 0
+
+
+# ---- backfill safety: expiry and history ------------------------------------------------------
+
+def test_a_touchpoint_past_its_expiry_is_recorded_dropped_at_import_with_its_reason(store, settings, tmp_path):
+    # delivered 36 days before NOW: the check-in (4d after delivery, 14 days to go out) is long past
+    import_file(store, settings, csv_file(tmp_path, row(purchased_at="2026-10-12T10:00:00Z",
+                                                        delivered_at="2026-10-15T12:00:00Z")), NOW)
+    checkin = touchpoints(store)["checkin"]
+    assert checkin.status == "expired" and checkin.started_at == iso(NOW)
+    assert checkin.held_reason == ("dropped: too old: delivered 36 days ago; a checkin goes out within 14 days of "
+                                   "its time or not at all (never sent late)")
+    assert touchpoints(store)["nps"].status == "pending"               # 30d after delivery: still to come
+    assert [t.id for t in store.orders.dropped_since(NOW)] == [t.id for t in store.orders.touchpoints("A-1")
+                                                               if t.status == "expired"]
+
+
+def test_a_plain_import_sends_what_is_still_in_its_window_a_history_import_does_not(store, settings, tmp_path):
+    yesterday = row(purchased_at="2026-11-19T12:00:00Z", delivered_at="", status="placed")
+    import_file(store, settings, csv_file(tmp_path, yesterday), NOW)
+    assert touchpoints(store)["thank_you"].status == "pending"         # a day late, within its 2 days
+    other = Store.memory()
+    import_file(other, settings, csv_file(tmp_path, yesterday), NOW, history_before=NOW)
+    thanks = touchpoints(other)["thank_you"]
+    assert thanks.status == "skipped:history"
+    assert thanks.held_reason == ("dropped: history import: ordered 1 day ago, the thank_you was due 1 day ago "
+                                  "(history is recorded, not sent)")
+
+
+def test_since_splits_history_from_new_orders(store, settings, tmp_path):
+    old = row(purchased_at="2026-11-19T12:00:00Z", delivered_at="", status="placed")
+    new = row(order_id="A-2", customer_ref="C-2", address="1002", purchased_at="2026-11-20T09:00:00Z",
+              delivered_at="", status="placed")
+    import_file(store, settings, csv_file(tmp_path, old, new), NOW, history_before=datetime(2026, 11, 20, tzinfo=UTC))
+    assert touchpoints(store)["thank_you"].status == "skipped:history"
+    assert touchpoints(store, "A-2")["thank_you"].status == "pending"
+
+
+def test_the_cli_takes_history_and_since_and_refuses_a_bad_date(tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from tests.support.harness import write_config
+
+    config = write_config(tmp_path, tmp_path / "a.db")
+    path = csv_file(tmp_path, row(purchased_at=iso(datetime.now(UTC) - timedelta(hours=5)), delivered_at="",
+                                  status="placed"))
+    bad = CliRunner().invoke(main, ["--config", str(config), "orders", "import", "--since", "last week", str(path)])
+    assert bad.exit_code == 2 and '"last week" is not a date (use YYYY-MM-DD)' in bad.output
+    assert not (tmp_path / "a.db").exists()
+    ok = CliRunner().invoke(main, ["--config", str(config), "orders", "import", "--history", str(path)])
+    assert ok.exit_code == 0, ok.output
+    assert "1 touchpoint(s) already past: recorded, not sent (aftercare due --dropped says why)" in ok.output

@@ -12,6 +12,7 @@ from tests.support.harness import ADDRESS, Harness, make_settings
 
 OPT_OUT = "Done: you won't get any more messages from us. If you change your mind, send /start."
 HELP = "I'm the shop's follow-up assistant"
+ACK = "Thanks, I've added that to your case; our support team will reply here."
 CSAT_Q = "How is Trail Runner 2 shoes working for you? Tap 1 (not good) to 5 (great)."
 
 
@@ -62,7 +63,7 @@ async def test_button_press_never_reaches_the_parser():
     await h.press("yes")
     assert h.parser.calls == []
     assert h.scores() == {"csat": 5}
-    assert h.texts()[-1].startswith("One more thing")
+    assert h.texts()[-1].startswith("Thank you! Here's the link")
 
 
 async def test_free_text_always_reaches_the_parser(h):
@@ -184,10 +185,25 @@ async def test_opt_out_cancels_what_was_queued(h):
 
 # ---- 5. help, media, photos ------------------------------------------------------------------------
 
-async def test_help_command(h):
+async def test_help_command_opens_the_help_menu(h):
+    # shared/CONVERSATION.md, Safety: help gets a short menu with buttons (a person, stop, how-to)
     await h.deliver(h.event(InboundKind.HELP, text="/help"))
-    assert h.texts()[-1].startswith(HELP)
-    assert h.conversation().step == "ask_csat" and h.conversation().status == "waiting"
+    assert h.texts()[-1] == "I'm the shop's follow-up assistant. How can I help?"
+    assert h.last_buttons() == ["person", "stop", "how_to"]
+    assert (h.conversation().flow, h.conversation().step, h.conversation().status) == ("help", "menu", "waiting")
+
+
+@pytest.mark.parametrize("words", ["help", "I need help", "Hilfe", "ayuda", "aiuto", "ヘルプ"])
+async def test_help_in_words_opens_the_menu_and_is_never_a_no(h, words):
+    await h.say(words)
+    assert h.texts()[-1] == "I'm the shop's follow-up assistant. How can I help?"
+    assert not h.conversation().slots.get("said_no") and not h.cases()
+
+
+async def test_the_help_menus_stop_button_opts_out(h):
+    await h.say("help")
+    await h.press("stop")
+    assert h.texts()[-1] == OPT_OUT
 
 
 async def test_sticker_asks_for_words(h):
@@ -213,20 +229,21 @@ async def test_photo_while_a_case_is_open_is_attached(h):
 
 # ---- 6. an open case takes the customer's messages -----------------------------------------------
 
-async def test_text_during_an_open_case_goes_to_its_thread_only(h):
+async def test_text_during_an_open_case_goes_to_its_thread_and_is_acknowledged(h):
     await h.say("the sole came off")
     sent = list(h.texts())
     await h.say("also the laces are frayed")
     await h.say("ok thanks")
-    assert h.texts() == sent                              # the bot says nothing of its own
+    assert h.texts() == sent + [ACK]                      # a person has it: said once, not per message
     assert h.desk_texts()[-2:] == ["Customer: also the laces are frayed", "Customer: ok thanks"]
     assert h.case().reason == "product_problem"        # a later reply never rewrites it
     assert len(h.cases()) == 1
 
 
 @pytest.mark.parametrize("kind", ["help", "sticker", "button"])
-async def test_human_owned_conversation_gets_no_bot_message(h, kind):
-    """While a human owns the conversation the bot sends nothing of its own (CONVERSATION.md)."""
+async def test_human_owned_conversation_gets_only_the_acknowledgement(h, kind):
+    """While a human owns the conversation the bot sends nothing of its own but the short
+    "a person has it" (CONVERSATION.md, Safety: a waiting customer is answered)."""
     await h.say("the sole came off")
     await h.agent("claim")
     assert h.conversation().owner == "human"
@@ -237,7 +254,7 @@ async def test_human_owned_conversation_gets_no_bot_message(h, kind):
         await h.deliver(h.event(InboundKind.MEDIA, media_type="sticker"))
     else:
         await h.press("4", reply_to=None)
-    assert h.texts() == sent
+    assert h.texts() == sent + [ACK]
     assert h.desk_texts()[-1].startswith("Customer: ")
     assert h.desk_texts()[-1] != "Customer: "            # never an empty post
 

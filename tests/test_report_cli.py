@@ -54,7 +54,7 @@ def test_tables_show_the_figures_and_who_is_at_risk(shop_db):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--by", "colour"), "error: --by 'colour' is not one of sku, category, channel, week, cohort, language"),
+    (("--by", "colour"), "error: --by 'colour' is not one of sku, category, channel, week, cohort, language, agent"),
     (("--since", "2026-13-01"), "error: --since '2026-13-01' is not a date; write YYYY-MM-DD, e.g. 2026-11-02"),
     (("--until", "yesterday"), "error: --until 'yesterday' is not a date; write YYYY-MM-DD, e.g. 2026-11-02"),
     (("--since", "2026-11-09", "--until", "2026-11-08"),

@@ -20,7 +20,8 @@ from bot.config.settings import load_settings
 from bot.sandbox.platforms.slack_driver import SlackSide
 from bot.sandbox.platforms.telegram_driver import TelegramSide
 from bot.sandbox.demo import SandboxDemo, run_sandbox
-from bot.schedule.governor import quiet_until, resolve_zone
+from bot.base.clock import resolve_zone
+from bot.schedule.governor import quiet_until
 from bot.store.reporting import Period, Reporting
 from bot.store.store import Store
 from tests.support.table_parser import TableParser
@@ -105,6 +106,18 @@ def test_cases_are_opened_claimed_answered_and_resolved(run):
     assert any(m.text.startswith("Customer: ") for m in posts)       # their answers reach the thread
 
 
+def test_the_agents_use_each_desk_action_and_the_summary_counts_them(run):
+    desk = run.summary.desk
+    for kind in ("claim", "history", "note", "assign", "snooze", "saved_reply", "goodwill", "resolve"):
+        assert desk.get(kind, 0) >= 1, kind
+    posts = [m.text for m in run.slack.messages_in(run.demo.world.support_channel_id)]
+    assert any("Internal note" in t for t in posts) and any("now owns this case" in t for t in posts)
+    notes = [a.detail for a in run.store.desk.actions() if a.kind == "note"]
+    sent = {t for order in ("A-1003", "A-1015", "A-1006", "A-1009", "A-1013") for _, t in run.delivered(order)}
+    assert notes and not any(note in t for note in notes for t in sent)      # no note reached a customer
+    assert any("SORRY-" in t for t in sent)                                 # the goodwill code went out
+
+
 def test_scores_are_stored(run):
     by_order: dict = {}
     for response in run.store.conversations.responses():
@@ -116,7 +129,7 @@ def test_scores_are_stored(run):
     assert ("ces", 6) in by_order["A-1003"]                      # after the case was resolved
     assert ("csat", 4) in by_order["A-1012"]                     # not used yet, asked again a week later
     assert any(metric == "nps" for metric, _ in by_order["A-1007"])
-    assert run.summary.review_requests >= 5 and run.summary.upsells >= 3
+    assert run.summary.review_requests >= 5       # the check-in's one ask: no upsell after a review request
 
 
 def test_stop_persona_gets_nothing_after_the_confirmation(run):
@@ -258,18 +271,19 @@ def test_the_report_on_a_sandbox_store_has_the_summary_counts(run):
 
 def test_a_milestone_and_a_referral_ask_happen_and_the_summary_counts_them(run):
     """Emily's first order was a year before the run (data/sample_history.csv): her anniversary
-    thank-you with her own code; Priya (delighted) is asked once for a referral and a testimonial,
-    and the shop's live order W-2001 arrives with her code."""
+    thank-you with her own code; Priya (delighted) is asked once for a referral (the conversation's
+    one ask: no testimonial invitation beside the link), and the shop's live order W-2001 arrives
+    with her code."""
     emily = run.delivered("A-1009")
     assert any(text.startswith("Hi Emily! A year ago you placed your first order with us.") and "YEAR1-" in text
                for _, text in emily)
     priya = [text for _, text in run.delivered("A-1007")]
     asks = [text for text in priya if "here is your personal link to share: https://shop.example/r/" in text]
     assert len(asks) == 1                                        # two orders, two NPS 10s: asked once
-    assert any(text.startswith("Would you tell me in one sentence") for text in priya)
+    assert not any(text.startswith("Would you tell me in one sentence") for text in priya)
     summary = run.summary
     assert (summary.milestones, summary.gift_codes) == (1, 1)
-    assert summary.referral_asks >= 1 and summary.testimonials >= 1 and summary.referred_orders == 1
+    assert summary.referral_asks >= 1 and summary.testimonials == 0 and summary.referred_orders == 1
     lines = "\n".join(run.demo.narrator.lines)
     assert "A year ago you placed your first order" in lines and "personal link to share" in lines
 

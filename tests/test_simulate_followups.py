@@ -40,13 +40,16 @@ EXPECTED = {
                               "tips": ["tip_week1:electronics"]},          # a week after the check-in
     "referral_after_resolved_case": {"nps": 10, "ces": 7, "escalated": True, "escalation_reason": "product_problem",
                                      "escalation_status": "resolved", "review_requested": True,
-                                     "referral_asked": True,
-                                     "testimonial": "Sorted out in a day, and the new pair sounds wonderful."},
-    "testimonial_and_referred_order": {"csat": 5, "review_requested": True, "referral_asked": True,
-                                       "testimonial": "Quiet on the train, and the battery lasts all week.",
-                                       "referred_orders": 1, "tips": ["tip_week1:electronics"],
-                                       "state": "waiting"},                  # the tip, unanswered
+                                     "referral_asked": True},
+    "referral_link_and_referred_order": {"csat": 5, "nps": 10, "review_requested": True, "referral_asked": True,
+                                         "referred_orders": 1, "state": "waiting",   # the month-1 tip, unanswered
+                                         "tips": ["tip_week1:electronics", "tip_month1:electronics"]},
+    "testimonial": {"csat": 4, "nps": 10, "review_requested": True, "referral_asked": True,
+                    "testimonial": "Quiet on the train, and the battery lasts all week.",
+                    "tips": ["tip_week1:electronics"]},
 }
+# Scenarios played with a shop setting of their own.
+SETTINGS = {"testimonial": {"referrals": {"url": None}}}
 
 
 async def play(name: str, store: Store | None = None, **overrides) -> dict:
@@ -66,7 +69,7 @@ def test_every_followup_scenario_has_an_expected_outcome():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 async def test_followup_scenario_outcome(name):
-    result = await play(name)
+    result = await play(name, **SETTINGS.get(name, {}))
     assert result["outcome"] == {**BASE, **EXPECTED[name]}
 
 
@@ -116,13 +119,12 @@ async def test_tenth_order_names_the_count_and_gives_the_configured_code():
     assert lines[-1][1].endswith("here is a code for your next order: TENTH15")
 
 
-async def test_promoter_gets_the_personal_link_and_the_invitation_instead_of_a_review():
+async def test_promoter_gets_the_personal_link_as_the_one_ask_instead_of_a_review():
     lines = bot_lines(await play("referral_nps_promoter"))
     texts = [text for _, text in lines]
     ask = texts.index("Thank you, that means a lot! If a friend could use Noise-Cancelling Headphones too, "
                       f"here is your personal link to share: {LINK}")
-    assert texts[ask + 1].startswith("Would you tell me in one sentence what you like about us?")
-    assert texts[-1] == "No problem at all. Thanks again!"
+    assert texts[ask:] == [texts[ask]]               # one ask: no testimonial invitation, no review after it
     assert not any("a review helps others" in text for text in texts[ask:])
 
 
@@ -149,35 +151,43 @@ async def test_no_referral_ask_without_a_link_or_testimonials_configured():
 
 async def test_testimonial_and_referral_rate_are_in_the_report():
     store = Store.memory()
-    await play("testimonial_and_referred_order", store=store)
+    await play("referral_link_and_referred_order", store=store)
     report = store.reporting.report(Period(), LATER)
     assert report["overall"]["referrals"] == {"asked": 1, "links": 1, "referred_orders": 1, "converted": 1,
-                                              "rate": 1.0, "testimonials": 1}
+                                              "rate": 1.0, "testimonials": 0}
+    store = Store.memory()
+    await play("testimonial", store=store, referrals={"url": None})
+    report = store.reporting.report(Period(), LATER)
+    assert report["overall"]["referrals"]["testimonials"] == 1
     assert report["testimonials"] == [{"at": report["testimonials"][0]["at"], "name": "Ana", "sku": "NCH-700",
                                        "text": "Quiet on the train, and the battery lasts all week."}]
-    assert report["testimonials"][0]["at"].startswith(date(2026, 11, 2).isoformat())
+    assert report["testimonials"][0]["at"].startswith(date(2026, 11, 29).isoformat())
 
 
 async def test_aftercare_report_shows_testimonials_and_the_referral_rate_as_text_json_and_html(tmp_path):
-    db = tmp_path / "shop.db"
-    store = Store.open(db)
-    await play("testimonial_and_referred_order", store=store)
-    store.close()
+    links, words = tmp_path / "links.db", tmp_path / "words.db"
+    for db, name, overrides in ((links, "referral_link_and_referred_order", {}),
+                                (words, "testimonial", {"referrals": {"url": None}})):
+        store = Store.open(db)
+        await play(name, store=store, **overrides)
+        store.close()
 
-    def report(*args: str):
+    def report(db, *args: str):
         result = CliRunner().invoke(main, ["--config", str(CONFIG), "report", *args], env={"AFTERCARE_DB": str(db)},
                                     catch_exceptions=False)
         assert result.exit_code == 0, result.output
         return result.output
 
-    text = report()
-    assert "“Quiet on the train, and the battery lasts all week.” — Ana" in " ".join(text.split())
+    assert "“Quiet on the train, and the battery lasts all week.” — Ana" in " ".join(report(words).split())
+    text = report(links)
     assert "referral rate (referred orders)" in text and "100% (1)" in text
-    data = json.loads(report("--json"))
+    data = json.loads(report(links, "--json"))
     assert data["overall"]["referrals"]["referred_orders"] == 1 and data["overall"]["referrals"]["rate"] == 1.0
-    assert data["testimonials"][0]["text"] == "Quiet on the train, and the battery lasts all week."
+    assert json.loads(report(words, "--json"))["testimonials"][0]["text"] == \
+        "Quiet on the train, and the battery lasts all week."
     page = tmp_path / "report.html"
-    report("--html", str(page))
+    report(words, "--html", str(page))
     html = page.read_text(encoding="utf-8")
     assert 'id="testimonials"' in html and "Quiet on the train, and the battery lasts all week." in html
-    assert "referral rate" in html
+    report(links, "--html", str(page))
+    assert "referral rate" in page.read_text(encoding="utf-8")

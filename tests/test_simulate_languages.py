@@ -70,7 +70,7 @@ async def test_happy_path(tmp_path, router, language):
           - say: "{yes}"
         """), router)
     assert said(CSAT_Q, language, **{"product.name": "Trail Runner 2 shoes"}) in texts
-    assert outcome["csat"] == 5 and outcome["review_requested"] and outcome["upsell_offered"]
+    assert outcome["csat"] == 5 and outcome["review_requested"] and not outcome["upsell_offered"]   # one ask
     assert not outcome["escalated"]
 
 
@@ -144,12 +144,12 @@ async def test_asking_for_another_language_in_a_sentence_mid_way(tmp_path, route
 
 
 async def test_a_low_score_in_japanese_reaches_a_person_for_the_score_not_a_guess(tmp_path, router):
-    """No model reads Japanese: the problem text is kept for the agent, the case is opened for
-    the low score itself, and the customer is thanked in Japanese."""
+    """No model reads Japanese: the case is opened for the low score itself when the answer
+    names no problem the cue words know, and the customer is thanked in Japanese."""
     outcome, texts = await play(write(tmp_path, "ja", """
         turns:
           - press: "2"
-          - say: "画面が割れて届きました"
+          - say: "ちょっと期待と違いました"
         """), router)
     assert said(TRIAGE_Q, "ja") in texts
     assert texts[-1] == said("Thank you, and sorry it's not right. I've passed this to our support team; "
@@ -157,10 +157,24 @@ async def test_a_low_score_in_japanese_reaches_a_person_for_the_score_not_a_gues
     assert outcome["escalated"] and outcome["escalation_reason"] == "low_score" and outcome["csat"] == 2
 
 
+async def test_a_japanese_problem_named_after_a_low_score_keeps_its_reason(tmp_path, router):
+    """A problem the cue words know ("割れて": arrived cracked) is the escalation's reason, not
+    `low_score` (CONVERSATION.md: the triage answer's problem becomes the reason)."""
+    outcome, texts = await play(write(tmp_path, "ja", """
+        turns:
+          - press: "2"
+          - say: "画面が割れて届きました"
+        """), router)
+    assert said(TRIAGE_Q, "ja") in texts
+    assert texts[-1] == said("Thank you for telling me, and sorry about this. I've passed it to our support "
+                             "team; a person will reply here shortly.", "ja")
+    assert outcome["escalated"] and outcome["escalation_reason"] == "product_problem" and outcome["csat"] == 2
+
+
 async def test_japanese_flows_are_japanese_and_free_text_is_never_guessed(tmp_path, router):
     outcome, texts = await play(write(tmp_path, "ja", """
         turns:
-          - say: "届いたら割れていました"
+          - say: "使ってみた感想ですか"
           - press: "5"
         """), router)
     assert said(CSAT_Q, "ja", **{"product.name": "Trail Runner 2 shoes"}) in texts

@@ -19,8 +19,9 @@ BASE = {"csat": 5, "nps": None, "ces": None, "escalated": False, "escalation_rea
         "milestones": [], "gift_codes": [], "referral_asked": False, "testimonial": None, "referred_orders": 0,
         "tips": [], "tip_helpful": []}
 EXPECTED = {
-    "refill_once": ({"upsell_offered": True, "referral_asked": True}, {"S-1001": {"replenishment": "started"}}),
-    "refill_after_reorder": ({"referral_asked": True}, {"S-2001": {"replenishment": "skipped:reordered"}}),
+    # the check-in's one ask is the review: no referral ask beside it (shared/CONVERSATION.md, Safety)
+    "refill_once": ({"upsell_offered": True}, {"S-1001": {"replenishment": "started"}}),
+    "refill_after_reorder": ({}, {"S-2001": {"replenishment": "skipped:reordered"}}),
     "refill_declined": ({"upsell_offered": True, "state": "waiting"},
                         {"S-3001": {"replenishment": "started"}, "S-3002": {"replenishment": "skipped:declined"}}),
 }

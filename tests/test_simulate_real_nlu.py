@@ -44,14 +44,14 @@ async def test_problem_in_free_text_escalates_with_the_intent_as_reason(tmp_path
     assert not any("What went wrong" in t for t in bot_texts(result))   # no triage question
 
 
-async def test_happy_customer_gets_review_then_upsell_on_telegram(tmp_path, rasa_parser):
+async def test_happy_customer_gets_the_review_link_and_no_second_ask_on_telegram(tmp_path, rasa_parser):
     result = await play(scenario(tmp_path, "telegram", """
         turns:
           - press: "5"
           - press: "Sure"
         """), rasa_parser)
     outcome = result["outcome"]
-    assert outcome["csat"] == 5 and outcome["review_requested"] and outcome["upsell_offered"]
+    assert outcome["csat"] == 5 and outcome["review_requested"] and not outcome["upsell_offered"]   # one ask
     assert any("shop.example/p/trail-runner-2/review" in t for t in bot_texts(result))
     assert outcome["state"] == "closed" and not outcome["escalated"]
 
@@ -128,6 +128,7 @@ def test_simulate_cli_prints_one_json_object(tmp_path, rasa_parser):
     result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yml"), "simulate", str(path)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"transcript", "support_channel", "outcome", "touchpoints", "fix_notices"}
+    assert set(data) == {"transcript", "support_channel", "outcome", "touchpoints", "fix_notices",
+                         "desk_actions", "agents_told"}
     assert data["outcome"]["csat"] == 4 and data["fix_notices"] == []
     assert {"order_id": "A-1001", "kind": "checkin", "status": "started"} in data["touchpoints"]

@@ -92,6 +92,6 @@ def test_cli_watch_once(config, tmp_path):  # noqa: F811
     drop(inbox, "a.csv", SAMPLE.read_text(encoding="utf-8"))
     drop(inbox, "b.json", "not json")
     result = CliRunner().invoke(main, ["--config", str(config), "orders", "watch", str(inbox), "--once"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output           # b.json failed: cron can tell (README, "Exit codes")
     assert f"{inbox / 'a.csv'}: " in result.output and "-> " + str(inbox / "done" / "a.csv") in result.output
     assert f"{inbox / 'b.json'}: " in result.stderr and str(inbox / "failed" / "b.json") in result.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Optional, Protocol, overload
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class Clock(Protocol):
@@ -56,3 +57,14 @@ def parse_iso(text: Optional[str]) -> Optional[datetime]:
         return None
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def resolve_zone(customer_zone: Optional[str], default_zone: str) -> str:
+    """The customer's zone when it is a real one, else the shop's default."""
+    if customer_zone:
+        try:
+            ZoneInfo(customer_zone)
+            return customer_zone
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    return default_zone

@@ -16,6 +16,8 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from bot.base.errors import AftercareError
+
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"      # no 0/O/1/I: read out and typed without doubt
 SECRET_BYTES = 32
 
@@ -35,7 +37,7 @@ def secret_path(database: Path) -> Path:
     return database.with_name(database.name + ".secret")
 
 
-class SecretFileError(ValueError):
+class SecretFileError(AftercareError, ValueError):
     """The install's secret file cannot be read or made; the message names the file and why."""
 
 

@@ -5,6 +5,7 @@ platform calls; everything between them only sees these classes.
 """
 from __future__ import annotations
 
+from bot.base.errors import AftercareError
 import dataclasses
 import enum
 import re
@@ -34,6 +35,12 @@ def make_storable(instance: Any) -> None:
         cleaned = storable(value)
         if cleaned is not value:
             object.__setattr__(instance, item.name, cleaned)
+
+
+class DeliverLater(AftercareError):
+    """The app cannot take this event now (a service it needs, such as the shared NLU, is
+    down): nothing of it was committed, and the channel must not confirm it, so the platform
+    delivers it again (each adapter says how: an offset kept before it, an error status)."""
 
 
 class InboundKind(str, enum.Enum):

@@ -13,8 +13,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from bot.base.errors import AftercareError
 
-class SourceError(ValueError):
+
+class SourceError(AftercareError, ValueError):
     """A problem in a YAML file, with the file and line it is on."""
 
     def __init__(self, path: Path | str, line: int | None, reason: str) -> None:

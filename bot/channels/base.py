@@ -5,10 +5,21 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable, Optional, Protocol
 
-from bot.base.agent_events import AgentActionHandler
+from bot.base.agent_events import AgentActionHandler, Form
+from bot.base.errors import AftercareError
 from bot.base.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult
 
 EventHandler = Callable[[InboundEvent], Awaitable[None]]
+
+
+class StartError(AftercareError, RuntimeError):
+    """A channel (or the app's own server) cannot start: `cause` says what is wrong, `fix` what
+    to do; one line, never a secret (`aftercare run` prints it and exits 1; `doctor` lists it)."""
+
+    def __init__(self, cause: str, fix: str) -> None:
+        super().__init__(f"{cause}: {fix}")
+        self.cause = cause
+        self.fix = fix
 
 
 class Channel(Protocol):
@@ -40,8 +51,14 @@ class SupportDesk(Protocol):
     async def post_in_thread(self, channel: str, thread_ts: str, text: str, *, mentions: tuple = ()) -> SendResult:
         """Post in the case thread; `text` may be the customer's and is escaped by the desk."""
 
-    async def post_ephemeral(self, channel: str, user: str, text: str) -> SendResult:
-        """A note only `user` sees."""
+    async def post_ephemeral(self, channel: str, user: str, text: str, *, mentions: tuple = ()) -> SendResult:
+        """A note only `user` sees (escaped), after real mentions of `mentions` (user ids)."""
+
+    async def open_form(self, trigger: str, form: Form) -> SendResult:
+        """Open a form for the agent whose action gave `trigger` (Slack: a modal, views.open)."""
+
+    async def update_form(self, form_id: str, form: Form) -> SendResult:
+        """Redraw an open form (Slack: views.update), e.g. a saved reply's text once picked."""
 
     async def post_notice(self, channel: str, text: str) -> SendResult:
         """A top-level post that is no case (the weekly digest); `text` is escaped by the desk."""

@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from bot.base.agent_events import AgentActionHandler
+from bot.base.agent_events import AgentActionHandler, Form
 from bot.channels.base import EventHandler
 from bot.base.events import ChoiceMade, OutboundMessage, SendResult, SendStatus
 
@@ -73,6 +73,8 @@ class MemoryDesk:
 
     posts: list[DeskPost] = field(default_factory=list)
     members: Optional[set[str]] = None
+    ephemerals: list[tuple[str, str]] = field(default_factory=list)    # (user, text)
+    forms: list[Form] = field(default_factory=list)                     # opened or redrawn, in order
     on_post: Optional[Callable[[DeskPost], None]] = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -89,8 +91,18 @@ class MemoryDesk:
         prefix = " ".join(f"@{m}" for m in mentions)
         return self._post(channel, f"{prefix} {text}".strip(), thread_ts, None)
 
-    async def post_ephemeral(self, channel: str, user: str, text: str) -> SendResult:
+    async def post_ephemeral(self, channel: str, user: str, text: str, *, mentions: tuple = ()) -> SendResult:
+        prefix = " ".join(f"@{m}" for m in mentions)
+        self.ephemerals.append((user, f"{prefix} {text}".strip()))
         return SendResult(SendStatus.SENT, platform_message_id="ephemeral")
+
+    async def open_form(self, trigger: str, form: Form) -> SendResult:
+        self.forms.append(form)
+        return SendResult(SendStatus.SENT, platform_message_id=f"form-{len(self.forms)}")
+
+    async def update_form(self, form_id: str, form: Form) -> SendResult:
+        self.forms.append(form)
+        return SendResult(SendStatus.SENT, platform_message_id=form_id)
 
     async def post_notice(self, channel: str, text: str) -> SendResult:
         return self._post(channel, text, None, None)

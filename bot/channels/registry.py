@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Generic, Iterable, Iterator, Mapping, Optional, Protocol, TypeVar
 
+from pydantic import BaseModel, ValidationError
+
 from bot.channels import console_spec, slack_spec, telegram_spec
 from bot.channels.spec import Capability, ChannelSpec, LimitsSpec
+from bot.config.settings import ConfigError, UnvalidatedSection, weak_secret
 
 _BUILTIN = (telegram_spec.SPEC, slack_spec.SPEC, console_spec.SPEC)
 
@@ -67,17 +70,30 @@ def default_registry() -> ChannelRegistry:
     return _DEFAULT
 
 
-def builtin_specs() -> tuple[ChannelSpec, ...]:
-    return _BUILTIN
-
-
-def section(settings: Any, name: str) -> Any:
-    """A channel's config section (its defaults when config.yml has none)."""
+def section(settings: Any, name: str, registry: Optional[ChannelRegistry] = None) -> Any:
+    """A channel's config section (its defaults when config.yml has none). Settings loaded
+    without the channels' models hold the section unchecked: it is validated here, and a bad
+    one is a ConfigError naming the key."""
     found = getattr(settings.channels, name, None)
-    if found is None:
-        spec = default_registry().get(name)
-        return spec.settings() if spec is not None else None
-    return found
+    if found is not None and not isinstance(found, UnvalidatedSection):
+        return found
+    spec = (registry or default_registry()).get(name)
+    if spec is None:
+        return None
+    weak = weak_secret(spec.settings, dict(found or {}), ["channels", name])
+    if weak:                                   # set but empty, or a signing key too short
+        raise ConfigError(settings.config_path, None, f"{'.'.join(map(str, weak[0]))}: {weak[1]}")
+    try:
+        return spec.settings(**(found or {}))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in ("channels", name, *first["loc"]) if part != "__root__")
+        raise ConfigError(settings.config_path, None, f"{where}: {first['msg']}") from None
+
+
+def section_models(registry: Optional[ChannelRegistry] = None) -> dict[str, type[BaseModel]]:
+    """Each channel's section model, for `load_settings(channels=...)`."""
+    return {spec.name: spec.settings for spec in registry or default_registry()}
 
 
 def sending_limits(settings: Any, registry: Optional[ChannelRegistry] = None) -> dict[str, LimitsSpec]:

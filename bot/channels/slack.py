@@ -27,16 +27,19 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.base.agent_events import AgentAction, AgentActionHandler
-from bot.channels.base import EventHandler
-from bot.channels.slack_blocks import CHOICE_PREFIX, CLAIM_ACTION, RESOLVE_ACTION, answered_question, question_messages
+from bot.base.agent_events import AgentAction, AgentActionHandler, AgentActionKind
+from bot.channels.base import EventHandler, StartError
+from bot.channels.slack_blocks import CHOICE_PREFIX, NOTE_SHORTCUT, answered_question, question_messages
 from bot.channels.slack_desk import NETWORK_ERRORS, SlackDesk, SlackUnavailable, result_from_error, slack_error
+from bot.channels.slack_forms import CALLBACK_PREFIX
 from bot.channels.slack_inbound import (
-    RecentIds, agent_click, agent_reply, customer_click, customer_message,
+    CARD_BUTTONS, RecentIds, agent_click, agent_reply, customer_click, customer_message, form_choice,
+    form_submission, note_shortcut,
 )
-from bot.base.events import ChoiceMade, InboundEvent, OutboundMessage, SendResult, SendStatus
+from bot.base.events import ChoiceMade, DeliverLater, InboundEvent, OutboundMessage, SendResult, SendStatus
 
 log = logging.getLogger(__name__)
+REFUSED_TOKEN = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
 
 # A DM that answers these will never reach the person: mark the identity unreachable.
 UNREACHABLE_ERRORS = frozenset({
@@ -44,6 +47,8 @@ UNREACHABLE_ERRORS = frozenset({
     "channel_not_found", "cannot_dm_bot", "is_archived",
 })
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# agent actions that change nothing but what the agent sees (a form, their history view)
+READ_ONLY_ACTIONS = frozenset({AgentActionKind.OPEN_FORM, AgentActionKind.FORM_CHOICE, AgentActionKind.HISTORY})
 # What reading a body of the wrong shape raises (in Bolt or in our normalization).
 MALFORMED = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 
@@ -92,13 +97,9 @@ class SlackChannel:
                     on_agent_action: Optional[AgentActionHandler] = None) -> None:
         """Check the token (auth.test), then receive: HTTP mode, or Socket Mode."""
         self._on_event, self._on_agent_action = on_event, on_agent_action
-        try:
-            auth = await self._client.auth_test()
-        except SlackApiError as e:
-            raise SlackUnavailable(f"Slack auth.test failed: {slack_error(e)}") from e
-        except NETWORK_ERRORS as e:
-            raise SlackUnavailable(f"Slack auth.test failed: {e!r}") from e
+        auth = await self.check_token()
         self.bot_user_id = str(auth.get("user_id") or "")
+        await self.check_support_channels()
         self.app = self._build_app()
         if self._app_token:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -110,8 +111,72 @@ class SlackChannel:
         web_app.router.add_post(self._path, self._handle_http)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
+        try:
+            await web.TCPSite(self._runner, self._host, self._port).start()
+        except OSError as e:
+            await self._runner.cleanup()
+            self._runner = None
+            raise StartError(f"cannot listen for Slack's events on {self._host}:{self._port} ({e.strerror or e})",
+                             "stop what uses that port, or set channels.slack.port") from None
         self._port = self._runner.addresses[0][1]
+
+    async def preflight(self) -> str:
+        """auth.test and the support channel (nothing received, nothing sent), or a `StartError`."""
+        auth = await self.check_token()
+        await self.check_support_channels()
+        return f"{auth.get('team') or 'workspace'} as {auth.get('user_id') or '?'}"
+
+    async def close_preflight(self) -> None:
+        """Nothing was opened beyond the Web API client's session."""
+
+    async def check_token(self) -> dict:
+        """auth.test: the bot's identity, or a `StartError` saying what is wrong (never the token)."""
+        try:
+            data = (await self._client.auth_test()).data
+            return dict(data) if isinstance(data, dict) else {}
+        except SlackApiError as e:
+            code = slack_error(e)
+            if code in REFUSED_TOKEN:
+                raise StartError(f"Slack refused the bot token ({code}; SLACK_BOT_TOKEN)",
+                                 "set it to the app's Bot User OAuth Token (xoxb-...), or unset it for the sandbox") from None
+            raise StartError(f"Slack auth.test failed ({code or e.response.status_code})",
+                             "check the app's installation in the workspace") from None
+        except NETWORK_ERRORS as e:
+            raise StartError(f"cannot reach the Slack Web API at {self._client.base_url} ({type(e).__name__})",
+                             "check the network (or SLACK_API_URL)") from None
+
+    async def check_support_channels(self) -> None:
+        """Each support channel exists and the bot is in it, else a `StartError` naming it: cases
+        would otherwise open with nowhere to go (conversations.list, scope channels:read)."""
+        if not self._support_channels:
+            return
+        found: dict[str, dict] = {}
+        cursor = None
+        try:
+            while True:
+                page = await self._client.conversations_list(types="public_channel,private_channel", limit=200,
+                                                             exclude_archived=True, cursor=cursor)
+                for channel in page.get("channels") or []:
+                    found[str(channel.get("id"))] = channel
+                    found["#" + str(channel.get("name"))] = channel
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except SlackApiError as e:
+            raise StartError(f"Slack conversations.list failed ({slack_error(e)})",
+                             "give the app the channels:read scope (deploy/slack-app-manifest.yml) and reinstall it") from None
+        except NETWORK_ERRORS as e:
+            raise StartError(f"cannot reach the Slack Web API at {self._client.base_url} ({type(e).__name__})",
+                             "check the network (or SLACK_API_URL)") from None
+        for wanted in sorted(self._support_channels):
+            key = wanted if wanted.startswith("#") or wanted in found else "#" + wanted
+            channel = found.get(key)
+            if channel is None:
+                raise StartError(f"the support channel {wanted} is not in the Slack workspace "
+                                 "(escalation.support_channel)", "create it, or name an existing channel")
+            if not channel.get("is_member"):
+                raise StartError(f"the bot is not a member of the support channel {wanted}",
+                                 f"invite it there (/invite @your-bot in {wanted})")
 
     async def stop(self) -> None:
         """Stop receiving, let acknowledged events finish, release connections."""
@@ -148,8 +213,12 @@ class SlackChannel:
         app.middleware(self._drop_retried_events)
         app.event("message")(self._on_message)
         app.action(re.compile(rf"^{CHOICE_PREFIX}\d+$"))(self._on_choice)
-        app.action(CLAIM_ACTION)(self._on_case_button)
-        app.action(RESOLVE_ACTION)(self._on_case_button)
+        # the case card's buttons and people picker, and choices inside an open form
+        card_actions = "|".join(re.escape(a) for a in (*CARD_BUTTONS, "case_assign"))
+        app.action(re.compile(rf"^({card_actions})$"))(self._on_case_button)
+        app.action(re.compile(r"^reply$"))(self._on_form_choice)
+        app.shortcut(NOTE_SHORTCUT)(self._on_note_shortcut)
+        app.view(re.compile(rf"^{CALLBACK_PREFIX}"))(self._on_form_submit)
         app.event(re.compile(".*"))(self._ignore_event)    # last: only what nothing else took
         app.error(self._on_bolt_error)
         return app
@@ -161,8 +230,8 @@ class SlackChannel:
         except MALFORMED as exc:
             # Bolt reads the body before (and while) routing it: a body that is not JSON or a
             # form, or whose fields have the wrong types, raises there. Slack never sends one.
-            log.warning("Slack request to %s refused: malformed body (%s: %s)", request.path,
-                        type(exc).__name__, exc)
+            log.warning("Slack request to %s refused: malformed body (%s)", request.path,
+                        type(exc).__name__)                 # its text may quote the body: never logged
             return web.Response(status=400, text="malformed request body")
         return await to_aiohttp_response(bolt_response)
 
@@ -208,8 +277,8 @@ class SlackChannel:
         wrong types: say what, and answer 400 when not answered yet, instead of a 500 with a
         traceback. Anything else stays an error."""
         if isinstance(error, MALFORMED):
-            log.warning("Slack request ignored: malformed body (%s: %s): %.200r",
-                        type(error).__name__, error, body)
+            log.warning("Slack request ignored: malformed body (%s; event %s)", type(error).__name__,
+                        str(body.get("event_id") or "-")[:40] if isinstance(body, dict) else "-")
             return BoltResponse(status=400, body="malformed request body") if response is not None else None
         log.error("Slack request failed", exc_info=error)
         return None
@@ -229,7 +298,32 @@ class SlackChannel:
         await ack()
         action = agent_click(body)
         if action is not None and self._on_agent_action is not None:
+            self.desk.remember_channel(action.trigger_id, action.channel_id)
             await self._deliver_agent(action)
+
+    async def _on_note_shortcut(self, ack: Callable[[], Awaitable[Any]], body: dict) -> None:
+        """The message shortcut "Add a private note" on a case card or a post in its thread."""
+        await ack()
+        action = note_shortcut(body)
+        if action is not None and self._on_agent_action is not None:
+            self.desk.remember_channel(action.trigger_id, action.channel_id)
+            await self._deliver_agent(action)
+
+    async def _on_form_choice(self, ack: Callable[[], Awaitable[Any]], body: dict) -> None:
+        """A saved reply picked in the open form: the form is redrawn with its text."""
+        await ack()
+        action = form_choice(body)
+        if action is not None and self._on_agent_action is not None:
+            self.desk.remember_channel(action.form_id, action.channel_id)
+            await self._deliver_agent(action)
+
+    async def _on_form_submit(self, ack: Callable[..., Awaitable[Any]], body: dict) -> None:
+        """A submitted form (note, snooze, saved reply): the modal closes, the action applies;
+        anything the agent must know comes as a line only they see."""
+        action = form_submission(body)
+        if action is not None and self._on_agent_action is not None:
+            await self._deliver_agent(action)
+        await ack()
 
     async def _deliver_inbound(self, event: InboundEvent) -> None:
         await self._tracked(f"customer:{event.address}", self._with_locale(event))
@@ -265,8 +359,12 @@ class SlackChannel:
         return self._locales[user_id]
 
     async def _deliver_agent(self, action: AgentAction) -> None:
+        """Agent actions that change a case wait their turn (one at a time, in arrival order);
+        one that only opens or redraws a form goes at once: Slack's trigger for the modal is
+        good for 3 seconds, which a queue of other agents' clicks could outlast."""
         assert self._on_agent_action is not None
-        await self._tracked("agents", self._on_agent_action(action))
+        key = (f"form:{action.trigger_id or action.event_id}" if action.kind in READ_ONLY_ACTIONS else "agents")
+        await self._tracked(key, self._on_agent_action(action))
 
     async def _tracked(self, key: str, work: Awaitable[None]) -> None:
         """Run a handler before the ack, one at a time per customer (and for all agent
@@ -280,6 +378,8 @@ class SlackChannel:
         try:
             async with entry[0]:
                 await work
+        except DeliverLater:        # not acked: Slack delivers it again (X-Slack-Retry-Num)
+            raise
         except Exception:
             log.exception("Slack handler failed")
         finally:

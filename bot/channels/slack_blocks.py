@@ -23,6 +23,14 @@ SECTIONS_PER_MESSAGE = 13          # 13 x 3,000 = 39,000 characters: under both 
 CHOICE_PREFIX = "choice_"
 CLAIM_ACTION = "case_claim"
 RESOLVE_ACTION = "case_resolve"
+RELEASE_ACTION = "case_release"
+NOTE_ACTION = "case_note"              # opens the private-note form
+SAVED_REPLY_ACTION = "case_saved_reply"    # opens the saved-reply form
+SNOOZE_ACTION = "case_snooze"          # opens the snooze form
+HISTORY_ACTION = "case_history"
+GOODWILL_ACTION = "case_goodwill"
+ASSIGN_ACTION = "case_assign"          # a users_select: hand the case to that person
+NOTE_SHORTCUT = "case_note_shortcut"   # the message shortcut "Add a private note"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
@@ -83,7 +91,10 @@ def mention_user(user_id: str) -> str:
 
 
 def mention(ref: str) -> str:
-    """`<@U..>` for a user id, `<!subteam^S..>` for a user group id, else escaped text."""
+    """`<@U..>` for a user id, `<!subteam^S..>` for a user group id, `<!channel>` / `<!here>`
+    for "!channel" / "!here", else escaped text."""
+    if ref in ("!channel", "!here"):
+        return f"<{ref}>"
     if _GROUP_ID.match(ref):
         return f"<!subteam^{ref}>"
     return mention_user(ref)
@@ -166,15 +177,28 @@ def case_card(case: Mapping[str, Any]) -> tuple[str, list]:
         blocks.append({"type": "section", "block_id": "case_photos",
                        "text": mrkdwn("*Photos*\n" + photos)})
     blocks.append({"type": "context", "block_id": "case_status", "elements": [mrkdwn(_status_line(case))]})
+    facts = [fit(str(case[k]), 500) for k in ("repeat", "customer_state") if case.get(k)]
+    if case.get("snoozed"):
+        facts.append("Snoozed " + fit(str(case["snoozed"]), 200) + ": the SLA clock is paused")
+    if facts:
+        blocks.append({"type": "context", "block_id": "case_facts", "elements": [mrkdwn(" · ".join(facts))]})
     buttons = []
     if status == CaseStatus.OPEN:
         buttons.append({"type": "button", "text": plain("Claim"), "action_id": CLAIM_ACTION,
                         "value": case_id, "style": "primary"})
+    if status == CaseStatus.CLAIMED:
+        buttons.append({"type": "button", "text": plain("Release"), "action_id": RELEASE_ACTION, "value": case_id})
     if status in (CaseStatus.OPEN, CaseStatus.CLAIMED):
+        for label, action in (("Saved reply", SAVED_REPLY_ACTION), ("Note", NOTE_ACTION), ("Snooze", SNOOZE_ACTION),
+                              ("History", HISTORY_ACTION), ("Goodwill code", GOODWILL_ACTION)):
+            buttons.append({"type": "button", "text": plain(label), "action_id": action, "value": case_id})
         buttons.append({"type": "button", "text": plain("Resolve"), "action_id": RESOLVE_ACTION,
                         "value": case_id})
     if buttons:
         blocks.append({"type": "actions", "block_id": "case_actions", "elements": buttons})
+    if status in (CaseStatus.OPEN, CaseStatus.CLAIMED):
+        blocks.append({"type": "actions", "block_id": "case_assign", "elements": [
+            {"type": "users_select", "action_id": ASSIGN_ACTION, "placeholder": plain("Hand to…")}]})
     fallback = f"{escape_customer_text(title)} ({escape_customer_text(status)})"
     return fallback, blocks
 

@@ -12,13 +12,16 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.base.agent_events import Form
+from bot.base.errors import AftercareError
 from bot.channels.slack_blocks import case_card, mention, question_messages, text_message
+from bot.channels.slack_forms import modal
 from bot.base.events import SendResult, SendStatus
 
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
-class SlackUnavailable(RuntimeError):
+class SlackUnavailable(AftercareError, RuntimeError):
     """Slack could not answer a lookup (network, rate limit, server error); try later."""
 
 
@@ -33,6 +36,7 @@ class SlackDesk:
         self._member_ttl = member_cache_seconds
         self._clock = clock
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
+        self._form_channels: dict[str, str] = {}     # trigger or view id -> where the agent acted
 
     async def post_case(self, channel: str, case: dict) -> SendResult:
         """Post a case card; `platform_message_id` is its ts, which is also the case thread."""
@@ -65,17 +69,56 @@ class SlackDesk:
                 break
         return result
 
-    async def post_ephemeral(self, channel: str, user: str, text: str) -> SendResult:
-        """A note only `user` sees (e.g. "only support channel members can claim cases")."""
+    async def post_ephemeral(self, channel: str, user: str, text: str, *, mentions: Iterable[str] = ()) -> SendResult:
+        """A note only `user` sees (e.g. "only support channel members can claim cases"); the
+        text is escaped, real mentions only through `mentions`."""
+        prefix = " ".join(mention(ref) for ref in mentions)
+        body = text_message(text)[0] if text else " "
         try:
-            resp = await self._client.chat_postEphemeral(channel=channel, user=user,
-                                                         text=text_message(text)[0] if text else " ",
+            resp = await self._client.chat_postEphemeral(channel=self._channel_id(channel), user=user,
+                                                         text=f"{prefix} {body}".strip() if prefix else body,
                                                          link_names=False)
             return SendResult(SendStatus.SENT, platform_message_id=str(resp.get("message_ts", "")))
         except SlackApiError as e:
             return result_from_error(e)
         except NETWORK_ERRORS as e:
             return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
+
+    def remember_channel(self, handle: str, channel: str) -> None:
+        """Where the agent acted, for the form their action opens (`handle`: the trigger id)
+        or redraws (the view id): a modal's submission carries no channel of its own."""
+        if handle and channel:
+            self._form_channels[handle] = channel
+            while len(self._form_channels) > 1000:
+                self._form_channels.pop(next(iter(self._form_channels)))
+
+    async def open_form(self, trigger: str, form: Form) -> SendResult:
+        """views.open: the form as a modal, for the agent whose click gave `trigger` (valid 3 s)."""
+        view = modal(form, self._form_channels.pop(trigger, ""))
+        try:
+            resp = await self._client.views_open(trigger_id=trigger, view=view)
+            return SendResult(SendStatus.SENT, platform_message_id=str((resp.get("view") or {}).get("id", "")))
+        except SlackApiError as e:
+            return result_from_error(e)
+        except NETWORK_ERRORS as e:
+            return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
+
+    async def update_form(self, form_id: str, form: Form) -> SendResult:
+        """views.update: redraw an open modal (a saved reply's text, once picked)."""
+        view = modal(form, self._form_channels.get(form_id, ""))
+        try:
+            await self._client.views_update(view_id=form_id, view=view)
+            return SendResult(SendStatus.SENT, platform_message_id=form_id)
+        except SlackApiError as e:
+            return result_from_error(e)
+        except NETWORK_ERRORS as e:
+            return SendResult(SendStatus.RETRY, error=f"network: {e!r}")
+
+    def _channel_id(self, channel: str) -> str:
+        """A channel given by name ("#support", from config) as the one support channel's id."""
+        if channel.startswith("#") and len(self._support_channels) == 1:
+            return next(iter(self._support_channels))
+        return channel
 
     async def post_notice(self, channel: str, text: str) -> SendResult:
         """A top-level post in `channel` (the weekly digest): escaped, in section blocks."""

@@ -7,7 +7,11 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from bot.base.agent_events import AgentAction, AgentActionKind
-from bot.channels.slack_blocks import CLAIM_ACTION, RESOLVE_ACTION
+from bot.channels import slack_forms
+from bot.channels.slack_blocks import (
+    ASSIGN_ACTION, CLAIM_ACTION, GOODWILL_ACTION, HISTORY_ACTION, NOTE_ACTION, RELEASE_ACTION, RESOLVE_ACTION,
+    SAVED_REPLY_ACTION, SNOOZE_ACTION,
+)
 from bot.base.events import InboundEvent, InboundKind
 
 CHANNEL = "slack"
@@ -110,17 +114,83 @@ def customer_click(body: dict) -> Optional[InboundEvent]:
     )
 
 
+# case card buttons: (kind, the form it opens)
+CARD_BUTTONS = {
+    CLAIM_ACTION: (AgentActionKind.CLAIM, ""), RESOLVE_ACTION: (AgentActionKind.RESOLVE, ""),
+    RELEASE_ACTION: (AgentActionKind.RELEASE, ""), HISTORY_ACTION: (AgentActionKind.HISTORY, ""),
+    GOODWILL_ACTION: (AgentActionKind.GOODWILL, ""), NOTE_ACTION: (AgentActionKind.OPEN_FORM, "note"),
+    SNOOZE_ACTION: (AgentActionKind.OPEN_FORM, "snooze"),
+    SAVED_REPLY_ACTION: (AgentActionKind.OPEN_FORM, "saved_reply"),
+}
+# what submitting a form does
+FORM_KINDS = {"note": AgentActionKind.NOTE, "snooze": AgentActionKind.SNOOZE, "saved_reply": AgentActionKind.REPLY}
+
+
 def agent_click(body: dict) -> Optional[AgentAction]:
-    """Claim / Resolve on a case card -> AgentAction with the case id from the button value."""
+    """A button on a case card -> AgentAction with the case id from the button's value; the
+    "Hand to" people picker -> ASSIGN of the card's case (by its ts) to the chosen person."""
     click = _click(body)
     if click is None:
         return None
     action, container, event_id = click
-    kind = {CLAIM_ACTION: AgentActionKind.CLAIM, RESOLVE_ACTION: AgentActionKind.RESOLVE}.get(
-        str(action.get("action_id")))
-    if kind is None or not action.get("value"):
-        return None
-    return AgentAction(kind=kind, case_ref=str(action["value"]), agent_id=str(body["user"]["id"]),
+    action_id = str(action.get("action_id"))
+    message_ts = str(container.get("message_ts") or "")
+    if action_id == ASSIGN_ACTION:
+        kind, case_ref, value = AgentActionKind.ASSIGN, message_ts, str(action.get("selected_user") or "")
+        if not value or not case_ref:
+            return None
+    else:
+        found, value = CARD_BUTTONS.get(action_id, (None, ""))
+        if found is None or not action.get("value"):
+            return None
+        kind, case_ref = found, str(action["value"])
+    return AgentAction(kind=kind, case_ref=case_ref, value=value, agent_id=str(body["user"]["id"]),
                        event_id=event_id, at=slack_time(action.get("action_ts")),
                        channel_id=str(container.get("channel_id") or (body.get("channel") or {}).get("id") or ""),
-                       message_ts=str(container.get("message_ts") or ""))
+                       message_ts=message_ts, trigger_id=str(body.get("trigger_id") or ""))
+
+
+def note_shortcut(body: dict) -> Optional[AgentAction]:
+    """The message shortcut on a case card or a post in its thread -> open the note form."""
+    message = body.get("message") or {}
+    user = (body.get("user") or {}).get("id")
+    ref = message.get("thread_ts") or message.get("ts")
+    if body.get("type") != "message_action" or not user or not ref:
+        return None
+    return AgentAction(kind=AgentActionKind.OPEN_FORM, case_ref=str(ref), agent_id=str(user),
+                       event_id=f"shortcut:{body.get('trigger_id') or body.get('action_ts')}",
+                       at=slack_time(body.get("action_ts")), value="note",
+                       channel_id=str((body.get("channel") or {}).get("id") or ""),
+                       message_ts=str(message.get("ts") or ""), trigger_id=str(body.get("trigger_id") or ""))
+
+
+def form_choice(body: dict) -> Optional[AgentAction]:
+    """A choice inside an open form that redraws it (a saved reply picked from the menu)."""
+    view = body.get("view") or {}
+    actions = body.get("actions") or []
+    user = (body.get("user") or {}).get("id")
+    if body.get("type") != "block_actions" or not actions or not user or not view.get("id"):
+        return None
+    action = actions[0]
+    chosen = str((action.get("selected_option") or {}).get("value") or action.get("value") or "")
+    case_ref, channel = slack_forms.metadata(view)
+    return AgentAction(kind=AgentActionKind.FORM_CHOICE, case_ref=case_ref, channel_id=channel,
+                       agent_id=str(user), event_id=f"{view['id']}:{action.get('action_ts')}",
+                       at=slack_time(action.get("action_ts")), value=chosen, form_id=str(view["id"]),
+                       trigger_id=str(body.get("trigger_id") or ""))
+
+
+def form_submission(body: dict) -> Optional[AgentAction]:
+    """A submitted form (view_submission) -> the action it stands for: a note, a snooze, a
+    saved reply (a REPLY whose `value` names it)."""
+    view = body.get("view") or {}
+    user = (body.get("user") or {}).get("id")
+    kind = FORM_KINDS.get(slack_forms.form_kind(view) or "")
+    if body.get("type") != "view_submission" or kind is None or not user or not view.get("id"):
+        return None
+    entered = slack_forms.values(view)
+    value = entered.get("choice", "") if kind is AgentActionKind.SNOOZE else entered.get("reply", "")
+    case_ref, channel = slack_forms.metadata(view)
+    return AgentAction(kind=kind, case_ref=case_ref, agent_id=str(user),
+                       event_id=f"{view['id']}:submit", at=datetime.now(timezone.utc),
+                       text=entered.get("text", ""), value=value, channel_id=channel)

@@ -8,6 +8,7 @@ from typing import Any, Mapping, Optional
 
 from pydantic import Field, SecretStr
 
+from bot.channels.base import StartError
 from bot.channels.spec import Capability, ChannelSpec
 from bot.config.model import ConfigModel
 
@@ -23,6 +24,7 @@ class SlackSettings(ConfigModel):
     signing_secret: Optional[SecretStr] = None
     app_token: Optional[SecretStr] = None
     port: int = 3000
+    api_url: Optional[str] = None        # the Web API root (https://slack.com/api/); a loopback one in tests
     per_channel_per_second: float = 1.0
     reply_burst: int = Field(default=3, ge=1)
 
@@ -30,8 +32,9 @@ class SlackSettings(ConfigModel):
 def _options(section: SlackSettings, settings: Any) -> Mapping[str, Any]:
     assert section.bot_token is not None
     if not section.signing_secret and not section.app_token:
-        raise SystemExit("SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required")
-    return dict(bot_token=section.bot_token.get_secret_value(),
+        raise StartError("Slack has a bot token but no way to receive events",
+                         "set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)")
+    return dict(bot_token=section.bot_token.get_secret_value(), base_url=section.api_url or None,
                 signing_secret=section.signing_secret.get_secret_value() if section.signing_secret else "",
                 app_token=section.app_token.get_secret_value() if section.app_token else None, port=section.port,
                 support_channels=[settings.escalation.support_channel])

@@ -29,7 +29,7 @@ from telegram.error import (
 from telegram.ext import Application
 
 from bot.base.agent_events import AgentActionHandler
-from bot.channels.base import EventHandler
+from bot.channels.base import EventHandler, StartError
 from bot.channels.telegram_updates import MalformedUpdate, UpdateReceiver
 from bot.base.events import (
     Button, ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus,
@@ -92,6 +92,7 @@ class TelegramChannel:
         builder = (Application.builder().token(token).job_queue(None).concurrent_updates(False)
                    .connect_timeout(send_timeout).read_timeout(send_timeout)
                    .write_timeout(send_timeout))
+        self._api_root = (base_url or "https://api.telegram.org").rstrip("/")
         if base_url:
             root = base_url.rstrip("/")
             builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
@@ -102,11 +103,29 @@ class TelegramChannel:
     # ==== lifecycle ====================================================================
     async def connect_for_sending(self) -> None:
         """Check the token (getMe) without receiving updates: for a process that only sends
-        (a dispatcher worker, a benchmark). `start` does this too; calling it twice is fine."""
-        await self._app.initialize()
+        (a dispatcher worker, a benchmark). `start` does this too; calling it twice is fine.
+        A refused token or an API out of reach is a `StartError` (never the token itself)."""
+        try:
+            await self._app.initialize()
+        except InvalidToken:
+            raise StartError("Telegram refused the bot token (TELEGRAM_BOT_TOKEN)",
+                             "set it to the token BotFather gave, or unset it to run the sandbox") from None
+        except NetworkError as exc:
+            raise StartError(f"cannot reach the Telegram Bot API at {self._api_root} ({type(exc).__name__})",
+                             "check the network, or TELEGRAM_API_URL if a self-hosted server is meant") from None
         self._connected = True
         if not self.bot_username:
             self.bot_username = self._app.bot.username
+
+    async def preflight(self) -> str:
+        """getMe only (nothing received, nothing sent): "@username", or a `StartError`."""
+        await self.connect_for_sending()
+        return f"@{self._app.bot.username}"
+
+    async def close_preflight(self) -> None:
+        if self._connected:
+            await self._app.shutdown()
+            self._connected = False
 
     async def start(self, on_event: EventHandler, on_agent_action: Optional[AgentActionHandler] = None) -> None:
         """Check the token (getMe), then receive updates by polling or webhook. (Telegram
@@ -120,7 +139,12 @@ class TelegramChannel:
         if self._mode == "polling":
             await self._receiver.start_polling()
         else:
-            await self._receiver.start_webhook(**self._webhook)
+            try:
+                await self._receiver.start_webhook(**self._webhook)
+            except OSError as exc:
+                raise StartError(f"cannot listen for Telegram's webhook on {self._webhook['listen']}:"
+                                 f"{self._webhook['port']} ({exc.strerror or exc})",
+                                 "stop what uses that port, or set channels.telegram.webhook_port") from None
 
     @property
     def inbound_stats(self) -> dict[str, int]:
@@ -149,7 +173,8 @@ class TelegramChannel:
             event = update_to_event(update, self._now(), self.bot_username)
         except (AttributeError, TypeError, ValueError) as exc:
             # PTB parses leniently: a text that is a number, a chat without an id...
-            raise MalformedUpdate(f"a field has the wrong type or is missing: {exc!r}") from exc
+            # the exception's text may quote the update's values (customer words): its type only
+            raise MalformedUpdate(f"a field has the wrong type or is missing: {type(exc).__name__}") from exc
         if event is None or self._on_event is None:
             log.debug("telegram: update %s ignored (nothing the product handles)", update.update_id)
             return False

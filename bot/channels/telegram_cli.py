@@ -1,4 +1,7 @@
-"""The commands Telegram adds to `aftercare` (declared in its spec, `ChannelSpec.commands`)."""
+"""The commands Telegram adds to `aftercare` (declared in its spec, `ChannelSpec.commands`).
+
+A channel never opens the store or imports the CLI: the `aftercare` group hands its commands the
+settings and the store through the click context (`ctx.obj["settings"]`, `ctx.obj["store"]`)."""
 from __future__ import annotations
 
 import os
@@ -6,27 +9,28 @@ from datetime import datetime, timezone
 
 import click
 
-from bot.cli.common import open_store, settings_from
+from bot.channels.registry import section
 
 
-@click.group()
+@click.group(epilog="Example: aftercare telegram link A-1001")
 def telegram() -> None:
     """Telegram helpers."""
 
 
-@telegram.command()
+@telegram.command(epilog="Example: aftercare telegram link A-1001")
 @click.argument("order_id")
 @click.pass_context
 def link(ctx: click.Context, order_id: str) -> None:
     """Print the t.me deep link that opts ORDER_ID's customer in (signed, expiring, single use)."""
     from bot.channels.telegram_links import link_url, make_link_token
 
-    settings = settings_from(ctx)
-    store = open_store(settings)
+    services = ctx.find_root().obj
+    settings = services["settings"]()
+    store = services["read_store"](settings)             # reads: a missing store is an error, never made
     order = store.orders.get(order_id)
     if order is None:
         raise click.ClickException(f"order {order_id!r} not found; import it first")
-    tg = settings.channels.telegram
+    tg = section(settings, "telegram")
     secret = tg.link_secret.get_secret_value() if tg.link_secret else os.environ.get("AFTERCARE_LINK_SECRET")
     if not secret:
         raise click.ClickException("set AFTERCARE_LINK_SECRET (channels.telegram.link_secret) to sign links")

@@ -22,6 +22,8 @@ import re
 import struct
 from typing import Union
 
+from bot.base.errors import AftercareError
+
 CustomerId = Union[int, str]
 
 _VERSION_INT = 1
@@ -35,7 +37,7 @@ _PAYLOAD_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MAC_CONTEXT = b"aftercare/telegram-link/v1\x00"
 
 
-class LinkTokenError(ValueError):
+class LinkTokenError(AftercareError, ValueError):
     """A start payload that must bind nothing; `reason` is forged, expired or malformed."""
 
     def __init__(self, reason: str) -> None:

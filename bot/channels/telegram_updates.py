@@ -12,7 +12,10 @@ webhook's 200) as soon as it has it in memory, before the app has committed anyt
   Telegram without a 2xx and it delivers again.
 
 An update that cannot be parsed is logged with its id and confirmed (delivering it again
-would fail again); so is one whose handler raised (the app logs what and where).
+would fail again); so is one whose handler raised (the app logs what and where). One the app
+cannot take now (`DeliverLater`: the shared NLU service is down) is not confirmed: polling
+keeps the offset before it and fetches it again after a pause (its chat's later updates
+wait behind it), a webhook answers 503.
 Raw JSON is fetched and each update parsed on its own, so one malformed update cannot block
 the ones behind it.
 """
@@ -31,6 +34,9 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
+from bot.base.errors import AftercareError
+from bot.base.events import DeliverLater
+
 log = logging.getLogger(__name__)
 
 # The handler: True when the update reached the app, False when it was deliberately ignored;
@@ -38,10 +44,19 @@ log = logging.getLogger(__name__)
 UpdateHandler = Callable[[Update], Awaitable[bool]]
 
 
-class MalformedUpdate(ValueError):
+class MalformedUpdate(AftercareError, ValueError):
     """An update that parsed but carries fields of the wrong type or shape."""
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BACKOFF = 30.0
+DEFER_PAUSE = 1.0   # seconds before fetching again an update the app could not take
+
+
+class _Deferred(Exception):
+    """An update the app could not take now; it must not be confirmed."""
+
+    def __init__(self, update_id: int) -> None:
+        super().__init__(update_id)
+        self.update_id = update_id
 
 
 class UpdateReceiver:
@@ -58,6 +73,7 @@ class UpdateReceiver:
         self._poll_timeout = poll_timeout
         self._connect_timeout = connect_timeout
         self._offset: Optional[int] = None
+        self._handled_ahead: set[int] = set()   # handled, but above a deferred one: not again
         self._stopping = asyncio.Event()
         self._task: Optional[asyncio.Task] = None
         self._fetching = False
@@ -98,9 +114,13 @@ class UpdateReceiver:
             finally:
                 self._fetching = False
             backoff = 1.0
-            await self._process_batch(batch)
+            if not await self._process_batch(batch):
+                try:                # the app could not take some: fetch them again in a moment
+                    await asyncio.wait_for(self._stopping.wait(), DEFER_PAUSE)
+                except asyncio.TimeoutError:
+                    pass
 
-    async def _process_batch(self, batch: list) -> None:
+    async def _process_batch(self, batch: list) -> bool:
         """Different chats' updates at once, each chat's in the order Telegram sent them; the
         offset moves past the batch only once all of it is handled. One chat's slow update
         (its NLU parse) no longer holds up the other chats' behind it, and the parse of one
@@ -110,13 +130,31 @@ class UpdateReceiver:
         for raw in batch:
             lanes.setdefault(_lane(raw), []).append(raw)
 
+        deferred: list[int] = []
+
         async def in_order(raws: list) -> list[Optional[int]]:
-            return [await self._process(raw, "getUpdates") for raw in raws]
+            ids: list[Optional[int]] = []
+            for raw in raws:
+                if isinstance(raw, dict) and raw.get("update_id") in self._handled_ahead:
+                    continue        # handled already; fetched again behind a deferred one
+                try:
+                    ids.append(await self._process(raw, "getUpdates"))
+                except _Deferred as later:      # this chat's later updates wait behind it
+                    deferred.append(later.update_id)
+                    break
+            return ids
 
         done = await asyncio.gather(*(in_order(raws) for raws in lanes.values()))
         handled = [update_id for ids in done for update_id in ids if update_id is not None]
-        if handled:
+        if deferred:
+            # every update below the first deferred one is handled (each lane stops at its own
+            # deferred one, and lanes hold increasing ids): confirm those, fetch it again
+            self._offset = max(self._offset or 0, min(deferred))
+            self._handled_ahead.update(i for i in handled if i >= self._offset)
+        elif handled:
             self._offset = max(self._offset or 0, max(handled) + 1)
+        self._handled_ahead = {i for i in self._handled_ahead if i >= (self._offset or 0)}
+        return not deferred
 
     async def _get_updates(self, timeout: float, limit: int = 100) -> list:
         """One raw getUpdates call; confirming everything below `self._offset`."""
@@ -164,7 +202,10 @@ class UpdateReceiver:
         async with self._lock:
             if self._stopping.is_set():
                 return web.Response(status=503)    # Telegram delivers it again later
-            await self._process(raw, "webhook")
+            try:
+                await self._process(raw, "webhook")
+            except _Deferred:
+                return web.Response(status=503)    # not confirmed: Telegram delivers it again
         return web.Response(status=200)
 
     # ==== both =========================================================================
@@ -172,22 +213,28 @@ class UpdateReceiver:
         """Parse and handle one update; returns its id (None when it has no usable id)."""
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
-            log.error("telegram %s: an update without an integer update_id ignored: %.200r",
-                      where, raw)
+            # ids and shapes only: an update carries the customer's words
+            log.error("telegram %s: an update without an integer update_id ignored (%s)", where, _shape(raw))
             self.stats["malformed"] += 1
             return None
         try:
             update = Update.de_json(raw, self._bot)
         except Exception as exc:  # noqa: BLE001 - any malformed shape: log, confirm, go on
-            log.error("telegram %s: update %s is malformed and was ignored: %r", where, update_id, exc)
+            log.error("telegram %s: update %s is malformed and was ignored (%s; %s)", where, update_id,
+                      type(exc).__name__, _shape(raw))
             self.stats["malformed"] += 1
             return update_id
         try:
             delivered = await self._handle(update)
         except MalformedUpdate as exc:
-            log.error("telegram %s: update %s is malformed and was ignored: %s", where, update_id, exc)
+            log.error("telegram %s: update %s is malformed and was ignored (%s; %s)", where, update_id,
+                      exc, _shape(raw))
             self.stats["malformed"] += 1
             return update_id
+        except DeliverLater as exc:
+            log.warning("telegram %s: update %s not confirmed, to be fetched again: %s", where, update_id, exc)
+            self.stats["deferred"] += 1
+            raise _Deferred(update_id) from exc
         except Exception:  # noqa: BLE001 - a handler bug must not stop the updates behind it
             log.exception("telegram %s: handling update %s failed", where, update_id)
             self.stats["failed"] += 1
@@ -234,3 +281,15 @@ def _lane(raw: Any) -> object:
     except (KeyError, TypeError, AttributeError):
         return None
     return chat if isinstance(chat, (int, str)) else None
+
+
+def _shape(raw: Any) -> str:
+    """What a malformed update looked like, without its values: its top-level keys and the
+    keys of the object inside (an update's values are the customer's words and names)."""
+    if not isinstance(raw, dict):
+        return type(raw).__name__
+    parts = []
+    for key in list(raw)[:8]:
+        inner = raw[key]
+        parts.append(f"{key}{{{','.join(map(str, list(inner)[:12]))}}}" if isinstance(inner, dict) else str(key))
+    return "keys " + " ".join(parts)[:300]

@@ -9,7 +9,8 @@ import click
 
 from bot.cli.common import existing_store, settings_from
 from bot.config.settings import Settings
-from bot.ops.data_rights import CustomerRefError, export_customer, find_customer, forget_customer, os_user
+from bot.ops.data_rights import (AlreadyForgotten, CustomerRefError, export_customer, find_customer, forget_customer,
+                                 os_user)
 from bot.store.store import Store
 
 REF_HELP = ("REF is a customer id, order id, email, customer ref or channel address (<channel>:<address>, "
@@ -65,7 +66,14 @@ def export(ctx: click.Context, ref: str, out: str | None) -> None:
 @click.pass_context
 def forget(ctx: click.Context, ref: str, yes: bool) -> None:
     settings, store = _store(ctx)
-    customer_id = _customer_id(store, ref)
+    try:
+        customer_id = find_customer(store, ref)
+    except AlreadyForgotten:
+        click.echo(f"{ref} was already forgotten; nothing to do")     # erasure is idempotent: success
+        return
+    except CustomerRefError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     if not yes:
         click.confirm(f"Erase customer {customer_id} ({ref}) for good?", abort=True, err=True)
     actor = os_user()

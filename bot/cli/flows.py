@@ -6,9 +6,11 @@ from pathlib import Path
 import click
 
 from bot.cli.common import settings_from
+from bot.desk.saved_replies import check_saved_replies, load_saved_replies
 from bot.engine.flows import FlowError, mermaid
 from bot.engine.vocabulary import describe, markdown
-from bot.i18n.catalogs import check_translations, variable_words
+from bot.engine.vocabulary import variable_words
+from bot.i18n.catalogs import check_translations
 from bot.schedule.touchpoints import kinds_without_flow
 from bot.plugins.shop_vocabulary import load_shop_flows, load_vocabulary
 from bot.base.yamlsource import SourceError
@@ -47,6 +49,12 @@ def check(ctx: click.Context, directory: str | None) -> None:
                                 f"tips for {kind!r}: not a touchpoint kind of schedule.touchpoints in "
                                 f"{settings.config_path} (known: {', '.join(settings.schedule.touchpoints)})")
                     for kind in sorted(flow_set.tips.kinds() - set(settings.schedule.touchpoints)))
+    replies_path = settings.resolve(settings.escalation.saved_replies)
+    if replies_path.exists():
+        try:
+            problems.extend(check_saved_replies(replies_path, settings.languages.enabled))
+        except SourceError as exc:
+            problems.append(exc)
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
     if problems:
@@ -56,6 +64,8 @@ def check(ctx: click.Context, directory: str | None) -> None:
     click.echo(f"ok  touchpoint kinds: {', '.join(settings.schedule.touchpoints)}")
     languages = ", ".join(settings.languages.enabled)
     click.echo(f"ok  translations: {languages}")
+    if replies_path.exists():
+        click.echo(f"ok  {replies_path}: {len(load_saved_replies(replies_path).replies)} saved replies")
 
 
 @flows.command()

@@ -177,7 +177,7 @@ def _evaluate_file(console, parser: RasaParser | LanguageRouter, name: str, test
     return name, len(examples), result.accuracy, result.macro_f1, result.confident_errors()
 
 
-@nlu.command("evaluate")
+@nlu.command("evaluate", epilog="Example: aftercare nlu evaluate --router data/heldout --json heldout.json")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--router/--model-alone", default=True, show_default=True,
               help="Score the language router as the bot calls it (parse(text, language)), or each "

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import resource
 import sys
+from typing import Awaitable
 
 import click
 
@@ -19,10 +21,17 @@ from bot.cli.common import load_nlu, open_store, settings_from
 def run(ctx: click.Context, speed: float, orders_file: str | None, no_personas: bool) -> None:
     """Run the bot: the real one with credentials in the environment, else the local sandbox."""
     from bot.live.app import run_app
+    from bot.sandbox.demo import run_sandbox
 
     settings = settings_from(ctx)
-    code = asyncio.run(run_app(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
-                               personas=not no_personas))  # a broken secret file: AftercareGroup
+
+    def sandbox() -> Awaitable[int]:
+        return run_sandbox(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
+                           personas=not no_personas)
+
+    # the models load behind, the shop's language first: it answers before all are in
+    code = asyncio.run(run_app(settings, open_store, functools.partial(load_nlu, behind=True),
+                               sandbox=sandbox))  # a broken secret file: AftercareGroup
     # what a host must provision for the bot (the budget: README, Performance)
     click.echo(f"peak memory: {peak_rss_mb():.0f} MB resident (start-up included)", err=True)
     raise SystemExit(code)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, root_validator, validator
 from pydantic.fields import SHAPE_SINGLETON
 
-from bot.channels.registry import builtin_specs
 from bot.base.codes import personal_code
 from bot.config.model import ConfigModel, duration
 from bot.base.durations import parse_duration
@@ -46,17 +45,37 @@ def _clock_time(value: Any) -> time:
 
 # ---- sections -------------------------------------------------------------------------
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
 class StoreSettings(_Model):
     path: str = "data/aftercare.db"
 
 
-def _channels_model() -> type[BaseModel]:
-    """`channels:` has one section per channel, each declared by its channel (bot/channels/)."""
-    sections: dict[str, Any] = {spec.name: (spec.settings, spec.settings()) for spec in builtin_specs()}
-    return create_model("ChannelsSettings", __base__=_Model, **sections)
+class UnvalidatedSection(dict):
+    """A `channels:` section no channel model has checked yet (settings loaded without the
+    plugins' channels): its channel validates it when it reads it (`bot.channels.registry.section`).
+    Its values may be secrets, so it never shows them."""
+
+    def __repr__(self) -> str:
+        return f"<unvalidated section: {', '.join(map(str, self))}>"
+
+    __str__ = __repr__
 
 
-ChannelsSettings: Any = _channels_model()
+class ChannelSections(_Model):
+    """`channels:`: one section per channel, each with its channel's own model. Config knows no
+    channel: `settings_model` adds their models once the plugins are loaded."""
+
+    class Config:
+        extra = "allow"
+
+    @root_validator(pre=True)
+    def _unvalidated(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return {name: UnvalidatedSection(section) if isinstance(section, dict) else section
+                for name, section in values.items()}
+
+
+ChannelModels = Mapping[str, type[BaseModel]]
 
 
 class Duration(timedelta):
@@ -130,8 +149,9 @@ class TouchpointKind(_Model):
     10th order only; `still_buying: 45d` keeps it only while the customer has bought one of the
     products within that long before it falls due (months of a subscription-like SKU);
     `once: customer` sends it at most once per customer; `no_trouble_within: 90d` never sends it
-    to a customer with an open case, or with a low score or a case that recent; `expires: 14d`
-    drops it when it could not go out within that long after it fell due (never sent late).
+    to a customer with an open case, or with a low score or a case that recent. Every kind has
+    `expires:` (required): it is dropped when it could not go out within that long after it fell
+    due, never sent late (bot/schedule/expiry.py says why).
     """
 
     flow: Optional[str] = None       # default: the kind's own name
@@ -148,20 +168,32 @@ class TouchpointKind(_Model):
     still_buying: Optional[timedelta] = None
     once: Once = Once.ITEM
     no_trouble_within: Optional[timedelta] = None
-    expires: Optional[timedelta] = None
+    expires: timedelta = Field(None)      # required: `_expiry` names what is missing (never sent late)
     # When two compete for the weekly cap, the higher priority goes first (a check-in beats a tip).
     priority: int = DEFAULT_PRIORITY
 
     class Config:
         allow_population_by_field_name = True
 
-    _d = validator("after", "before", "still_buying", "no_trouble_within", "expires", pre=True,
+    _d = validator("after", "before", "still_buying", "no_trouble_within", pre=True,
                    allow_reuse=True)(_duration)
 
     @property
     def needs_history(self) -> bool:
         """Timed or filtered by the customer's other orders (milestones), not by this order alone."""
         return self.anchor is Anchor.FIRST_PURCHASE or self.nth_order is not None or self.still_buying is not None
+
+    @validator("expires", pre=True, always=True)
+    def _expiry(cls, value: Any) -> timedelta:
+        """Every kind says how late it may still go out: an import of old orders must never
+        send their thank-yous and check-ins weeks late."""
+        if value is None:
+            raise ValueError("missing: every touchpoint kind needs one (how long after it falls due it may "
+                             "still go out, e.g. 2d; past it the touchpoint is dropped, never sent late)")
+        value = parse_duration(value)
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0")
+        return value
 
     @validator("before")
     def _one_offset(cls, value: Optional[timedelta], values: dict) -> Optional[timedelta]:
@@ -218,11 +250,101 @@ class ScheduleSettings(_Model):
         return (kind.flow if kind else None) or name
 
 
+CASE_REASONS = ("product_problem", "delivery_problem", "return_refund", "human", "low_score")
+
+
+class BusinessHours(_Model):
+    """When the SLA clock runs: `days` (names) from `start` to `end` in `timezone`
+    (schedule.timezone when not given)."""
+
+    days: List[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    timezone: Optional[str] = None
+
+    _t = validator("start", "end", pre=True, allow_reuse=True)(_clock_time)
+
+    @validator("days", pre=True, each_item=True)
+    def _day(cls, value: Any) -> str:
+        text = str(value).strip().lower()
+        day = next((d for d in WEEKDAYS if len(text) >= 3 and d.startswith(text)), None)
+        if day is None:
+            raise ValueError(f'"{value}" is not a day of the week (e.g. mon)')
+        return day
+
+    @validator("end")
+    def _after_start(cls, end: time, values: dict) -> time:
+        if "start" in values and end <= values["start"]:
+            raise ValueError(f"end {end:%H:%M} must be after start {values['start']:%H:%M}")
+        return end
+
+    @validator("timezone")
+    def _zone(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f'"{value}" is not a known time zone (e.g. Europe/Lisbon)') from None
+        return value
+
+    def add_minutes(self, start: datetime, minutes: float, zone: str = "UTC") -> datetime:
+        """`start` plus `minutes` counted only inside these hours (`zone` unless they name one)."""
+        tz = ZoneInfo(self.timezone or zone)
+        at = start.astimezone(tz)
+        left = timedelta(minutes=minutes)
+        for _ in range(3700):        # ten years of days; one open day a week ends far sooner
+            opens = at.replace(hour=self.start.hour, minute=self.start.minute, second=0, microsecond=0)
+            closes = at.replace(hour=self.end.hour, minute=self.end.minute, second=0, microsecond=0)
+            if WEEKDAYS[at.weekday()] in self.days and at < closes:
+                begin = max(at, opens)
+                if begin + left <= closes:
+                    return (begin + left).astimezone(start.tzinfo)
+                left -= closes - begin
+            at = (at + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        raise ValueError("business hours with no open day")
+
+
+class GoodwillSettings(_Model):
+    """Goodwill codes agents give from the case card: at most `per_week` a week (Monday to
+    Sunday, UTC), each `prefix` + a random part, worth `value` (shown to the agent)."""
+
+    per_week: int = Field(default=10, ge=0)
+    prefix: str = "SORRY-"
+    value: str = "10% off the next order"
+
+
 class EscalationSettings(_Model):
     support_channel: str = "#support"
     sla_minutes: int = Field(default=30, gt=0)
+    # per escalation reason, minutes (of business hours, when set) to a first reply
+    sla_by_reason: Dict[str, int] = Field(default_factory=dict)
+    business_hours: Optional[BusinessHours] = None       # None: the SLA clock runs around the clock
+    sla_warning: float = Field(default=0.75, gt=0, lt=1)  # warn in the thread at this share of the SLA
     mention_group: Optional[str] = None
     agents: List[str] = Field(default_factory=list)
+    saved_replies: str = "saved_replies.yml"             # beside config.yml; agents pick them on the card
+    tracking_url: Optional[str] = None                   # {order_id} -> the carrier's page, for saved replies
+    goodwill: GoodwillSettings = GoodwillSettings()
+
+    @validator("sla_by_reason")
+    def _reasons(cls, value: Dict[str, int]) -> Dict[str, int]:
+        for reason, minutes in value.items():
+            if reason not in CASE_REASONS:
+                raise ValueError(f'"{reason}" is not an escalation reason ({", ".join(CASE_REASONS)})')
+            if not isinstance(minutes, int) or minutes <= 0:
+                raise ValueError(f"{reason}: {minutes!r} is not a number of minutes above 0")
+        return value
+
+    def sla_minutes_for(self, reason: str) -> int:
+        return self.sla_by_reason.get(reason, self.sla_minutes)
+
+    def sla_due(self, reason: str, start: datetime, zone: str = "UTC", share: float = 1.0) -> datetime:
+        """When `share` of the SLA for `reason`, counted from `start`, is used up: minutes of
+        business hours when they are set, else of the whole day."""
+        minutes = self.sla_minutes_for(reason) * share
+        if self.business_hours is None:
+            return start + timedelta(minutes=minutes)
+        return self.business_hours.add_minutes(start, minutes, zone)
 
 
 class ReviewSettings(_Model):
@@ -322,6 +444,25 @@ class NluSettings(_Model):
     # Per-language settings merged into that language's copy of the pipeline, e.g.
     # {fr: {DIETClassifier: {epochs: 80}}}: language -> component name -> its keys.
     overrides: Dict[str, Dict[str, Dict[str, Any]]] = Field(default_factory=dict)
+    # The shared NLU service (`aftercare nlu serve`) to ask instead of loading the models in
+    # this process: http://127.0.0.1:PORT or unix:/path/to/socket. Unset: models in process.
+    url: Optional[str] = None
+    timeout: float = Field(default=10.0, gt=0)    # seconds per request to the service
+    wait: float = Field(default=30.0, gt=0)       # seconds of retries before a message waits for redelivery
+
+    @validator("url")
+    def _service_url(cls, value: Optional[str]) -> Optional[str]:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.startswith("unix:"):
+            if not value[len("unix:"):].removeprefix("//").startswith("/"):
+                raise ValueError("a UNIX socket is unix:/absolute/path")
+            return value
+        if not re.fullmatch(r"http://(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}/?", value):
+            raise ValueError("the NLU service is http://127.0.0.1:PORT (loopback: it has no authentication) "
+                             "or unix:/path/to/socket")
+        return value
 
     @validator("overrides")
     def _overrides_known(cls, overrides: dict, values: dict) -> dict:
@@ -375,7 +516,6 @@ class DelaySettings(_Model):
         return self.goodwill_code.get(category) or self.goodwill_code.get("default")
 
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class PrivacySettings(_Model):
@@ -400,6 +540,8 @@ class DigestSettings(_Model):
     enabled: bool = True
     day: str = "monday"
     hour: int = Field(default=9, ge=0, le=23)
+    # where the shop publishes `aftercare report --html` (the digest links to it); none: the command
+    report_url: Optional[str] = None
 
     @validator("day", pre=True)
     def _day(cls, value: Any) -> str:
@@ -418,7 +560,7 @@ class Settings(_Model):
     # A shop's own flow words: Python modules (dotted names, or .py files beside config.yml),
     # each with a `register(vocabulary)` that adds actions, guards, conditions or variables.
     vocabulary: List[str] = Field(default_factory=list)
-    channels: ChannelsSettings = ChannelsSettings()
+    channels: ChannelSections = ChannelSections()
     schedule: ScheduleSettings = ScheduleSettings()
     escalation: EscalationSettings = EscalationSettings()
     reviews: ReviewSettings = ReviewSettings()
@@ -443,10 +585,21 @@ class Settings(_Model):
 
 # ---- loading --------------------------------------------------------------------------
 
+def settings_model(channels: ChannelModels) -> type[Settings]:
+    """`Settings` whose `channels:` holds exactly these channels' sections, each its own model:
+    built after the plugins are loaded, so a new channel's section needs no edit here."""
+    fields: dict[str, Any] = {name: (model, model()) for name, model in channels.items()}
+    sections = create_model("ChannelsSettings", __base__=_Model, **fields)
+    return create_model("Settings", __base__=Settings, channels=(sections, sections()))
+
+
 def load_settings(path: Path | str = "config.yml",
                   environ: Optional[Mapping[str, str]] = None,
-                  overrides: Optional[Mapping[str, Any]] = None) -> Settings:
-    """Read, substitute ${ENV} references, validate. Raises ConfigError(file, line, reason)."""
+                  overrides: Optional[Mapping[str, Any]] = None, *,
+                  channels: Optional[ChannelModels] = None) -> Settings:
+    """Read, substitute ${ENV} references, validate. Raises ConfigError(file, line, reason).
+    `channels`: each channel's section model (the plugins' channels); without them a section
+    is validated when its channel reads it."""
     path = Path(path)
     try:
         doc = load_yaml(path)
@@ -455,7 +608,8 @@ def load_settings(path: Path | str = "config.yml",
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError(path, 1, "the top level must be a mapping of sections")
-    literal = _literal_secret(Settings, data, [])
+    model = Settings if channels is None else settings_model(channels)
+    literal = _literal_secret(model, data, [])
     if literal:
         raise ConfigError(path, doc.line_of(literal), f"{'.'.join(map(str, literal))}: a secret is never written in "
                           "the file; reference an environment variable instead, e.g. ${" + "_".join(map(str, literal[-2:])).upper() + "}")
@@ -463,8 +617,12 @@ def load_settings(path: Path | str = "config.yml",
     data.pop("config_path", None)
     if overrides:
         data = _deep_merge(data, overrides)
+    weak = weak_secret(model, data, [])
+    if weak:
+        where, reason = weak
+        raise ConfigError(path, doc.line_of(where), f"{'.'.join(map(str, where))}: {reason}")
     try:
-        settings = Settings(**data)
+        settings = model(**data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = [part for part in first["loc"] if part != "__root__"]
@@ -473,7 +631,7 @@ def load_settings(path: Path | str = "config.yml",
         msg = first["msg"]
         if first["type"] == "value_error.extra":
             msg = "unknown key"
-        elif value is not None and not msg.startswith('"') and not _is_secret(Settings, loc):
+        elif value is not None and not msg.startswith('"') and not _is_secret(model, loc):
             msg = f"{value!r}: {msg}"
         raise ConfigError(path, doc.line_of(loc), f"{dotted}: {msg}") from None
     return settings.copy(update={"config_path": path})
@@ -492,6 +650,37 @@ def _literal_secret(model: Any, data: Any, where: list) -> Optional[list]:
                 return where + [name]
         elif isinstance(model_field.type_, type) and issubclass(model_field.type_, BaseModel):
             found = _literal_secret(model_field.type_, value, where + [name])
+            if found:
+                return found
+    return None
+
+
+# Credentials a platform issues (checked by its API at start: getMe, auth.test) need only be
+# there; every other secret is a key we sign or verify with, which must be hard to guess.
+PLATFORM_TOKENS = frozenset({"token", "bot_token", "app_token"})
+MIN_SECRET_CHARS = 16
+
+
+def weak_secret(model: Any, data: Any, where: list) -> Optional[tuple[list, str]]:
+    """The key path of the first secret that is set but empty, or (a signing key) too short,
+    with the reason; never the value. An empty key would make every signature check pass for
+    anyone who signs with the empty string."""
+    if not isinstance(data, dict):
+        return None
+    for name, model_field in model.__fields__.items():
+        key = model_field.alias if model_field.alias in data else name
+        if key not in data or model_field.shape != SHAPE_SINGLETON:
+            continue
+        value = data[key]
+        if model_field.type_ is SecretStr and isinstance(value, str):
+            if not value.strip():
+                return where + [key], ("is set but empty (an empty environment variable): unset it to turn "
+                                       "this off, or set the real secret")
+            if name not in PLATFORM_TOKENS and len(value.strip()) < MIN_SECRET_CHARS:
+                return where + [key], (f"shorter than {MIN_SECRET_CHARS} characters: too easy to guess "
+                                       "(use a long random string, e.g. `openssl rand -hex 32`)")
+        elif isinstance(model_field.type_, type) and issubclass(model_field.type_, BaseModel):
+            found = weak_secret(model_field.type_, value, where + [key])
             if found:
                 return found
     return None

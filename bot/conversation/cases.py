@@ -6,14 +6,16 @@ the dispatcher renders the card from the store at send time so it is never stale
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Optional
 
-from bot.base.agent_events import AgentAction, AgentActionKind
+from bot.base.agent_events import AgentAction, AgentActionKind, DeskAnswer, Notice
 from bot.channels.base import SupportDesk
 from bot.base.clock import Clock, parse_iso
 from bot.config.settings import Settings
 from bot.conversation.context import customer_language
+from bot.desk import DeskActions, SavedReplies, load_saved_replies, owns_note
+from bot.desk.history import repeat_line
 from bot.i18n.catalogs import language_label
 from bot.engine.machine import Handback, Owner, Timer
 from bot.base.events import SendResult, SendStatus
@@ -21,7 +23,7 @@ from bot.conversation.runner import ConversationRunner
 from bot.base.kinds import CaseStatus, OutboxKind
 from bot.store.rows import CaseRow, OutboxRow
 from bot.store.store import Store
-from bot.conversation.support_posts import SUPPORT
+from bot.desk.posts import SUPPORT, queue_card_update, queue_thread
 
 log = logging.getLogger(__name__)
 __all__ = ["SUPPORT", "CaseHandler", "DeskPosts"]
@@ -31,11 +33,16 @@ class CaseHandler:
     """Turns escalations into support-channel posts and agent actions into conversation changes.
     (The support desk itself, where agents work, is the platform's `SupportDesk`.)"""
 
-    def __init__(self, store: Store, runner: ConversationRunner, settings: Settings) -> None:
+    def __init__(self, store: Store, runner: ConversationRunner, settings: Settings,
+                 replies: Optional[SavedReplies] = None) -> None:
         self.store = store
         self.runner = runner
         self.settings = settings
         self.channel = settings.escalation.support_channel
+        if replies is None:
+            replies = load_saved_replies(settings.resolve(settings.escalation.saved_replies),
+                                         settings.languages.enabled)
+        self.desk = DeskActions(store, settings, replies)
 
     # ---- from the customer side --------------------------------------------------------
 
@@ -47,6 +54,8 @@ class CaseHandler:
         if photos:
             body = (body + "\n" if body else "") + f"[{len(photos)} photo(s) attached to the case]"
         self._thread(case, f"Customer: {body}", now, customer_text=True)
+        if case.snoozed:
+            self.desk.unsnooze(case, "the customer wrote", now)
 
     # ---- from the agents ---------------------------------------------------------------
 
@@ -54,8 +63,9 @@ class CaseHandler:
         """Members of the support channel, or anyone on the configured allowlist."""
         return is_member or agent_id in self.settings.escalation.agents
 
-    def handle(self, action: AgentAction, now: datetime) -> Optional[str]:
-        """Apply one agent action; returns a refusal text for the agent, or None when done."""
+    def handle(self, action: AgentAction, now: datetime) -> DeskAnswer:
+        """Apply one agent action; returns what the agent is told (a refusal, their history
+        view, a form to open), or None when done."""
         case = self._find(action)
         if case is None:
             return "I can't find a case for that."
@@ -63,48 +73,54 @@ class CaseHandler:
             if action.kind is AgentActionKind.CLAIM:
                 return self._claim(case, action.agent_id, now)
             if action.kind is AgentActionKind.REPLY:
-                return self._reply(case, action.agent_id, action.text, now)
-            return self._resolve(case, action.agent_id, now)
+                return self._reply(case, action.agent_id, action.text, now, saved=action.value)
+            if action.kind is AgentActionKind.RESOLVE:
+                return self._resolve(case, action.agent_id, now)
+            return self.desk.handle(case, action, now)
 
-    def _claim(self, case: CaseRow, agent: str, now: datetime) -> Optional[str]:
+    def _claim(self, case: CaseRow, agent: str, now: datetime) -> DeskAnswer:
         if case.status == CaseStatus.RESOLVED:
             return "This case is already resolved."
-        if case.status == CaseStatus.CLAIMED:
-            return None if case.agent == agent else f"Already claimed by <@{case.agent}>."
-        self.store.cases.update(case.id, status=CaseStatus.CLAIMED.value, agent=agent, claimed_at=now,
-                                sla_due_at=now + self._sla())
-        self.store.conversations.set_owner(case.conversation_id, Owner.HUMAN.value, now)
-        self._card_update(case, now)
-        return None
+        if case.status == CaseStatus.OPEN and self.desk.claim(case, agent, now):
+            return None
+        owner = (self.store.cases.get(case.id) or case).agent      # someone won the claim just before
+        return None if owner == agent else owns_note(str(owner))
 
-    def _reply(self, case: CaseRow, agent: str, text: str, now: datetime) -> Optional[str]:
+    def _reply(self, case: CaseRow, agent: str, text: str, now: datetime, saved: str = "") -> DeskAnswer:
         if not text.strip():    # a file-only or empty thread reply: nothing a customer could read
             return "That reply has no text, so nothing was sent to the customer."
         if case.status == CaseStatus.RESOLVED:
             return "This case is resolved; the customer's conversation is back with the bot."
-        if case.status == CaseStatus.OPEN:
-            self._claim(case, agent, now)
-            case = self.store.cases.get(case.id) or case
-        elif case.agent != agent:
-            return f"This case is claimed by <@{case.agent}>; only they can reply."
+        if case.status == CaseStatus.OPEN and not self.desk.claim(case, agent, now):
+            case = self.store.cases.require(case.id)      # another agent claimed it a moment ago
+        if case.status != CaseStatus.OPEN and case.agent != agent:
+            return owns_note(str(case.agent))
+        case = self.store.cases.require(case.id)
+        if case.status == CaseStatus.RESOLVED:
+            return "This case is resolved; the customer's conversation is back with the bot."
         conversation = self.store.conversations.get(case.conversation_id)
         identity = self.store.customers.identity(conversation.identity_id)
         if not identity.contactable:
             return "The customer can't be reached any more (opted out or blocked); nothing was sent."
+        text, refusal = self.desk.fill_goodwill(case, agent, text, now)
+        if refusal:
+            return refusal
         outbox_id = self.store.outbox.add(identity.channel, identity.address, identity.id, conversation.id,
                                           text, now, reply=True)
         self.store.conversations.add_message(conversation.id, identity.id, "out", "agent", text, now,
                                              outbox_id=outbox_id)
         if not case.first_reply_at:
             self.store.cases.update(case.id, first_reply_at=now)
+        self.store.desk.record(case.id, agent, "saved_reply" if saved else "reply", now, saved)
         return None
 
-    def _resolve(self, case: CaseRow, agent: str, now: datetime) -> Optional[str]:
+    def _resolve(self, case: CaseRow, agent: str, now: datetime) -> DeskAnswer:
         if case.status == CaseStatus.RESOLVED:
             return None
         if case.status == CaseStatus.CLAIMED and case.agent != agent:
-            return f"This case is claimed by <@{case.agent}>; only they can resolve it."
+            return Notice("owns this case; only they can resolve it.", (str(case.agent),))
         self.store.cases.update(case.id, status=CaseStatus.RESOLVED.value, resolved_at=now, agent=case.agent or agent)
+        self.store.desk.record(case.id, agent, "resolve", now)
         self._card_update(case, now)
         conversation = self.store.conversations.get(case.conversation_id)
         identity = self.store.customers.identity(conversation.identity_id)
@@ -120,21 +136,31 @@ class CaseHandler:
     # ---- SLA ---------------------------------------------------------------------------
 
     def sla_tick(self, now: datetime) -> int:
-        """One reminder for an unclaimed case past its SLA, one nudge for an unanswered claimed one."""
-        done = 0
+        """At breach: one reminder for an unclaimed case, one nudge for an unanswered claimed one;
+        before it, the desk's own notices (75 % warnings, snoozes over, the customer's state)."""
+        with self.store.transaction():
+            done = self.desk.tick(now)
         for case in self.store.cases.overdue(now):
             with self.store.transaction():
+                minutes = self.settings.escalation.sla_minutes_for(case.reason)
                 if case.status == CaseStatus.OPEN:
-                    group = self.settings.escalation.mention_group
-                    self._thread(case, f"Reminder: this case has waited {self.settings.escalation.sla_minutes} "
-                                       "minutes without an owner.", now, mentions=[group] if group else [])
+                    group = self.settings.escalation.mention_group or "!channel"
+                    self._thread(case, f"SLA breached: this case has waited {minutes} minutes without an owner.",
+                                 now, mentions=[group])
                     self.store.cases.update(case.id, sla_reminded=1)
                 else:
-                    self._thread(case, "Nudge: the customer hasn't had a reply yet.", now, mentions=[case.agent])
+                    self._thread(case, f"SLA breached: the customer hasn't had a reply within {minutes} minutes.",
+                                 now, mentions=[case.agent])
                     self.store.cases.update(case.id, nudged=1)
+                self.store.desk.record(case.id, None, "sla_breach", now)
                 self._card_update(case, now)
             done += 1
         return done
+
+    def next_at(self) -> Optional[datetime]:
+        """When the desk next has something to say by itself (a warning, a breach, a snooze over)."""
+        times = [t for t in (self.store.cases.next_sla_at(), self.store.desk.next_at()) if t]
+        return min(times) if times else None
 
     # ---- cards -------------------------------------------------------------------------
 
@@ -163,11 +189,14 @@ class CaseHandler:
             "photos": case.photos,
             "sla_due": sla_due, "sla_state": _sla_state(case, sla_due, now),
             "claimed_at": parse_iso(case.claimed_at), "resolved_at": parse_iso(case.resolved_at),
+            "repeat": repeat_line(self.store, case),
+            "snoozed": ("until the customer writes" if case.snooze_until_customer else
+                        f"until {case.snoozed_until[:16].replace('T', ' ')} UTC" if case.snoozed_until else None),
+            "customer_state": ("opted out (STOP)" if identity.opted_out else
+                               "unreachable" if not identity.reachable else None),
         }
 
     def _find(self, action: AgentAction) -> Optional[CaseRow]:
-        if action.kind is AgentActionKind.REPLY:
-            return self.store.cases.by_card(action.case_ref)
         try:
             case_id = int(action.case_ref)
         except ValueError:
@@ -175,19 +204,12 @@ class CaseHandler:
         return self.store.cases.get(case_id) if 0 < case_id < 2 ** 63 else None
 
     def _card_update(self, case: CaseRow, now: datetime) -> None:
-        self.store.outbox.add(SUPPORT, self.channel, None, case.conversation_id, f"case {case.id} update",
-                              now, kind=OutboxKind.CASE_UPDATE, payload={"case_id": case.id})
+        queue_card_update(self.store, self.channel, case.id, case.conversation_id, now)
 
     def _thread(self, case: CaseRow, text: str, now: datetime, customer_text: bool = False,
                 mentions: Optional[list] = None) -> None:
-        payload: dict = {"case_id": case.id, "mentions": mentions or []}
-        if customer_text:       # what erasure deletes from the desk (bot.ops.data_rights)
-            payload["customer_text"] = True
-        self.store.outbox.add(SUPPORT, self.channel, None, case.conversation_id, text, now, kind=OutboxKind.THREAD,
-                              payload=payload)
-
-    def _sla(self) -> timedelta:
-        return timedelta(minutes=self.settings.escalation.sla_minutes)
+        queue_thread(self.store, self.channel, case.id, case.conversation_id, text, now, mentions=mentions,
+                     customer_text=customer_text)
 
 
 class DeskPosts:

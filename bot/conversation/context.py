@@ -12,7 +12,7 @@ from bot.config.settings import Settings
 from bot.engine.flows import Tips
 from bot.engine.state import Context, Timing
 from bot.engine.vocabulary import Facts, Vocabulary
-from bot.i18n.catalogs import Catalogs, pick_language, translator
+from bot.i18n.catalogs import Catalogs, translator
 from bot.store.rows import CustomerRow, as_mapping
 from bot.store.store import Store
 
@@ -87,8 +87,7 @@ def customer_language(settings: Settings, customer: CustomerRow, platform_langua
     """Whose language: the customer's own choice (/language), else the order's `language`
     column, else what the platform says (the language code or locale the channel reports), else
     the shop's default. Regional variants fall back to their base language's texts."""
-    return pick_language([customer.language_choice, customer.language, platform_language],
-                         settings.languages.enabled, settings.languages.default)
+    return customer.speaks(settings.languages.enabled, settings.languages.default, platform_language)
 
 
 def _item(store: Store, order_id: Optional[str], sku: Optional[str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Optional
 
 from bot.conversation.cases import CaseHandler
@@ -29,6 +29,7 @@ from bot.engine.templates import render
 from bot.base.events import InboundEvent, InboundKind
 from bot.i18n.catalogs import Catalogs, pick_language
 from bot.nlu.base import Parse, Parser, understand
+from bot.nlu.cues import with_cues
 from bot.conversation.optout import StopDetector, means_stop
 from bot.base.kinds import ConversationStatus, OutboxKind
 from bot.conversation.runner import ConversationRunner
@@ -38,6 +39,7 @@ from bot.store.store import Identity, Store
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
+ACK_EVERY = timedelta(minutes=10)      # a customer whose case is open hears "a person has it" at most this often
 
 
 class InboundHandler:
@@ -113,13 +115,11 @@ class InboundHandler:
         stop = self.is_stop(event, text, parse)
         parse = self._understood(identity, text, parse)
         case = self.store.cases.active_for_customer(identity.customer_id)
-        if case and not stop:           # the case's thread gets it all; the bot says nothing of its own
+        if case and not stop:           # the case's thread gets it all; the customer hears that a person has it
             shown = _thread_text(event, text)
             if shown or event.photo_ids:
                 self.cases.customer_wrote(case, shown, event.photo_ids, now)
-            return
-        if event.kind is InboundKind.HELP:
-            self._reply(identity, conversation, self._text(identity, "help"), now)
+            self._acknowledge(identity, case.conversation_id, now)
             return
         if event.kind is InboundKind.MEDIA and not event.photo_ids:
             self._reply(identity, conversation, self._text(identity, "media"), now)
@@ -127,9 +127,10 @@ class InboundHandler:
         if event.kind is InboundKind.BUTTON and not self._current_question(conversation, event.reply_to):
             log.info("tap on an old question (%s) ignored", event.reply_to)
             return
+        asks_help = event.kind is InboundKind.HELP or (event.kind is InboundKind.TEXT and self.catalogs.says(text, "help"))
         answer = Answer(text=text if event.kind is not InboundKind.BUTTON else "",
                         button=event.button_value if event.kind is InboundKind.BUTTON else None,
-                        parse=parse, photos=tuple(event.photo_ids))
+                        parse=parse, photos=tuple(event.photo_ids), help=asks_help)
         # the detector's verdict, also on the parse in the customer's own language (_understood)
         answer = replace(answer, stop=bool(stop) or means_stop(answer.typed))
         if event.kind is InboundKind.BUTTON and conversation:
@@ -141,6 +142,14 @@ class InboundHandler:
                               items[0].sku if items else None, answer, now)
         else:
             self.runner.feed(conversation.id, answer, now)
+
+    def _acknowledge(self, identity: Identity, conversation_id: int, now: datetime) -> None:
+        """Tell a customer whose case is open that a person has their message: at most once per
+        ACK_EVERY, so a waiting customer is never left unanswered and never flooded."""
+        text = self._text(identity, "case_open")
+        if self.store.conversations.bot_said_since(conversation_id, text, now - ACK_EVERY):
+            return
+        self._reply(identity, self.store.conversations.get(conversation_id), text, now)
 
     # ---- language ----------------------------------------------------------------------
 
@@ -165,15 +174,17 @@ class InboundHandler:
 
     def _understood(self, identity: Identity, text: str, parse: Optional[Parse]) -> Optional[Parse]:
         """What the engine gets for free text: "a person, please" in any language always means
-        `human`; text in a language the model was not trained on is never guessed at."""
+        `human`; text in a language the model was not trained on is never guessed at; and every
+        parse carries the lexical cues (a problem named in words, a "no", a question) that the
+        safety policy reads beside the intent (bot/nlu/cues.py)."""
         if parse is None:
             return None
         if self.catalogs.says(text, "human"):
             return Parse(text=text, intent="human", confidence=1.0)
         trained = {lang.split("-")[0] for lang in self.settings.nlu.languages}
         if self._language(identity).split("-")[0] not in trained:
-            return Parse(text=text, intent="nlu_fallback", confidence=0.0)
-        return parse
+            return with_cues(Parse(text=text, intent="nlu_fallback", confidence=0.0))
+        return with_cues(parse)
 
     def _switch_language(self, event: InboundEvent, identity: Identity, conversation: Optional[ConversationRow], text: str,
                          now: datetime) -> bool:

@@ -13,9 +13,9 @@ from typing import Optional
 from bot.base.clock import parse_iso
 from bot.config.settings import Settings
 from bot.conversation.context import build_context
+from bot.conversation.effects import Effect, Effects, default_effects
 from bot.engine.machine import ActionCall, Begin, Context, ConversationState, Engine, Input, Outcome
 from bot.engine.moves import OPT_OUT
-from bot.engine.vocabulary import Effect
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 class ConversationRunner:
     """Loads state, steps the engine, writes state + messages + records together."""
 
-    def __init__(self, store: Store, engine: Engine, settings: Settings) -> None:
+    def __init__(self, store: Store, engine: Engine, settings: Settings, effects: Optional[Effects] = None) -> None:
         self.store = store
         self.engine = engine
         self.settings = settings
+        self.effects = effects if effects is not None else default_effects()
 
     def start(self, identity: Identity, order_id: Optional[str], sku: Optional[str], event: Input,
               now: datetime) -> int:
@@ -91,13 +92,12 @@ class ConversationRunner:
 
     def _act(self, action: ActionCall, conversation_id: int, identity: Identity, order_id: Optional[str],
              sku: Optional[str], now: datetime) -> None:
-        """The action's store side (its `apply`), through the vocabulary the flows were checked against."""
-        spec = self.engine.vocabulary.actions.get(action.name)
-        if spec is None:
-            log.warning("unknown action %r ignored; conversation %s stays consistent", action.name, conversation_id)
-            return
-        if spec.apply is not None:
-            spec.apply(Effect(self.store, self.settings, conversation_id, identity, order_id, sku, now, action.args))
+        """Apply one effect the engine returned, through its registered applier (bot/conversation/effects.py)."""
+        apply = self.effects.get(action.name)
+        if apply is not None:
+            apply(Effect(self.store, self.settings, conversation_id, identity, order_id, sku, now, action.args))
+        elif action.name not in self.engine.vocabulary.actions:
+            log.warning("unknown action %r ignored (no effect applier); conversation %s stays consistent", action.name, conversation_id)
 
 
 def _row(state: ConversationState) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import operator
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Callable, Mapping, Optional
 from zoneinfo import ZoneInfo
 
@@ -18,11 +18,10 @@ from bot.config.settings import TouchpointKind
 from bot.base.durations import parse_duration
 from bot.engine import moves
 from bot.engine.state import SCALES, Context, Message, Status, WakeKind
-from bot.engine.vocabulary import (Action, Arg, Condition, Effect, Facts, Guard, Question, Reading, Turn,
+from bot.engine.vocabulary import (Action, Arg, Condition, Facts, Guard, Question, Reading, Turn,
                                    Variable, Vocabulary)
-from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES
-from bot.schedule.governor import resolve_zone
-from bot.conversation.support_posts import queue_case_card
+from bot.base.parse import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES
+from bot.base.clock import resolve_zone
 
 REASONS = ("product_problem", "delivery_problem", "return_refund", "human", "low_score")
 log = logging.getLogger(__name__)
@@ -63,20 +62,6 @@ def _escalate(turn: Turn) -> None:
     moves.escalate(turn.out, reason, turn.answer)
 
 
-def _open_case(effect: Effect) -> None:
-    store, args = effect.store, effect.args
-    existing = store.cases.active_for_conversation(effect.conversation_id)
-    if existing:
-        log.info("case %s already open for conversation %s; not opening another", existing.id,
-                 effect.conversation_id)
-        return
-    sla = timedelta(minutes=effect.settings.escalation.sla_minutes)
-    case_id = store.cases.open(effect.conversation_id, effect.identity.customer_id, effect.order_id,
-                               args["reason"], args.get("problem_type"), args.get("text", ""),
-                               args.get("photos", []), effect.now, sla, request=args.get("request"))
-    queue_case_card(store, effect.settings.escalation.support_channel, case_id, effect.conversation_id, effect.now)
-
-
 def _check_score(args: Mapping[str, Any]) -> Optional[str]:
     metric, value = args.get("metric", "csat"), args.get("score")
     if metric not in SCALES:
@@ -91,34 +76,24 @@ def _record_score(turn: Turn) -> None:
     moves.record_score(turn.out, str(turn.args.get("metric", "csat")), int(turn.args.get("score", 0)), turn.answer)
 
 
-def _store_score(effect: Effect) -> None:
-    args = effect.args
-    effect.store.conversations.add_response(effect.conversation_id, effect.identity.customer_id, effect.order_id,
-                                            effect.sku, args["metric"], args["score"], args.get("text", ""),
-                                            args.get("intent"), args.get("entities", []), effect.now)
-
-
 def _record_text(turn: Turn) -> None:
     if turn.slots.get("last_text"):
         turn.emit("record_text", text=turn.slots["last_text"], **moves.parse_facts(turn.answer))
 
 
-def _store_words(metric: str) -> Callable[[Effect], None]:
-    """The store side of an action that keeps the customer's words as a response of `metric`."""
-    def store(effect: Effect) -> None:
-        args = effect.args
-        effect.store.conversations.add_response(effect.conversation_id, effect.identity.customer_id,
-                                                effect.order_id, effect.sku, metric, None, args["text"],
-                                                args.get("intent"), args.get("entities", []), effect.now)
-    return store
+# One ask per conversation (shared/CONVERSATION.md, Safety): a review request, an offer, a
+# referral ask and a testimonial request each set this slot, and every ask's guard checks it.
+ASKED = "asked"
 
 
 def _request_review(turn: Turn) -> None:
+    turn.slots[ASKED] = True
     turn.slots["review_requested"] = True
     turn.emit("request_review", url=turn.ctx.variables.get("review_url"))
 
 
 def _offer_upsell(turn: Turn) -> None:
+    turn.slots[ASKED] = True
     turn.slots["upsell_offered"] = True
     turn.slots["offer"] = turn.ctx.offer_key       # each distinct offer goes to a customer once
     turn.emit("offer_upsell", offer=turn.ctx.variables.get("upsell.offer"), url=turn.ctx.variables.get("upsell.url"))
@@ -131,20 +106,10 @@ def _give_gift_code(turn: Turn) -> None:
         turn.emit("give_gift_code", code=code, kind=turn.slots.get("touchpoint") or turn.state.flow)
 
 
-def _store_gift_code(effect: Effect) -> None:
-    effect.store.referrals.give_gift(effect.identity.customer_id, effect.args["kind"], effect.args["code"],
-                                     effect.conversation_id, effect.now)
-
-
 def _ask_referral(turn: Turn) -> None:
+    turn.slots[ASKED] = True
     turn.slots["referral_asked"] = True
     turn.emit("ask_referral", code=turn.ctx.variables.get("referral.code"), link=turn.ctx.variables.get("referral.url"))
-
-
-def _store_referral(effect: Effect) -> None:
-    if effect.args.get("code"):
-        effect.store.referrals.give(effect.identity.customer_id, effect.args["code"], effect.args.get("link"),
-                                    effect.conversation_id, effect.now)
 
 
 def _record_testimonial(turn: Turn) -> None:
@@ -154,6 +119,7 @@ def _record_testimonial(turn: Turn) -> None:
 
 
 def _offer_refill(turn: Turn) -> None:
+    turn.slots[ASKED] = True
     turn.slots["upsell_offered"] = True            # what `aftercare report` counts (replenishment row)
     turn.slots["offer"] = turn.ctx.refill_key       # each distinct offer goes to a customer once
     turn.emit("offer_refill", url=turn.ctx.variables.get("refill.url"))
@@ -200,22 +166,23 @@ ACTIONS = (
     Action("record_score", "record a score given in args (asks with `score:` do it themselves)", _record_score,
            args=(Arg("metric", "csat (default), nps or ces"),
                  Arg("score", "a whole number on the metric's scale", required=True)),
-           check=_check_score, apply=_store_score),
-    Action("record_text", "keep the customer's last free-text answer as feedback", _record_text,
-           apply=_store_words("text")),
+           check=_check_score),
+    Action("record_text", "keep the customer's last free-text answer as feedback", _record_text),
     Action("escalate", "open a support case; the conversation waits for an agent", _escalate,
            args=(Arg("reason", f"auto (the intent) or one of {', '.join(REASONS)}", check=_check_reason),),
-           apply=_open_case, waits="for an agent", stops=True, diagram="escalated to an agent"),
-    Action("request_review", "mark a review request (guard with review_eligible)", _request_review),
-    Action("offer_upsell", "mark the product's upsell offer as made (guard with upsell_eligible)", _offer_upsell),
+           waits="for an agent", stops=True, diagram="escalated to an agent"),
+    Action("request_review", "mark a review request, the conversation's one ask (guard with review_eligible)",
+           _request_review),
+    Action("offer_upsell", "mark the product's upsell offer as made, the conversation's one ask (guard with "
+           "upsell_eligible)", _offer_upsell),
     Action("offer_refill", "mark the product's refill offer as made (guard with refill_eligible); `set: "
            "{offer_declined: true}` when they say no", _offer_refill),
     Action("give_gift_code", "record that this milestone's gift code ({milestone.gift_code}) went to the customer "
-           "(guard with has_gift_code)", _give_gift_code, apply=_store_gift_code),
+           "(guard with has_gift_code)", _give_gift_code),
     Action("ask_referral", "record the referral ask and the customer's referral code, once per customer "
-           "(guard with referral_eligible)", _ask_referral, apply=_store_referral),
+           "(guard with referral_eligible)", _ask_referral),
     Action("record_testimonial", "keep the customer's last free-text answer as a testimonial (shown in the report)",
-           _record_testimonial, apply=_store_words("testimonial")),
+           _record_testimonial),
     Action("opt_out", "record the opt-out; nothing more is ever sent to this identity", _opt_out, stops=True),
     Action("reschedule", "check in again later; resumes at the `resume` step", _reschedule,
            args=(Arg("resume", "where to pick up later", required=True, step=True),
@@ -235,7 +202,7 @@ def _happy(facts: Mapping[str, Any]) -> bool:
 
 def _review_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
     resolved_well = slots.get("had_case") and (slots.get("ces") or 0) >= 6
-    return not ctx.has_open_case and bool(_happy(slots) or resolved_well)
+    return not ctx.has_open_case and not slots.get(ASKED) and bool(_happy(slots) or resolved_well)
 
 
 def _may_offer(slots: Mapping[str, Any], ctx: Context) -> bool:
@@ -245,7 +212,7 @@ def _may_offer(slots: Mapping[str, Any], ctx: Context) -> bool:
     happy = _happy(slots) if scored_here else _happy(ctx.earlier)
     trouble = any(facts.get(key) for facts in (slots, ctx.earlier) for key in ("low_score", "had_case"))
     return (happy and not trouble and not ctx.has_open_case and not slots.get("said_no")
-            and not slots.get("upsell_offered"))
+            and not slots.get("upsell_offered") and not slots.get(ASKED) and not slots.get("problem_reason"))
 
 
 def _upsell_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
@@ -267,14 +234,17 @@ def _referral_eligible(slots: Mapping[str, Any], ctx: Context) -> bool:
     promoter = slots.get("nps") in (9, 10) or slots.get("csat") == 5
     return (promoter and not ctx.has_open_case and not slots.get("low_score") and not slots.get("problem_reason")
             and not slots.get("said_no") and not ctx.referral_asked_before and not slots.get("referral_asked")
+            and not slots.get(ASKED)
             and bool(ctx.variables.get("referral.url") or ctx.variables.get("referral.testimonials")))
 
 
 GUARDS = (
-    Guard("review_eligible", "no open case, and CSAT 4-5 or NPS 9-10 or CES >= 6 after a resolved case",
+    Guard("review_eligible", "no open case, no ask yet in this conversation, and CSAT 4-5 or NPS 9-10 or CES >= 6 "
+          "after a resolved case",
           _review_eligible),
     Guard("upsell_eligible", "CSAT 4-5 or NPS 9-10 (here, else the order's latest), no low score or case about the "
-          "order, no open case, no \"no\" from the customer here, this offer never made to them, an offer exists",
+          "order, no open case, no \"no\" or problem from the customer here, no ask yet here, this offer never made to "
+          "them, an offer exists",
           _upsell_eligible),
     Guard("refill_eligible", "like upsell_eligible, for the product's refill (upsell.replenishment): never offered "
           "to them before, declined or not", _refill_eligible),
@@ -288,7 +258,7 @@ GUARDS = (
     Guard("has_gift_code", "milestones.gift_codes has a code for the touchpoint kind that started the conversation",
           lambda slots, ctx: bool(ctx.variables.get("milestone.gift_code"))),
     Guard("referral_eligible", "NPS 9-10 or CSAT 5 here (a case only if resolved), no low score, problem or \"no\" "
-          "here, never asked before, and a referral link or testimonials configured", _referral_eligible),
+          "here, no ask yet here, never asked before, and a referral link or testimonials configured", _referral_eligible),
     Guard("has_referral_link", "referrals.url is configured (a personal link to share)",
           lambda slots, ctx: bool(ctx.variables.get("referral.url"))),
     Guard("testimonials_wanted", "referrals.testimonials invites a one-sentence testimonial",
@@ -383,6 +353,9 @@ CONDITIONS = (
     Condition("problem", "true: the typed answer names a problem (a problem intent or a problem_type), "
               "even beside a score", lambda wanted, r: (moves.problem_reason(r.answer, moves.PROBLEM_BESIDE_SCORE)
                                                        is not None) == bool(wanted)),
+    Condition("clean_yes", "true: a yes that may open an ask: the yes button, or typed text read as yes with high "
+              "confidence with no problem, no \"no\" and no question in it",
+              lambda wanted, r: moves.clean_yes(r.answer, r.choice) == bool(wanted)),
     Condition("text", "true: the answer was typed text; false: it was not",
               lambda wanted, r: bool(r.answer.text and r.answer.button is None) == bool(wanted)),
     Condition("has", "a guard passes, or a template variable has a value", lambda wanted, r: r.has(str(wanted)),

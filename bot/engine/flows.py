@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from bot.engine.builtins import default_vocabulary
 from bot.engine.state import SCALES
-from bot.engine.templates import placeholders
+from bot.i18n.placeholders import placeholders
 from bot.engine.vocabulary import Action, Question, Vocabulary
 from bot.base.events import Button
 from bot.i18n.catalogs import Catalogs, load_catalogs

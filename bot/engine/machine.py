@@ -2,8 +2,9 @@
 
 No SQL, no clock, no network, no SDK: time and facts come in as arguments, and what should
 happen comes out as data for the store to apply in one transaction.
-Precedence (shared/CONVERSATION.md): opt-out, then `human`, then a button's value, then a
-score stated in text, then the question's own branches by intent.
+Precedence (shared/CONVERSATION.md): opt-out, then "help" (the help menu), then `human`, then a
+button's value, then a score stated in text, then the question's own branches by intent; above
+them all, a reply that names a problem is never read as praise, yes or thanks (`moves.problem_first`).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ __all__ = ["ActionCall", "Answer", "Begin", "Context", "ConversationState", "Eng
            "Message", "Outcome", "Owner", "Status", "Timer", "Timing", "WakeKind"]
 
 INBOX_FLOW = "inbox"
+HELP_FLOW = "help"
 RESOLVED_FLOW = "ces"
 _MAX_STEPS = 100
 
@@ -61,6 +63,7 @@ class Engine:
         return out
 
     def _answer(self, state: Optional[ConversationState], answer: Answer, ctx: Context, now: datetime) -> Outcome:
+        answer = moves.problem_first(answer)      # above every question's own reading
         typed = answer.typed
         intent = typed.intent if typed else None
         parked = self._parked(state)
@@ -81,6 +84,12 @@ class Engine:
             state.slots["last_text"] = answer.text[:2000]
         if answer.stop:                 # the STOP detector's verdict (bot/conversation/optout.py)
             moves.opt_out(out, ctx.text(self.flows.texts["opt_out"], out.state.slots))
+            return out
+        if answer.help and HELP_FLOW in self.flows.flows:
+            # "help" in any language: a short menu with buttons (a person is one of them), never a
+            # reading of yes, no or "a person" of its own
+            help_flow = self.flows[HELP_FLOW]
+            self._run_from(out, help_flow, help_flow.start, ctx, now, answer)
             return out
         if intent == "human":
             moves.escalate(out, "human", answer)

@@ -1,7 +1,9 @@
 """Turn a free-text answer into a score when the customer states one ("I'd give it a 4", "5/5").
 
 Deliberately strict: "it broke after 2 days" is not a score of 2. A number counts when it is
-the whole reply, or is framed as a rating (N/M, N out of M, N stars, "give it N", "rate it N").
+the whole reply, opens it as an answer ("3, the pan rusted"), or is framed as a rating (N/M,
+N out of M, N stars, "give it N", "rate it N"; other languages' framings come as the `rating`
+entity, bot/nlu/cue_words.py).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ _PATTERNS = (
     re.compile(rf"^\W*{_NUM}\W*$"),                                             # "4", "4!"
     re.compile(rf"\b{_NUM}\s*(?:/|out\s+of|of)\s*(\d{{1,2}}|{'|'.join(_WORDS)})\b"),  # "4/5", "8 out of 10"
     re.compile(rf"\b{_NUM}\s*(?:stars?|points?|⭐)"),                            # "5 stars"
+    re.compile(r"^\W*(\d{1,2})\s*(?:[,;:\u2013\u2014-]|\.(?!\d))"),                # "3, the pan rusted"
     re.compile(rf"\b(?:give|giving|gave|rate|rating|rated|score|say|it'?s\s+a)\s+(?:it|them|this|you|that)?\s*(?:an?\s+)?(?:solid\s+)?{_NUM}\b"),
 )
 

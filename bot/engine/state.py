@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from bot.engine.templates import render
 from bot.base.events import Button
-from bot.nlu.base import Parse
+from bot.base.parse import Parse
 from bot.base.kinds import ConversationStatus, Owner, WakeKind
 
 SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}   # score questions: lowest, highest
@@ -96,6 +96,7 @@ class Answer:
     button: Optional[str] = None
     parse: Optional[Parse] = None
     stop: bool = False                 # asks to stop all messages: bot/conversation/optout.py's verdict
+    help: bool = False                 # asks for help ("help", "I need help", /help): the help menu
     photos: tuple[str, ...] = ()
 
     @property

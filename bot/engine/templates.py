@@ -5,14 +5,9 @@ import re
 from typing import Any, Mapping, Optional
 
 from bot.i18n.formats import localized
+from bot.i18n.placeholders import TEMPLATE
 
-_TEMPLATE = re.compile(r"\{([^{}]*)\}")
 SLOT_PREFIX = "slots."
-
-
-def placeholders(text: str) -> list[str]:
-    """The names of the `{...}` placeholders in `text`, for the flow loader to check."""
-    return [match.group(1).strip() for match in _TEMPLATE.finditer(text)]
 
 
 def render(text: str, variables: Mapping[str, Any], slots: Mapping[str, Any], language: Optional[str] = None) -> str:
@@ -29,4 +24,4 @@ def render(text: str, variables: Mapping[str, Any], slots: Mapping[str, Any], la
             return ""
         return localized(found, language) if language else str(found)
 
-    return _TEMPLATE.sub(value, text).strip()
+    return TEMPLATE.sub(value, text).strip()

@@ -8,19 +8,22 @@ shop's own entries would: build a vocabulary once and pass it in; there is no gl
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
+from bot.base.errors import AftercareError
 from bot.engine.state import ActionCall, Answer, ConversationState, Context, Outcome
 from bot.engine.templates import SLOT_PREFIX
+from bot.i18n.catalogs import SourceText
 
-if TYPE_CHECKING:                      # types only: the engine never touches the store itself
+if TYPE_CHECKING:
     from bot.config.settings import Settings
-    from bot.store.store import Identity, Store
 
 
-class VocabularyError(ValueError):
+class VocabularyError(AftercareError, ValueError):
     """Two entries share a name, or an entry is malformed."""
 
 
@@ -45,22 +48,8 @@ class Turn:
         return self.out.state.slots
 
     def emit(self, name: str, **args: Any) -> None:
-        """Ask the runner to apply action `name` (its `apply`) in the same transaction."""
+        """Return effect `name`: the runner applies it (bot/conversation/effects.py) in the same transaction."""
         self.out.actions.append(ActionCall(name, args))
-
-
-@dataclass(frozen=True)
-class Effect:
-    """What an action's store side sees, inside the runner's transaction."""
-
-    store: "Store"
-    settings: "Settings"
-    conversation_id: int
-    identity: "Identity"
-    order_id: Optional[str]
-    sku: Optional[str]
-    now: datetime
-    args: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -135,7 +124,6 @@ class Action:
     run: Callable[[Turn], None]                            # engine side: pure, on the outcome
     args: tuple[Arg, ...] = ()
     check: Optional[Callable[[Mapping[str, Any]], Optional[str]]] = None   # checks across args
-    apply: Optional[Callable[[Effect], None]] = None       # store side, in the runner's transaction
     waits: Optional[str] = None      # the conversation waits after it (for what): no `next`/`end`
     stops: bool = False              # the flow stops running after it
     ends: bool = False               # the conversation closes after it, whatever `next:` says
@@ -262,3 +250,21 @@ def _args(entry: Entry) -> tuple[Arg, ...]:
 
 def _shown(entry: Entry) -> str:
     return f"{{{entry.name}}}" if isinstance(entry, Variable) else entry.name
+
+
+def variable_words(vocabulary: Vocabulary) -> list[SourceText]:
+    """The fixed English words template variables may fill in (`Variable.words`, e.g. the
+    carrier's status words), each at the code that computes it: translated like flow texts."""
+    found: list[SourceText] = []
+    for variable in vocabulary.variables.values():
+        if not variable.words:
+            continue
+        try:
+            if variable.value is None:
+                raise TypeError("no code computes it")
+            path = Path(inspect.getsourcefile(variable.value) or "?")
+            line = inspect.getsourcelines(variable.value)[1]
+        except (TypeError, OSError):
+            path, line = Path(f"{{{variable.name}}}"), 0
+        found.extend(SourceText(word, path, line, f" (a word of {{{variable.name}}})") for word in variable.words)
+    return found

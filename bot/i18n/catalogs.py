@@ -10,24 +10,21 @@ then to English. Missing texts are caught before the bot starts, by `check_trans
 """
 from __future__ import annotations
 
-import inspect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from babel import Locale, UnknownLocaleError
 
-from bot.engine.templates import placeholders
+from bot.i18n.placeholders import placeholders
 from bot.base.yamlsource import SourceError, YamlDoc, load_yaml
 
-if TYPE_CHECKING:
-    from bot.engine.vocabulary import Vocabulary
 
 SOURCE_LANGUAGE = "en"
 CATALOG_DIR = "i18n"
 TEXT_KEYS = ("say", "ask", "remind", "label")
-WORD_KINDS = ("stop", "human")
+WORD_KINDS = ("stop", "human", "help")
 _NO_PUNCTUATION = str.maketrans({c: " " for c in ".,!?;:¡¿…。、！？\"«»“”"})
 
 
@@ -186,24 +183,6 @@ class SourceText:
     note: str = ""            # what the text is, when it is not a flow text ("a word of {x}")
 
 
-def variable_words(vocabulary: "Vocabulary") -> list[SourceText]:
-    """The fixed English words template variables may fill in (`Variable.words`, e.g. the
-    carrier's status words), each at the code that computes it: translated like flow texts."""
-    found: list[SourceText] = []
-    for variable in vocabulary.variables.values():
-        if not variable.words:
-            continue
-        try:
-            if variable.value is None:
-                raise TypeError("no code computes it")
-            path = Path(inspect.getsourcefile(variable.value) or "?")
-            line = inspect.getsourcelines(variable.value)[1]
-        except (TypeError, OSError):
-            path, line = Path(f"{{{variable.name}}}"), 0
-        found.extend(SourceText(word, path, line, f" (a word of {{{variable.name}}})") for word in variable.words)
-    return found
-
-
 def source_texts(dialogs_dir: Path | str) -> Iterator[SourceText]:
     """Every customer-facing English text in `dialogs_dir/*.yml`, with file and line."""
     for path in sorted(Path(dialogs_dir).glob("*.yml")):
@@ -234,19 +213,16 @@ def variables(text: str) -> set[str]:
 
 
 def check_translations(dialogs_dir: Path | str, enabled: Iterable[str],
-                       catalogs: Optional[Catalogs] = None,
-                       words: Optional[Iterable[SourceText]] = None) -> list[SourceError]:
+                       catalogs: Optional[Catalogs] = None, *,
+                       words: Iterable[SourceText]) -> list[SourceError]:
     """Every problem that would make a customer read English or a broken text, file:line each.
 
     For each enabled language: a text with no translation (named at the English text's line),
     a translation whose template variables differ from the English (named at the catalog's
     line), and a catalog entry no flow uses any more (stale, named at the catalog's line).
-    `words`: what template variables say besides (default: the built-in variables' words).
+    `words`: what template variables say besides (`bot.engine.vocabulary.variable_words`).
     """
     catalogs = catalogs or load_catalogs(dialogs_dir)
-    if words is None:
-        from bot.engine.builtins import default_vocabulary     # the engine imports this module
-        words = variable_words(default_vocabulary())
     texts = [*source_texts(dialogs_dir), *words]
     used = {t.text for t in texts}
     problems: list[SourceError] = []

@@ -2,8 +2,9 @@
 one asyncio process; SIGTERM finishes in-flight sends, persists, and exits cleanly.
 
 With a channel's credentials in the environment (config.yml's `channels:` sections name the
-variables) it runs the real bot; without any it runs the local sandbox (loopback platform
-servers, simulated customers). Which channels exist, and how each is built, is declared in
+variables) it runs the real bot; without any it runs the `sandbox` it is given (`aftercare run`
+gives the local one: loopback platform servers, simulated customers; the sandbox sits above
+this module and is never imported by it). Which channels exist, and how each is built, is declared in
 bot/channels/ (`registry.py`); this module names none of them.
 """
 from __future__ import annotations
@@ -12,19 +13,19 @@ import asyncio
 import gc
 import logging
 import sys
-from typing import Callable, Mapping, Optional, cast
+from typing import Awaitable, Callable, Mapping, Optional, cast
 
 from bot.channels import registry
 from bot.channels.base import Channel, SupportDesk
 from bot.channels.spec import Capability, CarriesDesk
 from bot.base.clock import Clock, SystemClock
 from bot.config.settings import Settings
+from bot.doctor.checks import preflight
 from bot.live.core import Core, build_core
 from bot.nlu.base import Parser
 from bot.store.store import Store
 from bot.live.health import start_health
 from bot.live.mainloop import IDLE_SLEEP, MainLoop, stop_on_signals
-from bot.sandbox.demo import run_sandbox
 from bot.webhooks.http import OrderWebhooks
 
 log = logging.getLogger("aftercare")
@@ -35,14 +36,16 @@ def has_credentials(settings: Settings) -> bool:
 
 
 async def run_app(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], Parser],
-                  *, speed: float = 600.0, orders_file: Optional[str] = None, personas: bool = True) -> int:
+                  *, sandbox: Callable[[], Awaitable[int]]) -> int:
     """Run until SIGTERM/SIGINT (real bot) or until the sandbox demo ends. Returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO, and a Bot API URL contains the token: never log secrets.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not has_credentials(settings):
-        return await run_sandbox(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
-                                 personas=personas)
+        return await sandbox()
+    # A refused token, an API out of reach, no support channel, a port taken: one line
+    # (StartError, cause and fix) before the models take their time to load.
+    await preflight(settings)
     # Rasa's parser drives a private event loop: load it (and its warm-up) off this one.
     parser = await asyncio.to_thread(load_nlu, settings)
     # Rasa, TensorFlow and the models are ~650,000 objects that live as long as the process:
@@ -67,10 +70,18 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
     if stop is None:
         stop = asyncio.Event()
         stop_on_signals(stop)
-    for channel in channels.values():
-        await channel.start(core.on_event, core.on_agent_action)
-    health = await start_health(core, port=settings.server.port if health_port is None else health_port,
-                                host=settings.server.listen, webhooks=OrderWebhooks(store, settings, clock))
+    started: list[Channel] = []
+    try:
+        for channel in channels.values():
+            await channel.start(core.on_event, core.on_agent_action)
+            started.append(channel)
+        health = await start_health(core, port=settings.server.port if health_port is None else health_port,
+                                    host=settings.server.listen, webhooks=OrderWebhooks(store, settings, clock))
+    except BaseException:           # a StartError (one line, said by `aftercare run`): undo what started
+        for channel in started:
+            await channel.stop()
+        store.close()
+        raise
     log.info("ready: channels %s, store %s, /healthz and webhooks on %s:%s", ", ".join(channels),
              settings.store.path, settings.server.listen, health.addresses[0][1])
     try:
@@ -80,6 +91,9 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
             await channel.stop()
         await health.cleanup()
         store.close()
+        closing = getattr(parser, "aclose", None)     # the NLU service's client: its connections
+        if closing is not None:
+            await closing()
     log.info("stopped cleanly")
     return 0
 

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Collection, Mapping, Optional, cast
 
-from bot.base.agent_events import AgentAction
+from bot.base.agent_events import AgentAction, AgentActionKind, DeskAnswer, Form, Notice
 from bot.conversation.cases import SUPPORT, CaseHandler, DeskPosts
 from bot.channels.base import Channel, SupportDesk
 from bot.channels.registry import ChannelRegistry, default_registry, desk_limits, sending_limits
@@ -14,9 +14,10 @@ from bot.channels.spec import Capability, LooksUpEmail, LooksUpLocale
 from bot.base.clock import Clock
 from bot.config.settings import Settings
 from bot.conversation.context import code_key
+from bot.conversation.effects import Effects
 from bot.engine.flows import FlowSet
 from bot.engine.machine import Engine
-from bot.base.events import InboundEvent
+from bot.base.events import DeliverLater, InboundEvent
 from bot.conversation.identities import resolve_emails, resolve_locales
 from bot.conversation.inbound import InboundHandler
 from bot.nlu.base import Parser, aunderstand
@@ -29,11 +30,11 @@ from bot.store.store import Store
 log = logging.getLogger(__name__)
 
 
-def default_limits(settings: Settings) -> dict[str, Limits]:
+def default_limits(settings: Settings, channels: Optional[ChannelRegistry] = None) -> dict[str, Limits]:
     """Per-channel sending limits, as each channel declares them from its config section, and
     the support desk's, from the channel that carries it."""
-    limits = {name: Limits(**spec) for name, spec in sending_limits(settings).items()}
-    desk = desk_limits(settings)
+    limits = {name: Limits(**spec) for name, spec in sending_limits(settings, channels).items()}
+    desk = desk_limits(settings, channels)
     if desk is not None:
         limits[SUPPORT] = Limits(**desk)
     return limits
@@ -63,6 +64,8 @@ class Core:
             parse = (await aunderstand(self.inbound.parser, text, self.inbound.expected_language(event))
                      if text is not None else None)
             self.inbound.handle(event, self.clock.now(), parse=parse)
+        except DeliverLater:            # nothing committed: the channel leaves it unconfirmed
+            raise
         except Exception:  # a weird message never crashes the bot
             log.exception("inbound event %s/%s could not be handled", event.channel, event.event_id)
 
@@ -96,34 +99,58 @@ class Core:
         if self.store.events.seen(SUPPORT, action.event_id):
             log.info("duplicate agent action %s ignored", action.event_id)
             return
-        is_member = await self.desk.is_member(action.channel_id or self.cases.channel, action.agent_id) if self.desk else True
+        channel = action.channel_id or self.cases.channel
+        is_member = await self.desk.is_member(channel, action.agent_id) if self.desk else True
+        target_ok = True
+        if action.kind is AgentActionKind.ASSIGN and action.value and self.desk:
+            target_ok = await self.desk.is_member(channel, action.value)
         # The dedupe row and the action's effect commit together: an exception in between
         # rolls both back, so a redelivery applies the action instead of dropping it.
         with self.store.transaction():
             if not self.store.events.first_time(SUPPORT, action.event_id, now):
                 return
-            refusal: Optional[str]
+            answer: DeskAnswer
             if not self.cases.authorized(action.agent_id, is_member):
-                refusal = "Only members of the support channel can act on cases."
+                answer = "Only members of the support channel can act on cases."
+            elif not self.cases.authorized(action.value, target_ok):
+                answer = "Cases go only to members of the support channel: that person is not one."
             else:
-                refusal = self.cases.handle(action, now)
-        if refusal and self.desk:
-            await self.desk.post_ephemeral(action.channel_id or self.cases.channel, action.agent_id, refusal)
+                answer = self.cases.handle(action, now)
+        if self.desk is not None:
+            await answer_agent(self.desk, channel, action, answer)
+
+
+async def answer_agent(desk: SupportDesk, channel: str, action: AgentAction, answer: DeskAnswer) -> None:
+    """Tell the agent what came of their action: a line only they see, or the form it opens."""
+    if isinstance(answer, Form):
+        if action.kind is AgentActionKind.FORM_CHOICE and action.form_id:
+            await desk.update_form(action.form_id, answer)
+        else:
+            await desk.open_form(action.trigger_id, answer)
+    elif isinstance(answer, Notice):
+        await desk.post_ephemeral(channel, action.agent_id, answer.text, mentions=answer.mentions)
+    elif answer:
+        await desk.post_ephemeral(channel, action.agent_id, answer)
 
 
 def build_core(settings: Settings, store: Store, parser: Parser, clock: Clock,
                channels: Mapping[str, Channel], desk: Optional[SupportDesk] = None,
                flows: Optional[FlowSet] = None, link_secret: Optional[bytes] = None,
-               limits: Optional[Mapping[str, Limits]] = None, sends_on: Optional[Collection[str]] = None) -> Core:
+               limits: Optional[Mapping[str, Limits]] = None, sends_on: Optional[Collection[str]] = None,
+               effects: Optional[Effects] = None, channel_specs: Optional[ChannelRegistry] = None) -> Core:
     """The whole network-free bot. `sends_on`: the channels this process sends on (another
-    process sends the rest); all when None."""
+    process sends the rest); all when None. `effects`: the store side of the flows' actions
+    (the built-ins when None). `channel_specs`: the channels' declarations (the plugins'; the
+    built-ins when None)."""
+    specs = channel_specs if channel_specs is not None else default_registry()
     flows = flows or load_shop_flows(settings)
     code_key(settings, store)       # a broken install secret stops the start, not a conversation later
-    runner = ConversationRunner(store, Engine(flows), settings)
+    runner = ConversationRunner(store, Engine(flows), settings, effects)
     cases = CaseHandler(store, runner, settings)
     inbound = InboundHandler(store, runner, cases, parser, flows.texts, settings, link_secret=link_secret,
-                             catalogs=flows.catalogs)
+                             catalogs=flows.catalogs, channels=specs)
     scheduler = Scheduler(store, runner, cases, settings)
-    dispatcher = Dispatcher(store, channels, clock, limits if limits is not None else default_limits(settings),
+    dispatcher = Dispatcher(store, channels, clock, limits if limits is not None else default_limits(settings, specs),
                             outlets={SUPPORT: DeskPosts(store, cases, desk, clock)}, sends_on=sends_on)
-    return Core(settings, store, clock, flows, runner, cases, inbound, scheduler, dispatcher, desk, dict(channels))
+    return Core(settings, store, clock, flows, runner, cases, inbound, scheduler, dispatcher, desk, dict(channels),
+                specs)

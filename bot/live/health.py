@@ -6,6 +6,7 @@ from typing import Optional
 
 from aiohttp import web
 
+from bot.channels.base import StartError
 from bot.live.core import Core
 from bot.webhooks.http import OrderWebhooks, web_app
 
@@ -23,5 +24,10 @@ async def start_health(core: Core, port: int, host: str = "127.0.0.1",
     app.router.add_get("/healthz", healthz)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise StartError(f"cannot listen on {host}:{port} for /healthz and the webhooks ({exc.strerror or exc})",
+                         "stop what uses that port, or set server.port (AFTERCARE_HEALTH_PORT)") from None
     return runner

@@ -6,47 +6,15 @@ a successor be swapped in (Rasa Open Source 3.6 is the last open-source release)
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Optional, Protocol
+from typing import Any, Optional, Protocol
+
+from bot.base.events import DeliverLater
+
+# the types and meanings live below the engine (bot/base/parse.py); the NLU's callers find them here too
+from bot.base.parse import (DELIVERY_PROBLEMS, FALLBACK_INTENT, INTENTS, PROBLEM_INTENTS,  # noqa: F401
+                            PROBLEM_TYPES, REQUESTS, Cues, Entity, Parse, problem_reason, problem_type)
 
 log = logging.getLogger(__name__)
-
-INTENTS = (
-    "works_well", "mixed_feedback", "product_problem", "delivery_problem", "return_refund",
-    "how_to", "not_used_yet", "human", "opt_out", "affirm", "deny", "thanks",
-)
-FALLBACK_INTENT = "nlu_fallback"
-PROBLEM_TYPES = (
-    "damaged", "defective", "missing_part", "wrong_item", "not_as_described", "size_fit",
-    "late", "not_received",
-)
-# What the customer asks for, beside what is wrong ("arrived broken, I want a refund"): the
-# `request` entity, so a problem message keeps its refund ask and a refund ask its problem.
-REQUESTS = ("refund", "replacement", "exchange", "return", "repair")
-
-
-@dataclass(frozen=True)
-class Entity:
-    entity: str
-    value: str
-
-
-@dataclass(frozen=True)
-class Parse:
-    """What the NLU understood of one message."""
-
-    text: str
-    intent: str
-    confidence: float
-    entities: tuple[Entity, ...] = field(default_factory=tuple)
-    ranking: tuple[tuple[str, float], ...] = field(default_factory=tuple)
-
-    def entity(self, name: str) -> str | None:
-        """The first value of entity `name`, or None."""
-        for ent in self.entities:
-            if ent.entity == name:
-                return ent.value
-        return None
 
 
 class Parser(Protocol):
@@ -74,6 +42,30 @@ class SyncParser:
         return self.parse(text, language)
 
 
+class NluUnavailable(DeliverLater):
+    """The NLU could not read the message now (the shared service is down or still loading):
+    the message waits and is read again later; it is never guessed at."""
+
+
+def parse_to_json(parse: Parse) -> dict[str, Any]:
+    """A `Parse` as plain JSON (the shared NLU service's answer)."""
+    return {"text": parse.text, "intent": parse.intent, "confidence": parse.confidence,
+            "entities": [[e.entity, e.value] for e in parse.entities],
+            "ranking": [[name, confidence] for name, confidence in parse.ranking]}
+
+
+def parse_from_json(data: Any) -> Parse:
+    """The `Parse` in a service answer; ValueError naming the field when it is not one."""
+    if not isinstance(data, dict):
+        raise ValueError(f"an NLU answer is a JSON object, not {type(data).__name__}")
+    try:
+        return Parse(text=str(data["text"]), intent=str(data["intent"]), confidence=float(data["confidence"]),
+                     entities=tuple(Entity(str(name), str(value)) for name, value in data.get("entities") or ()),
+                     ranking=tuple((str(name), float(conf)) for name, conf in data.get("ranking") or ()))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"an NLU answer without a valid {exc}") from None
+
+
 def not_understood(text: str) -> Parse:
     """What a message means when the NLU could not read it: nothing, so the flow's fallback answers."""
     return Parse(text=text, intent=FALLBACK_INTENT, confidence=0.0)
@@ -83,6 +75,8 @@ def understand(parser: Parser, text: str, language: Optional[str] = None) -> Par
     """`parser.parse`, where a failing NLU means 'not understood': a weird message never crashes the bot."""
     try:
         return parser.parse(text, language)
+    except NluUnavailable:              # the message waits: never read as "not understood"
+        raise
     except Exception:
         log.exception("NLU failed on a message; treating it as not understood")
         return not_understood(text)
@@ -92,6 +86,8 @@ async def aunderstand(parser: Parser, text: str, language: Optional[str] = None)
     """`understand` without blocking the event loop."""
     try:
         return await parser.aparse(text, language)
+    except NluUnavailable:
+        raise
     except Exception:
         log.exception("NLU failed on a message; treating it as not understood")
         return not_understood(text)

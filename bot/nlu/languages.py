@@ -13,17 +13,27 @@ read by the German model whatever language the shop assumed, and a language no m
 """
 from __future__ import annotations
 
+from bot.base.errors import AftercareError
 import asyncio
 import dataclasses
+import logging
 import re
+import threading
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Callable, Mapping, Optional, Sequence, Union
 
 from bot.i18n.catalogs import base_language, normalize_tag
+from bot.nlu.archive import Vocabulary, read_vocabulary
 from bot.nlu.base import FALLBACK_INTENT, Parse
 from bot.nlu.rasa_nlu import (MIN_FAMILIARITY, ModelNotTrainedError, NluSetup, RasaParser, clean_text, familiarity,
                               model_path, pipeline_for, train, trained_words)
+
+log = logging.getLogger(__name__)
+
+
+class ModelUnavailable(AftercareError, RuntimeError):
+    """A language's model failed to load: its messages cannot be read (never by another model)."""
 
 
 def for_language(settings: NluSetup, language: str) -> NluSetup:
@@ -47,9 +57,9 @@ def train_all(settings: NluSetup, force: bool = False,
     return paths
 
 
-def load_parser(settings: NluSetup) -> Union[RasaParser, "LanguageRouter"]:
-    """Every language's cached model; never trains. One language: its plain parser."""
-    parsers: dict[str, RasaParser] = {}
+def model_paths(settings: NluSetup) -> dict[str, Path]:
+    """Every language's cached model archive, in the configured order; never trains."""
+    paths: dict[str, Path] = {}
     for language in settings.languages:
         one = for_language(settings, language)
         path = model_path(one)
@@ -57,7 +67,22 @@ def load_parser(settings: NluSetup) -> Union[RasaParser, "LanguageRouter"]:
             raise ModelNotTrainedError(
                 f"no trained NLU model matches {one.training_data.name} and the pipeline "
                 f"(expected {path}); run `aftercare nlu train` first")
-        parsers[language] = RasaParser.load(path, settings.confidence_threshold)
+        paths[language] = path
+    return paths
+
+
+def load_parser(settings: NluSetup, behind: bool = False,
+                on_loaded: Optional[Callable[[], None]] = None) -> Union[RasaParser, "LanguageRouter"]:
+    """Every language's cached model; never trains. One language: its plain parser.
+
+    `behind`: return at once (the vocabularies only, read from the archives) and load the
+    models in a background thread, the shop's default language first; a message waits for
+    the model that must read it. `on_loaded` runs in that thread once all have loaded."""
+    paths = model_paths(settings)
+    if behind:
+        first = [lang for lang in (base_language(settings.default_language), settings.language) if lang in paths]
+        return LanguageRouter.loading(paths, settings.confidence_threshold, first=first, on_loaded=on_loaded)
+    parsers = {language: RasaParser.load(path, settings.confidence_threshold) for language, path in paths.items()}
     if len(parsers) == 1:
         return next(iter(parsers.values()))
     return LanguageRouter(parsers)
@@ -68,19 +93,80 @@ class LanguageRouter:
     when that is unknown or the message is clearly in another language, to the model that
     knows its words best."""
 
-    def __init__(self, parsers: dict[str, RasaParser]) -> None:
-        self.parsers = parsers          # language -> parser, the first one wins ties
-        self.words = {lang: trained_words(parser) for lang, parser in parsers.items()}
+    def __init__(self, parsers: dict[str, RasaParser],
+                 vocabularies: Optional[Mapping[str, Vocabulary]] = None) -> None:
+        self.parsers = parsers          # language -> loaded parser
+        if vocabularies is None:
+            vocabularies = {lang: Vocabulary(trained_words(p), p.vocabulary) for lang, p in parsers.items()}
+        self._languages = list(vocabularies)    # the first one wins ties
+        self.words = {lang: vocabulary.words for lang, vocabulary in vocabularies.items()}
+        self.trigrams = {lang: vocabulary.trigrams for lang, vocabulary in vocabularies.items()}
         # word -> the languages whose model was trained on it: one lookup per word, whatever
         # the number of languages
         self._knowers: dict[str, tuple[str, ...]] = {}
         for lang, words in self.words.items():
             for word in words:
                 self._knowers[word] = (*self._knowers.get(word, ()), lang)
+        self._changed = threading.Condition()
+        self._failed: dict[str, BaseException] = {}
+
+    @classmethod
+    def loading(cls, paths: Mapping[str, Path], confidence_threshold: float, first: Sequence[str] = (),
+                on_loaded: Optional[Callable[[], None]] = None) -> "LanguageRouter":
+        """A router that routes at once (from the archives' vocabularies) while its models
+        load in a background thread, `first` ones first."""
+        router = cls({}, {lang: read_vocabulary(path) for lang, path in paths.items()})
+        order = [*dict.fromkeys(lang for lang in first if lang in paths), *paths]
+        threading.Thread(target=router.load_models, args=(list(dict.fromkeys(order)), paths, confidence_threshold,
+                                                          on_loaded),
+                         name="nlu-load", daemon=True).start()
+        return router
+
+    def load_models(self, order: Sequence[str], paths: Mapping[str, Path], threshold: float,
+                    on_loaded: Optional[Callable[[], None]] = None) -> None:
+        """Load each language's model in `order`, making it available as it comes (a router
+        made by `loading` runs this in its background thread)."""
+        for language in order:
+            try:
+                parser: Optional[RasaParser] = RasaParser.load(paths[language], threshold)
+            except Exception as exc:  # noqa: BLE001 - a message for it then fails loudly, never misread
+                log.exception("the %s NLU model did not load", language)
+                parser = None
+                failure: BaseException = exc
+            with self._changed:
+                if parser is not None:
+                    self.parsers[language] = parser
+                else:
+                    self._failed[language] = failure
+                self._changed.notify_all()
+            log.info("NLU model %s loaded (%d of %d)", language, len(self.parsers), len(paths))
+        if on_loaded is not None:
+            on_loaded()
+
+    def parser_for(self, language: str, timeout: Optional[float] = None) -> RasaParser:
+        """`language`'s parser, waiting while it loads; raises when it failed to load (or,
+        with `timeout`, when it is not loaded by then: TimeoutError)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: language in self.parsers or language in self._failed, timeout):
+                raise TimeoutError(f"the {language} NLU model is still loading")
+            if language in self._failed:
+                raise ModelUnavailable(f"the {language} NLU model did not load") from self._failed[language]
+            return self.parsers[language]
+
+    def wait_loaded(self, timeout: Optional[float] = None) -> bool:
+        """True once every language's model has loaded (or failed to)."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: len(self.parsers) + len(self._failed) == len(self._languages), timeout)
+
+    @property
+    def loaded(self) -> list[str]:
+        """The languages whose model is loaded now."""
+        return [lang for lang in self._languages if lang in self.parsers]
 
     @property
     def languages(self) -> list[str]:
-        return list(self.parsers)
+        return list(self._languages)
 
     def model_language(self, language: Optional[str]) -> Optional[str]:
         """The trained language that reads `language` ('pt-BR' -> 'pt'); None when none does."""
@@ -88,7 +174,7 @@ class LanguageRouter:
         if tag is None:
             return None
         for candidate in (tag, base_language(tag)):
-            if candidate in self.parsers:
+            if candidate in self.words:
                 return candidate
         return None
 
@@ -100,8 +186,8 @@ class LanguageRouter:
             return None
         words = _words(clean)
         scores = {lang: (sum(w in self.words[lang] for w in words) / len(words) if words else 0.0,
-                         familiarity(clean, parser.vocabulary))
-                  for lang, parser in self.parsers.items()}
+                         familiarity(clean, self.trigrams[lang]))
+                  for lang in self._languages}
         best = max(scores, key=lambda lang: scores[lang])     # known words first, then trigrams; first on ties
         return best if scores[best][1] >= MIN_FAMILIARITY else None
 
@@ -120,23 +206,30 @@ class LanguageRouter:
         return model        # its own unfamiliar-text guard still refuses what it cannot read
 
     def parse(self, text: str, language: Optional[str] = None) -> Parse:
-        """Read `text` with the model `reading_language` picks; nlu_fallback when none can."""
+        """Read `text` with the model `reading_language` picks; nlu_fallback when none can.
+        While that model loads, this waits for it."""
+        return self.parse_waiting(text, language, None)
+
+    def parse_waiting(self, text: str, language: Optional[str], timeout: Optional[float]) -> Parse:
+        """`parse`, waiting at most `timeout` seconds for the model (TimeoutError after)."""
         reader = self.reading_language(text, language)
         if reader is None:
             return Parse(text=text, intent=FALLBACK_INTENT, confidence=0.0)
-        return self.parsers[reader].parse(text)
+        return self.parser_for(reader, timeout).parse(text)
 
     async def aparse(self, text: str, language: Optional[str] = None) -> Parse:
         return await asyncio.to_thread(self.parse, text, language)
 
     def without_keyword_fallback(self) -> "LanguageRouter":
-        return LanguageRouter({lang: p.without_keyword_fallback() for lang, p in self.parsers.items()})
+        self.wait_loaded()
+        return LanguageRouter({lang: p.without_keyword_fallback() for lang, p in self.parsers.items()},
+                              {lang: Vocabulary(self.words[lang], self.trigrams[lang]) for lang in self._languages})
 
     def for_language(self, language: str) -> RasaParser:
-        return self.parsers[language]
+        return self.parser_for(language)
 
     def close(self) -> None:
-        for parser in self.parsers.values():
+        for parser in list(self.parsers.values()):
             parser.close()
 
 

@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
+from bot.base.errors import AftercareError
 from bot.config.settings import Settings, load_settings
 from bot.nlu import cue_words
 from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, REQUESTS, Entity, Parse
@@ -41,7 +42,7 @@ _QUIET_LOGGERS = ("rasa", "tensorflow", "absl", "h5py", "matplotlib", "sanic", "
 log = logging.getLogger(__name__)
 
 
-class ModelNotTrainedError(Exception):
+class ModelNotTrainedError(AftercareError):
     """No cached model matches the current training data and pipeline."""
 
 

@@ -10,6 +10,7 @@ YAML file in it. Nothing here prints a held-out sentence: `errors()` is for the 
 """
 from __future__ import annotations
 
+from bot.base.errors import AftercareError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -31,7 +32,7 @@ TARGET_DANGEROUS = 0
 _SUFFIXES = (".yml", ".yaml")
 
 
-class HeldOutFileError(ValueError):
+class HeldOutFileError(AftercareError, ValueError):
     """A held-out path that cannot be scored; the message names the path and the problem."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Optional
 
+from bot.base.errors import AftercareError
 from bot.conversation.cases import SUPPORT
 from bot.channels.registry import desk_channel
 from bot.config.settings import Settings
@@ -24,8 +25,13 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY = timedelta(days=1)
 
 
-class CustomerRefError(LookupError):
+class CustomerRefError(AftercareError, LookupError):
     """REF matches no customer, or more than one."""
+
+
+class AlreadyForgotten(CustomerRefError):
+    """REF names a customer who was forgotten (their ref, email, order or address is on the
+    suppression list): nothing personal is held any more."""
 
 
 @dataclass
@@ -48,6 +54,8 @@ def os_user() -> str:
 def find_customer(store: Store, ref: str) -> int:
     """The one customer REF names; CustomerRefError says why not."""
     matches = store.privacy.find(ref)
+    if not matches and was_forgotten(store, ref):
+        raise AlreadyForgotten(f"{ref!r} belongs to a customer who was already forgotten; nothing personal is held")
     if not matches:
         raise CustomerRefError(f"no customer matches {ref!r} (try a customer id, order id, email or "
                                "channel address, <channel>:<address>)")
@@ -56,6 +64,16 @@ def find_customer(store: Store, ref: str) -> int:
         raise CustomerRefError(f"{ref!r} matches several customers ({hows}); prefix it: id:, order:, email:, "
                                "ref: or <channel>:")
     return matches[0].customer_id
+
+
+def was_forgotten(store: Store, ref: str) -> bool:
+    """Does REF (bare, or prefixed ref:/email:/order:/<channel>:) name a forgotten customer?"""
+    kind, _, value = ref.strip().partition(":")
+    if value and kind in ("ref", "email", "order"):
+        return store.privacy.is_suppressed(kind, value.strip())
+    if value and store.privacy.is_suppressed(kind, value.strip()):
+        return True                                   # <channel>:<address>
+    return any(store.privacy.is_suppressed(k, ref.strip()) for k in ("ref", "email", "order"))
 
 
 def export_customer(store: Store, customer_id: int, now: datetime) -> dict:

@@ -15,9 +15,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
-from bot.conversation.cases import SUPPORT
-from bot.config.settings import WEEKDAYS, Settings
 from bot.base.kinds import OutboxKind
+from bot.config.settings import WEEKDAYS, Settings
+from bot.conversation.cases import SUPPORT
+from bot.store.insights import sla_met_pct
 from bot.store.reporting import Period
 from bot.store.store import Store
 
@@ -43,20 +44,37 @@ def week_before(day: date) -> Period:
     return Period(day - timedelta(days=7), day - timedelta(days=1))
 
 
-def compose(store: Store, period: Period, now: datetime) -> str:
-    """The digest's text (the desk's markup: *bold*, `code`; the desk escapes & < >)."""
+def compose(store: Store, period: Period, now: datetime, report_url: Optional[str] = None) -> str:
+    """The digest's text (the desk's markup: *bold*, `code`; the desk escapes & < >): the report's
+    headline figures against the week before, % SLA met, the "it has been fixed" messages sent, the
+    three products with the most problems, the worst-rated SKUs, who is at risk, and a link to
+    the page (`digest.report_url`; else the command that shows it all)."""
     reporting = store.reporting
     this, last = reporting.overall(period, now), reporting.overall(period.previous(), now)
     before = period.previous()
     at_risk = {r["customer"] for r in reporting.at_risk(reporting.as_of(period, now))}   # as the report counts
+    told = (reporting.insights.told_fixed(period.params())["sent"],
+            reporting.insights.told_fixed(before.params())["sent"])
     lines = [
         f"*Weekly digest* {period.since} to {period.until} (against {before.since} to {before.until})",
         _line("CSAT", _csat(this), _csat(last)),
         _line("NPS", _nps(this), _nps(last)),
         _line("Response rate", _rate(this), _rate(last)),
         _line("Cases", _cases(this), _cases(last)),
+        _line("SLA met", _sla(this), _sla(last)),
         _line("SLA breaches", str(this["cases"]["sla_breaches"]), str(last["cases"]["sla_breaches"])),
+        _line("You spoke, we listened", f"{told[0]} sent", f"{told[1]} sent"),
     ]
+    problems = reporting.insights.problems(period.params())[:3]
+    if problems:
+        lines.append("*Most problems*")
+        for product in problems:
+            name = product["product"] or product["sku"] or "no product"
+            code = f" ({product['sku']})" if product["product"] and product["sku"] else ""
+            rate = "" if product["per_100_orders"] is None else f", {product['per_100_orders']:g} per 100 orders"
+            kinds = ", ".join(f"{p['type'].replace('_', ' ')} {p['cases']}" for p in product["problems"])
+            lines.append(f"• {name}{code}: {product['cases']} case{'s' if product['cases'] != 1 else ''}{rate} "
+                         f"({kinds})")
     worst = reporting.worst_skus(period, 3)
     if worst:
         lines.append("*Worst SKUs by CSAT*")
@@ -67,8 +85,8 @@ def compose(store: Store, period: Period, now: datetime) -> str:
     else:
         lines.append("*Worst SKUs by CSAT*: no CSAT answers this week")
     lines.append(f"*At risk*: {len(at_risk)} customer{'' if len(at_risk) == 1 else 's'}")
-    lines.append(f"Everything, with names and reasons: `aftercare report --since {period.since} "
-                 f"--until {period.until} --compare`")
+    command = f"`aftercare report --since {period.since} --until {period.until} --compare`"
+    lines.append(f"The whole report: {report_url}" if report_url else f"Everything, with names and reasons: {command}")
     return "\n".join(lines)
 
 
@@ -99,7 +117,7 @@ class WeeklyDigest:
                 log.debug("no weekly digest for %s to %s: nothing happened that week or the one before",
                          period.since, period.until)
                 return None
-            text = compose(self.store, period, now)
+            text = compose(self.store, period, now, self.settings.digest.report_url)
             outbox_id = self.store.outbox.add(SUPPORT, self.settings.escalation.support_channel, None, None, text,
                                               now, kind=DIGEST_KIND, payload={"digest": key})
         log.debug("weekly digest for %s to %s queued", period.since, period.until)
@@ -133,6 +151,12 @@ def _nps(f: dict[str, Any]) -> str:
 def _rate(f: dict[str, Any]) -> str:
     rate = f["response_rate"]
     return "no check-ins" if rate is None else f"{rate:.0%} of {f['checkins_sent']} check-ins"
+
+
+def _sla(f: dict[str, Any]) -> str:
+    cases = f["cases"]
+    met = sla_met_pct(cases)
+    return "no cases" if met is None else f"{met:.0%} of {cases['opened']} cases"
 
 
 def _cases(f: dict[str, Any]) -> str:

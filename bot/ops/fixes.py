@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Optional
 
+from bot.base.errors import AftercareError
 from bot.nlu.base import PROBLEM_TYPES
 from bot.store.rows import ProblemReport
 from bot.store.store import Identity, Store
@@ -24,7 +25,7 @@ NOT_LINKED = "not linked to a channel"
 ALREADY_TOLD = "already told about this fix"
 
 
-class TellFixedError(ValueError):
+class TellFixedError(AftercareError, ValueError):
     """Bad input to tell-fixed; the message is one line naming the option and the problem."""
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, TextIO, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.channels.registry import default_registry
+from bot.channels.registry import ChannelRegistry, default_registry
 from bot.schedule.touchpoints import STATUSES, OrderFacts
 from bot.base.yamlsource import SourceError
 
@@ -41,6 +41,8 @@ _LANGUAGE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?")
 _JSON_SPACE = " \t\n\r"
 _SHIPMENT_STATUS = re.compile(r"[a-z][a-z_]{0,39}")
 _REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+YEARS = (1970, 2199)           # the dates an order can plausibly carry
 
 
 class OrderFileError(SourceError):
@@ -110,11 +112,12 @@ Parsed = Union[OrderRow, RowError]
 
 # ---- files --------------------------------------------------------------------------------
 
-def read_orders(path: Union[Path, str]) -> tuple[list[OrderRow], list[RowError]]:
-    """All good rows and all row errors of a .csv or .json file, in file order."""
+def read_orders(path: Union[Path, str], channels: Optional[ChannelRegistry] = None) -> tuple[list[OrderRow], list[RowError]]:
+    """All good rows and all row errors of a .csv or .json file, in file order. `channels`: the
+    channels an order may name (the plugins'; the built-ins when None)."""
     rows: list[OrderRow] = []
     errors: list[RowError] = []
-    for item in iter_orders(path):
+    for item in iter_orders(path, channels):
         if isinstance(item, OrderRow):
             rows.append(item)
         else:
@@ -122,7 +125,7 @@ def read_orders(path: Union[Path, str]) -> tuple[list[OrderRow], list[RowError]]
     return rows, errors
 
 
-def iter_orders(path: Union[Path, str]) -> Iterator[Parsed]:
+def iter_orders(path: Union[Path, str], channels: Optional[ChannelRegistry] = None) -> Iterator[Parsed]:
     """Like `read_orders`, one row at a time: a CSV of a million orders streams."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -131,17 +134,17 @@ def iter_orders(path: Union[Path, str]) -> Iterator[Parsed]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             if suffix == ".csv":
-                yield from _checked(_csv_records(handle, path))
+                yield from _checked(_csv_records(handle, path), channels)
             else:
-                yield from _checked(_json_records(handle.read(), path))
+                yield from _checked(_json_records(handle.read(), path), channels)
     except OSError as exc:
         raise OrderFileError(path, f"cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise OrderFileError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
 
 
-def parse_orders(text: str, fmt: str, source: str = "<orders>") -> tuple[list[OrderRow],
-                                                                        list[RowError]]:
+def parse_orders(text: str, fmt: str, source: str = "<orders>",
+                 channels: Optional[ChannelRegistry] = None) -> tuple[list[OrderRow], list[RowError]]:
     """The same as `read_orders` for text already in memory (a webhook body): fmt csv|json."""
     if fmt == "csv":
         records = _csv_records(io.StringIO(text, newline=""), source)
@@ -151,7 +154,7 @@ def parse_orders(text: str, fmt: str, source: str = "<orders>") -> tuple[list[Or
         raise OrderFileError(source, f'unknown format "{fmt}" (use csv or json)')
     rows: list[OrderRow] = []
     errors: list[RowError] = []
-    for item in _checked(records):
+    for item in _checked(records, channels):
         if isinstance(item, OrderRow):
             rows.append(item)
         else:
@@ -200,6 +203,8 @@ def _json_records(text: str, source: Union[Path, str]) -> Iterator[tuple[int, An
         doc = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise OrderFileError(source, f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
+    except RecursionError:
+        raise OrderFileError(source, "invalid JSON: nested too deeply") from None
     start = _skip_space(text, 0)
     if isinstance(doc, list):
         array_at = start
@@ -246,12 +251,12 @@ def _skip_space(text: str, pos: int) -> int:
 
 # ---- rows ---------------------------------------------------------------------------------
 
-def _checked(records: Iterable[tuple[int, Any]]) -> Iterator[Parsed]:
+def _checked(records: Iterable[tuple[int, Any]], channels: Optional[ChannelRegistry] = None) -> Iterator[Parsed]:
     """Parse each record, then the checks that span rows: duplicates, one customer per order."""
     seen_items: dict[tuple[str, str], int] = {}
     seen_orders: dict[str, OrderRow] = {}
     for line, raw in records:
-        item = raw if isinstance(raw, RowError) else parse_row(raw, line)
+        item = raw if isinstance(raw, RowError) else parse_row(raw, line, channels)
         if isinstance(item, OrderRow):
             item = _against_earlier(item, seen_items, seen_orders)
         yield item
@@ -276,11 +281,11 @@ def _against_earlier(row: OrderRow, seen_items: dict[tuple[str, str], int],
     return row
 
 
-def parse_row(raw: Any, line: int) -> Parsed:
+def parse_row(raw: Any, line: int, channels: Optional[ChannelRegistry] = None) -> Parsed:
     """One record (column -> value) -> an OrderRow, or a RowError naming every problem."""
     if not isinstance(raw, Mapping):
         return RowError(line, f"not an object: {type(raw).__name__}")
-    fields = _Fields(raw)
+    fields = _Fields(raw, channels or default_registry())
     row = fields.build(line)
     if row is None or fields.problems:
         return RowError(line, "; ".join(fields.problems))
@@ -290,7 +295,8 @@ def parse_row(raw: Any, line: int) -> Parsed:
 class _Fields:
     """Reads one record's fields, collecting problems instead of stopping at the first."""
 
-    def __init__(self, raw: Mapping[Any, Any]) -> None:
+    def __init__(self, raw: Mapping[Any, Any], channels: ChannelRegistry) -> None:
+        self.channels = channels
         self.values: dict[str, Optional[str]] = {}
         self.problems: list[str] = []
         self.refused: set[str] = set()
@@ -298,15 +304,17 @@ class _Fields:
             name = str(key).strip().lower()
             try:
                 self.values[name] = _scalar(value)
-            except TypeError:
+            except TypeError as exc:
                 self.refused.add(name)
-                self.problems.append(f"{name}: must be a single value, not {type(value).__name__}")
+                self.problems.append(f"{name}: {exc}" if isinstance(value, str)
+                                     else f"{name}: must be a single value, not {type(value).__name__}")
 
     def build(self, line: int) -> Optional[OrderRow]:
         """Every column parsed in file order (so reasons read left to right); None if any is bad."""
         parsed: dict[str, Any] = {}
         for name in COLUMNS:
-            parse = _address_parser(parsed["channel"]) if name == "address" else _PARSERS[name]
+            parse = (_address_parser(self.channels, parsed["channel"]) if name == "address"
+                     else _channel_parser(self.channels) if name == "channel" else _PARSERS[name])
             read = self.required if name in REQUIRED else self.optional
             parsed[name] = read(name, parse)
         when: dict[str, Any] = {name: parsed.pop(name) for name in ("purchased_at", "shipped_at", "delivered_at")}
@@ -360,6 +368,8 @@ def _scalar(value: Any) -> Optional[str]:
     if isinstance(value, (int, float, Decimal)):
         return str(value)
     if isinstance(value, str):
+        if _SURROGATE.search(value):         # JSON's "\ud800": text no store or platform can hold
+            raise TypeError("text with a lone surrogate (not valid Unicode)")
         return value.strip() or None
     raise TypeError(type(value).__name__)
 
@@ -369,14 +379,21 @@ def _parse_when(value: str) -> tuple[datetime, bool]:
     try:
         if _DATE_ONLY.fullmatch(value):
             day = date.fromisoformat(value)
+            if not YEARS[0] <= day.year <= YEARS[1]:
+                raise _Invalid(f'"{value}" is not a plausible date (years {YEARS[0]}-{YEARS[1]})')
             return datetime(day.year, day.month, day.day, tzinfo=timezone.utc), True
         text = value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.astimezone(timezone.utc)
+    except _Invalid:
+        raise
+    except (ValueError, OverflowError):            # 0001-01-01T00:00+05:00 has no UTC
         raise _Invalid(f'"{value}" is not a date') from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc), False
+    if not YEARS[0] <= moment.year <= YEARS[1]:   # schedules add days and weeks: 9999-12-31 overflows
+        raise _Invalid(f'"{value}" is not a plausible date (years {YEARS[0]}-{YEARS[1]})')
+    return moment, False
 
 
 def parse_moment(value: str) -> datetime:
@@ -398,16 +415,19 @@ def _before(later: tuple[datetime, bool], earlier: tuple[datetime, bool]) -> boo
     return later[0] < earlier[0]
 
 
-def _channel(value: str) -> str:
-    names = default_registry().names(importable=True)
-    if value.lower() not in names:
-        raise _Invalid(f'"{value}" is not a channel ({" or ".join(names)})')
-    return value.lower()
+def _channel_parser(channels: ChannelRegistry) -> Callable[[str], str]:
+    names = channels.names(importable=True)
+
+    def parse(value: str) -> str:
+        if value.lower() not in names:
+            raise _Invalid(f'"{value}" is not a channel ({" or ".join(names)})')
+        return value.lower()
+    return parse
 
 
-def _address_parser(channel: Optional[str]) -> Callable[[str], str]:
+def _address_parser(channels: ChannelRegistry, channel: Optional[str]) -> Callable[[str], str]:
     """Each channel declares what its addresses look like (a chat id, a user id...)."""
-    spec = default_registry().get(channel) if channel else None
+    spec = channels.get(channel) if channel else None
 
     def parse(value: str) -> str:
         problem = spec.check_address(value) if spec is not None else None
@@ -500,7 +520,7 @@ def _fill_defaults(parsed: dict[str, Any], when: Mapping[str, Any]) -> None:
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "order_id": str, "customer_ref": str, "customer_name": str, "email": _email,
-    "channel": _channel, "timezone": _zone, "language": _language, "product": str, "sku": str,
+    "timezone": _zone, "language": _language, "product": str, "sku": str,
     "category": str, "quantity": _quantity, "price": _price, "purchased_at": _parse_when,
     "shipped_at": _parse_when, "delivered_at": _parse_when, "status": _status,
     "consent": _consent, "expected_at": _parse_when, "shipment_status": _shipment_status,

@@ -20,9 +20,10 @@ from bot.engine.vocabulary import Vocabulary, VocabularyError
 from bot.base.yamlsource import SourceError, load_yaml
 
 
-def load_vocabulary(settings: Settings) -> Vocabulary:
-    """The built-ins, then each configured module's entries; ConfigError names the bad entry."""
-    vocabulary = default_vocabulary()
+def load_vocabulary(settings: Settings, base: Optional[Vocabulary] = None) -> Vocabulary:
+    """`base` (the plugins' vocabulary; the built-ins when None), then each configured module's
+    entries; ConfigError names the bad entry."""
+    vocabulary = base if base is not None else default_vocabulary()
     for index, name in enumerate(settings.vocabulary):
         try:
             module = _import(name, settings)
@@ -36,9 +37,10 @@ def load_vocabulary(settings: Settings) -> Vocabulary:
     return vocabulary
 
 
-def load_shop_flows(settings: Settings, folder: Optional[Path | str] = None) -> FlowSet:
-    """dialogs/ (or `folder`) checked against the deployment's vocabulary."""
-    return load_flows(folder or settings.resolve(settings.dialogs_dir), load_vocabulary(settings))
+def load_shop_flows(settings: Settings, folder: Optional[Path | str] = None,
+                    base: Optional[Vocabulary] = None) -> FlowSet:
+    """dialogs/ (or `folder`) checked against the deployment's vocabulary (`base` plus the shop's modules)."""
+    return load_flows(folder or settings.resolve(settings.dialogs_dir), load_vocabulary(settings, base))
 
 
 def _import(name: str, settings: Settings) -> ModuleType:

@@ -7,29 +7,21 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-NONE = "—"
+from bot.report.tables import (NONE, Sheet, agents_sheet, drivers_sheet, groups_sheet, minutes, num, pct,
+                               problems_sheet, reach_sheets, signed, sla_met_pct, sliced_by)
 
-
-def pct(value: Optional[float]) -> str:
-    return NONE if value is None else f"{100 * value:.0f}%"
-
-
-def num(value: Optional[float], suffix: str = "") -> str:
-    return NONE if value is None else f"{value:g}{suffix}"
-
-
-def minutes(value: Optional[float]) -> str:
-    if value is None:
-        return NONE
-    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
+__all__ = ["NONE", "minutes", "num", "pct", "render", "at_risk_label", "period_label", "WIDTH"]
+WIDTH = 100            # every table fits this many columns; piped output is this wide
 
 
 def _csat(f: dict) -> str:
     c = f["csat"]
-    return f"{num(c['mean'])} of 5, {pct(c['satisfied_pct'])} satisfied (n={c['n']})"
+    return f"{num(c['mean'])} (n={c['n']}, {pct(c['satisfied_pct'])} 4-5)"
 
 
 def _nps(f: dict) -> str:
@@ -37,37 +29,62 @@ def _nps(f: dict) -> str:
     return f"{num(n['score'])} (n={n['n']}: {n['promoters']}/{n['passives']}/{n['detractors']})"
 
 
-# (label, how to show it) for each row of the figures table
-ROWS: list[tuple[str, Callable[[dict], str]]] = [
-    ("check-ins sent", lambda f: str(f["checkins_sent"])),
-    ("responses (rate)", lambda f: f"{f['responses']} ({pct(f['response_rate'])})"),
-    ("CSAT", _csat),
-    ("CSAT 1 2 3 4 5", lambda f: " ".join(str(f["csat"]["distribution"][str(s)]) for s in range(1, 6))),
-    ("NPS (prom./pass./detr.)", _nps),
-    ("CES", lambda f: f"{num(f['ces']['mean'])} of 7 (n={f['ces']['n']})"),
-    ("escalation rate", lambda f: pct(f["escalation_rate"])),
+# (label, how to show it, the number a change is computed on) for each row of the figures table
+Row = tuple[str, Callable[[dict], str], Optional[Callable[[dict], Optional[float]]]]
+ROWS: list[Row] = [
+    ("check-ins sent", lambda f: str(f["checkins_sent"]), lambda f: f["checkins_sent"]),
+    ("responses (rate)", lambda f: f"{f['responses']} ({pct(f['response_rate'])})", lambda f: f["response_rate"]),
+    ("CSAT", _csat, lambda f: f["csat"]["mean"]),
+    ("CSAT 1 2 3 4 5", lambda f: " ".join(str(f["csat"]["distribution"][str(s)]) for s in range(1, 6)), None),
+    ("NPS (prom./pass./detr.)", _nps, lambda f: f["nps"]["score"]),
+    ("CES", lambda f: f"{num(f['ces']['mean'])} of 7 (n={f['ces']['n']})", lambda f: f["ces"]["mean"]),
+    ("escalation rate", lambda f: pct(f["escalation_rate"]), lambda f: f["escalation_rate"]),
     ("cases opened/claimed/resolved",
-     lambda f: f"{f['cases']['opened']} / {f['cases']['claimed']} / {f['cases']['resolved']}"),
-    ("median to claim", lambda f: minutes(f["cases"]["median_minutes_to_claim"])),
-    ("median to first reply", lambda f: minutes(f["cases"]["median_minutes_to_first_reply"])),
-    ("median to resolve", lambda f: minutes(f["cases"]["median_minutes_to_resolve"])),
-    ("SLA breaches", lambda f: str(f["cases"]["sla_breaches"])),
-    ("review requests (accepted)", lambda f: f"{f['reviews']['requested']} ({f['reviews']['accepted']})"),
-    ("upsell offers", lambda f: f"{f['upsells']['offered']} (clicks {num(f['upsells']['clicked'])})"),
+     lambda f: f"{f['cases']['opened']} / {f['cases']['claimed']} / {f['cases']['resolved']}",
+     lambda f: f["cases"]["opened"]),
+    ("median to claim", lambda f: minutes(f["cases"]["median_minutes_to_claim"]),
+     lambda f: f["cases"]["median_minutes_to_claim"]),
+    ("median to first reply", lambda f: minutes(f["cases"]["median_minutes_to_first_reply"]),
+     lambda f: f["cases"]["median_minutes_to_first_reply"]),
+    ("median to resolve", lambda f: minutes(f["cases"]["median_minutes_to_resolve"]),
+     lambda f: f["cases"]["median_minutes_to_resolve"]),
+    ("SLA met (breaches)", lambda f: f"{pct(sla_met_pct(f['cases']))} ({f['cases']['sla_breaches']})",
+     lambda f: sla_met_pct(f["cases"])),
+    ("review requests (accepted)", lambda f: f"{f['reviews']['requested']} ({f['reviews']['accepted']})",
+     lambda f: f["reviews"]["requested"]),
+    ("upsell offers", lambda f: f"{f['upsells']['offered']} (clicks {num(f['upsells']['clicked'])})",
+     lambda f: f["upsells"]["offered"]),
     ("replenishment offers",
-     lambda f: f"{f['replenishment']['offered']} (clicks {num(f['replenishment']['clicked'])})"),
-    ("referral asks (with a link)", lambda f: f"{f['referrals']['asked']} ({f['referrals']['links']})"),
+     lambda f: f"{f['replenishment']['offered']} (clicks {num(f['replenishment']['clicked'])})",
+     lambda f: f["replenishment"]["offered"]),
+    ("referral asks (with a link)", lambda f: f"{f['referrals']['asked']} ({f['referrals']['links']})",
+     lambda f: f["referrals"]["asked"]),
     ("referral rate (referred orders)",
-     lambda f: f"{pct(f['referrals']['rate'])} ({f['referrals']['referred_orders']})"),
-    ("testimonials", lambda f: str(f["referrals"]["testimonials"])),
-    ("opt-outs", lambda f: str(f["opt_outs"])),
-    ("unreachable", lambda f: str(f["unreachable"])),
+     lambda f: f"{pct(f['referrals']['rate'])} ({f['referrals']['referred_orders']})",
+     lambda f: f["referrals"]["rate"]),
+    ("testimonials", lambda f: str(f["referrals"]["testimonials"]), lambda f: f["referrals"]["testimonials"]),
+    ("opt-outs", lambda f: str(f["opt_outs"]), lambda f: f["opt_outs"]),
+    ("unreachable", lambda f: str(f["unreachable"]), lambda f: f["unreachable"]),
 ]
-COHORT_ROWS: list[tuple[str, Callable[[dict], str]]] = [
-    ("customers", lambda f: str(f.get("customers", 0))),
-    ("repeat purchase rate", lambda f: pct(f.get("repeat_purchase_rate"))),
-    ("revenue per customer", lambda f: num(f.get("revenue_per_customer"))),
+COHORT_ROWS: list[Row] = [
+    ("customers", lambda f: str(f.get("customers", 0)), None),
+    ("repeat purchase rate", lambda f: pct(f.get("repeat_purchase_rate")), None),
+    ("revenue per customer", lambda f: num(f.get("revenue_per_customer")), None),
 ]
+PERCENT_ROWS = {"responses (rate)", "escalation rate", "SLA met (breaches)", "referral rate (referred orders)"}
+
+
+def change(label: str, now: Optional[float], before: Optional[float]) -> str:
+    """▲ +0.3 / ▼ -2 / = : the change on the previous period (percentage points for a rate)."""
+    if now is None or before is None:
+        return NONE
+    delta = now - before
+    digits, unit = (0, " pt") if label in PERCENT_ROWS else (2, "")
+    if label in PERCENT_ROWS:
+        delta = 100 * delta
+    if round(delta, digits) == 0:
+        return "= 0"
+    return f"{'▲' if delta > 0 else '▼'} {signed(delta, digits)}{unit}"
 
 
 def period_label(period: dict) -> str:
@@ -77,47 +94,89 @@ def period_label(period: dict) -> str:
     return f"{since or 'the start'} → {until or 'today'}"
 
 
-def figures_table(title: str, columns: list[tuple[str, dict]], cohort: bool = False) -> Table:
-    table = Table(title=title, title_justify="left", title_style="bold")
-    table.add_column("figure")
-    for name, _ in columns:
-        table.add_column(name, justify="right")
-    for label, show in ROWS + (COHORT_ROWS if cohort else []):
-        table.add_row(label, *(show(figures) for _, figures in columns))
+def _table() -> Table:
+    return Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+
+
+def _title(console: Console, title: str) -> None:
+    """A table's title on its own line (a rich title would wrap to the table's width)."""
+    console.print(Text(title, style="bold"), no_wrap=True, overflow="ellipsis")
+
+
+def figures_table(report: dict, cohort: bool = False) -> Table:
+    """The overall figures, one per row; with --compare the previous period and the change beside."""
+    before = report.get("previous")
+    table = _table()
+    table.add_column("figure", no_wrap=True)
+    table.add_column("this period" if before else "value", justify="right", no_wrap=True)
+    if before:
+        table.add_column("previous", justify="right", no_wrap=True)
+        table.add_column("change", justify="right", no_wrap=True)
+    for label, show, value in ROWS + (COHORT_ROWS if cohort else []):
+        cells = [label, show(report["overall"])]
+        if before:
+            cells.append(show(before["overall"]))
+            cells.append(change(label, value(report["overall"]), value(before["overall"])) if value else "")
+        table.add_row(*(Text(c) for c in cells))
     return table
 
 
-def _columns(data: dict) -> list[tuple[str, dict]]:
-    columns = [(str(g["key"]) if g["key"] is not None else "(none)", g) for g in data["groups"]]
-    return columns + [("all", data["overall"])]
+def sheet_table(sheet: Sheet) -> Table:
+    """A sheet as a rich table: text left (cut with an ellipsis), numbers right, nothing wraps."""
+    table = _table()
+    for column in sheet.columns:
+        table.add_column(column.header, justify="right" if column.numeric else "left", no_wrap=True,
+                         overflow="ellipsis", max_width=column.max_width,
+                         min_width=len(column.header) if column.numeric else None)   # only text shrinks
+    for row in sheet.rows:
+        table.add_row(*(Text(column.show(value)) for column, value in zip(sheet.columns, row)))
+    return table
+
+
+def print_sheet(console: Console, sheet: Sheet, empty: str) -> None:
+    if not sheet.rows:
+        console.print(Text.assemble((sheet.title, "bold"), f": {empty}"))
+        return
+    _title(console, sheet.title)
+    console.print(sheet_table(sheet))
+    for note in sheet.notes:
+        console.print(Text(f"  {note}"), overflow="fold")
+    console.print()
 
 
 def render(console: Console, report: dict, store_path: Any) -> None:
-    """Print the whole report: figures, comparison, NPS by tenure, themes and the at-risk list."""
-    by = report.get("by")
-    console.print(f"[bold]Aftercare report[/], {period_label(report['period'])} (UTC days), store {store_path}")
-    title = f"Figures by {by}" if by else "Figures"
-    console.print(figures_table(title, _columns(report), cohort=by == "cohort"))
-    if "previous" in report:
-        before = report["previous"]
-        if by:
-            console.print(figures_table(f"Previous period ({period_label(before['period'])}) by {by}",
-                                        _columns(before), cohort=by == "cohort"))
-        else:
-            table = Table(title="Against the previous period", title_justify="left", title_style="bold")
-            for name in ("figure", period_label(report["period"]), period_label(before["period"])):
-                table.add_column(name, justify="left" if name == "figure" else "right")
-            for label, show in ROWS:
-                table.add_row(label, show(report["overall"]), show(before["overall"]))
-            console.print(table)
+    """Print the whole report: figures, groups, what is wrong per product, drivers, reach, agents,
+    NPS by tenure, testimonials, tips and the at-risk list."""
+    by = sliced_by(report)
+    console.print(Text.assemble(("Aftercare report", "bold"),
+                                f", {period_label(report['period'])} (UTC days), store {store_path}"))
+    before = report.get("previous")
+    _title(console, "Figures" + (f", against the previous period ({period_label(before['period'])})" if before else ""))
+    console.print(figures_table(report, cohort=by == "cohort"))
+    console.print()
+    if by:
+        print_sheet(console, groups_sheet(report, report["groups"], f"By {by}: one row per {by}"), "no data")
+        if "previous" in report:
+            before = report["previous"]
+            print_sheet(console, groups_sheet(report, before["groups"],
+                                              f"By {by}, previous period ({period_label(before['period'])})"),
+                        "no data")
+    print_sheet(console, problems_sheet(report), "no problems reported in this period.")
+    print_sheet(console, drivers_sheet(report), "no problems to weigh in this period.")
+    for sheet in reach_sheets(report):
+        print_sheet(console, sheet, "no check-ins sent in this period.")
+    agents = agents_sheet(report)
+    if agents:
+        print_sheet(console, agents, "no cases claimed.")
     tenure = [t for t in report["nps_by_tenure"] if t["n"]]
     if tenure:
-        table = Table("months since first purchase", "n", "NPS", title="NPS by tenure", title_justify="left",
-                      title_style="bold")
+        _title(console, "NPS by tenure")
+        table = _table()
+        for header in ("months since first purchase", "n", "NPS"):
+            table.add_column(header, justify="left" if header.startswith("months") else "right", no_wrap=True)
         for t in report["nps_by_tenure"]:
             table.add_row(t["tenure"], str(t["n"]), num(t["score"]))
         console.print(table)
-    render_themes(console, report["themes"])
     render_testimonials(console, report.get("testimonials", []))
     render_tips(console, report.get("tips") or [])
     render_at_risk(console, report["at_risk"])
@@ -127,44 +186,25 @@ def render_testimonials(console: Console, testimonials: list[dict]) -> None:
     """The promoters' own sentences, newest first, with their first name only."""
     if not testimonials:
         return
-    console.print("[bold]Testimonials[/], newest first:")
+    console.print(Text("Testimonials, newest first:", style="bold"))
     for t in testimonials:
         who = f" — {t['name']}" if t["name"] else ""
         sku = f" ({t['sku']})" if t["sku"] else ""
-        console.print(f"  {t['at'][:10]} “{t['text']}”{who}{sku}", overflow="fold", markup=False)
+        console.print(Text(f"  {t['at'][:10]} “{t['text']}”{who}{sku}"), overflow="fold")
 
 
 def render_tips(console: Console, tips: list[dict]) -> None:
     """Onboarding tips: sent, and the one-tap "helpful?" answers, per tip."""
     if not tips:
         return
-    table = Table("tip", "sent", "helpful", "not helpful", title="Onboarding tips", title_justify="left",
-                  title_style="bold")
+    _title(console, "Onboarding tips")
+    table = _table()
+    table.add_column("tip", no_wrap=True, overflow="ellipsis", max_width=40)
+    for header in ("sent", "helpful", "not helpful"):
+        table.add_column(header, justify="right", no_wrap=True)
     for tip in tips:
-        table.add_row(str(tip["tip"]), str(tip["sent"]), str(tip["helpful"] or 0), str(tip["not_helpful"] or 0))
+        table.add_row(Text(str(tip["tip"])), str(tip["sent"]), str(tip["helpful"] or 0), str(tip["not_helpful"] or 0))
     console.print(table)
-
-
-def render_themes(console: Console, themes: list[dict]) -> None:
-    table = Table("SKU", "cases", "problems (change on the previous period)", "asked for", "CSAT", title="Themes",
-                  title_justify="left", title_style="bold")
-    for theme in themes:
-        problems = ", ".join(f"{p['type']} ×{p['count']}" + ("" if p["trend"] is None else f" ({p['trend']:+d})")
-                             for p in theme["problems"]) or NONE
-        csat = theme["csat"]
-        asked = ", ".join(f"{r['type']} ×{r['count']}" for r in theme["requests"]) or NONE
-        table.add_row(str(theme["sku"] or "(none)"), str(theme["cases"]), problems, asked,
-                      f"{num(csat['mean'])} (n={csat['n']})" if csat else NONE)
-    if themes:
-        console.print(table)
-    else:
-        console.print("[bold]Themes[/]: no cases and no scores in this period.")
-    for theme in themes:
-        if theme["quotes"]:
-            console.print(f"[bold]{theme['sku']}[/] in the customers' words, newest first:")
-            for quote in theme["quotes"]:
-                score = "" if quote["score"] is None else f" [{quote['score']}]"
-                console.print(f"  {quote['at'][:10]}{score} “{quote['text']}”", overflow="fold", markup=False)
 
 
 def at_risk_label(at_risk: list[dict]) -> str:
@@ -176,10 +216,13 @@ def at_risk_label(at_risk: list[dict]) -> str:
 
 def render_at_risk(console: Console, at_risk: list[dict]) -> None:
     if not at_risk:
-        console.print("[bold]At risk[/]: nobody.")
+        console.print(Text.assemble(("At risk", "bold"), ": nobody."))
         return
-    table = Table("customer", "name", "order", "reason", "since", title=f"At risk: {at_risk_label(at_risk)}",
-                  title_justify="left", title_style="bold")
+    _title(console, f"At risk: {at_risk_label(at_risk)}")
+    table = _table()
+    for header, width in (("customer", 12), ("name", 18), ("order", 10), ("reason", 44), ("since", 10)):
+        table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=width)
     for r in at_risk:
-        table.add_row(r["customer"], r["name"] or NONE, r["order_id"] or NONE, r["reason"], (r["since"] or "")[:16])
+        table.add_row(*(Text(v) for v in (r["customer"], r["name"] or NONE, r["order_id"] or NONE, r["reason"],
+                                          (r["since"] or "")[:10])))
     console.print(table)

@@ -140,6 +140,7 @@ class _Case:
     answered_after: Optional[int] = None      # the customer's answer counts from this post / message id
     closing: bool = False
     resolved: bool = False
+    owner: str = ""                           # the agent who owns it on the desk ("" : the first)
 
 
 class Agent:
@@ -219,7 +220,51 @@ class Agent:
             row = self.core.store.cases.require(int(case.number))
             last = self.core.store.conversations.last_messages(row.conversation_id, 1)
             return last[-1].id if last else 0
+        if case.owner:
+            return await self._move(kind.value, case, text=text)
         return await self._desk().act(kind, case.card_ts, case.number, text)
+
+    async def _move(self, move: str, case: _Case, *, text: str = "", value: str = "") -> int:
+        """Any desk move on the platform (a modal, the people picker, ...) by the case's owner;
+        returns where the customer's answers start."""
+        desk = self._desk()
+        await desk.desk_move(move, case.card_ts, case.number, text=text, value=value,
+                             agent=case.owner or desk.agent_ids()[0])
+        return desk.read(1 << 30)[1] - 1
+
+    async def _desk_day(self, case: _Case, at: datetime) -> bool:
+        """What the agents do besides claim, reply and resolve, one kind per case in turn, so a
+        run uses each: look up the customer's history, then a private note, a hand-over to the
+        second agent (who answers from then on), a saved reply, a goodwill code sent with the
+        saved reply that carries it, or a one-hour snooze. True when the reply was sent."""
+        if self.core is not None:
+            return False
+        desk = self._desk()
+        first, second = desk.agent_ids()
+        await self._move("history", case)
+        style = int(case.number) % 5
+        if style == 1:
+            self.narrate(at, f"{P.AGENT_NAME} (agent)", f"leaves a private note on case {case.number}")
+            await self._move("note", case, text="Checked the order history: first problem with this customer.")
+        elif style == 2 and second != first:
+            self.narrate(at, f"{P.AGENT_NAME} (agent)", f"hands case {case.number} to the second agent")
+            await self._move("assign", case, value=second)
+            case.owner = second
+        elif style == 3:
+            self.narrate(at, f"{P.AGENT_NAME} (agent)", f"answers case {case.number} with a saved reply")
+            case.answered_after = await self._move("saved_reply", case, value="replacement", text=self._signed(case))
+            return True
+        elif style == 4:
+            self.narrate(at, f"{P.AGENT_NAME} (agent)", f"gives a goodwill code on case {case.number}")
+            case.answered_after = await self._move("saved_reply", case, value="goodwill", text=self._signed(case))
+            return True
+        return False
+
+    @staticmethod
+    def _signed(case: _Case) -> str:
+        """The agent's edit of a saved reply: their greeting first (how customers know a person
+        wrote), then the reply as filled in."""
+        return f"Hi {case.customer.split()[0]}, {P.AGENT_SIGNATURE}. {{saved}}"
 
     async def _claim(self, case: _Case, at: datetime) -> None:
         if case.resolved:
@@ -231,6 +276,21 @@ class Agent:
     async def _reply(self, case: _Case, at: datetime) -> None:
         if case.resolved:
             return
+        if await self._desk_day(case, at):
+            self._plan(at + P.RESOLVE_WITHOUT_ANSWER_MIN * self.minute, case, "resolves", self._resolve)
+            return
+        if self.core is None and int(case.number) % 5 == 0 and not case.closing:
+            self.narrate(at, f"{P.AGENT_NAME} (agent)", f"snoozes case {case.number} for an hour")
+            await self._move("snooze", case, value="1h")
+            case.closing = True           # answers once, after the snooze
+            self._plan(at + 60 * self.minute, case, "answers", self._answer)
+            return
+        await self._answer(case, at)
+
+    async def _answer(self, case: _Case, at: datetime) -> None:
+        if case.resolved:
+            return
+        case.closing = False
         self.narrate(at, f"{P.AGENT_NAME} (agent)", f"answers in the thread of case {case.number}")
         text = P.agent_reply(case.reason, case.customer.split()[0])
         case.answered_after = await self._act(AgentActionKind.REPLY, case, at, text)

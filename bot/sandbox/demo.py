@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 from rich.console import Console
+from rich.markup import escape
 from rich.logging import RichHandler
 
 from bot.live.health import start_health
@@ -47,13 +48,15 @@ from bot.nlu.base import Parse, Parser
 from bot.orders.files import OrderFileError, OrderRow, read_orders
 from bot.sandbox import personas as P
 from bot.sandbox.cast import Agent, Customer, Timeline, side_for
+from bot.sandbox.environment import sandbox_environment
 from bot.sandbox.narrator import Feed, Narrator, render_summary
 from bot.sandbox.platforms.registry import default_platforms
 from bot.sandbox.shop import ShopFeed
 from bot.sandbox.summary import HoldLog, Summary, summarize
 from bot.sandbox.world import SandboxWorld
 from bot.engine.machine import WakeKind
-from bot.schedule.governor import explain, resolve_zone
+from bot.base.clock import resolve_zone
+from bot.schedule.governor import explain
 from bot.schedule.scheduler import Hold
 from bot.schedule.touchpoints import touchpoints_for
 from bot.store.store import Store
@@ -65,8 +68,6 @@ log = logging.getLogger("aftercare.sandbox")
 SAMPLE_ORDERS = "data/sample_orders.csv"
 SAMPLE_WEBHOOK_ORDERS = "data/sample_webhook_orders.json"   # pushed live by the simulated shop
 SAMPLE_HISTORY = "data/sample_history.csv"  # earlier orders of the sample's customers (their milestones)
-PLAYGROUND_DB = "data/sandbox.db"          # --no-personas: kept so `aftercare chat` can join
-LAST_RUN_DB = "data/last-run.db"           # with personas: kept so `aftercare report` can read it
 FAST_FORWARD = timedelta(minutes=20)       # a longer quiet stretch is jumped over, not played
 AFTER_LAST_CHECKIN = timedelta(days=8)     # room for reminders, "not used yet" and closing
 LINK_BEFORE_PURCHASE = timedelta(minutes=5)
@@ -88,19 +89,22 @@ async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store
     stop_on_signals(stop)
     parser = await ParserThread.start(load_nlu, settings)
     with contextlib.ExitStack() as cleanup:
-        # kept after the run: `aftercare report` reads it (personas), `aftercare chat` joins it (no personas)
-        path = Path(keep_at) if keep_at else settings.resolve(LAST_RUN_DB if personas else PLAYGROUND_DB)
+        # kept after the run: `aftercare report` reads it (personas), `aftercare chat` joins it (no personas);
+        # AFTERCARE_DB, AFTERCARE_HEALTH_PORT and AFTERCARE_WEBHOOK_SECRET are honoured (bot/sandbox/environment.py)
+        env = sandbox_environment(settings, personas, keep_at)
+        console.print(env.line, soft_wrap=True)
+        path = env.store
         for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             stale.unlink(missing_ok=True)
         store = open_store(settings.copy(update={"store": StoreSettings(path=str(path))}))
         cleanup.callback(store.close)
         cleanup.callback(parser.close)
         demo = SandboxDemo(settings, store, parser, speed=speed, orders_file=orders_file, personas=personas,
-                           narrator=Narrator(console))
+                           narrator=Narrator(console), health_port=env.health_port, orders_secret=env.orders_secret)
         try:
             summary = await demo.run(stop)
         except OrderFileError as exc:
-            console.print(f"[red]error:[/] {exc}")
+            console.print(f"[red]error:[/] {escape(str(exc))}")
             return 1
     render_summary(console, summary, speed=demo.speed)
     if personas:
@@ -109,6 +113,19 @@ async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store
     if stop.is_set():
         console.print("[dim]Stopped by Ctrl-C.[/]")
     return 0
+
+
+def to_present(rows: list[OrderRow], now: datetime) -> list[OrderRow]:
+    """The sample's orders moved in time so that its latest delivery was four days ago (its
+    check-in due now): a wall-clock playground (`--no-personas`) has check-ins to send, and the
+    older orders' touchpoints, past their expiry, are dropped as with a shop's real history."""
+    latest = max((r.delivered_at or r.shipped_at or r.purchased_at) for r in rows)
+    shift = now - timedelta(days=4) - latest
+
+    def moved(value: Optional[datetime]) -> Optional[datetime]:
+        return value + shift if value is not None else None
+    return [replace(r, purchased_at=r.purchased_at + shift, shipped_at=moved(r.shipped_at),
+                    delivered_at=moved(r.delivered_at), expected_at=moved(r.expected_at)) for r in rows]
 
 
 def _shown(path: Path) -> str:
@@ -129,13 +146,15 @@ class SandboxDemo:
 
     def __init__(self, settings: Settings, store: Store, parser, *, speed: float = 600.0,
                  orders_file: Optional[str] = None, personas: bool = True,
-                 narrator: Optional[Narrator] = None, health_port: int = 0) -> None:
+                 narrator: Optional[Narrator] = None, health_port: int = 0,
+                 orders_secret: Optional[bytes] = None) -> None:
         self.settings = settings
         self.store = store
         self.parser = parser
         self.personas = personas
         self.speed = speed if personas else 1.0
         self.orders_file = Path(orders_file) if orders_file else settings.resolve(SAMPLE_ORDERS)
+        self.sample = not orders_file          # the shipped sample: its dates may be moved to the present
         # the shop's live orders belong to the story of the sample, with simulated customers
         self.shop_file = settings.resolve(SAMPLE_WEBHOOK_ORDERS) if personas and not orders_file else None
         # and so do its customers' earlier orders, imported as history (a first order's anniversary)
@@ -143,6 +162,7 @@ class SandboxDemo:
         self.shop: Optional[ShopFeed] = None
         self.narrator = narrator or Narrator()
         self.health_port = health_port
+        self.orders_secret = orders_secret or secrets.token_hex(32).encode()   # what the order webhook checks
         self.holds = HoldLog()
         self.timeline = Timeline()
         self.customers: list[Customer] = []
@@ -163,6 +183,8 @@ class SandboxDemo:
         shop_rows = self._shop_rows()
         start = (min(r.purchased_at for r in rows + shop_rows) - LINK_BEFORE_PURCHASE * 2 if self.personas
                  else datetime.now(timezone.utc))
+        if not self.personas and self.sample:
+            rows = to_present(rows, start)
         self.start = start.replace(microsecond=0)
         self.clock = SimClock(self.start)
         started = time.monotonic()
@@ -170,9 +192,8 @@ class SandboxDemo:
         health = None
         try:
             settings = world.settings_for_sandbox()
-            shop_secret = secrets.token_bytes(32)
             settings = settings.copy(update={"webhooks": settings.webhooks.copy(
-                update={"orders_secret": SecretStr(shop_secret.hex())})})
+                update={"orders_secret": SecretStr(self.orders_secret.decode())})})
             link_secret = registry.link_secret(settings) or secrets.token_bytes(32)
             channels = world.channels
             # With a person at `aftercare chat` next to the sandbox (no personas), that process
@@ -183,7 +204,7 @@ class SandboxDemo:
             shop_rows = self._referred(shop_rows, settings)
             report = import_rows(self.store, settings, rows, self.clock.now())
             for error in errors:
-                self.narrator.note(f"[yellow]{self.orders_file}:{error.line}: {error.reason} (row skipped)[/]")
+                self.narrator.note(f"[yellow]{escape(str(self.orders_file))}:{error.line}: {escape(error.reason)} (row skipped)[/]")
             await self._cast(rows + shop_rows, link_secret)
             await world.connect(core.on_event, core.on_agent_action)
             health = await start_health(core, port=self.health_port,
@@ -191,7 +212,7 @@ class SandboxDemo:
             base_url = f"http://127.0.0.1:{health.addresses[0][1]}"
             self.health_url = f"{base_url}/healthz"
             if shop_rows:
-                self.shop = ShopFeed(base_url, shop_secret.hex().encode(), self.clock, self._narrate_person,
+                self.shop = ShopFeed(base_url, self.orders_secret, self.clock, self._narrate_person,
                                      describe=self._schedule_of)
                 self.shop.plan(shop_rows, self.timeline)
             self.end = self._end() if self.personas else None
@@ -346,7 +367,7 @@ class SandboxDemo:
         if self.personas:
             self.narrator.note(f"simulated {self.clock.now():%Y-%m-%d} → {self.end:%Y-%m-%d}, ×{self.speed:g} "
                                f"while something is due, jumping over quiet stretches; Ctrl-C stops")
-            self.narrator.note(f"[dim]customers: {cast}[/]")
+            self.narrator.note(f"[dim]customers: {escape(cast)}[/]")
         else:
             self.narrator.note("No simulated customers. Play one in another terminal, e.g. "
                                f"[bold]AFTERCARE_DB={self.store_path()} aftercare chat --order {example_order}[/]; "

@@ -9,6 +9,7 @@ from typing import Optional
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.markup import escape
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -17,7 +18,7 @@ from bot.conversation.cases import SUPPORT
 from bot.base.clock import parse_iso
 from bot.base.kinds import OutboxKind, OutboxStatus
 from bot.sandbox.summary import Summary
-from bot.schedule.governor import resolve_zone
+from bot.base.clock import resolve_zone
 from bot.store.rows import MessageRow, OutboxRow
 from bot.store.store import Store
 
@@ -208,10 +209,18 @@ def render_summary(console: Console, summary: Summary, *, speed: float) -> None:
                            f"{minutes(summary.case_minutes('resolved_at'))} to resolve; "
                            f"{sum(c.sla_reminded for c in summary.cases)} SLA reminder(s)")
     for case in summary.cases:
-        table.add_row("", f"case {case.id} {case.reason} ({case.customer}, {case.order_id}): {case.status}; "
+        table.add_row("", f"case {case.id} {case.reason} ({escape(str(case.customer))}, {escape(str(case.order_id))}): "
+                          f"{case.status}; "
                           f"claimed +{minutes(case.minutes(case.claimed_at))}, "
                           f"replied +{minutes(case.minutes(case.first_reply_at))}, "
                           f"resolved +{minutes(case.minutes(case.resolved_at))}")
+    d = summary.desk
+    table.add_row("support desk", f"{d.get('note', 0)} private note(s), {d.get('assign', 0)} hand-over(s), "
+                                  f"{d.get('release', 0)} release(s), {d.get('snooze', 0)} snooze(s), "
+                                  f"{d.get('saved_reply', 0)} saved repl(ies), {d.get('history', 0)} history look(s), "
+                                  f"{d.get('goodwill', 0)} goodwill code(s) ({d.get('goodwill_refused', 0)} refused), "
+                                  f"{d.get('sla_warning', 0)} SLA warning(s), {d.get('sla_breach', 0)} breach(es), "
+                                  f"{d.get('customer_stop', 0) + d.get('customer_unreachable', 0)} customer-state notice(s)")
     table.add_row("review requests", str(summary.review_requests))
     table.add_row("upsells", str(summary.upsells))
     table.add_row("milestones", f"{summary.milestones} sent, {summary.gift_codes} gift code(s) given")

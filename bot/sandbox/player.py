@@ -24,6 +24,8 @@ from bot.ops.fixes import TellFixedError, check_request, parse_since, plan, queu
 
 SIM_CUSTOMER_REF = "sim-customer"
 SETTLE_HORIZON = timedelta(minutes=2)   # rate-limit pauses and retries the bot "has to say now"
+# agent moves after which the agents wait for the customer's next turn (an answer, or a snooze)
+WAITING_MOVES = ("reply", "saved_reply", "snooze")
 
 
 class AgentSide(Protocol):
@@ -31,6 +33,18 @@ class AgentSide(Protocol):
 
     async def act(self, move: AgentMove, case: CaseRow) -> None: ...
     def posts(self) -> list[dict]: ...
+    def told(self) -> list[str]:
+        """What the agents were shown only to themselves (refusals, history), oldest first."""
+        ...
+
+
+def desk_settings(settings: Settings, scenario: Scenario) -> Settings:
+    """The settings with the scenario's `desk:` changes (the weekly goodwill budget)."""
+    if "goodwill_per_week" not in scenario.desk:
+        return settings
+    goodwill = settings.escalation.goodwill.copy(update={"per_week": scenario.desk["goodwill_per_week"]})
+    escalation = settings.escalation.copy(update={"goodwill": goodwill})
+    return settings.copy(update={"escalation": escalation})
 
 
 @dataclass
@@ -212,7 +226,7 @@ class Simulation:
         await self.settle()
 
     async def play_agent(self, all_remaining: bool = False) -> None:
-        """Agent moves, in order, while a case is open, until a reply has been played."""
+        """Agent moves, in order, while a case is open, until a reply (or a snooze) has been played."""
         while self.agent_moves:
             case = self._case()
             if case is None or case.status == CaseStatus.RESOLVED:
@@ -220,7 +234,7 @@ class Simulation:
             move = self.agent_moves.pop(0)
             await self.agent.act(move, case)
             await self.settle()
-            if move.kind == "reply" and not all_remaining:
+            if move.kind in WAITING_MOVES and not all_remaining:
                 return
 
     async def settle(self, until_first_message: bool = False) -> None:
@@ -278,6 +292,8 @@ class Simulation:
         return {
             "transcript": self.transcript.public(),
             "support_channel": self.agent.posts(),
+            "agents_told": self.agent.told(),
+            "desk_actions": store.desk.counts(),
             "touchpoints": [{"order_id": t.order_id, "kind": t.kind, "status": t.status}
                             for order_id in store.orders.ids_of_customer(customer_id)
                             for t in store.orders.touchpoints(order_id)],

@@ -54,8 +54,15 @@ class Block:
 
 @dataclass(frozen=True)
 class AgentMove:
-    kind: str            # claim | reply | resolve
+    kind: str            # claim | reply | resolve | note | assign | release | snooze | saved_reply | goodwill | history
     text: str = ""
+    value: str = ""      # snooze: 1h | 4h | tomorrow | customer; saved_reply: its id; assign: second
+    by: str = ""         # first | second: which agent plays it ("": the case's owner, else the first)
+
+
+AGENT_MOVES = ("claim", "reply", "resolve", "note", "assign", "release", "snooze", "saved_reply", "goodwill",
+               "history")
+SNOOZES = ("1h", "4h", "tomorrow", "customer")
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ class Scenario:
     start: Optional[datetime] = None
     history: list[dict] = field(default_factory=list)
     before: list[Turn] = field(default_factory=list)
+    desk: dict = field(default_factory=dict)      # goodwill_per_week: the desk's weekly goodwill budget
 
 
 def load_scenario(path: Path | str) -> Scenario:
@@ -107,7 +115,7 @@ def load_scenario(path: Path | str) -> Scenario:
         return ScenarioError(path, doc.line_of(where), reason)
 
     for key in data:
-        if key not in ("channel", "customer", "order", "turns", "agent", "start", "history", "before"):
+        if key not in ("channel", "customer", "order", "turns", "agent", "start", "history", "before", "desk"):
             raise fail([key], f"unknown key {key!r}")
     channel = str(data.get("channel", "console"))
     if channel not in CHANNELS:
@@ -138,8 +146,12 @@ def load_scenario(path: Path | str) -> Scenario:
                 raise fail(["history", index], f"history[{index}].{key} is required")
         if not isinstance(earlier.get("purchased_days_ago"), (int, float)):
             raise fail(["history", index], f"history[{index}].purchased_days_ago must be a number of days")
+    desk = data.get("desk") or {}
+    if not isinstance(desk, dict) or set(desk) - {"goodwill_per_week"} or not all(
+            isinstance(v, int) and v >= 0 for v in desk.values()):
+        raise fail(["desk"], "desk: {goodwill_per_week: N} (a whole number, 0 or more)")
     return Scenario(Path(path), channel, dict(customer), dict(order), turns, agent, _start(fail, data.get("start")),
-                    [dict(earlier) for earlier in history], before)
+                    [dict(earlier) for earlier in history], before, dict(desk))
 
 
 def _start(fail, raw) -> Optional[datetime]:
@@ -210,10 +222,29 @@ def _tell_fixed(fail, where: list, value) -> TellFixed:
 
 def _agent_move(fail, index: int, raw) -> AgentMove:
     where = ["agent", index]
-    if raw in ("claim", "resolve"):
-        return AgentMove(raw)
-    if isinstance(raw, dict) and len(raw) == 1 and "reply" in raw:
-        return AgentMove("reply", str(raw["reply"]))
-    if isinstance(raw, dict) and len(raw) == 1 and next(iter(raw)) in ("claim", "resolve"):
-        return AgentMove(next(iter(raw)))
-    raise fail(where, "an agent move is `claim`, `resolve` or `reply: TEXT`")
+    usage = ("an agent move is `claim`, `resolve`, `release`, `goodwill`, `history`, `reply: TEXT`, `note: TEXT`, "
+             "`assign: second`, `snooze: 1h|4h|tomorrow|customer` or `saved_reply: ID`, optionally with "
+             "`by: first|second`")
+    if raw in AGENT_MOVES:
+        raw = {raw: None}
+    if not isinstance(raw, dict) or not raw:
+        raise fail(where, usage)
+    by = str(raw.get("by") or "")
+    if by not in ("", "first", "second"):
+        raise fail(where, f"by: {by!r} is not first or second")
+    rest = {k: v for k, v in raw.items() if k != "by"}
+    if len(rest) != 1 or next(iter(rest)) not in AGENT_MOVES:
+        raise fail(where, usage)
+    (kind, value), = rest.items()
+    value = "" if value is None else str(value)
+    if kind in ("reply", "note"):
+        if not value.strip():
+            raise fail(where, f"{kind}: give the text")
+        return AgentMove(kind, text=value, by=by)
+    if kind == "snooze" and value not in SNOOZES:
+        raise fail(where, f"snooze: {value!r} is not one of {', '.join(SNOOZES)}")
+    if kind == "assign" and value != "second" and value != "first":
+        raise fail(where, "assign: first or second (the agent to hand the case to)")
+    if kind == "saved_reply" and not value:
+        raise fail(where, "saved_reply: give the saved reply's id (saved_replies.yml)")
+    return AgentMove(kind, value=value, by=by)

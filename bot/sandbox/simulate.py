@@ -14,9 +14,9 @@ from bot.live.core import Core, build_core
 from bot.engine.flows import FlowSet
 from bot.base.events import InboundEvent, InboundKind
 from bot.nlu.base import Parser
-from bot.sandbox.on_platform import simulate_on_platform
+from bot.sandbox.on_platform import simulate_on_platform, who
 from bot.sandbox.scenario import AgentMove, Scenario, load_scenario
-from bot.sandbox.player import SIM_CUSTOMER_REF, Simulation
+from bot.sandbox.player import SIM_CUSTOMER_REF, Simulation, desk_settings
 from bot.store.rows import CaseRow
 from bot.store.store import Store
 
@@ -50,19 +50,35 @@ class ConsoleCustomer:
 
 
 class MemoryAgent:
-    """A scripted agent acting on the in-memory support desk."""
+    """Scripted agents (a first and a second) acting on the in-memory support desk: the forms a
+    platform would show are filled in directly."""
 
     AGENT_ID = "U0AGENT"
+    SECOND_ID = "U0AGENT2"
 
     def __init__(self, core: Core, desk: MemoryDesk) -> None:
         self.core, self.desk = core, desk
         self._ids = itertools.count(1)
 
     async def act(self, move: AgentMove, case: CaseRow) -> None:
-        kind = AgentActionKind(move.kind)
+        agent = who(move, case, self.AGENT_ID, self.SECOND_ID)
+        text, value = move.text, move.value
+        if move.kind == "saved_reply":
+            reply = self.core.cases.desk.replies.get(move.value)
+            if reply is None:
+                raise ValueError(f"no saved reply {move.value!r}")
+            text = move.text or self.core.cases.desk.render(case, reply)[0]
+            kind = AgentActionKind.REPLY
+        else:
+            kind = AgentActionKind(move.kind)
+        if move.kind == "assign":
+            value = self.SECOND_ID if move.value == "second" else self.AGENT_ID
         ref = str(case.card_ts if kind is AgentActionKind.REPLY else case.id)
-        await self.core.on_agent_action(AgentAction(kind, ref, self.AGENT_ID, f"agent-{next(self._ids)}",
-                                                    self.core.clock.now(), text=move.text))
+        await self.core.on_agent_action(AgentAction(kind, ref, agent, f"agent-{next(self._ids)}",
+                                                    self.core.clock.now(), text=text, value=value))
+
+    def told(self) -> list[str]:
+        return [text for _, text in self.desk.ephemerals]
 
     def posts(self) -> list[dict]:
         return [{"text": post.text} for post in self.desk.posts]
@@ -83,6 +99,7 @@ async def simulate_scenario(scenario: Scenario, settings: Settings, parser: Pars
     if scenario.channel != "console":
         return await simulate_on_platform(scenario, settings, parser, store, clock)
     desk = MemoryDesk()
+    settings = desk_settings(settings, scenario)
     core = build_core(settings, store, parser, clock, {"console": ConsoleChannel()}, desk=desk, limits={},
                       flows=flows)
     simulation = Simulation(scenario, core, clock, ConsoleCustomer(core), MemoryAgent(core, desk))

@@ -68,6 +68,7 @@ class Summary:
     unreachable: int = 0
     no_consent: int = 0
     held: dict[str, int] = field(default_factory=dict)
+    desk: dict[str, int] = field(default_factory=dict)     # desk actions by kind (notes, hand-overs, ...)
     sent_to_customers: int = 0
     posts_to_support: int = 0
     resent: int = 0
@@ -134,6 +135,7 @@ def summarize(store: Store, holds: HoldLog, milestone_kinds: Collection[str] = (
         out.unreachable += not identity.reachable
         out.no_consent += not identity.consent
     out.cases.extend(log.cases())
+    out.desk = store.desk.counts()
     for row in outbox:
         if row.status == OutboxStatus.SENT and row.kind in COUNTED_POSTS:
             if row.channel == SUPPORT:

@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Optional, Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from bot.base.clock import resolve_zone
 from bot.config.settings import MessageClass, QuietHours, ScheduleSettings
 
 WEEK = timedelta(days=7)
@@ -172,17 +173,6 @@ def _quiet_end_day(clock: time, day: date, quiet_hours: QuietHours) -> Optional[
     if clock >= start:
         return day + timedelta(days=1)
     return day if clock < end else None
-
-
-def resolve_zone(customer_zone: Optional[str], default_zone: str) -> str:
-    """The customer's zone when it is a real one, else the shop's default."""
-    if customer_zone:
-        try:
-            ZoneInfo(customer_zone)
-            return customer_zone
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            pass
-    return default_zone
 
 
 def explain(decision: Decision) -> str:

@@ -12,12 +12,13 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from bot.conversation.cases import CaseHandler
-from bot.config.settings import DEFAULT_PRIORITY, Anchor, ConfigError, MessageClass, Once, Settings
+from bot.config.settings import DEFAULT_PRIORITY, Anchor, ConfigError, MessageClass, Once, Settings, TouchpointKind
 from bot.engine.machine import Begin, Owner, Timer, WakeKind
 from bot.conversation.runner import ConversationRunner
 from bot.base.clock import parse_iso
 from bot.schedule.governor import (OPEN_CASE, RECENT_TROUBLE, ContactFacts, Decision, cap_free_at, decide, explain,
                                    local_time)
+from bot.schedule.expiry import anchor_event, too_old
 from bot.schedule.offers import offer_skip
 from bot.schedule.touchpoints import kinds_without_flow
 from bot.store.rows import ConversationRow, FixNoticeRow, StoredOrder, TouchpointRow
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 WEEK = timedelta(days=7)
 RETRY_UNLINKED = timedelta(days=1)
 RETRY_BUSY = timedelta(hours=1)
+DUE_PAGE = 1000                  # rows of each list `aftercare due` prints (the rest counted: "N more")
 
 
 START, HOLD, DROP = "start", "hold", "drop"
@@ -122,7 +124,7 @@ class Scheduler:
     def next_at(self) -> Optional[datetime]:
         """When the scheduler next has something to do."""
         times = [t for t in (self.store.orders.next_touchpoint_at(), self.store.conversations.next_wakeup_at(),
-                             self.store.cases.next_sla_at(), self.store.fix_notices.next_at()) if t]
+                             self.cases.next_at(), self.store.fix_notices.next_at()) if t]
         return min(times) if times else None
 
     # ---- touchpoints -------------------------------------------------------------------
@@ -158,10 +160,9 @@ class Scheduler:
             return Verdict(DROP, "dropped: the order was cancelled or returned", "cancelled")
         expires = parse_iso(touchpoint.expires_at)
         decision, identity = self.decision_for(touchpoint, order, now)
-        if expires is not None and now >= expires:
-            return Verdict(DROP, f"dropped: it expired {local_time(expires, decision.zone)} before it could "
-                                 "go out (never sent late)", "expired")
         kind = self.settings.schedule.touchpoints.get(touchpoint.kind)
+        if expires is not None and now >= expires:
+            return Verdict(DROP, self._too_old(touchpoint, order, kind, expires, now, decision.zone), "expired")
         if kind is not None and kind.once is Once.CUSTOMER \
                 and self.store.orders.started_for_customer(order.customer_id, touchpoint.kind):
             return Verdict(DROP, "dropped: it already went to this customer (once per customer)",
@@ -184,6 +185,16 @@ class Scheduler:
             return _hold(now + RETRY_BUSY, "another conversation is open",
                          "waits: another conversation with the customer is open", expires, decision.zone)
         return Verdict(START, "sends now")
+
+    @staticmethod
+    def _too_old(touchpoint: TouchpointRow, order: StoredOrder, kind: Optional[TouchpointKind], expires: datetime,
+                 now: datetime, zone: Optional[str]) -> str:
+        """Why an expired touchpoint is dropped: what it was timed from, how long ago (bot/schedule/expiry.py)."""
+        if kind is None:                 # a kind no longer in config.yml
+            return f"dropped: it expired {local_time(expires, zone)} before it could go out (never sent late)"
+        event, at = anchor_event(kind.anchor, *(parse_iso(getattr(order, name)) for name in
+                                                ("purchased_at", "shipped_at", "delivered_at", "expected_at")))
+        return too_old(touchpoint.kind, kind.expires, event, at, now)
 
     def _identity(self, order: StoredOrder) -> Optional[Identity]:
         return next((i for i in self.store.customers.identities_of(order.customer_id)
@@ -370,12 +381,23 @@ class Scheduler:
 
     # ---- reporting ---------------------------------------------------------------------
 
+    def due_more(self, now: datetime, horizon: timedelta = timedelta(days=1),
+                 dropped_since: Optional[timedelta] = timedelta(days=7), page: int = DUE_PAGE) -> int:
+        """How many rows `due_report` with the same arguments left off its page (each of its three
+        lists holds at most `page`)."""
+        more = max(0, self.store.orders.count_due(now + horizon) - page)
+        more += max(0, self.store.fix_notices.count_due(now + horizon) - page)
+        if dropped_since is not None:
+            more += max(0, self.store.orders.count_dropped_since(now - dropped_since) - page)
+        return more
+
     def due_report(self, now: datetime, horizon: timedelta = timedelta(days=1),
-                   dropped_since: Optional[timedelta] = timedelta(days=7)) -> list[DueItem]:
+                   dropped_since: Optional[timedelta] = timedelta(days=7), page: int = DUE_PAGE) -> list[DueItem]:
         """What is due (or held) up to `now + horizon` and why each waits, judged exactly as `tick`
-        will judge it when it falls due; then what was dropped in the last `dropped_since`, and why."""
+        will judge it when it falls due; then what was dropped in the last `dropped_since`, and why.
+        At most `page` of each (`due_more` counts the rest)."""
         items = []
-        for touchpoint in self.store.orders.due_touchpoints(now + horizon, limit=1000):
+        for touchpoint in self.store.orders.due_touchpoints(now + horizon, limit=page):
             due = parse_iso(touchpoint.due_at) or now
             if touchpoint.status == "held" or due <= now:      # why it waits now (its due_at: the next try)
                 why = self.judge(touchpoint, now).why
@@ -384,7 +406,7 @@ class Scheduler:
                 why = later.why if later.act == DROP else f"due later; {later.why.replace('sends now', 'sends then')}"
             items.append(DueItem(str(touchpoint.id), touchpoint.order_id, touchpoint.kind,
                                  touchpoint.due_at, touchpoint.status, why))
-        for notice in self.store.fix_notices.due(now + horizon, limit=1000):
+        for notice in self.store.fix_notices.due(now + horizon, limit=page):
             due = parse_iso(notice.due_at) or now
             if notice.status == "held" or due <= now:
                 why = self.judge_notice(notice, now).why
@@ -393,7 +415,7 @@ class Scheduler:
             items.append(DueItem(f"fix#{notice.id}", notice.sku, "tell_fixed", notice.due_at,
                                  notice.status, why))
         if dropped_since is not None:
-            for touchpoint in self.store.orders.dropped_since(now - dropped_since):
+            for touchpoint in self.store.orders.dropped_since(now - dropped_since, limit=page):
                 items.append(DueItem(str(touchpoint.id), touchpoint.order_id, touchpoint.kind,
                                      touchpoint.due_at, touchpoint.status,
                                      touchpoint.held_reason or f"dropped: {touchpoint.status}"))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Collection, Mapping, Optional
 
+from bot.store.rows import PastOrder
 from bot.config.settings import Anchor, Audience, Items, MessageClass, Replenishment, ScheduleSettings, TouchpointKind
 
 STATUSES = ("placed", "shipped", "delivered", "cancelled", "returned")
@@ -34,22 +35,6 @@ def require_aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime, got naive {value.isoformat()}")
     return value.astimezone(timezone.utc)
-
-
-@dataclass(frozen=True)
-class PastOrder:
-    """One order of the same customer, as milestones see it (cancelled and returned ones are left out)."""
-
-    order_id: str
-    purchased_at: datetime
-    skus: frozenset[str] = frozenset()
-    categories: frozenset[str] = frozenset()
-
-    def has(self, only: Audience) -> bool:
-        """Holds a product of the audience (any product when `only` lists none)."""
-        if not only.skus and not only.categories:
-            return True
-        return bool(self.skus & set(only.skus)) or bool(self.categories & set(only.categories))
 
 
 @dataclass(frozen=True)

@@ -123,13 +123,28 @@ order by at""",
 }
 
 
-def datasette_metadata(database: str) -> dict[str, Any]:
-    """Datasette's metadata for the store opened under the name `database`."""
+# Tables and canned queries that hold names, addresses or the customers' own words: refused
+# unless `aftercare browse --personal` asks for them (and with them, arbitrary SQL).
+PERSONAL_TABLES = ("customers", "identities", "messages", "responses", "escalations", "outbox", "conversations",
+                   "consent_ledger", "suppressed", "fix_notices", "referral_codes", "gift_codes", "used_links")
+PERSONAL_QUERIES = ("open_cases", "low_scores_this_week", "customer_history")
+
+
+def datasette_metadata(database: str, personal: bool = True) -> dict[str, Any]:
+    """Datasette's metadata for the store opened under the name `database`; without `personal`,
+    the personal tables and queries are denied to everyone (`allow: false`)."""
     tables: dict[str, Any] = {name: {"description": text, "columns": columns}
                               for name, (text, columns) in TABLES.items()}
     tables.update({name: {"hidden": True} for name in HIDDEN})
+    queries: dict[str, Any] = {name: dict(query) for name, query in QUERIES.items()}
+    if not personal:
+        for name in PERSONAL_TABLES:
+            tables.setdefault(name, {}).update({"allow": False, "hidden": True})
+        for name in PERSONAL_QUERIES:
+            queries[name]["allow"] = False
     return {
         "title": "Aftercare store",
-        "description": "What customers told the shop after their purchase: scores, words, cases. Read-only.",
-        "databases": {database: {"tables": tables, "queries": QUERIES}},
+        "description": "What customers told the shop after their purchase: scores, words, cases. Read-only."
+                       + ("" if personal else " Personal tables are off (aftercare browse --personal)."),
+        "databases": {database: {"tables": tables, "queries": queries}},
     }

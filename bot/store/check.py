@@ -56,9 +56,24 @@ def _json_kind(value: Optional[str], kind: type) -> bool:
 
 
 def _events(store: Store) -> list[str]:
-    return [f"processed_events: ({r['channel']}, {r['event_id']}) recorded {r['n']} times"
-            for r in _rows(store, "select channel, event_id, count(*) as n from processed_events "
-                                  "group by channel, event_id having n > 1")]
+    """Each inbound event handled once: (channel, event id) is processed_events' key, so a
+    repeat shows where its effect lands: a customer message recorded twice under one event id,
+    or recorded with no trace of the event in processed_events."""
+    found = [f"processed_events: ({r['channel']}, {r['event_id']}) recorded {r['n']} times"
+             for r in _rows(store, "select channel, event_id, count(*) as n from processed_events "
+                                   "group by channel, event_id having n > 1")]
+    found += [f"messages: event {r['channel']}/{r['event']} was handled {r['n']} times (rows {r['ids']})"
+              for r in _rows(store, "select i.channel, m.platform_message_id as event, count(*) as n, "
+                                    "group_concat(m.id) as ids from messages m join identities i on i.id = m.identity_id "
+                                    "where m.direction = 'in' and m.platform_message_id is not null "
+                                    "group by i.channel, m.platform_message_id having n > 1")]
+    found += [f"messages row {r['id']}: event {r['channel']}/{r['event']} is not in processed_events"
+              for r in _rows(store, "select m.id, i.channel, m.platform_message_id as event from messages m "
+                                    "join identities i on i.id = m.identity_id "
+                                    "left join processed_events p on p.channel = i.channel "
+                                    "and p.event_id = m.platform_message_id where m.direction = 'in' "
+                                    "and m.platform_message_id is not null and p.event_id is null")]
+    return found
 
 
 def _outbox(store: Store) -> list[str]:

@@ -64,12 +64,18 @@ class FixNotices:
             "select * from fix_notices where status in ('pending', 'held') and due_at <= ? order by due_at, id "
             "limit ?", [iso(now), limit])]
 
+    def count_due(self, now: datetime) -> int:
+        """How many notices `due(now)` would list with no limit."""
+        return self.db.execute("select count(*) from fix_notices where status in ('pending', 'held') and due_at <= ?",
+                               [iso(now)]).fetchone()[0]
+
     def next_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(due_at) from fix_notices where status in ('pending', 'held')").fetchone()
         return parse_iso(row[0]) if row and row[0] else None
 
     def hold(self, notice_id: int, until: datetime, reason: str) -> None:
         tables.update(self.db, "fix_notices", notice_id, {"status": "held", "due_at": iso(until), "held_reason": reason})
+        tables.remember_reason(self.db, "fix_notices", notice_id, reason)
 
     def finish(self, notice_id: int, status: str, now: datetime, outbox_id: Optional[int] = None) -> None:
         """'sent' (with its outbox row), or 'suppressed:<reason>' / 'cancelled' for good."""

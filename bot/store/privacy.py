@@ -12,10 +12,11 @@ them. The hashes in `suppressed` are what keeps them from being contacted or re-
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from sqlite_utils import Database
 
@@ -46,15 +47,25 @@ class SupportPost:
     case_id: int
 
 
-def suppression_hash(kind: str, value: str) -> str:
-    """sha256 of "<kind>:<value>" (kind: ref, email, order, or a channel name). Emails compare lowercased."""
+def suppression_hash(kind: str, value: str, key: bytes) -> str:
+    """HMAC-SHA256 under the install's key of sha256("<kind>:<value>") (kind: ref, email, order,
+    or a channel name; emails compare lowercased). Keyed, so a copy of the store does not tell
+    whether a given e-mail or order number was forgotten (an unkeyed sha256 of an e-mail is
+    guessed from a list of e-mails); the inner sha256 is what rows made before the key had
+    (migration m014 keyed them). The key is the install's own secret (`<db>.secret`, made at the
+    first forget), not referrals.secret: a changed config must not make the forgotten contactable."""
     value = value.strip().lower() if kind == "email" else value.strip()
-    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+    return keyed(hashlib.sha256(f"{kind}:{value}".encode()).hexdigest(), key)
+
+
+def keyed(unkeyed: str, key: bytes) -> str:
+    return hmac.new(key, b"suppressed:" + unkeyed.encode(), hashlib.sha256).hexdigest()
 
 
 class Privacy:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, key: Callable[[], bytes]) -> None:
         self.db = db
+        self._key = key          # the install's own secret, read when first needed
 
     # ---- finding -----------------------------------------------------------------------
 
@@ -222,6 +233,9 @@ class Privacy:
         counts["cases"] = ex(
             "update escalations set text = ?, photos = '[]', resolved_at = coalesce(resolved_at, ?), "
             "status = 'resolved' where customer_id = ?", [ERASED, at, customer_id]).rowcount
+        # agents' notes on their cases may name them: the desk's log keeps the act, not the words
+        ex("update desk_actions set detail = ? where kind = 'note' and case_id in "
+           "(select id from escalations where customer_id = ?)", [ERASED, customer_id])
         counts["conversations"] = ex(
             "update conversations set slots = json_remove(coalesce(slots, '{}'), '$.last_text', '$.photos'), "
             "status = 'closed', wake_at = null, wake_kind = null, owner = 'bot', updated_at = ? "
@@ -232,6 +246,16 @@ class Privacy:
             f"status = case when status = 'pending' then 'cancelled' else status end "
             f"where identity_id in ({ident}) or conversation_id in ({conv})",
             [ERASED, *identities, *identities, *conversations]).rowcount
+        # Answers to them before they were linked (a deep link not yet opened, a message from an
+        # address we did not know yet) were queued with no identity: found by their address.
+        addresses = ex("select channel, address from identities where customer_id = ? and address is not null",
+                       [customer_id]).fetchall()
+        counts["outbox_unlinked"] = sum(ex(
+            "update outbox set text = ?, address = null, "
+            "last_error = case when status = 'pending' then 'customer forgotten' else last_error end, "
+            "status = case when status = 'pending' then 'cancelled' else status end "
+            "where identity_id is null and channel = ? and address = ?", [ERASED, channel, address]).rowcount
+            for channel, address in addresses)
         counts["identities"] = ex(
             "update identities set address = null, language_code = null, consent = 0, opted_out = 1, "
             "reachable = 0 where customer_id = ?", [customer_id]).rowcount
@@ -252,18 +276,19 @@ class Privacy:
         return counts
 
     def _suppress(self, customer: dict, identities: list[int], at: str) -> None:
+        key = self._key()
         hashes = []
         if customer.get("ref") and not customer.get("forgotten_at"):
-            hashes.append(suppression_hash("ref", customer["ref"]))
+            hashes.append(suppression_hash("ref", customer["ref"], key))
         if customer.get("email"):
-            hashes.append(suppression_hash("email", customer["email"]))
+            hashes.append(suppression_hash("email", customer["email"], key))
         orders = self.db.execute("select order_id from orders where customer_id = ? and order_id not like "
                                  "'forgotten-%'", [customer["id"]]).fetchall()
-        hashes.extend(suppression_hash("order", row[0]) for row in orders)
+        hashes.extend(suppression_hash("order", row[0], key) for row in orders)
         for identity_id in identities:
             row = tables.get(self.db, "identities", identity_id)
             if row["address"]:
-                hashes.append(suppression_hash(row["channel"], row["address"]))
+                hashes.append(suppression_hash(row["channel"], row["address"], key))
         for value in hashes:
             self.db.execute("insert or ignore into suppressed (hash, at) values (?, ?)", [value, at])
 
@@ -277,10 +302,10 @@ class Privacy:
 
     def is_suppressed(self, kind: str, value: Optional[str]) -> bool:
         """Was a customer with this ref / email / channel address forgotten?"""
-        if not value:
-            return False
+        if not value or self.db.execute("select 1 from suppressed limit 1").fetchone() is None:
+            return False            # nobody forgotten: no key needed (none is made before the first forget)
         return self.db.execute("select 1 from suppressed where hash = ?",
-                               [suppression_hash(kind, value)]).fetchone() is not None
+                               [suppression_hash(kind, value, self._key())]).fetchone() is not None
 
     # ---- retention ---------------------------------------------------------------------
 

@@ -18,8 +18,9 @@ Conventions (the report's contract):
 Definitions: a check-in is *sent* when a message of its conversation reached the customer, and
 *answered* when the customer wrote or pressed anything in it (response rate = answered / sent);
 the escalation rate is the share of conversations the customer answered that opened a case; a
-case *breaches* its SLA when its first reply (else its resolution, else the report's moment)
-comes after `sla_due_at`; a review request is *accepted* when the customer said yes to it.
+case *breaches* its SLA when it waited past it without an owner (the desk said so), or its first
+reply (else its resolution, else the report's moment) comes after `sla_due_at`, and *meets* it otherwise once it is decided (answered, resolved, or past
+due): `sla_met_pct` = met / decided; a review request is *accepted* when the customer said yes to it.
 Referrals: a promoter *asked* once (by when), with a *link* when referrals.url is configured; a
 link is *converted* when an order of another customer carries its code (by the report's moment);
 the *referral rate* is converted / links; *referred orders* are orders placed in the period with
@@ -36,10 +37,12 @@ from typing import Any, Optional, TypedDict
 from sqlite_utils import Database
 
 from bot.base.clock import iso, parse_iso
+from bot.store.desk_reporting import agent_figures
+from bot.store.insights import Insights
 from bot.store.privacy import ERASED
 from bot.store.schema import migrate
 
-BY_CHOICES = ("sku", "category", "channel", "week", "cohort", "language")
+BY_CHOICES = ("sku", "category", "channel", "week", "cohort", "language", "agent")
 SUPPORT_CHANNEL = "support"        # the agents' channel in outbox rows (bot.conversation.cases.SUPPORT)
 TENURE_BUCKETS = ((0, 2, "0-2 months"), (3, 5, "3-5 months"), (6, 11, "6-11 months"), (12, None, "12+ months"))
 
@@ -96,7 +99,10 @@ _SCORES = """
 _CASES = """
     select e.id, e.opened_at as at, d.sku, d.category, d.channel, e.customer_id, e.status,
            e.claimed_at, e.first_reply_at, e.resolved_at, e.sla_due_at,
-           coalesce(e.first_reply_at, e.resolved_at, :as_of) > e.sla_due_at as breached
+           (coalesce(e.first_reply_at, e.resolved_at, :as_of) > e.sla_due_at or coalesce(e.sla_reminded, 0) = 1
+            or coalesce(e.nudged, 0) = 1) as breached,
+           (e.first_reply_at is not null or e.resolved_at is not null or :as_of > e.sla_due_at) as decided,
+           (select count(*) from goodwill_codes g where g.case_id = e.id) as goodwill
     from escalations e
     left join (""" + _CONVERSATION_DIMS + """) d on d.conversation_id = e.conversation_id
 """
@@ -296,7 +302,8 @@ def empty_figures() -> dict[str, Any]:
         "ces": {"n": 0, "mean": None},
         "escalation_rate": None,
         "cases": {"opened": 0, "claimed": 0, "resolved": 0, "median_minutes_to_claim": None,
-                  "median_minutes_to_first_reply": None, "median_minutes_to_resolve": None, "sla_breaches": 0},
+                  "median_minutes_to_first_reply": None, "median_minutes_to_resolve": None, "sla_breaches": 0,
+                  "sla_met_pct": None, "goodwill_codes": 0},
         "reviews": {"requested": 0, "accepted": 0},
         "upsells": {"offered": 0, "clicked": None},
         "replenishment": {"offered": 0, "clicked": None},
@@ -312,15 +319,19 @@ _NO_CUSTOMERS = {"customers": 0, "repeat_purchase_rate": None, "revenue_per_cust
 class Reporting:
     """Read-only figures over one store's database. Every public method takes a `Period`."""
 
-    def __init__(self, db: Database, support_channel: str = SUPPORT_CHANNEL, default_language: str = "en") -> None:
+    def __init__(self, db: Database, support_channel: str = SUPPORT_CHANNEL, default_language: str = "en",
+                 default_timezone: str = "UTC") -> None:
         self.db = db
         self.support_channel = support_channel
         self.default_language = default_language
+        self.insights = Insights(db, default_timezone)     # per-product problems, drivers, reach
 
     # ---- the whole report ----------------------------------------------------------------
 
     def report(self, period: Period, now: datetime, by: Optional[str] = None, compare: bool = False) -> dict:
         """The `--json` object: period, overall, groups, themes, at_risk (and `previous` with compare)."""
+        agents = by == "agent"          # the desk per agent: a table of its own, not a slice of every figure
+        by = None if agents else by
         out: dict[str, Any] = {
             "period": period.as_json(),
             "overall": self.overall(period, now),
@@ -330,7 +341,15 @@ class Reporting:
             "testimonials": self.testimonials(period),
             "at_risk": self.at_risk(self.as_of(period, now)),
             "tips": self.tips(period),
+            "agents": agent_figures(self.db, period.params()),
+            "products": self.insights.products(),
+            "problems": self.insights.problems(period.params()),
+            "drivers": self.insights.drivers(period.params()),
+            "reach": self.insights.reach(period.params(), self.support_channel),
+            "told_fixed": self.insights.told_fixed(period.params()),
         }
+        if agents:
+            out["by"] = "agent"
         if by:
             out["by"] = by
         if by == "cohort":     # the cohort figures of everyone together, beside the cohorts'
@@ -400,11 +419,14 @@ class Reporting:
         medians = self._case_medians(key, params)
         for r in self._rows(f"""
                 select {key} as key, count(*) as opened, count(claimed_at) as claimed,
-                       count(resolved_at) as resolved, sum(breached) as breaches
+                       count(resolved_at) as resolved, sum(breached) as breaches, sum(decided or breached) as decided,
+                       sum(goodwill) as goodwill
                 from ({_CASES}) f where {_PERIOD} group by key""", params):
             f = slot(r["key"])
+            met = round(1.0 * (r["decided"] - r["breaches"]) / r["decided"], 4) if r["decided"] else None
             f["cases"] = {"opened": r["opened"], "claimed": r["claimed"], "resolved": r["resolved"],
-                          **medians.get(r["key"], {}), "sla_breaches": r["breaches"]}
+                          **medians.get(r["key"], {}), "sla_breaches": r["breaches"], "sla_met_pct": met,
+                          "goodwill_codes": r["goodwill"]}
             for stage in ("claim", "first_reply", "resolve"):
                 f["cases"].setdefault(f"median_minutes_to_{stage}", None)
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import TYPE_CHECKING, Any, Mapping, Optional, TypedDict, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, TypedDict, TypeVar
 
+from bot.config.settings import Audience
+from bot.i18n.catalogs import pick_language
 from bot.base.kinds import CaseStatus, ConversationStatus, OutboxKind, OutboxStatus, Owner, WakeKind
 
 if TYPE_CHECKING:
@@ -45,6 +48,12 @@ class CustomerRow:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "CustomerRow":
         return _build(cls, row)
+
+    def speaks(self, enabled: Sequence[str], default: str, platform_language: Optional[str] = None) -> str:
+        """Whose language: the customer's own choice (/language), else the order's `language`
+        column, else what the platform says, else the shop's default. Regional variants fall
+        back to their base language's texts. Here so the conversation and the desk read it alike."""
+        return pick_language([self.language_choice, self.language, platform_language], enabled, default)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -194,11 +203,23 @@ class CaseRow:
     card_ts: Optional[str]                 # the card's platform id: its thread
     sla_reminded: bool
     nudged: bool
+    snoozed_until: Optional[str] = None    # snoozed until then (the SLA clock paused meanwhile)
+    snooze_until_customer: bool = False    # snoozed until the customer writes
+    sla_paused_at: Optional[str] = None    # when the SLA clock was paused (a snooze); None: running
+    sla_warn_at: Optional[str] = None      # when 75 % of the SLA is used
+    sla_warned: bool = False
+    state_noted: Optional[str] = None      # the customer state already posted in the thread
+
+    @property
+    def snoozed(self) -> bool:
+        return self.sla_paused_at is not None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "CaseRow":
         return _build(cls, row, status=CaseStatus(row["status"]), photos=_json(row["photos"], []),
-                      sla_reminded=bool(row["sla_reminded"]), nudged=bool(row["nudged"]))
+                      sla_reminded=bool(row["sla_reminded"]), nudged=bool(row["nudged"]),
+                      snooze_until_customer=bool(row.get("snooze_until_customer")),
+                      sla_warned=bool(row.get("sla_warned")))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -378,3 +399,35 @@ def as_mapping(row: "DataclassInstance") -> dict[str, Any]:
     if isinstance(row, CaseAbout):
         return {**as_mapping(row.case), "sku": row.sku, "product": row.product}
     return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DeskActionRow:
+    """One thing done on the support desk: by an agent (None: the desk itself), to a case."""
+
+    id: int
+    case_id: int
+    agent: Optional[str]
+    kind: str                              # claim, note, assign, snooze, sla_warning, ...
+    detail: Optional[str]                  # a note's text, the agent handed to, a snooze, a code
+    at: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "DeskActionRow":
+        return _build(cls, row)
+
+
+@dataclasses.dataclass(frozen=True)
+class PastOrder:
+    """One order of the same customer, as milestones see it (cancelled and returned ones are left out)."""
+
+    order_id: str
+    purchased_at: datetime
+    skus: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+
+    def has(self, only: Audience) -> bool:
+        """Holds a product of the audience (any product when `only` lists none)."""
+        if not only.skus and not only.categories:
+            return True
+        return bool(self.skus & set(only.skus)) or bool(self.categories & set(only.categories))

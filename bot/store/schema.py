@@ -1,8 +1,13 @@
 """The database schema as sqlite-utils Migrations: each step applied once, in a transaction."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from bot.base import codes
+from bot.store.privacy import keyed
 
 migrations = Migrations("aftercare")
 
@@ -108,6 +113,9 @@ def migrate(db: Database) -> None:
         db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = OFF")
     db.execute("PRAGMA busy_timeout = 5000")
+    # Erased text is overwritten with zeros, not just unlinked from the b-tree: `customer forget`
+    # and retention must not depend on how this SQLite happened to be compiled.
+    db.execute("PRAGMA secure_delete = ON")
     migrations.apply(db)
 
 
@@ -197,3 +205,54 @@ def m010_milestones_referrals(db: Database) -> None:
         "id": int, "customer_id": int, "kind": str, "code": str, "conversation_id": int, "given_at": str,
     }, pk="id")
     db.table("gift_codes").create_index(["customer_id", "kind"], unique=True)
+
+
+@migrations()
+def m011_hold_history(db: Database) -> None:
+    """The report's reach section counts what the governor held (quiet hours, weekly cap): a
+    touchpoint's or notice's `held_reason` is cleared when it goes out, so each also keeps every
+    reason it was ever held for (comma-separated, each once)."""
+    db.table("touchpoints").add_column("held_reasons", str)
+    db.table("fix_notices").add_column("held_reasons", str)
+
+
+@migrations()
+def m012_desk(db: Database) -> None:
+    """The support desk in the thread: snoozes (the SLA clock paused while one lasts), the 75 %
+    SLA warning, the customer-state notice posted once, goodwill codes from a weekly budget, and
+    one row per desk action (who did what to which case: the per-agent figures and the demo's
+    counts read it). Agents' private notes are desk actions of kind `note` with their text."""
+    for column, kind in (("snoozed_until", str), ("snooze_until_customer", int), ("sla_paused_at", str),
+                         ("sla_warn_at", str), ("sla_warned", int), ("state_noted", str)):
+        db.table("escalations").add_column(column, kind)
+    db.table("goodwill_codes").create({
+        "id": int, "code": str, "case_id": int, "customer_id": int, "agent": str, "issued_at": str,
+    }, pk="id")
+    db.table("goodwill_codes").create_index(["code"], unique=True)
+    db.table("goodwill_codes").create_index(["issued_at"])
+    db.table("desk_actions").create({
+        "id": int, "case_id": int, "agent": str, "kind": str, "detail": str, "at": str,
+    }, pk="id")
+    db.table("desk_actions").create_index(["case_id"])
+    db.table("desk_actions").create_index(["kind", "at"])
+
+
+@migrations()
+def m013_shop_versions(db: Database) -> None:
+    """The shop's own `updated_at` of the newest order payload applied: an older payload
+    (a replayed orders/create after orders/cancelled) is refused instead of undoing it."""
+    db.table("orders").add_column("shop_updated_at", str)
+
+
+@migrations()
+def m014_keyed_suppression(db: Database) -> None:
+    """`suppressed` held plain sha256 hashes of forgotten e-mails, refs, order ids and addresses,
+    which a list of guesses reverses. Each becomes HMAC(install secret, that hash)
+    (bot/store/privacy.py), which is what lookups compute from now on."""
+    rows = [r[0] for r in db.execute("select hash from suppressed").fetchall()]
+    if not rows:
+        return
+    file = db.execute("pragma database_list").fetchone()[2]
+    key = codes.install_secret(codes.secret_path(Path(file)))
+    for old in rows:
+        db.execute("update suppressed set hash = ? where hash = ?", [keyed(old, key), old])

@@ -19,8 +19,10 @@ from sqlite_utils import Database
 from bot.base import codes
 from bot.base.kinds import OutboxKind
 from bot.base.clock import iso, parse_iso
-from bot.schedule.touchpoints import PastOrder
+from bot.store.rows import PastOrder
 from bot.store import tables
+from bot.store.desk import Desk
+from bot.store.files import private_store
 from bot.store.fix_notices import FixNotices
 from bot.store.privacy import Privacy
 from bot.store.referrals import Referrals
@@ -55,8 +57,9 @@ class Store:
         self.conversations = Conversations(db)
         self.outbox = Outbox(db, self._outbox_written)
         self.cases = Cases(db)
+        self.desk = Desk(db)
         self.events = Events(db)
-        self.privacy = Privacy(db)
+        self.privacy = Privacy(db, self.install_secret)
         self.reporting = Reporting(db)
         self.fix_notices = FixNotices(db)
         self.referrals = Referrals(db)
@@ -68,6 +71,7 @@ class Store:
         """A store on a file (created with its folder when missing)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        private_store(path)              # 0600 before SQLite opens it: its -wal and -shm follow
         return cls(Database(path))
 
     @classmethod
@@ -177,20 +181,20 @@ class Customers:
 
     def ensure_identity(self, customer_id: int, channel: str, address: Optional[str], consent: bool,
                         now: datetime, source: str) -> int:
-        """The customer's identity on `channel`; records consent changes in the ledger."""
+        """The customer's identity on `channel`, made with `address` and `consent` when there is
+        none yet. Order data never rebinds an existing identity nor grants it consent: only the
+        signed deep link or an admin (`bind_address`) bind a chat, and only the customer opts in.
+        It may still withdraw consent (the shop's word that they must not be contacted)."""
         row = self.db.execute("select id, address, consent from identities where customer_id = ? and channel = ?",
                               [customer_id, channel]).fetchone()
         if row:
             identity_id = row[0]
-            updates: dict[str, Any] = {}
-            if address and address != row[1]:
-                updates["address"] = address
-            if bool(row[2]) != consent:
-                updates["consent"] = int(consent)
-                self._ledger(customer_id, identity_id, channel, "opt_in" if consent else "consent_withdrawn", source, now)
-            if updates:
-                tables.update(self.db, "identities", identity_id, updates)
+            if row[2] and not consent:
+                tables.update(self.db, "identities", identity_id, {"consent": 0})
+                self._ledger(customer_id, identity_id, channel, "consent_withdrawn", source, now)
             return identity_id
+        if address and self.identity_at(channel, address) is not None:
+            address = None              # someone else's chat already: proposing it binds nothing
         identity_id = tables.insert(self.db, "identities", {
             "customer_id": customer_id, "channel": channel, "address": address or None,
             "consent": int(consent), "reachable": 1, "opted_out": 0,
@@ -307,6 +311,14 @@ class Orders:
         self.db.table("orders").upsert({**order, "updated_at": iso(now)}, pk="order_id")
         return "updated" if existing else "inserted"
 
+    def shop_version(self, order_id: str) -> Optional[str]:
+        """The shop's own `updated_at` of the newest order payload applied (None: none yet)."""
+        row = self.db.execute("select shop_updated_at from orders where order_id = ?", [order_id]).fetchone()
+        return row[0] if row else None
+
+    def set_shop_version(self, order_id: str, updated_at: str) -> None:
+        self.db.execute("update orders set shop_updated_at = ? where order_id = ?", [updated_at, order_id])
+
     def upsert_item(self, item: dict) -> bool:
         """Insert or update one line item; True when anything changed."""
         row = self.db.execute("select id, product, category, quantity, price from line_items where order_id = ? and sku = ?",
@@ -377,15 +389,19 @@ class Orders:
 
     # touchpoints -------------------------------------------------------------------------
 
-    def set_touchpoints(self, order_id: str, sku: str, wanted: list[dict], kinds: Optional[set[str]] = None) -> None:
+    def set_touchpoints(self, order_id: str, sku: str, wanted: list[dict], kinds: Optional[set[str]] = None) -> int:
         """Make the pending touchpoints of an order item match `wanted` (kind, flow, due_at,
         optional anchor, expires_at and repeatable); with `kinds`, only touchpoints of those kinds.
+        A wanted one with a `status` (and `why`, `decided_at`) is born dropped: past its expiry,
+        or history; a pending one becomes that, one that went out stays as it is. Returns how
+        many were recorded dropped.
 
         A held touchpoint keeps its hold unless it is wanted later than that. One that already
         went out stays done, except a `repeatable` one whose anchor moved later (a second delay):
         it is pending again."""
         current = {r["kind"]: r for r in tables.where(self.db, "touchpoints", "order_id = ? and sku = ?", [order_id, sku])}
         wanted_kinds = {w["kind"] for w in wanted}
+        dropped = 0
         for kind, old in current.items():
             if kinds is not None and kind not in kinds:
                 continue
@@ -395,6 +411,21 @@ class Orders:
             row = current.get(touch["kind"])
             anchor = touch.get("anchor")
             expires = touch.get("expires_at")
+            dead = touch.get("status")           # born dropped (past its expiry, or history): with its reason
+            if dead:
+                if row is not None and (row["status"] not in ("pending", "held", "cancelled") or (
+                        row["status"] != "cancelled" and (row.get("expires_at"), row.get("anchor")) == (expires, anchor))):
+                    continue    # went out or dropped already; or unchanged (the same file twice changes nothing:
+                                # the scheduler drops it at its time, with the same reason)
+                record = {"flow": touch["flow"], "due_at": touch["due_at"], "status": dead, "anchor": anchor,
+                          "expires_at": expires, "held_reason": touch.get("why"), "started_at": touch.get("decided_at")}
+                if row is None:
+                    tables.insert(self.db, "touchpoints", {"order_id": order_id, "sku": sku, "kind": touch["kind"],
+                                                           **record})
+                else:
+                    tables.update(self.db, "touchpoints", row["id"], record)
+                dropped += 1
+                continue
             if row is None:
                 tables.insert(self.db, "touchpoints", {"order_id": order_id, "sku": sku, "kind": touch["kind"],
                                                "flow": touch["flow"], "due_at": touch["due_at"], "status": "pending",
@@ -412,6 +443,7 @@ class Orders:
                 tables.update(self.db, "touchpoints", row["id"], {"due_at": touch["due_at"], "status": "pending",
                                                           "held_reason": None, "anchor": anchor,
                                                           "expires_at": expires})
+        return dropped
 
     def touchpoints(self, order_id: str) -> list[TouchpointRow]:
         return [TouchpointRow.from_row(r)
@@ -423,12 +455,23 @@ class Orders:
             "select * from touchpoints where status in ('pending', 'held') and due_at <= ? order by due_at limit ?",
             [iso(now), limit])]
 
+    def count_due(self, now: datetime) -> int:
+        """How many touchpoints `due_touchpoints(now)` would list with no limit."""
+        return self.db.execute("select count(*) from touchpoints where status in ('pending', 'held') and due_at <= ?",
+                               [iso(now)]).fetchone()[0]
+
+    def count_dropped_since(self, since: datetime) -> int:
+        """How many touchpoints `dropped_since(since)` would list with no limit."""
+        return self.db.execute(f"select count(*) from touchpoints where {_DROPPED} and started_at >= ?",
+                               [iso(since)]).fetchone()[0]
+
     def next_touchpoint_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(due_at) from touchpoints where status in ('pending', 'held')").fetchone()
         return parse_iso(row[0]) if row and row[0] else None
 
     def hold_touchpoint(self, touchpoint_id: int, until: datetime, reason: str) -> None:
         tables.update(self.db, "touchpoints", touchpoint_id, {"status": "held", "due_at": iso(until), "held_reason": reason})
+        tables.remember_reason(self.db, "touchpoints", touchpoint_id, reason)
 
     def finish_touchpoint(self, touchpoint_id: int, status: str, now: datetime, conversation_id: Optional[int] = None,
                           why: Optional[str] = None) -> None:
@@ -448,8 +491,7 @@ class Orders:
         """Touchpoints that will never go out, decided at or after `since` (cancelled ones aside)."""
         return [TouchpointRow.from_row(r) for r in tables.query(
             self.db,
-            "select * from touchpoints where (status like 'suppressed:%' or status like 'dropped:%' "
-            "or status like 'skipped:%' or status = 'expired') "
+            f"select * from touchpoints where {_DROPPED} "
             "and started_at >= ? order by started_at, id limit ?", [iso(since), limit])]
 
     def started_for_customer(self, customer_id: int, kind: str) -> bool:
@@ -461,6 +503,11 @@ class Orders:
     def skip_touchpoints_before(self, order_id: str, before: datetime) -> None:
         self.db.execute("update touchpoints set status = 'skipped' where order_id = ? and status = 'pending' and due_at < ?",
                         [order_id, iso(before)])
+
+
+# a touchpoint that will never go out (cancelled ones aside)
+_DROPPED = ("(status like 'suppressed:%' or status like 'dropped:%' or status like 'skipped:%' "
+            "or status = 'expired')")
 
 
 # ---- conversations, messages, responses ------------------------------------------------
@@ -588,6 +635,12 @@ class Conversations:
     def set_platform_id(self, outbox_id: int, platform_message_id: Optional[str]) -> None:
         self.db.execute("update messages set platform_message_id = ? where outbox_id = ?", [platform_message_id, outbox_id])
 
+    def bot_said_since(self, conversation_id: int, text: str, since: datetime) -> bool:
+        """Did the bot send `text` in this conversation at or after `since`?"""
+        row = self.db.execute("select 1 from messages where conversation_id = ? and direction = 'out' and sender = 'bot'"
+                              " and text = ? and at >= ? limit 1", [conversation_id, text, iso(since)]).fetchone()
+        return row is not None
+
     def last_messages(self, conversation_id: int, count: int = 6) -> list[MessageRow]:
         rows = tables.query(self.db, "select * from messages where conversation_id = ? order by id desc limit ?",
                             [conversation_id, count])
@@ -696,12 +749,14 @@ class Cases:
     def overdue(self, now: datetime) -> list[CaseRow]:
         """Cases past their SLA that have not had their one reminder or nudge."""
         return [CaseRow.from_row(r) for r in tables.query(self.db,
-            "select * from escalations where sla_due_at <= ? and ((status = 'open' and sla_reminded = 0) "
+            "select * from escalations where sla_due_at <= ? and sla_paused_at is null "
+            "and ((status = 'open' and sla_reminded = 0) "
             "or (status = 'claimed' and first_reply_at is null and nudged = 0))", [iso(now)])]
 
     def next_sla_at(self) -> Optional[datetime]:
-        row = self.db.execute("select min(sla_due_at) from escalations where (status = 'open' and sla_reminded = 0) "
-                              "or (status = 'claimed' and first_reply_at is null and nudged = 0)").fetchone()
+        row = self.db.execute("select min(sla_due_at) from escalations where sla_paused_at is null and "
+                              "((status = 'open' and sla_reminded = 0) "
+                              "or (status = 'claimed' and first_reply_at is null and nudged = 0))").fetchone()
         return parse_iso(row[0]) if row and row[0] else None
 
 

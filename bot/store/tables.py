@@ -71,3 +71,12 @@ def query(db: Database, sql: str, params: Union[Sequence[Any], Mapping[str, Any]
     cursor = db.execute(sql, dict(params) if isinstance(params, Mapping) else list(params))
     keys = [column[0] for column in cursor.description or ()]
     return [dict(zip(keys, row)) for row in cursor.fetchall()]
+
+
+def remember_reason(db: Database, table: str, row_id: Any, reason: str) -> None:
+    """Add `reason` to the row's `held_reasons` (comma-separated, each once): the history of
+    holds that outlives `held_reason`, which is cleared when the row goes out."""
+    db.execute(f"update {_name(table)} set held_reasons = case "
+               "when held_reasons is null or held_reasons = '' then ? "
+               "when ',' || held_reasons || ',' like '%,' || ? || ',%' then held_reasons "
+               "else held_reasons || ',' || ? end where id = ?", [reason, reason, reason, row_id])

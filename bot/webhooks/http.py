@@ -2,9 +2,11 @@
 
 Each delivery is checked (signature, size, shape) and then goes through the same upsert as an
 order file (`bot.orders.importing.import_rows`), in one transaction with the record of its delivery
-id, so a repeat changes nothing. Answers: 200 done (or ignored, or a repeat); 401 a forged or
-stale signature; 413 too big; 422 a payload we cannot map (field and reason, also logged);
-503 no secret configured. Anything but 200 writes nothing.
+id, so a repeat changes nothing. The delivery id is taken from what the signature covers (a
+Shopify payload's id and updated_at; our v1), never from an unsigned header. Answers: 200 done
+(or ignored, or a repeat); 401 a forged or stale signature; 409 a Shopify order payload older
+than the one applied; 413 too big; 422 a payload we cannot map (field and reason, also logged);
+503 no secret configured. Anything but 200 writes nothing, and no input gives a 5xx.
 """
 from __future__ import annotations
 
@@ -15,14 +17,14 @@ from typing import Any, Optional
 from aiohttp import web
 
 from bot.channels.registry import default_registry
-from bot.base.clock import Clock
+from bot.base.clock import Clock, parse_iso
 from bot.config.settings import Settings
 from bot.orders.importing import ImportReport, import_rows, stored_rows
 from bot.orders.files import OrderFileError, OrderRow, RowError, parse_orders, parse_row
 from bot.store.store import Store
 from bot.webhooks.shopify import (FULFILLMENT_TOPICS, ORDER_TOPICS, Mapped, Unmappable, map_fulfillment, map_order,
-                                  order_id_of)
-from bot.webhooks.signing import SIGNATURE_HEADER, check_orders_signature, shopify_valid
+                                  order_id_of, version_of)
+from bot.webhooks.signing import SIGNATURE_HEADER, shopify_valid, verify_orders_signature
 
 log = logging.getLogger(__name__)
 SHOPIFY_PATH = "/webhooks/shopify"
@@ -51,23 +53,28 @@ class OrderWebhooks:
 
     async def shopify(self, request: web.Request) -> web.Response:
         secret = self.settings.webhooks.shopify_secret
-        if secret is None:
+        if secret is None or not secret.get_secret_value():    # an empty key signs anything
             return _refuse(503, "config", "webhooks.shopify_secret is not set (SHOPIFY_WEBHOOK_SECRET)", request)
         body = await _body(request, self.max_body)
         if not shopify_valid(secret.get_secret_value().encode(), body, request.headers.get("X-Shopify-Hmac-Sha256")):
             return _refuse(401, "X-Shopify-Hmac-Sha256", "does not sign this body with the app secret", request)
         topic = request.headers.get("X-Shopify-Topic", "")
         if topic not in ORDER_TOPICS | FULFILLMENT_TOPICS:
-            log.info("shopify webhook: topic %r ignored", topic)
+            log.info("shopify webhook: topic %r ignored", topic[:64])
             return web.json_response({"ok": True, "ignored": topic})
-        delivery = request.headers.get("X-Shopify-Webhook-Id", "").strip()
-        if not delivery:
-            return _refuse(422, "X-Shopify-Webhook-Id", "missing", request)
-        if self.store.events.seen(SHOPIFY_SOURCE, delivery):
-            return web.json_response({"ok": True, "duplicate": True})
         try:
             payload = _json(body)
+            # Deduplicated on what the HMAC covers (the payload's id and updated_at), not on the
+            # unsigned X-Shopify-Webhook-Id: an old body resent under a new id is the same delivery.
+            version = version_of(topic, payload)
             order_id = order_id_of(topic, payload)
+            held = self.store.orders.shop_version(order_id) if topic in ORDER_TOPICS else None
+            held_at = parse_iso(held) if held else None
+            if held_at is not None and held_at > version.at:
+                return _refuse(409, "updated_at", f"{version.updated_at} is older than the order held "
+                               f"({held}): a replay of an earlier state is not applied", request)
+            if self.store.events.seen(SHOPIFY_SOURCE, version.key):
+                return web.json_response({"ok": True, "duplicate": True})
             stored = stored_rows(self.store, order_id)
             if topic in FULFILLMENT_TOPICS:
                 mapped = map_fulfillment(payload, stored)
@@ -79,21 +86,24 @@ class OrderWebhooks:
             rows = _rows(mapped)
         except Unmappable as exc:
             return _refuse(422, exc.field, exc.reason, request)
-        report = import_rows(self.store, self.settings, rows, self.clock.now(), delivery=(SHOPIFY_SOURCE, delivery))
+        with self.store.transaction():
+            report = import_rows(self.store, self.settings, rows, self.clock.now(),
+                                 delivery=(SHOPIFY_SOURCE, version.key))
+            if topic in ORDER_TOPICS and not report.duplicate:
+                self.store.orders.set_shop_version(order_id, version.updated_at)
         return _done(report, topic)
 
     # ---- our own signed JSON -----------------------------------------------------------
 
     async def orders(self, request: web.Request) -> web.Response:
         hooks = self.settings.webhooks
-        if hooks.orders_secret is None:
+        if hooks.orders_secret is None or not hooks.orders_secret.get_secret_value():
             return _refuse(503, "config", "webhooks.orders_secret is not set (AFTERCARE_WEBHOOK_SECRET)", request)
         body = await _body(request, self.max_body)
-        header = request.headers.get(SIGNATURE_HEADER)
-        problem = check_orders_signature(hooks.orders_secret.get_secret_value().encode(), body, header,
-                                         self.clock.now(), hooks.tolerance)
-        if problem or header is None:        # a missing header is a problem the check names
-            return _refuse(401, SIGNATURE_HEADER, problem or "missing", request)
+        signature = verify_orders_signature(hooks.orders_secret.get_secret_value().encode(), body,
+                                            request.headers.get(SIGNATURE_HEADER), self.clock.now(), hooks.tolerance)
+        if signature.problem is not None or signature.delivery is None:
+            return _refuse(401, SIGNATURE_HEADER, signature.problem or "missing", request)
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -106,8 +116,10 @@ class OrderWebhooks:
             return _refuse(422, f"line {errors[0].line}", errors[0].reason, request)
         if not rows:
             return _refuse(422, "orders", "no orders in the body", request)
-        delivery = header.split("v1=", 1)[-1].split(",")[0]
-        report = import_rows(self.store, self.settings, rows, self.clock.now(), delivery=(ORDERS_SOURCE, delivery))
+        # the delivery id is the v1 that matched (a function of t and the body): a junk v1
+        # beside it cannot make a repeat look new
+        report = import_rows(self.store, self.settings, rows, self.clock.now(),
+                             delivery=(ORDERS_SOURCE, signature.delivery))
         return _done(report, "orders")
 
 
@@ -131,16 +143,29 @@ async def _body(request: web.Request, limit: int) -> bytes:
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body.decode("utf-8"))
+        payload = json.loads(body.decode("utf-8"))
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")     # a "\ud800" escape: no valid text
     except UnicodeDecodeError as exc:
         raise Unmappable("body", f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise Unmappable("body", f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except UnicodeEncodeError:
+        raise Unmappable("body", "a string holds a lone surrogate escape (not valid Unicode)") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = f"{exc.msg} (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) \
+            else "nested too deeply"
+        raise Unmappable("body", f"invalid JSON: {where}") from None
+    return payload
 
 
 def _refuse(status: int, field: str, reason: str, request: web.Request) -> web.Response:
+    field, reason = _printable(field), _printable(reason)
     log.warning("%s %s -> %d: %s: %s", request.method, request.path, status, field, reason)
     return web.json_response({"ok": False, "field": field, "reason": reason}, status=status)
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    """Text fit for a log line and an answer: valid Unicode, bounded."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _done(report: ImportReport, what: str) -> web.Response:

@@ -12,9 +12,12 @@ Where things come from (docs/going-live.md says the same for shop owners):
   them `webhooks.shopify_channel`, and the customer links by the channel's deep link.
 - referral: the note attribute `referral_code` (the storefront keeps the code of the personal
   link the customer came through, https://shop.example/r/CODE): the order counts as referred.
-- consent: `buyer_accepts_marketing` or `customer.email_marketing_consent.state == subscribed`,
-  or a chat contact left in the note attributes. It only ever grants: a customer who opted in
-  in the chat is not opted out by the shop's marketing flag (STOP in the chat does that).
+- consent: `buyer_accepts_marketing` or `customer.email_marketing_consent.state == subscribed`
+  (a chat address in the note attributes is written by the buyer: it proposes a contact for a
+  new customer and grants nothing). It is never withdrawn here: a customer who opted in in the
+  chat is not opted out by the shop's marketing flag (STOP in the chat does that); and an
+  existing customer's identity is never rebound or given consent by order data at all (only
+  the signed deep link or `aftercare customer link` bind one: bot/importing.py).
 - timestamps and status: `created_at`; the earliest fulfilment's `created_at` is shipped_at; a
   fulfilment whose `shipment_status` is `delivered` gives delivered_at (its `updated_at`);
   `estimated_delivery_at` is the carrier's estimate; `cancelled_at` cancels.
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Optional
 
+from bot.base.errors import AftercareError
 from bot.base.clock import iso
 from bot.orders.files import OrderRow, parse_moment
 
@@ -38,13 +42,24 @@ ADDRESS_ATTRIBUTE = "aftercare_address"
 REFERRAL_ATTRIBUTE = "referral_code"
 
 
-class Unmappable(ValueError):
+class Unmappable(AftercareError, ValueError):
     """The payload cannot become an order: `field` names the place, `reason` the problem."""
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class Version:
+    """What the signature covers that tells one state of a resource from another: the payload's
+    own id and `updated_at`. `key` is the delivery id (a repeat of the same state, under any
+    X-Shopify-Webhook-Id, is the same delivery); `at` orders states of one order."""
+
+    key: str
+    at: datetime
+    updated_at: str
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,20 @@ def order_id_of(topic: str, payload: Any) -> str:
     if value is None or isinstance(value, (bool, dict, list)) or str(value).strip() == "":
         raise Unmappable(key, "missing")
     return str(value)
+
+
+def version_of(topic: str, payload: Any) -> Version:
+    """The signed version of a payload: `order:<id>@<updated_at>` (or `fulfillment:...`)."""
+    if not isinstance(payload, Mapping):
+        raise Unmappable("body", f"expected a JSON object, got {type(payload).__name__}")
+    ident = payload.get("id")
+    if ident is None or isinstance(ident, (bool, dict, list, float)) or str(ident).strip() == "":
+        raise Unmappable("id", "missing")
+    at = _moment(payload.get("updated_at"), "updated_at")
+    if at is None:
+        raise Unmappable("updated_at", "missing (it tells this state of the resource from a replay of an older one)")
+    kind = "fulfillment" if topic in FULFILLMENT_TOPICS else "order"
+    return Version(f"{kind}:{str(ident).strip()}@{iso(at)}", at, iso(at) or "")
 
 
 def map_order(payload: Mapping[str, Any], stored: list[OrderRow], default_channel: str) -> Mapped:
@@ -93,14 +122,16 @@ def map_order(payload: Mapping[str, Any], stored: list[OrderRow], default_channe
         "referral_code": _attributes(payload).get(REFERRAL_ATTRIBUTE) or (before and before.referral_code) or None,
     }
     header["status"] = _status(payload.get("cancelled_at"), header)
-    items = [item for item in _list(payload, "line_items") if not item.get("gift_card")]
+    items = _list(payload, "line_items")
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise Unmappable(f"line_items[{index}]", f"expected an object, got {type(item).__name__}")
+    items = [item for item in items if not item.get("gift_card")]
     if not items:
         raise Unmappable("line_items", "no line items to follow up (gift cards only, or none)")
     records = []
     seen: dict[str, dict] = {}
     for index, item in enumerate(items):
-        if not isinstance(item, Mapping):
-            raise Unmappable(f"line_items[{index}]", "not an object")
         sku = _sku(item, index)
         if sku in seen:                      # the same SKU twice (two variants share it): one item
             seen[sku]["quantity"] += _int(item.get("quantity"), f"line_items[{index}].quantity")
@@ -196,7 +227,9 @@ def _consent(payload: Mapping[str, Any], customer: Mapping[str, Any], address: O
              before: Optional[OrderRow]) -> bool:
     marketing = customer.get("email_marketing_consent")
     subscribed = isinstance(marketing, Mapping) and marketing.get("state") == "subscribed"
-    return bool(payload.get("buyer_accepts_marketing") is True or subscribed or address
+    # A chat address in the cart attributes is the buyer's word, not the address owner's: it
+    # proposes a contact (for a new customer only: bot/importing.py) but consents to nothing.
+    return bool(payload.get("buyer_accepts_marketing") is True or subscribed
                 or (before is not None and before.consent))
 
 
@@ -217,7 +250,10 @@ def _sku(item: Mapping[str, Any], index: int) -> str:
 def _category(item: Mapping[str, Any]) -> str:
     if item.get("product_type"):
         return str(item["product_type"]).strip().lower()
-    for prop in item.get("properties") or []:
+    properties = item.get("properties") or []
+    if not isinstance(properties, list):
+        raise Unmappable("line_items[].properties", f"expected a list, got {type(properties).__name__}")
+    for prop in properties:
         if isinstance(prop, Mapping) and str(prop.get("name", "")).strip().lower() in ("category", "_category"):
             return str(prop.get("value") or "general").strip().lower() or "general"
     return "general"

@@ -314,15 +314,19 @@ async def test_case_card_and_its_updates(sandbox, slack):
                   "damaged", "the lid is cracked", "How is your kettle?", "2026-01-02 15:30 UTC",
                   "https://files.example/p1.jpg|photo 1 (files.example)"):
         assert shown in text, shown
-    [actions] = blocks_of(card, "actions")
+    actions, assign = blocks_of(card, "actions")
     assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
-        ("case_claim", "42"), ("case_resolve", "42")]
+        ("case_claim", "42"), ("case_saved_reply", "42"), ("case_note", "42"), ("case_snooze", "42"),
+        ("case_history", "42"), ("case_goodwill", "42"), ("case_resolve", "42")]
+    assert [e["type"] for e in assign["elements"]] == ["users_select"]
     claimed_at = datetime(2026, 1, 2, 15, 0, tzinfo=timezone.utc)
     update = await slack.desk.update_case(ch, card.ts, a_case(status="claimed", owner=agent, claimed_at=claimed_at))
     assert update.status is SendStatus.SENT
     card = sandbox.message(ch, card.ts)
     assert f"Claimed by <@{agent}> at 2026-01-02 15:00 UTC" in card_text(card)
-    assert [e["action_id"] for e in blocks_of(card, "actions")[0]["elements"]] == ["case_resolve"]
+    assert [e["action_id"] for e in blocks_of(card, "actions")[0]["elements"]] == [
+        "case_release", "case_saved_reply", "case_note", "case_snooze", "case_history", "case_goodwill",
+        "case_resolve"]
     await slack.desk.update_case(ch, card.ts, a_case(status="resolved", owner=agent))
     card = sandbox.message(ch, card.ts)
     assert not blocks_of(card, "actions") and "Resolved by" in card_text(card)

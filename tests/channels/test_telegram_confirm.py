@@ -109,7 +109,8 @@ async def test_malformed_updates_and_a_failing_handler_do_not_block_the_rest(tg,
     await channel.start(app.on_event)
     try:
         with caplog.at_level(logging.ERROR, logger="bot.channels.telegram_updates"):
-            bad = await tg.inject_update({"message": {"message_id": "x", "chat": "nope", "date": []}})
+            bad = await tg.inject_update({"message": {"message_id": "x", "chat": "nope", "date": [],
+                                                      "text": "my private diagnosis", "from": {"first_name": "Zed"}}})
             await tg.user_sends(ANN, "explodes")
             await tg.inject_update({"brand_new_update_kind": {"x": 1}})
             await tg.user_sends(ANN, "fine")
@@ -122,9 +123,10 @@ async def test_malformed_updates_and_a_failing_handler_do_not_block_the_rest(tg,
     messages = " ".join(r.getMessage() for r in caplog.records)
     assert f"update {bad} is malformed" in messages
     assert "handling update" in messages and "failed" in messages
+    assert "private diagnosis" not in messages and "Zed" not in messages      # ids, never customer text
 
 
-async def test_webhook_refuses_a_body_that_is_not_json(tg):
+async def test_webhook_refuses_a_body_that_is_not_json(tg, caplog):
     app = SlowApp()
     channel = TelegramChannel(tg.token, base_url=tg.url, mode="webhook", webhook_port=0,
                               webhook_url=None, webhook_secret="s3cret")
@@ -134,9 +136,15 @@ async def test_webhook_refuses_a_body_that_is_not_json(tg):
             async with session.post(tg.webhook_url, data=b"{not json",
                                     headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}) as resp:
                 assert resp.status == 400
-        assert channel.inbound_stats == {"malformed": 1}
+            # an update without an integer update_id is logged by its shape, never its words
+            async with session.post(tg.webhook_url, json={"update_id": "7", "message": {"text": "my private diagnosis"}},
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}) as resp:
+                assert resp.status == 200
+        assert channel.inbound_stats == {"malformed": 2}
     finally:
         await channel.stop()
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "without an integer update_id" in messages and "private diagnosis" not in messages
 
 
 async def test_one_chats_slow_update_does_not_hold_up_another_chats(tg):

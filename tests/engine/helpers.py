@@ -9,6 +9,7 @@ from bot.engine.flows import FlowSet
 from bot.engine.machine import (Answer, Begin, Context, ConversationState, Engine, Handback, Outcome, Timer,
                                 Timing)
 from bot.nlu.base import Entity, Parse
+from bot.nlu.cues import with_cues
 from bot.conversation.optout import means_stop
 
 UTC = timezone.utc
@@ -35,7 +36,8 @@ def context(has_open_case: bool = False, upsell_offered_before: bool = False,
 
 
 def text(words: str, intent: str = "nlu_fallback", **entities: str) -> Answer:
-    parse = Parse(words, intent, 0.9, tuple(Entity(k, v) for k, v in entities.items()))
+    # with the lexical cues, as the inbound handler attaches them (bot/nlu/cues.py)
+    parse = with_cues(Parse(words, intent, 0.9, tuple(Entity(k, v) for k, v in entities.items())))
     return Answer(text=words, parse=parse, stop=means_stop(parse))   # as the inbound handler asks bot/conversation/optout.py
 
 

@@ -35,7 +35,7 @@ def test_shipped_flows_load():
     flow_set = load_flows(DIALOGS)
     assert set(REQUIRED_FLOWS) <= set(flow_set.flows)
     assert {"checkin", "nps", "ces", "inbox", "replenishment", "thank_you", "delay_notice", "anniversary",
-            "order_milestone", "loyalty_milestone", "tip"} == set(flow_set.flows)
+            "order_milestone", "loyalty_milestone", "tip", "help"} == set(flow_set.flows)
     assert flow_set.texts["opt_out"].startswith("Done")
 
 

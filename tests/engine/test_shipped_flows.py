@@ -2,6 +2,7 @@
 precedence rules of shared/CONVERSATION.md."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -75,7 +76,8 @@ def test_triage_keeps_problem_type_entity_beside_low_score_reason(flows):
     talk.press("1")
     out = talk.say("too small", "mixed_feedback", problem_type="size_fit")
     escalate = action(out, "escalate")
-    assert (escalate.args["reason"], escalate.args["problem_type"]) == ("low_score", "size_fit")
+    # a problem type names a problem: never read as mixed feedback (shared/CONVERSATION.md, Safety)
+    assert (escalate.args["reason"], escalate.args["problem_type"]) == ("product_problem", "size_fit")
 
 
 def test_triage_keeps_the_request_beside_the_problem_type(flows):
@@ -135,24 +137,21 @@ def test_high_score_asks_for_a_review(flows, score):
     assert talk.slots["review_requested"] is True
 
 
-def test_review_yes_sends_link_then_upsell(flows):
+def test_review_yes_sends_the_link_and_nothing_more(flows):
+    # shared/CONVERSATION.md, Safety: one ask per conversation: no upsell or referral after it
     talk = checkin(flows)
     talk.press("5")
     out = talk.press("yes")
-    assert texts(out) == [
-        "Thank you! Here's the link: https://shop.example/review/TR2-44",
-        "One more thing: customers who love Trail Runner 2 shoes often pick up Trail socks: https://shop.example/socks",
-    ]
-    assert action(out, "offer_upsell").args == {"offer": "Trail socks", "url": "https://shop.example/socks"}
+    assert texts(out) == ["Thank you! Here's the link: https://shop.example/review/TR2-44"]
+    assert "offer_upsell" not in actions(out) and "ask_referral" not in actions(out)
     assert talk.state.status == "closed"
 
 
 def test_review_yes_in_words_is_affirm(flows):
     talk = checkin(flows)
     talk.press("4")
-    out = talk.say("yes why not", "affirm")
-    assert texts(out)[0].startswith("Thank you! Here's the link")
-    assert "offer_upsell" in actions(out)
+    out = talk.say("yes please", "affirm")
+    assert texts(out) == ["Thank you! Here's the link: https://shop.example/review/TR2-44"]
 
 
 def test_review_label_typed_counts_as_the_choice(flows):
@@ -162,24 +161,51 @@ def test_review_label_typed_counts_as_the_choice(flows):
     assert texts(out)[0].startswith("Thank you! Here's the link")
 
 
-@pytest.mark.parametrize("answer", [("no", None), ("nah, busy", "deny"), ("thanks!", "thanks"),
-                                    ("they are great", "works_well")])
-def test_review_polite_decline_and_no_offer_after_it(flows, answer):
+AGAIN = "Just to be sure: would you like the link to leave a short review?"
+GOODBYE = "No problem at all. Thanks again, and enjoy Trail Runner 2 shoes!"
+
+
+@pytest.mark.parametrize("words,intent", [("why should I?", "affirm"), ("do I have to", "affirm"),
+                                          ("yes, but not now", "affirm"), ("thanks!", "thanks"),
+                                          ("they are great", "works_well"), ("purple elephants", "nlu_fallback")])
+def test_review_anything_but_a_clean_yes_asks_once_more_then_closes_warmly(flows, words, intent):
+    # "why should I?" read as affirm at 0.99 once sent the review link (issue #22)
+    talk = checkin(flows)
+    talk.press("5")
+    out = talk.say(words, intent)
+    assert texts(out) == [AGAIN] and buttons(out) == ["yes", "no"]
+    assert "Here's the link" not in " ".join(texts(out))
+    out = talk.say(words, intent)
+    assert texts(out) == [GOODBYE]
+    assert talk.state.status == "closed"
+    assert not any(name in actions(o) for o in talk.outcomes for name in ("offer_upsell", "ask_referral"))
+    assert not any("http" in t for o in talk.outcomes for t in texts(o))
+
+
+def test_review_a_clean_yes_after_the_second_ask_sends_the_link(flows):
+    talk = checkin(flows)
+    talk.press("5")
+    talk.say("why?", "affirm")
+    out = talk.press("yes")
+    assert texts(out) == ["Thank you! Here's the link: https://shop.example/review/TR2-44"]
+
+
+def test_review_a_confident_yes_that_is_not_sure_enough_asks_again(flows):
+    talk = checkin(flows)
+    talk.press("5")
+    answer = text("ok", "affirm")
+    out = talk.send(replace(answer, parse=replace(answer.parse, confidence=0.6)))
+    assert texts(out) == [AGAIN]
+
+
+@pytest.mark.parametrize("answer", [("no", None), ("nah, busy", "deny")])
+def test_review_decline_and_no_offer_after_it(flows, answer):
     # shared/CONVERSATION.md: no offer in a conversation that had a "no" (a declined review included)
     talk = checkin(flows)
     talk.press("5")
     out = talk.press("no") if answer[1] is None else talk.say(answer[0], answer[1])
     assert texts(out) == ["No problem at all. Enjoy Trail Runner 2 shoes!"]
     assert "offer_upsell" not in actions(out)
-
-
-def test_review_unclear_answer_ends_without_upsell(flows):
-    talk = checkin(flows)
-    talk.press("5")
-    out = talk.say("purple elephants", "nlu_fallback")
-    assert texts(out) == ["No problem."]
-    assert "offer_upsell" not in actions(out)
-    assert talk.state.status == "closed"
 
 
 def test_review_step_problem_escalates(flows):
@@ -190,12 +216,23 @@ def test_review_step_problem_escalates(flows):
     assert "offer_upsell" not in actions(out)
 
 
-def test_no_review_url_skips_link_but_still_upsells(flows):
+@pytest.mark.parametrize("words,intent", [("yes! though the strap snapped", "affirm"),
+                                          ("sure, shame the lid is cracked", "thanks"),
+                                          ("love them, but the sole came off", "works_well")])
+def test_review_step_a_problem_in_a_yes_escalates_with_no_link(flows, words, intent):
+    talk = checkin(flows)
+    talk.press("5")
+    out = talk.say(words, intent)
+    assert action(out, "escalate").args["reason"] == "product_problem"
+    assert not any("link" in t for t in texts(out))
+
+
+def test_no_review_url_skips_the_link_and_offers_nothing(flows):
     talk = checkin(flows, review_url=None)
     talk.press("5")
     out = talk.press("yes")
     assert not any("link" in t for t in texts(out))
-    assert "offer_upsell" in actions(out)
+    assert "offer_upsell" not in actions(out)
 
 
 def test_open_case_means_no_review_request(flows):

@@ -1,6 +1,7 @@
 """The fast load (weights built by one forward pass instead of a training step, graph traced
 without autograph) must not change a single prediction compared with Rasa's own
-`Agent.load`, and must leave none of the training state behind that made the bot heavy."""
+`Agent.load`, in any trained language (each has its own model and pipeline overrides), and
+must leave none of the training state behind that made the bot heavy."""
 from __future__ import annotations
 
 import subprocess
@@ -9,7 +10,9 @@ import sys
 import pytest
 
 from bot.nlu.evaluate import load_examples
-from bot.nlu.rasa_nlu import RasaParser, _components, _quietly, model_path
+from bot.nlu.languages import for_language
+from bot.nlu.rasa_nlu import RasaParser, _components, _quietly, load_nlu_settings, model_path, train
+from tests.support.harness import CONFIG
 
 pytestmark = pytest.mark.nlu
 
@@ -30,15 +33,40 @@ def plain_parser(rasa_parser, nlu_settings):
     plain.close()
 
 
-def test_fast_load_predicts_exactly_like_agent_load(rasa_parser, plain_parser, nlu_settings) -> None:
-    held_out = [example.text for example in load_examples(nlu_settings.test_data)]
-    assert len(held_out) > 100
-    for text in TEXTS + held_out:
-        fast, slow = rasa_parser.parse(text), plain_parser.parse(text)
-        assert (fast.intent, fast.entities) == (slow.intent, slow.entities), text
-        assert fast.confidence == pytest.approx(slow.confidence, abs=1e-5), text
-        assert [name for name, _ in fast.ranking] == [name for name, _ in slow.ranking], text
-        assert [c for _, c in fast.ranking] == pytest.approx([c for _, c in slow.ranking], abs=1e-5), text
+LANGUAGES = load_nlu_settings(CONFIG).languages       # every model the bot loads
+
+
+def _same_predictions(fast: RasaParser, slow: RasaParser, texts: list[str]) -> None:
+    for text in texts:
+        a, b = fast.parse(text), slow.parse(text)
+        assert (a.intent, a.entities) == (b.intent, b.entities), text
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-5), text
+        assert [name for name, _ in a.ranking] == [name for name, _ in b.ranking], text
+        assert [c for _, c in a.ranking] == pytest.approx([c for _, c in b.ranking], abs=1e-5), text
+
+
+def test_every_trained_language_is_compared():
+    assert len(LANGUAGES) >= 6 and "en" in LANGUAGES
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_fast_load_predicts_exactly_like_agent_load(nlu_settings, language) -> None:
+    """Each language's model, loaded both ways, on its own held-out sentences (and, for English,
+    a few hand-picked ones)."""
+    from rasa.core.agent import Agent
+
+    one = for_language(nlu_settings, language)
+    path = train(one)                          # cached: `make test` trained every language first
+    held_out = [example.text for example in load_examples(one.test_data)]
+    assert len(held_out) > 100, language
+    fast = RasaParser.load(path, one.confidence_threshold)
+    with _quietly():
+        slow = RasaParser(Agent.load(str(path)), one.confidence_threshold, fast.vocabulary)
+    try:
+        _same_predictions(fast, slow, (TEXTS if language == "en" else []) + held_out)
+    finally:
+        fast.close()
+        slow.close()
 
 
 def _optimizer_values(parser: RasaParser) -> int:

@@ -4,6 +4,7 @@ concurrently (bounded) and never two at once to one address."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import Counter, defaultdict
 from datetime import timedelta
@@ -224,3 +225,23 @@ async def test_live_sends_of_a_burst_start_apart_so_a_kill_finds_at_most_one_jus
     # (a few ms). The spread, not each gap, is asserted: a task that a loaded machine starts a
     # little late shortens one gap without the dispatcher having started it early.
     assert starts[-1] - starts[0] >= 0.045, starts
+
+
+async def test_the_shipped_limits_keep_eight_sends_in_flight_per_channel():
+    """The shipped bound: 8 platform calls at once per channel (what the crash drill's duplicates
+    and the throughput figures are measured with). The rates are opened wide here so only the
+    in-flight bound is left to hold the sends back."""
+    shipped = default_limits(make_settings())
+    customer_channels = [name for name in shipped if name != "support"]
+    assert customer_channels
+    for name in customer_channels:
+        assert shipped[name].in_flight == 8, name
+        wide = dataclasses.replace(shipped[name], per_address=1000.0, per_channel=1000.0, burst=1000,
+                                   reply_burst=1000)
+        channel = SlowChannel()
+        store, clock, _, dispatcher = world(wide, channel)
+        for chat in range(40):
+            queue(store, clock, str(chat), [f"to {chat}"], reply=True)
+        await dispatcher.run_once()
+        assert len(channel.delivered) == 40
+        assert channel.peak == 8, name                   # reached, never passed

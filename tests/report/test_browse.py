@@ -22,11 +22,21 @@ from tests.support.harness import CONFIG, ROOT
 
 @pytest.fixture(scope="module")
 def browse(tmp_path_factory):
+    yield from _browse(tmp_path_factory, "--personal")
+
+
+@pytest.fixture(scope="module")
+def browse_figures_only(tmp_path_factory):
+    yield from _browse(tmp_path_factory)
+
+
+def _browse(tmp_path_factory, *flags: str):
     path = tmp_path_factory.mktemp("browse") / "shop.db"
     write_shop(path)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     env = {**os.environ, "AFTERCARE_DB": str(path), "PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1,localhost"}
-    process = subprocess.Popen([str(Path(sys.executable).parent / "aftercare"), "--config", str(CONFIG), "browse", "--port", "0"],
+    process = subprocess.Popen([str(Path(sys.executable).parent / "aftercare"), "--config", str(CONFIG), "browse",
+                                "--port", "0", *flags],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     try:
         line = process.stdout.readline()
@@ -101,4 +111,27 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path):
         result = CliRunner().invoke(main, ["--config", str(CONFIG), "browse", "--port", str(port)],
                                     env={"AFTERCARE_DB": str(path)})
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert result.output.strip() == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+# ---- issue #24, finding 7: DNS rebinding and arbitrary SQL -----------------------------------
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8001", "127.0.0.1.evil.example", "10.0.0.1"])
+def test_a_request_for_another_host_name_gets_nothing(browse, host):
+    client, _ = browse
+    for path in ("/shop/customers.json", "/shop.json?sql=select+*+from+customers", "/"):
+        response = client.get(path, headers={"Host": host})
+        assert response.status_code == 421, (path, response.status_code)
+        assert "@" not in response.text
+    assert client.get("/shop/customers.json", headers={"Host": "localhost:1234"}).status_code == 200
+
+
+def test_without_personal_only_the_figures_are_there(browse_figures_only):
+    client, _ = browse_figures_only
+    for table in ("customers", "identities", "messages", "responses", "escalations", "outbox"):
+        assert client.get(f"/shop/{table}.json").status_code == 403, table
+    assert client.get("/shop.json", params={"sql": "select email from customers"}).status_code == 403
+    assert client.get("/shop/open_cases.json").status_code == 403
+    assert client.get("/shop/customer_history.json", params={"ref": "C-LENA"}).status_code == 403
+    assert rows(client, "skus_by_csat")                             # figures still answer
+    assert client.get("/shop/line_items.json").status_code == 200

@@ -1,10 +1,12 @@
-"""`aftercare report --html FILE` opened in headless Chromium with the network off: every chart
-drawn by the inlined Plotly, no console error, nothing fetched, and the page's numbers are the
-report's."""
+"""`aftercare report --html FILE` opened in headless Chromium (never skipped: a missing browser
+fails) with the network off: every chart drawn with data points by the inlined Plotly, no console
+error, nothing fetched, every number on the page equal to `--json`'s, nothing wider than a 1280 px
+window; screenshots of the overall, `--by sku` and `--compare` pages land in build/report-screenshots/."""
 from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,9 +17,14 @@ from bot.store.reporting import Period, Reporting
 from bot.store.store import Store
 from tests.store.shop_fixture import Shop, at, write_shop
 from tests.support.browser import visit
-from tests.support.harness import CONFIG
+from tests.report.busy_shop import write_busy_shop
+from tests.support.harness import CONFIG, ROOT
 
 WEEK = Period(date(2026, 11, 2), date(2026, 11, 8))
+
+
+SCREENSHOTS = ROOT / "build" / "report-screenshots"      # `make test` leaves the pictures here to look at
+VIEWS = {"overall": (), "by-sku": ("--by", "sku"), "compare": ("--compare",)}
 
 
 @pytest.fixture(scope="module")
@@ -27,28 +34,92 @@ def shop_db(tmp_path_factory):
     return path
 
 
-def test_the_page_is_self_contained_and_draws_every_chart_offline(shop_db, tmp_path):
-    page = tmp_path / "report.html"
-    result = CliRunner().invoke(main, ["--config", str(CONFIG), "report", "--since", "2026-10-26", "--until",
-                                       "2026-11-08", "--html", str(page)],
-                                env={"AFTERCARE_DB": str(shop_db)}, catch_exceptions=False)
+@pytest.fixture(scope="module")
+def busy_db(tmp_path_factory):
+    return write_busy_shop(tmp_path_factory.mktemp("busy") / "busy.db")
+
+
+def cli(db: Path, *args: str) -> str:
+    result = CliRunner().invoke(main, ["--config", str(CONFIG), "report", *args], env={"AFTERCARE_DB": str(db)},
+                                catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    return result.output
+
+
+def as_shown(value, kind: str) -> str:
+    """How a reader should see a JSON value (written here apart from the page's own formatting)."""
+    if value is None:
+        return "—"
+    if kind == "pct":
+        return f"{round(100 * value)}%"
+    if kind == "min":
+        return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
+    return f"{value:g}"
+
+
+def resolve(data, path: str):
+    for part in path.split("/"):
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    return data
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_each_view_draws_every_chart_shows_the_json_and_fits_1280_px(busy_db, tmp_path, view):
+    args = ("--since", "2026-11-02", "--until", "2026-11-08", *VIEWS[view])
+    page = tmp_path / f"{view}.html"
+    cli(busy_db, *args, "--html", str(page))
+    data = json.loads(cli(busy_db, *args, "--json"))
     source = page.read_text(encoding="utf-8")
     assert "<script src" not in source.lower() and "plotly.js v" in source.lower()    # Plotly inlined
-    seen = visit(page, CHART_IDS)
-    assert seen.console_errors == [] and seen.page_errors == []
-    assert seen.requests_off_disk == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / f"report-{view}.png"
+    seen = visit(page, CHART_IDS, screenshot=shot, width=1280)
+    assert shot.stat().st_size > 50_000
+    assert seen.console_errors == [] and seen.page_errors == [] and seen.requests_off_disk == []
     assert set(seen.charts) == set(CHART_IDS)
     for chart_id, chart in seen.charts.items():
-        assert chart["traces"] >= 1 and chart["marks"] >= 1, chart_id
+        assert chart["points"] >= 1 and chart["marks"] >= 1, chart_id           # data points, drawn
         assert chart["width"] > 300 and chart["height"] > 200, chart_id
-    assert seen.charts["chart-weekly"]["traces"] == 4          # CSAT, NPS and the answers behind each
-    assert seen.charts["chart-themes"]["traces"] == 2          # damaged, defective
-    assert "first reply after a median 20 min" in seen.charts["chart-funnel"]["title"]
-    # the at-risk table and the customers' words, but never the forgotten customer's
-    assert "refund ×1" in seen.text                               # asked for, under the SKU
-    assert "Yuki Tanaka" in seen.text and "stopped answering" in seen.text and "the sole came off" in seen.text
-    assert "FAY" not in seen.text.upper()
+    # every number on the page is the JSON's, shown as a person reads it
+    assert len(seen.figures) >= 60
+    for number in seen.figures:
+        value = resolve(data, number["path"])
+        assert json.loads(number["value"]) == value, number
+        assert number["text"] == as_shown(value, number["kind"]), number
+    traced = {n["path"] for n in seen.figures}
+    for key in ("checkins_sent", "responses", "response_rate", "csat/mean", "csat/n", "nps/score", "ces/mean",
+                "escalation_rate", "cases/opened", "cases/sla_breaches", "reviews/requested", "upsells/offered",
+                "replenishment/offered", "referrals/asked", "referrals/rate", "opt_outs", "unreachable",
+                "csat/distribution/1", "csat/distribution/5", "nps/passives"):
+        assert f"overall/{key}" in traced, key                                  # every overall figure
+    assert seen.overflowing == [] and seen.page_width <= 1280
+    if view == "by-sku":
+        assert {n["path"].split("/")[1] for n in seen.figures if n["path"].startswith("groups/")} == {
+            str(i) for i in range(len(data["groups"]))}                        # a row per product
+        assert "Noise Cancelling Headphones 700 NCH-700" in seen.text           # the name, the SKU as a hint
+    if view == "compare":
+        assert any(n["path"] == "previous/overall/csat/mean" for n in seen.figures)
+        assert "▲ +0.92 from 3.47" in seen.text                                # CSAT 4.39 against 3.47
+    sentence = next(d for d in data["drivers"])
+    assert f"would lift CSAT by {sentence['csat']['impact']:g}" in seen.text
+
+
+def test_a_mean_of_fewer_than_3_answers_is_a_gap_with_a_note(shop_db, tmp_path):
+    """The hand-computed shop: the week before has one CSAT answer, so its week has no point."""
+    page = tmp_path / "report.html"
+    cli(shop_db, "--since", "2026-11-02", "--until", "2026-11-08", "--compare", "--html", str(page))
+    seen = visit(page, CHART_IDS)
+    assert seen.console_errors == [] and seen.page_errors == []
+    weekly = seen.charts["chart-csat-weekly"]
+    assert weekly["traces"] == 1 and weekly["points"] == 1                     # 11-02 (n=5); 10-26 (n=1) a gap
+    assert "A week with fewer than 3 answers shows no mean (a gap)" in seen.text
+    assert seen.charts["chart-nps-weekly"]["points"] == 0 and "every week has fewer than 3 answers" in seen.text
+    # problem types only: the human-reason case is not a problem
+    assert seen.charts["chart-problems"]["traces"] == 2                        # damaged, defective
+    assert "Fixing damaged on Tr2-44 would lift CSAT by 0.3 (1 customer)." in seen.text
+    assert "the sole came off" in seen.text and "asked for refund ×1" in seen.text
+    assert "Yuki Tanaka" in seen.text and "stopped answering" in seen.text
+    assert "FAY" not in seen.text.upper()                                      # the forgotten customer
 
 
 def test_an_empty_period_still_renders_every_chart_saying_so(tmp_path):

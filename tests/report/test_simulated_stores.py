@@ -32,7 +32,7 @@ async def test_happy_path(tmp_path):
     assert overall["csat"] == {"n": 1, "mean": 5.0, "satisfied_pct": 1.0,
                                "distribution": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 1}}
     assert overall["reviews"] == {"requested": 1, "accepted": 1}          # pressed "Sure"
-    assert overall["upsells"]["offered"] == 1
+    assert overall["upsells"]["offered"] == 0                              # one ask per conversation: the review
     assert overall["escalation_rate"] == 0.0 and overall["cases"]["opened"] == 0
     assert overall["nps"]["score"] is None and data["at_risk"] == []
     assert [g["key"] for g in data["groups"]] == ["TR2-44"]

@@ -28,7 +28,7 @@ steps:
 
 
 def with_kind(**kind) -> dict:
-    return {"schedule": {"touchpoints": {"care_tips": kind}}}
+    return {"schedule": {"touchpoints": {"care_tips": {"expires": "7d", **kind}}}}
 
 
 def dialogs_with_tips(tmp_path: Path) -> Path:
@@ -92,7 +92,7 @@ async def test_items_each_gives_every_line_item_its_own():
 
 async def test_an_offer_kind_is_never_sent_after_a_low_score_on_the_order():
     settings = make_settings(schedule={"weekly_cap": 5, "touchpoints": {"care_tips": {
-        "flow": "replenishment", "from": "delivery", "after": "6d", "class": "offer"}}})
+        "flow": "replenishment", "from": "delivery", "after": "6d", "class": "offer", "expires": "7d"}}})
     h = Harness(settings, start=NOW)
     await h.start_checkin()
     await h.press("1")                                  # a low score on this order
@@ -109,7 +109,7 @@ def test_a_kind_whose_flow_does_not_exist_is_refused_at_start():
 def test_flows_check_names_a_kind_whose_flow_is_missing(tmp_path):
     lines = CONFIG.read_text(encoding="utf-8").splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("  touchpoints:"))
-    lines.insert(at + 1, "    care_tips: {from: delivery, after: 2d}")
+    lines.insert(at + 1, "    care_tips: {from: delivery, after: 2d, expires: 2d}")
     config = tmp_path / "config.yml"
     config.write_text("\n".join(lines) + f"\ndialogs_dir: {DIALOGS}\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["--config", str(config), "flows", "check"])

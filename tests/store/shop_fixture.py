@@ -22,8 +22,8 @@ class Shop:
         self.store = store
         self.identities: dict[int, int] = {}
 
-    def customer(self, ref: str, name: str, channel: str = "telegram") -> int:
-        customer_id = self.store.customers.upsert(ref, name, f"{ref.lower()}@example.com", "Europe/Lisbon", "en",
+    def customer(self, ref: str, name: str, channel: str = "telegram", timezone: str = "Europe/Lisbon") -> int:
+        customer_id = self.store.customers.upsert(ref, name, f"{ref.lower()}@example.com", timezone, "en",
                                                   at(1, month=1))
         self.identities[customer_id] = self.store.customers.ensure_identity(
             customer_id, channel, f"addr-{ref}", True, at(1, month=1), source="test")
@@ -40,12 +40,15 @@ class Shop:
         return order_id
 
     def touch(self, kind: str, order_id: str, sku: str, customer_id: int, when: datetime, answered: bool,
-              delivered: bool = True, slots: Optional[dict] = None) -> int:
+              delivered: bool = True, slots: Optional[dict] = None, held: tuple[str, ...] = ()) -> int:
         """A touchpoint started at `when`: its conversation, the bot's message (sent or refused) and,
-        when `answered`, the customer's reply a minute later."""
+        when `answered`, the customer's reply a minute later; `held`: the governor held it first
+        for these reasons (quiet_hours, weekly_cap), in turn."""
         identity_id = self.identities[customer_id]
         self.store.orders.set_touchpoints(order_id, sku, [{"kind": kind, "flow": kind, "due_at": iso(when)}])
         touchpoint = next(t for t in self.store.orders.touchpoints(order_id) if t.kind == kind and t.sku == sku)
+        for reason in held:
+            self.store.orders.hold_touchpoint(touchpoint.id, when, reason)
         conversation = self.store.conversations.create(customer_id, identity_id, order_id, sku, kind, "ask", when)
         self.store.orders.finish_touchpoint(touchpoint.id, "started", when, conversation)
         outbox_id = self.store.outbox.add("telegram", f"addr-{customer_id}", identity_id, conversation, "Hi!", when)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.store.check import problems
+from bot.base.events import InboundKind
 from tests.support.harness import Harness, make_settings, shipped_flows
 
 STEPS = {name: flow.steps for name, flow in shipped_flows().flows.items()}
@@ -66,3 +67,23 @@ async def test_a_duplicated_event_and_a_shared_address_are_found(h):
     found = problems(h.store)
     assert any("recorded 2 times" in line for line in found), found
     assert any("identities share telegram address" in line for line in found), found
+
+
+async def test_an_event_handled_twice_is_found(h, monkeypatch):
+    """Issue #24: processed_events' key makes a repeated row impossible there, so the check looks
+    where a second handling lands. Without the dedupe, one delivery repeated is found."""
+    h2 = Harness(make_settings(schedule={"weekly_cap": 5}))
+    await h2.start_checkin()
+    event = h2.event(InboundKind.TEXT, text="the zip broke")
+    assert await h2.deliver(event)
+    assert await h2.deliver(event) is False                     # deduplicated: nothing to find
+    assert problems(h2.store, STEPS) == []
+    monkeypatch.setattr(h2.store.events, "first_time", lambda *args: True)     # the dedupe removed
+    await h2.deliver(event)
+    found = problems(h2.store, STEPS)
+    assert any(f"event telegram/{event.event_id} was handled 2 times" in line for line in found), found
+
+
+async def test_a_customer_message_with_no_processed_event_is_found(h):
+    h.store.db.execute("delete from processed_events where rowid = (select min(rowid) from processed_events)")
+    assert any("is not in processed_events" in line for line in problems(h.store, STEPS))

@@ -14,12 +14,12 @@ CHROMIUM = os.environ.get("AFTERCARE_CHROMIUM") or shutil.which("chromium") or s
 
 
 def need_chromium() -> str:
-    """The browser's path; in CI a missing browser fails (.ci/run installs it), elsewhere it skips."""
+    """The browser's path. A missing browser fails the test, in CI and on a developer's machine
+    alike (the page is never left unchecked): `.ci/run` installs it, elsewhere apt-get does."""
     if CHROMIUM:
         return CHROMIUM
-    if os.environ.get("CI"):
-        pytest.fail("chromium is not installed: .ci/run installs it with apt-get (Debian package `chromium`)")
-    pytest.skip("chromium is not installed (apt-get install chromium)")
+    pytest.fail("chromium is not installed, so the report page cannot be checked: "
+                "apt-get install chromium (Debian's package; .ci/run installs it when missing)")
 
 
 @dataclass
@@ -29,10 +29,13 @@ class PageVisit:
     requests_off_disk: list[str] = field(default_factory=list)
     charts: dict[str, dict] = field(default_factory=dict)
     text: str = ""
+    figures: list[dict] = field(default_factory=list)      # every number tagged with its place in the JSON
+    overflowing: list[str] = field(default_factory=list)    # elements reaching past the viewport's right edge
+    page_width: int = 0                                     # the document's scroll width
 
 
 def visit(page_file: Path, chart_ids: tuple[str, ...], screenshot: Optional[Path] = None,
-          width: int = 1200) -> PageVisit:
+          width: int = 1280) -> PageVisit:
     """Open `page_file` offline; for each chart id: whether Plotly drew it, its traces and its size."""
     from playwright.sync_api import sync_playwright
 
@@ -63,9 +66,20 @@ def visit(page_file: Path, chart_ids: tuple[str, ...], screenshot: Optional[Path
                     const box = svg.getBoundingClientRect();
                     return {traces: (el._fullData || []).length, width: box.width, height: box.height,
                             title: (el.querySelector('.gtitle') || {}).textContent || '',
-                            marks: el.querySelectorAll('.trace path, .trace .point, .funnel path, .bars path').length};
+                            marks: el.querySelectorAll('.trace path, .trace .point, .funnel path, .bars path').length,
+                            points: (el._fullData || []).reduce((n, t) => n + (t.visible === false ? 0 :
+                                (t.type === 'funnel' || t.orientation === 'h' ? (t.x || []) : (t.y || []))
+                                .filter(v => v !== null && v !== undefined).length), 0),
+                            notes: Array.from(el.querySelectorAll('.annotation-text')).map(a => a.textContent)};
                 }""", chart_id)
             out.text = page.inner_text("body")
+            out.figures = page.evaluate("""() => Array.from(document.querySelectorAll('[data-json]')).map(e => (
+                {path: e.dataset.json, kind: e.dataset.kind, value: e.dataset.value, text: e.textContent}))""")
+            out.page_width = page.evaluate("() => document.documentElement.scrollWidth")
+            out.overflowing = page.evaluate("""width => Array.from(document.querySelectorAll('body *'))
+                .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > width + 0.5; })
+                .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '.' + e.className
+                          + ' right=' + Math.round(e.getBoundingClientRect().right))""", width)
             if screenshot:
                 page.screenshot(path=str(screenshot), full_page=True)
         finally:

@@ -113,7 +113,7 @@ class Harness:
     """The real core with fakes at its edges; `await h.pump()` lets the bot finish talking."""
 
     def __init__(self, settings: Optional[Settings] = None, parser: Any = None, start: datetime = T0,
-                 limits: Optional[dict] = None, flows=None, desk: Optional[MemoryDesk] = None) -> None:
+                 limits: Optional[dict] = None, flows=None, desk: Optional[MemoryDesk] = None, effects=None) -> None:
         self.settings = settings or make_settings()
         self.clock = SimClock(start)
         self.store = Store.memory()
@@ -122,7 +122,8 @@ class Harness:
         self.parser = parser if parser is not None else RecordingParser()
         self.core: Core = build_core(self.settings, self.store, self.parser, self.clock,
                                      {"telegram": self.channel}, desk=self.desk,
-                                     flows=flows or shipped_flows(), limits=limits if limits is not None else {})
+                                     flows=flows or shipped_flows(), limits=limits if limits is not None else {},
+                                     effects=effects)
         self._events = itertools.count(1)
         self._agent_events = itertools.count(1)
 

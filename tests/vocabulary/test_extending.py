@@ -4,6 +4,7 @@ vocabulary."""
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 import textwrap
 from pathlib import Path
 
@@ -11,8 +12,8 @@ import pytest
 
 from bot.engine.builtins import default_vocabulary
 from bot.engine.flows import FlowError, load_flows
-from bot.engine.vocabulary import (Action, Arg, Condition, Effect, Guard, Turn, Variable, Vocabulary,
-                                   VocabularyError)
+from bot.conversation.effects import Effect, default_effects
+from bot.engine.vocabulary import Action, Arg, Condition, Guard, Turn, Variable, Vocabulary, VocabularyError
 from tests.engine.helpers import Talk, texts
 from tests.support.harness import DIALOGS, Harness
 
@@ -26,9 +27,11 @@ def dialogs_with(tmp_path: Path, thank_you: str) -> Path:
 
 
 async def thank_you_texts(folder: Path, vocabulary: Vocabulary) -> tuple[Harness, list[str]]:
-    """Import one order through the real core and let its thank-you go out."""
-    h = Harness(flows=load_flows(folder, vocabulary))
-    h.add_order(status="placed", delivered=None)
+    """Import one order through the real core and let its thank-you go out. The engine side of an
+    action is pure; what it writes is its effect's applier, registered beside it."""
+    h = Harness(flows=load_flows(folder, vocabulary), effects=default_effects().register("give_coupon", _store_coupon))
+    # bought an hour ago: a thank-you anchored 3 days back is past its 2-day expiry (config.yml)
+    h.add_order(status="placed", delivered=None, purchased=h.clock.now() - timedelta(hours=1))
     await h.pump()
     return h, h.texts()
 
@@ -47,8 +50,7 @@ def _store_coupon(effect: Effect) -> None:
 
 GIVE_COUPON = Action("give_coupon", "give the customer a discount code", _give_coupon,
                      args=(Arg("code", "the code", required=True,
-                               check=lambda v: None if str(v).isupper() else "a code is upper case"),),
-                     apply=_store_coupon)
+                               check=lambda v: None if str(v).isupper() else "a code is upper case"),))
 
 COUPON_FLOW = """\
     flow: thank_you
@@ -108,7 +110,7 @@ GUARDED_FLOW = """\
 async def test_a_registered_guard_decides_the_path(tmp_path, category, expected):
     vocabulary = default_vocabulary().register(SHOE_LOVER)
     h = Harness(flows=load_flows(dialogs_with(tmp_path, GUARDED_FLOW), vocabulary))
-    h.add_order(status="placed", delivered=None, category=category)
+    h.add_order(status="placed", delivered=None, category=category, purchased=h.clock.now() - timedelta(hours=1))
     await h.pump()
     assert h.texts() == [expected]
 

@@ -22,7 +22,7 @@ from tests.support.table_parser import TableParser
 
 FIXTURES = ROOT / "tests" / "fixtures" / "shopify"
 SHOPIFY_SECRET = "shpss_test_secret"
-ORDERS_SECRET = "our-own-secret"
+ORDERS_SECRET = "our-own-orders-secret"
 ORDER = "820982911946154508"
 NOW = datetime(2022, 1, 3, 12, 0, tzinfo=timezone.utc)
 
@@ -154,7 +154,9 @@ async def test_cancellation_cancels_pending_touchpoints(server):
     status, _ = await server.shopify("orders/cancelled", fixture("orders_cancelled"))
     assert status == 200
     assert server.store.orders.get(ORDER).status == "cancelled"
-    assert {t.status for t in server.touchpoints().values()} == {"cancelled"}
+    # what was pending is cancelled; what was already past its expiry at import stays dropped
+    statuses = {t.status for t in server.touchpoints().values()}
+    assert "cancelled" in statuses and statuses <= {"cancelled", "expired"}
 
 
 async def test_a_repeated_delivery_changes_nothing(server):
@@ -163,12 +165,11 @@ async def test_a_repeated_delivery_changes_nothing(server):
     status, answer = await server.shopify("orders/create", fixture("orders_create"), webhook_id="same")
     assert (status, answer) == (200, {"ok": True, "duplicate": True})
     assert server.snapshot() == before
-    # the same payload under a new delivery id: the upsert itself changes nothing either
+    # the same payload under a new (unsigned) delivery id is the same delivery: the HMAC covers
+    # the payload's id and updated_at, not X-Shopify-Webhook-Id
     status, answer = await server.shopify("orders/create", fixture("orders_create"))
-    assert answer["unchanged"] == 1
-    after = server.snapshot()
-    assert {k: v for k, v in after.items() if k != "processed_events"} == \
-           {k: v for k, v in before.items() if k != "processed_events"}
+    assert (status, answer) == (200, {"ok": True, "duplicate": True})
+    assert server.snapshot() == before
 
 
 @pytest.mark.parametrize("how", ["wrong secret", "tampered body", "no header"])
@@ -197,11 +198,11 @@ async def test_unknown_topic_is_acknowledged_and_ignored(server):
     (b"{not json", "body", "invalid JSON"),
     (b"[1, 2]", "body", "expected a JSON object"),
     (None, "customer", "no customer id and no email"),
-    (b'{"id": 5, "created_at": "2022-01-01T00:00:00Z", "customer": {"id": 1}, "line_items": []}',
+    (b'{"id": 5, "updated_at": "2022-01-01T00:00:00Z", "created_at": "2022-01-01T00:00:00Z", "customer": {"id": 1}, "line_items": []}',
      "line_items", "no line items"),
-    (b'{"id": 5, "created_at": "yesterday", "customer": {"id": 1}, "line_items": [{"title": "X", "sku": "X", '
+    (b'{"id": 5, "updated_at": "2022-01-01T00:00:00Z", "created_at": "yesterday", "customer": {"id": 1}, "line_items": [{"title": "X", "sku": "X", '
      b'"quantity": 1}]}', "line_items[0]", 'purchased_at: "yesterday" is not a date'),
-    (b'{"id": 5, "created_at": "2022-01-01T00:00:00Z", "customer": {"id": 1}, "line_items": [{"title": "X", '
+    (b'{"id": 5, "updated_at": "2022-01-01T00:00:00Z", "created_at": "2022-01-01T00:00:00Z", "customer": {"id": 1}, "line_items": [{"title": "X", '
      b'"sku": "X", "quantity": "two"}]}', "line_items[0].quantity", "is not a whole number"),
 ])
 async def test_unmappable_shopify_payloads_get_422_naming_field_and_reason(server, body, field, reason, caplog):
@@ -255,7 +256,8 @@ async def test_own_signed_order_is_imported_like_a_file(server):
     assert kinds["delay_notice"][1] == "cancelled"
 
     status, answer = await server.orders(own_order(status="cancelled"), at=int(NOW.timestamp()) + 2)
-    assert {t.status for t in server.store.orders.touchpoints("W-1")} == {"cancelled"}
+    statuses = {t.status for t in server.store.orders.touchpoints("W-1")}
+    assert "cancelled" in statuses and statuses <= {"cancelled", "expired"}      # expired: past it at import
 
 
 @pytest.mark.parametrize("how", ["stale", "future", "wrong secret", "garbled"])

@@ -95,6 +95,19 @@ class DeskClient(Protocol):
     async def act(self, kind: AgentActionKind, card_ts: str, number: str, text: str = "") -> int:
         """Press a card's button or answer in its thread; returns the post's position."""
         ...
+    async def desk_move(self, move: str, card_ts: str, number: str, *, text: str = "", value: str = "",
+                        agent: str = "") -> None:
+        """Any desk move as a person makes it (scenario.AGENT_MOVES: a click, a modal filled in
+        and sent, a people picker, a thread reply), by `agent` (a user id; the first agent's
+        by default). `value`: the snooze, the saved reply's id, the user id to hand to;
+        a saved reply's `text` is the agent's edit, where "{saved}" is the text as filled in."""
+        ...
+    def agent_ids(self) -> tuple[str, str]:
+        """The first and the second agent of the support channel."""
+        ...
+    def told(self, agent: str) -> list[str]:
+        """The lines only `agent` was shown (refusals, history), oldest first."""
+        ...
     def posts(self) -> list[dict]:
         """Every bot post in the support channel and its threads, as posted."""
         ...

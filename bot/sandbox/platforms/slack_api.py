@@ -22,11 +22,11 @@ from bot.sandbox.platforms.slack_delivery import (
     json_body,
 )
 from bot.sandbox.platforms.slack_state import (
-    Channel, ChannelRateLimiter, Clock, Ephemeral, Ids, Message, TsSource, User,
+    Channel, ChannelRateLimiter, Clock, Ephemeral, Ids, Message, TsSource, User, View,
 )
 from bot.sandbox.platforms.slack_web import ApiError, RateLimited, Workspace
 
-__all__ = ["SlackSandbox", "Signing", "Delivered", "Message", "Ephemeral"]
+__all__ = ["SlackSandbox", "Signing", "Delivered", "Message", "Ephemeral", "View"]
 
 LOOPBACK = "127.0.0.1"
 
@@ -53,6 +53,7 @@ class SlackSandbox:
         self._ids = Ids()
         self.workspace = Workspace(limiter=ChannelRateLimiter(rate, burst, clock), ts=TsSource(wall),
                                    ids=self._ids, on_bot_post=self._bot_posted)
+        self.workspace.wall = wall
         self._deliverer = Deliverer(signing_secret, wall)
         self._runner: Optional[web.AppRunner] = None
         self._port = 0
@@ -219,9 +220,134 @@ class SlackSandbox:
             "value": button.get("value", value or ""), "type": "button",
             "action_ts": ws.ts.next(),
         }
+        return await self._block_action(user, ch, msg, action, signing=signing, retries=retries)
+
+    async def user_selects_user(self, user_id: str, channel: str, message_ts: str, action_id: str,
+                                selected_user: str, *, signing: Signing = Signing.VALID) -> Delivered:
+        """A person picks someone in a people picker (users_select) on a message."""
+        ws = self.workspace
+        ch = ws.channel(channel)
+        msg = ws.find_message(ch.id, message_ts)
+        found = _find_button(msg.blocks, action_id, None)
+        if found is None or found[1].get("type") != "users_select":
+            raise LookupError(f"no people picker {action_id!r} on message {message_ts}")
+        ws.user(selected_user)
+        action = {"action_id": action_id, "block_id": found[0], "type": "users_select",
+                  "selected_user": selected_user, "action_ts": ws.ts.next()}
+        return await self._block_action(ws.user(user_id), ch, msg, action, signing=signing, retries=0)
+
+    async def user_shortcut(self, user_id: str, channel: str, message_ts: str, callback_id: str, *,
+                            signing: Signing = Signing.VALID) -> Delivered:
+        """A person runs a message shortcut (the "..." menu of a message): `message_action`."""
+        ws = self.workspace
+        ch = ws.channel(channel)
+        msg = ws.find_message(ch.id, message_ts)
+        user = ws.user(user_id)
+        trigger = self._trigger(user.id)
+        payload = {
+            "type": "message_action", "token": "sandbox-verification-token", "action_ts": ws.ts.next(),
+            "team": {"id": ws.team_id, "domain": "sandbox"}, "user": self._user_api(user),
+            "channel": {"id": ch.id, "name": ch.name}, "callback_id": callback_id, "trigger_id": trigger,
+            "message_ts": msg.ts, "message": msg.as_api(),
+            "response_url": f"http://{LOOPBACK}:{self._port}/actions/{trigger}",
+        }
+        statuses, body = await self._deliverer.post(
+            self._url(), form_payload_body(payload), "application/x-www-form-urlencoded", signing=signing)
+        return Delivered(statuses[0], statuses, body, trigger, message_ts)
+
+    def views_of(self, user_id: str, open_only: bool = True) -> list[View]:
+        """The modals opened for `user_id`, oldest first (open ones only by default)."""
+        return [v for v in self.workspace.views.values() if v.user == user_id and not (open_only and v.closed)]
+
+    async def user_picks_in_view(self, user_id: str, view_id: str, action_id: str, value: str, *,
+                                 signing: Signing = Signing.VALID) -> Delivered:
+        """A person picks an option of a select inside an open modal (dispatch_action)."""
+        ws = self.workspace
+        view = self._open_view(user_id, view_id)
+        block = _input_block(view.body, action_id)
+        option = next((o for o in block["element"].get("options") or [] if o.get("value") == value), None)
+        if option is None:
+            raise LookupError(f"no option {value!r} in {action_id!r} of view {view_id}")
+        element = {"type": "static_select", "selected_option": option}
+        view.values.setdefault(block["block_id"], {})[action_id] = element
+        action = {"action_id": action_id, "block_id": block["block_id"], "type": "static_select",
+                  "selected_option": option, "action_ts": ws.ts.next()}
+        payload = {
+            "type": "block_actions", "user": self._user_api(ws.user(user_id)), "api_app_id": ws.app_id,
+            "token": "sandbox-verification-token", "container": {"type": "view", "view_id": view.id},
+            "trigger_id": self._trigger(user_id), "team": {"id": ws.team_id, "domain": "sandbox"},
+            "view": view.as_api(ws.team_id), "actions": [action],
+        }
+        statuses, body = await self._deliverer.post(
+            self._url(), form_payload_body(payload), "application/x-www-form-urlencoded", signing=signing)
+        return Delivered(statuses[0], statuses, body, view.id)
+
+    def type_in_view(self, user_id: str, view_id: str, action_id: str, text: str) -> None:
+        """A person types into (or replaces the text of) a text input of an open modal."""
+        view = self._open_view(user_id, view_id)
+        block = _input_block(view.body, action_id)
+        view.values.setdefault(block["block_id"], {})[action_id] = {"type": "plain_text_input", "value": text}
+
+    def pick_in_view(self, user_id: str, view_id: str, action_id: str, value: str) -> None:
+        """A person picks an option of a select that does not dispatch (read at submission)."""
+        view = self._open_view(user_id, view_id)
+        block = _input_block(view.body, action_id)
+        option = next((o for o in block["element"].get("options") or [] if o.get("value") == value), None)
+        if option is None:
+            raise LookupError(f"no option {value!r} in {action_id!r} of view {view_id}")
+        view.values.setdefault(block["block_id"], {})[action_id] = {"type": "static_select",
+                                                                     "selected_option": option}
+
+    async def user_submits_view(self, user_id: str, view_id: str, *,
+                                signing: Signing = Signing.VALID) -> Delivered:
+        """A person presses the modal's submit button: `view_submission` with what they
+        entered; inputs they left untouched carry their initial values, as in Slack."""
+        ws = self.workspace
+        view = self._open_view(user_id, view_id)
+        for block in view.body.get("blocks") or []:
+            if block.get("type") != "input":
+                continue
+            element = block["element"]
+            entered = view.values.setdefault(block["block_id"], {})
+            if element["action_id"] in entered:
+                continue
+            if element["type"] == "plain_text_input":
+                entered[element["action_id"]] = {"type": "plain_text_input", "value": element.get("initial_value")}
+            elif element["type"] == "static_select":
+                entered[element["action_id"]] = {"type": "static_select",
+                                                 "selected_option": element.get("initial_option")}
+        payload = {
+            "type": "view_submission", "team": {"id": ws.team_id, "domain": "sandbox"},
+            "user": self._user_api(ws.user(user_id)), "api_app_id": ws.app_id,
+            "token": "sandbox-verification-token", "trigger_id": self._trigger(user_id),
+            "view": view.as_api(ws.team_id), "response_urls": [],
+        }
+        statuses, body = await self._deliverer.post(
+            self._url(), form_payload_body(payload), "application/x-www-form-urlencoded", signing=signing)
+        if statuses[0] == 200 and '"errors"' not in body:
+            view.closed = True
+        return Delivered(statuses[0], statuses, body, view.id)
+
+    def _open_view(self, user_id: str, view_id: str) -> View:
+        view = self.workspace.views.get(view_id)
+        if view is None or view.closed or view.user != user_id:
+            raise LookupError(f"no open view {view_id} of {user_id}")
+        return view
+
+    def _trigger(self, user_id: str) -> str:
         trigger = f"{next(self._triggers)}.{uuid.uuid4().hex[:12]}"
+        self.workspace.triggers[trigger] = (user_id, self._wall())
+        return trigger
+
+    def _user_api(self, user: User) -> dict:
+        return {"id": user.id, "username": user.name, "name": user.name, "team_id": self.workspace.team_id}
+
+    async def _block_action(self, user: User, ch: Channel, msg: Message, action: dict, *,
+                            signing: Signing, retries: int) -> Delivered:
+        ws = self.workspace
+        trigger = self._trigger(user.id)
         payload = block_actions_payload(
-            user={"id": user.id, "username": user.name, "name": user.name, "team_id": ws.team_id},
+            user=self._user_api(user),
             team_id=ws.team_id, app_id=ws.app_id,
             channel={"id": ch.id, "name": ch.name}, message=msg.as_api(), action=action,
             trigger_id=trigger,
@@ -230,7 +356,7 @@ class SlackSandbox:
         statuses, body = await self._deliverer.post(
             self._url(), form_payload_body(payload), "application/x-www-form-urlencoded",
             signing=signing, retries=retries)
-        return Delivered(statuses[0], statuses, body, trigger, message_ts)
+        return Delivered(statuses[0], statuses, body, trigger, msg.ts)
 
     async def deliver_event(self, event: dict, *, signing: Signing = Signing.VALID,
                             retries: int = 0, event_id: Optional[str] = None) -> Delivered:
@@ -374,3 +500,10 @@ def _find_button(blocks: list, action_id: str, value: Optional[str]) -> Optional
                     and (value is None or el.get("value") == value)):
                 return str(block.get("block_id") or ""), el
     return None
+
+
+def _input_block(view: dict, action_id: str) -> dict:
+    for block in view.get("blocks") or []:
+        if block.get("type") == "input" and (block.get("element") or {}).get("action_id") == action_id:
+            return block
+    raise LookupError(f"no input {action_id!r} in the view")

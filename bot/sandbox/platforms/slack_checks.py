@@ -37,6 +37,55 @@ def block_errors(blocks: Any) -> list[str]:
     return errors
 
 
+MAX_VIEW_TITLE = 24
+MAX_VIEW_BLOCKS = 100
+MAX_METADATA = 3_000
+
+
+def view_errors(view: dict) -> list[str]:
+    """The limits a modal breaks (views.open / views.update answer `invalid_arguments`)."""
+    errors: list[str] = []
+    for key in ("title", "submit", "close"):
+        obj = view.get(key)
+        if obj is None and key != "title":
+            continue
+        for path, msg in _text_object(obj, MAX_VIEW_TITLE, f"/{key}", plain_only=True):
+            errors.append(f"{msg} [json-pointer:/view{path}]")
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or len(blocks) > MAX_VIEW_BLOCKS:
+        errors.append(f"must provide 0 to {MAX_VIEW_BLOCKS} blocks [json-pointer:/view/blocks]")
+        return errors
+    ids = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("block_id")]
+    if len(ids) != len(set(ids)):
+        errors.append("block_id must be unique [json-pointer:/view/blocks]")
+    for i, block in enumerate(blocks):
+        errors.extend(f"{msg} [json-pointer:/view/blocks/{i}{path}]" for path, msg in _one_block(block))
+        if isinstance(block, dict) and block.get("type") == "input":
+            errors.extend(f"{msg} [json-pointer:/view/blocks/{i}{path}]" for path, msg in _input(block))
+    if len(str(view.get("private_metadata") or "")) > MAX_METADATA:
+        errors.append(f"must be less than {MAX_METADATA + 1} characters [json-pointer:/view/private_metadata]")
+    return errors
+
+
+def _input(block: dict) -> Iterable[tuple[str, str]]:
+    yield from _text_object(block.get("label"), 2_000, "/label", plain_only=True)
+    element = block.get("element")
+    if not isinstance(element, dict) or element.get("type") not in (
+            "plain_text_input", "static_select", "users_select", "datepicker", "timepicker"):
+        yield "/element", "must be an input element"
+        return
+    if element.get("type") == "static_select":
+        options = element.get("options") or []
+        if not 1 <= len(options) <= 100:
+            yield "/element/options", "must provide 1 to 100 items"
+        if "initial_option" in element and element["initial_option"] not in options:
+            yield "/element/initial_option", "must be one of the options"
+    if element.get("type") == "plain_text_input":
+        initial = element.get("initial_value")
+        if initial is not None and len(str(initial)) > int(element.get("max_length") or 3000):
+            yield "/element/initial_value", "must be no longer than max_length"
+
+
 def _one_block(block: Any) -> Iterable[tuple[str, str]]:
     if not isinstance(block, dict) or "type" not in block:
         yield "", "missing required field: type"

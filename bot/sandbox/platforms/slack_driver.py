@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from bot.base.agent_events import AgentActionHandler, AgentActionKind
 from bot.channels.base import Channel, EventHandler, SupportDesk
-from bot.channels.slack_blocks import CHOICE_PREFIX, CLAIM_ACTION, RESOLVE_ACTION
+from bot.channels.slack_blocks import (
+    ASSIGN_ACTION, CHOICE_PREFIX, CLAIM_ACTION, GOODWILL_ACTION, HISTORY_ACTION, NOTE_ACTION, RELEASE_ACTION,
+    RESOLVE_ACTION, SAVED_REPLY_ACTION, SNOOZE_ACTION,
+)
 from bot.config.settings import Settings
 from bot.orders.files import OrderRow
 from bot.sandbox.platforms.base import CaseCard, DeskClient, DeskPost, Platform, PlatformCustomer, Seconds, Seen, Side
@@ -37,10 +40,11 @@ class SlackRunning:
         server = SlackSandbox(clock=seconds)
         await server.start()
         agent_id = server.add_user("support-agent", "agent@shop.example")
-        support = server.add_channel(settings.escalation.support_channel.lstrip("#"), members=[agent_id])
+        second = server.add_user("second-agent", "agent2@shop.example")
+        support = server.add_channel(settings.escalation.support_channel.lstrip("#"), members=[agent_id, second])
         adapter = SlackChannel(bot_token=server.token, signing_secret=server.signing_secret,
                                base_url=server.base_url, support_channels=[support], clock=seconds)
-        return cls(server, adapter, SlackDeskClient(server, adapter, support, agent_id))
+        return cls(server, adapter, SlackDeskClient(server, adapter, support, agent_id, second))
 
     @property
     def url(self) -> str:
@@ -132,9 +136,52 @@ class SlackDeskClient:
     """The agent in the loopback support channel: reads the case cards, presses their buttons,
     answers in their threads."""
 
-    def __init__(self, api: SlackSandbox, adapter: SlackChannel, channel_id: str, agent_id: str) -> None:
+    def __init__(self, api: SlackSandbox, adapter: SlackChannel, channel_id: str, agent_id: str,
+                 second_agent_id: str = "") -> None:
         self.api, self.adapter = api, adapter
         self.channel_id, self.agent_id = channel_id, agent_id
+        self.second_agent_id = second_agent_id or agent_id
+
+    def agent_ids(self) -> tuple[str, str]:
+        return self.agent_id, self.second_agent_id
+
+    def told(self, agent: str) -> list[str]:
+        return [e.text for e in self.api.ephemerals if e.user == agent]
+
+    async def desk_move(self, move: str, card_ts: str, number: str, *, text: str = "", value: str = "",
+                        agent: str = "") -> None:
+        api, who = self.api, agent or self.agent_id
+        buttons = {"claim": CLAIM_ACTION, "resolve": RESOLVE_ACTION, "release": RELEASE_ACTION,
+                   "history": HISTORY_ACTION, "goodwill": GOODWILL_ACTION}
+        if move == "reply":
+            await api.user_posts_in_thread(self.channel_id, card_ts, who, text)
+        elif move in buttons:
+            await api.user_clicks(who, self.channel_id, card_ts, buttons[move], number)
+        elif move == "assign":
+            await api.user_selects_user(who, self.channel_id, card_ts, ASSIGN_ACTION, value)
+        elif move in ("note", "snooze", "saved_reply"):
+            opens = {"note": NOTE_ACTION, "snooze": SNOOZE_ACTION, "saved_reply": SAVED_REPLY_ACTION}[move]
+            await api.user_clicks(who, self.channel_id, card_ts, opens, number)
+            await self.adapter.idle()
+            views = api.views_of(who)
+            if not views:                    # refused: the agent was told why instead
+                return
+            view = views[-1]
+            if move == "note":
+                api.type_in_view(who, view.id, "text", text)
+            elif move == "snooze":
+                api.pick_in_view(who, view.id, "choice", value)
+            else:
+                await api.user_picks_in_view(who, view.id, "reply", value)
+                await self.adapter.idle()
+                if text:          # the agent edits it: "{saved}" stands for the text as filled in
+                    filled = next((b["element"].get("initial_value", "") for b in view.body["blocks"]
+                                   if b.get("type") == "input" and b["element"]["action_id"] == "text"), "")
+                    api.type_in_view(who, view.id, "text", text.replace("{saved}", filled))
+            await api.user_submits_view(who, view.id)
+        else:
+            raise ValueError(f"unknown desk move {move!r}")
+        await self.adapter.idle()
 
     @property
     def desk(self) -> SupportDesk:

@@ -86,6 +86,26 @@ class Ephemeral:
     blocks: list = field(default_factory=list)
 
 
+@dataclass
+class View:
+    """An open modal: what the app sent (`body`), what the person entered so far (`values`:
+    block_id -> action_id -> state element), whether it was closed (submitted)."""
+
+    id: str
+    user: str
+    body: dict
+    hash: str = ""
+    values: dict = field(default_factory=dict)
+    closed: bool = False
+    updated: int = 0
+
+    def as_api(self, team_id: str) -> dict:
+        """The `view` object Slack returns and puts in payloads, with its `state`."""
+        return dict(self.body, id=self.id, team_id=team_id, hash=self.hash,
+                    state={"values": self.values}, private_metadata=self.body.get("private_metadata", ""),
+                    callback_id=self.body.get("callback_id", ""))
+
+
 class TsSource:
     """Slack message timestamps: wall-clock seconds with six decimals, strictly increasing,
     so every `ts` is unique in the workspace (Slack guarantees it per channel)."""

@@ -5,15 +5,17 @@ Each method takes the merged request parameters and returns the JSON body; a ref
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Awaitable, Callable, Optional
 
-from bot.sandbox.platforms.slack_checks import MAX_TEXT, block_errors, scan
+from bot.base.errors import AftercareError
+from bot.sandbox.platforms.slack_checks import MAX_TEXT, block_errors, scan, view_errors
 from bot.sandbox.platforms.slack_state import (
-    Channel, ChannelRateLimiter, Ephemeral, Ids, Message, TsSource, User,
+    Channel, ChannelRateLimiter, Ephemeral, Ids, Message, TsSource, User, View,
 )
 
 
-class ApiError(Exception):
+class ApiError(AftercareError):
     """An `ok: false` answer."""
 
     def __init__(self, error: str, **extra: Any) -> None:
@@ -22,7 +24,7 @@ class ApiError(Exception):
         self.extra = extra
 
 
-class RateLimited(Exception):
+class RateLimited(AftercareError):
     """An HTTP 429 answer; `retry_after` whole seconds."""
 
     def __init__(self, retry_after: int) -> None:
@@ -77,13 +79,19 @@ class Workspace:
             "auth.test": self.auth_test,
             "conversations.open": self.conversations_open,
             "conversations.members": self.conversations_members,
+            "conversations.list": self.conversations_list,
             "chat.postMessage": self.chat_post_message,
             "chat.update": self.chat_update,
             "chat.delete": self.chat_delete,
             "chat.postEphemeral": self.chat_post_ephemeral,
             "users.info": self.users_info,
             "users.lookupByEmail": self.users_lookup_by_email,
+            "views.open": self.views_open,
+            "views.update": self.views_update,
         }
+        self.views: dict[str, View] = {}
+        self.triggers: dict[str, tuple[str, float]] = {}   # trigger id -> (user, issued at, wall seconds)
+        self.wall: Callable[[], float] = time.time
 
     # ---- lookups ----------------------------------------------------------------------
 
@@ -180,6 +188,17 @@ class Workspace:
         nxt = str(start + limit) if start + limit < len(ch.members) else ""
         return {"ok": True, "members": page, "response_metadata": {"next_cursor": nxt}}
 
+    async def conversations_list(self, params: dict) -> dict:
+        """Channels (not DMs) with the bot's membership, paged like Slack's."""
+        shown = [ch for ch in self.channels.values() if not ch.is_im
+                 and (not flag(params.get("exclude_archived")) or not ch.is_archived)]
+        limit = max(1, min(int(params.get("limit") or 100), 1000))
+        start = int(params.get("cursor") or 0)
+        page = [{"id": ch.id, "name": ch.name, "is_private": ch.is_private, "is_archived": ch.is_archived,
+                 "is_member": self.bot_user_id in ch.members} for ch in shown[start:start + limit]]
+        nxt = str(start + limit) if start + limit < len(shown) else ""
+        return {"ok": True, "channels": page, "response_metadata": {"next_cursor": nxt}}
+
     async def chat_post_message(self, params: dict) -> dict:
         ch = self.channel(params.get("channel"))
         self._postable(ch)
@@ -249,3 +268,42 @@ class Workspace:
             if user.email and user.email.lower() == email and not user.deleted:
                 return {"ok": True, "user": user.as_api(self.team_id)}
         raise ApiError("users_not_found")
+
+    # ---- modals -------------------------------------------------------------------------
+
+    TRIGGER_SECONDS = 3.0           # a trigger_id opens a modal within 3 s of the click, once
+
+    async def views_open(self, params: dict) -> dict:
+        trigger = str(params.get("trigger_id") or "")
+        issued = self.triggers.pop(trigger, None)
+        if issued is None:
+            raise ApiError("invalid_trigger_id")
+        user, at = issued
+        if self.wall() - at > self.TRIGGER_SECONDS:
+            raise ApiError("expired_trigger_id")
+        view = View(self.ids.make("V"), user, self._view_body(params), hash=self.ts.next())
+        self.views[view.id] = view
+        return {"ok": True, "view": view.as_api(self.team_id)}
+
+    async def views_update(self, params: dict) -> dict:
+        view = self.views.get(str(params.get("view_id") or ""))
+        if view is None or view.closed:
+            raise ApiError("not_found")
+        if params.get("hash") and params["hash"] != view.hash:
+            raise ApiError("hash_conflict")
+        body = self._view_body(params)
+        kept = {b.get("block_id") for b in body["blocks"]}
+        view.values = {k: v for k, v in view.values.items() if k in kept}   # a new block_id drops input
+        view.body, view.hash = body, self.ts.next()
+        view.updated += 1
+        return {"ok": True, "view": view.as_api(self.team_id)}
+
+    @staticmethod
+    def _view_body(params: dict) -> dict:
+        body = json_param(params.get("view"))
+        if not isinstance(body, dict) or body.get("type") != "modal":
+            raise ApiError("invalid_arguments")
+        errors = view_errors(body)
+        if errors:
+            raise ApiError("invalid_arguments", response_metadata={"messages": errors})
+        return body

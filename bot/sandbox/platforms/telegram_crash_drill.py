@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
+from bot.base.errors import AftercareError
 from bot.config.settings import load_settings
 from bot.orders.importing import import_rows
 from bot.nlu.base import Parse
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[3]
 FIRST_CHAT = 7001
 
 
-class DrillError(RuntimeError):
+class DrillError(AftercareError, RuntimeError):
     """The drill could not do what it promises (e.g. a worker finished before its kill)."""
 
 

@@ -10,6 +10,7 @@ from bot.channels.base import Channel, EventHandler
 from bot.channels.telegram_links import make_link_token
 from bot.config.settings import Settings
 from bot.orders.files import OrderRow
+from bot.channels import registry
 from bot.sandbox.platforms.base import DeskClient, Platform, PlatformCustomer, Seconds, Seen, Side, wait_processed
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
 from bot.store.store import Store
@@ -34,7 +35,7 @@ class TelegramRunning:
     @classmethod
     async def start(cls, settings: Settings, seconds: Seconds) -> "TelegramRunning":
         from bot.channels.telegram import TelegramChannel
-        username = settings.channels.telegram.bot_username
+        username = registry.section(settings, "telegram").bot_username
         server = TelegramSandbox(bot_username=username, clock=seconds)
         url = await server.start()
         adapter = TelegramChannel(server.token, base_url=url, mode="polling", bot_username=username, poll_timeout=1)

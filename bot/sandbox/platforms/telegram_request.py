@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Optional, Union
 
+from bot.base.errors import AftercareError
+
 ChatRef = Union[int, str]
 
 
-class ApiError(Exception):
+class ApiError(AftercareError):
     """A Bot API error answer: `{"ok": false, "error_code": ..., "description": ...}`."""
 
     def __init__(self, code: int, description: str, parameters: Optional[dict] = None) -> None:

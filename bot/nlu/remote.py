@@ -1,0 +1,156 @@
+"""The shared NLU service's client: the `Parser` a shop's bot uses when config.yml names
+`nlu.url`, so the bot process loads no model (and imports neither TensorFlow nor Rasa).
+
+Each parse is one HTTP request (`POST /parse`) over loopback TCP or a UNIX socket. A request
+that times out, cannot connect or gets a 5xx is retried (backoff 0.2 s doubling to 2 s) for
+up to `wait` seconds; after that the parse raises `NluUnavailable`, which the channel turns
+into "not confirmed": the platform delivers the message again, so it is never guessed at and
+never lost. A 4xx answer is a bug in the request: it raises ValueError (the message is then
+not understood, as when the in-process model fails on it).
+"""
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import socket
+import time
+from typing import Any, Awaitable, Callable, Optional, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from bot.nlu.base import NluUnavailable, Parse, parse_from_json
+
+FIRST_DELAY = 0.2
+MAX_DELAY = 2.0
+T = TypeVar("T")
+
+
+class Endpoint:
+    """Where the service listens: `http://127.0.0.1:5055` or `unix:/run/aftercare/nlu.sock`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("unix:"):
+            self.socket_path: Optional[str] = url[len("unix:"):].removeprefix("//") or None
+            if not self.socket_path or not self.socket_path.startswith("/"):
+                raise ValueError(f"nlu.url {url!r}: a UNIX socket is unix:/absolute/path")
+            self.base, self.host, self.port = "http://localhost", "localhost", 80
+            return
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"nlu.url {url!r}: expected http://HOST:PORT or unix:/path/to/socket")
+        self.socket_path = None
+        self.host, self.port = parts.hostname, parts.port or 80
+        self.base = f"http://{parts.netloc}"
+
+
+class RemoteParser:
+    """A `Parser` that asks the shared NLU service (`aftercare nlu serve`)."""
+
+    def __init__(self, url: str, timeout: float = 10.0, wait: float = 30.0) -> None:
+        self.endpoint = Endpoint(url)
+        self.timeout = timeout
+        self.wait = wait
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    # ---- from the event loop ---------------------------------------------------------
+
+    async def aparse(self, text: str, language: Optional[str] = None) -> Parse:
+        body = {"text": text, "language": language}
+        return await self._retrying(lambda: self._apost(body), asyncio.sleep)
+
+    async def _apost(self, body: dict[str, Any]) -> Parse:
+        session = self._client()
+        try:
+            async with session.post(f"{self.endpoint.base}/parse", json=body) as response:
+                data = await response.read()
+                return _answer(response.status, data)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise _Retry(f"{type(exc).__name__}: {exc}") from None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = (aiohttp.UnixConnector(path=self.endpoint.socket_path) if self.endpoint.socket_path
+                         else aiohttp.TCPConnector(limit=32))
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False,
+                                                  timeout=aiohttp.ClientTimeout(total=self.timeout))
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the connection pool (the bot calls it on the way out)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]], sleep: Callable[[float], Awaitable[None]]) -> T:
+        deadline = time.monotonic() + self.wait
+        delay = FIRST_DELAY
+        while True:
+            try:
+                return await attempt()
+            except _Retry as exc:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise NluUnavailable(f"the NLU service at {self.endpoint.url} did not answer for "
+                                         f"{self.wait:.0f} s ({exc})") from None
+            await sleep(min(delay, left))       # a last try at the deadline
+            delay = min(delay * 2, MAX_DELAY)
+
+    # ---- from a thread without a loop (the CLI) ---------------------------------------
+
+    def parse(self, text: str, language: Optional[str] = None) -> Parse:
+        body = json.dumps({"text": text, "language": language}).encode("utf-8")
+        deadline = time.monotonic() + self.wait
+        delay = FIRST_DELAY
+        while True:
+            try:
+                return self._post(body)
+            except _Retry as exc:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise NluUnavailable(f"the NLU service at {self.endpoint.url} did not answer for "
+                                         f"{self.wait:.0f} s ({exc})") from None
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, MAX_DELAY)
+
+    def _post(self, body: bytes) -> Parse:
+        connection = (_UnixConnection(self.endpoint.socket_path, self.timeout) if self.endpoint.socket_path
+                      else http.client.HTTPConnection(self.endpoint.host, self.endpoint.port, timeout=self.timeout))
+        try:
+            connection.request("POST", "/parse", body=body, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            return _answer(response.status, response.read())
+        except (OSError, http.client.HTTPException) as exc:
+            raise _Retry(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            connection.close()
+
+
+class _Retry(Exception):
+    """This attempt failed in a way that a later one may not (down, loading, timed out)."""
+
+
+def _answer(status: int, data: bytes) -> Parse:
+    if status >= 500:
+        raise _Retry(f"HTTP {status}: {data[:200].decode('utf-8', 'replace')}")
+    if status != 200:
+        raise ValueError(f"the NLU service refused the request: HTTP {status}: "
+                         f"{data[:200].decode('utf-8', 'replace')}")
+    try:
+        return parse_from_json(json.loads(data))
+    except ValueError as exc:          # a half-written answer from a dying service: ask again
+        raise _Retry(f"unreadable answer: {exc}") from None
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock

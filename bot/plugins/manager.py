@@ -1,0 +1,80 @@
+"""The plugin manager: the built-ins (default plugins), then every outside package under the
+`aftercare` entry point group, then whatever a caller adds (a test's plugin). One is built where
+the process starts (the CLI) and its products - the vocabulary, the effects, the channels, the
+settings model - are handed down; there is no global one.
+
+The default plugins are named, not imported here (as datasette does), so a default plugin may
+live in a room above this one (the sandbox's platforms)."""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import pluggy
+
+from bot.channels.registry import ChannelRegistry
+from bot.config.settings import Settings, load_settings
+from bot.conversation.effects import Effects
+from bot.engine.flows import FlowSet
+from bot.engine.vocabulary import Vocabulary
+from bot.plugins import hookspecs
+from bot.plugins.shop_vocabulary import load_shop_flows
+
+DEFAULT_PLUGINS = ("bot.plugins.builtin", "bot.channels.plugin", "bot.sandbox.platforms.plugin")
+
+
+class Plugins:
+    """The loaded plugins and what they add up to."""
+
+    def __init__(self, manager: pluggy.PluginManager) -> None:
+        self.manager = manager
+
+    @classmethod
+    def load(cls, *extra: object, entry_points: bool = True) -> "Plugins":
+        """The default plugins, the installed packages' (`entry_points`), then `extra`."""
+        manager = pluggy.PluginManager(hookspecs.PROJECT)
+        manager.add_hookspecs(hookspecs)
+        for name in DEFAULT_PLUGINS:
+            manager.register(importlib.import_module(name), name)
+        if entry_points:
+            manager.load_setuptools_entrypoints(hookspecs.PROJECT)
+        for plugin in extra:
+            manager.register(plugin)
+        return cls(manager)
+
+    def _gathered(self, hook: str) -> list[Any]:
+        """Every plugin's answer to `hook`, flattened, in registration order."""
+        answers = getattr(self.manager.hook, hook)()
+        return [item for answer in reversed(answers) for item in (answer or ())]
+
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary().register(*self._gathered("aftercare_vocabulary"))
+
+    def effects(self) -> Effects:
+        effects = Effects()
+        for answer in reversed(self.manager.hook.aftercare_effects()):
+            for name, apply in (answer or {}).items():
+                effects.register(name, apply)
+        return effects
+
+    def channels(self) -> ChannelRegistry:
+        return ChannelRegistry(tuple(self._gathered("aftercare_channels")))
+
+    def channel_models(self) -> Mapping[str, Any]:
+        return {spec.name: spec.settings for spec in self.channels()}
+
+    def platforms(self) -> list[Any]:
+        return self._gathered("aftercare_sandbox_platforms")
+
+    def commands(self) -> list[Any]:
+        return self._gathered("aftercare_cli_commands")
+
+    def load_settings(self, path: Path | str, environ: Optional[Mapping[str, str]] = None,
+                      overrides: Optional[Mapping[str, Any]] = None) -> Settings:
+        """config.yml validated with every plugin channel's section."""
+        return load_settings(path, environ, overrides, channels=self.channel_models())
+
+    def flows(self, settings: Settings, folder: Optional[Path | str] = None) -> FlowSet:
+        """dialogs/ checked against the plugins' vocabulary and the shop's modules (`vocabulary:`)."""
+        return load_shop_flows(settings, folder, base=self.vocabulary())

@@ -1,0 +1,42 @@
+"""Models loading behind: the router reads which model a message needs from the archives'
+vocabularies (the same the loaded models hold), and a message for a model still loading waits
+for it, never read by another."""
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu.archive import read_vocabulary
+from bot.nlu.languages import LanguageRouter, for_language
+from bot.nlu.rasa_nlu import model_path, trained_words
+
+
+def test_the_archive_vocabulary_is_the_loaded_models(nlu_settings, rasa_parser):
+    vocabulary = read_vocabulary(model_path(nlu_settings))
+    assert vocabulary.words == trained_words(rasa_parser) and vocabulary.words
+    assert vocabulary.trigrams == rasa_parser.vocabulary and vocabulary.trigrams
+
+
+def test_a_broken_archive_is_named(tmp_path):
+    broken = tmp_path / "nlu-broken.tar.gz"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match=f"{broken}: not a readable model archive"):
+        read_vocabulary(broken)
+
+
+def test_a_message_for_a_model_still_loading_waits_for_it(nlu_settings, rasa_parser):
+    paths = {lang: model_path(for_language(nlu_settings, lang)) for lang in ("en", "es")}
+    router = LanguageRouter.loading(paths, nlu_settings.confidence_threshold, first=["en"])
+    try:
+        spanish = "la pantalla llegó rota"
+        assert router.reading_language(spanish, "en") == "es"      # routed before anything loaded
+        with pytest.raises(TimeoutError, match="es NLU model is still loading"):
+            router.parse_waiting(spanish, "es", timeout=0.0)
+        english = router.parse("the screen arrived cracked", "en")   # waits for en only
+        assert english == rasa_parser.parse("the screen arrived cracked")
+        assert router.wait_loaded(timeout=600)
+        assert router.loaded == ["en", "es"]
+        assert router.parse(spanish, "es") == router.parsers["es"].parse(spanish)
+        assert router.parse(spanish, "es").intent == "product_problem"
+    finally:
+        router.wait_loaded(timeout=600)
+        router.close()

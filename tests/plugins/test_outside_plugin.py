@@ -1,0 +1,179 @@
+"""An outside package extends Aftercare through the plugin hooks alone, with no edit in bot/: a
+channel (its config section, addresses, limits and adapter), an action with the effect it writes,
+and a CLI command. A check-in runs through all of them: config validated with the channel's
+section, an order naming the channel, the real scheduler, dispatcher and runner, the action's
+effect in the store, and the command reading it back. The plugin is also found the way an
+installed package's is: through the `aftercare` entry point group."""
+from __future__ import annotations
+
+import shutil
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from bot.base.clock import SimClock, parse_iso
+from bot.channels.console import MemoryDesk
+from bot.channels.registry import section
+from bot.cli import main
+from bot.config.settings import ConfigError
+from bot.conversation.effects import Effect
+from bot.engine.vocabulary import Action, Turn
+from bot.live.core import build_core, default_limits
+from bot.orders.files import parse_orders
+from bot.orders.importing import import_rows
+from bot.plugins.hookspecs import hookimpl
+from bot.plugins.manager import Plugins
+from bot.store.store import Store
+from tests.channels.webchat import SPEC, WebChatChannel
+from tests.support.harness import CONFIG, DIALOGS, T0, RecordingParser
+
+ORDERS = """order_id,customer_ref,customer_name,channel,address,product,sku,category,purchased_at,delivered_at,consent
+W-1,C-9,Rui Costa,webchat,w-42,Trail Runner 2 shoes,TR2-44,footwear,2026-10-25,2026-10-29,yes
+"""
+CHECKIN = """\
+flow: checkin
+steps:
+  stamp:
+    action: give_stamp
+    say: "Hi {customer.first_name}! Here is a loyalty stamp for your {product.name}."
+    end: true
+"""
+
+
+def _give_stamp(turn: Turn) -> None:
+    turn.emit("give_stamp", stamp=f"stamp for {turn.ctx.variables.get('product.name')}")
+
+
+def _store_stamp(effect: Effect) -> None:
+    effect.store.conversations.add_response(effect.conversation_id, effect.identity.customer_id, effect.order_id,
+                                            effect.sku, "stamp", None, effect.args["stamp"], None, [], effect.now)
+
+
+@click.command("stamps")
+@click.pass_context
+def stamps(ctx: click.Context) -> None:
+    """Print the loyalty stamps given, one a line."""
+    services = ctx.find_root().obj
+    store = services["store"](services["settings"]())
+    for response in store.conversations.responses():
+        if response.metric == "stamp":
+            click.echo(response.text)
+
+
+class StampPlugin:
+    """Everything the outside package adds, as hook implementations."""
+
+    @hookimpl
+    def aftercare_channels(self):
+        return [SPEC]
+
+    @hookimpl
+    def aftercare_vocabulary(self):
+        return [Action("give_stamp", "give the customer a loyalty stamp", _give_stamp)]
+
+    @hookimpl
+    def aftercare_effects(self):
+        return {"give_stamp": _store_stamp}
+
+    @hookimpl
+    def aftercare_cli_commands(self):
+        return [stamps]
+
+
+@dataclass
+class Install:
+    config: Path
+    db: Path
+
+
+@pytest.fixture
+def install(tmp_path: Path) -> Install:
+    """The shipped config and dialogs, with the check-in flow replaced by one that uses the plugin's
+    action, and a `channels.webchat` section only the plugin's channel model knows."""
+    dialogs = tmp_path / "dialogs"
+    shutil.copytree(DIALOGS, dialogs)
+    (dialogs / "checkin.yml").write_text(CHECKIN, encoding="utf-8")
+    db = tmp_path / "aftercare.db"
+    text = CONFIG.read_text(encoding="utf-8").replace("channels:\n", "channels:\n  webchat:\n    per_visitor_per_second: 3\n", 1)
+    text = text.replace("${AFTERCARE_DB:-data/aftercare.db}", str(db))
+    config = tmp_path / "config.yml"
+    config.write_text(text + f"dialogs_dir: {dialogs}\n", encoding="utf-8")
+    return Install(config, db)
+
+
+def test_config_is_validated_with_the_plugin_channels_section(install, tmp_path):
+    plugins = Plugins.load(StampPlugin(), entry_points=False)
+    settings = plugins.load_settings(install.config, environ={})
+    assert section(settings, "webchat", plugins.channels()).per_visitor_per_second == 3.0
+    bad = tmp_path / "bad.yml"
+    bad.write_text(install.config.read_text(encoding="utf-8").replace("per_visitor_per_second: 3", "per_visitor_per_second: fast"))
+    with pytest.raises(ConfigError, match="channels.webchat.per_visitor_per_second") as caught:
+        plugins.load_settings(bad, environ={})
+    lines = bad.read_text(encoding="utf-8").splitlines()
+    assert caught.value.line == lines.index("    per_visitor_per_second: fast") + 1
+    with pytest.raises(ConfigError, match="channels.webchat: unknown key"):
+        Plugins.load(entry_points=False).load_settings(install.config, environ={})   # without the plugin
+
+
+async def test_a_checkin_runs_through_the_plugins_channel_action_effect_and_command(install):
+    plugins = Plugins.load(StampPlugin(), entry_points=False)
+    settings = plugins.load_settings(install.config, environ={})
+    channels = plugins.channels()
+    rows, errors = parse_orders(ORDERS, "csv", "orders.csv", channels=channels)
+    assert errors == [] and [r.channel for r in rows] == ["webchat"]
+
+    store, clock, channel = Store.open(install.db), SimClock(T0), WebChatChannel()
+    core = build_core(settings, store, RecordingParser(), clock, {"webchat": channel}, desk=MemoryDesk(),
+                      flows=plugins.flows(settings), effects=plugins.effects(), channel_specs=channels)
+    assert default_limits(settings, channels)["webchat"].per_address == 3.0   # the plugin's config section
+    import_rows(store, settings, rows, clock.now())
+    due = parse_iso(next(t for t in store.orders.touchpoints("W-1") if t.kind == "checkin").due_at)
+    store.orders.skip_touchpoints_before("W-1", due)
+    clock.set(max(due, clock.now()))
+    await channel.start(core.on_event)
+    core.scheduler.tick(clock.now())
+    await core.dispatcher.run_once()
+
+    assert [m.text for m in channel.sent] == ["Hi Rui! Here is a loyalty stamp for your Trail Runner 2 shoes."]
+    assert channel.sent[0].address == "w-42"
+    assert [(r.metric, r.text) for r in store.conversations.responses()] == [("stamp", "stamp for Trail Runner 2 shoes")]
+    store.close()
+    result = CliRunner().invoke(main, ["--config", str(install.config), "stamps"], obj={"plugins": plugins})
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["stamp for Trail Runner 2 shoes"]
+
+
+def test_the_command_exists_only_with_its_plugin(install):
+    with_plugin = CliRunner().invoke(main, ["--help"], obj={"plugins": Plugins.load(StampPlugin(), entry_points=False)})
+    assert "stamps" in with_plugin.output
+    without = CliRunner().invoke(main, ["--config", str(install.config), "stamps"],
+                                 obj={"plugins": Plugins.load(entry_points=False)})
+    assert without.exit_code == 2 and "No such command 'stamps'" in without.output
+
+
+def test_an_installed_package_is_found_through_the_entry_point_group(tmp_path, monkeypatch):
+    """A package's `[project.entry-points.aftercare]` is all it takes: here a dist-info on the path."""
+    (tmp_path / "aftercare_stamps.py").write_text(textwrap.dedent("""\
+        from tests.plugins.test_outside_plugin import StampPlugin
+        plugin = StampPlugin()
+        aftercare_channels = plugin.aftercare_channels
+        aftercare_vocabulary = plugin.aftercare_vocabulary
+        aftercare_effects = plugin.aftercare_effects
+        aftercare_cli_commands = plugin.aftercare_cli_commands
+        """), encoding="utf-8")
+    info = tmp_path / "aftercare_stamps-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: aftercare-stamps\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[aftercare]\nstamps = aftercare_stamps\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "aftercare_stamps", raising=False)
+    plugins = Plugins.load()
+    assert "webchat" in plugins.channels().names()
+    assert "give_stamp" in plugins.vocabulary().actions and plugins.effects().get("give_stamp") is _store_stamp
+    assert "stamps" in [c.name for c in plugins.commands()]
+    assert "webchat" not in Plugins.load(entry_points=False).channels().names()
