@@ -10,7 +10,14 @@ same validation folds): what the independent lines themselves add.
     nice .venv/bin/python scripts/nlu_cv.py --name shipped [--override '{"DIETClassifier": {"epochs": 30}}']
         [--languages en,de] [--folds 3] [--out results/cv.jsonl]
 
-Slow (one training per fold and language): run it niced on a shared machine.
+Slow (one training per fold and language): run it niced on a shared machine. Every validation
+answer is kept (<out>.predictions.jsonl), so what the router does after the model (the
+fallback threshold, problem cues overriding a happy reading) is scored without retraining:
+
+    .venv/bin/python scripts/nlu_cv.py --report results/cv.predictions.jsonl
+
+A writer's `out_of_scope` line counts as right when it falls back (the parser answers
+nlu_fallback for that internal intent); macro-F1 averages the 12 public intents.
 """
 from __future__ import annotations
 
@@ -78,7 +85,8 @@ def training_text(house: str, lines: list[tuple[str, str]]) -> str:
 
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    options.add_argument("--name", required=True)
+    options.add_argument("--name")
+    options.add_argument("--report", help="score a predictions file under the router's policies; no training")
     options.add_argument("--override", default="{}", help="step name -> keys, merged into every language's pipeline")
     options.add_argument("--replace", default="{}", help="step name -> a whole step that replaces it")
     options.add_argument("--languages", default="")
@@ -86,6 +94,11 @@ def main() -> None:
     options.add_argument("--no-independent", action="store_true")
     options.add_argument("--out", default=str(ROOT / "results" / "cv.jsonl"))
     args = options.parse_args()
+    if args.report:
+        report(Path(args.report))
+        return
+    if not args.name:
+        options.error("--name is required (or --report FILE)")
 
     settings = load_nlu_settings(ROOT / "config.yml")
     languages = [lang for lang in args.languages.split(",") if lang] or settings.languages
@@ -141,6 +154,63 @@ def main() -> None:
                     parser.close()
                 except Exception:  # noqa: BLE001 - closed twice when reused
                     pass
+
+
+OUT_OF_SCOPE = "out_of_scope"
+HAPPY = frozenset({"works_well", "affirm", "thanks"})
+
+
+def routed(row: dict, threshold: float, ambiguity: float, cue_over: frozenset[str]) -> tuple[str, float]:
+    """What the router answers for one stored validation answer under one policy: the model's
+    top public intent unless under `threshold` or within `ambiguity` of the next one (then
+    nlu_fallback); a problem cue turns a reading in `cue_over` into the problem it names."""
+    from bot.base.parse import DELIVERY_PROBLEMS, INTENTS
+    from bot.nlu.cues import problem_cue
+
+    ranking = [(name, conf) for name, conf in row["ranking"] if name != "nlu_fallback"]
+    if not ranking:
+        intent, conf = "nlu_fallback", 0.0
+    else:
+        (intent, conf), second = ranking[0], (ranking[1][1] if len(ranking) > 1 else 0.0)
+        if intent not in INTENTS or conf < threshold or conf - second < ambiguity:
+            intent = "nlu_fallback"
+    if intent in cue_over:
+        cue = problem_cue(row["text"])
+        if cue is not None:
+            intent = "delivery_problem" if cue in DELIVERY_PROBLEMS else "product_problem"
+    return intent, conf
+
+
+def report(path: Path) -> None:
+    """Each candidate and language under a grid of router policies: macro-F1 (12 intents),
+    share wrong at >= 0.8, dangerous reads, out-of-scope lines answered with an intent."""
+    from bot.base.parse import INTENTS
+    from bot.nlu.router_eval import HAPPY_READS, MUST_BE_HEARD
+
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[(row["name"], row["language"])].append(row)
+    policies = [(t, a, over) for t in (0.55, 0.6, 0.7) for a in (0.1,)
+                for over in (frozenset(), HAPPY, HAPPY | {"mixed_feedback"}, HAPPY | {"mixed_feedback", "nlu_fallback"})]
+    print("name language threshold cue_over  macroF1  wrong>=.8  dangerous  oos->intent  n")
+    for (name, language), items in sorted(groups.items()):
+        for threshold, ambiguity, over in policies:
+            gold = ["nlu_fallback" if r["gold"] == OUT_OF_SCOPE else r["gold"] for r in items]
+            answers = [routed(r, threshold, ambiguity, over) for r in items]
+            f1s = []
+            for label in INTENTS:
+                tp = sum(g == label and p == label for g, (p, _) in zip(gold, answers))
+                fp = sum(g != label and p == label for g, (p, _) in zip(gold, answers))
+                fn = sum(g == label and p != label for g, (p, _) in zip(gold, answers))
+                if tp + fn:
+                    f1s.append(2 * tp / (2 * tp + fp + fn))
+            wrong = sum(p != g and p != "nlu_fallback" and c >= CONFIDENTLY for g, (p, c) in zip(gold, answers))
+            dangerous = sum(g in MUST_BE_HEARD and p in HAPPY_READS for g, (p, _) in zip(gold, answers))
+            oos = [p for g, (p, _) in zip(gold, answers) if g == "nlu_fallback"]
+            label = "+".join(sorted(x[:5] for x in over)) or "-"
+            print(f"{name} {language} {threshold:.2f} {label:28s} {sum(f1s) / len(f1s):.3f}  "
+                  f"{wrong / len(items):.3f}  {dangerous}  {sum(p != 'nlu_fallback' for p in oos)}/{len(oos)}  {len(items)}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 from bot.base.errors import AftercareError
 from bot.config.settings import Settings, load_settings
 from bot.nlu import cue_words
-from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, REQUESTS, Entity, Parse
+from bot.nlu.base import DELIVERY_PROBLEMS, FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, REQUESTS, Entity, Parse
+from bot.nlu.cues import problem_cue
 from bot.nlu.shapes import shaped_words
 
 TRAINING_DATA = "data/nlu.yml"          # English; another language xx: data/nlu_xx.yml
@@ -298,8 +299,9 @@ class RasaParser:
                  vocabulary: frozenset[str] = frozenset(), keyword_fallback: bool = True) -> None:
         self._agent = agent
         self._threshold = confidence_threshold
-        # the documented keyword rules for entities the model missed (`rating_of`,
-        # `problem_type_of`); off only to measure what the model finds on its own
+        # the documented rules after the model: entities it missed (`rating_of`,
+        # `problem_type_of`) and a problem cue over a happy reading (`_problem_first`); off
+        # only to measure what the model finds on its own
         self._keyword_fallback = keyword_fallback
         self._vocabulary = vocabulary  # character n-grams the model was trained on
         self._lock = threading.Lock()  # one graph run at a time, from any thread
@@ -327,8 +329,8 @@ class RasaParser:
         return self._vocabulary
 
     def without_keyword_fallback(self) -> "RasaParser":
-        """The same loaded model without the keyword entity rules: what the model finds on
-        its own (for measuring; the bot always uses the fallback)."""
+        """The same loaded model without the rules after it (keyword entities, problem cues):
+        what the model finds on its own (for measuring; the bot always uses them)."""
         return RasaParser(self._agent, self._threshold, self._vocabulary, keyword_fallback=False)
 
     def parse(self, text: str, language: Optional[str] = None) -> Parse:
@@ -369,15 +371,36 @@ class RasaParser:
         intent = raw.get("intent") or {}
         name = intent.get("name") or FALLBACK_INTENT
         confidence = float(intent.get("confidence") or 0.0)
+        # out_of_scope (an internal intent: greetings, off-topic, gibberish) is not one of the
+        # public intents either: the bot answers it as not understood
         if name not in INTENTS or confidence < self._threshold:
             name = FALLBACK_INTENT
         ranking = tuple((str(item["name"]), float(item["confidence"]))
-                        for item in raw.get("intent_ranking") or ())
+                        for item in raw.get("intent_ranking") or ()
+                        if item.get("name") in INTENTS or item.get("name") == FALLBACK_INTENT)
         entities = _entities(raw.get("entities") or ())
         if self._keyword_fallback:
+            name = _problem_first(name, text[:MAX_CHARS])
             entities = _with_keyword_entities(name, text[:MAX_CHARS], entities)
         return Parse(text=text, intent=name, confidence=confidence, entities=entities,
                      ranking=ranking)
+
+
+# Readings a problem cue overrides (bot/nlu/cues.py: a problem named in words, negation-aware):
+# a reply that names a problem is never praise, yes or thanks ("la padella si è arrugginita"
+# read as works_well). Chosen by cross-validation on the writers' training lines
+# (docs/nlu-independent.md).
+CUE_OVERRIDES = frozenset({"works_well", "affirm", "thanks"})
+
+
+def _problem_first(intent: str, text: str) -> str:
+    """The problem a happy reading's words name, as its problem intent; else `intent`."""
+    if intent not in CUE_OVERRIDES:
+        return intent
+    cue = problem_cue(text)
+    if cue is None:
+        return intent
+    return "delivery_problem" if cue in DELIVERY_PROBLEMS else "product_problem"
 
 
 def _with_keyword_entities(intent: str, text: str,
