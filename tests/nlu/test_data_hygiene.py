@@ -106,8 +106,10 @@ def test_every_independent_held_out_set_shares_nothing_with_its_training(
 def test_no_held_out_line_is_a_training_line_of_any_language() -> None:
     """As the project's before-stop check counts it: every data file with "test" in its name
     against every other NLU file, all languages pooled ("stop" held out in French and trained
-    in English is a copy too)."""
-    files = [p for p in (ROOT / "data").rglob("*.yml") if "nlu" in str(p.relative_to(ROOT))]
+    in English is a copy too). A sealed set is never read (not even a spent one, kept under
+    data/heldout/sealed/ for the record: nothing is chosen against it)."""
+    files = [p for p in (ROOT / "data").rglob("*.yml")
+             if "nlu" in str(p.relative_to(ROOT)) and "sealed" not in str(p.relative_to(ROOT))]
     held_out = [p for p in files if "test" in p.name]
     assert len(held_out) >= 12
     trained = {normalise(ex.text) for p in files if p not in held_out for ex in load_examples(p)}
