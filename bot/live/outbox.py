@@ -2,7 +2,8 @@
 and retries. Adapters report plain results; this decides what follows.
 
 Crash safety: a row is claimed (attempt recorded, committed) before the platform call; on
-restart `reconcile()` puts unconfirmed claims back, so a crash costs at most one duplicate.
+restart `reconcile()` puts unconfirmed claims back, so a crash costs at most one duplicate of
+each send in flight (`Limits.in_flight`: up to 8 per channel), never a loss.
 """
 from __future__ import annotations
 

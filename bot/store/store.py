@@ -860,7 +860,7 @@ class Outbox:
         return row is not None
 
     def reconcile(self) -> int:
-        """After a crash: sends that were claimed but never confirmed go out again (at most one duplicate)."""
+        """After a crash: sends that were claimed but never confirmed go out again (at most one duplicate each)."""
         cursor = self.db.execute("update outbox set status = 'pending' where status = 'sending'")
         return cursor.rowcount
 
