@@ -11,7 +11,8 @@ _BUILTIN = (telegram_driver.PLATFORM, slack_driver.PLATFORM)
 
 
 class PlatformRegistry(NamedRegistry[Platform]):
-    """Channel name -> `Platform`. One per process (`default_platforms()`); tests make their own."""
+    """Channel name -> `Platform`: the plugins' (`Plugins.platforms()`), handed down from where the
+    process starts; `PlatformRegistry()` alone holds the built-ins."""
 
     what = "sandbox platform"
 
@@ -28,11 +29,3 @@ class PlatformRegistry(NamedRegistry[Platform]):
 
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self)
-
-
-_DEFAULT = PlatformRegistry()
-
-
-def default_platforms() -> PlatformRegistry:
-    """The process's platforms: the built-ins, and whatever was registered on it since."""
-    return _DEFAULT
