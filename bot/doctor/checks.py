@@ -110,15 +110,16 @@ def _is_backup(candidate: Path, store: Path) -> bool:
         and ("backup" in name or name.endswith((".bak", ".db.gz", ".sqlite")) or name.startswith(store.name + "."))
 
 
-def webhook_findings(settings: Settings) -> list[Finding]:
-    """Which order webhooks are on (a secret set), and each webhook-mode channel's URL and secret."""
+def webhook_findings(settings: Settings, channels: Optional[registry.ChannelRegistry] = None) -> list[Finding]:
+    """Which order webhooks are on (a secret set), and each webhook-mode channel's URL and secret
+    (`channels`: the plugins'; the built-ins when None)."""
     found = []
     hooks = settings.webhooks
     for name, secret, variable in (("POST /webhooks/shopify", hooks.shopify_secret, "SHOPIFY_WEBHOOK_SECRET"),
                                    ("POST /webhooks/orders", hooks.orders_secret, "AFTERCARE_WEBHOOK_SECRET")):
         found.append(Finding(f"{name}: on (secret set)") if secret else
                      Finding(f"{name}: off", detail=f"set {variable} to turn it on"))
-    for spec, section in _live(settings):          # a channel that receives by webhook: https, with a secret
+    for spec, section in _live(settings, channels):          # a channel that receives by webhook: https, with a secret
         if getattr(section, "mode", None) != "webhook":
             continue
         url = getattr(section, "webhook_url", None) or ""

@@ -9,6 +9,7 @@ from bot.base.agent_events import AgentActionHandler
 from bot.channels.base import Channel, EventHandler, SupportDesk
 from bot.channels.registry import ChannelRegistry
 from bot.config.settings import Settings
+from bot.plugins.manager import Plugins
 from bot.sandbox.platforms.base import DeskClient, Running, Seconds, wait_processed
 from bot.sandbox.platforms.registry import PlatformRegistry
 
@@ -25,6 +26,11 @@ class SandboxWorld:
     platforms: PlatformRegistry = field(default_factory=PlatformRegistry)
     specs: ChannelRegistry = field(default_factory=ChannelRegistry)
     running: dict[str, Running] = field(init=False, default_factory=dict)
+
+    @classmethod
+    def of(cls, plugins: Plugins, settings: Settings, seconds: Seconds) -> "SandboxWorld":
+        """The world of the loaded plugins' platforms and channels."""
+        return cls(settings, seconds, PlatformRegistry.of(plugins), plugins.channels())
 
     async def start(self) -> "SandboxWorld":
         for platform in self.platforms:

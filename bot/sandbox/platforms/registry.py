@@ -3,6 +3,8 @@ way `bot.channels.registry` holds the channels. The generic drivers look a platf
 channel name their data gives (an order row, a scenario, a worker's argument)."""
 from __future__ import annotations
 
+from typing import Any
+
 from bot.channels.registry import NamedRegistry
 from bot.sandbox.platforms import slack_driver, telegram_driver
 from bot.sandbox.platforms.base import Platform
@@ -29,3 +31,8 @@ class PlatformRegistry(NamedRegistry[Platform]):
 
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self)
+
+    @classmethod
+    def of(cls, plugins: Any) -> "PlatformRegistry":
+        """The loaded plugins' platforms (`Plugins.platforms()`: the built-ins are a default plugin)."""
+        return cls(tuple(plugins.platforms()))
