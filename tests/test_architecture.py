@@ -113,6 +113,43 @@ def test_bot_has_no_import_cycles():
     assert _cycles(graph) == []
 
 
+def _layered_packages(pyproject: Path) -> set[str]:
+    """Every package the layers contract names (`a | b` is two rooms of one layer)."""
+    import tomli
+
+    contracts = tomli.loads(pyproject.read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
+    layers = next(c["layers"] for c in contracts if c["type"] == "layers")
+    return {room.strip() for layer in layers for room in layer.split("|")}
+
+
+def _packages(bot: Path) -> set[str]:
+    return {f"bot.{path.name}" for path in bot.iterdir() if (path / "__init__.py").is_file()}
+
+
+def _loose_modules(bot: Path) -> list[str]:
+    return sorted(p.name for p in bot.glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+
+
+def test_every_package_is_in_a_layer_so_no_two_packages_import_each_other():
+    """The layers contract is what keeps packages free of cycles: a package it does not name
+    could import any other and be imported back. Every package of bot/ is in it, and nothing else is."""
+    assert _packages(BOT) == _layered_packages(ROOT / "pyproject.toml")
+
+
+def test_no_loose_module_at_the_top_of_bot():
+    """Code lives in a package by its job; bot/ holds only __init__.py (and __main__.py)."""
+    assert _loose_modules(BOT) == []
+
+
+def test_the_layout_checks_catch_a_loose_module_and_an_unlayered_package(tmp_path):
+    shutil.copytree(BOT, tmp_path / "bot", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "bot" / "helpers.py").write_text("", encoding="utf-8")
+    (tmp_path / "bot" / "extras").mkdir()
+    (tmp_path / "bot" / "extras" / "__init__.py").write_text("", encoding="utf-8")
+    assert _loose_modules(tmp_path / "bot") == ["helpers.py"]
+    assert _packages(tmp_path / "bot") - _layered_packages(ROOT / "pyproject.toml") == {"bot.extras"}
+
+
 def _modules() -> list[tuple[str, ast.Module]]:
     return [(str(path.relative_to(BOT.parent)), ast.parse(path.read_text(), str(path)))
             for path in sorted(BOT.rglob("*.py"))]

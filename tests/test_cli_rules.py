@@ -91,7 +91,7 @@ def test_failures_exit_1_in_the_one_error_style(tmp_path, config):
 @pytest.mark.parametrize("args", [["due"], ["cases"], ["report"], ["customer", "export", "A-1"],
                                   ["telegram", "link", "A-1"], ["backup", "copy.db"],
                                   ["tell-fixed", "--sku", "TR2-44", "--problem-type", "defective",
-                                   "--message", "fixed", "--dry-run"]], ids=lambda a: " ".join(a[:2]))
+                                   "--message", "en=fixed", "--dry-run"]], ids=lambda a: " ".join(a[:2]))
 def test_a_command_that_reads_never_creates_a_store(tmp_path, config, args):
     result = aftercare("--config", str(config), *args)
     assert result.exit_code == 1, result.output

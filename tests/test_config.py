@@ -262,7 +262,7 @@ def test_reply_burst_must_be_at_least_one(tmp_path):
 
 @pytest.mark.parametrize("body,line,reason", [
     ("schedule:\n  touchpoints:\n    tips:\n      from: arrival\n", 4,
-     "schedule.touchpoints.tips.from: 'arrival': value is not a valid enumeration member"),
+     "schedule.touchpoints.tips.from: 'arrival': not a touchpoint anchor (known: purchase, shipment, delivery"),
     ("schedule:\n  touchpoints:\n    tips:\n      after: 2d\n", 3, "schedule.touchpoints.tips.from: field required"),
     ("schedule:\n  touchpoints:\n    tips:\n      from: delivery\n      after: 2 dayz\n", 5,
      'schedule.touchpoints.tips.after: "2 dayz" is not a duration'),

@@ -27,7 +27,7 @@ EXAMPLES = {
     "customer": "aftercare customer export alice@example.com --out alice.json",
     "customer export": "aftercare customer export order:A-1001 --out a.json",
     "customer forget": "aftercare customer forget alice@example.com --yes",
-    "tell-fixed": "aftercare tell-fixed --sku TR2-44 --problem-type defective --message \"...\" --dry-run",
+    "tell-fixed": "aftercare tell-fixed --sku TR2-44 --problem-type defective --message en=\"...\" --message de=\"...\" --dry-run",
 }
 
 

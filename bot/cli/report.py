@@ -11,7 +11,8 @@ from typing import NoReturn, Optional
 import click
 from rich.console import Console
 
-from bot.cli.common import settings_from
+from bot.cli.common import plugins_of, settings_from
+from bot.report.figures import add_figures
 from bot.store.reporting import BY_CHOICES, Period, Reporting, open_read_only
 
 BAD_INPUT = 2      # click's own exit code for a usage error
@@ -78,7 +79,8 @@ def report(ctx: click.Context, since: Optional[str], until: Optional[str], by: O
     settings = settings_from(ctx)
     reporting = Reporting(db, default_language=settings.languages.default, default_timezone=settings.schedule.timezone)
     now = max(datetime.now(timezone.utc), reporting.latest_activity() or datetime.min.replace(tzinfo=timezone.utc))
-    data = reporting.report(period, now, by=by, compare=compare)
+    figures = plugins_of(ctx).figures()
+    data = add_figures(reporting.report(period, now, by=by, compare=compare), figures, db, period)
     if html_file:
         from bot.report.page import write_page
 
@@ -88,7 +90,7 @@ def report(ctx: click.Context, since: Optional[str], until: Optional[str], by: O
             eight = shown.until - timedelta(weeks=8) + timedelta(days=1)
             shown = Period(min(shown.since or eight, eight), shown.until)
         write_page(Path(html_file), data, weeks=reporting.groups(shown, "week", now),
-                   skus=reporting.groups(period, "sku", now), store=str(path))
+                   skus=reporting.groups(period, "sku", now), store=str(path), figures=figures)
     written = []
     if csv_dir:
         from bot.report.csv_export import write_csv
@@ -100,7 +102,7 @@ def report(ctx: click.Context, since: Optional[str], until: Optional[str], by: O
     from bot.report.terminal import WIDTH, render
 
     console = Console(width=None if sys.stdout.isatty() else WIDTH, highlight=False)   # piped: 100 columns
-    render(console, data, path)
+    render(console, data, path, figures)
     if html_file:
         console.print(f"Page with charts written to {html_file}", markup=False)
     if written:

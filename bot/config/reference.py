@@ -38,6 +38,8 @@ _PLAIN = {"ConstrainedIntValue": "int", "ConstrainedFloatValue": "float", "timed
 
 
 def _type(field: ModelField) -> str:
+    if "shown_type" in field.field_info.extra:          # a field that says it better than its type
+        return str(field.field_info.extra["shown_type"])
     if isinstance(field.type_, type) and issubclass(field.type_, Enum):
         return " \\| ".join(str(member.value) for member in field.type_)
     if field.type_ is SecretStr:

@@ -11,10 +11,10 @@ import re
 from datetime import datetime, time, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, root_validator, validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, create_model, root_validator, validator
 from pydantic.fields import SHAPE_SINGLETON
 
 from bot.base.codes import personal_code
@@ -155,7 +155,9 @@ class TouchpointKind(_Model):
     """
 
     flow: Optional[str] = None       # default: the kind's own name
-    anchor: Anchor = Field(..., alias="from")
+    # an `Anchor` for the built-ins; any name a plugin declares (bot/schedule/anchors.py)
+    anchor: str = Field(..., alias="from",
+                        shown_type=" \\| ".join(a.value for a in Anchor) + " \\| a plugin's anchor")
     after: Optional[timedelta] = None
     before: Optional[timedelta] = None
     categories: Dict[str, Duration] = Field(default_factory=dict)
@@ -177,6 +179,15 @@ class TouchpointKind(_Model):
 
     _d = validator("after", "before", "still_buying", "no_trouble_within", pre=True,
                    allow_reuse=True)(_duration)
+
+    @validator("anchor")
+    def _anchor(cls, value: str) -> str:
+        """A built-in name as its `Anchor` (so `kind.anchor is Anchor.LATE` reads); a plugin's
+        name as it is (`load_settings` checks every name against the plugins' anchors)."""
+        try:
+            return Anchor(value)
+        except ValueError:
+            return str(value)
 
     @property
     def needs_history(self) -> bool:
@@ -216,6 +227,10 @@ class QuietHours(_Model):
 
 
 class ScheduleSettings(_Model):
+    # The touchpoint anchors the kinds may name (bot/schedule/anchors.py), every plugin's, by
+    # name: set by `load_settings(anchors=...)`, not a config key. Empty: the built-ins alone.
+    _anchors: Mapping[str, Any] = PrivateAttr(default_factory=dict)
+
     timezone: str = "UTC"
     expected_transit: timedelta = timedelta(days=5)
     touchpoints: Dict[str, TouchpointKind] = Field(default_factory=dict)
@@ -243,6 +258,14 @@ class ScheduleSettings(_Model):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f'"{value}" is not a known time zone (e.g. Europe/Lisbon)') from None
         return value
+
+    @property
+    def anchors(self) -> Mapping[str, Any]:
+        return self._anchors
+
+    def time_from(self, anchors: Mapping[str, Any]) -> None:
+        """Time the kinds with `anchors` (by name): what `load_settings` does once, with the plugins'."""
+        self._anchors = dict(anchors)
 
     def flow_of(self, name: str) -> str:
         """The flow a touchpoint kind starts (its own name unless `flow:` says otherwise)."""
@@ -596,10 +619,11 @@ def settings_model(channels: ChannelModels) -> type[Settings]:
 def load_settings(path: Path | str = "config.yml",
                   environ: Optional[Mapping[str, str]] = None,
                   overrides: Optional[Mapping[str, Any]] = None, *,
-                  channels: Optional[ChannelModels] = None) -> Settings:
+                  channels: Optional[ChannelModels] = None, anchors: Optional[Mapping[str, Any]] = None) -> Settings:
     """Read, substitute ${ENV} references, validate. Raises ConfigError(file, line, reason).
     `channels`: each channel's section model (the plugins' channels); without them a section
-    is validated when its channel reads it."""
+    is validated when its channel reads it. `anchors`: the touchpoint anchors by name (the
+    plugins'); without them a kind may be timed from the built-ins (`Anchor`) only."""
     path = Path(path)
     try:
         doc = load_yaml(path)
@@ -621,6 +645,12 @@ def load_settings(path: Path | str = "config.yml",
     if weak:
         where, reason = weak
         raise ConfigError(path, doc.line_of(where), f"{'.'.join(map(str, where))}: {reason}")
+    known = list(anchors) if anchors is not None else [anchor.value for anchor in Anchor]
+    unknown = _unknown_anchor(data, known)
+    if unknown:
+        where, value = unknown
+        raise ConfigError(path, doc.line_of(where), f"{'.'.join(map(str, where))}: {value!r}: not a touchpoint "
+                          f"anchor (known: {', '.join(known)})")
     try:
         settings = model(**data)
     except ValidationError as exc:
@@ -634,7 +664,20 @@ def load_settings(path: Path | str = "config.yml",
         elif value is not None and not msg.startswith('"') and not _is_secret(model, loc):
             msg = f"{value!r}: {msg}"
         raise ConfigError(path, doc.line_of(loc), f"{dotted}: {msg}") from None
+    if anchors is not None:
+        settings.schedule.time_from(anchors)
     return settings.copy(update={"config_path": path})
+
+
+def _unknown_anchor(data: Mapping[str, Any], known: Sequence[str]) -> Optional[tuple[list, Any]]:
+    """(key path, value) of the first `from:` naming no known anchor."""
+    schedule = data.get("schedule")
+    kinds = schedule.get("touchpoints") if isinstance(schedule, dict) else None
+    for name, kind in (kinds.items() if isinstance(kinds, dict) else ()):
+        value = kind.get("from", kind.get("anchor")) if isinstance(kind, dict) else None
+        if value is not None and str(value) not in known:
+            return ["schedule", "touchpoints", name, "from" if "from" in kind else "anchor"], value
+    return None
 
 
 def _literal_secret(model: Any, data: Any, where: list) -> Optional[list]:

@@ -1,6 +1,7 @@
 """The extension contract: every way to add to Aftercare is one of these hooks (pluggy, as
 datasette does). The built-ins implement them exactly as an outside package would
-(bot/plugins/builtin.py, bot/channels/plugin.py, bot/sandbox/platforms/plugin.py); an outside package registers a module
+(bot/plugins/builtin.py, bot/channels/plugin.py, bot/report/plugin.py,
+bot/sandbox/platforms/plugin.py); an outside package registers a module
 or object with `@hookimpl` functions under the `aftercare` entry point group:
 
     [project.entry-points.aftercare]
@@ -44,6 +45,20 @@ def aftercare_channels() -> Iterable[Any]:
 def aftercare_sandbox_platforms() -> Iterable[Any]:
     """`Platform`s (bot/sandbox/platforms/base.py): a channel's loopback server and its
     clients, for `make run`'s sandbox and `simulate --channel`."""
+    return ()
+
+
+@hookspec
+def aftercare_touchpoint_anchors() -> Iterable[Any]:
+    """`TouchpointAnchor`s (bot/schedule/anchors.py): moments a touchpoint kind may be timed
+    from (`from: <name>` in config.yml), each a pure function of the order's facts."""
+    return ()
+
+
+@hookspec
+def aftercare_report_figures() -> Iterable[Any]:
+    """`ReportFigure`s (bot/report/figures.py): a figure of `aftercare report`, computed once
+    from the store for the period and shown by every view (JSON, terminal, CSV, the page)."""
     return ()
 
 

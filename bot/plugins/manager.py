@@ -13,6 +13,7 @@ from typing import Any, Mapping, Optional
 
 import pluggy
 
+from bot.base.errors import AftercareError
 from bot.channels.registry import ChannelRegistry
 from bot.config.settings import Settings, load_settings
 from bot.conversation.effects import Effects
@@ -21,7 +22,11 @@ from bot.engine.vocabulary import Vocabulary
 from bot.plugins import hookspecs
 from bot.plugins.shop_vocabulary import load_shop_flows
 
-DEFAULT_PLUGINS = ("bot.plugins.builtin", "bot.channels.plugin", "bot.sandbox.platforms.plugin")
+DEFAULT_PLUGINS = ("bot.plugins.builtin", "bot.channels.plugin", "bot.report.plugin", "bot.sandbox.platforms.plugin")
+
+
+class PluginError(AftercareError, ValueError):
+    """Plugins that contradict each other (two declare the same name)."""
 
 
 class Plugins:
@@ -67,13 +72,31 @@ class Plugins:
     def platforms(self) -> list[Any]:
         return self._gathered("aftercare_sandbox_platforms")
 
+    def anchors(self) -> dict[str, Any]:
+        """Touchpoint anchors by name; a name declared twice is an error naming it."""
+        found: dict[str, Any] = {}
+        for anchor in self._gathered("aftercare_touchpoint_anchors"):
+            if anchor.name in found and found[anchor.name] is not anchor:
+                raise PluginError(f"two plugins declare the touchpoint anchor {anchor.name!r}")
+            found[anchor.name] = anchor
+        return found
+
+    def figures(self) -> list[Any]:
+        """Report figures, the built-ins first; a name declared twice is an error naming it."""
+        figures = self._gathered("aftercare_report_figures")
+        names = [figure.name for figure in figures]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise PluginError(f"two plugins declare the report figure {twice[0]!r}")
+        return figures
+
     def commands(self) -> list[Any]:
         return self._gathered("aftercare_cli_commands")
 
     def load_settings(self, path: Path | str, environ: Optional[Mapping[str, str]] = None,
                       overrides: Optional[Mapping[str, Any]] = None) -> Settings:
-        """config.yml validated with every plugin channel's section."""
-        return load_settings(path, environ, overrides, channels=self.channel_models())
+        """config.yml validated with every plugin channel's section and touchpoint anchor."""
+        return load_settings(path, environ, overrides, channels=self.channel_models(), anchors=self.anchors())
 
     def flows(self, settings: Settings, folder: Optional[Path | str] = None) -> FlowSet:
         """dialogs/ checked against the plugins' vocabulary and the shop's modules (`vocabulary:`)."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from bot.report.figures import ReportFigure
 from bot.report.tables import (MIN_ANSWERS_FOR_A_MEAN, NONE, agents_sheet, driver_sentence, group_label, minutes,
                                num, pct, product_label, product_names, signed, sla_met_pct, sliced_by, words)
 from bot.report.terminal import at_risk_label, period_label
@@ -120,8 +121,10 @@ def _tile(report: dict, label: str, path: str, kind: str, under: list[tuple[str,
     return "<div class=tile>" + "".join(parts) + "</div>"
 
 
-def tiles(report: dict) -> str:
+def tiles(report: dict, figures: Sequence[ReportFigure] = ()) -> str:
+    """The headline tiles, then one per plugin figure (a figure with its own query)."""
     out = [_tile(report, *tile) for tile in TILES]
+    out += [_tile(report, f.label, f.name, "num", []) for f in figures if f.compute is not None]
     cases = report["overall"]["cases"]
     out.append(f"<div class=tile><div class=label>SLA met</div><div class=value>{html.escape(pct(sla_met_pct(cases)))}"
                f"</div><div class=under>of {figure('overall/cases/opened', cases['opened'])} cases</div></div>")
@@ -439,7 +442,8 @@ th { background: #f0f0f0; white-space: nowrap; overflow-wrap: normal; } td.n { t
 """
 
 
-def render_page(report: dict, weeks: list[dict], skus: list[dict], store: Optional[str] = None) -> str:
+def render_page(report: dict, weeks: list[dict], skus: list[dict], store: Optional[str] = None,
+                figures: Sequence[ReportFigure] = ()) -> str:
     """The whole page as one HTML string (Plotly's JS inlined)."""
     by = sliced_by(report)
     names = product_names(report)
@@ -476,7 +480,7 @@ def render_page(report: dict, weeks: list[dict], skus: list[dict], store: Option
 <body>
 <h1>Aftercare report</h1>
 <div class="sub">{html.escape(period_label(report["period"]))} (UTC days){sliced}{compared}{where}</div>
-{tiles(report)}
+{tiles(report, figures)}
 <div class="grid">{chart("chart-csat-weekly")}{chart("chart-nps-weekly")}</div>
 <div class="grid">{chart("chart-groups")}{chart("chart-funnel")}</div>
 {f'<h2>By {html.escape(_BY_NAMES.get(by, by))}: every figure</h2>' + groups_table(report, report["groups"], "groups") if by else ""}
@@ -502,6 +506,7 @@ def render_page(report: dict, weeks: list[dict], skus: list[dict], store: Option
 """
 
 
-def write_page(path: Path, report: dict, weeks: list[dict], skus: list[dict], store: Optional[str] = None) -> None:
+def write_page(path: Path, report: dict, weeks: list[dict], skus: list[dict], store: Optional[str] = None,
+               figures: Sequence[ReportFigure] = ()) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_page(report, weeks, skus, store), encoding="utf-8")
+    path.write_text(render_page(report, weeks, skus, store, figures), encoding="utf-8")

@@ -5,82 +5,37 @@ as an em dash, a count of nothing as 0.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bot.report.figures import BUILTIN, ReportFigure
 from bot.report.tables import (NONE, Sheet, agents_sheet, drivers_sheet, groups_sheet, minutes, num, pct,
-                               problems_sheet, reach_sheets, signed, sla_met_pct, sliced_by)
+                               problems_sheet, reach_sheets, signed, sliced_by)
 
 __all__ = ["NONE", "minutes", "num", "pct", "render", "at_risk_label", "period_label", "WIDTH"]
 WIDTH = 100            # every table fits this many columns; piped output is this wide
 
 
-def _csat(f: dict) -> str:
-    c = f["csat"]
-    return f"{num(c['mean'])} (n={c['n']}, {pct(c['satisfied_pct'])} 4-5)"
-
-
-def _nps(f: dict) -> str:
-    n = f["nps"]
-    return f"{num(n['score'])} (n={n['n']}: {n['promoters']}/{n['passives']}/{n['detractors']})"
-
-
-# (label, how to show it, the number a change is computed on) for each row of the figures table
-Row = tuple[str, Callable[[dict], str], Optional[Callable[[dict], Optional[float]]]]
-ROWS: list[Row] = [
-    ("check-ins sent", lambda f: str(f["checkins_sent"]), lambda f: f["checkins_sent"]),
-    ("responses (rate)", lambda f: f"{f['responses']} ({pct(f['response_rate'])})", lambda f: f["response_rate"]),
-    ("CSAT", _csat, lambda f: f["csat"]["mean"]),
-    ("CSAT 1 2 3 4 5", lambda f: " ".join(str(f["csat"]["distribution"][str(s)]) for s in range(1, 6)), None),
-    ("NPS (prom./pass./detr.)", _nps, lambda f: f["nps"]["score"]),
-    ("CES", lambda f: f"{num(f['ces']['mean'])} of 7 (n={f['ces']['n']})", lambda f: f["ces"]["mean"]),
-    ("escalation rate", lambda f: pct(f["escalation_rate"]), lambda f: f["escalation_rate"]),
-    ("cases opened/claimed/resolved",
-     lambda f: f"{f['cases']['opened']} / {f['cases']['claimed']} / {f['cases']['resolved']}",
-     lambda f: f["cases"]["opened"]),
-    ("median to claim", lambda f: minutes(f["cases"]["median_minutes_to_claim"]),
-     lambda f: f["cases"]["median_minutes_to_claim"]),
-    ("median to first reply", lambda f: minutes(f["cases"]["median_minutes_to_first_reply"]),
-     lambda f: f["cases"]["median_minutes_to_first_reply"]),
-    ("median to resolve", lambda f: minutes(f["cases"]["median_minutes_to_resolve"]),
-     lambda f: f["cases"]["median_minutes_to_resolve"]),
-    ("SLA met (breaches)", lambda f: f"{pct(sla_met_pct(f['cases']))} ({f['cases']['sla_breaches']})",
-     lambda f: sla_met_pct(f["cases"])),
-    ("review requests (accepted)", lambda f: f"{f['reviews']['requested']} ({f['reviews']['accepted']})",
-     lambda f: f["reviews"]["requested"]),
-    ("upsell offers", lambda f: f"{f['upsells']['offered']} (clicks {num(f['upsells']['clicked'])})",
-     lambda f: f["upsells"]["offered"]),
-    ("replenishment offers",
-     lambda f: f"{f['replenishment']['offered']} (clicks {num(f['replenishment']['clicked'])})",
-     lambda f: f["replenishment"]["offered"]),
-    ("referral asks (with a link)", lambda f: f"{f['referrals']['asked']} ({f['referrals']['links']})",
-     lambda f: f["referrals"]["asked"]),
-    ("referral rate (referred orders)",
-     lambda f: f"{pct(f['referrals']['rate'])} ({f['referrals']['referred_orders']})",
-     lambda f: f["referrals"]["rate"]),
-    ("testimonials", lambda f: str(f["referrals"]["testimonials"]), lambda f: f["referrals"]["testimonials"]),
-    ("opt-outs", lambda f: str(f["opt_outs"]), lambda f: f["opt_outs"]),
-    ("unreachable", lambda f: str(f["unreachable"]), lambda f: f["unreachable"]),
-]
+# (label, how to show it, the number a change is computed on): the rows --by cohort adds
+Row = tuple[str, Callable[[Mapping[str, Any]], str], Optional[Callable[[Mapping[str, Any]], Optional[float]]]]
 COHORT_ROWS: list[Row] = [
     ("customers", lambda f: str(f.get("customers", 0)), None),
     ("repeat purchase rate", lambda f: pct(f.get("repeat_purchase_rate")), None),
     ("revenue per customer", lambda f: num(f.get("revenue_per_customer")), None),
 ]
-PERCENT_ROWS = {"responses (rate)", "escalation rate", "SLA met (breaches)", "referral rate (referred orders)"}
 
 
-def change(label: str, now: Optional[float], before: Optional[float]) -> str:
+def change(now: Optional[float], before: Optional[float], percent: bool = False) -> str:
     """▲ +0.3 / ▼ -2 / = : the change on the previous period (percentage points for a rate)."""
     if now is None or before is None:
         return NONE
     delta = now - before
-    digits, unit = (0, " pt") if label in PERCENT_ROWS else (2, "")
-    if label in PERCENT_ROWS:
+    digits, unit = (0, " pt") if percent else (2, "")
+    if percent:
         delta = 100 * delta
     if round(delta, digits) == 0:
         return "= 0"
@@ -103,8 +58,9 @@ def _title(console: Console, title: str) -> None:
     console.print(Text(title, style="bold"), no_wrap=True, overflow="ellipsis")
 
 
-def figures_table(report: dict, cohort: bool = False) -> Table:
-    """The overall figures, one per row; with --compare the previous period and the change beside."""
+def figures_table(report: dict, cohort: bool = False, figures: Sequence[ReportFigure] = BUILTIN) -> Table:
+    """The overall figures (the plugins' `figures`), one per row; with --compare the previous
+    period and the change beside."""
     before = report.get("previous")
     table = _table()
     table.add_column("figure", no_wrap=True)
@@ -112,11 +68,14 @@ def figures_table(report: dict, cohort: bool = False) -> Table:
     if before:
         table.add_column("previous", justify="right", no_wrap=True)
         table.add_column("change", justify="right", no_wrap=True)
-    for label, show, value in ROWS + (COHORT_ROWS if cohort else []):
+    rows: list[tuple[str, Callable[[Mapping[str, Any]], str], Optional[Callable[[Mapping[str, Any]], Optional[float]]],
+                     bool]] = [(f.label, f.text, f.value, f.percent) for f in figures]
+    rows += [(label, show, value, False) for label, show, value in (COHORT_ROWS if cohort else [])]
+    for label, show, value, percent in rows:
         cells = [label, show(report["overall"])]
         if before:
             cells.append(show(before["overall"]))
-            cells.append(change(label, value(report["overall"]), value(before["overall"])) if value else "")
+            cells.append(change(value(report["overall"]), value(before["overall"]), percent) if value else "")
         table.add_row(*(Text(c) for c in cells))
     return table
 
@@ -144,15 +103,15 @@ def print_sheet(console: Console, sheet: Sheet, empty: str) -> None:
     console.print()
 
 
-def render(console: Console, report: dict, store_path: Any) -> None:
-    """Print the whole report: figures, groups, what is wrong per product, drivers, reach, agents,
-    NPS by tenure, testimonials, tips and the at-risk list."""
+def render(console: Console, report: dict, store_path: Any, figures: Sequence[ReportFigure] = BUILTIN) -> None:
+    """Print the whole report: figures (the plugins'), groups, what is wrong per product,
+    drivers, reach, agents, NPS by tenure, testimonials, tips and the at-risk list."""
     by = sliced_by(report)
     console.print(Text.assemble(("Aftercare report", "bold"),
                                 f", {period_label(report['period'])} (UTC days), store {store_path}"))
     before = report.get("previous")
     _title(console, "Figures" + (f", against the previous period ({period_label(before['period'])})" if before else ""))
-    console.print(figures_table(report, cohort=by == "cohort"))
+    console.print(figures_table(report, cohort=by == "cohort", figures=figures))
     console.print()
     if by:
         print_sheet(console, groups_sheet(report, report["groups"], f"By {by}: one row per {by}"), "no data")

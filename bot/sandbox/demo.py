@@ -74,6 +74,22 @@ LINK_BEFORE_PURCHASE = timedelta(minutes=5)
 BLOCK_BEFORE_CHECKIN = timedelta(hours=12)
 WRITES_AFTER_DELIVERY = timedelta(hours=20)  # a persona that writes first (a problem) does it then
 FIX_AFTER_RESOLVED = timedelta(days=2)     # the shop fixes the first problem resolved, then runs tell-fixed
+# What the sandbox's shop writes to tell-fixed, once per language it answers in ({product}: the product's name)
+FIXED_TEXTS = {
+    "en": "You spoke, we listened: you told us about a problem with {product}, and we have fixed it in every one "
+          "we send from today. Thank you for telling us!",
+    "es": "Nos lo dijiste y te escuchamos: nos contaste un problema con {product} y ya lo hemos corregido en todos "
+          "los que enviamos desde hoy. ¡Gracias por decírnoslo!",
+    "pt": "Você falou, nós ouvimos: você nos contou um problema com {product} e já o corrigimos em todos os que "
+          "enviamos a partir de hoje. Obrigado por nos avisar!",
+    "de": "Sie haben es uns gesagt, wir haben zugehört: das Problem mit {product} ist behoben, bei jedem Exemplar, "
+          "das wir ab heute versenden. Danke für Ihren Hinweis!",
+    "fr": "Vous nous l'avez dit, nous vous avons écoutés : le problème de {product} est corrigé sur tous ceux que "
+          "nous expédions dès aujourd'hui. Merci de nous l'avoir signalé !",
+    "it": "Ce l'hai detto e ti abbiamo ascoltato: il problema di {product} è risolto in tutti quelli che spediamo "
+          "da oggi. Grazie per avercelo segnalato!",
+    "ja": "ご指摘ありがとうございました。{product}の問題は、本日以降に発送するすべての商品で修正しました。",
+}
 NOISY_LOGGERS = ("httpx", "aiohttp", "apscheduler", "asyncio")   # and each platform's own (`Platform.loggers`)
 
 
@@ -391,11 +407,11 @@ class SandboxDemo:
         at = max(now, resolved_at + FIX_AFTER_RESOLVED)
 
         async def tell_fixed() -> None:
-            chosen = plan(self.store, sku, problem_type)
-            message = (f"You spoke, we listened: you told us about a problem with {product}, and we have fixed "
-                       "it in every one we send from today. Thank you for telling us!")
-            queued = queue(self.store, chosen, message, at)
-            skipped = "; ".join(f"{c.label}: {c.skip}" for c in chosen.skipped)
+            chosen = plan(self.store, sku, problem_type, languages=self.settings.languages)
+            texts = {tag: text.replace("{product}", product) for tag, text in FIXED_TEXTS.items()}
+            queued = queue(self.store, chosen, texts, at, skip_untranslated=True)
+            skipped = "; ".join([f"{c.label}: {c.skip}" for c in chosen.skipped] +
+                                [f"{c.label}: no text in {c.language}" for c in chosen.untranslated(texts)])
             self.narrator.line(at, "🛠 shop", f"fixed {problem_type} on {sku}: aftercare tell-fixed queued {queued} "
                                             f"notice(s)" + (f", skipped {skipped}" if skipped else ""), "support")
         self.timeline.add(at, f"the shop runs tell-fixed for {problem_type} on {sku}", tell_fixed)

@@ -205,11 +205,13 @@ class Simulation:
         """`aftercare tell-fixed`, confirmed: queue the notice for everyone who reported the problem."""
         store, sku = self.core.store, move.sku or str(self.scenario.order["sku"])
         try:
-            check_request(store, sku, move.problem_type, move.message)
-            chosen = plan(store, sku, move.problem_type, parse_since(move.since))
+            check_request(store, sku, move.problem_type)
+            chosen = plan(store, sku, move.problem_type, parse_since(move.since), self.settings.languages)
+            # a bare `message:` is the shop's default language's text
+            texts = move.messages or {self.settings.languages.default: move.message}
+            queue(store, chosen, texts, self.clock.now())
         except TellFixedError as exc:
             raise ScenarioError(self.scenario.path, None, f"tell_fixed: {exc}") from None
-        queue(store, chosen, move.message, self.clock.now())
 
     async def press(self, value: str) -> None:
         question = self.transcript.last_question()

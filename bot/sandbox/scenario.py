@@ -8,7 +8,8 @@ datetime) pins the simulated clock's start, for scenarios about the time of day.
 
 `reorder: ORDER_ID` places another order of the same item now (not shipped yet) and
 `deliver: ORDER_ID` delivers it; `tell_fixed: {problem_type, message, sku, since}` runs
-`aftercare tell-fixed` as the shop would (confirmed; sku defaults to the order's).
+`aftercare tell-fixed` as the shop would (confirmed; sku defaults to the order's; `message` is
+the default language's text, or a mapping of language to text).
 
 `before:` holds turns played at the moment the order is imported, before anything is due (the
 customer writes in first, e.g. a problem the day it arrives); the clock then moves on to the
@@ -82,9 +83,10 @@ class TellFixed:
     """The shop runs `aftercare tell-fixed` (and confirms)."""
 
     problem_type: str
-    message: str
+    message: str                                    # the shop's default language's text ("" with `messages`)
     sku: Optional[str] = None
     since: Optional[str] = None
+    messages: Optional[dict[str, str]] = None       # language -> text
 
 
 ORDER_MOVES = ("deliver", "cancel", "estimate", "ship", "referred_order", "reorder")
@@ -215,9 +217,13 @@ def _tell_fixed(fail, where: list, value) -> TellFixed:
     unknown = sorted(set(value) - {"problem_type", "message", "sku", "since"})
     if unknown:
         raise fail(where, f"tell_fixed: unknown key {unknown[0]!r} (problem_type, message, sku, since)")
-    return TellFixed(str(value["problem_type"]), str(value["message"]),
+    message = value["message"]
+    if isinstance(message, dict) and not all(isinstance(t, str) and t.strip() for t in message.values()):
+        raise fail(where, "tell_fixed: `message` maps each language to its text, e.g. {en: \"...\", de: \"...\"}")
+    return TellFixed(str(value["problem_type"]), "" if isinstance(message, dict) else str(message),
                      str(value["sku"]) if value.get("sku") else None,
-                     str(value["since"]) if value.get("since") else None)
+                     str(value["since"]) if value.get("since") else None,
+                     {str(k): str(v) for k, v in message.items()} if isinstance(message, dict) else None)
 
 
 def _agent_move(fail, index: int, raw) -> AgentMove:

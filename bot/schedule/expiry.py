@@ -15,7 +15,7 @@ from typing import Optional
 from bot.config.settings import Anchor
 
 # What happened at each anchor, as the sentence says it ("delivered 36 days ago").
-EVENT = {
+EVENT: dict[str, str] = {
     Anchor.PURCHASE: "ordered",
     Anchor.FIRST_PURCHASE: "first ordered",
     Anchor.SHIPMENT: "shipped",
@@ -26,9 +26,12 @@ EVENT = {
 HISTORY = "skipped:history"      # the status of what a history import did not schedule
 
 
-def anchor_event(anchor: Anchor, purchased: Optional[datetime], shipped: Optional[datetime],
+def anchor_event(anchor: str, purchased: Optional[datetime], shipped: Optional[datetime],
                  delivered: Optional[datetime], expected: Optional[datetime]) -> tuple[str, Optional[datetime]]:
-    """The event a kind is timed from and when it happened (or is expected), as far as known."""
+    """The event a kind is timed from and when it happened (or is expected), as far as known;
+    a plugin's anchor: its name, and no moment (the sentence says "its time has passed")."""
+    if anchor not in EVENT:
+        return anchor, None
     if anchor in (Anchor.PURCHASE, Anchor.FIRST_PURCHASE):
         return EVENT[anchor], purchased
     if anchor is Anchor.SHIPMENT:

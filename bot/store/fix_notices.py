@@ -34,6 +34,13 @@ class FixNotices:
         """Has any order ever contained this SKU?"""
         return self.db.execute("select 1 from line_items where sku = ? limit 1", [sku]).fetchone() is not None
 
+    def product_name(self, sku: str) -> Optional[str]:
+        """The SKU's product name in its latest order (a name can change; the latest is the one
+        the shop uses now), None when no order names it."""
+        row = self.db.execute("select product from line_items where sku = ? and nullif(product, '') is not null "
+                              "order by id desc limit 1", [sku]).fetchone()
+        return row[0] if row else None
+
     def reports(self, sku: str, problem_type: str, since: Optional[datetime] = None) -> list[ProblemReport]:
         """Every case with this problem type on this SKU (opened at or after `since`), oldest first."""
         return [ProblemReport.from_row(r)

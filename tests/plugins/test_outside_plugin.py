@@ -1,16 +1,21 @@
 """An outside package extends Aftercare through the plugin hooks alone, with no edit in bot/: a
 channel (its config section, addresses, limits and adapter), an action with the effect it writes,
-and a CLI command. A check-in runs through all of them: config validated with the channel's
-section, an order naming the channel, the real scheduler, dispatcher and runner, the action's
-effect in the store, and the command reading it back. The plugin is also found the way an
-installed package's is: through the `aftercare` entry point group."""
+a touchpoint anchor, a report figure and a CLI command. A check-in runs through all of them:
+config validated with the channel's section and the anchor's name, an order naming the channel,
+the check-in timed from the new anchor, the real scheduler, dispatcher and runner, the action's
+effect in the store, the figure in `aftercare report --json` and the terminal report, and the
+command reading the effect back. The plugin is also found the way an installed package's is:
+through the `aftercare` entry point group."""
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import textwrap
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, Mapping, Optional
 
 import click
 import pytest
@@ -28,6 +33,9 @@ from bot.orders.files import parse_orders
 from bot.orders.importing import import_rows
 from bot.plugins.hookspecs import hookimpl
 from bot.plugins.manager import Plugins
+from bot.report.figures import ReportFigure
+from bot.schedule.anchors import AnchorContext, TouchpointAnchor
+from bot.schedule.facts import OrderFacts
 from bot.store.store import Store
 from tests.channels.webchat import SPEC, WebChatChannel
 from tests.support.harness import CONFIG, DIALOGS, T0, RecordingParser
@@ -52,6 +60,27 @@ def _give_stamp(turn: Turn) -> None:
 def _store_stamp(effect: Effect) -> None:
     effect.store.conversations.add_response(effect.conversation_id, effect.identity.customer_id, effect.order_id,
                                             effect.sku, "stamp", None, effect.args["stamp"], None, [], effect.now)
+
+
+def _weekend_after_delivery(order: OrderFacts, at: AnchorContext) -> Optional[datetime]:
+    """10:00 UTC on the first Saturday after the delivery (people try things out at weekends)."""
+    if order.delivered_at is None:
+        return None
+    day = order.delivered_at.replace(hour=10, minute=0, second=0, microsecond=0)
+    return day + timedelta(days=(5 - day.weekday() - 1) % 7 + 1)
+
+
+WEEKEND = TouchpointAnchor("weekend_after_delivery", "delivered", _weekend_after_delivery,
+                           "the first Saturday after the delivery, 10:00 UTC")
+
+
+def _stamps_given(db: Any, period: Mapping[str, Optional[str]]) -> int:
+    """Loyalty stamps given in the period (the plugin's own query over the store)."""
+    return db.execute("select count(*) from responses where metric = 'stamp' and (:since is null or at >= :since) "
+                      "and (:until is null or at < :until)", dict(period)).fetchone()[0]
+
+
+STAMPS = ReportFigure("stamps_given", "loyalty stamps given", compute=_stamps_given)
 
 
 @click.command("stamps")
@@ -81,6 +110,14 @@ class StampPlugin:
         return {"give_stamp": _store_stamp}
 
     @hookimpl
+    def aftercare_touchpoint_anchors(self):
+        return [WEEKEND]
+
+    @hookimpl
+    def aftercare_report_figures(self):
+        return [STAMPS]
+
+    @hookimpl
     def aftercare_cli_commands(self):
         return [stamps]
 
@@ -94,13 +131,18 @@ class Install:
 @pytest.fixture
 def install(tmp_path: Path) -> Install:
     """The shipped config and dialogs, with the check-in flow replaced by one that uses the plugin's
-    action, and a `channels.webchat` section only the plugin's channel model knows."""
+    action, timed from the plugin's anchor, and a `channels.webchat` section only the plugin's
+    channel model knows."""
     dialogs = tmp_path / "dialogs"
     shutil.copytree(DIALOGS, dialogs)
     (dialogs / "checkin.yml").write_text(CHECKIN, encoding="utf-8")
     db = tmp_path / "aftercare.db"
     text = CONFIG.read_text(encoding="utf-8").replace("channels:\n", "channels:\n  webchat:\n    per_visitor_per_second: 3\n", 1)
     text = text.replace("${AFTERCARE_DB:-data/aftercare.db}", str(db))
+    timed = text.replace("    checkin:\n      from: delivery\n      after: 4d\n      categories: {electronics: 3d, skincare: 14d, footwear: 4d}",
+                         "    checkin:\n      from: weekend_after_delivery\n      after: 2h\n      categories: {}")
+    assert timed != text, "the shipped config.yml's check-in changed: update this fixture"
+    text = timed
     config = tmp_path / "config.yml"
     config.write_text(text + f"dialogs_dir: {dialogs}\n", encoding="utf-8")
     return Install(config, db)
@@ -116,8 +158,21 @@ def test_config_is_validated_with_the_plugin_channels_section(install, tmp_path)
         plugins.load_settings(bad, environ={})
     lines = bad.read_text(encoding="utf-8").splitlines()
     assert caught.value.line == lines.index("    per_visitor_per_second: fast") + 1
+    delivery = tmp_path / "delivery.yml"       # timed from a built-in anchor: only the channel is the plugin's
+    delivery.write_text(install.config.read_text(encoding="utf-8").replace("from: weekend_after_delivery", "from: delivery"))
     with pytest.raises(ConfigError, match="channels.webchat: unknown key"):
-        Plugins.load(entry_points=False).load_settings(install.config, environ={})   # without the plugin
+        Plugins.load(entry_points=False).load_settings(delivery, environ={})   # without the plugin
+
+
+def test_config_may_time_a_kind_from_the_plugins_anchor_only_with_the_plugin(install):
+    settings = Plugins.load(StampPlugin(), entry_points=False).load_settings(install.config, environ={})
+    assert settings.schedule.touchpoints["checkin"].anchor == "weekend_after_delivery"
+    no_channel = install.config.read_text(encoding="utf-8").replace("  webchat:\n    per_visitor_per_second: 3\n", "")
+    install.config.write_text(no_channel, encoding="utf-8")
+    with pytest.raises(ConfigError, match="schedule.touchpoints.checkin.from: 'weekend_after_delivery': not a "
+                                          "touchpoint anchor") as caught:
+        Plugins.load(entry_points=False).load_settings(install.config, environ={})
+    assert caught.value.line == no_channel.splitlines().index("      from: weekend_after_delivery") + 1
 
 
 async def test_a_checkin_runs_through_the_plugins_channel_action_effect_and_command(install):
@@ -133,6 +188,7 @@ async def test_a_checkin_runs_through_the_plugins_channel_action_effect_and_comm
     assert default_limits(settings, channels)["webchat"].per_address == 3.0   # the plugin's config section
     import_rows(store, settings, rows, clock.now())
     due = parse_iso(next(t for t in store.orders.touchpoints("W-1") if t.kind == "checkin").due_at)
+    assert due.isoformat() == "2026-10-31T12:00:00+00:00"     # delivered Thu 29th: Saturday 10:00, + 2h
     store.orders.skip_touchpoints_before("W-1", due)
     clock.set(max(due, clock.now()))
     await channel.start(core.on_event)
@@ -146,6 +202,17 @@ async def test_a_checkin_runs_through_the_plugins_channel_action_effect_and_comm
     result = CliRunner().invoke(main, ["--config", str(install.config), "stamps"], obj={"plugins": plugins})
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["stamp for Trail Runner 2 shoes"]
+
+    as_json = CliRunner().invoke(main, ["--config", str(install.config), "report", "--json"], obj={"plugins": plugins})
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.output)["overall"]["stamps_given"] == 1
+    terminal = CliRunner().invoke(main, ["--config", str(install.config), "report"], obj={"plugins": plugins})
+    assert terminal.exit_code == 0, terminal.output
+    assert [line.split() for line in terminal.output.splitlines() if "loyalty stamps given" in line] == \
+        [["loyalty", "stamps", "given", "1"]]
+    before = CliRunner().invoke(main, ["--config", str(install.config), "report", "--json", "--since", "2026-11-03"],
+                                obj={"plugins": plugins})
+    assert json.loads(before.output)["overall"]["stamps_given"] == 0          # the figure keeps to the period
 
 
 def test_the_command_exists_only_with_its_plugin(install):
@@ -165,6 +232,8 @@ def test_an_installed_package_is_found_through_the_entry_point_group(tmp_path, m
         aftercare_vocabulary = plugin.aftercare_vocabulary
         aftercare_effects = plugin.aftercare_effects
         aftercare_cli_commands = plugin.aftercare_cli_commands
+        aftercare_touchpoint_anchors = plugin.aftercare_touchpoint_anchors
+        aftercare_report_figures = plugin.aftercare_report_figures
         """), encoding="utf-8")
     info = tmp_path / "aftercare_stamps-1.0.dist-info"
     info.mkdir()
@@ -176,4 +245,5 @@ def test_an_installed_package_is_found_through_the_entry_point_group(tmp_path, m
     assert "webchat" in plugins.channels().names()
     assert "give_stamp" in plugins.vocabulary().actions and plugins.effects().get("give_stamp") is _store_stamp
     assert "stamps" in [c.name for c in plugins.commands()]
+    assert plugins.anchors()["weekend_after_delivery"] is WEEKEND and STAMPS in plugins.figures()
     assert "webchat" not in Plugins.load(entry_points=False).channels().names()

@@ -117,8 +117,8 @@ async def test_a_first_day_sends_nothing_about_orders_past_their_window(tmp_path
             assert not live.done(), live.exception()
             ready = next(r.getMessage() for r in caplog.records if "ready:" in r.getMessage())
             port = re.search(r"127\.0\.0\.1:(\d+)", ready).group(1)
-            # a new order, and an old one the shop's system pushes late (delivered 36 days ago)
-            late = now - timedelta(days=36)
+            # a new order, and an old one the shop's system pushes late (delivered 46 days ago: past even the NPS window, 30d + 14d)
+            late = now - timedelta(days=46)
             answer = await post_orders(port, [webhook_order("N-1", NEW_CHAT, now),
                                               webhook_order("N-0", LATE_CHAT, late - timedelta(days=3), late)])
             assert answer["inserted"] == 2
@@ -145,7 +145,7 @@ async def test_a_first_day_sends_nothing_about_orders_past_their_window(tmp_path
         assert line is not None, touchpoint
         assert "too old:" in line or "history import:" in line, line
     assert late_checkin.status == "expired"
-    assert "dropped: too old: delivered 36 days ago; a checkin goes out within 14 days" in late_checkin.held_reason
+    assert "dropped: too old: delivered 46 days ago; a checkin goes out within 14 days" in late_checkin.held_reason
 
     page = cli.invoke(main, ["--config", str(config), "due", "--within", "0d", "--dropped", "1d", "--limit", "10"])
     assert page.exit_code == 0, page.output

@@ -284,8 +284,8 @@ def summary(outbound: Optional[OutboundResult] = None, *inbound: InboundResult) 
         lines += [
             f"outbound: {outbound.messages} messages, {outbound.kills} kill -9s, {outbound.seconds:.0f} s",
             f"  lost                         {outbound.lost:>6}   target 0",
-            f"  duplicates                   {outbound.duplicates:>6}   target <= {outbound.kills} (1 per kill)",
-            f"  max duplicates at one kill   {max(per_kill, default=0):>6}   target <= 1",
+            f"  duplicates                   {outbound.duplicates:>6}   target <= sends in flight at the kills",
+            f"  max duplicates at one kill   {max(per_kill, default=0):>6}   target <= 8 (the sends in flight)",
             f"  sends in flight at kills     {sum(len(f) for f in outbound.in_flight):>6}   (max {max((len(f) for f in outbound.in_flight), default=0)} at one kill)",
             f"  duplicates not in flight     {outbound.unexplained_duplicates:>6}   target 0",
             f"  per-chat order violations    {outbound.order_violations:>6}   target 0",
