@@ -820,6 +820,16 @@ class Outbox:
         return [OutboxRow.from_row(r)
                 for r in tables.query(self.db, sql + " order by not_before, id limit ? offset ?", params + [limit, offset])]
 
+    def due_heads(self, now: datetime, limit: int = 200, offset: int = 0) -> list[OutboxRow]:
+        """The first due row of each address (by not_before, then id), in send order: the only
+        row of an address the dispatcher may start (never one past an earlier row to the same
+        address). A long queue to a few addresses costs one row per address, not one per message."""
+        sql = ("select * from outbox where id in (select id from (select id, row_number() over "
+               "(partition by channel, address order by not_before, id) as place from outbox "
+               "where status = 'pending' and not_before <= ?) where place = 1) "
+               "order by not_before, id limit ? offset ?")
+        return [OutboxRow.from_row(r) for r in tables.query(self.db, sql, [iso(now), limit, offset])]
+
     def next_due_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(not_before) from outbox where status = 'pending'").fetchone()
         return parse_iso(row[0]) if row and row[0] else None
