@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 from bot.base.errors import AftercareError
 from bot.config.settings import Settings, load_settings
 from bot.nlu import cue_words
+from bot.nlu.crf_cache import crf_fitted_once
 from bot.nlu.base import FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, REQUESTS, Entity, Parse
 from bot.nlu.shapes import shaped_words
 
@@ -430,7 +431,7 @@ def _load_agent_fast(path: Path) -> Any:
             kwargs["run_eagerly"] = True
             return inherited(self, *args, **kwargs)
 
-        with _patched(RasaModel, compile=compile_eagerly, fit=_build_weights):
+        with _patched(RasaModel, compile=compile_eagerly, fit=_build_weights), crf_fitted_once(path.parent):
             agent = Agent.load(str(path))
     for component in _components(agent):
         model = getattr(component, "model", None)
