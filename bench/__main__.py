@@ -1,4 +1,5 @@
-"""Run every `bench/*_bench.py` module's `main()`, or only those named: `python -m bench nlu`."""
+"""Run every `bench/*_bench.py` module's `main()`, or only those named: `python -m bench nlu`;
+options after one name are its own: `python -m bench hosting --parts startup,service`."""
 from __future__ import annotations
 
 import importlib
@@ -15,6 +16,12 @@ def bench_modules() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    split = next((n for n, arg in enumerate(argv) if arg.startswith("-")), len(argv))
+    argv, options = argv[:split], argv[split:]
+    if options and len(argv) != 1:
+        print("options follow exactly one benchmark's name: python -m bench hosting --parts startup",
+              file=sys.stderr)
+        return 2
     wanted = {name.removesuffix("_bench") for name in argv}
     names = [name for name in bench_modules()
              if not wanted or name.removesuffix("_bench") in wanted]
@@ -24,7 +31,7 @@ def main(argv: list[str]) -> int:
         return 2
     for name in names:
         print(f"== {name}", flush=True)
-        importlib.import_module(f"bench.{name}").main([])  # defaults, not our argv
+        importlib.import_module(f"bench.{name}").main(options)  # defaults unless given
     return 0
 
 

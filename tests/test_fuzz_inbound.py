@@ -7,8 +7,10 @@ well-formed one again, same event id (a lost confirmation, a platform retry).
 Passes when: no delivery gets a 5xx and nothing escapes as an unhandled exception; every
 well-formed delivery is answered (200, or confirmed by the next getUpdates) and either
 reaches the store as a processed event or is deliberately ignored; and the whole-database
-invariant check finds nothing. Bounded: AFTERCARE_FUZZ_COUNT deliveries (10,000) or
-AFTERCARE_FUZZ_SECONDS (180; binds only on a busy machine), whichever comes first; AFTERCARE_FUZZ_SEED picks the stream."""
+invariant check finds nothing; and all AFTERCARE_FUZZ_COUNT deliveries (10,000) were made:
+AFTERCARE_FUZZ_SECONDS (600) only stops a run that hangs, and then the test fails rather than
+passing on part of the stream. About 45 s on 2 shared cores (the dispatcher reads one due row
+per address, not the whole backlog: bot/live/outbox.py); AFTERCARE_FUZZ_SEED picks the stream."""
 from __future__ import annotations
 
 import asyncio
@@ -30,7 +32,7 @@ from tests.support.live_stack import CHATS, SECRET, Stack
 
 SEED = int(os.environ.get("AFTERCARE_FUZZ_SEED", "20261130"))
 COUNT = int(os.environ.get("AFTERCARE_FUZZ_COUNT", "10000"))
-SECONDS = float(os.environ.get("AFTERCARE_FUZZ_SECONDS", "180"))
+SECONDS = float(os.environ.get("AFTERCARE_FUZZ_SECONDS", "600"))
 MIX = (("tg_poll", 0.3), ("tg_webhook", 0.3), ("slack_event", 0.25), ("slack_action", 0.15))
 REPEAT = 0.08          # of deliveries that repeat an earlier well-formed one, same event id
 
@@ -146,7 +148,7 @@ async def test_fuzzed_deliveries_never_crash_or_corrupt(caplog):
     total = sum(tally.sent.values())
     print(f"\nfuzz: {total} deliveries in {time.monotonic() - started:.0f} s (seed {SEED}): {dict(tally.sent)}\n"
           f" answers: {dict(tally.statuses)}\n polling: {poll_stats}\n webhook: {hook_stats}\n seconds per path: {tally.seconds}")
-    assert total >= min(COUNT, 2000), "the time budget cut the run too short to mean anything"
+    assert total == COUNT, f"AFTERCARE_FUZZ_SECONDS={SECONDS:.0f} cut the run at {total} of {COUNT} deliveries"
     assert sum(n for (_, kind), n in tally.sent.items() if kind == "repeat") > total // 50      # ids do repeat
     assert not tally.bad_answers, tally.bad_answers[:10]
     store = stack.store

@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli.common import EXIT_ROWS_SKIPPED, existing_store, open_store, settings_from
+from bot.cli.common import EXIT_ROWS_SKIPPED, existing_store, open_store, plugins_of, settings_from
 from bot.conversation.context import customer_language
 from bot.nlu.base import Parse, SyncParser, not_understood
 from bot.orders.files import OrderFileError
@@ -47,7 +47,8 @@ def import_(ctx: click.Context, file: str, history: bool, since: str | None) -> 
     settings = settings_from(ctx)
     store = open_store(settings)
     try:
-        report = import_file(store, settings, file, now, history_before=history_before)
+        report = import_file(store, settings, file, now, history_before=history_before,
+                             channels=plugins_of(ctx).channels())
     except OrderFileError as exc:
         raise click.ClickException(str(exc)) from None
     for error in report.errors:
@@ -87,12 +88,13 @@ def watch(ctx: click.Context, folder: str, once: bool, every: str) -> None:
         pause = parse_duration(every).total_seconds()
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--every") from None
+    channels = plugins_of(ctx).channels()
     store = open_store(settings)
     click.echo(f"watching {folder} for .csv/.json order files" + ("" if once else " (Ctrl-C stops)"))
     skipped = False
     try:
         while True:
-            for picked in scan_once(store, settings, folder, lambda: datetime.now(timezone.utc)):
+            for picked in scan_once(store, settings, folder, lambda: datetime.now(timezone.utc), channels=channels):
                 report = picked.report
                 if picked.error or report is None:
                     click.echo(f"{picked.source}: {picked.error} -> {picked.moved_to}", err=True)
@@ -131,7 +133,8 @@ def due(ctx: click.Context, within: str, dropped: str, limit: int) -> None:
         raise click.BadParameter(str(exc)) from None
     settings = settings_from(ctx)
     store = existing_store(settings)
-    core = build_core(settings, store, parser=_NothingToParse(), clock=SystemClock(), channels={})
+    core = build_core(settings, store, parser=_NothingToParse(), clock=SystemClock(), channels={},
+                      plugins=plugins_of(ctx))
     table = Table("id", "order", "kind", "due at (UTC)", "status", "why")
     now = datetime.now(timezone.utc)
     for item in core.scheduler.due_report(now, horizon, dropped_since or None, page=limit):

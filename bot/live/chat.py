@@ -5,6 +5,7 @@ import asyncio
 import itertools
 import uuid
 from datetime import datetime, timezone
+from typing import Optional
 
 from rich.console import Console
 from rich.markup import escape
@@ -14,6 +15,7 @@ from bot.channels.console import ConsoleChannel, ConsoleMessage, MemoryDesk
 from bot.base.clock import SystemClock
 from bot.config.settings import Settings
 from bot.live.core import build_core
+from bot.plugins.manager import Plugins
 from bot.engine.machine import Begin
 from bot.base.events import InboundEvent, InboundKind
 from bot.store.store import Store
@@ -24,7 +26,9 @@ def session_address() -> str:
     return f"console-{uuid.uuid4().hex[:12]}"
 
 
-async def run_chat(settings: Settings, store: Store, parser, order_id: str) -> None:
+async def run_chat(settings: Settings, store: Store, parser, order_id: str, plugins: Optional[Plugins] = None) -> None:
+    """`plugins`: whose vocabulary, effects and channels the conversation runs on (the default and
+    installed plugins when None)."""
     console = Console()
     last: list[ConsoleMessage] = []
 
@@ -36,7 +40,8 @@ async def run_chat(settings: Settings, store: Store, parser, order_id: str) -> N
 
     desk = MemoryDesk(on_post=lambda post: console.print(f"[magenta]#support:[/] {escape(post.text)}"))
     channel = ConsoleChannel(on_sent=show)
-    core = build_core(settings, store, parser, SystemClock(), {"console": channel}, desk=desk, limits={})
+    core = build_core(settings, store, parser, SystemClock(), {"console": channel}, desk=desk, limits={},
+                      plugins=plugins if plugins is not None else Plugins.load())
     order = store.orders.get(order_id)
     if order is None:
         raise LookupError(f"order {order_id!r} not found; import it first")

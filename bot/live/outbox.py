@@ -249,67 +249,73 @@ class Dispatcher:
         address with a send in flight, nor past a held row (per-address order). Returns the
         time the next held or future row becomes sendable (in-flight completions wake anyway).
 
-        Reads the due rows a page at a time and stops once every channel is at its limit, or
-        keeps only its reply headroom (answers further down a long proactive queue wait their
-        turn), so a long queue costs little per wake-up."""
+        Reads only the first due row of each address (the others wait behind it), a page at a
+        time, and stops once every channel is at its limit, or keeps only its reply headroom
+        (answers further down a long proactive queue wait their turn), so a long queue costs
+        little per wake-up. A row cancelled on the way (invariant 5) lets its address's next
+        row be considered in a second pass."""
         now_dt = self.clock.now()
         now = now_dt.timestamp()
         held: set[tuple[str, str]] = set(self._in_flight)
         busy = Counter(channel for channel, _ in self._in_flight)
         full: set[str] = set()          # channels that can start nothing more now
         paced: set[str] = set()         # channels that can start answers only (reply headroom)
-        seen: set[str] = set()
         next_ready: Optional[float] = None
-        offset = 0
-        while offset < SCAN_LIMIT:
-            rows = self.store.outbox.due(now_dt, limit=SCAN_PAGE, offset=offset)
-            offset += len(rows)
-            for row in rows:
-                channel = row.channel
-                seen.add(channel)
-                key = (channel, str(row.address))
-                if channel in full or key in held or (self.sends_on is not None and channel not in self.sends_on):
-                    continue
-                held.add(key)
-                limits, limiter = self._limits.get(channel), self._limiters.get(channel)
-                if limits is not None and busy[channel] >= limits.in_flight:
-                    full.add(channel)
-                    continue
-                reply = row.reply
-                if limiter:
-                    spaced = self._last_start.get(channel, 0.0) + self._spacing.get(channel, 0.0) \
-                        if self._live and busy[channel] else 0.0
-                    ready = max(limiter.channel_ready_at(now, reply=True), spaced)
-                    if ready > now + 1e-6:
+        rescan = True
+        while rescan:
+            rescan = False
+            seen: set[str] = set()
+            offset = 0
+            while offset < SCAN_LIMIT:
+                rows = self.store.outbox.due_heads(now_dt, limit=SCAN_PAGE, offset=offset)
+                offset += len(rows)
+                for row in rows:
+                    channel = row.channel
+                    seen.add(channel)
+                    key = (channel, str(row.address))
+                    if channel in full or key in held or (self.sends_on is not None and channel not in self.sends_on):
+                        continue
+                    held.add(key)
+                    limits, limiter = self._limits.get(channel), self._limiters.get(channel)
+                    if limits is not None and busy[channel] >= limits.in_flight:
                         full.add(channel)
-                        next_ready = ready if next_ready is None else min(next_ready, ready)
                         continue
-                    if not reply and channel in paced:
+                    reply = row.reply
+                    if limiter:
+                        spaced = self._last_start.get(channel, 0.0) + self._spacing.get(channel, 0.0) \
+                            if self._live and busy[channel] else 0.0
+                        ready = max(limiter.channel_ready_at(now, reply=True), spaced)
+                        if ready > now + 1e-6:
+                            full.add(channel)
+                            next_ready = ready if next_ready is None else min(next_ready, ready)
+                            continue
+                        if not reply and channel in paced:
+                            continue
+                        ready = max(limiter.channel_ready_at(now), spaced)
+                        if not reply and ready > now + 1e-6:
+                            paced.add(channel)
+                            next_ready = ready if next_ready is None else min(next_ready, ready)
+                            continue
+                        ready = limiter.ready_at(key[1], now, reply=reply)
+                        if ready > now + 1e-6:
+                            next_ready = ready if next_ready is None else min(next_ready, ready)
+                            continue
+                    if not self._allowed(row):
+                        held.discard(key)
+                        offset -= 1                  # no longer pending: the next page moved up
+                        rescan = True                # and its address's next row is now a head
                         continue
-                    ready = max(limiter.channel_ready_at(now), spaced)
-                    if not reply and ready > now + 1e-6:
-                        paced.add(channel)
-                        next_ready = ready if next_ready is None else min(next_ready, ready)
-                        continue
-                    ready = limiter.ready_at(key[1], now, reply=reply)
-                    if ready > now + 1e-6:
-                        next_ready = ready if next_ready is None else min(next_ready, ready)
-                        continue
-                if not self._allowed(row):
-                    held.discard(key)
-                    offset -= 1                  # no longer pending: the next page moved up
-                    continue
-                with self.store.transaction():
-                    if not self.store.outbox.claim(row.id, now_dt):
-                        continue
-                offset -= 1
-                if limiter:
-                    limiter.taken(key[1], now)
-                self._last_start[channel] = now
-                busy[channel] += 1
-                self._in_flight[key] = asyncio.ensure_future(self._deliver(key, row))
-            if len(rows) < SCAN_PAGE or seen <= full | paced:
-                break
+                    with self.store.transaction():
+                        if not self.store.outbox.claim(row.id, now_dt):
+                            continue
+                    offset -= 1
+                    if limiter:
+                        limiter.taken(key[1], now)
+                    self._last_start[channel] = now
+                    busy[channel] += 1
+                    self._in_flight[key] = asyncio.ensure_future(self._deliver(key, row))
+                if len(rows) < SCAN_PAGE or seen <= full | paced:
+                    break
         waits = [datetime.fromtimestamp(next_ready, tz=now_dt.tzinfo)] if next_ready is not None else []
         upcoming = self.store.outbox.next_due_at()
         if upcoming and upcoming > now_dt:

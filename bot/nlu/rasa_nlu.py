@@ -27,6 +27,7 @@ from bot.base.errors import AftercareError
 from bot.config.settings import Settings, load_settings
 from bot.nlu import cue_words
 from bot.nlu.base import DELIVERY_PROBLEMS, FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, REQUESTS, Entity, Parse
+from bot.nlu.crf_cache import crf_fitted_once
 from bot.nlu.cues import problem_cue
 from bot.nlu.shapes import shaped_words
 
@@ -453,7 +454,7 @@ def _load_agent_fast(path: Path) -> Any:
             kwargs["run_eagerly"] = True
             return inherited(self, *args, **kwargs)
 
-        with _patched(RasaModel, compile=compile_eagerly, fit=_build_weights):
+        with _patched(RasaModel, compile=compile_eagerly, fit=_build_weights), crf_fitted_once(path.parent):
             agent = Agent.load(str(path))
     for component in _components(agent):
         model = getattr(component, "model", None)

@@ -245,3 +245,16 @@ async def test_the_shipped_limits_keep_eight_sends_in_flight_per_channel():
         await dispatcher.run_once()
         assert len(channel.delivered) == 40
         assert channel.peak == 8, name                   # reached, never passed
+
+
+async def test_a_long_queue_to_one_address_does_not_hold_up_the_others():
+    """The dispatcher reads the first due row of each address, not every row: 1,500 messages
+    waiting for chat 1 (one per second) do not keep chat 2's message, queued after them, out
+    of the first pass (a scan of the first 1,000 due rows never reached it)."""
+    store, clock, channel, dispatcher = world()
+    queue(store, clock, "1", [f"bulk {n}" for n in range(1500)], reply=False)
+    clock.advance(timedelta(milliseconds=1))
+    queue(store, clock, "2", ["for two"], reply=False)
+    await dispatcher.run_once()
+    assert channel.texts("1") == ["bulk 0"] and channel.texts("2") == ["for two"]
+    assert await sent_by(dispatcher, clock, channel, 3.0) == ["bulk 0", "bulk 1", "bulk 2", "bulk 3"]

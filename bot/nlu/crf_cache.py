@@ -1,0 +1,87 @@
+"""The entity CRF of a model, fitted once instead of at every load.
+
+Rasa 3.6's CRFEntityExtractor keeps only its training features in the model archive and fits
+the CRF again each time the model loads: 0.4-0.8 s of CPU per language, on the path to a
+bot's first reply. crfsuite's L-BFGS fit is deterministic (the same features and settings
+give the same model file, byte for byte), so the fitted taggers are kept beside the models,
+keyed by a digest of everything the fit reads, and read back in a millisecond. A folder
+that cannot be written (a read-only release) only means the fit runs as before.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import pickle
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = ".crf-cache"
+_FIT_KEYS = ("features", "L1_c", "L2_c", "max_iterations", "BILOU_flag")
+
+
+def cache_key(dataset: Any, config: dict[str, Any], crf_order: list[str]) -> str:
+    """A digest of what the fit reads: the training tokens, the CRF settings and the tag
+    order, and the crfsuite version (whose model file is read back)."""
+    digest = hashlib.sha256()
+    settings = {key: config.get(key) for key in _FIT_KEYS}
+    digest.update(json.dumps([settings, list(crf_order), _crfsuite_version()], sort_keys=True).encode())
+    for sentence in dataset:
+        digest.update(json.dumps([token.to_dict() for token in sentence], sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:32]
+
+
+def _crfsuite_version() -> str:
+    """python-crfsuite writes the model file, sklearn-crfsuite's CRF is what is pickled."""
+    versions = []
+    for name in ("python-crfsuite", "sklearn-crfsuite"):
+        try:
+            versions.append(metadata.version(name))
+        except metadata.PackageNotFoundError:  # pragma: no cover - Rasa installs both
+            versions.append("?")
+    return "/".join(versions)
+
+
+def cached_fit(folder: Path, fit: Callable[..., Any]) -> Callable[..., Any]:
+    """`fit` (CRFEntityExtractor.train_model's function) reading and writing the cache in `folder`."""
+    def train_model(cls: type, dataset: Any, config: dict[str, Any], crf_order: list[str]) -> Any:
+        path = folder / CACHE_DIR / f"{cache_key(dataset, config, crf_order)}.pickle"
+        with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+            return pickle.loads(path.read_bytes())
+        taggers = fit(cls, dataset, config, crf_order)
+        _write(path, taggers)
+        return taggers
+    return train_model
+
+
+def _write(path: Path, taggers: Any) -> None:
+    """Atomically, or not at all (another process may write the same file meanwhile)."""
+    try:
+        path.parent.mkdir(exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=".crf-", dir=path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(taggers, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except OSError as exc:
+        log.debug("the fitted CRF was not cached in %s: %s", path.parent, exc)
+        with contextlib.suppress(NameError, OSError):
+            os.unlink(temporary)
+
+
+@contextlib.contextmanager
+def crf_fitted_once(folder: Path) -> Iterator[None]:
+    """While a model loads: Rasa's CRF fit goes through the cache in `folder`."""
+    from rasa.nlu.extractors.crf_entity_extractor import CRFEntityExtractor
+
+    inherited = CRFEntityExtractor.__dict__["train_model"]
+    CRFEntityExtractor.train_model = classmethod(cached_fit(folder, inherited.__func__))
+    try:
+        yield
+    finally:
+        CRFEntityExtractor.train_model = inherited
