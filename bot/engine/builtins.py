@@ -356,6 +356,9 @@ CONDITIONS = (
     Condition("clean_yes", "true: a yes that may open an ask: the yes button, or typed text read as yes with high "
               "confidence with no problem, no \"no\" and no question in it",
               lambda wanted, r: moves.clean_yes(r.answer, r.choice) == bool(wanted)),
+    Condition("question", "true: the typed answer asks rather than answers (\"why should I?\", \"do I have to?\"), "
+              "whatever its intent; an ask's \"no\" branch says `question: false` so such a reply is asked again",
+              lambda wanted, r: bool(r.answer.typed is not None and r.answer.typed.cues.question) == bool(wanted)),
     Condition("text", "true: the answer was typed text; false: it was not",
               lambda wanted, r: bool(r.answer.text and r.answer.button is None) == bool(wanted)),
     Condition("has", "a guard passes, or a template variable has a value", lambda wanted, r: r.has(str(wanted)),

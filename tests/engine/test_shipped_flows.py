@@ -167,9 +167,11 @@ GOODBYE = "No problem at all. Thanks again, and enjoy Trail Runner 2 shoes!"
 
 @pytest.mark.parametrize("words,intent", [("why should I?", "affirm"), ("do I have to", "affirm"),
                                           ("yes, but not now", "affirm"), ("thanks!", "thanks"),
-                                          ("they are great", "works_well"), ("purple elephants", "nlu_fallback")])
+                                          ("they are great", "works_well"), ("purple elephants", "nlu_fallback"),
+                                          ("why should I?", "deny"), ("do I have to?", "deny")])
 def test_review_anything_but_a_clean_yes_asks_once_more_then_closes_warmly(flows, words, intent):
-    # "why should I?" read as affirm at 0.99 once sent the review link (issue #22)
+    # "why should I?" read as affirm at 0.99 once sent the review link (issue #22); read as deny, a
+    # question is still not an answer: asked once more
     talk = checkin(flows)
     talk.press("5")
     out = talk.say(words, intent)
