@@ -190,10 +190,10 @@ def test_a_channel_brings_its_own_command_the_opt_in_link(config, monkeypatch):
     """`aftercare telegram link` is declared by the channel (its spec's `commands`), not the core CLI."""
     import time
 
-    from bot.channels.registry import default_registry
     from bot.channels.telegram_links import verify_link_token
+    from bot.plugins.manager import Plugins
 
-    assert default_registry().get("telegram").command().name == "telegram"
+    assert Plugins.load(entry_points=False).channels().get("telegram").command().name == "telegram"
     run("orders", "import", str(BAD_ORDERS), config=config)
     monkeypatch.setenv("AFTERCARE_LINK_SECRET", "s3cret-link-signing-key")
     result = run("telegram", "link", "B-1", config=config)

@@ -6,6 +6,7 @@ from typing import Any, Generic, Iterable, Iterator, Mapping, Optional, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from bot.base.errors import AftercareError
 from bot.channels import console_spec, slack_spec, telegram_spec
 from bot.channels.spec import Capability, ChannelSpec, LimitsSpec
 from bot.config.settings import ConfigError, UnvalidatedSection, weak_secret
@@ -21,6 +22,10 @@ class Named(Protocol):
 N = TypeVar("N", bound=Named)
 
 
+class RegistryError(AftercareError, ValueError):
+    """A name declared twice (two plugins' channels or platforms), or one that is not declared."""
+
+
 class NamedRegistry(Generic[N]):
     """Declarations by name, each registered once; `what` names them in errors."""
 
@@ -33,7 +38,8 @@ class NamedRegistry(Generic[N]):
 
     def register(self, item: N) -> N:
         if item.name in self._items and self._items[item.name] is not item:
-            raise ValueError(f"a {self.what} named {item.name!r} is already registered")
+            raise RegistryError(f"a {self.what} named {item.name!r} is already registered: two plugins "
+                                f"(or one, twice) declare it, and each name may be declared once")
         self._items[item.name] = item
         return item
 
@@ -48,7 +54,8 @@ class NamedRegistry(Generic[N]):
 
 
 class ChannelRegistry(NamedRegistry[ChannelSpec]):
-    """Name -> `ChannelSpec`. One per process is built by `default_registry()`; tests make their own."""
+    """Name -> `ChannelSpec`: the plugins' channels (`Plugins.channels()`), handed down from where
+    the process starts; `ChannelRegistry()` alone holds the built-in declarations."""
 
     what = "channel"
 
@@ -62,12 +69,10 @@ class ChannelRegistry(NamedRegistry[ChannelSpec]):
         return tuple(s for s in self if s.can(capability))
 
 
-_DEFAULT = ChannelRegistry()
-
-
-def default_registry() -> ChannelRegistry:
-    """The process's registry: the built-ins, and whatever was registered on it since."""
-    return _DEFAULT
+def _or_builtin(registry: Optional[ChannelRegistry]) -> ChannelRegistry:
+    """The caller's channels (the plugins'), else the built-in declarations: a new registry each
+    time, never one shared by the process."""
+    return registry if registry is not None else ChannelRegistry()
 
 
 def section(settings: Any, name: str, registry: Optional[ChannelRegistry] = None) -> Any:
@@ -77,7 +82,7 @@ def section(settings: Any, name: str, registry: Optional[ChannelRegistry] = None
     found = getattr(settings.channels, name, None)
     if found is not None and not isinstance(found, UnvalidatedSection):
         return found
-    spec = (registry or default_registry()).get(name)
+    spec = _or_builtin(registry).get(name)
     if spec is None:
         return None
     weak = weak_secret(spec.settings, dict(found or {}), ["channels", name])
@@ -93,48 +98,48 @@ def section(settings: Any, name: str, registry: Optional[ChannelRegistry] = None
 
 def section_models(registry: Optional[ChannelRegistry] = None) -> dict[str, type[BaseModel]]:
     """Each channel's section model, for `load_settings(channels=...)`."""
-    return {spec.name: spec.settings for spec in registry or default_registry()}
+    return {spec.name: spec.settings for spec in _or_builtin(registry)}
 
 
 def sending_limits(settings: Any, registry: Optional[ChannelRegistry] = None) -> dict[str, LimitsSpec]:
     """Per-channel limits from each channel's declaration and config section, plus the
     support desk's (keyed `desk_key`) from the channel that carries it."""
     limits: dict[str, LimitsSpec] = {}
-    for spec in registry or default_registry():
-        conf = section(settings, spec.name)
+    for spec in _or_builtin(registry):
+        conf = section(settings, spec.name, registry)
         if spec.limits is not None:
             limits[spec.name] = spec.limits(conf)
     return limits
 
 
 def desk_limits(settings: Any, registry: Optional[ChannelRegistry] = None) -> Optional[LimitsSpec]:
-    for spec in (registry or default_registry()).with_capability(Capability.DESK):
+    for spec in _or_builtin(registry).with_capability(Capability.DESK):
         if spec.desk_limits is not None:
-            return spec.desk_limits(section(settings, spec.name))
+            return spec.desk_limits(section(settings, spec.name, registry))
     return None
 
 
 def desk_channel(registry: Optional[ChannelRegistry] = None) -> str:
     """The name of the channel that carries the support desk ("desk" when none does): what the
     erasure log's counts of the desk's deletions are keyed by (`<name>_posts_deleted`)."""
-    carriers = (registry or default_registry()).with_capability(Capability.DESK)
+    carriers = _or_builtin(registry).with_capability(Capability.DESK)
     return carriers[0].name if carriers else "desk"
 
 
 def live_channels(settings: Any, registry: Optional[ChannelRegistry] = None) -> Mapping[str, Any]:
     """Adapters for every channel whose section has credentials (nothing else is started)."""
-    return {spec.name: spec.build(section(settings, spec.name), settings)
-            for spec in registry or default_registry() if spec.adapter and spec.live(section(settings, spec.name))}
+    return {spec.name: spec.build(section(settings, spec.name, registry), settings)
+            for spec in _or_builtin(registry) if spec.adapter and spec.live(section(settings, spec.name, registry))}
 
 
 def has_credentials(settings: Any, registry: Optional[ChannelRegistry] = None) -> bool:
-    return any(spec.live(section(settings, spec.name)) for spec in registry or default_registry())
+    return any(spec.live(section(settings, spec.name, registry)) for spec in _or_builtin(registry))
 
 
 def link_secret(settings: Any, registry: Optional[ChannelRegistry] = None) -> Optional[bytes]:
     """The secret that signs opt-in links, from the channel that has them (None: not set)."""
-    for spec in (registry or default_registry()).with_capability(Capability.DEEP_LINKS):
-        secret = spec.link_secret(section(settings, spec.name))
+    for spec in _or_builtin(registry).with_capability(Capability.DEEP_LINKS):
+        secret = spec.link_secret(section(settings, spec.name, registry))
         if secret:
             return secret
     return None

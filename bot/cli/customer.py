@@ -1,4 +1,4 @@
-"""`aftercare customer export|forget REF`: a customer's data rights over the configured store."""
+"""`aftercare customer export|forget|bind REF`: a customer's data rights, and an admin's binding of a chat."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 import click
 
-from bot.cli.common import existing_store, settings_from
+from bot.cli.common import EXIT_USAGE, existing_store, plugins_of, settings_from
 from bot.config.settings import Settings
+from bot.ops.binding import BindError, bind, parse_address
 from bot.ops.data_rights import (AlreadyForgotten, CustomerRefError, export_customer, find_customer, forget_customer,
                                  os_user)
 from bot.store.store import Store
@@ -20,7 +21,7 @@ REF_HELP = ("REF is a customer id, order id, email, customer ref or channel addr
 
 @click.group()
 def customer() -> None:
-    """A customer's data: export it, or forget them (erasure)."""
+    """A customer's data: export it, forget them (erasure), or bind a chat to them."""
 
 
 def _store(ctx: click.Context) -> tuple[Settings, Store]:
@@ -85,3 +86,36 @@ def forget(ctx: click.Context, ref: str, yes: bool) -> None:
     click.echo(f"customer {customer_id} forgotten by {actor}: erased {changed or 'nothing'}; "
                f"{result.posts_deleted} support thread posts to delete and {result.cards_redrawn} case cards to "
                "redraw, queued for the running bot")
+
+
+@customer.command("bind", help="Bind a chat to a customer (the shop's word that the person at ADDRESS is "
+                               "them, e.g. they asked by e-mail), opting them in; recorded in the consent ledger "
+                               "with your user name. Besides a channel's signed deep link, the only "
+                               "way a chat becomes a customer's: order data never rebinds one. A customer's "
+                               "STOP stays in force, forgotten customers and their addresses are refused, and "
+                               "another customer's chat is taken only with --move. " + REF_HELP)
+@click.argument("ref")
+@click.argument("address", metavar="CHANNEL:ADDRESS")
+@click.option("--move", is_flag=True, help="Take the address from the customer who holds it now.")
+@click.pass_context
+def bind_chat(ctx: click.Context, ref: str, address: str, move: bool) -> None:
+    _, store = _store(ctx)
+    try:
+        channel, chat = parse_address(address, plugins_of(ctx).channels().names())
+    except BindError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    customer_id = _customer_id(store, ref)
+    actor = os_user()
+    try:
+        result = bind(store, customer_id, channel, chat, actor, datetime.now(timezone.utc), move=move)
+    except BindError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not result.changed:
+        click.echo(f"{channel}:{chat} is already customer {customer_id}'s; nothing to do")
+    else:
+        moved = f" (taken from customer {result.moved_from})" if result.moved_from is not None else ""
+        click.echo(f"{channel}:{chat} bound to customer {customer_id} by {actor}{moved}")
+    if result.opted_out:
+        click.echo(f"note: customer {customer_id} opted out on {channel} and stays so until they send /start",
+                   err=True)

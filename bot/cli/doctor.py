@@ -5,7 +5,7 @@ import asyncio
 
 import click
 
-from bot.cli.common import settings_from
+from bot.cli.common import plugins_of, settings_from
 
 
 @click.command(epilog="Example: aftercare --config /etc/aftercare/shop/config.yml doctor --no-models")
@@ -19,11 +19,12 @@ def doctor(ctx: click.Context, no_models: bool) -> None:
                                    webhook_findings)
 
     settings = settings_from(ctx)          # a config error (empty or short secret...) stops here, one line
-    findings = asyncio.run(channel_findings(settings))
+    channels = plugins_of(ctx).channels()
+    findings = asyncio.run(channel_findings(settings, channels))
     if not findings:
         findings.append(_none())
     findings.append(port_finding(settings.server.listen, settings.server.port))
-    findings += webhook_findings(settings)
+    findings += webhook_findings(settings, channels)
     findings += store_findings(settings)
     if not no_models:
         findings += model_findings(settings)

@@ -27,6 +27,7 @@ EXAMPLES = {
     "customer": "aftercare customer export alice@example.com --out alice.json",
     "customer export": "aftercare customer export order:A-1001 --out a.json",
     "customer forget": "aftercare customer forget alice@example.com --yes",
+    "customer bind": "aftercare customer bind email:ana@example.com console:ana   # CHANNEL:ADDRESS, e.g. a chat id",
     "tell-fixed": "aftercare tell-fixed --sku TR2-44 --problem-type defective --message en=\"...\" --message de=\"...\" --dry-run",
 }
 

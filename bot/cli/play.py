@@ -10,7 +10,7 @@ from typing import Optional
 
 import click
 
-from bot.cli.common import load_nlu, open_store, settings_from
+from bot.cli.common import load_nlu, open_store, plugins_of, settings_from
 from bot.sandbox.scenario import ScenarioError
 from bot.store.store import Store
 
@@ -27,8 +27,9 @@ def simulate(ctx: click.Context, scenario: str, db_file: Optional[str]) -> None:
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     settings = settings_from(ctx)
+    plugins = plugins_of(ctx)
     try:
-        load_scenario(scenario)
+        load_scenario(scenario, plugins.channels())
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from None
     if db_file and Path(db_file).exists():
@@ -36,7 +37,7 @@ def simulate(ctx: click.Context, scenario: str, db_file: Optional[str]) -> None:
     parser = load_nlu(settings)
     store = Store.open(db_file) if db_file else None
     try:
-        result = asyncio.run(simulate_file(scenario, settings, parser, store))
+        result = asyncio.run(simulate_file(scenario, settings, parser, store, plugins=plugins))
     except ScenarioError as exc:          # a move that cannot be played (tell_fixed with an unknown SKU, ...)
         raise click.ClickException(str(exc)) from None
     finally:
@@ -56,4 +57,4 @@ def chat(ctx: click.Context, order_id: str) -> None:
     store = open_store(settings)
     if store.orders.get(order_id) is None:
         raise click.ClickException(f"order {order_id!r} is not in {settings.store.path}; import it with `aftercare orders import`")
-    asyncio.run(run_chat(settings, store, load_nlu(settings), order_id))
+    asyncio.run(run_chat(settings, store, load_nlu(settings), order_id, plugins_of(ctx)))

@@ -9,7 +9,7 @@ from typing import Awaitable
 
 import click
 
-from bot.cli.common import load_nlu, open_store, settings_from
+from bot.cli.common import load_nlu, open_store, plugins_of, settings_from
 
 
 @click.command()
@@ -24,14 +24,15 @@ def run(ctx: click.Context, speed: float, orders_file: str | None, no_personas: 
     from bot.sandbox.demo import run_sandbox
 
     settings = settings_from(ctx)
+    plugins = plugins_of(ctx)
 
     def sandbox() -> Awaitable[int]:
         return run_sandbox(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
-                           personas=not no_personas)
+                           personas=not no_personas, plugins=plugins)
 
     # the models load behind, the shop's language first: it answers before all are in
     code = asyncio.run(run_app(settings, open_store, functools.partial(load_nlu, behind=True),
-                               sandbox=sandbox))  # a broken secret file: AftercareGroup
+                               sandbox=sandbox, plugins=plugins))  # a broken secret file: AftercareGroup
     # what a host must provision for the bot (the budget: README, Performance)
     click.echo(f"peak memory: {peak_rss_mb():.0f} MB resident (start-up included)", err=True)
     raise SystemExit(code)

@@ -27,7 +27,7 @@ async def resolve_emails(store: Store, lookup: Lookup, now: datetime, channel: s
         with store.transaction():
             store.customers.lookup_tried(identity_id, now)
             if user_id:
-                store.customers.bind_address(identity_id, user_id, now, source=f"{channel}-lookup-by-email")
+                store.customers.bind_address(identity_id, user_id, now, source=f"{channel}-lookup-by-email", by="lookup")
                 resolved += 1
     return resolved
 

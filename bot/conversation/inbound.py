@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from bot.conversation.cases import CaseHandler
-from bot.channels.registry import ChannelRegistry, default_registry
+from bot.channels.registry import ChannelRegistry
 from bot.config.settings import Settings
 from bot.conversation import language_choice
 from bot.conversation.context import customer_language
@@ -53,7 +53,7 @@ class InboundHandler:
         self.texts = texts
         self.settings = settings
         self.link_secret = link_secret
-        self.channels = channels or default_registry()
+        self.channels = channels if channels is not None else ChannelRegistry()
         self.catalogs = catalogs if catalogs is not None else Catalogs()
         self.is_stop = StopDetector(self.channels, self.catalogs)
 

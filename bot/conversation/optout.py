@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from bot.channels.registry import ChannelRegistry, default_registry
+from bot.channels.registry import ChannelRegistry
 from bot.base.events import InboundEvent, InboundKind
 from bot.i18n.catalogs import Catalogs
 from bot.nlu.base import Parse
@@ -18,7 +18,7 @@ OPT_OUT_INTENT = "opt_out"
 
 class StopDetector:
     def __init__(self, registry: Optional[ChannelRegistry] = None, catalogs: Optional[Catalogs] = None) -> None:
-        self.registry = registry or default_registry()
+        self.registry = registry if registry is not None else ChannelRegistry()
         self.catalogs = catalogs if catalogs is not None else Catalogs()
 
     def says_stop(self, channel: str, text: str) -> bool:

@@ -27,11 +27,11 @@ class Finding:
         return self.fix is None
 
 
-async def channel_findings(settings: Settings) -> list[Finding]:
+async def channel_findings(settings: Settings, channels: Optional[registry.ChannelRegistry] = None) -> list[Finding]:
     """Each live channel's credentials (and its support channel, for the one with the desk), checked against
     the configured API base. Adapters are built but never started: nothing is received or sent."""
     found: list[Finding] = []
-    for spec, section in _live(settings):
+    for spec, section in _live(settings, channels):
         try:
             detail = await _check(spec, section, settings)
             found.append(Finding(f"{spec.title}: credentials accepted", detail=detail))
@@ -40,9 +40,11 @@ async def channel_findings(settings: Settings) -> list[Finding]:
     return found
 
 
-def _live(settings: Settings) -> list[tuple[Any, Any]]:
-    return [(spec, registry.section(settings, spec.name)) for spec in registry.default_registry()
-            if spec.adapter and spec.live(registry.section(settings, spec.name))]
+def _live(settings: Settings, channels: Optional[registry.ChannelRegistry]) -> list[tuple[Any, Any]]:
+    """The channels (the plugins'; the built-ins when None) whose sections have credentials."""
+    specs = channels if channels is not None else registry.ChannelRegistry()
+    return [(spec, registry.section(settings, spec.name, specs)) for spec in specs
+            if spec.adapter and spec.live(registry.section(settings, spec.name, specs))]
 
 
 async def _check(spec: Any, section: Any, settings: Settings) -> str:
@@ -71,13 +73,13 @@ def port_finding(host: str, port: int) -> Finding:
     return Finding(f"server: {host}:{port} is free")
 
 
-async def preflight(settings: Settings) -> None:
+async def preflight(settings: Settings, channels: Optional[registry.ChannelRegistry] = None) -> None:
     """The start-up checks of `aftercare run`, before the models load: the first problem is a
     `StartError` (one line: cause and fix)."""
     port = port_finding(settings.server.listen, settings.server.port)
     if not port.ok:
         raise StartError(port.what.removeprefix("server: "), port.fix or "")
-    for spec, section in _live(settings):
+    for spec, section in _live(settings, channels):
         await _check(spec, section, settings)
 
 
@@ -108,15 +110,16 @@ def _is_backup(candidate: Path, store: Path) -> bool:
         and ("backup" in name or name.endswith((".bak", ".db.gz", ".sqlite")) or name.startswith(store.name + "."))
 
 
-def webhook_findings(settings: Settings) -> list[Finding]:
-    """Which order webhooks are on (a secret set), and each webhook-mode channel's URL and secret."""
+def webhook_findings(settings: Settings, channels: Optional[registry.ChannelRegistry] = None) -> list[Finding]:
+    """Which order webhooks are on (a secret set), and each webhook-mode channel's URL and secret
+    (`channels`: the plugins'; the built-ins when None)."""
     found = []
     hooks = settings.webhooks
     for name, secret, variable in (("POST /webhooks/shopify", hooks.shopify_secret, "SHOPIFY_WEBHOOK_SECRET"),
                                    ("POST /webhooks/orders", hooks.orders_secret, "AFTERCARE_WEBHOOK_SECRET")):
         found.append(Finding(f"{name}: on (secret set)") if secret else
                      Finding(f"{name}: off", detail=f"set {variable} to turn it on"))
-    for spec, section in _live(settings):          # a channel that receives by webhook: https, with a secret
+    for spec, section in _live(settings, channels):          # a channel that receives by webhook: https, with a secret
         if getattr(section, "mode", None) != "webhook":
             continue
         url = getattr(section, "webhook_url", None) or ""

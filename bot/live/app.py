@@ -23,6 +23,7 @@ from bot.config.settings import Settings
 from bot.doctor.checks import preflight
 from bot.live.core import Core, build_core
 from bot.nlu.base import Parser
+from bot.plugins.manager import Plugins
 from bot.store.store import Store
 from bot.live.health import start_health
 from bot.live.mainloop import IDLE_SLEEP, MainLoop, stop_on_signals
@@ -31,21 +32,23 @@ from bot.webhooks.http import OrderWebhooks
 log = logging.getLogger("aftercare")
 
 
-def has_credentials(settings: Settings) -> bool:
-    return registry.has_credentials(settings)
+def has_credentials(settings: Settings, channels: Optional[registry.ChannelRegistry] = None) -> bool:
+    return registry.has_credentials(settings, channels)
 
 
 async def run_app(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], Parser],
-                  *, sandbox: Callable[[], Awaitable[int]]) -> int:
-    """Run until SIGTERM/SIGINT (real bot) or until the sandbox demo ends. Returns the exit code."""
+                  *, sandbox: Callable[[], Awaitable[int]], plugins: Plugins) -> int:
+    """Run until SIGTERM/SIGINT (real bot) or until the sandbox demo ends. Returns the exit code.
+    `plugins`: the loaded plugins (the CLI's), whose channels, vocabulary and effects run."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO, and a Bot API URL contains the token: never log secrets.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    if not has_credentials(settings):
+    specs = plugins.channels()
+    if not has_credentials(settings, specs):
         return await sandbox()
     # A refused token, an API out of reach, no support channel, a port taken: one line
     # (StartError, cause and fix) before the models take their time to load.
-    await preflight(settings)
+    await preflight(settings, specs)
     # Rasa's parser drives a private event loop: load it (and its warm-up) off this one.
     parser = await asyncio.to_thread(load_nlu, settings)
     # Rasa, TensorFlow and the models are ~650,000 objects that live as long as the process:
@@ -57,15 +60,20 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
     # waits up to 5 ms for the GIL at every step of a reply (a send, a commit). 1 ms keeps the
     # loop's short steps from queueing behind a parse (back-to-back load: ~30 -> 40-50 msg/s).
     sys.setswitchinterval(0.001)
-    return await run_live(settings, open_store(settings), parser, SystemClock())
+    return await run_live(settings, open_store(settings), parser, SystemClock(), plugins=plugins)
 
 
 async def run_live(settings: Settings, store: Store, parser: Parser, clock: Clock, *,
-                   stop: Optional[asyncio.Event] = None, health_port: Optional[int] = None) -> int:
+                   stop: Optional[asyncio.Event] = None, health_port: Optional[int] = None,
+                   plugins: Optional[Plugins] = None) -> int:
     """The real bot until SIGTERM/SIGINT (or `stop`, for a caller that runs it in-process).
-    `health_port` overrides `server.port` (0: any free port, for tests)."""
-    channels = dict(registry.live_channels(settings))
-    core = build_core(settings, store, parser, clock, channels, desk=_desk(channels), link_secret=registry.link_secret(settings))
+    `health_port` overrides `server.port` (0: any free port, for tests). `plugins`: whose channels,
+    vocabulary and effects run (the default and installed plugins when None)."""
+    plugins = plugins if plugins is not None else Plugins.load()
+    specs = plugins.channels()
+    channels = dict(registry.live_channels(settings, specs))
+    core = build_core(settings, store, parser, clock, channels, desk=_desk(channels, specs),
+                      link_secret=registry.link_secret(settings, specs), plugins=plugins)
     core.dispatcher.reconcile()
     if stop is None:
         stop = asyncio.Event()
@@ -76,7 +84,7 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
             await channel.start(core.on_event, core.on_agent_action)
             started.append(channel)
         health = await start_health(core, port=settings.server.port if health_port is None else health_port,
-                                    host=settings.server.listen, webhooks=OrderWebhooks(store, settings, clock))
+                                    host=settings.server.listen, webhooks=OrderWebhooks(store, settings, clock, specs))
     except BaseException:           # a StartError (one line, said by `aftercare run`): undo what started
         for channel in started:
             await channel.stop()
@@ -103,10 +111,10 @@ async def serve(core: Core, stop: asyncio.Event, idle_sleep: float = IDLE_SLEEP)
     await MainLoop(core).run(stop, idle_sleep)
 
 
-def _desk(channels: Mapping[str, Channel]) -> Optional[SupportDesk]:
+def _desk(channels: Mapping[str, Channel], specs: registry.ChannelRegistry) -> Optional[SupportDesk]:
     """The support desk of the channel that carries one (its declaration says so)."""
     for name, channel in channels.items():
-        spec = registry.default_registry().get(name)
+        spec = specs.get(name)
         if spec is not None and spec.can(Capability.DESK):
             return cast(CarriesDesk, channel).desk
     return None

@@ -9,7 +9,7 @@ from typing import Collection, Mapping, Optional, cast
 from bot.base.agent_events import AgentAction, AgentActionKind, DeskAnswer, Form, Notice
 from bot.conversation.cases import SUPPORT, CaseHandler, DeskPosts
 from bot.channels.base import Channel, SupportDesk
-from bot.channels.registry import ChannelRegistry, default_registry, desk_limits, sending_limits
+from bot.channels.registry import ChannelRegistry, desk_limits, sending_limits
 from bot.channels.spec import Capability, LooksUpEmail, LooksUpLocale
 from bot.base.clock import Clock
 from bot.config.settings import Settings
@@ -24,6 +24,7 @@ from bot.nlu.base import Parser, aunderstand
 from bot.live.outbox import Dispatcher, Limits
 from bot.conversation.runner import ConversationRunner
 from bot.schedule.scheduler import Scheduler
+from bot.plugins.manager import Plugins
 from bot.plugins.shop_vocabulary import load_shop_flows
 from bot.store.store import Store
 
@@ -53,7 +54,7 @@ class Core:
     dispatcher: Dispatcher
     desk: Optional[SupportDesk] = None
     channels: dict[str, Channel] = field(default_factory=dict)
-    channel_specs: ChannelRegistry = field(default_factory=default_registry)
+    channel_specs: ChannelRegistry = field(default_factory=ChannelRegistry)
     # per channel: the identity id the next `resolve_locales` pass starts after
     locale_cursor: dict[str, int] = field(default_factory=dict)
 
@@ -137,12 +138,17 @@ def build_core(settings: Settings, store: Store, parser: Parser, clock: Clock,
                channels: Mapping[str, Channel], desk: Optional[SupportDesk] = None,
                flows: Optional[FlowSet] = None, link_secret: Optional[bytes] = None,
                limits: Optional[Mapping[str, Limits]] = None, sends_on: Optional[Collection[str]] = None,
-               effects: Optional[Effects] = None, channel_specs: Optional[ChannelRegistry] = None) -> Core:
+               effects: Optional[Effects] = None, channel_specs: Optional[ChannelRegistry] = None,
+               plugins: Optional[Plugins] = None) -> Core:
     """The whole network-free bot. `sends_on`: the channels this process sends on (another
-    process sends the rest); all when None. `effects`: the store side of the flows' actions
-    (the built-ins when None). `channel_specs`: the channels' declarations (the plugins'; the
-    built-ins when None)."""
-    specs = channel_specs if channel_specs is not None else default_registry()
+    process sends the rest); all when None. `plugins`: where the flows' vocabulary, the store
+    side of their actions (`effects`) and the channels' declarations (`channel_specs`) come from
+    when those are not given; without plugins, the built-ins."""
+    if plugins is not None:
+        flows = flows or plugins.flows(settings)
+        effects = effects if effects is not None else plugins.effects()
+        channel_specs = channel_specs if channel_specs is not None else plugins.channels()
+    specs = channel_specs if channel_specs is not None else ChannelRegistry()
     flows = flows or load_shop_flows(settings)
     code_key(settings, store)       # a broken install secret stops the start, not a conversation later
     runner = ConversationRunner(store, Engine(flows), settings, effects)

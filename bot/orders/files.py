@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, TextIO, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.channels.registry import ChannelRegistry, default_registry
+from bot.channels.registry import ChannelRegistry
 from bot.schedule.touchpoints import STATUSES, OrderFacts
 from bot.base.yamlsource import SourceError
 
@@ -285,7 +285,7 @@ def parse_row(raw: Any, line: int, channels: Optional[ChannelRegistry] = None) -
     """One record (column -> value) -> an OrderRow, or a RowError naming every problem."""
     if not isinstance(raw, Mapping):
         return RowError(line, f"not an object: {type(raw).__name__}")
-    fields = _Fields(raw, channels or default_registry())
+    fields = _Fields(raw, channels if channels is not None else ChannelRegistry())
     row = fields.build(line)
     if row is None or fields.problems:
         return RowError(line, "; ".join(fields.problems))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from bot.base.clock import iso, parse_iso
+from bot.channels.registry import ChannelRegistry
 from bot.config.settings import Anchor, Settings
 from bot.orders.files import OrderRow, RowError, read_orders
 from bot.schedule.expiry import HISTORY, anchor_event, history_skip, too_old
@@ -39,10 +40,11 @@ class ImportReport:
 
 
 def import_file(store: Store, settings: Settings, path: Path | str, now: datetime,
-                history_before: Optional[datetime] = None) -> ImportReport:
+                history_before: Optional[datetime] = None, channels: Optional[ChannelRegistry] = None) -> ImportReport:
     """Import one CSV/JSON file; bad rows are reported with their line and skipped.
-    `history_before`: see `import_rows`."""
-    rows, errors = read_orders(path)
+    `history_before`: see `import_rows`. `channels`: those an order may name (the plugins'; the
+    built-ins when None)."""
+    rows, errors = read_orders(path, channels)
     report = import_rows(store, settings, rows, now, history_before=history_before)
     report.errors.extend(errors)
     return report

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Optional
 
+from bot.channels.registry import ChannelRegistry
 from bot.config.settings import Settings
 from bot.orders.importing import ImportReport, import_file
 from bot.orders.files import SUFFIXES, OrderFileError
@@ -55,18 +56,20 @@ def ready_files(folder: Path, now: float, settle: timedelta) -> list[Path]:
 
 
 def scan_once(store: Store, settings: Settings, folder: Path | str, now: Callable[[], datetime],
-              settle: timedelta = timedelta(seconds=2)) -> list[Picked]:
-    """Import and move aside every ready file of `folder`; returns what happened to each."""
+              settle: timedelta = timedelta(seconds=2), channels: Optional[ChannelRegistry] = None) -> list[Picked]:
+    """Import and move aside every ready file of `folder`; returns what happened to each.
+    `channels`: those an order may name (the plugins'; the built-ins when None)."""
     folder = Path(folder)
     picked = []
     for path in ready_files(folder, now().timestamp(), settle):
-        picked.append(_one(store, settings, folder, path, now()))
+        picked.append(_one(store, settings, folder, path, now(), channels))
     return picked
 
 
-def _one(store: Store, settings: Settings, folder: Path, path: Path, now: datetime) -> Picked:
+def _one(store: Store, settings: Settings, folder: Path, path: Path, now: datetime,
+         channels: Optional[ChannelRegistry]) -> Picked:
     try:
-        report = import_file(store, settings, path, now)
+        report = import_file(store, settings, path, now, channels=channels)
     except OrderFileError as exc:
         target = _move(path, folder / FAILED)
         _write_errors(target, [str(exc)], None)

@@ -37,6 +37,7 @@ from rich.logging import RichHandler
 
 from bot.live.health import start_health
 from bot.channels import registry
+from bot.plugins.manager import Plugins
 from bot.base.clock import SimClock, parse_iso
 from bot.config.settings import Settings, StoreSettings
 from bot.conversation.context import referral_code
@@ -50,7 +51,7 @@ from bot.sandbox import personas as P
 from bot.sandbox.cast import Agent, Customer, Timeline, side_for
 from bot.sandbox.environment import sandbox_environment
 from bot.sandbox.narrator import Feed, Narrator, render_summary
-from bot.sandbox.platforms.registry import default_platforms
+from bot.sandbox.platforms.registry import PlatformRegistry
 from bot.sandbox.shop import ShopFeed
 from bot.sandbox.summary import HoldLog, Summary, summarize
 from bot.sandbox.world import SandboxWorld
@@ -95,12 +96,15 @@ NOISY_LOGGERS = ("httpx", "aiohttp", "apscheduler", "asyncio")   # and each plat
 
 async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], Parser],
                       *, speed: float, orders_file: Optional[str], personas: bool,
-                      keep_at: Optional[Path] = None) -> int:
+                      keep_at: Optional[Path] = None, plugins: Optional[Plugins] = None) -> int:
     """The zero-credential `aftercare run`. Returns the exit code (0, also after Ctrl-C). The store
-    is kept at `keep_at` (default data/last-run.db, or data/sandbox.db without personas)."""
+    is kept at `keep_at` (default data/last-run.db, or data/sandbox.db without personas).
+    `plugins`: whose platforms, channels, vocabulary and effects run (the default and installed
+    plugins when None)."""
+    plugins = plugins if plugins is not None else Plugins.load()
     console = Console()
-    _log_through(console)
-    console.print(f"[bold]Aftercare sandbox[/]: {_banner()}")
+    _log_through(console, PlatformRegistry.of(plugins))
+    console.print(f"[bold]Aftercare sandbox[/]: {_banner(PlatformRegistry.of(plugins), plugins.channels())}")
     stop = asyncio.Event()
     stop_on_signals(stop)
     parser = await ParserThread.start(load_nlu, settings)
@@ -116,7 +120,8 @@ async def run_sandbox(settings: Settings, open_store: Callable[[Settings], Store
         cleanup.callback(store.close)
         cleanup.callback(parser.close)
         demo = SandboxDemo(settings, store, parser, speed=speed, orders_file=orders_file, personas=personas,
-                           narrator=Narrator(console), health_port=env.health_port, orders_secret=env.orders_secret)
+                           narrator=Narrator(console), health_port=env.health_port, orders_secret=env.orders_secret,
+                           plugins=plugins)
         try:
             summary = await demo.run(stop)
         except OrderFileError as exc:
@@ -163,8 +168,10 @@ class SandboxDemo:
     def __init__(self, settings: Settings, store: Store, parser, *, speed: float = 600.0,
                  orders_file: Optional[str] = None, personas: bool = True,
                  narrator: Optional[Narrator] = None, health_port: int = 0,
-                 orders_secret: Optional[bytes] = None) -> None:
+                 orders_secret: Optional[bytes] = None, plugins: Optional[Plugins] = None) -> None:
         self.settings = settings
+        self.plugins = plugins if plugins is not None else Plugins.load()
+        self.channel_specs = self.plugins.channels()
         self.store = store
         self.parser = parser
         self.personas = personas
@@ -193,7 +200,7 @@ class SandboxDemo:
 
     async def run(self, stop: Optional[asyncio.Event] = None) -> Summary:
         stop = stop or asyncio.Event()
-        rows, errors = read_orders(self.orders_file)
+        rows, errors = read_orders(self.orders_file, self.channel_specs)
         if not rows:
             raise OrderFileError(self.orders_file, "no orders to import")
         shop_rows = self._shop_rows()
@@ -204,18 +211,20 @@ class SandboxDemo:
         self.start = start.replace(microsecond=0)
         self.clock = SimClock(self.start)
         started = time.monotonic()
-        self.world = world = await SandboxWorld(self.settings, seconds=lambda: self.clock.now().timestamp()).start()
+        self.world = world = await SandboxWorld.of(self.plugins, self.settings,
+                                                  seconds=lambda: self.clock.now().timestamp()).start()
         health = None
         try:
             settings = world.settings_for_sandbox()
             settings = settings.copy(update={"webhooks": settings.webhooks.copy(
                 update={"orders_secret": SecretStr(self.orders_secret.decode())})})
-            link_secret = registry.link_secret(settings) or secrets.token_bytes(32)
+            link_secret = registry.link_secret(settings, self.channel_specs) or secrets.token_bytes(32)
             channels = world.channels
             # With a person at `aftercare chat` next to the sandbox (no personas), that process
             # sends its console messages and the support posts of its cases (to its in-memory desk).
             self.core = core = build_core(settings, self.store, self.parser, self.clock, channels, desk=world.desk,
-                                          link_secret=link_secret, sends_on=None if self.personas else channels)
+                                          link_secret=link_secret, sends_on=None if self.personas else channels,
+                                          plugins=self.plugins)
             self._import_history(settings)
             shop_rows = self._referred(shop_rows, settings)
             report = import_rows(self.store, settings, rows, self.clock.now())
@@ -224,7 +233,7 @@ class SandboxDemo:
             await self._cast(rows + shop_rows, link_secret)
             await world.connect(core.on_event, core.on_agent_action)
             health = await start_health(core, port=self.health_port,
-                                        webhooks=OrderWebhooks(self.store, settings, self.clock))
+                                        webhooks=OrderWebhooks(self.store, settings, self.clock, self.channel_specs))
             base_url = f"http://127.0.0.1:{health.addresses[0][1]}"
             self.health_url = f"{base_url}/healthz"
             if shop_rows:
@@ -341,7 +350,7 @@ class SandboxDemo:
         order, is not."""
         if self.history_file is None or not self.history_file.is_file():
             return
-        rows, errors = read_orders(self.history_file)
+        rows, errors = read_orders(self.history_file, self.channel_specs)
         if errors:
             raise OrderFileError(self.history_file, f"line {errors[0].line}: {errors[0].reason}")
         import_rows(self.store, settings, rows, self.clock.now())
@@ -351,7 +360,7 @@ class SandboxDemo:
     def _shop_rows(self) -> list[OrderRow]:
         if self.shop_file is None:
             return []
-        rows, errors = read_orders(self.shop_file)
+        rows, errors = read_orders(self.shop_file, self.channel_specs)
         if errors:
             raise OrderFileError(self.shop_file, f"line {errors[0].line}: {errors[0].reason}")
         return rows
@@ -498,7 +507,7 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
-def _log_through(console: Console) -> None:
+def _log_through(console: Console, platforms: PlatformRegistry) -> None:
     """Log lines print above the progress line instead of tearing it; libraries only warn."""
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -506,16 +515,15 @@ def _log_through(console: Console) -> None:
             root.removeHandler(handler)
     root.addHandler(RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False))
     root.setLevel(logging.INFO)
-    for name in NOISY_LOGGERS + tuple(n for platform in default_platforms() for n in platform.loggers):
+    for name in NOISY_LOGGERS + tuple(n for platform in platforms for n in platform.loggers):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _banner() -> str:
+def _banner(platforms: PlatformRegistry, channels: registry.ChannelRegistry) -> str:
     """Why this is the sandbox: no platform's token in the environment, so every platform is a
     loopback server (the tokens and names from the platforms' and channels' declarations)."""
-    platforms = list(default_platforms())
     tokens = " / ".join(p.token_env for p in platforms if p.token_env)
-    titles = [spec.title if (spec := registry.default_registry().get(p.name)) else p.name for p in platforms]
+    titles = [spec.title if (spec := channels.get(p.name)) else p.name for p in platforms]
     names = " and ".join([", ".join(titles[:-1]), titles[-1]] if len(titles) > 1 else titles)
     return (f"no {tokens} in the environment, so {names} are loopback servers on 127.0.0.1 "
             "(docs/going-live.md goes live).")

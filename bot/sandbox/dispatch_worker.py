@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Mapping, Optional
 
 from bot.base.clock import SystemClock
-from bot.config.settings import load_settings
 from bot.live.core import default_limits
 from bot.live.outbox import Dispatcher, Limits
-from bot.sandbox.platforms.registry import default_platforms
+from bot.plugins.manager import Plugins
+from bot.sandbox.platforms.registry import PlatformRegistry
 from bot.store.store import Store
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yml"
@@ -27,11 +27,12 @@ POLL = 0.2      # seconds between "anything left?" looks at the outbox
 
 async def drain(db_path: str, base_url: str, token: str, kind: Optional[str] = None,
                 limits: Optional[Mapping[str, Limits]] = None) -> dict:
-    platforms = default_platforms()
+    plugins = Plugins.load()            # a process of its own: it loads the plugins as the CLI does
+    platforms = PlatformRegistry.of(plugins)
     kind = kind or platforms.names()[0]
     channel = platforms.require(kind).sender(base_url, token)
     store = Store.open(db_path)
-    limits = limits if limits is not None else default_limits(load_settings(CONFIG, environ={}))
+    limits = limits if limits is not None else default_limits(plugins.load_settings(CONFIG, environ={}), plugins.channels())
     dispatcher = Dispatcher(store, {kind: channel}, SystemClock(), limits)
     dispatcher.reconcile()
     connect = getattr(channel, "connect_for_sending", None)

@@ -7,6 +7,7 @@ from bot.base.clock import SimClock
 from bot.config.settings import Settings
 from bot.live.core import build_core
 from bot.nlu.base import Parser
+from bot.plugins.manager import Plugins
 from bot.sandbox.platforms.base import DeskClient
 from bot.sandbox.scenario import AgentMove, Scenario
 from bot.sandbox.player import Simulation, desk_settings
@@ -51,13 +52,13 @@ def who(move: AgentMove, case: CaseRow, first: str, second: str) -> str:
 
 
 async def simulate_on_platform(scenario: Scenario, settings: Settings, parser: Parser, store: Store,
-                               clock: SimClock) -> dict:
-    world = SandboxWorld(settings, seconds=lambda: clock.now().timestamp())
+                               clock: SimClock, plugins: Plugins) -> dict:
+    world = SandboxWorld.of(plugins, settings, seconds=lambda: clock.now().timestamp())
     world.platforms.require(scenario.channel)
     await world.start()
     try:
         settings = desk_settings(world.settings_for_sandbox(), scenario)
-        core = build_core(settings, store, parser, clock, world.channels, desk=world.desk)
+        core = build_core(settings, store, parser, clock, world.channels, desk=world.desk, plugins=plugins)
         await world.connect(core.on_event, core.on_agent_action)
         customer = world.running[scenario.channel].scripted_customer(store, scenario.customer)
         await customer.setup()

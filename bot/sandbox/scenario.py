@@ -22,11 +22,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Optional, Union
 
-from bot.channels.registry import default_registry
+from bot.channels.registry import ChannelRegistry
 from bot.base.durations import parse_duration
 from bot.base.yamlsource import SourceError, load_yaml
-
-CHANNELS = default_registry().names()
 
 
 class ScenarioError(SourceError):
@@ -107,7 +105,10 @@ class Scenario:
     desk: dict = field(default_factory=dict)      # goodwill_per_week: the desk's weekly goodwill budget
 
 
-def load_scenario(path: Path | str) -> Scenario:
+def load_scenario(path: Path | str, channels: Optional[ChannelRegistry] = None) -> Scenario:
+    """A scenario file, checked; its `channel:` must be one of `channels` (the plugins'; the
+    built-ins when not given)."""
+    known = (channels if channels is not None else ChannelRegistry()).names()
     doc = load_yaml(Path(path))
     data = doc.data
     if not isinstance(data, dict):
@@ -120,8 +121,8 @@ def load_scenario(path: Path | str) -> Scenario:
         if key not in ("channel", "customer", "order", "turns", "agent", "start", "history", "before", "desk"):
             raise fail([key], f"unknown key {key!r}")
     channel = str(data.get("channel", "console"))
-    if channel not in CHANNELS:
-        raise fail(["channel"], f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
+    if channel not in known:
+        raise fail(["channel"], f"channel {channel!r} is not one of {', '.join(known)}")
     customer = data.get("customer") or {}
     order = data.get("order")
     if not isinstance(customer, dict):

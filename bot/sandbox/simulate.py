@@ -14,6 +14,7 @@ from bot.live.core import Core, build_core
 from bot.engine.flows import FlowSet
 from bot.base.events import InboundEvent, InboundKind
 from bot.nlu.base import Parser
+from bot.plugins.manager import Plugins
 from bot.sandbox.on_platform import simulate_on_platform, who
 from bot.sandbox.scenario import AgentMove, Scenario, load_scenario
 from bot.sandbox.player import SIM_CUSTOMER_REF, Simulation, desk_settings
@@ -84,24 +85,29 @@ class MemoryAgent:
         return [{"text": post.text} for post in self.desk.posts]
 
 
-async def simulate_file(path, settings: Settings, parser: Parser, store: Optional[Store] = None) -> dict:
+async def simulate_file(path, settings: Settings, parser: Parser, store: Optional[Store] = None,
+                        plugins: Optional[Plugins] = None) -> dict:
     """Load, build the sides for the scenario's channel, play it, return the JSON-able result.
 
-    The store is a throwaway in memory unless one is given (tests keep it to read afterwards)."""
-    return await simulate_scenario(load_scenario(path), settings, parser, store)
+    The store is a throwaway in memory unless one is given (tests keep it to read afterwards).
+    `plugins`: whose channels, platforms, vocabulary and effects play (the default and installed
+    plugins when None)."""
+    plugins = plugins if plugins is not None else Plugins.load()
+    return await simulate_scenario(load_scenario(path, plugins.channels()), settings, parser, store, plugins=plugins)
 
 
 async def simulate_scenario(scenario: Scenario, settings: Settings, parser: Parser, store: Optional[Store] = None,
-                            flows: Optional[FlowSet] = None) -> dict:
+                            flows: Optional[FlowSet] = None, plugins: Optional[Plugins] = None) -> dict:
     """Play a scenario already in memory (a benchmark makes thousands: `flows` loaded once)."""
+    plugins = plugins if plugins is not None else Plugins.load()
     clock = SimClock(scenario.start or datetime.now(timezone.utc).replace(microsecond=0))
     store = store if store is not None else Store.memory()
     if scenario.channel != "console":
-        return await simulate_on_platform(scenario, settings, parser, store, clock)
+        return await simulate_on_platform(scenario, settings, parser, store, clock, plugins)
     desk = MemoryDesk()
     settings = desk_settings(settings, scenario)
     core = build_core(settings, store, parser, clock, {"console": ConsoleChannel()}, desk=desk, limits={},
-                      flows=flows)
+                      flows=flows, plugins=plugins)
     simulation = Simulation(scenario, core, clock, ConsoleCustomer(core), MemoryAgent(core, desk))
     simulation.import_order(settings)
     return await simulation.run()

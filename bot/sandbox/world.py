@@ -7,22 +7,30 @@ from typing import Any, Optional
 
 from bot.base.agent_events import AgentActionHandler
 from bot.channels.base import Channel, EventHandler, SupportDesk
-from bot.channels.registry import default_registry
+from bot.channels.registry import ChannelRegistry
 from bot.config.settings import Settings
+from bot.plugins.manager import Plugins
 from bot.sandbox.platforms.base import DeskClient, Running, Seconds, wait_processed
-from bot.sandbox.platforms.registry import PlatformRegistry, default_platforms
+from bot.sandbox.platforms.registry import PlatformRegistry
 
 __all__ = ["SandboxWorld", "wait_processed"]
 
 
 @dataclass
 class SandboxWorld:
-    """All platforms on 127.0.0.1. `seconds` drives their rate limits (a simulated clock's)."""
+    """All platforms on 127.0.0.1. `seconds` drives their rate limits (a simulated clock's).
+    `platforms` and `channels`: the plugins' (the built-ins when not given)."""
 
     settings: Settings
     seconds: Seconds
-    platforms: PlatformRegistry = field(default_factory=default_platforms)
+    platforms: PlatformRegistry = field(default_factory=PlatformRegistry)
+    specs: ChannelRegistry = field(default_factory=ChannelRegistry)
     running: dict[str, Running] = field(init=False, default_factory=dict)
+
+    @classmethod
+    def of(cls, plugins: Plugins, settings: Settings, seconds: Seconds) -> "SandboxWorld":
+        """The world of the loaded plugins' platforms and channels."""
+        return cls(settings, seconds, PlatformRegistry.of(plugins), plugins.channels())
 
     async def start(self) -> "SandboxWorld":
         for platform in self.platforms:
@@ -88,6 +96,6 @@ class SandboxWorld:
 
     def describe(self) -> str:
         """Where each loopback server listens, for the log: "<channel's title> http://127.0.0.1:… and …"."""
-        shown = [f"{spec.title if (spec := default_registry().get(name)) else name} {running.url}"
+        shown = [f"{spec.title if (spec := self.specs.get(name)) else name} {running.url}"
                  for name, running in self.running.items()]
         return " and ".join(shown)

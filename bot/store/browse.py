@@ -51,7 +51,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "sla_due_at": "A reply was due by (UTC)", "sla_reminded": "1 once the support group was pinged",
         "nudged": "1 once the claiming agent was nudged"}),
     "consent_ledger": ("Every consent change, who or what made it, and when.", {
-        "action": "opt_in, opt_out, link or consent_withdrawn", "source": "What made the change", "at": "When (UTC)"}),
+        "action": "opt_in, opt_out, link (by the customer), admin_link, address_found (a lookup by email), unlink (the chat went to someone else) or consent_withdrawn", "source": "What made the change", "at": "When (UTC)"}),
     "contacts": ("Proactive contacts: what the weekly cap counts.", {"kind": "The flow that made contact"}),
     "erasure_log": ("Every erasure (customer forget, free-text retention): who ran it, when, how many rows; "
                     "never the erased data.", {
@@ -126,7 +126,8 @@ order by at""",
 # Tables and canned queries that hold names, addresses or the customers' own words: refused
 # unless `aftercare browse --personal` asks for them (and with them, arbitrary SQL).
 PERSONAL_TABLES = ("customers", "identities", "messages", "responses", "escalations", "outbox", "conversations",
-                   "consent_ledger", "suppressed", "fix_notices", "referral_codes", "gift_codes", "used_links")
+                   "consent_ledger", "suppressed", "fix_notices", "referral_codes", "gift_codes", "used_links",
+                   "desk_actions", "goodwill_codes")      # agents' notes on a case; codes a customer can spend
 PERSONAL_QUERIES = ("open_cases", "low_scores_this_week", "customer_history")
 
 

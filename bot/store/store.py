@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Literal, Optional
 
 from sqlite_utils import Database
 
@@ -214,14 +214,25 @@ class Customers:
     def identities_of(self, customer_id: int) -> list[Identity]:
         return [_identity(r) for r in tables.where(self.db, "identities", "customer_id = ?", [customer_id])]
 
-    def bind_address(self, identity_id: int, address: str, now: datetime, source: str) -> None:
-        """Bind a chat to the customer's identity (a channel's deep link), opting them in."""
+    def bind_address(self, identity_id: int, address: str, now: datetime, source: str,
+                     by: Literal["customer", "admin", "lookup"] = "customer") -> None:
+        """Bind a chat to the customer's identity. `by` the customer (a channel's deep link): opts
+        them in and undoes their STOP. By an admin (`bot.ops.binding`): opts them in, a STOP stays.
+        By a platform lookup of an email from order data: the address only, consent and STOP
+        as they were (order data never grants consent). Whoever held the address loses it
+        (ledger: unlink)."""
         identity = self.identity(identity_id)
-        self.db.execute("update identities set address = null where channel = ? and address = ? and id != ?",
-                        [identity.channel, address, identity_id])
-        tables.update(self.db, "identities", identity_id, {"address": address, "linked_at": iso(now), "consent": 1,
-                                                   "opted_out": 0, "reachable": 1})
-        self._ledger(identity.customer_id, identity_id, identity.channel, "link", source, now)
+        for other in tables.where(self.db, "identities", "channel = ? and address = ? and id != ?",
+                                  [identity.channel, address, identity_id]):
+            tables.update(self.db, "identities", other["id"], {"address": None})
+            self._ledger(other["customer_id"], other["id"], identity.channel, "unlink", source, now)
+        fields: dict[str, object] = {"address": address, "linked_at": iso(now), "reachable": 1}
+        if by != "lookup":
+            fields["consent"] = 1
+        if by == "customer":
+            fields["opted_out"] = 0
+        tables.update(self.db, "identities", identity_id, fields)
+        self._ledger(identity.customer_id, identity_id, identity.channel, _BIND_ACTIONS[by], source, now)
 
     def opt_out(self, identity_id: int, now: datetime, source: str) -> None:
         identity = self.identity(identity_id)
@@ -287,6 +298,9 @@ class Customers:
         rows = self.db.execute("select at from contacts where customer_id = ? and at > ? order by at",
                                [customer_id, iso(since)]).fetchall()
         return [at for at in (parse_iso(r[0]) for r in rows) if at is not None]
+
+
+_BIND_ACTIONS = {"customer": "link", "admin": "admin_link", "lookup": "address_found"}
 
 
 def _identity(row: dict) -> Identity:

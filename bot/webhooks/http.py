@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from aiohttp import web
 
-from bot.channels.registry import default_registry
+from bot.channels.registry import ChannelRegistry
 from bot.base.clock import Clock, parse_iso
 from bot.config.settings import Settings
 from bot.orders.importing import ImportReport, import_rows, stored_rows
@@ -34,12 +34,15 @@ ORDERS_SOURCE = "orders-webhook"
 
 
 class OrderWebhooks:
-    """The two webhook routes, bound to one store."""
+    """The two webhook routes, bound to one store. `channels`: the channels an order may name (the
+    plugins'; the built-ins when None)."""
 
-    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+    def __init__(self, store: Store, settings: Settings, clock: Clock,
+                 channels: Optional[ChannelRegistry] = None) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.channels = channels if channels is not None else ChannelRegistry()
 
     @property
     def max_body(self) -> int:
@@ -80,10 +83,10 @@ class OrderWebhooks:
                 mapped = map_fulfillment(payload, stored)
             else:
                 mapped = map_order(payload, stored, self.settings.webhooks.shopify_channel
-                                   or default_registry().names(importable=True)[0])
+                                   or self.channels.names(importable=True)[0])
             if mapped is None:
                 return web.json_response({"ok": True, "ignored": "cancelled fulfillment"})
-            rows = _rows(mapped)
+            rows = _rows(mapped, self.channels)
         except Unmappable as exc:
             return _refuse(422, exc.field, exc.reason, request)
         with self.store.transaction():
@@ -109,7 +112,7 @@ class OrderWebhooks:
         except UnicodeDecodeError as exc:
             return _refuse(422, "body", f"not UTF-8 ({exc.reason} at byte {exc.start})", request)
         try:
-            rows, errors = parse_orders(text, "json", source="body")
+            rows, errors = parse_orders(text, "json", source="body", channels=self.channels)
         except OrderFileError as exc:
             return _refuse(422, "body", exc.reason + (f" (line {exc.line})" if exc.line else ""), request)
         if errors:
@@ -123,11 +126,11 @@ class OrderWebhooks:
         return _done(report, "orders")
 
 
-def _rows(mapped: Mapped) -> list[OrderRow]:
+def _rows(mapped: Mapped, channels: ChannelRegistry) -> list[OrderRow]:
     """Our records through the importer's own row checks; the first bad one is the answer."""
     rows = []
     for index, record in enumerate(mapped.records):
-        row = parse_row(record, index + 1)
+        row = parse_row(record, index + 1, channels)
         if isinstance(row, RowError):
             raise Unmappable(f"line_items[{index}]", row.reason)
         rows.append(row)

@@ -475,3 +475,34 @@ async def test_429_burst_on_the_support_channel_delivers_each_post_once(sandbox,
     replies = [m.text for m in sandbox.thread(ch, card)[1:]]
     assert replies == [f"customer message {n}" for n in range(10)]
     assert sandbox.ratelimited > 0
+
+
+async def test_malformed_events_are_logged_by_id_and_type_never_their_words(sandbox, slack, settle, caplog):
+    """#24 finding 9: logs carry ids, never customer text, also for bodies Bolt cannot read.
+    (Bolt's own "Unhandled request" warning shows a body's type and ids only: Slack sets those.)"""
+    import logging
+
+    user = sandbox.add_user("ann")
+    words = "my private diagnosis, Zed"
+    caplog.set_level(logging.DEBUG)
+    shapes = [{"type": "message", "channel_type": "im", "user": user, "channel": sandbox.dm_channel(user),
+               "text": {"x": words}, "ts": ["1"]},
+              {"type": "message", "channel_type": "im", "user": [words], "channel": 5, "text": words, "ts": "1.1"},
+              {"type": ["message"], "text": words}]
+    for event in shapes:
+        assert (await sandbox.deliver_event(event)).status < 500
+    from urllib.parse import urlencode
+    raw = [('{"event": "' + words + '", ', "application/json")]                            # not JSON
+    raw += [(urlencode({"payload": json.dumps(p)}), "application/x-www-form-urlencoded")
+            for p in ({"type": "block_actions", "actions": [words], "user": words, "team": words},
+                      {"type": "block_actions", "actions": {"value": words}, "user": {"id": [words]}},
+                      {"type": "block_actions", "user": {"id": user}, "actions": [{"action_id": [words]}]})]
+    raw += [("payload=" + words + "%ZZ", "application/x-www-form-urlencoded")]
+    async with aiohttp.ClientSession() as session:
+        for body, kind in raw:
+            headers = {"Content-Type": kind, **signed_headers(sandbox.signing_secret, body, Signing.VALID)}
+            async with session.post(slack.events_url, data=body, headers=headers) as resp:
+                assert resp.status < 500
+    await settle()
+    logged = "\n".join(r.getMessage() + (repr(r.exc_info[1]) if r.exc_info else "") for r in caplog.records)
+    assert words not in logged and "Zed" not in logged

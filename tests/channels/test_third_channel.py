@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.channels.console import MemoryDesk
-from bot.channels.registry import ChannelRegistry, default_registry, desk_channel
+from bot.channels.registry import ChannelRegistry, desk_channel
 from bot.channels.spec import Capability
 from bot.base.clock import SimClock, parse_iso
 from bot.live.core import build_core, default_limits
@@ -27,24 +27,24 @@ W-2,C-10,Eva Lima,webchat,42,Trail Runner 2 shoes,TR2-44,footwear,2026-10-25,202
 
 
 @pytest.fixture
-def webchat():
-    registry = default_registry()
+def webchat() -> ChannelRegistry:
+    """The built-in channels and the web chat: a registry of this test's own (none is shared)."""
+    registry = ChannelRegistry()
     registry.register(SPEC)
-    yield SPEC
-    registry.unregister(SPEC.name)
+    return registry
 
 
 async def test_a_third_channel_runs_a_checkin_through_the_real_dispatcher(webchat) -> None:
-    rows, errors = parse_orders(ORDERS, "csv", "orders.csv")
+    rows, errors = parse_orders(ORDERS, "csv", "orders.csv", channels=webchat)
     assert [r.channel for r in rows] == ["webchat"]
     assert [e.reason for e in errors] == ['address: "42" is not a web chat visitor id (w-<number>)']
 
     settings = make_settings()
-    limits = default_limits(settings)
+    limits = default_limits(settings, webchat)
     assert limits["webchat"].per_address == 2.0            # declared by the channel, not the core
     store, clock, channel, parser = Store.memory(), SimClock(T0), WebChatChannel(), RecordingParser()
     core = build_core(settings, store, parser, clock, {"webchat": channel}, desk=MemoryDesk(),
-                      flows=shipped_flows(), limits=limits)
+                      flows=shipped_flows(), limits=limits, channel_specs=webchat)
     import_rows(store, settings, rows, clock.now())
     due = parse_iso(next(t for t in store.orders.touchpoints("W-1") if t.kind == "checkin").due_at)
     store.orders.skip_touchpoints_before("W-1", due)
@@ -67,9 +67,11 @@ async def test_a_third_channel_runs_a_checkin_through_the_real_dispatcher(webcha
     assert identity is not None and identity.opted_out
 
 
-def test_an_order_cannot_name_an_unregistered_channel() -> None:
+def test_an_order_cannot_name_an_unregistered_channel(webchat) -> None:
+    """Registering the web chat on the fixture's registry leaves every other one as it was."""
     _, errors = parse_orders(ORDERS, "csv", "orders.csv")
     assert any('"webchat" is not a channel' in e.reason for e in errors)
+    assert "webchat" in webchat.names() and "webchat" not in ChannelRegistry().names()
 
 
 class LocaleWebChat(WebChatChannel):
@@ -86,24 +88,21 @@ class LocaleWebChat(WebChatChannel):
 
 async def test_a_channel_declares_how_many_languages_it_looks_up_per_turn() -> None:
     spec = replace(SPEC, capabilities=SPEC.capabilities | {Capability.LOCALE_LOOKUP}, locale_lookups=2)
-    registry = default_registry()
+    registry = ChannelRegistry()
     registry.register(spec)
-    try:
-        rows, _ = parse_orders("\n".join([ORDERS.splitlines()[0]] + [
-            f"W-{n},C-{n},Visitor {n},webchat,w-{n},Trail Runner 2 shoes,TR2-44,footwear,2026-10-25,2026-10-29,yes"
-            for n in range(1, 4)]), "csv", "orders.csv")
-        settings = make_settings()
-        store, channel = Store.memory(), LocaleWebChat()
-        core = build_core(settings, store, RecordingParser(), SimClock(T0), {"webchat": channel},
-                          desk=MemoryDesk(), flows=shipped_flows(), limits={})
-        import_rows(store, settings, rows, T0)
-        assert await core.resolve_locales() == 2 and channel.asked == ["w-1", "w-2"]   # the declared few per turn
-        assert await core.resolve_locales() == 1 and channel.asked[-1] == "w-3"
-    finally:
-        registry.unregister(spec.name)
+    rows, _ = parse_orders("\n".join([ORDERS.splitlines()[0]] + [
+        f"W-{n},C-{n},Visitor {n},webchat,w-{n},Trail Runner 2 shoes,TR2-44,footwear,2026-10-25,2026-10-29,yes"
+        for n in range(1, 4)]), "csv", "orders.csv", channels=registry)
+    settings = make_settings()
+    store, channel = Store.memory(), LocaleWebChat()
+    core = build_core(settings, store, RecordingParser(), SimClock(T0), {"webchat": channel},
+                      desk=MemoryDesk(), flows=shipped_flows(), limits={}, channel_specs=registry)
+    import_rows(store, settings, rows, T0)
+    assert await core.resolve_locales() == 2 and channel.asked == ["w-1", "w-2"]   # the declared few per turn
+    assert await core.resolve_locales() == 1 and channel.asked[-1] == "w-3"
 
 
 def test_the_erasure_log_counts_the_desks_posts_under_the_channel_that_carries_it() -> None:
-    carriers = default_registry().with_capability(Capability.DESK)
+    carriers = ChannelRegistry().with_capability(Capability.DESK)
     assert desk_channel() == carriers[0].name                   # the shipped desk's own name, as in old logs
     assert desk_channel(ChannelRegistry((SPEC,))) == "desk"     # no channel carries one

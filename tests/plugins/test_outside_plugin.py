@@ -8,11 +8,14 @@ command reading the effect back. The plugin is also found the way an installed p
 through the `aftercare` entry point group."""
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
 import shutil
 import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -28,6 +31,7 @@ from bot.cli import main
 from bot.config.settings import ConfigError
 from bot.conversation.effects import Effect
 from bot.engine.vocabulary import Action, Turn
+from bot.live.app import run_live
 from bot.live.core import build_core, default_limits
 from bot.orders.files import parse_orders
 from bot.orders.importing import import_rows
@@ -39,6 +43,7 @@ from bot.schedule.facts import OrderFacts
 from bot.store.store import Store
 from tests.channels.webchat import SPEC, WebChatChannel
 from tests.support.harness import CONFIG, DIALOGS, T0, RecordingParser
+from tests.support.waiting import until
 
 ORDERS = """order_id,customer_ref,customer_name,channel,address,product,sku,category,purchased_at,delivered_at,consent
 W-1,C-9,Rui Costa,webchat,w-42,Trail Runner 2 shoes,TR2-44,footwear,2026-10-25,2026-10-29,yes
@@ -213,6 +218,77 @@ async def test_a_checkin_runs_through_the_plugins_channel_action_effect_and_comm
     before = CliRunner().invoke(main, ["--config", str(install.config), "report", "--json", "--since", "2026-11-03"],
                                 obj={"plugins": plugins})
     assert json.loads(before.output)["overall"]["stamps_given"] == 0          # the figure keeps to the period
+
+
+def test_orders_import_and_watch_take_the_plugins_channel(install, tmp_path):
+    """The CLI hands the loaded plugins' channels to the importers: an order naming the web chat
+    is imported by `orders import` and `orders watch`, and refused without the plugin."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    plugins = Plugins.load(StampPlugin(), entry_points=False)
+    imported = CliRunner().invoke(main, ["--config", str(install.config), "orders", "import", str(orders)],
+                                  obj={"plugins": plugins})
+    assert imported.exit_code == 0, imported.output
+    assert imported.output.startswith("1 new, 0 updated")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "more.csv").write_text(ORDERS.replace("W-1,", "W-2,"), encoding="utf-8")
+    os.utime(inbox / "more.csv", (0, 0))            # long settled: the watcher picks it up at once
+    watched = CliRunner().invoke(main, ["--config", str(install.config), "orders", "watch", "--once", "--every", "1s",
+                                        str(inbox)], obj={"plugins": plugins})
+    assert watched.exit_code == 0, watched.output
+    assert (inbox / "done" / "more.csv").is_file() and "1 new" in watched.output
+    plain = tmp_path / "plain.yml"             # the same install without the plugin's section and anchor
+    plain.write_text(install.config.read_text(encoding="utf-8").replace("  webchat:\n    per_visitor_per_second: 3\n", "")
+                     .replace("from: weekend_after_delivery", "from: delivery"), encoding="utf-8")
+    without = CliRunner().invoke(main, ["--config", str(plain), "orders", "import", str(orders)],
+                                 obj={"plugins": Plugins.load(entry_points=False)})
+    assert without.exit_code == 3 and '"webchat" is not a channel' in without.output
+
+
+LIVE_WEBCHAT = replace(SPEC, adapter="tests.channels.webchat:WebChatChannel", live=lambda section: True)
+
+
+class LiveStampPlugin(StampPlugin):
+    """The same package, its web chat with a live adapter (always on: it needs no credentials)."""
+
+    @hookimpl
+    def aftercare_channels(self):
+        return [LIVE_WEBCHAT]
+
+
+async def test_the_live_bot_starts_the_plugins_channel(install, caplog):
+    """`aftercare run`'s live wiring (`run_live`) starts the channels of the plugins it is given."""
+    caplog.set_level(logging.INFO, logger="aftercare")
+    plugins = Plugins.load(LiveStampPlugin(), entry_points=False)
+    settings = plugins.load_settings(install.config, environ={}, overrides={"server": {"port": 0}})
+    stop = asyncio.Event()
+    live = asyncio.create_task(run_live(settings, Store.open(install.db), RecordingParser(), SimClock(T0),
+                                        stop=stop, plugins=plugins))
+    try:
+        await until(lambda: live.done() or any("ready:" in r.getMessage() for r in caplog.records), timeout=60)
+        assert not live.done(), live.exception()
+    finally:
+        stop.set()
+        assert await live == 0
+    ready = next(r.getMessage() for r in caplog.records if "ready:" in r.getMessage())
+    assert ready.startswith("ready: channels webchat,"), ready
+
+
+class TelegramAgainPlugin:
+    """A package that declares a second channel named "telegram"."""
+
+    @hookimpl
+    def aftercare_channels(self):
+        return [replace(SPEC, name="telegram")]
+
+
+def test_a_channel_name_declared_twice_is_one_line_naming_it(install):
+    result = CliRunner().invoke(main, ["--config", str(install.config), "cases"],
+                                obj={"plugins": Plugins.load(StampPlugin(), TelegramAgainPlugin(), entry_points=False)})
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error: a channel named 'telegram' is already registered: two plugins")
+    assert len(result.output.splitlines()) == 1 and "Traceback" not in result.output
 
 
 def test_the_command_exists_only_with_its_plugin(install):

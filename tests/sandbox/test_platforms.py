@@ -8,7 +8,8 @@ import pytest
 
 from bot.channels.console import ConsoleChannel
 from bot.sandbox.platforms.base import DeskClient, Platform
-from bot.sandbox.platforms.registry import PlatformRegistry, default_platforms
+from bot.plugins.manager import Plugins
+from bot.sandbox.platforms.registry import PlatformRegistry
 from bot.sandbox.world import SandboxWorld
 from tests.support.harness import make_settings
 
@@ -59,7 +60,17 @@ def test_a_name_is_registered_once():
 
 
 def test_the_builtins_are_the_channels_with_a_loopback_server():
-    assert set(default_platforms().names()) <= {"telegram", "slack"} and default_platforms().names()
+    shipped = PlatformRegistry.of(Plugins.load(entry_points=False)).names()
+    assert set(shipped) <= {"telegram", "slack"} and shipped
+    assert shipped == PlatformRegistry().names()
+
+
+def test_a_registration_stays_in_its_own_registry():
+    """No process-wide registry: what one caller registers, another never sees."""
+    mine = PlatformRegistry()
+    mine.register(TOY)
+    assert "toy" in mine.names() and "toy" not in PlatformRegistry().names()
+    assert "toy" not in PlatformRegistry.of(Plugins.load(entry_points=False)).names()
 
 
 async def test_the_world_runs_a_registered_toy_platform():
