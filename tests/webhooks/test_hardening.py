@@ -203,13 +203,15 @@ async def _raw_post(server: Server, path: str, body: bytes, headers: list[tuple[
 
 async def test_non_ascii_signature_headers_get_401(server):
     body = fixture("orders_create")
-    shopify = [(b"X-Shopify-Topic", b"orders/create"), (b"X-Shopify-Hmac-Sha256", "hé²".encode())]
-    assert await _raw_post(server, "/webhooks/shopify", body, shopify) == 401
+    for value in ("hé²".encode(), b"\xff\xfe", b"cA4t\x80"):                      # non-ASCII, not even UTF-8
+        shopify = [(b"X-Shopify-Topic", b"orders/create"), (b"X-Shopify-Hmac-Sha256", value)]
+        assert await _raw_post(server, "/webhooks/shopify", body, shopify) == 401
     own = own_order()
     stamp = int(NOW.timestamp())
     valid = sign_orders(ORDERS_SECRET.encode(), own, stamp)
     for header in ("t=²,v1=00", f"t={stamp},v1=é{valid[-10:]}", valid.replace("t=", "t=\u0662")):
         assert await _raw_post(server, "/webhooks/orders", own, [(b"X-Aftercare-Signature", header.encode())]) == 401
+    assert await _raw_post(server, "/webhooks/orders", own, [(b"X-Aftercare-Signature", valid.encode() + b"\xff")]) == 401
     assert server.snapshot()["orders"] == []
 
 
