@@ -46,7 +46,9 @@ from bot.store.store import Store
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config.yml"
 AFTERCARE = str(Path(sys.executable).parent / "aftercare")
-PEER = ROOT.parent / "shared" / "peer-rasa" / "run.sh"
+# the peer lives beside the project (../shared/peer-rasa), also seen from a work tree deeper down
+PEER = next((folder / "shared" / "peer-rasa" / "run.sh" for folder in ROOT.parents
+             if (folder / "shared" / "peer-rasa" / "run.sh").exists()), ROOT.parent / "shared" / "peer-rasa" / "run.sh")
 FIRST_CHAT = 900_000
 REPLY_TIMEOUT = 60.0
 # texts whose answers differ when read as meant and when not understood (the kill test)
@@ -456,8 +458,8 @@ async def back_to_back(folder: Path, template: Path, seconds: float, url: Option
     try:
         bot = await shop.launch()
         await bot.wait_ready()
-        if service is None:
-            await _wait_log(bot, "(6 of 6)", 600)
+        if service is None:                            # every model loaded and its graph traced
+            await _wait_log(bot, "NLU models warmed up", 600)
         for _ in range(5):
             await shop.say(shop.take_chat(), "hello")
         chats = [shop.take_chat() for _ in range(50)]

@@ -109,6 +109,8 @@ class LanguageRouter:
                 self._knowers[word] = (*self._knowers.get(word, ()), lang)
         self._changed = threading.Condition()
         self._failed: dict[str, BaseException] = {}
+        # every model loaded (or failed) and its graph traced: at once when given loaded parsers
+        self._settled = len(parsers) == len(self._languages)
 
     @classmethod
     def loading(cls, paths: Mapping[str, Path], confidence_threshold: float, first: Sequence[str] = (),
@@ -128,7 +130,8 @@ class LanguageRouter:
         made by `loading` runs this in its background thread)."""
         for language in order:
             try:
-                parser: Optional[RasaParser] = RasaParser.load(paths[language], threshold)
+                # untraced: the first reply waits for the load, not for the graph's trace
+                parser: Optional[RasaParser] = RasaParser.load(paths[language], threshold, warm=False)
             except Exception as exc:  # noqa: BLE001 - a message for it then fails loudly, never misread
                 log.exception("the %s NLU model did not load", language)
                 parser = None
@@ -140,6 +143,16 @@ class LanguageRouter:
                     self._failed[language] = failure
                 self._changed.notify_all()
             log.info("NLU model %s loaded (%d of %d)", language, len(self.parsers), len(paths))
+        for language in order:          # then each graph traced, in the same order
+            if language in self.parsers:
+                try:
+                    self.parsers[language].warm_up()
+                except Exception:  # noqa: BLE001 - its messages then trace (or fail) when they come
+                    log.exception("the %s NLU model did not warm up", language)
+        with self._changed:
+            self._settled = True
+            self._changed.notify_all()
+        log.info("NLU models warmed up (%d of %d)", len(self.parsers), len(paths))
         if on_loaded is not None:
             on_loaded()
 
@@ -154,10 +167,9 @@ class LanguageRouter:
             return self.parsers[language]
 
     def wait_loaded(self, timeout: Optional[float] = None) -> bool:
-        """True once every language's model has loaded (or failed to)."""
+        """True once every language's model has loaded (or failed to) and been warmed up."""
         with self._changed:
-            return self._changed.wait_for(
-                lambda: len(self.parsers) + len(self._failed) == len(self._languages), timeout)
+            return self._changed.wait_for(lambda: self._settled, timeout)
 
     @property
     def loaded(self) -> list[str]:
