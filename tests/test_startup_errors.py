@@ -152,3 +152,15 @@ def test_doctor_finds_a_readable_backup_and_a_webhook_without_https_or_secret(tm
     assert found == {"Telegram webhook URL http://shop.example/tg is not https":
                      "set channels.telegram.webhook_url to the public https:// address",
                      "Telegram webhook has no secret": "set channels.telegram.webhook_secret (16+ random characters)"}
+
+
+def test_doctor_says_when_the_training_data_is_not_beside_the_config(tmp_path):
+    """A config copied elsewhere (/etc/...) reads data/ relative to its own folder: a finding to
+    fix, not a traceback."""
+    from bot.config.settings import load_settings
+    from bot.doctor.checks import model_findings
+    from tests.support.harness import write_config
+
+    settings = load_settings(write_config(tmp_path, tmp_path / "shop.db"), environ={})
+    finding, = model_findings(settings)
+    assert not finding.ok and finding.what.startswith(f"NLU: cannot read {tmp_path / 'data'}")
