@@ -164,3 +164,16 @@ def test_doctor_says_when_the_training_data_is_not_beside_the_config(tmp_path):
     settings = load_settings(write_config(tmp_path, tmp_path / "shop.db"), environ={})
     finding, = model_findings(settings)
     assert not finding.ok and finding.what.startswith(f"NLU: cannot read {tmp_path / 'data'}")
+
+
+def test_run_says_in_one_line_when_the_training_data_is_not_beside_the_config(tmp_path):
+    """What `aftercare run` loads its NLU with (bot.cli.common.load_nlu): one line, not a traceback."""
+    import click
+
+    from bot.cli.common import load_nlu
+    from bot.config.settings import load_settings
+    from tests.support.harness import write_config
+
+    settings = load_settings(write_config(tmp_path, tmp_path / "shop.db"), environ={})
+    with pytest.raises(click.ClickException, match="cannot read the NLU training data .*keep config.yml in the install"):
+        load_nlu(settings)
