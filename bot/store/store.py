@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,7 @@ from typing import Any, Callable, Iterator, Literal, Optional
 from sqlite_utils import Database
 
 from bot.base import codes
+from bot.base.errors import AftercareError
 from bot.base.kinds import OutboxKind
 from bot.base.clock import iso, parse_iso
 from bot.store.rows import PastOrder
@@ -35,6 +37,10 @@ from bot.store.schema import migrate
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class StoreFileError(AftercareError, OSError):
+    """The store's file cannot be made, or is not a database (a start-up failure, one line)."""
 
 
 class Store:
@@ -68,11 +74,22 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | str) -> "Store":
-        """A store on a file (created with its folder when missing)."""
+        """A store on a file (created with its folder when missing); StoreFileError, one line
+        naming the file and the problem, when it cannot be made or is not a database."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        private_store(path)              # 0600 before SQLite opens it: its -wal and -shm follow
-        return cls(Database(path))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            private_store(path)              # 0600 before SQLite opens it: its -wal and -shm follow
+        except OSError as exc:
+            raise StoreFileError(f"store {path}: cannot create or open it ({exc.strerror or exc}); give --db "
+                                 "FILE, or set AFTERCARE_DB or store.path to a file in a folder you can write") from None
+        database = Database(path)
+        try:
+            return cls(database)
+        except sqlite3.DatabaseError as exc:
+            database.close()
+            raise StoreFileError(f"store {path}: {exc} (not an Aftercare store, or damaged: restore it from a "
+                                 "backup with `aftercare restore`, or point --db at the right file)") from None
 
     @classmethod
     def memory(cls) -> "Store":
