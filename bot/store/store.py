@@ -177,10 +177,15 @@ class Customers:
 
     def upsert(self, ref: str, name: str, email: Optional[str], timezone: Optional[str],
                language: Optional[str], now: datetime) -> int:
-        row = self.db.execute("select id from customers where ref = ?", [ref]).fetchone()
+        row = self.db.execute("select id, name, timezone, language from customers where ref = ?", [ref]).fetchone()
         fields = {"name": name, "email": email, "timezone": timezone, "language": language}
         if row:
-            tables.update(self.db, "customers", row[0], {k: v for k, v in fields.items() if v})
+            # What the bot calls a customer, and when and in which language it writes, come from
+            # their first order: a later order only fills what is missing. Anyone can place an
+            # order under a known e-mail (a guest checkout joins that customer), and must not
+            # rename them, move their quiet hours or change their language (#24).
+            held = {"name": None if row[1] == ref else row[1], "timezone": row[2], "language": row[3]}
+            tables.update(self.db, "customers", row[0], {k: v for k, v in fields.items() if v and not held.get(k)})
             return row[0]
         return tables.insert(self.db, "customers", {"ref": ref, **fields, "created_at": iso(now)})
 

@@ -101,6 +101,12 @@ async def test_a_second_order_cannot_rebind_or_consent_an_existing_customers_cha
     identity, = server.store.customers.identities_of(customer_id)
     assert identity.address == "512340999"                         # not the buyer's new address
     assert server.store.customers.identity_at("telegram", "666000666") is None
+    before = server.store.customers.get(customer_id)
+    payload.update(id=ORDER + "8", updated_at="2022-01-03T00:00:00-05:00", customer_locale="de")
+    payload["customer"] = {**payload["customer"], "first_name": "Mallory", "last_name": "[/]"}
+    assert (await server.shopify("orders/create", json.dumps(payload).encode()))[0] == 200
+    after = server.store.customers.get(customer_id)                # nor renamed, nor another language
+    assert (after.name, after.language, after.timezone) == (before.name, before.language, before.timezone)
 
 
 async def test_order_data_gives_an_existing_customer_no_chat_on_another_channel_either(server):
