@@ -506,3 +506,24 @@ async def test_malformed_events_are_logged_by_id_and_type_never_their_words(sand
     await settle()
     logged = "\n".join(r.getMessage() + (repr(r.exc_info[1]) if r.exc_info else "") for r in caplog.records)
     assert words not in logged and "Zed" not in logged
+
+
+async def test_signature_headers_of_any_bytes_get_a_4xx_not_500(sandbox, slack):
+    """#24 finding 5, on the Slack route: non-ASCII or non-UTF-8 signature headers are refused."""
+    import time
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(slack.events_url)
+    body = b'{"type": "event_callback", "event": {"type": "message"}}'
+    stamp = str(int(time.time())).encode()
+    for signature, timestamp in ((b"v0=\xff\xfe", stamp), ("v0=é²".encode(), stamp), (b"v0=00", b"\xff"),
+                                 (b"v0=00", "²".encode()), (b"v0=00", "\u0661\u0667".encode())):
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(b"POST " + parts.path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nX-Slack-Signature: " + signature +
+                     b"\r\nX-Slack-Request-Timestamp: " + timestamp +
+                     b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        await writer.drain()
+        status = int((await reader.readline()).split()[1])
+        writer.close()
+        assert 400 <= status < 500, (signature, timestamp, status)
