@@ -23,6 +23,7 @@ import os
 import random
 import re
 import signal
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,7 +47,9 @@ from bot.store.store import Store
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config.yml"
 AFTERCARE = str(Path(sys.executable).parent / "aftercare")
-PEER = ROOT.parent / "shared" / "peer-rasa" / "run.sh"
+# the peer lives beside the project (../shared/peer-rasa), also seen from a work tree deeper down
+PEER = next((folder / "shared" / "peer-rasa" / "run.sh" for folder in ROOT.parents
+             if (folder / "shared" / "peer-rasa" / "run.sh").exists()), ROOT.parent / "shared" / "peer-rasa" / "run.sh")
 FIRST_CHAT = 900_000
 REPLY_TIMEOUT = 60.0
 # texts whose answers differ when read as meant and when not understood (the kill test)
@@ -226,12 +229,15 @@ class Service:
         await self.child.wait_ready()
 
     async def all_loaded(self, timeout: float = 600.0) -> float:
-        """Seconds from launch until every model is loaded."""
+        """Seconds from launch until every model is loaded; returns once their graphs are
+        traced too (that CPU would otherwise land in the next measurement)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             health = await asyncio.to_thread(self.health)
             if health and health["ready"]:
-                return time.monotonic() - self.child.launched
+                loaded = time.monotonic() - self.child.launched
+                await _wait_log(self.child, "NLU models warmed up", max(1.0, deadline - time.monotonic()))
+                return loaded
             await asyncio.sleep(0.2)
         raise SystemExit("the NLU service did not load its models:\n" + "\n".join(self.child.log[-20:]))
 
@@ -456,8 +462,8 @@ async def back_to_back(folder: Path, template: Path, seconds: float, url: Option
     try:
         bot = await shop.launch()
         await bot.wait_ready()
-        if service is None:
-            await _wait_log(bot, "(6 of 6)", 600)
+        if service is None:                            # every model loaded and its graph traced
+            await _wait_log(bot, "NLU models warmed up", 600)
         for _ in range(5):
             await shop.say(shop.take_chat(), "hello")
         chats = [shop.take_chat() for _ in range(50)]
@@ -512,8 +518,15 @@ def run_peer() -> Optional[Path]:
 # ---- main --------------------------------------------------------------------------------
 
 async def _run(args: argparse.Namespace) -> None:
-    random.seed(27)
     folder = Path(tempfile.mkdtemp(prefix="hosting-bench."))
+    try:
+        await _run_in(args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)        # 20 shops' stores: tens of MB
+
+
+async def _run_in(args: argparse.Namespace, folder: Path) -> None:
+    random.seed(27)
     template = folder / "template.db"
     prepare_store(template, 400)
     port = _free_port()

@@ -87,6 +87,9 @@ def test_the_import_contracts_hold(capsys):
     ("engine/moves.py", "import sqlite_utils", "The engine is pure"),
     ("engine/moves.py", "from bot.schedule import governor", "Layers"),
     ("channels/console.py", "from bot.store import store", "Channels never open the store"),
+    ("channels/console.py", "from bot.cli import common", "Channels never open the store or reach the CLI"),
+    ("engine/templates.py", "from bot.nlu import base", "The engine is pure"),
+    ("store/store.py", "from bot.conversation import runner", "Layers"),       # a package cycle: store <-> conversation
 ])
 def test_the_import_contracts_catch_a_break(tmp_path, monkeypatch, capsys, room, line, broken):
     """The same contracts on a copy of bot/ with one forbidden import added: they fail."""

@@ -206,6 +206,19 @@ def test_a_channel_brings_its_own_command_the_opt_in_link(config, monkeypatch):
     assert run("telegram", "link", "NO-SUCH", config=config).exit_code != 0
 
 
+def test_a_link_is_signed_only_with_the_configured_secret_the_bot_verifies_with(config, monkeypatch):
+    """#24: a config without link_secret once fell back to the raw environment variable, unchecked
+    (a 3-character key was accepted) and unknown to the running bot, which refused the link."""
+    run("orders", "import", str(BAD_ORDERS), config=config)
+    text = config.read_text(encoding="utf-8")
+    config.write_text("\n".join(line for line in text.splitlines() if "link_secret:" not in line) + "\n",
+                      encoding="utf-8")
+    monkeypatch.setenv("AFTERCARE_LINK_SECRET", "abc")
+    result = CliRunner().invoke(main, ["--config", str(config), "telegram", "link", "B-1"])
+    assert result.exit_code == 1 and "t.me" not in result.output
+    assert "channels.telegram.link_secret is not set" in result.output
+
+
 def test_run_prints_its_peak_memory_when_it_ends(config, monkeypatch):
     """`aftercare run` (the live bot and `make run`'s sandbox alike) says at the end how much
     memory it took at its peak, start-up included: the figure a host is sized by."""

@@ -127,3 +127,53 @@ async def test_doctor_lists_what_to_fix_and_sends_nothing(tmp_path):
     assert "ok    POST /webhooks/orders: on (secret set)" in output
     assert "ok    POST /webhooks/shopify: off (set SHOPIFY_WEBHOOK_SECRET to turn it on)" in output
     assert_no_secret(output, api.token, slack.token, SLACK_SIGNING, WEBHOOK_SECRET)
+
+
+def test_doctor_finds_a_readable_backup_and_a_webhook_without_https_or_secret(tmp_path):
+    """The doctor's findings the subprocess test above does not reach: backups beside the store
+    and a channel receiving by webhook (in-process, no network)."""
+    from bot.doctor.checks import store_findings, webhook_findings
+    from bot.store.store import Store
+    from tests.support.harness import make_settings
+
+    db = tmp_path / "shop.db"
+    Store.open(db).close()
+    settings = make_settings(store={"path": str(db)})
+    assert [f.ok for f in store_findings(settings)] == [True]
+    for name in ("shop-backup-2026-12-01.db", "shop.db.bak"):
+        (tmp_path / name).write_bytes(b"x")
+        (tmp_path / name).chmod(0o644)
+    fixes = [f for f in store_findings(settings) if not f.ok]
+    assert sorted(f.fix for f in fixes) == [f"chmod 600 {tmp_path / 'shop-backup-2026-12-01.db'}",
+                                            f"chmod 600 {tmp_path / 'shop.db.bak'}"]
+    hooked = make_settings(channels={"telegram": {"token": "123:abc", "mode": "webhook",
+                                                  "webhook_url": "http://shop.example/tg"}})
+    found = {f.what: f.fix for f in webhook_findings(hooked) if not f.ok}
+    assert found == {"Telegram webhook URL http://shop.example/tg is not https":
+                     "set channels.telegram.webhook_url to the public https:// address",
+                     "Telegram webhook has no secret": "set channels.telegram.webhook_secret (16+ random characters)"}
+
+
+def test_doctor_says_when_the_training_data_is_not_beside_the_config(tmp_path):
+    """A config copied elsewhere (/etc/...) reads data/ relative to its own folder: a finding to
+    fix, not a traceback."""
+    from bot.config.settings import load_settings
+    from bot.doctor.checks import model_findings
+    from tests.support.harness import write_config
+
+    settings = load_settings(write_config(tmp_path, tmp_path / "shop.db"), environ={})
+    finding, = model_findings(settings)
+    assert not finding.ok and finding.what.startswith(f"NLU: cannot read {tmp_path / 'data'}")
+
+
+def test_run_says_in_one_line_when_the_training_data_is_not_beside_the_config(tmp_path):
+    """What `aftercare run` loads its NLU with (bot.cli.common.load_nlu): one line, not a traceback."""
+    import click
+
+    from bot.cli.common import load_nlu
+    from bot.config.settings import load_settings
+    from tests.support.harness import write_config
+
+    settings = load_settings(write_config(tmp_path, tmp_path / "shop.db"), environ={})
+    with pytest.raises(click.ClickException, match="cannot read the NLU training data .*keep config.yml in the install"):
+        load_nlu(settings)

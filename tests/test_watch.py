@@ -3,6 +3,9 @@ and then moved aside (done/, or failed/ with a .errors file), never lost."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -95,3 +98,30 @@ def test_cli_watch_once(config, tmp_path):  # noqa: F811
     assert result.exit_code == 3, result.output           # b.json failed: cron can tell (README, "Exit codes")
     assert f"{inbox / 'a.csv'}: " in result.output and "-> " + str(inbox / "done" / "a.csv") in result.output
     assert f"{inbox / 'b.json'}: " in result.stderr and str(inbox / "failed" / "b.json") in result.stderr
+
+
+def test_cli_watch_runs_on_the_main_loop_and_stops_cleanly_on_sigterm(config, tmp_path):  # noqa: F811
+    """`orders watch` is a driver of the MainLoop (its scan the loop's one job): a file dropped
+    while it runs is imported, and SIGTERM (what a service manager sends) ends it cleanly after
+    the turn in hand: "stopped", exit 0, the store closed; a hand-made `while True: sleep` loop
+    dies of the signal instead."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    aftercare = Path(sys.executable).with_name("aftercare")
+    watcher = subprocess.Popen([str(aftercare), "--config", str(config), "orders", "watch", str(inbox), "--every", "0.2s"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+    try:
+        drop(inbox, "a.csv", SAMPLE.read_text(encoding="utf-8"))
+        deadline = time.monotonic() + 60           # a hang guard: start-up on a loaded machine
+        while not (inbox / "done" / "a.csv").exists() and watcher.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (inbox / "done" / "a.csv").exists(), watcher.stderr.read() if watcher.poll() is not None else "no import"
+        watcher.send_signal(signal.SIGTERM)
+        out, err = watcher.communicate(timeout=30)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.communicate()
+    assert watcher.returncode == 0, err
+    assert out.splitlines()[-1] == "stopped" and f"{inbox / 'a.csv'}: " in out

@@ -6,6 +6,7 @@ from typing import Any, Generic, Iterable, Iterator, Mapping, Optional, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from bot.base.errors import AftercareError
 from bot.channels import console_spec, slack_spec, telegram_spec
 from bot.channels.spec import Capability, ChannelSpec, LimitsSpec
 from bot.config.settings import ConfigError, UnvalidatedSection, weak_secret
@@ -21,6 +22,10 @@ class Named(Protocol):
 N = TypeVar("N", bound=Named)
 
 
+class RegistryError(AftercareError, ValueError):
+    """A name declared twice (two plugins' channels or platforms), or one that is not declared."""
+
+
 class NamedRegistry(Generic[N]):
     """Declarations by name, each registered once; `what` names them in errors."""
 
@@ -33,7 +38,8 @@ class NamedRegistry(Generic[N]):
 
     def register(self, item: N) -> N:
         if item.name in self._items and self._items[item.name] is not item:
-            raise ValueError(f"a {self.what} named {item.name!r} is already registered")
+            raise RegistryError(f"a {self.what} named {item.name!r} is already registered: two plugins "
+                                f"(or one, twice) declare it, and each name may be declared once")
         self._items[item.name] = item
         return item
 

@@ -4,7 +4,6 @@ A channel never opens the store or imports the CLI: the `aftercare` group hands 
 settings and the store through the click context (`ctx.obj["settings"]`, `ctx.obj["store"]`)."""
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 
 import click
@@ -31,8 +30,11 @@ def link(ctx: click.Context, order_id: str) -> None:
     if order is None:
         raise click.ClickException(f"order {order_id!r} not found; import it first")
     tg = section(settings, "telegram")
-    secret = tg.link_secret.get_secret_value() if tg.link_secret else os.environ.get("AFTERCARE_LINK_SECRET")
+    # Only the configured secret (checked like every secret: set, 16+ characters): it is what the
+    # running bot verifies links with, so a link signed with anything else would be refused.
+    secret = tg.link_secret.get_secret_value() if tg.link_secret else None
     if not secret:
-        raise click.ClickException("set AFTERCARE_LINK_SECRET (channels.telegram.link_secret) to sign links")
+        raise click.ClickException("channels.telegram.link_secret is not set: set AFTERCARE_LINK_SECRET "
+                                   "(config.yml: link_secret: ${AFTERCARE_LINK_SECRET}) to sign links")
     expires = int((datetime.now(timezone.utc) + tg.link_ttl).timestamp())
     click.echo(link_url(tg.bot_username, make_link_token(order.customer_id, secret.encode(), expires)))

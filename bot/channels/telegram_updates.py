@@ -187,8 +187,7 @@ class UpdateReceiver:
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
         """200 only after the update is handled: until then Telegram still holds it."""
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self._secret.encode()):
+        if not hmac.compare_digest(_header_bytes(request.headers.get(SECRET_HEADER, "")), self._secret.encode()):
             log.warning("telegram webhook: request from %s without the right secret refused",
                         request.remote)
             return web.Response(status=403)
@@ -293,3 +292,12 @@ def _shape(raw: Any) -> str:
         inner = raw[key]
         parts.append(f"{key}{{{','.join(map(str, list(inner)[:12]))}}}" if isinstance(inner, dict) else str(key))
     return "keys " + " ".join(parts)[:300]
+
+
+def _header_bytes(value: str) -> bytes:
+    """A header's bytes as they came (aiohttp keeps bytes that are not UTF-8 as surrogate
+    escapes): any value is compared, none raises (a 500 before the secret is checked)."""
+    try:
+        return value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return b""

@@ -70,6 +70,10 @@ def load_nlu(settings: Settings, behind: bool = False):
         return load_parser(load_nlu_settings(settings.config_path), behind=behind, on_loaded=freeze_heap if behind else None)
     except ModelNotTrainedError as exc:
         raise click.ClickException(f"{exc} (run `aftercare nlu train` or `make test` first)") from None
+    except OSError as exc:           # data/ is read relative to the config's folder
+        raise click.ClickException(f"cannot read the NLU training data {exc.filename} ({exc.strerror}): keep "
+                                   "config.yml in the install folder beside data/ (secrets come from the "
+                                   "environment)") from None
 
 
 def freeze_heap() -> None:

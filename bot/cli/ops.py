@@ -1,18 +1,21 @@
 """Day-to-day commands for a shop: import orders, see what is due, list cases."""
 from __future__ import annotations
 
+import asyncio
 import sys
-import time
 from datetime import datetime, timezone
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from bot.channels.registry import ChannelRegistry
 from bot.cli.common import EXIT_ROWS_SKIPPED, existing_store, open_store, plugins_of, settings_from
+from bot.config.settings import Settings
 from bot.conversation.context import customer_language
 from bot.nlu.base import Parse, SyncParser, not_understood
 from bot.orders.files import OrderFileError
+from bot.store.store import Store
 
 
 class _NothingToParse(SyncParser):
@@ -81,7 +84,6 @@ def watch(ctx: click.Context, folder: str, once: bool, every: str) -> None:
     FOLDER/failed/ with a .errors file). Runs until Ctrl-C, or once with --once (exit code 3
     when a file or some of its rows failed)."""
     from bot.base.durations import parse_duration
-    from bot.orders.watch import scan_once
 
     settings = settings_from(ctx)
     try:
@@ -91,27 +93,48 @@ def watch(ctx: click.Context, folder: str, once: bool, every: str) -> None:
     channels = plugins_of(ctx).channels()
     store = open_store(settings)
     click.echo(f"watching {folder} for .csv/.json order files" + ("" if once else " (Ctrl-C stops)"))
-    skipped = False
     try:
-        while True:
-            for picked in scan_once(store, settings, folder, lambda: datetime.now(timezone.utc), channels=channels):
-                report = picked.report
-                if picked.error or report is None:
-                    click.echo(f"{picked.source}: {picked.error} -> {picked.moved_to}", err=True)
-                else:
-                    click.echo(f"{picked.source}: {report.inserted} new, {report.updated} updated, "
-                               f"{report.unchanged} unchanged orders; {len(report.errors)} bad rows -> "
-                               f"{picked.moved_to}", err=bool(report.errors))
-                skipped |= bool(picked.error or report is None or report.errors)
-            if once:
-                break
-            time.sleep(pause)
-    except KeyboardInterrupt:
-        click.echo("stopped")
+        skipped = asyncio.run(_watch(store, settings, folder, channels, pause, once))
     finally:
         store.close()
+    if not once:
+        click.echo("stopped")
     if skipped and once:
         sys.exit(EXIT_ROWS_SKIPPED)          # a file (or some of its rows) went to failed/: cron can tell
+
+
+async def _watch(store: Store, settings: Settings, folder: str, channels: ChannelRegistry, pause: float,
+                 once: bool) -> bool:
+    """The folder's scan as the one job of a MainLoop with no bot in it: one turn with --once,
+    else a turn every `pause` seconds until SIGTERM or Ctrl-C (the file in hand is finished).
+    True when a file, or some of its rows, went to failed/."""
+    from bot.base.clock import SystemClock
+    from bot.live.mainloop import MainLoop, stop_on_signals
+    from bot.orders.watch import scan_once
+
+    clock = SystemClock()
+    skipped = False
+
+    async def scan(now: datetime) -> None:
+        nonlocal skipped
+        for picked in scan_once(store, settings, folder, clock.now, channels=channels):
+            report = picked.report
+            if picked.error or report is None:
+                click.echo(f"{picked.source}: {picked.error} -> {picked.moved_to}", err=True)
+            else:
+                click.echo(f"{picked.source}: {report.inserted} new, {report.updated} updated, "
+                           f"{report.unchanged} unchanged orders; {len(report.errors)} bad rows -> "
+                           f"{picked.moved_to}", err=bool(report.errors))
+            skipped |= bool(picked.error or report is None or report.errors)
+
+    loop = MainLoop(None, jobs=[scan], clock=clock)
+    if once:
+        await loop.due(clock.now())
+    else:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        await loop.run(stop, idle_sleep=pause)
+    return skipped
 
 
 @click.command()

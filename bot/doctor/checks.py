@@ -138,7 +138,12 @@ def model_findings(settings: Settings) -> list[Finding]:
     from bot.nlu.rasa_nlu import load_nlu_settings, model_path
 
     setup = load_nlu_settings(settings.config_path)
-    missing = [language for language in setup.languages if not model_path(for_language(setup, language)).exists()]
+    try:
+        missing = [language for language in setup.languages if not model_path(for_language(setup, language)).exists()]
+    except OSError as exc:          # the training data is read relative to the config's folder
+        return [Finding(f"NLU: cannot read {exc.filename} ({exc.strerror})",
+                        "keep config.yml in the install folder beside data/ (secrets come from the environment), "
+                        "or give --no-models")]
     if missing:
         return [Finding(f"NLU: no trained model for {', '.join(missing)} (data or pipeline changed)",
                         "run `aftercare nlu train`")]

@@ -310,14 +310,37 @@ class RasaParser:
 
     @classmethod
     def load(cls, path: Path, confidence_threshold: float,
-             keyword_fallback: bool = True) -> "RasaParser":
-        """Load a model archive (seconds: do it once per process)."""
+             keyword_fallback: bool = True, warm: bool = True) -> "RasaParser":
+        """Load a model archive (seconds: do it once per process). `warm`: trace its graph
+        now, so the first real message is fast; else it parses eagerly (~0.06 s a message
+        instead of ~0.008) until `warm_up` traces it: a start-up that must answer soon
+        leaves the trace (~0.8 s of CPU per model) for later."""
         prepare_environment(Path(path).parent)
         with _quietly():
             agent = _load_agent(Path(path))
         parser = cls(agent, confidence_threshold, _trained_ngrams(agent), keyword_fallback)
-        parser.parse("hello")  # warm up TensorFlow so the first real message is fast
+        if warm:
+            parser.warm_up()
+        else:
+            for predict in parser._predicts():
+                predict.eager = True
         return parser
+
+    def warm_up(self) -> None:
+        """Trace the model's graph now (a parse of "hello"): later parses run the graph."""
+        for predict in self._predicts():
+            predict.eager = False
+        self.parse("hello")
+
+    @property
+    def traced(self) -> bool:
+        """True once every TensorFlow model of this parser runs as a traced graph."""
+        return all(predict.traced for predict in self._predicts())
+
+    def _predicts(self) -> list["_GraphPredict"]:
+        return [predict for component in _components(self._agent)
+                if isinstance(predict := getattr(getattr(component, "model", None), "_tf_predict_step", None),
+                              _GraphPredict)]
 
     @property
     def agent(self) -> Any:
@@ -461,6 +484,8 @@ def _load_agent_fast(path: Path) -> Any:
         if isinstance(model, RasaModel):
             model.run_eagerly = False  # predictions run as a traced graph again
             model._tf_predict_step = _GraphPredict(model)
+    processor = agent.processor
+    processor.graph_runner = _InOrderRunner(processor.graph_runner)
     return agent
 
 
@@ -497,15 +522,34 @@ class _GraphPredict:
     """Rasa's predict step as a TensorFlow graph traced without autograph: Rasa's predict
     code has no tensor-dependent Python branches, so the graph is the same, and tracing takes
     a tenth of the time (autograph's source rewriting was most of the first parse). Falls
-    back to autograph if tracing without it fails."""
+    back to autograph if tracing without it fails.
+
+    Once traced, the graph is called as its one concrete function with the batch converted
+    to the signature's tensors: `tf.function`'s own call matched the batch against the
+    signature again at every parse (~1 ms of the ~2.5 ms this call took). A batch that does
+    not fit the signature goes through `tf.function`, which says why."""
 
     def __init__(self, model: Any) -> None:
         self._model = model
+        self.eager = False              # until traced: run the predict step op by op
         self._function: Any = None
+        self._concrete: Any = None
+        self._specs: list[Any] = []
+        self._tf: Any = None
+
+    @property
+    def traced(self) -> bool:
+        return self._function is not None
 
     def __call__(self, batch: Any) -> Any:
+        if self._concrete is not None and len(batch) == len(self._specs):
+            tensors = [self._tf.convert_to_tensor(value, dtype=spec.dtype) for value, spec in zip(batch, self._specs)]
+            if all(spec.is_compatible_with(tensor) for spec, tensor in zip(self._specs, tensors)):
+                return self._concrete._call_flat(tensors, self._concrete.captured_inputs)
         if self._function is not None:
             return self._function(batch)
+        if self.eager:
+            return self._model.predict_step(batch)
         import tensorflow as tf
 
         signature = self._model._dynamic_signature(batch)  # any sequence length, no retrace
@@ -518,12 +562,52 @@ class _GraphPredict:
             function = tf.function(self._model.predict_step, input_signature=signature)
             result = function(batch)
         self._function = function
+        try:
+            self._concrete = function.get_concrete_function(*signature)
+            self._specs, self._tf = list(signature[0]), tf
+        except Exception:  # noqa: BLE001 - TensorFlow internals changed: tf.function's call
+            log.warning("no concrete predict function; calling tf.function", exc_info=True)
         return result
+
+
+class _InOrderRunner:
+    """Rasa's prediction graph run node after node in this thread, in place of its
+    `DaskGraphRunner`: the graph is a short chain (tokenizer, featurizers, classifiers), and
+    dask's scheduler, rebuilt for every message, was ~15% of a parse. The same nodes get the
+    same inputs (each parent's `(name, output)`), and the result is the same dict."""
+
+    def __init__(self, runner: Any) -> None:
+        self.inner = runner             # Rasa's runner: its nodes, its schema
+        self._runner = runner
+        self._plans: dict[tuple[str, ...], list[tuple[str, Any, tuple[str, ...]]]] = {}
+
+    def run(self, inputs: Optional[Mapping[str, Any]] = None,
+            targets: Optional[Sequence[str]] = None) -> dict[str, Any]:
+        wanted = tuple(targets or self._runner._graph_schema.target_names)
+        plan = self._plans.get(wanted)
+        if plan is None:
+            plan = self._plans[wanted] = self._plan(wanted)
+        done: dict[str, Any] = {name: (name, value) for name, value in (inputs or {}).items()}
+        for name, node, needs in plan:
+            # as dask: a parent that is neither a node nor an input is passed as its name
+            done[name] = node(*(done.get(parent, parent) for parent in needs))
+        return dict(done[target] for target in wanted)
+
+    def _plan(self, targets: tuple[str, ...]) -> list[tuple[str, Any, tuple[str, ...]]]:
+        from graphlib import TopologicalSorter
+
+        schema = self._runner._graph_schema.minimal_graph_schema(list(targets))
+        nodes = self._runner._instantiated_nodes
+        needs = {name: tuple(node.needs.values()) for name, node in schema.nodes.items()}
+        order = TopologicalSorter({name: [p for p in parents if p in needs]
+                                   for name, parents in needs.items()}).static_order()
+        return [(name, nodes[name], needs[name]) for name in order]
 
 
 def _components(agent: Any) -> list[Any]:
     """The loaded graph components (Rasa 3.6 internals; it is the last open-source release)."""
-    nodes = agent.processor.graph_runner._instantiated_nodes.values()
+    runner = agent.processor.graph_runner
+    nodes = getattr(runner, "inner", runner)._instantiated_nodes.values()
     return [node._component for node in nodes if getattr(node, "_component", None)]
 
 

@@ -126,7 +126,8 @@ order by at""",
 # Tables and canned queries that hold names, addresses or the customers' own words: refused
 # unless `aftercare browse --personal` asks for them (and with them, arbitrary SQL).
 PERSONAL_TABLES = ("customers", "identities", "messages", "responses", "escalations", "outbox", "conversations",
-                   "consent_ledger", "suppressed", "fix_notices", "referral_codes", "gift_codes", "used_links")
+                   "consent_ledger", "suppressed", "fix_notices", "referral_codes", "gift_codes", "used_links",
+                   "desk_actions", "goodwill_codes")      # agents' notes on a case; codes a customer can spend
 PERSONAL_QUERIES = ("open_cases", "low_scores_this_week", "customer_history")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,7 @@ from typing import Any, Callable, Iterator, Literal, Optional
 from sqlite_utils import Database
 
 from bot.base import codes
+from bot.base.errors import AftercareError
 from bot.base.kinds import OutboxKind
 from bot.base.clock import iso, parse_iso
 from bot.store.rows import PastOrder
@@ -35,6 +37,10 @@ from bot.store.schema import migrate
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class StoreFileError(AftercareError, OSError):
+    """The store's file cannot be made, or is not a database (a start-up failure, one line)."""
 
 
 class Store:
@@ -68,11 +74,22 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | str) -> "Store":
-        """A store on a file (created with its folder when missing)."""
+        """A store on a file (created with its folder when missing); StoreFileError, one line
+        naming the file and the problem, when it cannot be made or is not a database."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        private_store(path)              # 0600 before SQLite opens it: its -wal and -shm follow
-        return cls(Database(path))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            private_store(path)              # 0600 before SQLite opens it: its -wal and -shm follow
+        except OSError as exc:
+            raise StoreFileError(f"store {path}: cannot create or open it ({exc.strerror or exc}); give --db "
+                                 "FILE, or set AFTERCARE_DB or store.path to a file in a folder you can write") from None
+        database = Database(path)
+        try:
+            return cls(database)
+        except sqlite3.DatabaseError as exc:
+            database.close()
+            raise StoreFileError(f"store {path}: {exc} (not an Aftercare store, or damaged: restore it from a "
+                                 "backup with `aftercare restore`, or point --db at the right file)") from None
 
     @classmethod
     def memory(cls) -> "Store":
@@ -160,10 +177,15 @@ class Customers:
 
     def upsert(self, ref: str, name: str, email: Optional[str], timezone: Optional[str],
                language: Optional[str], now: datetime) -> int:
-        row = self.db.execute("select id from customers where ref = ?", [ref]).fetchone()
+        row = self.db.execute("select id, name, timezone, language from customers where ref = ?", [ref]).fetchone()
         fields = {"name": name, "email": email, "timezone": timezone, "language": language}
         if row:
-            tables.update(self.db, "customers", row[0], {k: v for k, v in fields.items() if v})
+            # What the bot calls a customer, and when and in which language it writes, come from
+            # their first order: a later order only fills what is missing. Anyone can place an
+            # order under a known e-mail (a guest checkout joins that customer), and must not
+            # rename them, move their quiet hours or change their language (#24).
+            held = {"name": None if row[1] == ref else row[1], "timezone": row[2], "language": row[3]}
+            tables.update(self.db, "customers", row[0], {k: v for k, v in fields.items() if v and not held.get(k)})
             return row[0]
         return tables.insert(self.db, "customers", {"ref": ref, **fields, "created_at": iso(now)})
 

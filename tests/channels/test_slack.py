@@ -475,3 +475,55 @@ async def test_429_burst_on_the_support_channel_delivers_each_post_once(sandbox,
     replies = [m.text for m in sandbox.thread(ch, card)[1:]]
     assert replies == [f"customer message {n}" for n in range(10)]
     assert sandbox.ratelimited > 0
+
+
+async def test_malformed_events_are_logged_by_id_and_type_never_their_words(sandbox, slack, settle, caplog):
+    """#24 finding 9: logs carry ids, never customer text, also for bodies Bolt cannot read.
+    (Bolt's own "Unhandled request" warning shows a body's type and ids only: Slack sets those.)"""
+    import logging
+
+    user = sandbox.add_user("ann")
+    words = "my private diagnosis, Zed"
+    caplog.set_level(logging.DEBUG)
+    shapes = [{"type": "message", "channel_type": "im", "user": user, "channel": sandbox.dm_channel(user),
+               "text": {"x": words}, "ts": ["1"]},
+              {"type": "message", "channel_type": "im", "user": [words], "channel": 5, "text": words, "ts": "1.1"},
+              {"type": ["message"], "text": words}]
+    for event in shapes:
+        assert (await sandbox.deliver_event(event)).status < 500
+    from urllib.parse import urlencode
+    raw = [('{"event": "' + words + '", ', "application/json")]                            # not JSON
+    raw += [(urlencode({"payload": json.dumps(p)}), "application/x-www-form-urlencoded")
+            for p in ({"type": "block_actions", "actions": [words], "user": words, "team": words},
+                      {"type": "block_actions", "actions": {"value": words}, "user": {"id": [words]}},
+                      {"type": "block_actions", "user": {"id": user}, "actions": [{"action_id": [words]}]})]
+    raw += [("payload=" + words + "%ZZ", "application/x-www-form-urlencoded")]
+    async with aiohttp.ClientSession() as session:
+        for body, kind in raw:
+            headers = {"Content-Type": kind, **signed_headers(sandbox.signing_secret, body, Signing.VALID)}
+            async with session.post(slack.events_url, data=body, headers=headers) as resp:
+                assert resp.status < 500
+    await settle()
+    logged = "\n".join(r.getMessage() + (repr(r.exc_info[1]) if r.exc_info else "") for r in caplog.records)
+    assert words not in logged and "Zed" not in logged
+
+
+async def test_signature_headers_of_any_bytes_get_a_4xx_not_500(sandbox, slack):
+    """#24 finding 5, on the Slack route: non-ASCII or non-UTF-8 signature headers are refused."""
+    import time
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(slack.events_url)
+    body = b'{"type": "event_callback", "event": {"type": "message"}}'
+    stamp = str(int(time.time())).encode()
+    for signature, timestamp in ((b"v0=\xff\xfe", stamp), ("v0=é²".encode(), stamp), (b"v0=00", b"\xff"),
+                                 (b"v0=00", "²".encode()), (b"v0=00", "\u0661\u0667".encode())):
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(b"POST " + parts.path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nX-Slack-Signature: " + signature +
+                     b"\r\nX-Slack-Request-Timestamp: " + timestamp +
+                     b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        await writer.drain()
+        status = int((await reader.readline()).split()[1])
+        writer.close()
+        assert 400 <= status < 500, (signature, timestamp, status)

@@ -420,3 +420,23 @@ async def test_a_send_only_process_connects_without_polling(tg):
     finally:
         await ch.stop()
     assert ch.bot_username == "AftercareDemoBot"
+
+
+async def test_webhook_refuses_a_secret_header_of_any_bytes_with_403_not_500(webhook_channel, tg, inbox):
+    """#24 finding 5, on the Telegram route: a header that is not ASCII (or not even UTF-8) is a
+    wrong secret, never an exception."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    _, url = webhook_channel
+    parts = urlsplit(url)
+    body = b'{"update_id": 8}'
+    for value in ("right-secret\u00e9".encode(), b"\xff\xfe", "²".encode(), b"right-secret\x80"):
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(b"POST " + parts.path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nX-Telegram-Bot-Api-Secret-Token: " + value +
+                     b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        await writer.drain()
+        status = int((await reader.readline()).split()[1])
+        writer.close()
+        assert status == 403, (value, status)

@@ -69,6 +69,21 @@ def test_fast_load_predicts_exactly_like_agent_load(nlu_settings, language) -> N
         slow.close()
 
 
+def test_an_untraced_model_reads_as_the_traced_one(rasa_parser, nlu_settings) -> None:
+    """A model loaded behind answers eagerly until its graph is traced (the first reply does
+    not wait for the trace): the eager answers and the graph's are the same."""
+    held_out = [example.text for example in load_examples(nlu_settings.test_data)][:120]
+    eager = RasaParser.load(model_path(nlu_settings), nlu_settings.confidence_threshold, warm=False)
+    try:
+        _same_predictions(eager, rasa_parser, TEXTS + held_out)
+        assert not eager.traced, "the eager parses traced the graph"
+        eager.warm_up()
+        assert eager.traced
+        _same_predictions(eager, rasa_parser, TEXTS)
+    finally:
+        eager.close()
+
+
 def _optimizer_values(parser: RasaParser) -> int:
     """How many numbers the loaded TensorFlow models' optimizers hold."""
     total = 0

@@ -39,6 +39,13 @@ def scores(language_router, nlu_settings) -> dict:
     return {one.language: one for one in score(language_router, files, training)}
 
 
+def test_every_language_the_bot_loads_has_its_floors(nlu_settings) -> None:
+    """A language added to config.yml's `nlu:` gets no pass: it needs its held-out set and floors here."""
+    assert sorted(LANGUAGES) == sorted(nlu_settings.languages)
+    for table in (FLOOR_MACRO_F1, MAX_CONFIDENTLY_WRONG, MAX_DANGEROUS):
+        assert sorted(table) == sorted(LANGUAGES)
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_language_has_an_independent_set_of_the_issues_size(language: str) -> None:
     examples = load_examples(ROOT / "data" / "heldout" / f"nlu_test_{language}.yml")

@@ -275,6 +275,22 @@ async def test_the_live_bot_starts_the_plugins_channel(install, caplog):
     assert ready.startswith("ready: channels webchat,"), ready
 
 
+class TelegramAgainPlugin:
+    """A package that declares a second channel named "telegram"."""
+
+    @hookimpl
+    def aftercare_channels(self):
+        return [replace(SPEC, name="telegram")]
+
+
+def test_a_channel_name_declared_twice_is_one_line_naming_it(install):
+    result = CliRunner().invoke(main, ["--config", str(install.config), "cases"],
+                                obj={"plugins": Plugins.load(StampPlugin(), TelegramAgainPlugin(), entry_points=False)})
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error: a channel named 'telegram' is already registered: two plugins")
+    assert len(result.output.splitlines()) == 1 and "Traceback" not in result.output
+
+
 def test_the_command_exists_only_with_its_plugin(install):
     with_plugin = CliRunner().invoke(main, ["--help"], obj={"plugins": Plugins.load(StampPlugin(), entry_points=False)})
     assert "stamps" in with_plugin.output

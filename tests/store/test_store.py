@@ -122,11 +122,14 @@ def test_event_processed_once_per_channel(store):
 # ---- customers, identities, consent -----------------------------------------------------------
 
 def test_customer_upsert_by_ref_keeps_known_fields(store):
-    first = store.customers.upsert("C-1", "Ana", "ana@example.com", "Europe/Lisbon", "en", T0)
-    again = store.customers.upsert("C-1", "Ana Silva", None, None, None, T0)
+    """A later order fills what is missing and never renames a customer, moves their time zone or
+    changes their language (#24: anyone can order under a known e-mail)."""
+    first = store.customers.upsert("C-1", "C-1", "ana@example.com", None, None, T0)          # no name given
+    again = store.customers.upsert("C-1", "Ana", None, "Europe/Lisbon", "pt", T0)
     assert first == again
+    store.customers.upsert("C-1", "Mallory [/]", "new@example.com", "Pacific/Kiritimati", "de", T0)
     row = store.customers.get(first)
-    assert (row.name, row.email, row.timezone) == ("Ana Silva", "ana@example.com", "Europe/Lisbon")
+    assert (row.name, row.email, row.timezone, row.language) == ("Ana", "new@example.com", "Europe/Lisbon", "pt")
 
 
 def test_identity_consent_and_ledger(store):

@@ -105,3 +105,25 @@ def test_the_migration_keys_the_unkeyed_rows_of_an_older_store(tmp_path):
 def _now():
     from datetime import datetime, timezone
     return datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
+
+
+def test_a_store_file_that_is_not_a_database_or_cannot_be_made_is_one_line(tmp_path):
+    """Start-up failures are one line naming the file and the problem, never a traceback."""
+    import pytest
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from bot.store.store import StoreFileError
+    from tests.support.harness import CONFIG, ROOT
+
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database, just text\n" * 200)
+    with pytest.raises(StoreFileError, match=f"store {junk}: file is not a database .*aftercare restore"):
+        Store.open(junk)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StoreFileError, match="cannot create or open it"):
+        Store.open(tmp_path / "file" / "shop.db")                   # its folder is a file
+    for command in (["due"], ["orders", "import", str(ROOT / "data" / "sample_orders.csv")]):
+        result = CliRunner().invoke(main, ["--config", str(CONFIG), "--db", str(junk), *command])
+        assert result.exit_code == 1, result.output
+        assert result.output.count("\n") == 1 and "file is not a database" in result.output, result.output

@@ -101,6 +101,12 @@ async def test_a_second_order_cannot_rebind_or_consent_an_existing_customers_cha
     identity, = server.store.customers.identities_of(customer_id)
     assert identity.address == "512340999"                         # not the buyer's new address
     assert server.store.customers.identity_at("telegram", "666000666") is None
+    before = server.store.customers.get(customer_id)
+    payload.update(id=ORDER + "8", updated_at="2022-01-03T00:00:00-05:00", customer_locale="de")
+    payload["customer"] = {**payload["customer"], "first_name": "Mallory", "last_name": "[/]"}
+    assert (await server.shopify("orders/create", json.dumps(payload).encode()))[0] == 200
+    after = server.store.customers.get(customer_id)                # nor renamed, nor another language
+    assert (after.name, after.language, after.timezone) == (before.name, before.language, before.timezone)
 
 
 async def test_order_data_gives_an_existing_customer_no_chat_on_another_channel_either(server):
@@ -203,13 +209,15 @@ async def _raw_post(server: Server, path: str, body: bytes, headers: list[tuple[
 
 async def test_non_ascii_signature_headers_get_401(server):
     body = fixture("orders_create")
-    shopify = [(b"X-Shopify-Topic", b"orders/create"), (b"X-Shopify-Hmac-Sha256", "hé²".encode())]
-    assert await _raw_post(server, "/webhooks/shopify", body, shopify) == 401
+    for value in ("hé²".encode(), b"\xff\xfe", b"cA4t\x80"):                      # non-ASCII, not even UTF-8
+        shopify = [(b"X-Shopify-Topic", b"orders/create"), (b"X-Shopify-Hmac-Sha256", value)]
+        assert await _raw_post(server, "/webhooks/shopify", body, shopify) == 401
     own = own_order()
     stamp = int(NOW.timestamp())
     valid = sign_orders(ORDERS_SECRET.encode(), own, stamp)
     for header in ("t=²,v1=00", f"t={stamp},v1=é{valid[-10:]}", valid.replace("t=", "t=\u0662")):
         assert await _raw_post(server, "/webhooks/orders", own, [(b"X-Aftercare-Signature", header.encode())]) == 401
+    assert await _raw_post(server, "/webhooks/orders", own, [(b"X-Aftercare-Signature", valid.encode() + b"\xff")]) == 401
     assert server.snapshot()["orders"] == []
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.channels.registry import NamedRegistry
+from bot.channels.registry import NamedRegistry, RegistryError
 from bot.sandbox.platforms import slack_driver, telegram_driver
 from bot.sandbox.platforms.base import Platform
 
@@ -22,10 +22,10 @@ class PlatformRegistry(NamedRegistry[Platform]):
         super().__init__(platforms)
 
     def require(self, name: str) -> Platform:
-        """The platform of channel `name`; a ValueError names the known ones when there is none."""
+        """The platform of channel `name`; a RegistryError (a ValueError) names the known ones when there is none."""
         found = self.get(name)
         if found is None:
-            raise ValueError(f"the sandbox has no loopback server for channel {name!r} "
+            raise RegistryError(f"the sandbox has no loopback server for channel {name!r} "
                              f"(it has: {', '.join(self.names()) or 'none'})")
         return found
 
