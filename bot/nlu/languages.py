@@ -17,10 +17,14 @@ from bot.base.errors import AftercareError
 import asyncio
 import dataclasses
 import logging
+import multiprocessing
+import os
 import re
+import sys
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence, Union
 
@@ -32,6 +36,7 @@ from bot.nlu.rasa_nlu import (MIN_FAMILIARITY, ModelNotTrainedError, NluSetup, R
 
 log = logging.getLogger(__name__)
 
+TRAIN_AT_ONCE = 2          # languages trained side by side, one process each (capped by the cores)
 FIRST_READERS_WAIT = 1.0    # seconds a loaded model's trace waits for the messages already waiting for it
 
 
@@ -51,13 +56,46 @@ def for_language(settings: NluSetup, language: str) -> NluSetup:
 
 def train_all(settings: NluSetup, force: bool = False,
               progress: Optional[Callable[[str], None]] = None) -> list[Path]:
-    """Train every language's model that is not cached yet; return their paths."""
+    """Train every language's model that is not cached yet; return their paths.
+
+    One Rasa training keeps about one core busy, so languages train side by side, one child
+    process per core (at most TRAIN_AT_ONCE): on 2 cores a fresh clone's six models take about
+    half the time. Each child imports Rasa afresh (spawn: TensorFlow must not be forked)."""
     say = progress or (lambda message: None)
-    paths: list[Path] = []
-    for language in settings.languages:
-        say(f"[{language}]")
-        paths.append(train(for_language(settings, language), force=force, progress=say, keep=tuple(paths)))
+    setups = [for_language(settings, language) for language in settings.languages]
+    paths = [model_path(setup) for setup in setups]
+    todo = [setup for setup, path in zip(setups, paths) if force or not path.exists()]
+    for setup, path in zip(setups, paths):
+        if setup not in todo:
+            say(f"[{setup.language}] model up to date: {path}")
+    workers = min(TRAIN_AT_ONCE, os.cpu_count() or 1, len(todo))
+    if workers <= 1:
+        for setup in todo:
+            train(setup, force=force, progress=LanguageSay(setup.language, say), keep=tuple(paths))
+        return paths
+    say(f"training {len(todo)} languages, {workers} at a time ...")
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+        trainings = [pool.submit(train, setup, force, LanguageSay(setup.language), tuple(paths)) for setup in todo]
+        for training in trainings:
+            training.result()          # a failed training raises here, with its own message
     return paths
+
+
+@dataclasses.dataclass(frozen=True)
+class LanguageSay:
+    """A training's progress line, prefixed with its language (picklable: it crosses into the
+    child process; there it writes to stderr, as the CLI's progress does)."""
+
+    language: str
+    say: Optional[Callable[[str], None]] = None
+
+    def __call__(self, message: str) -> None:
+        line = f"[{self.language}] {message}"
+        if self.say is not None:
+            self.say(line)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
 
 def model_paths(settings: NluSetup) -> dict[str, Path]:

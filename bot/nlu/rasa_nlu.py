@@ -230,7 +230,7 @@ def train(settings: NluSetup, force: bool = False,
         say(f"model up to date: {target}")
         return target
     settings.model_dir.mkdir(parents=True, exist_ok=True)
-    with _training_lock(settings.model_dir, say):
+    with _training_lock(settings.model_dir, target, say):
         if target.exists() and not force:  # another process trained it while we waited
             say(f"model up to date: {target}")
             return target
@@ -240,23 +240,43 @@ def train(settings: NluSetup, force: bool = False,
 
 
 @contextlib.contextmanager
-def _training_lock(model_dir: Path, say: Callable[[str], None]) -> Iterator[None]:
-    """One training at a time per model folder (`make test` may run in parallel), and
-    clear what a killed training left behind."""
+def _training_lock(model_dir: Path, target: Path, say: Callable[[str], None]) -> Iterator[None]:
+    """One training at a time per model (`make test` may run in parallel; two languages may
+    train side by side), and clear what a killed training of this model left behind."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: no lock, trainings may overlap
         yield
         return
-    with open(model_dir / ".train.lock", "w") as lock:
+    with open(model_dir / f".train-{target.stem}.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             say("another training is running; waiting for it ...")
             fcntl.flock(lock, fcntl.LOCK_EX)
-        for leftover in model_dir.glob(".train-*"):
+        for leftover in model_dir.glob(f"{_scratch_prefix(target)}*"):
             shutil.rmtree(leftover, ignore_errors=True)
         yield
+
+
+@contextlib.contextmanager
+def _own_rasa_cache(language: str) -> Iterator[None]:
+    """Each language's Rasa training cache in its own folder: two trainings side by side must
+    not share one SQLite index (Rasa raises on a locked one) nor purge each other's entries."""
+    base = os.environ.get("RASA_CACHE_DIRECTORY")
+    if base is None:
+        yield
+        return
+    os.environ["RASA_CACHE_DIRECTORY"] = str(Path(base) / language)
+    try:
+        yield
+    finally:
+        os.environ["RASA_CACHE_DIRECTORY"] = base
+
+
+def _scratch_prefix(target: Path) -> str:
+    """The name a training's scratch folder starts with: one model's, never another's."""
+    return f".train-{target.stem}-"
 
 
 def _prune(model_dir: Path, keep: set[Path], newest: int = 12) -> None:
@@ -274,11 +294,11 @@ def _train_locked(settings: NluSetup, target: Path, force: bool,
     prepare_environment(settings.model_dir)
     say(f"training the NLU model on {settings.training_data.name} (1-2 min on 2 cores) ...")
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix=".train-", dir=settings.model_dir) as tmp:
+    with tempfile.TemporaryDirectory(prefix=_scratch_prefix(target), dir=settings.model_dir) as tmp:
         config_file = Path(tmp) / "config.yml"
         # JSON is YAML; Rasa may rewrite this file, which is why it is a throwaway copy.
         config_file.write_text(json.dumps(rasa_config(settings), indent=2), encoding="utf-8")
-        with _quietly():
+        with _own_rasa_cache(settings.language), _quietly():
             from rasa.model_training import train_nlu
 
             built = train_nlu(config=str(config_file), nlu_data=str(settings.training_data),
