@@ -74,11 +74,13 @@ def train_all(settings: NluSetup, force: bool = False,
             train(setup, force=force, progress=LanguageSay(setup.language, say), keep=tuple(paths))
         return paths
     say(f"training {len(todo)} languages, {workers} at a time ...")
+    started = time.monotonic()
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
         trainings = [pool.submit(train, setup, force, LanguageSay(setup.language), tuple(paths)) for setup in todo]
         for training in trainings:
             training.result()          # a failed training raises here, with its own message
+    say(f"trained {len(todo)} languages in {time.monotonic() - started:.0f} s")
     return paths
 
 

@@ -292,7 +292,7 @@ def _prune(model_dir: Path, keep: set[Path], newest: int = 12) -> None:
 def _train_locked(settings: NluSetup, target: Path, force: bool,
                   say: Callable[[str], None]) -> None:
     prepare_environment(settings.model_dir)
-    say(f"training the NLU model on {settings.training_data.name} (1-2 min on 2 cores) ...")
+    say(f"training the NLU model on {settings.training_data.name} (a few minutes) ...")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=_scratch_prefix(target), dir=settings.model_dir) as tmp:
         config_file = Path(tmp) / "config.yml"
