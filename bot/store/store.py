@@ -355,6 +355,17 @@ class Orders:
     def set_shop_version(self, order_id: str, updated_at: str) -> None:
         self.db.execute("update orders set shop_updated_at = ? where order_id = ?", [updated_at, order_id])
 
+    def fulfillment_version(self, fulfillment: str) -> Optional[str]:
+        """The shop's own `updated_at` of the newest payload applied for one fulfilment."""
+        row = self.db.execute("select updated_at from fulfillment_versions where fulfillment = ?",
+                              [fulfillment]).fetchone()
+        return row[0] if row else None
+
+    def set_fulfillment_version(self, fulfillment: str, order_id: str, updated_at: str) -> None:
+        self.db.execute("insert into fulfillment_versions (fulfillment, order_id, updated_at) values (?, ?, ?) "
+                        "on conflict(fulfillment) do update set updated_at = excluded.updated_at",
+                        [fulfillment, order_id, updated_at])
+
     def upsert_item(self, item: dict) -> bool:
         """Insert or update one line item; True when anything changed."""
         row = self.db.execute("select id, product, category, quantity, price from line_items where order_id = ? and sku = ?",
