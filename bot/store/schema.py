@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bot.base import codes
+from bot.base import secretfile
 from bot.store.privacy import keyed
 
 migrations = Migrations("aftercare")
@@ -253,7 +253,7 @@ def m014_keyed_suppression(db: Database) -> None:
     if not rows:
         return
     file = db.execute("pragma database_list").fetchone()[2]
-    key = codes.install_secret(codes.secret_path(Path(file)))
+    key = secretfile.install_secret(secretfile.secret_path(Path(file)))
     for old in rows:
         db.execute("update suppressed set hash = ? where hash = ?", [keyed(old, key), old])
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Literal, Optional
 
 from sqlite_utils import Database
 
-from bot.base import codes
+from bot.base import secretfile
 from bot.base.errors import AftercareError
 from bot.base.kinds import ConversationStatus, OutboxKind
 from bot.base.clock import iso, parse_iso
@@ -96,14 +96,14 @@ class Store:
         return cls(Database(memory=True))
 
     def install_secret(self) -> bytes:
-        """This install's own key for personal codes when the config sets none (bot/base/codes.py): kept
+        """This install's own key for personal codes when the config sets none (bot/base/secretfile.py): kept
         beside the database file, so it lasts as long as the codes recorded there; a database in
         memory gets one for its lifetime."""
         if self._secret is None:
             row = self.db.execute("pragma database_list").fetchone()      # (seq, name, file)
             file = row[2] if row else ""
-            self._secret = (codes.install_secret(codes.secret_path(Path(file))) if file
-                            else secrets.token_hex(codes.SECRET_BYTES).encode())
+            self._secret = (secretfile.install_secret(secretfile.secret_path(Path(file))) if file
+                            else secrets.token_hex(secretfile.SECRET_BYTES).encode())
         return self._secret
 
     @contextlib.contextmanager
