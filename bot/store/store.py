@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from bot.base import secretfile
 from bot.base.errors import AftercareError
-from bot.base.kinds import OutboxKind
+from bot.base.kinds import ConversationStatus, OutboxKind
 from bot.base.clock import iso, parse_iso
 from bot.store.rows import PastOrder
 from bot.store import tables
@@ -589,14 +589,22 @@ class Conversations:
 
     def current_for_identity(self, identity_id: int) -> Optional[ConversationRow]:
         """The identity's conversation that is still open (the newest), if any."""
-        rows = list(tables.query(self.db, "select id from conversations where identity_id = ? and status != 'closed' "
-                                  "order by id desc limit 1", [identity_id]))
-        return self.get(rows[0]["id"]) if rows else None
+        rows = tables.query(self.db, "select * from conversations where identity_id = ? and status != 'closed' "
+                            "order by id desc limit 1", [identity_id])
+        return ConversationRow.from_row(rows[0]) if rows else None
+
+    def open_and_latest(self, identity_id: int) -> tuple[Optional[ConversationRow], Optional[ConversationRow]]:
+        """(`current_for_identity`, `latest_for_identity`) in one read: the newest open
+        conversation if there is one (it is then also the latest that matters), else the newest."""
+        rows = tables.query(self.db, "select * from conversations where identity_id = ? "
+                            "order by status != 'closed' desc, id desc limit 1", [identity_id])
+        row = ConversationRow.from_row(rows[0]) if rows else None
+        return (row if row is not None and row.status != ConversationStatus.CLOSED else None), row
 
     def latest_for_identity(self, identity_id: int) -> Optional[ConversationRow]:
-        rows = list(tables.query(self.db, "select id from conversations where identity_id = ? order by id desc limit 1",
-                                  [identity_id]))
-        return self.get(rows[0]["id"]) if rows else None
+        rows = tables.query(self.db, "select * from conversations where identity_id = ? order by id desc limit 1",
+                            [identity_id])
+        return ConversationRow.from_row(rows[0]) if rows else None
 
     def for_customer(self, customer_id: int) -> list[ConversationRow]:
         ids = [r["id"] for r in tables.query(self.db, "select id from conversations where customer_id = ? order by id",
