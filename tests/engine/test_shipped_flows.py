@@ -210,6 +210,28 @@ def test_review_decline_and_no_offer_after_it(flows, answer):
     assert "offer_upsell" not in actions(out)
 
 
+@pytest.mark.parametrize("again", [False, True])
+def test_review_not_yet_is_a_decline_not_a_second_ask(flows, again):
+    # "not yet" at the review ask closes like a "no", as the refill offer reads it: a reply read as
+    # not_used_yet was asked again, and the second ask is one more ask after what may be a problem
+    # (safety bench, session 24); at the second ask it also records the "no"
+    talk = checkin(flows)
+    talk.press("5")
+    if again:
+        assert texts(talk.say("hmm", "nlu_fallback")) == [AGAIN]
+    out = talk.say("haven't even tried them yet", "not_used_yet")
+    assert texts(out) == ["No problem at all. Enjoy Trail Runner 2 shoes!"]
+    assert talk.state.status == "closed" and talk.slots.get("said_no") is True
+    assert not any(name in actions(o) for o in talk.outcomes for name in ("offer_upsell", "ask_referral"))
+    assert not any("http" in t for o in talk.outcomes for t in texts(o))
+
+
+def test_review_not_yet_as_a_question_is_asked_again(flows):
+    talk = checkin(flows)
+    talk.press("5")
+    assert texts(talk.say("do I have to review it before I have even used it?", "not_used_yet")) == [AGAIN]
+
+
 def test_review_step_problem_escalates(flows):
     talk = checkin(flows)
     talk.press("5")
