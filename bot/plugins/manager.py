@@ -80,16 +80,16 @@ class Plugins:
                 effects.register(name, apply)
         return effects
 
-    def check_effects(self, vocabulary: Optional[Vocabulary] = None) -> None:
+    def check_effects(self, vocabulary: Optional[Vocabulary] = None, others: str = "a vocabulary module") -> None:
         """Every effect each action of `vocabulary` (default: the plugins') declares has an
-        applier; else MissingApplierError naming the plugin (or the shop's vocabulary module),
-        the action and the effect: the first one found, in registration order."""
+        applier; else MissingApplierError naming the plugin (`others` for an action no plugin
+        declares: a shop's vocabulary module), the action and the effect: the first one found."""
         appliers = self._appliers()
         owners = self._action_owners()
         for action in (vocabulary if vocabulary is not None else self.vocabulary()).actions.values():
             for effect in action.effects:
                 if appliers.get(effect) is None:
-                    source = owners.get(action.name, "a vocabulary module of config.yml (`vocabulary:`)")
+                    source = owners.get(action.name, others)
                     raise MissingApplierError(source, action.name, effect)
 
     def _action_owners(self) -> dict[str, str]:
@@ -146,5 +146,6 @@ class Plugins:
         """dialogs/ checked against the plugins' vocabulary and the shop's modules (`vocabulary:`),
         and every effect their actions declare against the plugins' appliers."""
         flow_set = load_shop_flows(settings, folder, base=self.vocabulary())
-        self.check_effects(flow_set.vocabulary)
+        modules = ", ".join(map(str, settings.vocabulary))
+        self.check_effects(flow_set.vocabulary, f"{settings.config_path}: vocabulary module ({modules})")
         return flow_set

@@ -199,3 +199,28 @@ async def test_a_wake_up_whose_step_emits_an_unapplied_effect_is_put_off(tmp_pat
     await h.advance(timedelta(hours=1))
     assert h.texts() == ["Thanks for waiting! Here is a code for next time."]
     assert [(r.metric, r.text) for r in h.responses()] == [("coupon", "THANKS10")]
+
+
+SHOP_MODULE = '''\
+from bot.engine.vocabulary import Action
+
+
+def register(vocabulary):
+    vocabulary.register(Action("give_coupon", "give a discount code", lambda turn: None, effects=("store_coupon",)))
+'''
+
+
+def test_a_shop_vocabulary_module_is_held_to_the_same_rule(tmp_path):
+    """config.yml's `vocabulary:` modules add actions but no appliers: one that declares an effect
+    needs a plugin that applies it."""
+    config = write_config(tmp_path, tmp_path / "aftercare.db")
+    (tmp_path / "shop_coupons.py").write_text(SHOP_MODULE, encoding="utf-8")
+    with config.open("a", encoding="utf-8") as out:
+        out.write("vocabulary:\n  - shop_coupons.py\n")
+    broken = CliRunner().invoke(main, ["--config", str(config), "flows", "check"],
+                                obj={"plugins": Plugins.load(entry_points=False)})
+    assert broken.exit_code == 1
+    assert broken.output.splitlines() == [f"error: {config}: vocabulary module (shop_coupons.py): {MISSING}"]
+    fixed = CliRunner().invoke(main, ["--config", str(config), "flows", "check"],
+                               obj={"plugins": Plugins.load(CouponAppliers(), entry_points=False)})
+    assert fixed.exit_code == 0, fixed.output
