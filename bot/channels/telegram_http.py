@@ -46,8 +46,9 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
-                # like httpx: HTTPS_PROXY/NO_PROXY honoured when set (a per-call lookup otherwise saved)
-                trust_env=bool(urllib.request.getproxies()))
+                # like httpx: HTTP(S)_PROXY honoured (and NO_PROXY with it) when one is set; without
+                # one, no proxy and ~/.netrc lookups on every call (NO_PROXY alone changes nothing)
+                trust_env=_proxy_set())
 
     async def shutdown(self) -> None:
         if self._session is not None:
@@ -91,6 +92,11 @@ class AiohttpRequest(BaseRequest):
         if isinstance(given, (int, float)) or given is None:
             return given
         return self._timeouts[name]     # PTB's DefaultValue: ours
+
+
+def _proxy_set() -> bool:
+    """Whether the environment names a proxy (`no` is NO_PROXY: a list of exceptions only)."""
+    return any(scheme != "no" for scheme in urllib.request.getproxies())
 
 
 __all__ = ["AiohttpRequest"]

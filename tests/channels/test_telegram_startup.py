@@ -103,3 +103,40 @@ def test_the_live_bot_loads_no_sandbox_platform():
             " and m != 'bot.sandbox.platforms.plugin'))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+async def test_no_proxy_alone_sends_no_netrc_credentials_to_the_bot_api(tmp_path, monkeypatch):
+    """NO_PROXY (set for every loopback run) names no proxy: the Bot API calls must not start
+    reading the environment's proxy and ~/.netrc settings, which would send a netrc password for
+    the host as an Authorization header (httpx, the client before, sent none either)."""
+    from aiohttp import web
+
+    from bot.channels.telegram_http import AiohttpRequest
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password secret\n", encoding="ascii")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    seen: list = []
+
+    async def answer(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization"))
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_post("/bot1:x/getMe", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        assert await request.post(f"http://127.0.0.1:{port}/bot1:x/getMe") is True
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
+    assert seen == [None]
