@@ -10,7 +10,7 @@ import logging
 import os
 from pathlib import Path
 
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.sandbox.platforms.slack_race import race
 
 CONFIG = Path(__file__).resolve().parents[1] / "config.yml"

@@ -38,7 +38,7 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from bench.reply_bench import LIMITS_OFF, TEXTS
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.orders.importing import import_rows
 from bot.orders.files import OrderRow
 from bot.sandbox.platforms.telegram_api import TelegramLimits, TelegramSandbox

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional, Sequence
 
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.orders.importing import import_rows
 from bot.orders.files import OrderRow
 from bot.sandbox.platforms.telegram_api import TelegramLimits, TelegramSandbox

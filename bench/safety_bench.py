@@ -123,7 +123,7 @@ def count(tally: Tally, script: dict, transcript: list[dict], patterns: list[Pat
 
 
 async def run(count_customers: int, seed: int) -> tuple[Tally, float]:
-    from bot.config.settings import load_settings
+    from bot.config.loading import load_settings
     from bot.nlu.evaluate import load_examples
     from bot.nlu.languages import load_parser
     from bot.nlu.rasa_nlu import nlu_settings

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from bot.base.clock import iso
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.orders.importing import import_rows
 from bot.orders.files import OrderRow
 from bot.store.store import Store

@@ -14,7 +14,7 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.orders.files import OrderRow
 from bot.orders.importing import import_rows
 from bot.store.store import Store

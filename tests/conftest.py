@@ -11,6 +11,8 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")  # before anything impo
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytest_plugins = ["tests.support.slack_sandbox"]   # `clock` and `sandbox`: the loopback Slack on a fake clock
+
 
 @pytest.fixture(scope="session")
 def nlu_settings():

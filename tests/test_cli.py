@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.base.codes import SecretFileError
+from bot.base.secretfile import SecretFileError
 from bot.store.store import Store
 from tests.support.harness import DIALOGS, ROOT, write_config
 

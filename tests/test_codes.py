@@ -12,8 +12,10 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.base.clock import SimClock
-from bot.base.codes import ALPHABET, SecretFileError, install_secret, personal_code
-from bot.config.settings import ConfigError, load_settings
+from bot.base.codes import ALPHABET, personal_code
+from bot.base.secretfile import SecretFileError, install_secret
+from bot.config.settings import ConfigError
+from bot.config.loading import load_settings
 from bot.conversation.context import build_context, code_key
 from bot.live.core import build_core
 from bot.orders.importing import import_file

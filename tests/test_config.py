@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from bot.channels.registry import section_models
-from bot.config import settings as config
+from bot.config import loading, settings as config
 from bot.config.settings import ConfigError, Settings
 from tests.support.harness import CONFIG
 
 
 def load_settings(*args, **kwargs) -> Settings:
     """As the CLI loads them: after the channels (plugins) are known, so their sections are checked too."""
-    return config.load_settings(*args, channels=section_models(), **kwargs)
+    return loading.load_settings(*args, channels=section_models(), **kwargs)
 
 ENV = {"TELEGRAM_BOT_TOKEN": "123456:AAAA-telegram-secret", "SLACK_BOT_TOKEN": "xoxb-slack-secret",
        "SLACK_SIGNING_SECRET": "signing-secret-value", "AFTERCARE_LINK_SECRET": "link-secret-value",

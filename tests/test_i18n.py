@@ -9,12 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.config.settings import ConfigError, load_settings
+from bot.config.settings import ConfigError
+from bot.config.loading import load_settings
 from bot.engine.builtins import default_vocabulary
 from bot.engine.templates import render
 from bot.engine.vocabulary import Facts, variable_words
-from bot.i18n.catalogs import (check_translations, language_name, load_catalogs, normalize_tag, pick_language,
-                      source_texts, translator, variables)
+from bot.i18n.catalogs import language_name, normalize_tag, pick_language, translator, variables
+from bot.flowfiles import check_translations, load_catalogs, source_texts
 from bot.base.yamlsource import SourceError
 from tests.support.harness import CONFIG, DIALOGS
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.orders.files import (
     COLUMNS,
     OrderFileError,

@@ -16,7 +16,7 @@ from bot.conversation.cases import SUPPORT
 from bot.cli import main
 from bot.channels.slack_blocks import escape_customer_text
 from bot.base.clock import parse_iso
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.sandbox.platforms.slack_driver import SlackSide
 from bot.sandbox.platforms.telegram_driver import TelegramSide
 from bot.sandbox.demo import FIXED_TEXTS, SandboxDemo, run_sandbox

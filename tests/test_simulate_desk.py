@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.sandbox.simulate import simulate_file
 
 ROOT = Path(__file__).resolve().parents[1]

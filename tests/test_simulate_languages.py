@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import load_settings
-from bot.i18n.catalogs import load_catalogs
+from bot.config.loading import load_settings
+from bot.flowfiles import load_catalogs
 from bot.nlu.languages import LanguageRouter, load_parser
 from bot.sandbox.simulate import simulate_file
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.engine.builtins import PROBLEM_SENTENCES
-from bot.i18n.catalogs import load_catalogs
+from bot.flowfiles import load_catalogs
 from bot.sandbox.simulate import simulate_file
 from tests.support.harness import DIALOGS, ROOT, Harness, make_settings
 from tests.support.table_parser import TableParser

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.sandbox.simulate import simulate_file
 
 ROOT = Path(__file__).resolve().parents[1]

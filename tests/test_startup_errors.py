@@ -157,7 +157,7 @@ def test_doctor_finds_a_readable_backup_and_a_webhook_without_https_or_secret(tm
 def test_doctor_says_when_the_training_data_is_not_beside_the_config(tmp_path):
     """A config copied elsewhere (/etc/...) reads data/ relative to its own folder: a finding to
     fix, not a traceback."""
-    from bot.config.settings import load_settings
+    from bot.config.loading import load_settings
     from bot.doctor.checks import model_findings
     from tests.support.harness import write_config
 
@@ -171,7 +171,7 @@ def test_run_says_in_one_line_when_the_training_data_is_not_beside_the_config(tm
     import click
 
     from bot.cli.common import load_nlu
-    from bot.config.settings import load_settings
+    from bot.config.loading import load_settings
     from tests.support.harness import write_config
 
     settings = load_settings(write_config(tmp_path, tmp_path / "shop.db"), environ={})

@@ -11,7 +11,8 @@ import pytest
 
 from bot.base.clock import parse_iso
 from bot.config.settings import ConfigError
-from bot.engine.flows import FlowError, load_flows
+from bot.engine.flows import FlowError
+from bot.flowfiles import load_flows
 from bot.sandbox.simulate import simulate_file
 from bot.schedule.scheduler import DROP, HOLD
 from bot.store.store import Store

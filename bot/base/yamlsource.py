@@ -10,9 +10,8 @@ so the data, the lines and every error message stay ruamel's.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml as libyaml  # type: ignore[import-untyped]
 from ruamel.yaml import YAML
@@ -21,36 +20,9 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from bot.base.errors import AftercareError
+from bot.base.yamldoc import SourceError, YamlDoc
 
-
-class SourceError(AftercareError, ValueError):
-    """A problem in a YAML file, with the file and line it is on."""
-
-    def __init__(self, path: Path | str, line: int | None, reason: str) -> None:
-        self.path = str(path)
-        self.line = line
-        self.reason = reason
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {reason}")
-
-
-@dataclass
-class YamlDoc:
-    """Plain Python data plus the line of each key path (1-based)."""
-
-    path: Path
-    data: Any
-    lines: dict[tuple, int] = field(default_factory=dict)
-
-    def line_of(self, key_path: Sequence[Any]) -> int | None:
-        """Line of the deepest known prefix of `key_path`."""
-        key_path = tuple(key_path)
-        while key_path:
-            if key_path in self.lines:
-                return self.lines[key_path]
-            key_path = key_path[:-1]
-        return self.lines.get((), 1)
+__all__ = ["SourceError", "YamlDoc", "load_yaml", "read_fast"]
 
 
 def load_yaml(path: Path) -> YamlDoc:

@@ -10,7 +10,7 @@ from bot.desk.saved_replies import check_saved_replies, load_saved_replies
 from bot.engine.flows import FlowError, mermaid
 from bot.engine.vocabulary import describe, markdown
 from bot.engine.vocabulary import variable_words
-from bot.i18n.catalogs import check_translations
+from bot.flowfiles import check_translations
 from bot.schedule.touchpoints import kinds_without_flow
 from bot.plugins.shop_vocabulary import load_shop_flows, load_vocabulary
 from bot.base.yamlsource import SourceError

@@ -6,7 +6,6 @@ the environment (`${BOT_TOKEN}`); they are held as SecretStr so they never print
 """
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, time, timedelta
 from enum import Enum
@@ -20,7 +19,7 @@ from pydantic.fields import SHAPE_SINGLETON
 from bot.base.codes import personal_code
 from bot.config.model import ConfigModel, duration
 from bot.base.durations import parse_duration
-from bot.base.yamlsource import SourceError, load_yaml
+from bot.base.yamldoc import SourceError, YamlDoc
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -616,19 +615,15 @@ def settings_model(channels: ChannelModels) -> type[Settings]:
     return create_model("Settings", __base__=Settings, channels=(sections, sections()))
 
 
-def load_settings(path: Path | str = "config.yml",
-                  environ: Optional[Mapping[str, str]] = None,
+def settings_from(doc: YamlDoc, environ: Mapping[str, str],
                   overrides: Optional[Mapping[str, Any]] = None, *,
                   channels: Optional[ChannelModels] = None, anchors: Optional[Mapping[str, Any]] = None) -> Settings:
-    """Read, substitute ${ENV} references, validate. Raises ConfigError(file, line, reason).
-    `channels`: each channel's section model (the plugins' channels); without them a section
-    is validated when its channel reads it. `anchors`: the touchpoint anchors by name (the
-    plugins'); without them a kind may be timed from the built-ins (`Anchor`) only."""
-    path = Path(path)
-    try:
-        doc = load_yaml(path)
-    except SourceError as exc:
-        raise ConfigError(exc.path, exc.line, exc.reason) from exc
+    """config.yml as read (bot/config/loading.py reads it): substitute ${ENV} references from
+    `environ`, validate. Raises ConfigError(file, line, reason). `channels`: each channel's
+    section model (the plugins' channels); without them a section is validated when its channel
+    reads it. `anchors`: the touchpoint anchors by name (the plugins'); without them a kind may
+    be timed from the built-ins (`Anchor`) only."""
+    path = doc.path
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError(path, 1, "the top level must be a mapping of sections")
@@ -637,7 +632,7 @@ def load_settings(path: Path | str = "config.yml",
     if literal:
         raise ConfigError(path, doc.line_of(literal), f"{'.'.join(map(str, literal))}: a secret is never written in "
                           "the file; reference an environment variable instead, e.g. ${" + "_".join(map(str, literal[-2:])).upper() + "}")
-    data = _substitute_env(data, os.environ if environ is None else environ)
+    data = _substitute_env(data, environ)
     data.pop("config_path", None)
     if overrides:
         data = _deep_merge(data, overrides)

@@ -5,7 +5,8 @@ the same `Facts`, so a new variable is one registration, never an edit here.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
 
 from bot.base.codes import personal_code
 from bot.config.settings import Settings
@@ -13,8 +14,8 @@ from bot.engine.flows import Tips
 from bot.engine.state import Context, Timing
 from bot.engine.vocabulary import Facts, Vocabulary
 from bot.i18n.catalogs import Catalogs, translator
-from bot.store.rows import CustomerRow, as_mapping
-from bot.store.store import Store
+from bot.store.rows import ConversationRow, CustomerRow, LineItemRow, StoredOrder, as_mapping
+from bot.store.store import Identity, Store
 
 
 def timing(settings: Settings) -> Timing:
@@ -22,26 +23,48 @@ def timing(settings: Settings) -> Timing:
     return Timing(schedule.reminder_after, schedule.close_after, schedule.not_used_yet_delay)
 
 
+@dataclass(frozen=True)
+class Known:
+    """Rows the caller has already read in the same transaction (the inbound handler reads
+    the customer, their latest order and its items, and their open case to route a message),
+    so the context does not read them again: one inbound message, each row read once.
+    None: not known, read it."""
+
+    customer: Optional[CustomerRow] = None
+    order: Optional[StoredOrder] = None
+    items: Optional[Sequence[LineItemRow]] = None
+    has_case: Optional[bool] = None
+    identity: Optional[Identity] = None
+    conversation: Optional[ConversationRow] = None
+
+
+NOTHING_KNOWN = Known()
+
+
 def build_context(store: Store, settings: Settings, customer_id: int, order_id: Optional[str],
                   sku: Optional[str], vocabulary: Vocabulary,
                   catalogs: Optional[Catalogs] = None, platform_language: Optional[str] = None,
-                  touchpoint: Optional[str] = None, tips: Optional[Tips] = None) -> Context:
+                  touchpoint: Optional[str] = None, tips: Optional[Tips] = None,
+                  known: Known = NOTHING_KNOWN) -> Context:
     """Everything a flow may mention about this customer, order and product, in their language
     (`touchpoint`: the kind of touchpoint that started the conversation, for its milestone gift;
-    `tips`: the onboarding tips of dialogs/tips.yml)."""
-    item = _item(store, order_id, sku)
-    customer = store.customers.get(customer_id)
+    `tips`: the onboarding tips of dialogs/tips.yml; `known`: rows the caller already read)."""
+    order = known.order if known.order is not None and known.order.order_id == order_id else None
+    item = _item(store, order_id, sku, known.items if order is not None else None)
+    customer = known.customer if known.customer is not None and known.customer.id == customer_id \
+        else store.customers.get(customer_id)
     language = customer_language(settings, customer, platform_language)
     translate = translator(catalogs or Catalogs(), language)
     facts = Facts(customer=as_mapping(customer), item=item, order_id=order_id,
                   sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings,
-                  order=_order(store, order_id), touchpoint=touchpoint or "",
+                  order=as_mapping(order) if order is not None else _order(store, order_id),
+                  touchpoint=touchpoint or "",
                   orders=store.orders.count_for_customer(customer_id), language=language, translate=translate,
                   history=history(store, customer_id), code_key=code_key(settings, store),
                   issued=issued_codes(store, customer_id))
     key = offer_key(settings, item.get("sku") or sku or "")
     refill = refill_key(settings, item.get("sku") or sku or "")
-    has_case = store.cases.active_for_customer(customer_id) is not None
+    has_case = known.has_case if known.has_case is not None else store.cases.active_for_customer(customer_id) is not None
     return Context(variables=vocabulary.values(facts), timing=timing(settings), has_open_case=has_case,
                    upsell_offered_before=store.conversations.offer_made_before(customer_id, key) if key else False,
                    offer_key=key, referral_asked_before="referral" in facts.issued, refill_key=refill,
@@ -90,11 +113,13 @@ def customer_language(settings: Settings, customer: CustomerRow, platform_langua
     return customer.speaks(settings.languages.enabled, settings.languages.default, platform_language)
 
 
-def _item(store: Store, order_id: Optional[str], sku: Optional[str]) -> dict[str, Any]:
-    """The line item the conversation is about (else the order's first), as `Facts` reads it."""
+def _item(store: Store, order_id: Optional[str], sku: Optional[str],
+          known: Optional[Sequence[LineItemRow]] = None) -> dict[str, Any]:
+    """The line item the conversation is about (else the order's first), as `Facts` reads it
+    (`known`: the order's items, already read)."""
     if not order_id:
         return {}
-    items = store.orders.items(order_id)
+    items = known if known is not None else store.orders.items(order_id)
     for item in items:
         if item.sku == sku:
             return as_mapping(item)

@@ -22,7 +22,7 @@ from bot.conversation.cases import CaseHandler
 from bot.channels.registry import ChannelRegistry
 from bot.config.settings import Settings
 from bot.conversation import language_choice
-from bot.conversation.context import customer_language
+from bot.conversation.context import Known, customer_language
 from bot.engine.flows import GlobalTexts
 from bot.engine.machine import Answer
 from bot.engine.templates import render
@@ -33,7 +33,7 @@ from bot.nlu.cues import with_cues
 from bot.conversation.optout import StopDetector, means_stop
 from bot.base.kinds import ConversationStatus, OutboxKind
 from bot.conversation.runner import ConversationRunner
-from bot.store.rows import ConversationRow
+from bot.store.rows import ConversationRow, CustomerRow, MessageRow
 from bot.store.store import Identity, Store
 
 log = logging.getLogger(__name__)
@@ -107,13 +107,13 @@ class InboundHandler:
 
     def _dispatch(self, event: InboundEvent, identity: Identity, text: str, parse: Optional[Parse],
                   now: datetime) -> None:
-        conversation = self.store.conversations.current_for_identity(identity.id)
-        latest = conversation or self.store.conversations.latest_for_identity(identity.id)
+        conversation, latest = self.store.conversations.open_and_latest(identity.id)
         self._record_inbound(latest, identity, event, text, now)
         if self._switch_language(event, identity, conversation, text, now):
             return
         stop = self.is_stop(event, text, parse)
-        parse = self._understood(identity, text, parse)
+        customer = self.store.customers.get(identity.customer_id)
+        parse = self._understood(identity, text, parse, customer)
         case = self.store.cases.active_for_customer(identity.customer_id)
         if case and not stop:           # the case's thread gets it all; the customer hears that a person has it
             shown = _thread_text(event, text)
@@ -124,7 +124,8 @@ class InboundHandler:
         if event.kind is InboundKind.MEDIA and not event.photo_ids:
             self._reply(identity, conversation, self._text(identity, "media"), now)
             return
-        if event.kind is InboundKind.BUTTON and not self._current_question(conversation, event.reply_to):
+        question = self._current_question(conversation, event.reply_to) if event.kind is InboundKind.BUTTON else None
+        if event.kind is InboundKind.BUTTON and question is None:
             log.info("tap on an old question (%s) ignored", event.reply_to)
             return
         asks_help = event.kind is InboundKind.HELP or (event.kind is InboundKind.TEXT and self.catalogs.says(text, "help"))
@@ -133,15 +134,17 @@ class InboundHandler:
                         parse=parse, photos=tuple(event.photo_ids), help=asks_help)
         # the detector's verdict, also on the parse in the customer's own language (_understood)
         answer = replace(answer, stop=bool(stop) or means_stop(answer.typed))
-        if event.kind is InboundKind.BUTTON and conversation:
-            self._mark_chosen(conversation, identity, event, now)
+        if question is not None and conversation:
+            self._mark_chosen(conversation, identity, event, question, now)
         if conversation is None:
             order = self.store.orders.latest_for_customer(identity.customer_id)
             items = self.store.orders.items(order.order_id) if order else []
             self.runner.start(identity, order.order_id if order else None,
-                              items[0].sku if items else None, answer, now)
+                              items[0].sku if items else None, answer, now,
+                              Known(customer=customer, order=order, items=items, has_case=case is not None))
         else:
-            self.runner.feed(conversation.id, answer, now)
+            self.runner.feed(conversation.id, answer, now, Known(customer=customer, has_case=case is not None,
+                                                                 identity=identity, conversation=conversation))
 
     def _acknowledge(self, identity: Identity, conversation_id: int, now: datetime) -> None:
         """Tell a customer whose case is open that a person has their message: at most once per
@@ -164,15 +167,17 @@ class InboundHandler:
         customer = self.store.customers.get(identity.customer_id)
         return customer_language(self.settings, customer, event.language_code or identity.language_code)
 
-    def _language(self, identity: Identity) -> str:
-        customer = self.store.customers.get(identity.customer_id)
+    def _language(self, identity: Identity, customer: Optional[CustomerRow] = None) -> str:
+        if customer is None or customer.id != identity.customer_id:
+            customer = self.store.customers.get(identity.customer_id)
         return customer_language(self.settings, customer, identity.language_code)
 
     def _text(self, identity: Identity, key: str) -> str:
         """A global text (help, media, ...) in the customer's language."""
         return render(self.catalogs.translate(self.texts[key], self._language(identity)), {}, {})
 
-    def _understood(self, identity: Identity, text: str, parse: Optional[Parse]) -> Optional[Parse]:
+    def _understood(self, identity: Identity, text: str, parse: Optional[Parse],
+                    customer: Optional[CustomerRow] = None) -> Optional[Parse]:
         """What the engine gets for free text: "a person, please" in any language always means
         `human`; text in a language the model was not trained on is never guessed at; and every
         parse carries the lexical cues (a problem named in words, a "no", a question) that the
@@ -182,7 +187,7 @@ class InboundHandler:
         if self.catalogs.says(text, "human"):
             return Parse(text=text, intent="human", confidence=1.0)
         trained = {lang.split("-")[0] for lang in self.settings.nlu.languages}
-        if self._language(identity).split("-")[0] not in trained:
+        if self._language(identity, customer).split("-")[0] not in trained:
             return with_cues(Parse(text=text, intent="nlu_fallback", confidence=0.0))
         return with_cues(parse)
 
@@ -206,16 +211,15 @@ class InboundHandler:
         self._reply(identity, conversation, self._text(identity, "language_set"), now)
         return True
 
-    def _current_question(self, conversation: Optional[ConversationRow], reply_to: Optional[str]) -> bool:
+    def _current_question(self, conversation: Optional[ConversationRow], reply_to: Optional[str]) -> Optional[MessageRow]:
+        """The question a tap answers: the conversation's waiting question, when the tap is on it."""
         if not conversation or conversation.status != ConversationStatus.WAITING or not conversation.question_message_id:
-            return False
+            return None
         question = self.store.conversations.message(conversation.question_message_id)
-        return reply_to is None or question.platform_message_id in (None, reply_to)
+        return question if reply_to is None or question.platform_message_id in (None, reply_to) else None
 
-    def _mark_chosen(self, conversation: ConversationRow, identity: Identity, event: InboundEvent, now: datetime) -> None:
-        if not conversation.question_message_id:
-            return                          # no question waits (its buttons are gone already)
-        question = self.store.conversations.message(conversation.question_message_id)
+    def _mark_chosen(self, conversation: ConversationRow, identity: Identity, event: InboundEvent, question: MessageRow,
+                     now: datetime) -> None:
         label = next((b[0] for b in question.buttons if b[1] == event.button_value), event.button_value or "")
         self.store.outbox.add(identity.channel, identity.address, identity.id, conversation.id, question.text,
                               now, kind=OutboxKind.MARK_CHOSEN,

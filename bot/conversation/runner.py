@@ -12,7 +12,7 @@ from typing import Optional
 
 from bot.base.clock import parse_iso
 from bot.config.settings import Settings
-from bot.conversation.context import build_context
+from bot.conversation.context import NOTHING_KNOWN, Known, build_context
 from bot.conversation.effects import Effect, Effects, default_effects
 from bot.engine.machine import ActionCall, Begin, Context, ConversationState, Engine, Input, Outcome
 from bot.engine.moves import OPT_OUT
@@ -30,37 +30,43 @@ class ConversationRunner:
         self.effects = effects if effects is not None else default_effects()
 
     def start(self, identity: Identity, order_id: Optional[str], sku: Optional[str], event: Input,
-              now: datetime) -> int:
-        """Create a conversation for `identity` and feed it its first input."""
+              now: datetime, known: Known = NOTHING_KNOWN) -> int:
+        """Create a conversation for `identity` and feed it its first input (`known`: rows the
+        caller read in this transaction, not read again)."""
         with self.store.transaction():
             conversation_id = self.store.conversations.create(identity.customer_id, identity.id, order_id, sku,
                                                               "", "", now)
-            self._step(conversation_id, None, identity, order_id, sku, event, now)
+            self._step(conversation_id, None, identity, order_id, sku, event, now, known)
         return conversation_id
 
-    def feed(self, conversation_id: int, event: Input, now: datetime) -> Outcome:
-        """Feed an input to an existing conversation."""
+    def feed(self, conversation_id: int, event: Input, now: datetime, known: Known = NOTHING_KNOWN) -> Outcome:
+        """Feed an input to an existing conversation (`known`: rows the caller read in this
+        transaction, the conversation and its identity among them, not read again)."""
         with self.store.transaction():
-            row = self.store.conversations.get(conversation_id)
-            identity = self.store.customers.identity(row.identity_id)
+            row = known.conversation if known.conversation is not None and known.conversation.id == conversation_id \
+                else self.store.conversations.get(conversation_id)
+            identity = known.identity if known.identity is not None and known.identity.id == row.identity_id \
+                else self.store.customers.identity(row.identity_id)
             state = ConversationState(flow=row.flow, step=row.step, slots=row.slots, status=row.status,
                                       owner=row.owner, wake_at=parse_iso(row.wake_at), wake_kind=row.wake_kind,
                                       reminded=bool(row.reminded))
-            return self._step(conversation_id, state, identity, row.order_id, row.sku, event, now)
+            return self._step(conversation_id, state, identity, row.order_id, row.sku, event, now, known)
 
     def context(self, customer_id: int, order_id: Optional[str], sku: Optional[str],
-                platform_language: Optional[str] = None, touchpoint: Optional[str] = None) -> Context:
+                platform_language: Optional[str] = None, touchpoint: Optional[str] = None,
+                known: Known = NOTHING_KNOWN) -> Context:
         """The facts and template variables a text about this order may use (the flows' vocabulary),
         and the customer's language with its translations."""
         return build_context(self.store, self.settings, customer_id, order_id, sku, self.engine.vocabulary,
                              catalogs=self.engine.flows.catalogs, platform_language=platform_language,
-                             touchpoint=touchpoint, tips=self.engine.flows.tips)
+                             touchpoint=touchpoint, tips=self.engine.flows.tips, known=known)
 
     def _step(self, conversation_id: int, state: Optional[ConversationState], identity: Identity,
-              order_id: Optional[str], sku: Optional[str], event: Input, now: datetime) -> Outcome:
+              order_id: Optional[str], sku: Optional[str], event: Input, now: datetime,
+              known: Known = NOTHING_KNOWN) -> Outcome:
         seeded = event.slots if isinstance(event, Begin) else {}
         touchpoint = seeded.get("touchpoint") or (state.slots.get("touchpoint") if state else None)
-        ctx = self.context(identity.customer_id, order_id, sku, identity.language_code, touchpoint)
+        ctx = self.context(identity.customer_id, order_id, sku, identity.language_code, touchpoint, known)
         outcome = self.engine.step(state, event, ctx, now)
         self._apply(conversation_id, identity, order_id, sku, outcome, now)
         return outcome

@@ -1,4 +1,5 @@
-"""Load and validate conversation flows from dialogs/*.yml.
+"""Conversation flows from dialogs/*.yml, validated: the files are read by bot/flowfiles/ and
+checked here (this module reads no file).
 
 A flow is a set of named steps. Each step may, in this order: check a `guard` (else go to
 `else`), run an `action`, `say` something, then either `ask` a question (and branch on the
@@ -12,15 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from bot.engine.builtins import default_vocabulary
 from bot.engine.state import SCALES
 from bot.i18n.placeholders import placeholders
 from bot.engine.vocabulary import Action, Question, Vocabulary
 from bot.base.events import Button
-from bot.i18n.catalogs import Catalogs, load_catalogs
-from bot.base.yamlsource import SourceError, YamlDoc, load_yaml
+from bot.i18n.catalogs import Catalogs
+from bot.base.yamldoc import SourceError, YamlDoc
 
 END = "end"
 AGAIN = "again"
@@ -137,22 +138,16 @@ class FlowSet:
 REQUIRED_FLOWS = ("checkin", "ces", "inbox")
 
 
-def load_flows(directory: Path | str, vocabulary: Optional[Vocabulary] = None) -> FlowSet:
-    """Load every dialogs/*.yml against `vocabulary` (default: the built-ins); raise FlowError on
-    the first problem found."""
-    directory = Path(directory)
+def parse_flows(docs: Iterable[YamlDoc], folder: Path, vocabulary: Optional[Vocabulary] = None) -> FlowSet:
+    """The flows, global texts and tips of a dialogs folder, from its files as read (in file
+    order; bot/flowfiles reads them), checked against `vocabulary` (default: the built-ins);
+    raise FlowError on the first problem found. The catalogs are the reader's to add."""
     vocabulary = vocabulary if vocabulary is not None else default_vocabulary()
-    files = sorted(directory.glob("*.yml")) + sorted(directory.glob("*.yaml"))
-    if not files:
-        raise FlowError(directory, None, "no flow files (*.yml) found")
     flows: dict[str, Flow] = {}
     texts: Optional[GlobalTexts] = None
     tips = Tips()
-    for path in files:
-        try:
-            doc = load_yaml(path)
-        except SourceError as exc:      # bad YAML, unreadable file: still a FlowError with file:line
-            raise FlowError(exc.path, exc.line, exc.reason) from exc
+    for doc in docs:
+        path = doc.path
         if not isinstance(doc.data, dict):
             raise FlowError(path, 1, "a flow file must be a mapping with `flow:` and `steps:` (or `global:`)")
         if "global" in doc.data:
@@ -168,15 +163,11 @@ def load_flows(directory: Path | str, vocabulary: Optional[Vocabulary] = None) -
             raise FlowError(path, doc.line_of(["flow"]), f"flow {flow.name!r} is defined twice (also in {flows[flow.name].path.name})")
         flows[flow.name] = flow
     if texts is None:
-        raise FlowError(directory, None, "no global texts file (a YAML file with a `global:` mapping)")
+        raise FlowError(folder, None, "no global texts file (a YAML file with a `global:` mapping)")
     for name in REQUIRED_FLOWS:
         if name not in flows:
-            raise FlowError(directory, None, f"required flow {name!r} is missing")
-    try:
-        catalogs = load_catalogs(directory)
-    except SourceError as exc:
-        raise FlowError(exc.path, exc.line, exc.reason) from exc
-    return FlowSet(flows, texts, vocabulary, catalogs, tips)
+            raise FlowError(folder, None, f"required flow {name!r} is missing")
+    return FlowSet(flows, texts, vocabulary, tips=tips)
 
 
 def _parse_global(doc: YamlDoc, vocabulary: Vocabulary) -> GlobalTexts:

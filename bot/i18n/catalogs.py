@@ -6,19 +6,20 @@ wording makes `aftercare flows check` name every catalog that still needs the ne
 regional catalog (`pt-BR.yml`) only holds the texts that differ from its base language (`pt`).
 
 Lookups never fail at run time: a text with no translation falls back to the base language,
-then to English. Missing texts are caught before the bot starts, by `check_translations`.
+then to English. Missing texts are caught before the bot starts, by `translation_problems`.
+The catalog files are read by bot/flowfiles/; this module only checks what was read.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from babel import Locale, UnknownLocaleError
 
 from bot.i18n.placeholders import placeholders
-from bot.base.yamlsource import SourceError, YamlDoc, load_yaml
+from bot.base.yamldoc import SourceError, YamlDoc
 
 
 SOURCE_LANGUAGE = "en"
@@ -124,19 +125,8 @@ class Catalogs:
                    for c in (language, base_language(language)))
 
 
-def load_catalogs(dialogs_dir: Path | str) -> Catalogs:
-    """Read `dialogs_dir/i18n/*.yml`; a malformed catalog raises SourceError (file:line)."""
-    folder = Path(dialogs_dir) / CATALOG_DIR
-    found: dict[str, Catalog] = {}
-    for path in sorted(folder.glob("*.yml")) if folder.is_dir() else []:
-        catalog = _catalog_from(load_yaml(path))
-        if catalog.language in found:
-            raise SourceError(path, 1, f"language {catalog.language!r} is also in {found[catalog.language].path}")
-        found[catalog.language] = catalog
-    return Catalogs(found)
-
-
-def _catalog_from(doc: YamlDoc) -> Catalog:
+def catalog_from(doc: YamlDoc) -> Catalog:
+    """One catalog file as read (bot/flowfiles reads it), checked; SourceError names file:line."""
     data = doc.data
     if not isinstance(data, dict):
         raise SourceError(doc.path, 1, "a catalog is a mapping with `language:` and `texts:`")
@@ -183,11 +173,9 @@ class SourceText:
     note: str = ""            # what the text is, when it is not a flow text ("a word of {x}")
 
 
-def source_texts(dialogs_dir: Path | str) -> Iterator[SourceText]:
-    """Every customer-facing English text in `dialogs_dir/*.yml`, with file and line."""
-    for path in sorted(Path(dialogs_dir).glob("*.yml")):
-        doc = load_yaml(path)
-        yield from _texts_in(doc, doc.data, ())
+def texts_in(doc: YamlDoc) -> Iterator[SourceText]:
+    """Every customer-facing English text of one flow or global file as read, with its line."""
+    return _texts_in(doc, doc.data, ())
 
 
 def _texts_in(doc: YamlDoc, node: object, key_path: tuple) -> Iterator[SourceText]:
@@ -212,18 +200,17 @@ def variables(text: str) -> set[str]:
     return set(placeholders(text))
 
 
-def check_translations(dialogs_dir: Path | str, enabled: Iterable[str],
-                       catalogs: Optional[Catalogs] = None, *,
-                       words: Iterable[SourceText]) -> list[SourceError]:
+def translation_problems(catalogs: Catalogs, texts: Sequence[SourceText], enabled: Iterable[str],
+                         dialogs_dir: Path | str) -> list[SourceError]:
     """Every problem that would make a customer read English or a broken text, file:line each.
 
     For each enabled language: a text with no translation (named at the English text's line),
     a translation whose template variables differ from the English (named at the catalog's
     line), and a catalog entry no flow uses any more (stale, named at the catalog's line).
-    `words`: what template variables say besides (`bot.engine.vocabulary.variable_words`).
+    `texts`: every English text the flows say, and what template variables say besides
+    (`bot.engine.vocabulary.variable_words`); `dialogs_dir`: where a missing catalog would go.
+    Reading the files is bot/flowfiles' `check_translations`.
     """
-    catalogs = catalogs or load_catalogs(dialogs_dir)
-    texts = [*source_texts(dialogs_dir), *words]
     used = {t.text for t in texts}
     problems: list[SourceError] = []
     wanted = [normalize_tag(t) or t for t in enabled if normalize_tag(t) != SOURCE_LANGUAGE]

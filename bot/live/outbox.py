@@ -23,7 +23,8 @@ from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 MAX_NETWORK_ATTEMPTS = 12
-SCAN_PAGE = 100          # due rows read at a time
+SCAN_FIRST = 16          # due rows read first: a wake-up usually starts a few sends, then the channel is full
+SCAN_PAGE = 100          # due rows read at a time after that
 SCAN_LIMIT = 1000        # due rows looked at per pass, at most
 # While a channel has a send in flight, the next live one starts at least half the interval of
 # the channel's rate later (16.7 ms at 30/s; at most MAX_START_SPACING): parallel calls of
@@ -266,8 +267,9 @@ class Dispatcher:
             rescan = False
             seen: set[str] = set()
             offset = 0
+            page = SCAN_FIRST
             while offset < SCAN_LIMIT:
-                rows = self.store.outbox.due_heads(now_dt, limit=SCAN_PAGE, offset=offset)
+                rows = self.store.outbox.due_heads(now_dt, limit=page, offset=offset)
                 offset += len(rows)
                 for row in rows:
                     channel = row.channel
@@ -314,8 +316,9 @@ class Dispatcher:
                     self._last_start[channel] = now
                     busy[channel] += 1
                     self._in_flight[key] = asyncio.ensure_future(self._deliver(key, row))
-                if len(rows) < SCAN_PAGE or seen <= full | paced:
+                if len(rows) < page or seen <= full | paced:
                     break
+                page = SCAN_PAGE
         waits = [datetime.fromtimestamp(next_ready, tz=now_dt.tzinfo)] if next_ready is not None else []
         upcoming = self.store.outbox.next_due_at()
         if upcoming and upcoming > now_dt:

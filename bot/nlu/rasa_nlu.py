@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from bot.base.errors import AftercareError
-from bot.config.settings import Settings, load_settings
+from bot.config.settings import Settings
+from bot.config.loading import load_settings
 from bot.nlu import cue_words
 from bot.nlu.base import DELIVERY_PROBLEMS, FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, REQUESTS, Entity, Parse
 from bot.nlu.crf_cache import crf_fitted_once

@@ -15,7 +15,8 @@ import pluggy
 
 from bot.base.errors import AftercareError
 from bot.channels.registry import ChannelRegistry
-from bot.config.settings import Settings, load_settings
+from bot.config.settings import Settings
+from bot.config.loading import load_settings
 from bot.conversation.effects import Effects
 from bot.engine.flows import FlowSet
 from bot.engine.vocabulary import Vocabulary

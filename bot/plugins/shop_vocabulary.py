@@ -15,7 +15,8 @@ from typing import Optional
 
 from bot.config.settings import ConfigError, Settings
 from bot.engine.builtins import default_vocabulary
-from bot.engine.flows import FlowSet, load_flows
+from bot.engine.flows import FlowSet
+from bot.flowfiles import load_flows
 from bot.engine.vocabulary import Vocabulary, VocabularyError
 from bot.base.yamlsource import SourceError, load_yaml
 

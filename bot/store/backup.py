@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from bot.base.codes import secret_path
+from bot.base.secretfile import secret_path
 
 OWNER_ONLY = 0o600
 SIDECARS = ("-wal", "-shm", "-journal")

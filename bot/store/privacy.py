@@ -298,6 +298,7 @@ class Privacy:
             new = f"forgotten-{customer_id}-{n}"
             for table in ("orders", "line_items", "touchpoints", "conversations", "responses", "escalations"):
                 self.db.execute(f"update {table} set order_id = ? where order_id = ?", [new, old])
+            self.db.execute("delete from fulfillment_versions where order_id = ?", [old])   # the shop's ids
         return len(orders)
 
     def is_suppressed(self, kind: str, value: Optional[str]) -> bool:

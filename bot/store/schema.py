@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bot.base import codes
+from bot.base import secretfile
 from bot.store.privacy import keyed
 
 migrations = Migrations("aftercare")
@@ -253,6 +253,15 @@ def m014_keyed_suppression(db: Database) -> None:
     if not rows:
         return
     file = db.execute("pragma database_list").fetchone()[2]
-    key = codes.install_secret(codes.secret_path(Path(file)))
+    key = secretfile.install_secret(secretfile.secret_path(Path(file)))
     for old in rows:
         db.execute("update suppressed set hash = ? where hash = ?", [keyed(old, key), old])
+
+
+@migrations()
+def m015_fulfillment_versions(db: Database) -> None:
+    """The shop's `updated_at` of the newest payload applied per fulfilment: a replayed older
+    fulfilments/update ("in_transit" after "delivered") is refused instead of rolling back
+    the order's shipment status."""
+    db.table("fulfillment_versions").create({"fulfillment": str, "order_id": str, "updated_at": str},
+                                            pk="fulfillment")

@@ -17,9 +17,9 @@ from typing import Any, Callable, Iterator, Literal, Optional
 
 from sqlite_utils import Database
 
-from bot.base import codes
+from bot.base import secretfile
 from bot.base.errors import AftercareError
-from bot.base.kinds import OutboxKind
+from bot.base.kinds import ConversationStatus, OutboxKind
 from bot.base.clock import iso, parse_iso
 from bot.store.rows import PastOrder
 from bot.store import tables
@@ -96,14 +96,14 @@ class Store:
         return cls(Database(memory=True))
 
     def install_secret(self) -> bytes:
-        """This install's own key for personal codes when the config sets none (bot/base/codes.py): kept
+        """This install's own key for personal codes when the config sets none (bot/base/secretfile.py): kept
         beside the database file, so it lasts as long as the codes recorded there; a database in
         memory gets one for its lifetime."""
         if self._secret is None:
             row = self.db.execute("pragma database_list").fetchone()      # (seq, name, file)
             file = row[2] if row else ""
-            self._secret = (codes.install_secret(codes.secret_path(Path(file))) if file
-                            else secrets.token_hex(codes.SECRET_BYTES).encode())
+            self._secret = (secretfile.install_secret(secretfile.secret_path(Path(file))) if file
+                            else secrets.token_hex(secretfile.SECRET_BYTES).encode())
         return self._secret
 
     @contextlib.contextmanager
@@ -355,6 +355,17 @@ class Orders:
     def set_shop_version(self, order_id: str, updated_at: str) -> None:
         self.db.execute("update orders set shop_updated_at = ? where order_id = ?", [updated_at, order_id])
 
+    def fulfillment_version(self, fulfillment: str) -> Optional[str]:
+        """The shop's own `updated_at` of the newest payload applied for one fulfilment."""
+        row = self.db.execute("select updated_at from fulfillment_versions where fulfillment = ?",
+                              [fulfillment]).fetchone()
+        return row[0] if row else None
+
+    def set_fulfillment_version(self, fulfillment: str, order_id: str, updated_at: str) -> None:
+        self.db.execute("insert into fulfillment_versions (fulfillment, order_id, updated_at) values (?, ?, ?) "
+                        "on conflict(fulfillment) do update set updated_at = excluded.updated_at",
+                        [fulfillment, order_id, updated_at])
+
     def upsert_item(self, item: dict) -> bool:
         """Insert or update one line item; True when anything changed."""
         row = self.db.execute("select id, product, category, quantity, price from line_items where order_id = ? and sku = ?",
@@ -578,14 +589,22 @@ class Conversations:
 
     def current_for_identity(self, identity_id: int) -> Optional[ConversationRow]:
         """The identity's conversation that is still open (the newest), if any."""
-        rows = list(tables.query(self.db, "select id from conversations where identity_id = ? and status != 'closed' "
-                                  "order by id desc limit 1", [identity_id]))
-        return self.get(rows[0]["id"]) if rows else None
+        rows = tables.query(self.db, "select * from conversations where identity_id = ? and status != 'closed' "
+                            "order by id desc limit 1", [identity_id])
+        return ConversationRow.from_row(rows[0]) if rows else None
+
+    def open_and_latest(self, identity_id: int) -> tuple[Optional[ConversationRow], Optional[ConversationRow]]:
+        """(`current_for_identity`, `latest_for_identity`) in one read: the newest open
+        conversation if there is one (it is then also the latest that matters), else the newest."""
+        rows = tables.query(self.db, "select * from conversations where identity_id = ? "
+                            "order by status != 'closed' desc, id desc limit 1", [identity_id])
+        row = ConversationRow.from_row(rows[0]) if rows else None
+        return (row if row is not None and row.status != ConversationStatus.CLOSED else None), row
 
     def latest_for_identity(self, identity_id: int) -> Optional[ConversationRow]:
-        rows = list(tables.query(self.db, "select id from conversations where identity_id = ? order by id desc limit 1",
-                                  [identity_id]))
-        return self.get(rows[0]["id"]) if rows else None
+        rows = tables.query(self.db, "select * from conversations where identity_id = ? order by id desc limit 1",
+                            [identity_id])
+        return ConversationRow.from_row(rows[0]) if rows else None
 
     def for_customer(self, customer_id: int) -> list[ConversationRow]:
         ids = [r["id"] for r in tables.query(self.db, "select id from conversations where customer_id = ? order by id",

@@ -71,10 +71,12 @@ class OrderWebhooks:
             # unsigned X-Shopify-Webhook-Id: an old body resent under a new id is the same delivery.
             version = version_of(topic, payload)
             order_id = order_id_of(topic, payload)
-            held = self.store.orders.shop_version(order_id) if topic in ORDER_TOPICS else None
+            held = (self.store.orders.shop_version(order_id) if topic in ORDER_TOPICS
+                    else self.store.orders.fulfillment_version(version.resource))
             held_at = parse_iso(held) if held else None
             if held_at is not None and held_at > version.at:
-                return _refuse(409, "updated_at", f"{version.updated_at} is older than the order held "
+                what = "order" if topic in ORDER_TOPICS else "fulfillment"
+                return _refuse(409, "updated_at", f"{version.updated_at} is older than the {what} held "
                                f"({held}): a replay of an earlier state is not applied", request)
             if self.store.events.seen(SHOPIFY_SOURCE, version.key):
                 return web.json_response({"ok": True, "duplicate": True})
@@ -94,6 +96,8 @@ class OrderWebhooks:
                                  delivery=(SHOPIFY_SOURCE, version.key))
             if topic in ORDER_TOPICS and not report.duplicate:
                 self.store.orders.set_shop_version(order_id, version.updated_at)
+            elif topic in FULFILLMENT_TOPICS and not report.duplicate:
+                self.store.orders.set_fulfillment_version(version.resource, order_id, version.updated_at)
         return _done(report, topic)
 
     # ---- our own signed JSON -----------------------------------------------------------

@@ -60,6 +60,7 @@ class Version:
     key: str
     at: datetime
     updated_at: str
+    resource: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def version_of(topic: str, payload: Any) -> Version:
     if at is None:
         raise Unmappable("updated_at", "missing (it tells this state of the resource from a replay of an older one)")
     kind = "fulfillment" if topic in FULFILLMENT_TOPICS else "order"
-    return Version(f"{kind}:{str(ident).strip()}@{iso(at)}", at, iso(at) or "")
+    resource = f"{kind}:{str(ident).strip()}"
+    return Version(f"{resource}@{iso(at)}", at, iso(at) or "", resource)
 
 
 def map_order(payload: Mapping[str, Any], stored: list[OrderRow], default_channel: str) -> Mapped:

@@ -1,16 +1,10 @@
 """Fixtures for the Slack adapter tests: the loopback Slack and a started SlackChannel whose
 inbound events and agent actions land in a recorder."""
 import asyncio
-import os
 
 import pytest
 
 from bot.channels.slack import SlackChannel
-from bot.sandbox.platforms.slack_api import SlackSandbox
-
-from tests.support.clocks import FakeClock  # noqa: F401  (re-exported for the tests here)
-
-os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 
 class Recorder:
@@ -25,19 +19,6 @@ class Recorder:
 
     async def on_agent_action(self, action) -> None:
         self.actions.append(action)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def sandbox(clock):
-    sb = SlackSandbox(clock=clock)
-    await sb.start()
-    yield sb
-    await sb.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from bot.base.clock import SimClock
 from bot.config.settings import Settings
 from bot.live.core import Core, build_core
-from bot.i18n.catalogs import load_catalogs
+from bot.flowfiles import load_catalogs
 from bot.orders.importing import import_rows
 from bot.live.mainloop import MainLoop
 from bot.orders.files import OrderRow

@@ -11,7 +11,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_links import make_link_token
 from bot.channels.console import MemoryDesk
 from bot.base.clock import SystemClock
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.live.core import build_core
 from bot.orders.importing import import_rows
 from bot.orders.files import OrderRow

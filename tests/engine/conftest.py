@@ -1,6 +1,6 @@
 import pytest
 
-from bot.engine.flows import load_flows
+from bot.flowfiles import load_flows
 from tests.support.harness import DIALOGS
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.flows import REQUIRED_FLOWS, FlowError, load_flows, mermaid
+from bot.engine.flows import REQUIRED_FLOWS, FlowError, mermaid
+from bot.flowfiles import load_flows
 from tests.support.harness import DIALOGS
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.engine.flows import load_flows
+from bot.flowfiles import load_flows
 from bot.engine.machine import Answer, Begin, ConversationState, Engine, Handback, Timer
 from bot.nlu.base import Parse
 from tests.engine.helpers import NOW, TIMING, Talk, action, actions, button, buttons, context, text, texts

@@ -37,7 +37,7 @@ def _exception_classes() -> list[tuple[str, str]]:
 
 def test_the_finder_sees_the_exceptions():
     found = _exception_classes()
-    assert ("bot.base.yamlsource", "SourceError") in found and ("bot.engine.flows", "FlowError") in found
+    assert ("bot.base.yamldoc", "SourceError") in found and ("bot.engine.flows", "FlowError") in found
     assert len(found) >= 18
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.orders.importing import import_rows
 from bot.orders.files import OrderRow
 from bot.sandbox.platforms.telegram_api import TelegramSandbox

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.live.core import default_limits
 from bot.sandbox.platforms.telegram_crash_drill import outbound_drill, summary
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.sandbox.demo import SandboxDemo
 from bot.store.store import Store
 from tests.support.harness import CONFIG, write_config

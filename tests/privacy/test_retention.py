@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.base.clock import parse_iso
-from bot.config.settings import ConfigError, load_settings
+from bot.config.settings import ConfigError
+from bot.config.loading import load_settings
 from bot.ops.data_rights import Retention
 from bot.sandbox.demo import SandboxDemo
 from bot.sandbox.simulate import simulate_file

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.base.clock import parse_iso
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.ops.data_rights import erase_old_free_text, os_user
 from bot.store.privacy import ERASED
 from tests.privacy.conftest import held_text

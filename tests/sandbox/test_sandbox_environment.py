@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.sandbox.demo import SandboxDemo
 from bot.sandbox.environment import sandbox_environment
 from bot.store.store import Store

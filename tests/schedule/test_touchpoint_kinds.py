@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from bot.cli import main
 from bot.base.clock import iso
 from bot.config.settings import ConfigError
-from bot.engine.flows import load_flows
+from bot.flowfiles import load_flows
 from tests.support.harness import CONFIG, DIALOGS, Harness, make_settings
 
 UTC = timezone.utc

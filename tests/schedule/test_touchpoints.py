@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import MessageClass, Replenishment, ScheduleSettings, load_settings
+from bot.config.settings import MessageClass, Replenishment, ScheduleSettings
+from bot.config.loading import load_settings
 from bot.schedule.touchpoints import (
     OrderFacts,
     Touchpoint,

@@ -13,9 +13,10 @@ from typing import Any, Callable, Optional, Union
 from bot.base.agent_events import AgentAction, AgentActionKind
 from bot.channels.console import MemoryDesk
 from bot.base.clock import SimClock, parse_iso
-from bot.config.settings import Settings, load_settings
+from bot.config.settings import Settings
+from bot.config.loading import load_settings
 from bot.live.core import Core, build_core
-from bot.engine.flows import load_flows
+from bot.flowfiles import load_flows
 from bot.base.events import ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus
 from bot.orders.importing import import_rows
 from bot.nlu.base import Parse, SyncParser

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.engine.builtins import default_vocabulary
-from bot.engine.flows import FlowError, load_flows
+from bot.engine.flows import FlowError
+from bot.flowfiles import load_flows
 from bot.conversation.effects import Effect, default_effects
 from bot.engine.vocabulary import Action, Arg, Condition, Guard, Turn, Variable, Vocabulary, VocabularyError
 from tests.engine.helpers import Talk, texts

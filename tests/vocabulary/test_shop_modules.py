@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.config.settings import ConfigError, load_settings
+from bot.config.settings import ConfigError
+from bot.config.loading import load_settings
 from bot.plugins.shop_vocabulary import load_shop_flows, load_vocabulary
 from tests.support.harness import CONFIG, DIALOGS
 

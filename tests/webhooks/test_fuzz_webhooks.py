@@ -20,7 +20,7 @@ import os
 import random
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
 import pytest
@@ -153,6 +153,7 @@ async def test_shopify_route_survives_10000_hostile_deliveries(hooks, caplog):
     fulfilment = json.loads(fixture("fulfillments_update_delivered"))
     versions: dict[int, int] = {}
     applied: dict[int, str] = {}                      # order id -> newest updated_at answered 200 (new)
+    fulfilled: dict[int, str] = {}                    # fulfilment id -> newest updated_at applied
     sent: list[tuple[int, int, str, bytes]] = []      # (order, version, topic, body) of valid deliveries
     tally = Tally()
     secret = SHOPIFY_SECRET.encode()
@@ -185,7 +186,14 @@ async def test_shopify_route_survives_10000_hostile_deliveries(hooks, caplog):
             payload["updated_at"] = (NOW - timedelta(days=rng.randrange(30))).isoformat()
             body = dumps(rng, payload)
             status = await post(app, "/webhooks/shopify", body, headers("fulfillments/update", body))
-            tally.check("fulfilment", status, {200, 422}, body)
+            at, held = payload["updated_at"], fulfilled.get(payload["id"])
+            if held is not None and datetime.fromisoformat(at) < datetime.fromisoformat(held):
+                expect = {409}                                # an older state of that fulfilment: a replay
+            else:                                             # 422: an unknown order, or delivered before shipped
+                expect = {200, 422}
+                if status == 200:
+                    fulfilled[payload["id"]] = at
+            tally.check("fulfilment", status, expect, body)
         elif roll < 0.70:                                 # signed, of a wrong shape somewhere
             topic, payload = shopify_order(rng, 800_000 + rng.randrange(30), rng.randrange(1000), base)
             body = dumps(rng, mutate(rng, payload))
@@ -221,6 +229,8 @@ async def test_shopify_route_survives_10000_hostile_deliveries(hooks, caplog):
     assert sum(tally.kinds.values()) == COUNT and tally.kinds["replay"] > COUNT // 100 and tally.kinds["repeat"] > COUNT // 100
     for order, updated_at in applied.items():         # a replay never undid a newer state
         assert store.orders.shop_version(str(order)) == _iso(updated_at), order
+    for ident, updated_at in fulfilled.items():       # nor did an older fulfilment state
+        assert store.orders.fulfillment_version(f"fulfillment:{ident}") == _iso(updated_at), ident
     _no_unhandled(caplog)
     assert problems(store) == []
 

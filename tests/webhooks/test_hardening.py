@@ -13,7 +13,8 @@ from pydantic import SecretStr
 
 from bot.base.clock import SimClock
 from bot.channels.registry import section, section_models
-from bot.config.settings import ConfigError, load_settings
+from bot.config.settings import ConfigError
+from bot.config.loading import load_settings
 from bot.live.core import build_core
 from bot.live.health import start_health
 from bot.store.store import Store

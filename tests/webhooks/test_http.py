@@ -128,6 +128,17 @@ async def test_fulfilment_then_tracking_then_delivery_move_the_schedule(server):
     assert points[("SKU2006-001", "checkin")].due_at == "2022-01-13T19:30:00.000+00:00"    # real delivery + 4d
 
 
+async def test_a_replayed_older_fulfilment_state_is_refused_and_changes_nothing(server):
+    await server.shopify("orders/create", fixture("orders_create"))
+    await server.shopify("fulfillments/update", fixture("fulfillments_update_delivered"))
+    before = server.snapshot()
+    # the in-transit state (updated 01-04) arrives after the delivered one (01-09): a replay
+    status, answer = await server.shopify("fulfillments/update", fixture("fulfillments_update_in_transit"))
+    assert status == 409 and answer["field"] == "updated_at" and "older than the fulfillment held" in answer["reason"]
+    assert server.store.orders.get(ORDER).shipment_status == "delivered"
+    assert server.snapshot() == before
+
+
 async def test_orders_fulfilled_ships_and_orders_updated_adds_an_item(server):
     await server.shopify("orders/create", fixture("orders_create"))
     await server.shopify("orders/updated", fixture("orders_updated"))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Optional
 
 from bot.base.errors import AftercareError
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.orders.importing import import_rows
 from bot.nlu.base import Parse
 from bot.orders.files import OrderRow

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.channels.telegram import TelegramChannel
 from bot.base.clock import SystemClock
-from bot.config.settings import load_settings
+from bot.config.loading import load_settings
 from bot.live.core import build_core
 from bot.nlu.base import Parser
 from bot.store.store import Store

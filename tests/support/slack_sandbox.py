@@ -1,11 +1,12 @@
-"""Fixtures for the loopback Slack server tests: a started sandbox on a fake clock."""
+"""The loopback Slack server on a fake clock, as pytest fixtures (`clock`, `sandbox`) for every
+test folder that talks to it; tests/conftest.py registers them as a plugin."""
 import os
 
 import pytest
 
 from bot.sandbox.platforms.slack_api import SlackSandbox
 
-from tests.support.clocks import FakeClock  # noqa: F401  (re-exported for the tests here)
+from tests.support.clocks import FakeClock
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
