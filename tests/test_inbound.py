@@ -348,13 +348,18 @@ async def test_state_and_messages_commit_together_or_not_at_all(h, monkeypatch):
     assert h.case().reason == "product_problem"
 
 
-async def test_unknown_action_is_logged_and_the_conversation_stays_consistent(h, caplog):
+async def test_an_unknown_effect_is_refused_by_name_and_the_conversation_stays_consistent(h, caplog):
+    """An effect nothing applies is an error naming it, never skipped: the transaction it is in
+    writes nothing (tests/plugins/test_effect_appliers.py runs it through a plugin)."""
+    from bot.conversation.effects import EffectNotApplied
     from bot.engine.machine import ActionCall
     conversation = h.conversation()
-    with h.store.transaction():
-        h.core.runner._act(ActionCall("send_coupon", {}), conversation.id, h.identity(), "A-1", "TR2-44",
-                           h.clock.now())
-    assert "unknown action 'send_coupon'" in caplog.text
+    with pytest.raises(EffectNotApplied, match="action 'give_coupon' emitted effect 'send_coupon', which no plugin"):
+        with h.store.transaction():
+            h.store.conversations.postpone_wakeup(conversation.id, h.clock.now())
+            h.core.runner._act(ActionCall("send_coupon", {}, by="give_coupon"), conversation.id, h.identity(), "A-1",
+                               "TR2-44", h.clock.now())
+    assert "'send_coupon', which no plugin applies" in caplog.text
     assert h.conversation() == conversation
     await h.press("4")
     assert h.scores() == {"csat": 4}

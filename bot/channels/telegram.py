@@ -22,14 +22,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional, Sequence, Union
 from urllib.parse import urlsplit
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import (
     BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError,
 )
-from telegram.ext import Application
 
 from bot.base.agent_events import AgentActionHandler
 from bot.channels.base import EventHandler, StartError
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_updates import MalformedUpdate, UpdateReceiver
 from bot.base.events import (
     Button, ChoiceMade, InboundEvent, InboundKind, OutboundMessage, SendResult, SendStatus,
@@ -50,6 +50,7 @@ MEDIA_KINDS = ("sticker", "voice", "video_note", "video", "animation", "audio", 
                "paid_media", "game", "invoice")
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?", re.DOTALL)
 _PARTIAL_MEMORY = 1024
+SEND_POOL = 16             # keep-alive connections for sends (the dispatcher runs up to 8 at once)
 
 
 def _utcnow() -> datetime:
@@ -89,15 +90,17 @@ class TelegramChannel:
         # Parts of a split message already sent when a later part failed, so that the
         # dispatcher's retry sends only the rest. Memory only: a crash may repeat a part.
         self._partial: OrderedDict[tuple, list[int]] = OrderedDict()
-        builder = (Application.builder().token(token).job_queue(None).concurrent_updates(False)
-                   .connect_timeout(send_timeout).read_timeout(send_timeout)
-                   .write_timeout(send_timeout))
+        # PTB's `Bot` alone: polling and the webhook are `telegram_updates`' (PTB's Application
+        # and Updater would confirm an update before it is committed), so nothing of
+        # `telegram.ext` runs. Its calls go over aiohttp (`telegram_http`): one pool for sends,
+        # one connection for the long poll. Nothing connects before `connect_for_sending`.
         self._api_root = (base_url or "https://api.telegram.org").rstrip("/")
-        if base_url:
-            root = base_url.rstrip("/")
-            builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
-        self._app = builder.build()
-        self._send_timeout = send_timeout
+        self._poll_request = AiohttpRequest(pool_size=1, connect_timeout=send_timeout,
+                                            read_timeout=poll_timeout + 10.0, write_timeout=send_timeout)
+        self._bot = Bot(token, base_url=f"{self._api_root}/bot", base_file_url=f"{self._api_root}/file/bot",
+                        request=AiohttpRequest(pool_size=SEND_POOL, connect_timeout=send_timeout,
+                                               read_timeout=send_timeout, write_timeout=send_timeout),
+                        get_updates_request=self._poll_request)
         self._receiver: Optional[UpdateReceiver] = None
 
     # ==== lifecycle ====================================================================
@@ -106,7 +109,7 @@ class TelegramChannel:
         (a dispatcher worker, a benchmark). `start` does this too; calling it twice is fine.
         A refused token or an API out of reach is a `StartError` (never the token itself)."""
         try:
-            await self._app.initialize()
+            await self._bot.initialize()
         except InvalidToken:
             raise StartError("Telegram refused the bot token (TELEGRAM_BOT_TOKEN)",
                              "set it to the token BotFather gave, or unset it to run the sandbox") from None
@@ -115,16 +118,16 @@ class TelegramChannel:
                              "check the network, or TELEGRAM_API_URL if a self-hosted server is meant") from None
         self._connected = True
         if not self.bot_username:
-            self.bot_username = self._app.bot.username
+            self.bot_username = self._bot.username
 
     async def preflight(self) -> str:
         """getMe only (nothing received, nothing sent): "@username", or a `StartError`."""
         await self.connect_for_sending()
-        return f"@{self._app.bot.username}"
+        return f"@{self._bot.username}"
 
     async def close_preflight(self) -> None:
         if self._connected:
-            await self._app.shutdown()
+            await self._bot.shutdown()
             self._connected = False
 
     async def start(self, on_event: EventHandler, on_agent_action: Optional[AgentActionHandler] = None) -> None:
@@ -132,10 +135,8 @@ class TelegramChannel:
         carries no support desk: `on_agent_action` is never called.)"""
         self._on_event = on_event
         await self.connect_for_sending()
-        self._receiver = UpdateReceiver(self._app.bot, self._handle_update,
-                                        allowed_updates=ALLOWED_UPDATES,
-                                        poll_timeout=self._poll_timeout,
-                                        connect_timeout=self._send_timeout)
+        self._receiver = UpdateReceiver(self._bot, self._handle_update, request=self._poll_request,
+                                        allowed_updates=ALLOWED_UPDATES, poll_timeout=self._poll_timeout)
         if self._mode == "polling":
             await self._receiver.start_polling()
         else:
@@ -156,7 +157,7 @@ class TelegramChannel:
         if self._receiver is not None:
             await self._receiver.stop()
             self._receiver = None
-        await self._app.shutdown()
+        await self._bot.shutdown()
         self._connected = False
 
     # ==== inbound ======================================================================
@@ -198,7 +199,7 @@ class TelegramChannel:
                 await self.connect_for_sending()
             for index in range(len(sent), len(parts)):
                 last = index == len(parts) - 1
-                reply = await self._app.bot.send_message(
+                reply = await self._bot.send_message(
                     chat_id=chat_id, text=parts[index], reply_markup=markup if last else None)
                 sent.append(reply.message_id)
         except Exception as exc:  # noqa: BLE001 - the protocol says: translate, never raise
@@ -221,10 +222,10 @@ class TelegramChannel:
             if not self._connected:
                 await self.connect_for_sending()
             if utf16_len(text) <= MAX_TEXT:
-                await self._app.bot.edit_message_text(
+                await self._bot.edit_message_text(
                     chat_id=chat_id, message_id=message_id, text=text, reply_markup=None)
             else:
-                await self._app.bot.edit_message_reply_markup(
+                await self._bot.edit_message_reply_markup(
                     chat_id=chat_id, message_id=message_id, reply_markup=None)
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():

@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot.base.errors import AftercareError
 from bot.base.events import DeliverLater
@@ -64,20 +64,20 @@ class UpdateReceiver:
 
     `stats` counts what happened to every update: handled, ignored, malformed, failed."""
 
-    def __init__(self, bot: Bot, handle: UpdateHandler, *,
-                 allowed_updates: Sequence[str], poll_timeout: int = 10,
-                 connect_timeout: float = 5.0) -> None:
+    def __init__(self, bot: Bot, handle: UpdateHandler, *, request: BaseRequest,
+                 allowed_updates: Sequence[str], poll_timeout: int = 10) -> None:
+        """`request`: the connection getUpdates goes over (its owner initializes and shuts it
+        down; its read timeout must exceed `poll_timeout`)."""
         self._bot = bot
+        self._request = request
         self._handle = handle
         self._allowed = list(allowed_updates)
         self._poll_timeout = poll_timeout
-        self._connect_timeout = connect_timeout
         self._offset: Optional[int] = None
         self._handled_ahead: set[int] = set()   # handled, but above a deferred one: not again
         self._stopping = asyncio.Event()
         self._task: Optional[asyncio.Task] = None
         self._fetching = False
-        self._request: Optional[HTTPXRequest] = None
         self._runner: Optional[web.AppRunner] = None
         self._lock = asyncio.Lock()      # webhook: one update at a time, in arrival order
         self.stats: Counter = Counter()
@@ -86,9 +86,6 @@ class UpdateReceiver:
     async def start_polling(self) -> None:
         """Drop any webhook (Telegram refuses getUpdates while one is set), then poll."""
         await self._bot.delete_webhook(drop_pending_updates=False)
-        self._request = HTTPXRequest(connection_pool_size=1, connect_timeout=self._connect_timeout,
-                                     read_timeout=self._poll_timeout + 10.0)
-        await self._request.initialize()
         self._stopping.clear()
         self._task = asyncio.create_task(self._poll_loop(), name="telegram-getUpdates")
 
@@ -158,7 +155,6 @@ class UpdateReceiver:
 
     async def _get_updates(self, timeout: float, limit: int = 100) -> list:
         """One raw getUpdates call; confirming everything below `self._offset`."""
-        assert self._request is not None
         params: dict[str, Any] = {"timeout": timeout, "limit": limit,
                                   "allowed_updates": json.dumps(self._allowed)}
         if self._offset is not None:
@@ -258,9 +254,6 @@ class UpdateReceiver:
                     await self._get_updates(timeout=0, limit=1)
                 except TelegramError as exc:
                     log.info("telegram: could not confirm the last updates on stop: %s", exc)
-        if self._request is not None:
-            await self._request.shutdown()
-            self._request = None
         if self._runner is not None:
             async with self._lock:        # the update in hand is committed and answered
                 pass

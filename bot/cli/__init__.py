@@ -87,8 +87,9 @@ class AftercareGroup(click.Group):
 def main(ctx: click.Context, config_path: str, db_path: Optional[str]) -> None:
     """Aftercare: post-purchase check-ins with customers on their chat channels."""
     # what a plugin's command (a channel's, say) is handed instead of importing the CLI or the
-    # store; `plugins` is already there (loaded to find the command, or given by a test)
-    plugins_of(ctx)
+    # store; `plugins` is already there (loaded to find the command, or given by a test). An action
+    # whose effect no plugin applies stops every command here, in one line.
+    plugins_of(ctx).check_effects()
     # `read_store`: the store for a command that only reads (a missing one is an error, never made)
     ctx.obj.update(config_path=config_path, db_path=db_path, settings=lambda: settings_from(ctx), store=open_store,
                    read_store=existing_store)

@@ -21,12 +21,13 @@ from bot.cli.common import load_nlu, open_store, plugins_of, settings_from
 def run(ctx: click.Context, speed: float, orders_file: str | None, no_personas: bool) -> None:
     """Run the bot: the real one with credentials in the environment, else the local sandbox."""
     from bot.live.app import run_app
-    from bot.sandbox.demo import run_sandbox
 
     settings = settings_from(ctx)
     plugins = plugins_of(ctx)
 
     def sandbox() -> Awaitable[int]:
+        from bot.sandbox.demo import run_sandbox     # the real bot never loads the sandbox
+
         return run_sandbox(settings, open_store, load_nlu, speed=speed, orders_file=orders_file,
                            personas=not no_personas, plugins=plugins)
 

@@ -3,7 +3,10 @@ only returns named effects (`Turn.emit` -> `ActionCall`); the runner applies eac
 the same transaction as the conversation's new state and its messages (invariant 2).
 
 An applier is registered by the name its action emits, the built-ins below and a plugin's own
-(`aftercare_effects`), so adding a word that writes to the store is still no edit here."""
+(`aftercare_effects`), so adding a word that writes to the store is still no edit here. An action
+declares what it emits (`Action.effects`): one with no applier is refused when the plugins load
+(bot/plugins/manager.py). An effect with no applier met while running (emitted but never declared)
+is `EffectNotApplied`: the step is not committed at all, and the event waits to be run again."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +15,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, Optional
 
 from bot.base.errors import AftercareError
+from bot.base.events import DeliverLater
 from bot.config.settings import Settings
 from bot.desk.posts import queue_case_card
 from bot.store.store import Identity, Store
@@ -38,6 +42,20 @@ Apply = Callable[[Effect], None]
 
 class EffectError(AftercareError, ValueError):
     """Two appliers for one effect name."""
+
+
+class EffectNotApplied(DeliverLater):
+    """A step emitted an effect nothing applies. Writing the step without it would move the
+    conversation on with its record lost (the coupon promised, never stored), so nothing of the
+    step is written: an inbound event is left unconfirmed (the platform delivers it again, its
+    chat's later messages wait behind it), a touchpoint or wake-up is held, until a plugin
+    applies the effect and the bot restarts."""
+
+    def __init__(self, effect: str, action: Optional[str]) -> None:
+        self.effect, self.action = effect, action
+        by = f"action {action!r} emitted effect {effect!r}" if action else f"effect {effect!r} was emitted"
+        super().__init__(f"{by}, which no plugin applies (aftercare_effects): nothing of this step was written; "
+                         "it runs again once a plugin applies it")
 
 
 @dataclass
@@ -111,6 +129,12 @@ def store_referral(effect: Effect) -> None:
                                     effect.conversation_id, effect.now)
 
 
+def kept_in_state(effect: Effect) -> None:
+    """Nothing more to write: the conversation's own state, saved in this transaction, is the
+    record (slots `review_requested`, `upsell_offered`, `rescheduled` and its wake time, which
+    `aftercare report` and the scheduler read)."""
+
+
 BUILTIN: Mapping[str, Apply] = {
     "record_score": store_score,
     "record_text": store_words("text"),
@@ -118,4 +142,8 @@ BUILTIN: Mapping[str, Apply] = {
     "give_gift_code": store_gift_code,
     "ask_referral": store_referral,
     "record_testimonial": store_words("testimonial"),
+    "request_review": kept_in_state,
+    "offer_upsell": kept_in_state,
+    "offer_refill": kept_in_state,
+    "reschedule": kept_in_state,
 }

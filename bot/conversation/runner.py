@@ -13,7 +13,7 @@ from typing import Optional
 from bot.base.clock import parse_iso
 from bot.config.settings import Settings
 from bot.conversation.context import NOTHING_KNOWN, Known, build_context
-from bot.conversation.effects import Effect, Effects, default_effects
+from bot.conversation.effects import Effect, EffectNotApplied, Effects, default_effects
 from bot.engine.machine import ActionCall, Begin, Context, ConversationState, Engine, Input, Outcome
 from bot.engine.moves import OPT_OUT
 from bot.store.store import Identity, Store
@@ -98,12 +98,16 @@ class ConversationRunner:
 
     def _act(self, action: ActionCall, conversation_id: int, identity: Identity, order_id: Optional[str],
              sku: Optional[str], now: datetime) -> None:
-        """Apply one effect the engine returned, through its registered applier (bot/conversation/effects.py)."""
+        """Apply one effect the engine returned, through its registered applier (bot/conversation/effects.py).
+        One with no applier raises EffectNotApplied, which undoes the whole step (its transaction)."""
+        if action.name == OPT_OUT:
+            return                                   # the runner's own: applied before the messages
         apply = self.effects.get(action.name)
-        if apply is not None:
-            apply(Effect(self.store, self.settings, conversation_id, identity, order_id, sku, now, action.args))
-        elif action.name not in self.engine.vocabulary.actions:
-            log.warning("unknown action %r ignored (no effect applier); conversation %s stays consistent", action.name, conversation_id)
+        if apply is None:
+            error = EffectNotApplied(action.name, action.by)
+            log.error("conversation %s: %s", conversation_id, error)
+            raise error
+        apply(Effect(self.store, self.settings, conversation_id, identity, order_id, sku, now, action.args))
 
 
 def _row(state: ConversationState) -> dict:

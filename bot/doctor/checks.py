@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from bot.channels import registry
 from bot.channels.base import StartError
@@ -73,14 +73,28 @@ def port_finding(host: str, port: int) -> Finding:
     return Finding(f"server: {host}:{port} is free")
 
 
-async def preflight(settings: Settings, channels: Optional[registry.ChannelRegistry] = None) -> None:
+async def preflight(settings: Settings, channels: Optional[registry.ChannelRegistry] = None,
+                    built: Optional[Mapping[str, Any]] = None) -> None:
     """The start-up checks of `aftercare run`, before the models load: the first problem is a
-    `StartError` (one line: cause and fix)."""
+    `StartError` (one line: cause and fix). `built`: the adapters the run will start, checked and
+    left open (see `close_preflights`) instead of new ones built and closed."""
     port = port_finding(settings.server.listen, settings.server.port)
     if not port.ok:
         raise StartError(port.what.removeprefix("server: "), port.fix or "")
     for spec, section in _live(settings, channels):
-        await _check(spec, section, settings)
+        channel = (built or {}).get(spec.name)
+        if channel is None:
+            await _check(spec, section, settings)
+        elif getattr(channel, "preflight", None) is not None:
+            await channel.preflight()
+
+
+async def close_preflights(built: Mapping[str, Any]) -> None:
+    """Close what `preflight(..., built=)` opened, for adapters that will not be started."""
+    for channel in built.values():
+        closer = getattr(channel, "close_preflight", None)
+        if closer is not None:
+            await closer()
 
 
 def store_findings(settings: Settings) -> list[Finding]:

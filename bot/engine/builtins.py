@@ -163,31 +163,31 @@ def _say_tip(turn: Turn) -> None:
 
 
 ACTIONS = (
-    Action("record_score", "record a score given in args (asks with `score:` do it themselves)", _record_score,
+    Action("record_score", "record a score given in args (asks with `score:` do it themselves)", _record_score, effects=("record_score",),
            args=(Arg("metric", "csat (default), nps or ces"),
                  Arg("score", "a whole number on the metric's scale", required=True)),
            check=_check_score),
-    Action("record_text", "keep the customer's last free-text answer as feedback", _record_text),
+    Action("record_text", "keep the customer's last free-text answer as feedback", _record_text, effects=("record_text",)),
     Action("escalate", "open a support case; the conversation waits for an agent", _escalate,
            args=(Arg("reason", f"auto (the intent) or one of {', '.join(REASONS)}", check=_check_reason),),
-           waits="for an agent", stops=True, diagram="escalated to an agent"),
+           waits="for an agent", stops=True, diagram="escalated to an agent", effects=("escalate",)),
     Action("request_review", "mark a review request, the conversation's one ask (guard with review_eligible)",
-           _request_review),
+           _request_review, effects=("request_review",)),
     Action("offer_upsell", "mark the product's upsell offer as made, the conversation's one ask (guard with "
-           "upsell_eligible)", _offer_upsell),
+           "upsell_eligible)", _offer_upsell, effects=("offer_upsell",)),
     Action("offer_refill", "mark the product's refill offer as made (guard with refill_eligible); `set: "
-           "{offer_declined: true}` when they say no", _offer_refill),
+           "{offer_declined: true}` when they say no", _offer_refill, effects=("offer_refill",)),
     Action("give_gift_code", "record that this milestone's gift code ({milestone.gift_code}) went to the customer "
-           "(guard with has_gift_code)", _give_gift_code),
+           "(guard with has_gift_code)", _give_gift_code, effects=("give_gift_code",)),
     Action("ask_referral", "record the referral ask and the customer's referral code, once per customer "
-           "(guard with referral_eligible)", _ask_referral),
+           "(guard with referral_eligible)", _ask_referral, effects=("ask_referral",)),
     Action("record_testimonial", "keep the customer's last free-text answer as a testimonial (shown in the report)",
-           _record_testimonial),
+           _record_testimonial, effects=("record_testimonial",)),
     Action("opt_out", "record the opt-out; nothing more is ever sent to this identity", _opt_out, stops=True),
     Action("reschedule", "check in again later; resumes at the `resume` step", _reschedule,
            args=(Arg("resume", "where to pick up later", required=True, step=True),
                  Arg("after", "how much later, e.g. 7d (default schedule.not_used_yet_delay)", check=_check_duration)),
-           waits="until the later check-in", stops=True, diagram="later"),
+           waits="until the later check-in", stops=True, diagram="later", effects=("reschedule",)),
     Action("end", "close the conversation quietly", _end, ends=True),
     Action("say_tip", "say the product's onboarding tip for the touchpoint that started the conversation "
            "(dialogs/tips.yml; guard with has_tip)", _say_tip),

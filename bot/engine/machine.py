@@ -209,7 +209,7 @@ class Engine:
             state.slots.update(step.set_slots)
             action = self.vocabulary.actions[step.action] if step.action else None
             if action is not None:
-                action.run(Turn(out, step.args, ctx, now, answer))
+                action.run(Turn(out, step.args, ctx, now, answer, action.name))
             if step.say:
                 out.messages.append(Message(ctx.text(step.say, state.slots)))
             if action is not None and action.stops:

@@ -132,6 +132,7 @@ class ActionCall:
 
     name: str
     args: dict[str, Any] = field(default_factory=dict)
+    by: Optional[str] = field(default=None, compare=False)    # the action that emitted it, for errors
 
 
 @dataclass

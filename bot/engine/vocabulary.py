@@ -38,6 +38,7 @@ class Turn:
     ctx: Context
     now: datetime
     answer: Optional[Answer]
+    action: Optional[str] = None     # the running action's name (an effect says who emitted it)
 
     @property
     def state(self) -> ConversationState:
@@ -48,8 +49,9 @@ class Turn:
         return self.out.state.slots
 
     def emit(self, name: str, **args: Any) -> None:
-        """Return effect `name`: the runner applies it (bot/conversation/effects.py) in the same transaction."""
-        self.out.actions.append(ActionCall(name, args))
+        """Return effect `name`: the runner applies it (bot/conversation/effects.py) in the same transaction.
+        Declare it in the action's `effects`, so a missing applier is found when the plugins load."""
+        self.out.actions.append(ActionCall(name, args, by=self.action))
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,9 @@ class Action:
     stops: bool = False              # the flow stops running after it
     ends: bool = False               # the conversation closes after it, whatever `next:` says
     diagram: Optional[str] = None    # label of its edge to [*] in diagrams
+    # The effects its engine side emits (`turn.emit`): each needs an applier (hook `aftercare_effects`);
+    # one without is an error when the plugins load, in `aftercare flows check` and at start-up.
+    effects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

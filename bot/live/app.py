@@ -20,7 +20,7 @@ from bot.channels.base import Channel, SupportDesk
 from bot.channels.spec import Capability, CarriesDesk
 from bot.base.clock import Clock, SystemClock
 from bot.config.settings import Settings
-from bot.doctor.checks import preflight
+from bot.doctor.checks import close_preflights, preflight
 from bot.live.core import Core, build_core
 from bot.nlu.base import Parser
 from bot.plugins.manager import Plugins
@@ -37,8 +37,10 @@ def has_credentials(settings: Settings, channels: Optional[registry.ChannelRegis
 
 
 async def run_app(settings: Settings, open_store: Callable[[Settings], Store], load_nlu: Callable[[Settings], Parser],
-                  *, sandbox: Callable[[], Awaitable[int]], plugins: Plugins) -> int:
-    """Run until SIGTERM/SIGINT (real bot) or until the sandbox demo ends. Returns the exit code.
+                  *, sandbox: Callable[[], Awaitable[int]], plugins: Plugins,
+                  stop: Optional[asyncio.Event] = None) -> int:
+    """Run until SIGTERM/SIGINT (real bot; or `stop`, for a caller in-process) or until the sandbox
+    demo ends. Returns the exit code.
     `plugins`: the loaded plugins (the CLI's), whose channels, vocabulary and effects run."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO, and a Bot API URL contains the token: never log secrets.
@@ -46,11 +48,17 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
     specs = plugins.channels()
     if not has_credentials(settings, specs):
         return await sandbox()
-    # A refused token, an API out of reach, no support channel, a port taken: one line
-    # (StartError, cause and fix) before the models take their time to load.
-    await preflight(settings, specs)
-    # Rasa's parser drives a private event loop: load it (and its warm-up) off this one.
-    parser = await asyncio.to_thread(load_nlu, settings)
+    # Each adapter is built once: the one preflight checks (its client connected) is the one that runs.
+    channels = dict(registry.live_channels(settings, specs))
+    try:
+        # A refused token, an API out of reach, no support channel, a port taken: one line
+        # (StartError, cause and fix) before the models take their time to load.
+        await preflight(settings, specs, built=channels)
+        # Rasa's parser drives a private event loop: load it (and its warm-up) off this one.
+        parser = await asyncio.to_thread(load_nlu, settings)
+    except BaseException:
+        await close_preflights(channels)
+        raise
     # Rasa, TensorFlow and the models are ~650,000 objects that live as long as the process:
     # out of the garbage collector's sight, a full collection no longer stalls a reply by
     # walking them all.
@@ -60,18 +68,20 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
     # waits up to 5 ms for the GIL at every step of a reply (a send, a commit). 1 ms keeps the
     # loop's short steps from queueing behind a parse (back-to-back load: ~30 -> 40-50 msg/s).
     sys.setswitchinterval(0.001)
-    return await run_live(settings, open_store(settings), parser, SystemClock(), plugins=plugins)
+    return await run_live(settings, open_store(settings), parser, SystemClock(), plugins=plugins,
+                          channels=channels, stop=stop)
 
 
 async def run_live(settings: Settings, store: Store, parser: Parser, clock: Clock, *,
                    stop: Optional[asyncio.Event] = None, health_port: Optional[int] = None,
-                   plugins: Optional[Plugins] = None) -> int:
+                   plugins: Optional[Plugins] = None, channels: Optional[Mapping[str, Channel]] = None) -> int:
     """The real bot until SIGTERM/SIGINT (or `stop`, for a caller that runs it in-process).
     `health_port` overrides `server.port` (0: any free port, for tests). `plugins`: whose channels,
-    vocabulary and effects run (the default and installed plugins when None)."""
+    vocabulary and effects run (the default and installed plugins when None). `channels`: the
+    adapters, already built (and checked) by the caller; built here when None."""
     plugins = plugins if plugins is not None else Plugins.load()
     specs = plugins.channels()
-    channels = dict(registry.live_channels(settings, specs))
+    channels = dict(channels) if channels is not None else dict(registry.live_channels(settings, specs))
     core = build_core(settings, store, parser, clock, channels, desk=_desk(channels, specs),
                       link_secret=registry.link_secret(settings, specs), plugins=plugins)
     core.dispatcher.reconcile()
@@ -88,6 +98,7 @@ async def run_live(settings: Settings, store: Store, parser: Parser, clock: Cloc
     except BaseException:           # a StartError (one line, said by `aftercare run`): undo what started
         for channel in started:
             await channel.stop()
+        await close_preflights(channels)
         store.close()
         raise
     log.info("ready: channels %s, store %s, /healthz and webhooks on %s:%s", ", ".join(channels),

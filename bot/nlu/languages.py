@@ -14,7 +14,6 @@ read by the German model whatever language the shop assumed, and a language no m
 from __future__ import annotations
 
 from bot.base.errors import AftercareError
-import asyncio
 import dataclasses
 import logging
 import multiprocessing
@@ -26,11 +25,12 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence, Union
+from typing import Callable, Mapping, Optional, Sequence, Union, cast
 
 from bot.i18n.catalogs import base_language, normalize_tag
 from bot.nlu.archive import Vocabulary, read_vocabulary
 from bot.nlu.base import FALLBACK_INTENT, Parse
+from bot.nlu.batching import Batcher, Batchers
 from bot.nlu.rasa_nlu import (MIN_FAMILIARITY, ModelNotTrainedError, NluSetup, RasaParser, clean_text, familiarity,
                               model_path, pipeline_for, train, trained_words)
 
@@ -155,6 +155,7 @@ class LanguageRouter:
         self._waiting: Counter[str] = Counter()     # threads in parser_for, per language
         # every model loaded (or failed) and its graph traced: at once when given loaded parsers
         self._settled = len(parsers) == len(self._languages)
+        self._batchers = Batchers(self._batcher)   # per loop and (reading language, wait)
 
     @classmethod
     def loading(cls, paths: Mapping[str, Path], confidence_threshold: float, first: Sequence[str] = (),
@@ -289,7 +290,21 @@ class LanguageRouter:
         return self.parser_for(reader, timeout).parse(text)
 
     async def aparse(self, text: str, language: Optional[str] = None) -> Parse:
-        return await asyncio.to_thread(self.parse, text, language)
+        """`parse` from the event loop: messages for one model that wait together are read in
+        one batch (bot/nlu/batching.py); a lone one at once."""
+        return await self.aparse_waiting(text, language, None)
+
+    async def aparse_waiting(self, text: str, language: Optional[str], timeout: Optional[float]) -> Parse:
+        """`parse_waiting` from the event loop, batched as `aparse`."""
+        reader = self.reading_language(text, language)
+        if reader is None:
+            return Parse(text=text, intent=FALLBACK_INTENT, confidence=0.0)
+        return await self._batchers.get((reader, timeout)).aparse(text)
+
+    def _batcher(self, key: object) -> Batcher:
+        reader, timeout = cast(tuple[str, Optional[float]], key)
+        return Batcher(lambda texts: self.parser_for(reader, timeout).parse_many(texts),
+                       shared_errors=(TimeoutError, ModelUnavailable))
 
     def without_keyword_fallback(self) -> "LanguageRouter":
         self.wait_loaded()

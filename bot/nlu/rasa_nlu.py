@@ -5,7 +5,6 @@ Rasa is imported lazily (it costs about 5 s and prints on import unless telemetr
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
@@ -27,6 +26,7 @@ from bot.base.errors import AftercareError
 from bot.config.settings import Settings
 from bot.config.loading import load_settings
 from bot.nlu import cue_words
+from bot.nlu.batching import Batcher, Batchers
 from bot.nlu.base import DELIVERY_PROBLEMS, FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, REQUESTS, Entity, Parse
 from bot.nlu.crf_cache import crf_fitted_once
 from bot.nlu.cues import problem_cue
@@ -327,7 +327,7 @@ class RasaParser:
         self._keyword_fallback = keyword_fallback
         self._vocabulary = vocabulary  # character n-grams the model was trained on
         self._lock = threading.Lock()  # one graph run at a time, from any thread
-        self._loop = asyncio.new_event_loop()  # private: never the caller's loop
+        self._batchers = Batchers(lambda _: Batcher(self.parse_many))  # aparse: what waits, read together
 
     @classmethod
     def load(cls, path: Path, confidence_threshold: float,
@@ -379,38 +379,66 @@ class RasaParser:
         return RasaParser(self._agent, self._threshold, self._vocabulary, keyword_fallback=False)
 
     def parse(self, text: str, language: Optional[str] = None) -> Parse:
-        """Understand one message; safe from any thread that is not running an event loop.
-        One model, one language: the `language` hint changes nothing."""
-        clean = clean_text(text)
-        if not clean or familiarity(clean, self._vocabulary) < MIN_FAMILIARITY:
-            # nothing the model has seen (emoji, another script, keyboard mash): a guess
-            # here would be a confident wrong intent, so ask again instead
-            return Parse(text=text, intent=FALLBACK_INTENT, confidence=0.0)
-        with self._lock:
-            raw = self._run(self._agent.parse_message(clean))
-        return self._to_parse(text, raw)
+        """Understand one message; safe from any thread. One model, one language: the
+        `language` hint changes nothing."""
+        return self.parse_many([text])[0]
 
-    def _run(self, coroutine: Any) -> Any:
-        """Rasa's parse is a coroutine that never waits on anything (no HTTP interpreter):
-        run it on the private loop, or step it directly when called from inside a loop."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # no loop in this thread: the normal, robust path
-            return self._loop.run_until_complete(coroutine)
-        try:
-            coroutine.send(None)
-        except StopIteration as done:
-            return done.value
-        coroutine.close()
-        raise RuntimeError("Rasa's parse waited on I/O; use `await parser.aparse(text)`")
+    def parse_many(self, texts: Sequence[str]) -> list[Parse]:
+        """Understand several messages in one run of the model's graph (each component's
+        `process` takes the list): the same readings as one `parse` each, with Rasa's
+        per-message overhead paid once (tests/nlu/test_batch_parse.py compares them)."""
+        parses: list[Optional[Parse]] = []
+        readable: list[tuple[int, str]] = []
+        for index, text in enumerate(texts):
+            clean = clean_text(text)
+            if not clean or familiarity(clean, self._vocabulary) < MIN_FAMILIARITY:
+                # nothing the model has seen (emoji, another script, keyboard mash): a guess
+                # here would be a confident wrong intent, so ask again instead
+                parses.append(Parse(text=text, intent=FALLBACK_INTENT, confidence=0.0))
+            else:
+                parses.append(None)
+                readable.append((index, clean))
+        if readable:
+            with self._lock:
+                raws = self._read([clean for _, clean in readable])
+            for (index, _), raw in zip(readable, raws, strict=True):
+                parses[index] = self._to_parse(texts[index], raw)
+        return [parse for parse in parses if parse is not None]
+
+    def _read(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        """Rasa's `Agent.parse_message` for each text, as one graph run: the same inputs (a
+        `UserMessage` each and an empty tracker), the same parse data per message (the NLU
+        target's messages as dicts of their output properties, over the same defaults),
+        without its coroutine, debug log (a deep copy of every parse) and domain check."""
+        from rasa.core.channels.channel import UserMessage
+        from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+        from rasa.shared.core.trackers import DialogueStateTracker
+
+        processor = self._agent.processor
+        messages = [UserMessage(text) for text in texts]
+        target = processor.model_metadata.nlu_target
+        results = processor.graph_runner.run(
+            inputs={PLACEHOLDER_MESSAGE: messages,
+                    PLACEHOLDER_TRACKER: DialogueStateTracker.from_events(messages[0].sender_id, [])},
+            targets=[target])
+        parsed = results[target]
+        if len(parsed) != len(texts):
+            raise RuntimeError(f"Rasa's graph read {len(parsed)} of {len(texts)} messages")
+        raws = []
+        for message in parsed:
+            raw: dict[str, Any] = {"text": "", "intent": {"name": None, "confidence": 0.0}, "entities": []}
+            raw.update(message.as_dict(only_output_properties=True))
+            processor._update_full_retrieval_intent(raw)
+            raws.append(raw)
+        return raws
 
     async def aparse(self, text: str, language: Optional[str] = None) -> Parse:
-        """Understand one message without blocking the running loop (work runs in a thread)."""
-        return await asyncio.to_thread(self.parse, text, language)
+        """Understand one message without blocking the running loop (work runs in a thread);
+        messages that wait meanwhile are read together in the next run (bot/nlu/batching.py)."""
+        return await self._batchers.get(None).aparse(text)
 
     def close(self) -> None:
-        """Release the private event loop."""
-        self._loop.close()
+        """Nothing to release (the graph runs in the caller's thread); kept for the routers."""
 
     def _to_parse(self, text: str, raw: Mapping[str, Any]) -> Parse:
         intent = raw.get("intent") or {}

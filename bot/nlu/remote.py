@@ -2,7 +2,7 @@
 `nlu.url`, so the bot process loads no model (and imports neither TensorFlow nor Rasa).
 
 Each parse is one HTTP request (`POST /parse`) over loopback TCP or a UNIX socket. A request
-that times out, cannot connect or gets a 5xx is retried (backoff 0.2 s doubling to 2 s) for
+that times out, cannot connect or gets a 5xx is retried (backoff 0.2 s doubling to 1 s, counted from each attempt's start) for
 up to `wait` seconds; after that the parse raises `NluUnavailable`, which the channel turns
 into "not confirmed": the platform delivers the message again, so it is never guessed at and
 never lost. A 4xx answer is a bug in the request: it raises ValueError (the message is then
@@ -23,7 +23,7 @@ import aiohttp
 from bot.nlu.base import NluUnavailable, Parse, parse_from_json
 
 FIRST_DELAY = 0.2
-MAX_DELAY = 2.0
+MAX_DELAY = 1.0          # a restarted service is asked again at most 1 s after it listens
 T = TypeVar("T")
 
 
@@ -88,6 +88,7 @@ class RemoteParser:
         deadline = time.monotonic() + self.wait
         delay = FIRST_DELAY
         while True:
+            started = time.monotonic()
             try:
                 return await attempt()
             except _Retry as exc:
@@ -95,7 +96,7 @@ class RemoteParser:
                 if left <= 0:
                     raise NluUnavailable(f"the NLU service at {self.endpoint.url} did not answer for "
                                          f"{self.wait:.0f} s ({exc})") from None
-            await sleep(min(delay, left))       # a last try at the deadline
+            await sleep(_pause(delay, started, left))
             delay = min(delay * 2, MAX_DELAY)
 
     # ---- from a thread without a loop (the CLI) ---------------------------------------
@@ -105,6 +106,7 @@ class RemoteParser:
         deadline = time.monotonic() + self.wait
         delay = FIRST_DELAY
         while True:
+            started = time.monotonic()
             try:
                 return self._post(body)
             except _Retry as exc:
@@ -112,7 +114,7 @@ class RemoteParser:
                 if left <= 0:
                     raise NluUnavailable(f"the NLU service at {self.endpoint.url} did not answer for "
                                          f"{self.wait:.0f} s ({exc})") from None
-            time.sleep(min(delay, left))
+            time.sleep(_pause(delay, started, left))
             delay = min(delay * 2, MAX_DELAY)
 
     def _post(self, body: bytes) -> Parse:
@@ -126,6 +128,14 @@ class RemoteParser:
             raise _Retry(f"{type(exc).__name__}: {exc}") from None
         finally:
             connection.close()
+
+
+def _pause(delay: float, started: float, left: float) -> float:
+    """How long to wait before the next attempt: `delay` counted from the start of the failed
+    attempt, so an attempt the service held (a 503 after waiting `LOADING_WAIT` for a model that
+    is still loading) is followed at once, and a refused connection waits the backoff; never
+    past the deadline (a last try at it)."""
+    return max(0.0, min(delay - (time.monotonic() - started), left))
 
 
 class _Retry(Exception):

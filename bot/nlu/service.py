@@ -3,7 +3,8 @@
 Six languages' models are ~0.7 GB and seconds to load; a host running the bot for many shops
 pays that once here instead of once per shop. The service listens on loopback TCP or a UNIX
 socket (never a public address: it has no authentication) and answers `POST /parse`
-({"text", "language"}) with the `Parse` as JSON, one request per message; `GET /healthz`
+({"text", "language"}) with the `Parse` as JSON, one request per message (requests that wait
+for the same model meanwhile are read in one batch: bot/nlu/batching.py); `GET /healthz`
 says which models are loaded. It listens at once and loads the models behind, the default
 language first: a message whose model is still loading gets 503 after `LOADING_WAIT` seconds,
 and the client asks again.
@@ -53,7 +54,7 @@ async def _parse(request: web.Request) -> web.Response:
         return web.json_response({"error": f"POST /parse: {exc}"}, status=400)
     text = text[:MAX_TEXT]
     try:
-        parse = await asyncio.to_thread(router.parse_waiting, text, language, LOADING_WAIT)
+        parse = await router.aparse_waiting(text, language, LOADING_WAIT)     # batched with the others waiting
     except (TimeoutError, ModelUnavailable) as exc:
         return web.json_response({"error": str(exc)}, status=503, headers={"Retry-After": "1"})
     except Exception:  # noqa: BLE001 - as in process: a message the model fails on is not understood

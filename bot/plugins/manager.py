@@ -19,7 +19,7 @@ from bot.config.settings import Settings
 from bot.config.loading import load_settings
 from bot.conversation.effects import Effects
 from bot.engine.flows import FlowSet
-from bot.engine.vocabulary import Vocabulary
+from bot.engine.vocabulary import Action, Vocabulary
 from bot.plugins import hookspecs
 from bot.plugins.shop_vocabulary import load_shop_flows
 
@@ -28,6 +28,17 @@ DEFAULT_PLUGINS = ("bot.plugins.builtin", "bot.channels.plugin", "bot.report.plu
 
 class PluginError(AftercareError, ValueError):
     """Plugins that contradict each other (two declare the same name)."""
+
+
+class MissingApplierError(PluginError):
+    """An action declares an effect (`Action.effects`) that no plugin applies: run, it would
+    write nothing to the store. Said when the plugins load, by `aftercare flows check` and at
+    start-up, never first met by a customer."""
+
+    def __init__(self, source: str, action: str, effect: str) -> None:
+        self.source, self.action, self.effect = source, action, effect
+        super().__init__(f"{source}: action {action!r} emits effect {effect!r}, which no plugin applies "
+                         "(add its applier to the plugin's aftercare_effects)")
 
 
 class Plugins:
@@ -58,11 +69,43 @@ class Plugins:
         return Vocabulary().register(*self._gathered("aftercare_vocabulary"))
 
     def effects(self) -> Effects:
+        """Every plugin's effect appliers; MissingApplierError when an action's declared effect has none."""
+        self.check_effects()
+        return self._appliers()
+
+    def _appliers(self) -> Effects:
         effects = Effects()
         for answer in reversed(self.manager.hook.aftercare_effects()):
             for name, apply in (answer or {}).items():
                 effects.register(name, apply)
         return effects
+
+    def check_effects(self, vocabulary: Optional[Vocabulary] = None, others: str = "a vocabulary module") -> None:
+        """Every effect each action of `vocabulary` (default: the plugins') declares has an
+        applier; else MissingApplierError naming the plugin (`others` for an action no plugin
+        declares: a shop's vocabulary module), the action and the effect: the first one found."""
+        appliers = self._appliers()
+        owners = self._action_owners()
+        for action in (vocabulary if vocabulary is not None else self.vocabulary()).actions.values():
+            for effect in action.effects:
+                if appliers.get(effect) is None:
+                    source = owners.get(action.name, others)
+                    raise MissingApplierError(source, action.name, effect)
+
+    def _action_owners(self) -> dict[str, str]:
+        """Action name -> 'plugin NAME' of the plugin that declares it."""
+        owners: dict[str, str] = {}
+        for impl in self.manager.hook.aftercare_vocabulary.get_hookimpls():
+            entries: Any = impl.function()
+            for entry in entries or ():
+                if isinstance(entry, Action):
+                    owners.setdefault(entry.name, f"plugin {self._name(impl.plugin)!r}")
+        return owners
+
+    def _name(self, plugin: object) -> str:
+        """A plugin's name as a person knows it: its entry point or module, else its class."""
+        name = self.manager.get_name(plugin)
+        return name if name and not name.isdigit() else type(plugin).__qualname__
 
     def channels(self) -> ChannelRegistry:
         return ChannelRegistry(tuple(self._gathered("aftercare_channels")))
@@ -100,5 +143,9 @@ class Plugins:
         return load_settings(path, environ, overrides, channels=self.channel_models(), anchors=self.anchors())
 
     def flows(self, settings: Settings, folder: Optional[Path | str] = None) -> FlowSet:
-        """dialogs/ checked against the plugins' vocabulary and the shop's modules (`vocabulary:`)."""
-        return load_shop_flows(settings, folder, base=self.vocabulary())
+        """dialogs/ checked against the plugins' vocabulary and the shop's modules (`vocabulary:`),
+        and every effect their actions declare against the plugins' appliers."""
+        flow_set = load_shop_flows(settings, folder, base=self.vocabulary())
+        modules = ", ".join(map(str, settings.vocabulary))
+        self.check_effects(flow_set.vocabulary, f"{settings.config_path}: vocabulary module ({modules})")
+        return flow_set

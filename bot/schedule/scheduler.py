@@ -14,6 +14,7 @@ from typing import Optional
 from bot.conversation.cases import CaseHandler
 from bot.config.settings import DEFAULT_PRIORITY, Anchor, ConfigError, MessageClass, Once, Settings, TouchpointKind
 from bot.engine.machine import Begin, Owner, Timer, WakeKind
+from bot.conversation.effects import EffectNotApplied
 from bot.conversation.runner import ConversationRunner
 from bot.base.clock import parse_iso
 from bot.schedule.governor import (OPEN_CASE, RECENT_TROUBLE, ContactFacts, Decision, cap_free_at, decide, explain,
@@ -147,9 +148,14 @@ class Scheduler:
             assert identity is not None                  # judge() holds a touchpoint without one
             # a service message (delay notice) takes no weekly-cap slot, like a transactional one
             proactive = uses_cap(self.message_class(touchpoint.kind))
-            conversation_id = self.runner.start(identity, touchpoint.order_id, touchpoint.sku,
-                                                Begin(touchpoint.flow, proactive=proactive,
-                                                      slots={"touchpoint": touchpoint.kind}), now)
+            try:
+                conversation_id = self.runner.start(identity, touchpoint.order_id, touchpoint.sku,
+                                                    Begin(touchpoint.flow, proactive=proactive,
+                                                          slots={"touchpoint": touchpoint.kind}), now)
+            except EffectNotApplied as exc:          # nothing of it was written: held, tried again later
+                orders.hold_touchpoint(touchpoint_id, now + RETRY_BUSY, "effect not applied")
+                holds.append(_touchpoint_hold(touchpoint, now + RETRY_BUSY, f"waits: {exc}", None))
+                return 0
             orders.finish_touchpoint(touchpoint_id, "started", now, conversation_id)
         return 1
 
@@ -332,8 +338,7 @@ class Scheduler:
     def _wake(self, conversation: ConversationRow, now: datetime, holds: list[Hold]) -> int:
         identity = self.store.customers.identity(conversation.identity_id)
         if conversation.wake_kind == WakeKind.CLOSE or conversation.owner == Owner.HUMAN:
-            self.runner.feed(conversation.id, Timer(), now)
-            return 1
+            return self._feed(conversation, now)
         slots = conversation.slots
         facts = self.contact_facts(identity, conversation.customer_id, now,
                             low_score=bool(slots.get("low_score") or slots.get("had_case")))
@@ -344,8 +349,7 @@ class Scheduler:
         decision = decide(MessageClass.SERVICE if reminder else MessageClass.PROACTIVE, facts, now,
                           self.settings.schedule)
         if decision.send:
-            self.runner.feed(conversation.id, Timer(), now)
-            return 1
+            return self._feed(conversation, now)
         if decision.wait_until is not None:
             holds.append(Hold(
                 conversation.wake_kind.value if conversation.wake_kind else "", conversation.order_id,
@@ -366,7 +370,18 @@ class Scheduler:
 
     def _close_quietly(self, conversation: ConversationRow, now: datetime) -> None:
         self.store.conversations.postpone_wakeup(conversation.id, now, kind=WakeKind.CLOSE.value)
-        self.runner.feed(conversation.id, Timer(), now)
+        self._feed(conversation, now)
+
+    def _feed(self, conversation: ConversationRow, now: datetime) -> int:
+        """Run a due wake-up (1); one whose step emits an effect nothing applies wrote nothing
+        (the runner logged it) and is put off for an hour (0), so the rest of the tick goes on."""
+        try:
+            self.runner.feed(conversation.id, Timer(), now)
+        except EffectNotApplied:
+            with self.store.transaction():
+                self.store.conversations.postpone_wakeup(conversation.id, now + RETRY_BUSY)
+            return 0
+        return 1
 
     def contact_facts(self, identity: Identity, customer_id: int, now: datetime, low_score: bool = False) -> ContactFacts:
         """What the governor weighs before contacting `identity` now (consent, caps, quiet hours)."""

@@ -39,6 +39,13 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+_LATEST_SCORE = ("(select score from responses where customer_id = :customer and order_id = :order "
+                 "and metric = '{metric}' and score is not null order by id desc limit 1)")
+_ORDER_FACTS = (f"select {_LATEST_SCORE.format(metric='csat')}, {_LATEST_SCORE.format(metric='nps')}, "
+                "max(coalesce(json_extract(slots, '$.low_score'), 0)), max(coalesce(json_extract(slots, '$.had_case'), 0)) "
+                "from conversations where customer_id = :customer and order_id = :order")
+
+
 class StoreFileError(AftercareError, OSError):
     """The store's file cannot be made, or is not a database (a start-up failure, one line)."""
 
@@ -654,20 +661,16 @@ class Conversations:
         """What the customer's conversations about one order established: the latest csat and nps,
         and `low_score` / `had_case` when any of them had a score <= 3 or a case."""
         facts: EarlierFacts = {}
-        latest = {metric: self.db.execute("select score from responses where customer_id = ? and order_id = ? "
-                                          "and metric = ? and score is not null order by id desc limit 1",
-                                          [customer_id, order_id, metric]).fetchone() for metric in ("csat", "nps")}
-        if latest["csat"]:
-            facts["csat"] = latest["csat"][0]
-        if latest["nps"]:
-            facts["nps"] = latest["nps"][0]
-        row = self.db.execute("select max(coalesce(json_extract(slots, '$.low_score'), 0)), "
-                              "max(coalesce(json_extract(slots, '$.had_case'), 0)) "
-                              "from conversations where customer_id = ? and order_id = ?",
-                              [customer_id, order_id]).fetchone()
-        if row and row[0]:
+        # one statement (it runs at every engine step): the two latest scores and the flags
+        row = self.db.execute(_ORDER_FACTS, {"customer": customer_id, "order": order_id}).fetchone()
+        csat, nps, low_score, had_case = row if row else (None, None, None, None)
+        if csat is not None:
+            facts["csat"] = csat
+        if nps is not None:
+            facts["nps"] = nps
+        if low_score:
             facts["low_score"] = True
-        if row and row[1]:
+        if had_case:
             facts["had_case"] = True
         return facts
 

@@ -84,3 +84,44 @@ def test_a_service_url_off_loopback_is_refused_naming_the_key():
             NluSettings(url=url)
     assert NluSettings(url="unix:/run/aftercare-nlu/nlu.sock").url == "unix:/run/aftercare-nlu/nlu.sock"
     assert NluSettings(url=" ").url is None          # unset: models in process
+
+
+def test_a_request_the_service_held_while_loading_is_asked_again_at_once():
+    """A restarted service holds a request up to LOADING_WAIT for its model, then says 503: the
+    client asks again at once (its backoff counts from the attempt's start), so a model that
+    loads just after gets the message without a backoff sleep on top (#27's restart figure)."""
+    from aiohttp import web
+
+    from bot.nlu.base import parse_to_json
+    from bot.base.parse import Parse
+
+    asked: list[tuple[float, float]] = []        # (start, end) of each request at the service
+
+    async def parse(request: web.Request) -> web.Response:
+        started = time.monotonic()
+        await request.read()
+        if len(asked) < 2:
+            await asyncio.sleep(0.5)             # held while the model loads, then 503
+            asked.append((started, time.monotonic()))
+            return web.json_response({"error": "the en NLU model is still loading"}, status=503)
+        asked.append((started, time.monotonic()))
+        return web.json_response(parse_to_json(Parse(text="thanks", intent="thanks", confidence=0.9)))
+
+    async def run() -> Parse:
+        app = web.Application()
+        app.router.add_post("/parse", parse)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        client = RemoteParser(f"http://127.0.0.1:{port}", timeout=5, wait=10)
+        try:
+            return await client.aparse("thanks", "en")
+        finally:
+            await client.aclose()
+            await runner.cleanup()
+
+    assert asyncio.run(run()).intent == "thanks"
+    assert len(asked) == 3
+    gaps = [later[0] - earlier[1] for earlier, later in zip(asked, asked[1:])]
+    assert max(gaps) < 0.1, gaps                 # no backoff sleep after a held request
