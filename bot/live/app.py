@@ -56,6 +56,7 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
         await preflight(settings, specs, built=channels)
         # Rasa's parser drives a private event loop: load it (and its warm-up) off this one.
         parser = await asyncio.to_thread(load_nlu, settings)
+        store = open_store(settings)
     except BaseException:
         await close_preflights(channels)
         raise
@@ -68,7 +69,7 @@ async def run_app(settings: Settings, open_store: Callable[[Settings], Store], l
     # waits up to 5 ms for the GIL at every step of a reply (a send, a commit). 1 ms keeps the
     # loop's short steps from queueing behind a parse (back-to-back load: ~30 -> 40-50 msg/s).
     sys.setswitchinterval(0.001)
-    return await run_live(settings, open_store(settings), parser, SystemClock(), plugins=plugins,
+    return await run_live(settings, store, parser, SystemClock(), plugins=plugins,
                           channels=channels, stop=stop)
 
 
