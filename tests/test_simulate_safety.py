@@ -162,20 +162,12 @@ async def test_a_score_in_words_beside_a_problem_is_kept_and_escalates(router, l
     _escalated(language, csat=2)(await play(f"{language}_score_with_problem", router))
 
 
-# The models trained on the six writers' lines (20 epochs) read the German and French sceptical
-# question ("warum sollte ich?", "pourquoi je devrais ?") as delivery_problem at 0.98: a case opens
-# instead of the re-ask. No link goes out (asserted); the re-ask itself is expected to fail there.
-MISREAD_QUESTION = {"de", "fr"}
-
-
 @pytest.mark.parametrize("language", LANGUAGES)
 async def test_only_a_clean_yes_sends_the_review_link(router, language):
     result = await play(f"{language}_clean_yes", router)
     texts = bot(result)
     if language != "ja":
         assert not links(result) and not result["outcome"]["referral_asked"]
-    if language in MISREAD_QUESTION and said(AGAIN_Q, language) not in texts:
-        pytest.xfail(f"{language}: the model reads the sceptical question as a problem (a case, no link)")
     assert said(REVIEW_Q, language) in texts and said(AGAIN_Q, language) in texts
     again = next(e for e in result["transcript"] if e["text"] == said(AGAIN_Q, language))
     assert len(again["buttons"]) == 2
