@@ -65,16 +65,17 @@ async def _run(args: argparse.Namespace) -> None:
     os.environ.update(TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_URL=api.url, AFTERCARE_DB=str(db))
     plugins = Plugins.load()
     config = shop_config(limits_off=True)
-    try:
+    try:                                                 # load_nlu reads the config file again
         settings = plugins.load_settings(config)
+        if args.sql_only:
+            parser: object = FixedParser()
+        else:
+            from bot.cli.common import load_nlu
+
+            parser = await asyncio.to_thread(load_nlu, settings)
     finally:
         config.unlink()
-    if args.sql_only:
-        parser: object = FixedParser()
-    else:
-        from bot.cli.common import load_nlu
-
-        parser = await asyncio.to_thread(load_nlu, settings)
+    if not args.sql_only:
         await asyncio.to_thread(parser.wait_loaded)  # type: ignore[attr-defined]
     store = Store.open(db)
     statements: list[str] = []

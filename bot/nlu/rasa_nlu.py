@@ -509,10 +509,24 @@ def _load_agent(path: Path) -> Any:
     from rasa.core.agent import Agent
 
     try:
-        return _load_agent_fast(path)
+        agent = _load_agent_fast(path)
     except Exception:  # noqa: BLE001 - Rasa internals changed: the slow, public way
         log.warning("fast model load failed; loading the usual way", exc_info=True)
-        return Agent.load(str(path))
+        agent = Agent.load(str(path))
+    _batch_diet(agent)
+    return agent
+
+
+def _batch_diet(agent: Any) -> None:
+    """DIET predicts a batch of messages in one TensorFlow call (bot/nlu/diet_batch.py)
+    instead of Rasa's one call per message; the trained model is untouched."""
+    from bot.nlu.diet_batch import use_batched_process
+
+    runner = agent.processor.graph_runner
+    try:
+        use_batched_process(getattr(runner, "inner", runner)._instantiated_nodes.values())
+    except Exception:  # noqa: BLE001 - Rasa internals changed: its own loop stays
+        log.warning("could not batch DIET's predictions; predicting one message at a time", exc_info=True)
 
 
 def _load_agent_fast(path: Path) -> Any:

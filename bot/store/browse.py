@@ -69,7 +69,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "kind": "The milestone's touchpoint kind (anniversary, tenth_order, ...)", "code": "The code sent",
         "given_at": "When (UTC)"}),
 }
-HIDDEN = ("processed_events", "used_links", "_sqlite_migrations")
+HIDDEN = ("processed_events", "used_links", "fulfillment_versions", "_sqlite_migrations")
 
 QUERIES: dict[str, dict[str, str]] = {
     "open_cases": {
@@ -127,7 +127,8 @@ order by at""",
 # unless `aftercare browse --personal` asks for them (and with them, arbitrary SQL).
 PERSONAL_TABLES = ("customers", "identities", "messages", "responses", "escalations", "outbox", "conversations",
                    "consent_ledger", "suppressed", "fix_notices", "referral_codes", "gift_codes", "used_links",
-                   "desk_actions", "goodwill_codes")      # agents' notes on a case; codes a customer can spend
+                   "desk_actions", "goodwill_codes",      # agents' notes on a case; codes a customer can spend
+                   "fulfillment_versions")                # the shop's fulfilment ids: bookkeeping, not figures
 PERSONAL_QUERIES = ("open_cases", "low_scores_this_week", "customer_history")
 
 

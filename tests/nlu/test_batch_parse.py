@@ -1,8 +1,11 @@
-"""Batched parsing (#27): several messages read in one run of the model's graph get exactly the
-readings each gets alone, and those are Rasa's own (`Agent.parse_message`), on the real model."""
+"""Batched parsing (#27): several messages read in one run of the model's graph get the readings
+each gets alone, and a lone message's are exactly Rasa's own (`Agent.parse_message`), on the real
+model. DIET scores a batch in one TensorFlow call (bot/nlu/diet_batch.py): the shorter messages
+are padded and masked, which moves float rounding only (confidences within 1e-5)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from pathlib import Path
 
@@ -12,44 +15,88 @@ from bot.base.parse import FALLBACK_INTENT, INTENTS
 from bot.nlu.rasa_nlu import clean_text
 
 ROOT = Path(__file__).resolve().parents[2]
+CLOSE = 1e-5  # padded batch vs one message: the same readings, floats within this
 EDGES = ("", "   ", "🙂🙂", "/greet", "4", "ORDER #A-1042 never arrived!!", "thanks a lot!", "asdkjh qwe",
          "the screen arrived cracked " * 40, "Das Paket ist nie angekommen")
 
 
-def _texts(limit: int = 120) -> list[str]:
-    """Lines of the English dev set (data/heldout: read here, never trained on) and edge cases."""
-    lines = (ROOT / "data" / "heldout" / "nlu_test_en.yml").read_text(encoding="utf-8").splitlines()
+def _texts(limit: int = 120, language: str = "en") -> list[str]:
+    """Lines of a language's dev set (data/heldout: read here, never trained on) and edge cases."""
+    lines = (ROOT / "data" / "heldout" / f"nlu_test_{language}.yml").read_text(encoding="utf-8").splitlines()
     examples = [m.group(1).strip().strip('"') for m in (re.match(r"^\s+- (.+)$", line) for line in lines) if m]
     return [*EDGES, *examples[:limit]]
+
+
+def _same_reading(batched, alone, text):
+    """The same intent, entities and ranked intents; confidences within CLOSE."""
+    assert (batched.text, batched.intent, batched.entities) == (alone.text, alone.intent, alone.entities), text
+    assert batched.confidence == pytest.approx(alone.confidence, abs=CLOSE), text
+    assert [name for name, _ in batched.ranking] == [name for name, _ in alone.ranking], text
+    assert [c for _, c in batched.ranking] == pytest.approx([c for _, c in alone.ranking], abs=CLOSE), text
+
+
+@contextlib.contextmanager
+def _rasas_own_diet(parser):
+    """The parser's DIET back on Rasa 3.6's own `process` (one model call per message) for the block."""
+    from bot.nlu.diet_batch import use_batched_process
+
+    runner = parser.agent.processor.graph_runner
+    nodes = getattr(runner, "inner", runner)._instantiated_nodes.values()
+    assert use_batched_process(nodes, on=False) == 1
+    try:
+        yield
+    finally:
+        use_batched_process(nodes, on=True)
 
 
 def test_a_batch_reads_every_message_as_it_is_read_alone(rasa_parser):
     texts = _texts()
     alone = [rasa_parser.parse(text) for text in texts]
-    assert rasa_parser.parse_many(texts) == alone
+    batches = [rasa_parser.parse_many(texts)]
     for size in (2, 7):                               # and in smaller batches, in any position
-        batched = [p for start in range(0, len(texts), size) for p in rasa_parser.parse_many(texts[start:start + size])]
-        assert batched == alone
+        batches.append([p for start in range(0, len(texts), size)
+                        for p in rasa_parser.parse_many(texts[start:start + size])])
+    for batched in batches:
+        assert len(batched) == len(alone)
+        for text, one, other in zip(texts, batched, alone):
+            _same_reading(one, other, text)
     assert rasa_parser.parse_many([]) == []
+
+
+@pytest.mark.parametrize("language", ["en", "es", "pt", "de", "fr", "it"])
+def test_one_tensorflow_call_per_batch_reads_as_rasas_loop(language_router, language):
+    """Every language's model: batches of mixed lengths (a word to 40 repeats of a sentence),
+    scored in one DIET call, read as Rasa's own loop reads them one by one; a lone message is
+    bit for bit Rasa's reading."""
+    parser = language_router.for_language(language).without_keyword_fallback()
+    texts = _texts(80, language)
+    with _rasas_own_diet(parser):
+        rasas = parser.parse_many(texts)
+        lone = parser.parse(texts[-1])
+    assert parser.parse(texts[-1]) == lone             # a batch of one is unchanged, exactly
+    for size in (len(texts), 13):
+        batched = [p for start in range(0, len(texts), size) for p in parser.parse_many(texts[start:start + size])]
+        for text, one, other in zip(texts, batched, rasas, strict=True):
+            _same_reading(one, other, text)
 
 
 def test_a_reading_is_rasas_own(rasa_parser, nlu_settings):
     """The graph run directly gives what Rasa's `Agent.parse_message` gives (the model alone:
-    the keyword rules after it are off here)."""
+    the keyword rules after it are off here); one message at a time, exactly."""
     model = rasa_parser.without_keyword_fallback()
     texts = [text for text in _texts(60) if clean_text(text)]
-    readings = model.parse_many(texts)
-    for text, parse in zip(texts, readings):
+    for text in texts:
+        parse = model.parse(text)
         if parse.confidence == 0.0 and parse.intent == FALLBACK_INTENT and not parse.ranking:
             continue                                  # the unfamiliar-text guard: never reaches Rasa
-        raw = asyncio.run(model.agent.parse_message(clean_text(text)))
+        with _rasas_own_diet(model):
+            raw = asyncio.run(model.agent.parse_message(clean_text(text)))
         name, confidence = raw["intent"]["name"], raw["intent"]["confidence"]
         assert parse.confidence == pytest.approx(confidence, abs=0), text
         expected = name if name in INTENTS and confidence >= nlu_settings.confidence_threshold else FALLBACK_INTENT
         assert parse.intent == expected, text
         assert parse.ranking == tuple((r["name"], r["confidence"]) for r in raw["intent_ranking"]
                                       if r["name"] in INTENTS or r["name"] == FALLBACK_INTENT), text
-
 
 
 def test_messages_that_wait_together_are_read_in_one_batch_and_a_lone_one_at_once():
