@@ -21,15 +21,16 @@ pytestmark = pytest.mark.nlu
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ["en", "es", "pt", "de", "fr", "it"]
-# Measured on the dev sets with the eight independent writers' training lines, out_of_scope and 10
-# DIET epochs (branch h24nlu, `aftercare nlu evaluate --router data/heldout`): macro-F1 en 0.927,
-# es 0.935, pt 0.908, de 0.950, fr 0.938, it 0.916; wrong at >= 0.8 2.4 / 3.6 / 6.0 / 2.4 / 3.6 /
-# 2.4 %; dangerous 0/0/1/0/0/0. Floors are those minus ~0.02 (one or two of 84 lines: a model
-# trained on another machine may differ slightly), ceilings plus one line. Before: six writers at
-# 20 epochs (h22nlu) 0.924 / 0.924 / 0.903 / 0.937 / 0.920 / 0.924; 7dc33a9, whose training held
-# 16-24 copies of these lines: 0.935 / 0.872 / 0.862 / 0.854 / 0.893 / 0.884.
-FLOOR_MACRO_F1 = {"en": 0.90, "es": 0.91, "pt": 0.88, "de": 0.93, "fr": 0.91, "it": 0.89}
-MAX_CONFIDENTLY_WRONG = {"en": 0.036, "es": 0.048, "pt": 0.072, "de": 0.036, "fr": 0.048, "it": 0.036}
+# Measured on the dev sets with the ten independent writers' training lines, out_of_scope and 10
+# DIET epochs (branch lead-nlu24, `aftercare nlu evaluate --router data/heldout`): macro-F1 en 0.953,
+# es 0.948, pt 0.923, de 0.935, fr 0.926, it 0.924; wrong at >= 0.8 2.4 / 2.4 / 3.6 / 2.4 / 2.4 /
+# 1.2 %; dangerous 0/0/1/0/0/0. Floors are those minus ~0.02 (one or two of 84 lines: a model
+# trained on another machine may differ slightly), ceilings plus one line. Before: eight writers
+# (h24nlu) 0.927 / 0.935 / 0.908 / 0.950 / 0.938 / 0.916; six writers at 20 epochs (h22nlu)
+# 0.924 / 0.924 / 0.903 / 0.937 / 0.920 / 0.924; 7dc33a9, whose training held 16-24 copies of
+# these lines: 0.935 / 0.872 / 0.862 / 0.854 / 0.893 / 0.884.
+FLOOR_MACRO_F1 = {"en": 0.93, "es": 0.93, "pt": 0.90, "de": 0.91, "fr": 0.90, "it": 0.90}
+MAX_CONFIDENTLY_WRONG = {"en": 0.036, "es": 0.036, "pt": 0.048, "de": 0.036, "fr": 0.036, "it": 0.024}
 MAX_DANGEROUS = {"en": 0, "es": 0, "pt": 1, "de": 0, "fr": 0, "it": 0}
 
 
