@@ -488,6 +488,10 @@ def _with_keyword_entities(intent: str, text: str,
         guessed = problem_type_of(text)
         if guessed:
             entities += (Entity("problem_type", guessed),)
+    if intent in _PROBLEM_INTENTS and not any(e.entity == "request" for e in entities):
+        asked = asked_for(text)
+        if asked:
+            entities += (Entity("request", asked),)
     return entities
 
 
@@ -855,3 +859,26 @@ _REQUEST_CUES = tuple((kind, re.compile(pattern)) for kind, pattern in (
 def request_of(span: str) -> str | None:
     """The canonical request an entity span names, or None."""
     return _first_cue(_REQUEST_CUES, span)
+
+
+# A whole message names an ask only in these plain phrases (a span the CRF marked may be looser:
+# "money" alone is an ask inside a marked span, not in "a waste of money"). English; the CRF
+# finds the other languages' asks. Not after a negation: "I don't want a refund, just a fix".
+_ASK_PHRASES = tuple((kind, re.compile(pattern)) for kind, pattern in (
+    ("refund", r"\brefund|money back|\breimburs"),
+    ("replacement", r"\breplacement\b|\breplace (it|them|this|the)\b|\b(a|another) new one\b"),
+    ("exchange", r"\bexchange\b|\bswap (it|them|this)\b"),
+    ("return", r"\breturn (it|them|this)\b|\bsend (it|them|this) back\b"),
+    ("repair", r"\brepair\b|\bfix (it|them|this)\b"),
+))
+_NEGATED = re.compile(r"\b(no|not|don'?t|dont|never|without)\b[^.!?,;]{0,12}$")
+
+
+def asked_for(text: str) -> str | None:
+    """The request a problem message names in plain words when the CRF marked none, or None."""
+    lowered = text.lower()
+    for kind, phrase in _ASK_PHRASES:
+        match = phrase.search(lowered)
+        if match and not _NEGATED.search(lowered[:match.start()]):
+            return kind
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.nlu.base import Entity
-from bot.nlu.rasa_nlu import MAX_CHARS, _entities, clean_text, problem_type_of, rating_of
+from bot.nlu.rasa_nlu import MAX_CHARS, _entities, asked_for, clean_text, problem_type_of, rating_of
 
 
 def test_duplicates_are_dropped_and_order_kept() -> None:
@@ -116,3 +116,16 @@ def test_problem_cues_in_german_french_and_italian(text: str, kind: str | None) 
 ])
 def test_rating_cues_in_german_french_and_italian(text: str, score: str | None) -> None:
     assert rating_of(text) == score
+
+
+@pytest.mark.parametrize("text,ask", [
+    ("it stopped charging after three days, please send a replacement", "replacement"),
+    ("arrived broken, I want my money back", "refund"),
+    ("the strap snapped, can you fix it?", "repair"),
+    ("wrong size, I'd like to exchange it", "exchange"),
+    ("I don't want a refund, just a working one", None),        # negated
+    ("what a waste of money, it leaks", None),                  # "money" alone is no ask
+    ("the glass lid came shattered", None),
+])
+def test_a_plain_ask_in_a_problem_message_is_found_when_the_crf_marks_none(text, ask):
+    assert asked_for(text) == ask
