@@ -120,6 +120,7 @@ def test_a_later_load_takes_the_taggers_without_reading_the_tokens(crf, tmp_path
         rasa_loads.append(1)
         return real_load(cls, *args, **kwargs)
 
+    (tmp_path / "models").mkdir()                  # the models' folder, where the cache lives
     load = cached_load(tmp_path / "models", counting_load)
     first = load(extractor, config, storage, resource, None)
     second = load(extractor, config, storage, resource, None)

@@ -56,3 +56,16 @@ def test_a_broken_archive_is_not_left_half_unpacked(tmp_path: Path) -> None:
     with pytest.raises(tarfile.TarError):
         unpack(model)
     assert [p for p in (tmp_path / UNPACKED_DIR).iterdir()] == []
+
+
+@pytest.mark.nlu
+def test_the_loaded_model_reads_its_unpacked_folder(rasa_parser, nlu_settings) -> None:
+    """RasaParser.load goes through the unpacked folder (a silent fall back to Rasa's plain
+    load would still read the same, only slower)."""
+    from bot.nlu.rasa_nlu import _components, model_path
+
+    folder = unpacked_folder(model_path(nlu_settings))
+    assert folder.is_dir()
+    storages = {getattr(getattr(component, "_model_storage", None), "_storage_path", None)
+                for component in _components(rasa_parser.agent)} - {None}
+    assert storages == {folder / "components"}
