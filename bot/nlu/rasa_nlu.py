@@ -219,6 +219,9 @@ def _ignore_deprecations() -> None:
         warnings.simplefilter("ignore", category)
     # wrong for our pipeline: DIET has entity_recognition off, the CRF alone extracts
     warnings.filterwarnings("ignore", message="You have defined multiple entity extractors")
+    # DIET's default evaluation interval (20) above our 10 epochs: we evaluate on no held-out
+    # examples while training (evaluate_on_number_of_examples is 0), so nothing is skipped
+    warnings.filterwarnings("ignore", message="'evaluate_every_number_of_epochs=")
 
 
 # ---- training --------------------------------------------------------------------------
