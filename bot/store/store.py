@@ -603,8 +603,11 @@ class Conversations:
     def open_and_latest(self, identity_id: int) -> tuple[Optional[ConversationRow], Optional[ConversationRow]]:
         """(`current_for_identity`, `latest_for_identity`) in one read: the newest open
         conversation if there is one (it is then also the latest that matters), else the newest."""
-        rows = tables.query(self.db, "select * from conversations where identity_id = ? "
-                            "order by status != 'closed' desc, id desc limit 1", [identity_id])
+        # two lookups in the (identity_id, status) index, then one row: sorting every
+        # conversation of the identity read each of them whole
+        rows = tables.query(self.db, "select * from conversations where id = coalesce("
+                            "(select max(id) from conversations where identity_id = :identity and status != 'closed'), "
+                            "(select max(id) from conversations where identity_id = :identity))", {"identity": identity_id})
         row = ConversationRow.from_row(rows[0]) if rows else None
         return (row if row is not None and row.status != ConversationStatus.CLOSED else None), row
 
@@ -882,9 +885,12 @@ class Outbox:
         """The first due row of each address (by not_before, then id), in send order: the only
         row of an address the dispatcher may start (never one past an earlier row to the same
         address). A long queue to a few addresses costs one row per address, not one per message."""
-        sql = ("select * from outbox where id in (select id from (select id, row_number() over "
-               "(partition by channel, address order by not_before, id) as place from outbox "
-               "where status = 'pending' and not_before <= ?) where place = 1) "
+        # a due row with no earlier pending row to its address (an earlier one is due too); a
+        # window function (row_number() over the address) said the same at ~15x the CPU when
+        # nothing waits, and read every due row when many did
+        sql = ("select * from outbox o where status = 'pending' and not_before <= ? and not exists "
+               "(select 1 from outbox p where p.status = 'pending' and p.channel = o.channel and p.address is o.address "
+               "and (p.not_before < o.not_before or (p.not_before = o.not_before and p.id < o.id))) "
                "order by not_before, id limit ? offset ?")
         return [OutboxRow.from_row(r) for r in tables.query(self.db, sql, [iso(now), limit, offset])]
 
