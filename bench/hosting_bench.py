@@ -31,18 +31,14 @@ import time
 import urllib.request
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import yaml
 
 from bench.reply_bench import LIMITS_OFF, TEXTS
-from bot.config.loading import load_settings
-from bot.orders.importing import import_rows
-from bot.orders.files import OrderRow
+from bot.sandbox.platforms.telegram_customers import prepare_quiet_customers
 from bot.sandbox.platforms.telegram_api import TelegramLimits, TelegramSandbox
-from bot.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config.yml"
@@ -108,18 +104,7 @@ def shop_config(url: Optional[str] = None, limits_off: bool = False) -> Path:
 
 def prepare_store(db: Path, customers: int) -> None:
     """Customers with a delivered order each, touchpoints long done: what they write is free text."""
-    settings = load_settings(CONFIG, environ={})
-    store = Store.open(db)
-    now = datetime.now(timezone.utc)
-    rows = [OrderRow(line=n + 1, order_id=f"H-{n}", customer_ref=f"HC-{n}", channel="telegram",
-                     product="Trail Runner 2 shoes", sku="TR2-44", category="footwear",
-                     purchased_at=now - timedelta(days=60), customer_name=f"Customer {n}",
-                     address=str(FIRST_CHAT + n), status="delivered", shipped_at=now - timedelta(days=59),
-                     delivered_at=now - timedelta(days=57)) for n in range(customers)]
-    import_rows(store, settings, rows, now)
-    for row in rows:
-        store.orders.skip_touchpoints_before(row.order_id, now + timedelta(days=3650))
-    store.close()
+    prepare_quiet_customers(db, CONFIG, customers, FIRST_CHAT, "H")
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -309,18 +294,23 @@ async def startup_in_process(folder: Path, template: Path) -> dict[str, float]:
     """Launch -> first reply, the customer having written at launch (six languages in process)."""
     shop = await open_shop(90, folder, 50, template=template)
     try:
-        chat = shop.take_chat()
-        started = time.monotonic()
-        bot = await shop.launch()
-        await shop.say(chat, "thanks a lot!", timeout=600)
-        first_reply = time.monotonic() - started
-        cpu = proc_cpu(bot.pid)
+        bot, first_reply, cpu = await _launch_to_first_reply(shop)
         ready = await bot.wait_ready()
         loaded = await _wait_log(bot, "(6 of 6)", 600)
         return {"first_reply": first_reply, "cpu": cpu, "ready": ready, "all_loaded": loaded,
                 "rss": proc_mem(bot.pid, "VmHWM")}
     finally:
         await close_shop(shop)
+
+
+async def _launch_to_first_reply(shop: Shop) -> tuple[Child, float, float]:
+    """Launch the shop's bot with a customer writing at that moment: the bot, seconds to its
+    first reply, and its CPU seconds until then."""
+    chat = shop.take_chat()
+    started = time.monotonic()
+    bot = await shop.launch()
+    await shop.say(chat, "thanks a lot!", timeout=600)
+    return bot, time.monotonic() - started, proc_cpu(bot.pid)
 
 
 async def _wait_log(child: Child, text: str, timeout: float) -> float:
@@ -337,12 +327,7 @@ async def _wait_log(child: Child, text: str, timeout: float) -> float:
 async def startup_with_service(folder: Path, template: Path, service: Service) -> dict[str, float]:
     shop = await open_shop(91, folder, 50, url=service.url, template=template)
     try:
-        chat = shop.take_chat()
-        started = time.monotonic()
-        bot = await shop.launch()
-        await shop.say(chat, "thanks a lot!", timeout=600)
-        first_reply = time.monotonic() - started
-        cpu = proc_cpu(bot.pid)
+        bot, first_reply, cpu = await _launch_to_first_reply(shop)
         for _ in range(20):                              # a few more, for the peak RSS in use
             await shop.say(shop.take_chat(), random.choice(TEXTS))
         return {"first_reply": first_reply, "cpu": cpu, "ready": await bot.wait_ready(),

@@ -29,15 +29,11 @@ import tempfile
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional, Sequence
 
-from bot.config.loading import load_settings
-from bot.orders.importing import import_rows
-from bot.orders.files import OrderRow
+from bot.sandbox.platforms.telegram_customers import prepare_quiet_customers
 from bot.sandbox.platforms.telegram_api import TelegramLimits, TelegramSandbox
-from bot.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config.yml"
@@ -193,23 +189,6 @@ def _config(limits_off: bool) -> Path:
     return Path(name)
 
 
-def _prepare(db: Path) -> None:
-    """Customers with a delivered order each, their touchpoints long done: every message they
-    write is free text to the bot, nothing proactive interferes."""
-    settings = load_settings(CONFIG, environ={})
-    store = Store.open(db)
-    now = datetime.now(timezone.utc)
-    rows = [OrderRow(line=n + 1, order_id=f"B-{n}", customer_ref=f"C-{n}", channel="telegram",
-                     product="Trail Runner 2 shoes", sku="TR2-44", category="footwear",
-                     purchased_at=now - timedelta(days=60), customer_name=f"Customer {n}",
-                     address=str(FIRST_CHAT + n), status="delivered", shipped_at=now - timedelta(days=59),
-                     delivered_at=now - timedelta(days=57)) for n in range(CUSTOMERS)]
-    import_rows(store, settings, rows, now)
-    for row in rows:
-        store.orders.skip_touchpoints_before(row.order_id, now + timedelta(days=3650))
-    store.close()
-
-
 class Chats:
     def __init__(self) -> None:
         self.next = FIRST_CHAT
@@ -292,7 +271,7 @@ async def _run(args: argparse.Namespace) -> tuple[list[Load], dict]:
     extra: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         db, db_2 = Path(tmp) / "reply.db", Path(tmp) / "reply-2.db"
-        _prepare(db)
+        prepare_quiet_customers(db, CONFIG, CUSTOMERS, FIRST_CHAT, "B")
         shutil.copyfile(db, db_2)       # the second server numbers its updates from 1 again
         replies = Replies()
         # ---- limits as shipped: the server's Telegram limits and the bot's own ----

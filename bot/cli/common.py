@@ -64,10 +64,11 @@ def load_nlu(settings: Settings, behind: bool = False):
 
         return RemoteParser(settings.nlu.url, timeout=settings.nlu.timeout, wait=settings.nlu.wait)
     from bot.nlu.languages import load_parser
-    from bot.nlu.rasa_nlu import ModelNotTrainedError, load_nlu_settings
+    from bot.nlu.rasa_nlu import ModelNotTrainedError, nlu_settings
 
     try:
-        return load_parser(load_nlu_settings(settings.config_path), behind=behind, on_loaded=freeze_heap if behind else None)
+        # the settings already read (config.yml is not read and validated a second time)
+        return load_parser(nlu_settings(settings), behind=behind, on_loaded=freeze_heap if behind else None)
     except ModelNotTrainedError as exc:
         raise click.ClickException(f"{exc} (run `aftercare nlu train` or `make test` first)") from None
     except OSError as exc:           # data/ is read relative to the config's folder

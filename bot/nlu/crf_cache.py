@@ -6,6 +6,10 @@ bot's first reply. crfsuite's L-BFGS fit is deterministic (the same features and
 give the same model file, byte for byte), so the fitted taggers are kept beside the models,
 keyed by a digest of everything the fit reads, and read back in a millisecond. A folder
 that cannot be written (a read-only release) only means the fit runs as before.
+
+Reading the features back was still ~0.4 s of a load (Rasa parses the 3 MB JSON of training
+tokens and builds a token object for each before it asks for the fit), so the taggers are
+also kept under a digest of those files' bytes: a load that finds them there reads neither.
 """
 from __future__ import annotations
 
@@ -37,6 +41,17 @@ def cache_key(dataset: Any, config: dict[str, Any], crf_order: list[str]) -> str
     return digest.hexdigest()[:32]
 
 
+def files_key(dataset: bytes, order: bytes, config: dict[str, Any]) -> str:
+    """A digest of what Rasa's load reads before the fit (the archive's crf_dataset.json and
+    crf_order.json, byte for byte), the CRF settings and the crfsuite version."""
+    digest = hashlib.sha256()
+    settings = {key: config.get(key) for key in _FIT_KEYS}
+    digest.update(json.dumps([settings, _crfsuite_version()], sort_keys=True).encode())
+    for part in (dataset, order):
+        digest.update(hashlib.sha256(part).digest())
+    return "files-" + digest.hexdigest()[:32]
+
+
 def _crfsuite_version() -> str:
     """python-crfsuite writes the model file, sklearn-crfsuite's CRF is what is pickled."""
     versions = []
@@ -60,6 +75,34 @@ def cached_fit(folder: Path, fit: Callable[..., Any]) -> Callable[..., Any]:
     return train_model
 
 
+def cached_load(folder: Path, load: Callable[..., Any]) -> Callable[..., Any]:
+    """`load` (CRFEntityExtractor.load's function) taking the fitted taggers from the cache in
+    `folder` by the digest of the archive's files, without reading the training tokens; on a
+    miss, Rasa's own load (its fit through `cached_fit`), whose taggers are then kept."""
+    def load_extractor(cls: type, config: dict[str, Any], model_storage: Any, resource: Any,
+                       execution_context: Any, **kwargs: Any) -> Any:
+        try:
+            with model_storage.read_from(resource) as model_dir:
+                dataset = (Path(model_dir) / "crf_dataset.json").read_bytes()
+                order = (Path(model_dir) / "crf_order.json").read_bytes()
+        except (ValueError, OSError):       # no such resource: Rasa's load says so
+            return load(cls, config, model_storage, resource, execution_context, **kwargs)
+        path = folder / CACHE_DIR / f"{files_key(dataset, order, config)}.pickle"
+        taggers = None
+        with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+            taggers = pickle.loads(path.read_bytes())
+        if taggers is None:
+            extractor = load(cls, config, model_storage, resource, execution_context, **kwargs)
+            if extractor.entity_taggers is not None:
+                _write(path, extractor.entity_taggers)
+            return extractor
+        # what Rasa 3.6's CRFEntityExtractor.load builds from the taggers its fit returns
+        extractor = cls(config, model_storage, resource, taggers)
+        extractor.crf_order = json.loads(order)
+        return extractor
+    return load_extractor
+
+
 def _write(path: Path, taggers: Any) -> None:
     """Atomically, or not at all (another process may write the same file meanwhile)."""
     try:
@@ -80,8 +123,11 @@ def crf_fitted_once(folder: Path) -> Iterator[None]:
     from rasa.nlu.extractors.crf_entity_extractor import CRFEntityExtractor
 
     inherited = CRFEntityExtractor.__dict__["train_model"]
+    inherited_load = CRFEntityExtractor.__dict__["load"]
     CRFEntityExtractor.train_model = classmethod(cached_fit(folder, inherited.__func__))
+    CRFEntityExtractor.load = classmethod(cached_load(folder, inherited_load.__func__))
     try:
         yield
     finally:
         CRFEntityExtractor.train_model = inherited
+        CRFEntityExtractor.load = inherited_load

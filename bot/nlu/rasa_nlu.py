@@ -31,6 +31,7 @@ from bot.nlu.base import DELIVERY_PROBLEMS, FALLBACK_INTENT, INTENTS, PROBLEM_TY
 from bot.nlu.crf_cache import crf_fitted_once
 from bot.nlu.cues import problem_cue
 from bot.nlu.shapes import shaped_words
+from bot.nlu.unpacked import loading_unpacked
 
 TRAINING_DATA = "data/nlu.yml"          # English; another language xx: data/nlu_xx.yml
 TEST_DATA = "data/nlu_test.yml"         # English held out; another language xx: data/nlu_test_xx.yml
@@ -218,6 +219,9 @@ def _ignore_deprecations() -> None:
         warnings.simplefilter("ignore", category)
     # wrong for our pipeline: DIET has entity_recognition off, the CRF alone extracts
     warnings.filterwarnings("ignore", message="You have defined multiple entity extractors")
+    # DIET's default evaluation interval (20) above our 10 epochs: we evaluate on no held-out
+    # examples while training (evaluate_on_number_of_examples is 0), so nothing is skipped
+    warnings.filterwarnings("ignore", message="'evaluate_every_number_of_epochs=")
 
 
 # ---- training --------------------------------------------------------------------------
@@ -509,7 +513,9 @@ def _load_agent(path: Path) -> Any:
     optimizer state; the weights are then read from the archive as before, so every
     prediction is the same (checked on every language's held-out set:
     tests/nlu/test_model_load.py). The models are switched back to graph mode before the first
-    prediction. Any surprise in Rasa's internals falls back to the plain load."""
+    prediction. The archive is read from its unpacked folder (bot/nlu/unpacked.py) and the
+    entity CRF's fit from its cache (bot/nlu/crf_cache.py). Any surprise in Rasa's internals
+    falls back to the plain load."""
     from rasa.core.agent import Agent
 
     try:
@@ -544,7 +550,8 @@ def _load_agent_fast(path: Path) -> Any:
             kwargs["run_eagerly"] = True
             return inherited(self, *args, **kwargs)
 
-        with _patched(RasaModel, compile=compile_eagerly, fit=_build_weights), crf_fitted_once(path.parent):
+        with _patched(RasaModel, compile=compile_eagerly, fit=_build_weights), crf_fitted_once(path.parent), \
+                loading_unpacked():
             agent = Agent.load(str(path))
     for component in _components(agent):
         model = getattr(component, "model", None)

@@ -89,3 +89,53 @@ def test_a_broken_or_unwritable_cache_fits_as_before(crf, tmp_path: Path) -> Non
     (unwritable / CACHE_DIR).write_text("a file where the cache folder would be")
     taggers = cached_fit(unwritable, real_fit)(extractor, dataset, config, ["entity"])
     assert tags(taggers, token, config, ["wrong", "size"])[0].endswith("problem_type")
+
+
+def _archive_files(token_class, folder: Path, training) -> None:
+    """What a trained model's archive holds for the CRF: its training tokens and tag order."""
+    import json
+
+    folder.mkdir(parents=True)
+    dataset = [[token.to_dict() for token in sentence] for sentence in sentences(token_class, training)]
+    (folder / "crf_dataset.json").write_text(json.dumps(dataset), encoding="utf-8")
+    (folder / "crf_order.json").write_text(json.dumps(["entity"]), encoding="utf-8")
+
+
+def test_a_later_load_takes_the_taggers_without_reading_the_tokens(crf, tmp_path: Path) -> None:
+    """The second load finds the taggers by the archive files' digest: Rasa's load (which
+    parses the tokens and asks for the fit) runs once, and both loads tag the same."""
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from bot.nlu.crf_cache import cached_load
+
+    extractor, token = crf
+    config = extractor.get_default_config()
+    _archive_files(token, tmp_path / "storage" / "crf", TRAINING)
+    storage, resource = LocalModelStorage(tmp_path / "storage"), Resource("crf")
+    rasa_loads: list[int] = []
+    real_load = extractor.__dict__["load"].__func__
+
+    def counting_load(cls, *args, **kwargs):
+        rasa_loads.append(1)
+        return real_load(cls, *args, **kwargs)
+
+    (tmp_path / "models").mkdir()                  # the models' folder, where the cache lives
+    load = cached_load(tmp_path / "models", counting_load)
+    first = load(extractor, config, storage, resource, None)
+    second = load(extractor, config, storage, resource, None)
+    assert len(rasa_loads) == 1, "the second load read the tokens again"
+    assert second.crf_order == first.crf_order == ["entity"]
+    for words in (["the", "sole", "broke"], ["wrong", "size"], ["give", "it", "4"], ["hello"]):
+        assert tags(first.entity_taggers, token, config, words) == tags(second.entity_taggers, token, config, words)
+
+
+def test_other_archive_files_or_settings_are_another_files_entry() -> None:
+    from bot.nlu.crf_cache import files_key
+
+    config = {"features": [["low"]], "L1_c": 0.1, "L2_c": 0.1, "max_iterations": 50, "BILOU_flag": True}
+    key = files_key(b"[[1]]", b'["entity"]', config)
+    assert files_key(b"[[2]]", b'["entity"]', config) != key
+    assert files_key(b"[[1]]", b'["entity", "role"]', config) != key
+    assert files_key(b"[[1]]", b'["entity"]', {**config, "L1_c": 0.5}) != key
+    assert files_key(b"[[1]]", b'["entity"]', dict(config)) == key

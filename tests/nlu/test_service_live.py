@@ -10,16 +10,12 @@ import signal
 import sys
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from bot.config.loading import load_settings
-from bot.orders.importing import import_rows
-from bot.orders.files import OrderRow
+from bot.sandbox.platforms.telegram_customers import prepare_quiet_customers
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
-from bot.store.store import Store
 from tests.support.nlu_service import ROOT, NluService, child_env, config_copy, free_port
 
 FIRST_CHAT = 810_000
@@ -30,21 +26,6 @@ WRAPPER = ("import atexit, json, sys\n"
            "atexit.register(lambda: open(out, 'w').write(json.dumps(sorted(sys.modules))))\n"
            "from bot.cli import main\n"
            "main(prog_name='aftercare')\n")
-
-
-def _prepare(db: Path, chats: int) -> None:
-    settings = load_settings(ROOT / "config.yml", environ={})
-    store = Store.open(db)
-    now = datetime.now(timezone.utc)
-    rows = [OrderRow(line=n + 1, order_id=f"S-{n}", customer_ref=f"SC-{n}", channel="telegram",
-                     product="Trail Runner 2 shoes", sku="TR2-44", category="footwear",
-                     purchased_at=now - timedelta(days=60), customer_name=f"Customer {n}",
-                     address=str(FIRST_CHAT + n), status="delivered", shipped_at=now - timedelta(days=59),
-                     delivered_at=now - timedelta(days=57)) for n in range(chats)]
-    import_rows(store, settings, rows, now)
-    for row in rows:
-        store.orders.skip_touchpoints_before(row.order_id, now + timedelta(days=3650))
-    store.close()
 
 
 class Replies:
@@ -69,7 +50,7 @@ async def _scenario(tmp: Path) -> dict:
     service = NluService(service_config, free_port())
     bot_config = config_copy(url=service.url, timeout=5.0, wait=20.0)
     db, modules = tmp / "shop.db", tmp / "modules.json"
-    _prepare(db, 20)
+    prepare_quiet_customers(db, ROOT / "config.yml", 20, FIRST_CHAT, "S")
     replies = Replies()
     result: dict = {}
     try:
