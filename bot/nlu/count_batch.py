@@ -13,7 +13,7 @@ Rasa's loop's. Imported only by Rasa's side.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List
 
 import numpy as np
 from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
@@ -81,7 +81,7 @@ def use_batched_process(graph_nodes: Any, on: bool = True) -> int:
     `batched_process` (`on=False`: back at Rasa's own loop); the number of nodes changed."""
     changed = 0
     for node in graph_nodes:
-        component: Optional[Any] = getattr(node, "_component", None)
+        component: Any = getattr(node, "_component", None)
         if getattr(node, "_fn_name", None) == "process" and type(component) is CountVectorsFeaturizer:
             node._fn = batched_process if on else CountVectorsFeaturizer.process
             changed += 1
