@@ -72,8 +72,29 @@ def _rows(matrix: csr_matrix, start: int, end: int) -> coo_matrix:
     low, high = matrix.indptr[start], matrix.indptr[end]
     counts = np.diff(matrix.indptr[start:end + 1])
     rows = np.repeat(np.arange(end - start, dtype=matrix.indices.dtype), counts)
-    return coo_matrix((matrix.data[low:high], (rows, matrix.indices[low:high])),
-                      shape=(end - start, matrix.shape[1]), dtype=matrix.dtype)
+    shape = (end - start, matrix.shape[1])
+    if _PLAIN_COO and matrix.indices.dtype == np.int32 and max(shape) < _INT32_MAX:
+        return _coo(matrix.data[low:high], rows, matrix.indices[low:high], shape)
+    return coo_matrix((matrix.data[low:high], (rows, matrix.indices[low:high])), shape=shape, dtype=matrix.dtype)
+
+
+_INT32_MAX = np.iinfo(np.int32).max
+# What scipy's coo_matrix((data, (row, col)), shape) holds, for `_coo`; any other scipy: its constructor
+_COO_FIELDS = {"_shape", "maxprint", "row", "col", "data", "has_canonical_format"}
+_PROBE = coo_matrix((np.ones(1), (np.zeros(1, np.int32), np.zeros(1, np.int32))), shape=(1, 1))
+_PLAIN_COO = set(vars(_PROBE)) == _COO_FIELDS and _PROBE.row.dtype == np.int32
+
+
+def _coo(data: np.ndarray, rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> coo_matrix:
+    """`coo_matrix((data, (rows, columns)), shape)` for arrays already as that constructor leaves
+    them (int32 indices within the shape, native data): the same object without its checks,
+    which cost more than the rest of a message's features (scipy's index-dtype and bounds
+    checks, ~0.1 ms a matrix). Adapter for scipy's internals (1.10: the fields its constructor
+    sets; `_PLAIN_COO` checks them at import, else the constructor runs)."""
+    matrix = coo_matrix.__new__(coo_matrix)
+    matrix.__dict__.update(_shape=shape, maxprint=_PROBE.maxprint, row=rows, col=columns, data=data,
+                           has_canonical_format=False)
+    return matrix
 
 
 def use_batched_process(graph_nodes: Any, on: bool = True) -> int:

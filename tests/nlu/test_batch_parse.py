@@ -172,6 +172,7 @@ def test_a_batchs_features_are_those_rasas_loop_gives(language_router, language)
             assert (one.type, one.attribute, one.origin) == (other.type, other.attribute, other.origin), text
             a, b = one.features, other.features
             assert type(a) is type(b) and a.shape == b.shape and a.dtype == b.dtype, text
+            assert vars(a).keys() == vars(b).keys() and a.has_canonical_format == b.has_canonical_format, text
             for part in ("row", "col", "data"):
                 assert getattr(a, part).dtype == getattr(b, part).dtype, (text, part)
                 assert np.array_equal(getattr(a, part), getattr(b, part)), (text, part)
