@@ -25,7 +25,7 @@ from bot.store.store import Store
 log = logging.getLogger(__name__)
 MAX_NETWORK_ATTEMPTS = 12
 SCAN_FIRST = 16          # due rows read first: a wake-up usually starts a few sends, then the channel is full
-SCAN_FIRST_LIVE = 2      # the same when live: one send per channel per wake-up (the next waits for its slot)
+SCAN_FIRST_LIVE = 1      # the same when live: one send per channel per wake-up (the next waits for its slot)
 SCAN_PAGE = 100          # due rows read at a time after that
 SCAN_LIMIT = 1000        # due rows looked at per pass, at most
 # While a channel has a send in flight, the next live one starts at least half the interval of
