@@ -294,18 +294,23 @@ async def startup_in_process(folder: Path, template: Path) -> dict[str, float]:
     """Launch -> first reply, the customer having written at launch (six languages in process)."""
     shop = await open_shop(90, folder, 50, template=template)
     try:
-        chat = shop.take_chat()
-        started = time.monotonic()
-        bot = await shop.launch()
-        await shop.say(chat, "thanks a lot!", timeout=600)
-        first_reply = time.monotonic() - started
-        cpu = proc_cpu(bot.pid)
+        bot, first_reply, cpu = await _launch_to_first_reply(shop)
         ready = await bot.wait_ready()
         loaded = await _wait_log(bot, "(6 of 6)", 600)
         return {"first_reply": first_reply, "cpu": cpu, "ready": ready, "all_loaded": loaded,
                 "rss": proc_mem(bot.pid, "VmHWM")}
     finally:
         await close_shop(shop)
+
+
+async def _launch_to_first_reply(shop: Shop) -> tuple[Child, float, float]:
+    """Launch the shop's bot with a customer writing at that moment: the bot, seconds to its
+    first reply, and its CPU seconds until then."""
+    chat = shop.take_chat()
+    started = time.monotonic()
+    bot = await shop.launch()
+    await shop.say(chat, "thanks a lot!", timeout=600)
+    return bot, time.monotonic() - started, proc_cpu(bot.pid)
 
 
 async def _wait_log(child: Child, text: str, timeout: float) -> float:
@@ -322,12 +327,7 @@ async def _wait_log(child: Child, text: str, timeout: float) -> float:
 async def startup_with_service(folder: Path, template: Path, service: Service) -> dict[str, float]:
     shop = await open_shop(91, folder, 50, url=service.url, template=template)
     try:
-        chat = shop.take_chat()
-        started = time.monotonic()
-        bot = await shop.launch()
-        await shop.say(chat, "thanks a lot!", timeout=600)
-        first_reply = time.monotonic() - started
-        cpu = proc_cpu(bot.pid)
+        bot, first_reply, cpu = await _launch_to_first_reply(shop)
         for _ in range(20):                              # a few more, for the peak RSS in use
             await shop.say(shop.take_chat(), random.choice(TEXTS))
         return {"first_reply": first_reply, "cpu": cpu, "ready": await bot.wait_ready(),

@@ -114,6 +114,8 @@ async def _run(args: argparse.Namespace) -> None:
     for shape, count in Counter(_shape(s) for s in statements).most_common(args.top):
         print(f"  {count / max(1, answered):6.2f}  {shape}")
     if not args.sql_only or args.profile:
+        if args.dump:
+            profile.dump_stats(args.dump)
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.top)
         print(out.getvalue())
@@ -126,6 +128,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--sql-only", action="store_true", help="a fixed parse instead of the models")
     parser.add_argument("--profile", action="store_true", help="with --sql-only: print the profile too")
+    parser.add_argument("--dump", help="also write the profile to this file (pstats format)")
     random.seed(27)
     asyncio.run(_run(parser.parse_args(argv)))
 

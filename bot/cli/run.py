@@ -1,7 +1,6 @@
 """`aftercare run`: channels, scheduler and dispatcher in one asyncio process."""
 from __future__ import annotations
 
-import asyncio
 import functools
 import resource
 import sys
@@ -20,6 +19,7 @@ from bot.cli.common import load_nlu, open_store, plugins_of, settings_from
 @click.pass_context
 def run(ctx: click.Context, speed: float, orders_file: str | None, no_personas: bool) -> None:
     """Run the bot: the real one with credentials in the environment, else the local sandbox."""
+    from bot.live import eventloop
     from bot.live.app import run_app
 
     settings = settings_from(ctx)
@@ -32,8 +32,8 @@ def run(ctx: click.Context, speed: float, orders_file: str | None, no_personas: 
                            personas=not no_personas, plugins=plugins)
 
     # the models load behind, the shop's language first: it answers before all are in
-    code = asyncio.run(run_app(settings, open_store, functools.partial(load_nlu, behind=True),
-                               sandbox=sandbox, plugins=plugins))  # a broken secret file: AftercareGroup
+    code = eventloop.run(run_app(settings, open_store, functools.partial(load_nlu, behind=True),
+                                 sandbox=sandbox, plugins=plugins))  # a broken secret file: AftercareGroup
     # what a host must provision for the bot (the budget: README, Performance)
     click.echo(f"peak memory: {peak_rss_mb():.0f} MB resident (start-up included)", err=True)
     raise SystemExit(code)

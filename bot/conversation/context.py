@@ -6,9 +6,10 @@ the same `Facts`, so a new variable is one registration, never an edit here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from bot.base.codes import personal_code
+from bot.base.lazy import EachOnFirstRead, OnFirstRead
 from bot.config.settings import Settings
 from bot.engine.flows import Tips
 from bot.engine.state import Context, Timing
@@ -36,6 +37,7 @@ class Known:
     has_case: Optional[bool] = None
     identity: Optional[Identity] = None
     conversation: Optional[ConversationRow] = None
+    language: Optional[str] = None         # `customer`'s language (customer_language), worked out
 
 
 NOTHING_KNOWN = Known()
@@ -53,25 +55,36 @@ def build_context(store: Store, settings: Settings, customer_id: int, order_id: 
     item = _item(store, order_id, sku, known.items if order is not None else None)
     customer = known.customer if known.customer is not None and known.customer.id == customer_id \
         else store.customers.get(customer_id)
-    language = customer_language(settings, customer, platform_language)
+    language = known.language if known.language is not None and customer is known.customer \
+        else customer_language(settings, customer, platform_language)
     translate = translator(catalogs or Catalogs(), language)
+    product = item.get("sku") or sku or ""
+    # what only some steps use is read when one first does (bot/base/lazy.py), in this transaction
+    issued = OnFirstRead(lambda: issued_codes(store, customer_id))
     facts = Facts(customer=as_mapping(customer), item=item, order_id=order_id,
-                  sku=item.get("sku") or sku or "", category=item.get("category") or "", settings=settings,
-                  order=as_mapping(order) if order is not None else _order(store, order_id),
+                  sku=product, category=item.get("category") or "", settings=settings,
+                  order=as_mapping(order) if order is not None else OnFirstRead(lambda: _order(store, order_id)),
                   touchpoint=touchpoint or "",
-                  orders=store.orders.count_for_customer(customer_id), language=language, translate=translate,
-                  history=history(store, customer_id), code_key=code_key(settings, store),
-                  issued=issued_codes(store, customer_id))
-    key = offer_key(settings, item.get("sku") or sku or "")
-    refill = refill_key(settings, item.get("sku") or sku or "")
+                  count_orders=lambda: store.orders.count_for_customer(customer_id), language=language,
+                  translate=translate, history=OnFirstRead(lambda: history(store, customer_id)),
+                  code_key=code_key(settings, store), issued=issued)
+    key = offer_key(settings, product)
+    refill = refill_key(settings, product)
     has_case = known.has_case if known.has_case is not None else store.cases.active_for_customer(customer_id) is not None
+    before = EachOnFirstRead({"upsell_offered": lambda: _offered(store, customer_id, key),
+                              "refill_offered": lambda: _offered(store, customer_id, refill),
+                              "referral_asked": lambda: "referral" in issued})
+    earlier: Mapping[str, Any] = OnFirstRead(lambda: store.conversations.order_facts(customer_id, order_id)) \
+        if order_id else {}
     return Context(variables=vocabulary.values(facts), timing=timing(settings), has_open_case=has_case,
-                   upsell_offered_before=store.conversations.offer_made_before(customer_id, key) if key else False,
-                   offer_key=key, referral_asked_before="referral" in facts.issued, refill_key=refill,
-                   refill_offered_before=store.conversations.offer_made_before(customer_id, refill) if refill else False,
-                   earlier=store.conversations.order_facts(customer_id, order_id) if order_id else {},
+                   offer_key=key, refill_key=refill, before=before, earlier=earlier,
                    translate=translate, language=language,
                    tips=tips.for_product(facts.sku, facts.category) if tips else {})
+
+
+def _offered(store: Store, customer_id: int, key: Optional[str]) -> bool:
+    """Was this distinct offer made to the customer before (False for no offer)?"""
+    return store.conversations.offer_made_before(customer_id, key) if key else False
 
 
 def history(store: Store, customer_id: int) -> dict[str, dict]:

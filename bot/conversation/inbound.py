@@ -69,8 +69,8 @@ class InboundHandler:
 
         `parse` may come from the caller (the async path parses off the event loop)."""
         text = (event.text or "")[:MAX_TEXT]
-        to_parse = self.text_to_parse(event)
-        if parse is None and to_parse is not None:
+        to_parse = self.text_to_parse(event) if parse is None else None
+        if to_parse is not None:
             # outside the write lock: the slow part
             parse = understand(self.parser, to_parse, self.expected_language(event))
         with self.store.transaction():
@@ -113,7 +113,8 @@ class InboundHandler:
             return
         stop = self.is_stop(event, text, parse)
         customer = self.store.customers.get(identity.customer_id)
-        parse = self._understood(identity, text, parse, customer)
+        language = self._language(identity, customer)
+        parse = self._understood(text, parse, language)
         case = self.store.cases.active_for_customer(identity.customer_id)
         if case and not stop:           # the case's thread gets it all; the customer hears that a person has it
             shown = _thread_text(event, text)
@@ -136,15 +137,18 @@ class InboundHandler:
         answer = replace(answer, stop=bool(stop) or means_stop(answer.typed))
         if question is not None and conversation:
             self._mark_chosen(conversation, identity, event, question, now)
+        # the step joins handle()'s transaction without a savepoint: any error in it undoes that whole
         if conversation is None:
             order = self.store.orders.latest_for_customer(identity.customer_id)
             items = self.store.orders.items(order.order_id) if order else []
             self.runner.start(identity, order.order_id if order else None,
                               items[0].sku if items else None, answer, now,
-                              Known(customer=customer, order=order, items=items, has_case=case is not None))
+                              Known(customer=customer, order=order, items=items, has_case=case is not None,
+                                    language=language), savepoint=False)
         else:
             self.runner.feed(conversation.id, answer, now, Known(customer=customer, has_case=case is not None,
-                                                                 identity=identity, conversation=conversation))
+                                                                 identity=identity, conversation=conversation,
+                                                                 language=language), savepoint=False)
 
     def _acknowledge(self, identity: Identity, conversation_id: int, now: datetime) -> None:
         """Tell a customer whose case is open that a person has their message: at most once per
@@ -160,12 +164,12 @@ class InboundHandler:
         """The language the sender is expected to write in, for the NLU to read them with that
         language's model first: the customer's (choice > order > platform > shop default), or,
         for a stranger, what their platform says."""
-        identity = self.store.customers.identity_at(event.channel, event.address)
-        if identity is None:
+        found = self.store.customers.customer_at(event.channel, event.address)
+        if found is None:
             return pick_language([event.language_code], self.settings.languages.enabled,
                                  self.settings.languages.default)
-        customer = self.store.customers.get(identity.customer_id)
-        return customer_language(self.settings, customer, event.language_code or identity.language_code)
+        customer, platform_language = found
+        return customer_language(self.settings, customer, event.language_code or platform_language)
 
     def _language(self, identity: Identity, customer: Optional[CustomerRow] = None) -> str:
         if customer is None or customer.id != identity.customer_id:
@@ -176,8 +180,7 @@ class InboundHandler:
         """A global text (help, media, ...) in the customer's language."""
         return render(self.catalogs.translate(self.texts[key], self._language(identity)), {}, {})
 
-    def _understood(self, identity: Identity, text: str, parse: Optional[Parse],
-                    customer: Optional[CustomerRow] = None) -> Optional[Parse]:
+    def _understood(self, text: str, parse: Optional[Parse], language: str) -> Optional[Parse]:
         """What the engine gets for free text: "a person, please" in any language always means
         `human`; text in a language the model was not trained on is never guessed at; and every
         parse carries the lexical cues (a problem named in words, a "no", a question) that the
@@ -187,7 +190,7 @@ class InboundHandler:
         if self.catalogs.says(text, "human"):
             return Parse(text=text, intent="human", confidence=1.0)
         trained = {lang.split("-")[0] for lang in self.settings.nlu.languages}
-        if self._language(identity, customer).split("-")[0] not in trained:
+        if language.split("-")[0] not in trained:
             return with_cues(Parse(text=text, intent="nlu_fallback", confidence=0.0))
         return with_cues(parse)
 

@@ -5,7 +5,6 @@ and the messages it causes are always committed together (invariant 2).
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 from datetime import datetime
 from typing import Optional
@@ -30,19 +29,22 @@ class ConversationRunner:
         self.effects = effects if effects is not None else default_effects()
 
     def start(self, identity: Identity, order_id: Optional[str], sku: Optional[str], event: Input,
-              now: datetime, known: Known = NOTHING_KNOWN) -> int:
+              now: datetime, known: Known = NOTHING_KNOWN, savepoint: bool = True) -> int:
         """Create a conversation for `identity` and feed it its first input (`known`: rows the
-        caller read in this transaction, not read again)."""
-        with self.store.transaction():
+        caller read in this transaction, not read again; `savepoint=False`: inside a caller's
+        transaction that any error undoes whole, no savepoint of its own: Store.transaction)."""
+        with self.store.transaction(savepoint):
             conversation_id = self.store.conversations.create(identity.customer_id, identity.id, order_id, sku,
                                                               "", "", now)
             self._step(conversation_id, None, identity, order_id, sku, event, now, known)
         return conversation_id
 
-    def feed(self, conversation_id: int, event: Input, now: datetime, known: Known = NOTHING_KNOWN) -> Outcome:
+    def feed(self, conversation_id: int, event: Input, now: datetime, known: Known = NOTHING_KNOWN,
+             savepoint: bool = True) -> Outcome:
         """Feed an input to an existing conversation (`known`: rows the caller read in this
-        transaction, the conversation and its identity among them, not read again)."""
-        with self.store.transaction():
+        transaction, the conversation and its identity among them, not read again; `savepoint`:
+        as `start`'s)."""
+        with self.store.transaction(savepoint):
             row = known.conversation if known.conversation is not None and known.conversation.id == conversation_id \
                 else self.store.conversations.get(conversation_id)
             identity = known.identity if known.identity is not None and known.identity.id == row.identity_id \
@@ -74,7 +76,6 @@ class ConversationRunner:
     def _apply(self, conversation_id: int, identity: Identity, order_id: Optional[str], sku: Optional[str],
                outcome: Outcome, now: datetime) -> None:
         store = self.store
-        store.conversations.save(conversation_id, _row(outcome.state), now)
         opted_out = any(a.name == OPT_OUT for a in outcome.actions)
         if opted_out:
             store.customers.opt_out(identity.id, now, source=f"conversation:{conversation_id}")
@@ -91,8 +92,9 @@ class ConversationRunner:
                                                          now, buttons=buttons, outbox_id=outbox_id)
             if buttons:
                 question_id = message_id
-        if outcome.messages:
-            store.conversations.set_question(conversation_id, question_id)
+        # the state and the question the customer now sees (when it said something), in one update
+        store.conversations.save(conversation_id, _row(outcome.state), now, said=bool(outcome.messages),
+                                 question_message_id=question_id)
         for action in outcome.actions:
             self._act(action, conversation_id, identity, order_id, sku, now)
 
@@ -111,8 +113,8 @@ class ConversationRunner:
 
 
 def _row(state: ConversationState) -> dict:
-    """The state as the store keeps it: plain values, enums as their strings."""
-    row = dataclasses.asdict(state)
-    row["status"], row["owner"] = state.status.value, state.owner.value
-    row["wake_kind"] = state.wake_kind.value if state.wake_kind else None
-    return row
+    """The state as the store keeps it: plain values, enums as their strings (the slots are
+    written as JSON at once, so they are not copied: `dataclasses.asdict` deep-copied them)."""
+    return {"flow": state.flow, "step": state.step, "slots": state.slots, "status": state.status.value,
+            "owner": state.owner.value, "wake_at": state.wake_at,
+            "wake_kind": state.wake_kind.value if state.wake_kind else None, "reminded": state.reminded}

@@ -51,14 +51,17 @@ class Timing:
 class Context:
     """Read-only facts about the customer, order and product for templates and guards."""
 
+    # The facts that come from the store are mappings, which the runner hands in lazy (each
+    # read when a step first looks: bot/base/lazy.py, bot/conversation/context.py).
     variables: Mapping[str, Any] = field(default_factory=dict)
     timing: Timing = Timing()
     has_open_case: bool = False
-    upsell_offered_before: bool = False      # this very offer (offer_key) was made to them before
     offer_key: Optional[str] = None           # "upsell:SKU": what offer_upsell offers
     refill_key: Optional[str] = None          # "refill:SKU" for a consumable: what offer_refill offers
-    refill_offered_before: bool = False       # that refill was offered to them before (declined or not)
-    referral_asked_before: bool = False       # the customer was asked for a referral or testimonial before
+    # What was offered or asked of the customer before: `upsell_offered` (this very offer,
+    # offer_key), `refill_offered` (that refill, declined or not), `referral_asked` (a referral
+    # or testimonial); a missing key is False.
+    before: Mapping[str, bool] = field(default_factory=dict)
     # What earlier conversations about the same order established: the latest `csat` / `nps`,
     # and `low_score` / `had_case` when any of them had one. A flow that starts a conversation
     # of its own (replenishment) is judged on these, since its own slots hold no score yet.
@@ -68,6 +71,18 @@ class Context:
     language: str = "en"
     # The product's onboarding tips (dialogs/tips.yml): touchpoint kind -> (tip id, English text).
     tips: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def upsell_offered_before(self) -> bool:
+        return bool(self.before.get("upsell_offered"))
+
+    @property
+    def refill_offered_before(self) -> bool:
+        return bool(self.before.get("refill_offered"))
+
+    @property
+    def referral_asked_before(self) -> bool:
+        return bool(self.before.get("referral_asked"))
 
     def text(self, template: str, slots: Mapping[str, Any]) -> str:
         """A flow text as this customer reads it: translated, then its {variables} filled."""

@@ -8,6 +8,7 @@ shop's own entries would: build a vocabulary once and pass it in; there is no gl
 """
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 from bot.base.errors import AftercareError
+from bot.base.lazy import EachOnFirstRead
 from bot.engine.state import ActionCall, Answer, ConversationState, Context, Outcome
 from bot.engine.templates import SLOT_PREFIX
 from bot.i18n.catalogs import SourceText
@@ -87,9 +89,11 @@ class Facts:
     settings: "Settings"
     order: Mapping[str, Any] = field(default_factory=dict)     # the order row (shipment status, ...)
     touchpoint: str = ""             # the touchpoint kind that started the conversation, if one did
-    orders: int = 0                  # how many orders the customer has placed (cancelled ones aside)
+    # how many orders the customer has placed (cancelled ones aside): `orders`, counted when read
+    count_orders: Callable[[], int] = field(default=lambda: 0, repr=False)
     # What the customer told us before (bot/conversation/context.py): `last_case`, `last_resolved` (case rows
     # with the `product` they were about), `last_score` (a response row); absent when none.
+    # The mappings that come from the store may be lazy (bot/base/lazy.py): read when a variable looks.
     history: Mapping[str, Any] = field(default_factory=dict)
     language: str = "en"                                       # the customer's (bot/conversation/context.py)
     # English words -> the customer's language: for variables whose value is a fixed word
@@ -99,6 +103,11 @@ class Facts:
     # already given ("referral", "gift:<kind>"), which stay theirs whatever the key becomes.
     code_key: bytes = b""
     issued: Mapping[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def orders(self) -> int:
+        """How many orders the customer has placed (cancelled and returned ones aside)."""
+        return self.count_orders()
 
 
 Check = Callable[[Any], Optional[str]]     # a value -> None when fine, else the reason
@@ -208,9 +217,11 @@ class Vocabulary:
         found = self.guards.get(name)
         return found.check(slots, ctx) if found else bool(ctx.variables.get(name))
 
-    def values(self, facts: Facts) -> dict[str, Any]:
-        """Every computed template variable for these facts."""
-        return {name: v.value(facts) for name, v in self.variables.items() if v.value is not None}
+    def values(self, facts: Facts) -> Mapping[str, Any]:
+        """Every computed template variable for these facts, each computed when a step first
+        reads it (a step reads a few; some need the store: bot/conversation/context.py)."""
+        return EachOnFirstRead({name: functools.partial(v.value, facts)
+                                for name, v in self.variables.items() if v.value is not None})
 
     def entries(self) -> Iterator[tuple[str, Sequence[Entry]]]:
         """(section title, entries) in the order the README lists them."""

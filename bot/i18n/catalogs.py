@@ -34,6 +34,8 @@ def normalize_tag(tag: object) -> Optional[str]:
     platform field) -> None."""
     if not tag or not isinstance(tag, str):
         return None
+    if tag.isalpha():                            # 'de', 'EN': the common case, without a regex
+        return tag.lower()
     parts = re.split(r"[-_]", tag.strip())
     if not parts or not parts[0].isalpha():
         return None

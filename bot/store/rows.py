@@ -406,7 +406,7 @@ def as_mapping(row: "DataclassInstance") -> dict[str, Any]:
     columns with `sku` and `product`."""
     if isinstance(row, CaseAbout):
         return {**as_mapping(row.case), "sku": row.sku, "product": row.product}
-    return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+    return {name: getattr(row, name) for name in _field_names(type(row))}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -265,3 +265,16 @@ def m015_fulfillment_versions(db: Database) -> None:
     the order's shipment status."""
     db.table("fulfillment_versions").create({"fulfillment": str, "order_id": str, "updated_at": str},
                                             pk="fulfillment")
+
+
+@migrations()
+def m016_message_path_indexes(db: Database) -> None:
+    """What every inbound message and every send looks up: a customer's conversations (about an
+    order: the earlier scores and offers the engine step may ask for), the message row of a
+    sent outbox row (without these two, each was a scan of the whole table, growing with the
+    store), and the rows still waiting for one address (the dispatcher's due heads: is there
+    an earlier one?), a small index of pending rows only."""
+    db.table("conversations").create_index(["customer_id", "order_id"], if_not_exists=True)
+    db.table("messages").create_index(["outbox_id"], if_not_exists=True)
+    db.execute("create index if not exists idx_outbox_pending_address on outbox (channel, address, not_before) "
+               "where status = 'pending'")

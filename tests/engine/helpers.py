@@ -27,12 +27,14 @@ VARIABLES = {
 
 
 def context(has_open_case: bool = False, upsell_offered_before: bool = False,
-            earlier: Optional[dict] = None, refill_offered_before: bool = False, **variables: Any) -> Context:
+            earlier: Optional[dict] = None, refill_offered_before: bool = False,
+            referral_asked_before: bool = False, **variables: Any) -> Context:
     """A context with realistic variables; `upsell__offer=None` overrides `upsell.offer`."""
     merged = {**VARIABLES, **{k.replace("__", "."): v for k, v in variables.items()}}
-    return Context(variables=merged, timing=TIMING, has_open_case=has_open_case,
-                   upsell_offered_before=upsell_offered_before, earlier=earlier or {}, offer_key="upsell:TR2-44",
-                   refill_key="refill:TR2-44", refill_offered_before=refill_offered_before)
+    before = {"upsell_offered": upsell_offered_before, "refill_offered": refill_offered_before,
+              "referral_asked": referral_asked_before}
+    return Context(variables=merged, timing=TIMING, has_open_case=has_open_case, before=before,
+                   earlier=earlier or {}, offer_key="upsell:TR2-44", refill_key="refill:TR2-44")
 
 
 def text(words: str, intent: str = "nlu_fallback", **entities: str) -> Answer:

@@ -3,8 +3,6 @@
 problem, once ever per customer (shared/CONVERSATION.md: asks only to happy customers)."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from tests.engine.helpers import Talk, action, actions, context, texts
@@ -18,7 +16,7 @@ INVITE = ("Would you tell me in one sentence what you like about us? We may shar
 def talk(flows, flow: str = "checkin", asked_before: bool = False, **ctx) -> Talk:
     variables = {"referral.url": LINK, "referral.code": "ANA12345", "referral.testimonials": "yes",
                  "upsell__offer": None, **ctx.pop("variables", {})}
-    conversation = Talk(flows, replace(context(**ctx, **variables), referral_asked_before=asked_before))
+    conversation = Talk(flows, context(**ctx, **variables, referral_asked_before=asked_before))
     conversation.begin(flow)
     return conversation
 
