@@ -46,6 +46,7 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
+                cookie_jar=aiohttp.DummyCookieJar(),      # the Bot API sets none: no jar work per call
                 headers={"User-Agent": self.USER_AGENT},
                 # like httpx: HTTP(S)_PROXY honoured (and NO_PROXY with it) when one is set; without
                 # one, no proxy and ~/.netrc lookups on every call (NO_PROXY alone changes nothing)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from bot.store.store import Store
 log = logging.getLogger(__name__)
 MAX_NETWORK_ATTEMPTS = 12
 SCAN_FIRST = 16          # due rows read first: a wake-up usually starts a few sends, then the channel is full
+SCAN_FIRST_LIVE = 1      # the same when live: one send per channel per wake-up (the next waits for its slot)
 SCAN_PAGE = 100          # due rows read at a time after that
 SCAN_LIMIT = 1000        # due rows looked at per pass, at most
 # While a channel has a send in flight, the next live one starts at least half the interval of
@@ -259,7 +261,12 @@ class Dispatcher:
         now = now_dt.timestamp()
         held: set[tuple[str, str]] = set(self._in_flight)
         busy = Counter(channel for channel, _ in self._in_flight)
-        full: set[str] = set()          # channels that can start nothing more now
+        # Channels that can start nothing now whatever their rows (at their in-flight limit, or
+        # before their next start slot) are left out of the read: under load most wake-ups (a
+        # commit of a reply, a completion) come while the channel waits, and each read and
+        # decoded a page of rows for nothing.
+        blocked = self._blocked(busy, now)
+        full: set[str] = set(blocked)   # channels that can start nothing more now
         paced: set[str] = set()         # channels that can start answers only (reply headroom)
         next_ready: Optional[float] = None
         rescan = True
@@ -267,9 +274,10 @@ class Dispatcher:
             rescan = False
             seen: set[str] = set()
             offset = 0
-            page = SCAN_FIRST
+            # live, a channel starts one send per pass (the next waits for its start slot)
+            page = SCAN_FIRST_LIVE if self._live else SCAN_FIRST
             while offset < SCAN_LIMIT:
-                rows = self.store.outbox.due_heads(now_dt, limit=page, offset=offset)
+                rows = self.store.outbox.due_heads(now_dt, limit=page, offset=offset, excluding=blocked)
                 offset += len(rows)
                 for row in rows:
                     channel = row.channel
@@ -284,16 +292,14 @@ class Dispatcher:
                         continue
                     reply = row.reply
                     if limiter:
-                        spaced = self._last_start.get(channel, 0.0) + self._spacing.get(channel, 0.0) \
-                            if self._live and busy[channel] else 0.0
-                        ready = max(limiter.channel_ready_at(now, reply=True), spaced)
+                        ready = max(limiter.channel_ready_at(now, reply=True), self._spaced(channel, busy))
                         if ready > now + 1e-6:
                             full.add(channel)
                             next_ready = ready if next_ready is None else min(next_ready, ready)
                             continue
                         if not reply and channel in paced:
                             continue
-                        ready = max(limiter.channel_ready_at(now), spaced)
+                        ready = max(limiter.channel_ready_at(now), self._spaced(channel, busy))
                         if not reply and ready > now + 1e-6:
                             paced.add(channel)
                             next_ready = ready if next_ready is None else min(next_ready, ready)
@@ -318,12 +324,37 @@ class Dispatcher:
                     self._in_flight[key] = asyncio.ensure_future(self._deliver(key, row))
                 if len(rows) < page or seen <= full | paced:
                     break
-                page = SCAN_PAGE
-        waits = [datetime.fromtimestamp(next_ready, tz=now_dt.tzinfo)] if next_ready is not None else []
+                page = min(SCAN_PAGE, page * 8)
         upcoming = self.store.outbox.next_due_at()
+        if upcoming and upcoming <= now_dt and blocked:
+            # rows are due, maybe of the channels left out: look again when the first may start
+            # (one at its in-flight limit starts when a send completes, which wakes the loop)
+            soonest = min(blocked.values())
+            if soonest < math.inf:
+                next_ready = soonest if next_ready is None else min(next_ready, soonest)
+        waits = [datetime.fromtimestamp(next_ready, tz=now_dt.tzinfo)] if next_ready is not None else []
         if upcoming and upcoming > now_dt:
             waits.append(upcoming)
         return min(waits) if waits else None
+
+    def _spaced(self, channel: str, busy: Counter) -> float:
+        """The channel's next start slot while a send is in flight (see MAX_START_SPACING)."""
+        if not (self._live and busy[channel]):
+            return 0.0
+        return self._last_start.get(channel, 0.0) + self._spacing.get(channel, 0.0)
+
+    def _blocked(self, busy: Counter, now: float) -> dict[str, float]:
+        """Channels that can start no send now, whatever the row (an answer included), with
+        when they can (infinity: when one of their sends completes)."""
+        blocked: dict[str, float] = {}
+        for channel, limiter in self._limiters.items():
+            if busy[channel] >= self._limits[channel].in_flight:
+                blocked[channel] = math.inf
+                continue
+            ready = max(limiter.channel_ready_at(now, reply=True), self._spaced(channel, busy))
+            if ready > now + 1e-6:
+                blocked[channel] = ready
+        return blocked
 
     async def _deliver(self, key: tuple[str, str], row: OutboxRow) -> None:
         """One claimed send: the platform call, then its record; wakes the loop when done."""

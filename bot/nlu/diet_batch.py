@@ -14,12 +14,14 @@ confidence within 1e-5 of the single parse's, on the real models. Imported only 
 """
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, List, Optional, Sequence
 
+import numpy as np
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.tensorflow.constants import ENTITY_RECOGNITION, FEATURIZERS, INTENT_CLASSIFICATION
+from scipy.sparse import coo_matrix, spmatrix
 
 RANKING = "intent_ranking"  # the key Rasa's `process` sets beside the intent
 
@@ -45,9 +47,14 @@ def batched_process(component: DIETClassifier, messages: List[Message]) -> List[
                                             featurizers=component.component_config.get(FEATURIZERS))]
     rows: dict[int, Any] = {}
     if featured:
-        model_data = component._create_model_data([messages[i] for i in featured], training=False)
-        if not model_data.is_empty():
-            out = component.model.run_inference(model_data, batch_size=len(featured))
+        inputs = model_inputs([messages[i] for i in featured]) if not component.component_config.get(FEATURIZERS) \
+            else None
+        if inputs is not None:
+            out = predict_batch(component.model, inputs)
+        else:                          # features of another shape: Rasa's own model data
+            model_data = component._create_model_data([messages[i] for i in featured], training=False)
+            out = None if model_data.is_empty() else component.model.run_inference(model_data, batch_size=len(featured))
+        if out is not None:
             scores = out["i_scores"]
             if len(scores) != len(featured):
                 raise RuntimeError(f"DIET scored {len(scores)} of {len(featured)} messages")
@@ -58,6 +65,78 @@ def batched_process(component: DIETClassifier, messages: List[Message]) -> List[
         message.set(INTENT, label, add_to_output=True)
         message.set(RANKING, ranking, add_to_output=True)
     return messages
+
+
+def predict_batch(model: Any, inputs: tuple[np.ndarray, ...]) -> Any:
+    """The model's outputs for one prepared batch. Adapter for a Rasa private (Rasa 3.6.21):
+    `RasaModel.run_inference` wraps `_rasa_predict` in a data generator that rebuilds the
+    batch from `RasaModelData` in Python; `model_inputs` already is that batch."""
+    return model._rasa_predict(inputs)
+
+
+def model_inputs(messages: Sequence[Message]) -> Optional[tuple[np.ndarray, ...]]:
+    """The batch DIET predicts from for `messages`, built straight from each message's sparse
+    text features: the same arrays, in the same order and dtypes, as Rasa 3.6 makes with
+    `_create_model_data(messages, training=False)` and the first batch of its data generator
+    (`create_data_generators(..., batch_sizes=len(messages), shuffle=False)`), without the
+    per-message deep copies, `scipy.sparse.hstack` and feature-array objects on the way
+    (tests/nlu/test_batch_parse.py compares them array for array). None for features of any
+    other shape (dense ones, a type missing, widths that differ): then Rasa's own way."""
+    sequences: list[list[spmatrix]] = []
+    sentences: list[list[spmatrix]] = []
+    for message in messages:
+        sequence: list[spmatrix] = []
+        sentence: list[spmatrix] = []
+        for features in message.features:
+            if features.attribute != TEXT:
+                continue
+            if not features.is_sparse():
+                return None
+            if features.type == FEATURE_TYPE_SEQUENCE:
+                sequence.append(features.features)
+            elif features.type == FEATURE_TYPE_SENTENCE:
+                sentence.append(features.features)
+            else:
+                return None
+        if not sequence or not sentence:
+            return None
+        sequences.append(sequence)
+        sentences.append(sentence)
+    sentence_values = _sparse_values(sentences)
+    sequence_values = _sparse_values(sequences)
+    if sentence_values is None or sequence_values is None:
+        return None
+    mask = np.ones((len(messages), 1, 1), dtype=np.float32)          # every message has text
+    lengths = np.array([blocks[0].shape[0] for blocks in sequences]).astype(np.float32)
+    # Rasa's order: the model data's keys sorted (mask, sentence, sequence, sequence_lengths)
+    return (mask, *sentence_values, *sequence_values, lengths)
+
+
+def _sparse_values(per_message: list[list[spmatrix]]) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(indices, values, shape) of the messages' feature blocks side by side (as Rasa's
+    `hstack` of them, in featurizer order) and the messages one after the other (as its data
+    generator's `_scipy_matrix_to_values`); None when the messages' blocks do not line up."""
+    widths = [block.shape[1] for block in per_message[0]]
+    positions, rows, columns, values = [], [], [], []
+    longest = 0
+    for index, blocks in enumerate(per_message):
+        length = blocks[0].shape[0]
+        if [block.shape[1] for block in blocks] != widths or any(block.shape[0] != length for block in blocks):
+            return None
+        longest = max(longest, length)
+        offset = 0
+        for block in blocks:
+            coo = block if isinstance(block, coo_matrix) else block.tocoo()
+            positions.append(np.full(coo.nnz, index, dtype=np.int64))
+            rows.append(coo.row)
+            columns.append(coo.col.astype(np.int64) + offset)
+            values.append(coo.data)
+            offset += block.shape[1]
+    indices = np.stack([np.concatenate(positions), np.concatenate(rows).astype(np.int64),
+                        np.concatenate(columns)], axis=1)
+    data = np.concatenate(values).astype(np.float32)
+    shape = np.array((len(per_message), longest, sum(widths)), dtype=np.int64)
+    return indices, data, shape
 
 
 def use_batched_process(graph_nodes: Any, on: bool = True) -> int:

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal, Optional
+from typing import Any, Callable, Collection, Iterator, Literal, Optional
 
 from sqlite_utils import Database
 
@@ -911,18 +911,22 @@ class Outbox:
         return [OutboxRow.from_row(r)
                 for r in tables.query(self.db, sql + " order by not_before, id limit ? offset ?", params + [limit, offset])]
 
-    def due_heads(self, now: datetime, limit: int = 200, offset: int = 0) -> list[OutboxRow]:
+    def due_heads(self, now: datetime, limit: int = 200, offset: int = 0,
+                  excluding: Collection[str] = ()) -> list[OutboxRow]:
         """The first due row of each address (by not_before, then id), in send order: the only
         row of an address the dispatcher may start (never one past an earlier row to the same
-        address). A long queue to a few addresses costs one row per address, not one per message."""
+        address). A long queue to a few addresses costs one row per address, not one per message.
+        `excluding`: channels left out (the dispatcher's that can start nothing now)."""
         # a due row with no earlier pending row to its address (an earlier one is due too); a
         # window function (row_number() over the address) said the same at ~15x the CPU when
         # nothing waits, and read every due row when many did
-        sql = ("select * from outbox o where status = 'pending' and not_before <= ? and not exists "
+        skip = sorted(excluding)
+        channels = f"and o.channel not in ({', '.join('?' * len(skip))}) " if skip else ""
+        sql = ("select * from outbox o where status = 'pending' and not_before <= ? " + channels + "and not exists "
                "(select 1 from outbox p where p.status = 'pending' and p.channel = o.channel and p.address is o.address "
                "and (p.not_before < o.not_before or (p.not_before = o.not_before and p.id < o.id))) "
                "order by not_before, id limit ? offset ?")
-        return [OutboxRow.from_row(r) for r in tables.query(self.db, sql, [iso(now), limit, offset])]
+        return [OutboxRow.from_row(r) for r in tables.query(self.db, sql, [iso(now), *skip, limit, offset])]
 
     def next_due_at(self) -> Optional[datetime]:
         row = self.db.execute("select min(not_before) from outbox where status = 'pending'").fetchone()

@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 import time
+import warnings
 from datetime import datetime, timezone
 
 import aiohttp
@@ -164,6 +165,26 @@ async def test_buttons_become_an_inline_keyboard(channel, tg):
     [shown] = tg.messages_to(ANN)
     assert str(shown.message_id) == result.platform_message_id
     assert shown.buttons == (tuple((str(n), f"csat:{n}") for n in range(1, 6)),)
+
+
+async def test_a_send_warns_nothing_and_keeps_the_answers_message_id(channel, tg):
+    """sendMessage goes through PTB's do_api_request (no telegram.Message built from the
+    answer): PTB's hint to use send_message must stay silent, and the id is the answer's."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)     # what pytest does; ours stays
+        first = await channel.send(message("One"))
+        second = await channel.send(message("Two", buttons=RATING))
+    assert [w for w in caught if "send_message" in str(w.message)] == []
+    assert [first.platform_message_id, second.platform_message_id] == [str(m.message_id) for m in tg.messages_to(ANN)]
+    assert first.platform_message_id != second.platform_message_id
+
+
+async def test_an_answer_without_a_message_id_is_a_failure_not_a_crash(channel, tg, monkeypatch):
+    async def no_id(*args, **kwargs):
+        return True                     # what a Bot API answers for an edit, not for a send
+    monkeypatch.setattr(type(channel._bot), "do_api_request", no_id)      # a Bot is frozen
+    result = await channel.send(message("Hello"))
+    assert result.status is SendStatus.FAILED and "message_id" in result.error
 
 
 async def test_text_is_plain_so_markup_from_data_is_shown_verbatim(channel, tg):

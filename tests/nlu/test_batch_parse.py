@@ -9,6 +9,7 @@ import contextlib
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.base.parse import FALLBACK_INTENT, INTENTS
@@ -78,6 +79,103 @@ def test_one_tensorflow_call_per_batch_reads_as_rasas_loop(language_router, lang
         batched = [p for start in range(0, len(texts), size) for p in parser.parse_many(texts[start:start + size])]
         for text, one, other in zip(texts, batched, rasas, strict=True):
             _same_reading(one, other, text)
+
+
+@contextlib.contextmanager
+def _diet_inputs(parser):
+    """The featurized messages DIET's node gets, batch by batch, while the block runs."""
+    runner = parser.agent.processor.graph_runner
+    node = next(n for n in getattr(runner, "inner", runner)._instantiated_nodes.values()
+                if getattr(n, "_fn_name", None) == "process" and type(n._component).__name__ == "DIETClassifier")
+    seen, inner = [], node._fn
+
+    def capture(component, messages):
+        seen.append(list(messages))
+        return inner(component, messages)
+
+    node._fn = capture
+    try:
+        yield seen
+    finally:
+        node._fn = inner
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_diets_batch_is_the_one_rasa_makes(language_router, language):
+    """The batch built straight from the messages' features (diet_batch.model_inputs) is,
+    array for array and dtype for dtype, the one Rasa's `_create_model_data` and data generator
+    make for the same messages: the model gets the very same input."""
+    from rasa.utils.train_utils import create_data_generators
+
+    from bot.nlu.diet_batch import model_inputs
+
+    parser = language_router.for_language(language)
+    texts = _texts(60, language)
+    with _diet_inputs(parser) as seen:
+        for size in (1, 5, len(texts)):
+            for start in range(0, len(texts), size):
+                parser.parse_many(texts[start:start + size])
+    component = parser.agent.processor.graph_runner.inner._instantiated_nodes
+    diet = next(n._component for n in component.values() if type(n._component).__name__ == "DIETClassifier")
+    assert len(seen) > 20
+    for messages in seen:
+        ours = model_inputs(messages)
+        assert ours is not None, [m.get("text") for m in messages]
+        data = diet._create_model_data(messages, training=False)
+        generator, _ = create_data_generators(data, batch_sizes=len(messages), epochs=1, shuffle=False)
+        rasas = generator[0][0]
+        assert len(ours) == len(rasas)
+        for mine, theirs in zip(ours, rasas):
+            assert mine.dtype == theirs.dtype and mine.shape == theirs.shape
+            assert np.array_equal(mine, theirs), [m.get("text") for m in messages]
+
+
+@contextlib.contextmanager
+def _rasas_own_count_vectors(parser):
+    """The parser's count-vector featurizers back on Rasa 3.6's own `process` (two sklearn
+    calls per message) for the block."""
+    from bot.nlu.count_batch import use_batched_process
+
+    runner = parser.agent.processor.graph_runner
+    nodes = getattr(runner, "inner", runner)._instantiated_nodes.values()
+    assert use_batched_process(nodes, on=False) == 2
+    try:
+        yield
+    finally:
+        use_batched_process(nodes, on=True)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_batchs_features_are_those_rasas_loop_gives(language_router, language):
+    """Every feature DIET gets for a message read in a batch (the count vectors made in one
+    sklearn call per batch: bot/nlu/count_batch.py) is the one Rasa's own loop makes for it:
+    the same featurizer, type and order, the same sparse entries, dtypes and shape."""
+    parser = language_router.for_language(language)
+    texts = _texts(60, language)
+
+    def featurized():
+        with _diet_inputs(parser) as seen:
+            for size in (len(texts), 7, 1):
+                for start in range(0, len(texts), size):
+                    parser.parse_many(texts[start:start + size])
+        return [message for batch in seen for message in batch]
+
+    ours = featurized()
+    with _rasas_own_count_vectors(parser):
+        rasas = featurized()
+    assert len(ours) == len(rasas) > 100
+    for mine, theirs in zip(ours, rasas):
+        text = mine.get("text")
+        assert text == theirs.get("text")
+        assert len(mine.features) == len(theirs.features) > 0, text
+        for one, other in zip(mine.features, theirs.features):
+            assert (one.type, one.attribute, one.origin) == (other.type, other.attribute, other.origin), text
+            a, b = one.features, other.features
+            assert type(a) is type(b) and a.shape == b.shape and a.dtype == b.dtype, text
+            assert vars(a).keys() == vars(b).keys() and a.has_canonical_format == b.has_canonical_format, text
+            for part in ("row", "col", "data"):
+                assert getattr(a, part).dtype == getattr(b, part).dtype, (text, part)
+                assert np.array_equal(getattr(a, part), getattr(b, part)), (text, part)
 
 
 def test_a_reading_is_rasas_own(rasa_parser, nlu_settings):
