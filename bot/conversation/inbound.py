@@ -139,8 +139,7 @@ class InboundHandler:
             self._mark_chosen(conversation, identity, event, question, now)
         # the step joins handle()'s transaction without a savepoint: any error in it undoes that whole
         if conversation is None:
-            order = self.store.orders.latest_for_customer(identity.customer_id)
-            items = self.store.orders.items(order.order_id) if order else []
+            order, items = self.store.orders.latest_with_items(identity.customer_id)
             self.runner.start(identity, order.order_id if order else None,
                               items[0].sku if items else None, answer, now,
                               Known(customer=customer, order=order, items=items, has_case=case is not None,

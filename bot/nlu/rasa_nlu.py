@@ -529,14 +529,17 @@ def _load_agent(path: Path) -> Any:
 
 def _batch_diet(agent: Any) -> None:
     """DIET predicts a batch of messages in one TensorFlow call (bot/nlu/diet_batch.py)
-    instead of Rasa's one call per message; the trained model is untouched."""
-    from bot.nlu.diet_batch import use_batched_process
+    instead of Rasa's one call per message, and the count-vector featurizers featurize it in
+    one sklearn call each (bot/nlu/count_batch.py); the trained model is untouched."""
+    from bot.nlu import count_batch, diet_batch
 
     runner = agent.processor.graph_runner
-    try:
-        use_batched_process(getattr(runner, "inner", runner)._instantiated_nodes.values())
-    except Exception:  # noqa: BLE001 - Rasa internals changed: its own loop stays
-        log.warning("could not batch DIET's predictions; predicting one message at a time", exc_info=True)
+    nodes = list(getattr(runner, "inner", runner)._instantiated_nodes.values())
+    for batched, what in ((diet_batch, "DIET's predictions"), (count_batch, "the count-vector features")):
+        try:
+            batched.use_batched_process(nodes)
+        except Exception:  # noqa: BLE001 - Rasa internals changed: its own loop stays
+            log.warning("could not batch %s; one message at a time", what, exc_info=True)
 
 
 def _load_agent_fast(path: Path) -> Any:

@@ -415,6 +415,16 @@ class Orders:
         rows = tables.where(self.db, "orders", "customer_id = ?", [customer_id], order_by="purchased_at desc", limit=1)
         return StoredOrder.from_row(rows[0]) if rows else None
 
+    def latest_with_items(self, customer_id: int) -> tuple[Optional[StoredOrder], list[LineItemRow]]:
+        """`latest_for_customer` and its `items`, in one read (what starts a conversation)."""
+        rows = tables.query(self.db, "select o.*, li.id, li.sku, li.product, li.category, li.quantity, li.price "
+                            "from orders o left join line_items li on li.order_id = o.order_id where o.order_id = "
+                            "(select order_id from orders where customer_id = ? order by purchased_at desc limit 1) "
+                            "order by li.id", [customer_id])
+        if not rows:
+            return None, []
+        return StoredOrder.from_row(rows[0]), [LineItemRow.from_row(r) for r in rows if r["id"] is not None]
+
     def count(self) -> int:
         return self.db["orders"].count
 

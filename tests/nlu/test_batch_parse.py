@@ -130,6 +130,54 @@ def test_diets_batch_is_the_one_rasa_makes(language_router, language):
             assert np.array_equal(mine, theirs), [m.get("text") for m in messages]
 
 
+@contextlib.contextmanager
+def _rasas_own_count_vectors(parser):
+    """The parser's count-vector featurizers back on Rasa 3.6's own `process` (two sklearn
+    calls per message) for the block."""
+    from bot.nlu.count_batch import use_batched_process
+
+    runner = parser.agent.processor.graph_runner
+    nodes = getattr(runner, "inner", runner)._instantiated_nodes.values()
+    assert use_batched_process(nodes, on=False) == 2
+    try:
+        yield
+    finally:
+        use_batched_process(nodes, on=True)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_batchs_features_are_those_rasas_loop_gives(language_router, language):
+    """Every feature DIET gets for a message read in a batch (the count vectors made in one
+    sklearn call per batch: bot/nlu/count_batch.py) is the one Rasa's own loop makes for it:
+    the same featurizer, type and order, the same sparse entries, dtypes and shape."""
+    parser = language_router.for_language(language)
+    texts = _texts(60, language)
+
+    def featurized():
+        with _diet_inputs(parser) as seen:
+            for size in (len(texts), 7, 1):
+                for start in range(0, len(texts), size):
+                    parser.parse_many(texts[start:start + size])
+        return [message for batch in seen for message in batch]
+
+    ours = featurized()
+    with _rasas_own_count_vectors(parser):
+        rasas = featurized()
+    assert len(ours) == len(rasas) > 100
+    for mine, theirs in zip(ours, rasas):
+        text = mine.get("text")
+        assert text == theirs.get("text")
+        assert len(mine.features) == len(theirs.features) > 0, text
+        for one, other in zip(mine.features, theirs.features):
+            assert (one.type, one.attribute, one.origin) == (other.type, other.attribute, other.origin), text
+            a, b = one.features, other.features
+            assert type(a) is type(b) and a.shape == b.shape and a.dtype == b.dtype, text
+            assert vars(a).keys() == vars(b).keys() and a.has_canonical_format == b.has_canonical_format, text
+            for part in ("row", "col", "data"):
+                assert getattr(a, part).dtype == getattr(b, part).dtype, (text, part)
+                assert np.array_equal(getattr(a, part), getattr(b, part)), (text, part)
+
+
 def test_a_reading_is_rasas_own(rasa_parser, nlu_settings):
     """The graph run directly gives what Rasa's `Agent.parse_message` gives (the model alone:
     the keyword rules after it are off here); one message at a time, exactly."""

@@ -50,6 +50,12 @@ def test_migrations_create_every_table_and_are_idempotent(tmp_path):
      "conversations"),
     ("select id from identities where channel = ? and address = ?", ["telegram", "1"], "identities"),
     ("select * from escalations where card_ts = ?", ["1.0"], "escalations"),
+    # every inbound message or send (m016): a customer's conversations about an order, the
+    # message row of a sent outbox row, an earlier pending row to the same address
+    ("select slots from conversations where customer_id = ? and order_id = ?", [1, "A-1"], "conversations"),
+    ("update messages set platform_message_id = ? where outbox_id = ?", ["9", 1], "messages"),
+    ("select 1 from outbox where status = 'pending' and channel = ? and address is ? and not_before < ?",
+     ["telegram", "1", iso(T0)], "outbox"),
 ])
 def test_hot_queries_use_an_index(store, sql, params, index):
     plan = " ".join(str(row[-1]) for row in store.db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
@@ -109,6 +115,23 @@ def test_nested_transactions_join_the_outer_one(store):
                 store.outbox.add("telegram", "1", None, None, "inner undone", T0)
                 raise RuntimeError("inner")
     assert [r["text"] for r in store.db["outbox"].rows] == ["kept", "outer kept"]
+
+
+def test_a_nested_block_without_a_savepoint_is_undone_with_the_whole_transaction(store):
+    seen: list[str] = []
+    store.db.conn.set_trace_callback(seen.append)
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.outbox.add("telegram", "1", None, None, "outer", T0)
+            with store.transaction(savepoint=False):
+                store.outbox.add("telegram", "1", None, None, "joined", T0)
+                raise RuntimeError("boom")
+    store.db.conn.set_trace_callback(None)
+    assert store.db["outbox"].count == 0
+    assert not any("SAVEPOINT" in sql.upper() for sql in seen), seen
+    with store.transaction(savepoint=False):           # on its own it is a transaction as any
+        store.outbox.add("telegram", "1", None, None, "alone", T0)
+    assert [r["text"] for r in store.db["outbox"].rows] == ["alone"]
 
 
 # ---- inbound dedup ------------------------------------------------------------------------
@@ -206,6 +229,22 @@ def test_line_item_upsert(store):
     assert not store.orders.upsert_item(dict(item))
     assert store.orders.upsert_item({**item, "quantity": 2})
     assert [i.quantity for i in store.orders.items("A-1")] == [2]
+
+
+def test_the_latest_order_with_its_items_in_one_read(store):
+    assert store.orders.latest_with_items(1) == (None, [])
+    store.orders.upsert_order(dict(ORDER), T0)
+    assert store.orders.latest_with_items(1) == (store.orders.get("A-1"), [])          # no line items
+    later = {**ORDER, "order_id": "A-2", "purchased_at": iso(T0 + timedelta(days=1))}
+    store.orders.upsert_order(later, T0)
+    for sku in ("B", "A"):
+        store.orders.upsert_item({"order_id": "A-2", "product": f"P{sku}", "sku": sku, "category": "c",
+                                  "quantity": 1, "price": None})
+    store.orders.upsert_item({"order_id": "A-1", "product": "old", "sku": "Z", "category": "c", "quantity": 1,
+                              "price": 1.0})
+    order, items = store.orders.latest_with_items(1)
+    assert (order, items) == (store.orders.latest_for_customer(1), store.orders.items("A-2"))
+    assert order is not None and order.order_id == "A-2" and [i.sku for i in items] == ["B", "A"]
 
 
 def test_touchpoints_follow_the_wanted_schedule(store):
