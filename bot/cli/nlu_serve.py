@@ -10,6 +10,7 @@ from typing import Optional
 import click
 
 from bot.cli.common import freeze_heap
+from bot.live import eventloop
 from bot.live.mainloop import stop_on_signals
 from bot.nlu.languages import LanguageRouter, load_parser
 from bot.nlu.rasa_nlu import ModelNotTrainedError, load_nlu_settings
@@ -47,7 +48,7 @@ def serve(ctx: click.Context, listen: str, port: int, socket_path: Optional[str]
                             socket_path=Path(socket_path).resolve() if socket_path else None, stop=stop)
 
     try:
-        asyncio.run(main())
+        eventloop.run(main())           # uvloop where installed: the service's HTTP in C
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -77,7 +77,7 @@ class InboundHandler:
             if not self.store.events.first_time(event.channel, event.event_id, now):
                 log.info("duplicate delivery %s/%s ignored", event.channel, event.event_id)
                 return False
-            identity = self.store.customers.identity_at(event.channel, event.address)
+            identity, customer = self.store.customers.identity_and_customer_at(event.channel, event.address)
             if identity is not None and not identity.reachable:
                 # a blocked bot receives nothing: a message from them means they unblocked it
                 self.store.customers.mark_reachable(identity.id)
@@ -100,19 +100,22 @@ class InboundHandler:
                 identity = self.store.customers.identity(identity.id)
             if identity.opted_out:
                 return True                      # silence until they opt in again
-            self._dispatch(event, identity, text, parse, now)
+            self._dispatch(event, identity, customer, text, parse, now)
         return True
 
     # ---- routing -----------------------------------------------------------------------
 
-    def _dispatch(self, event: InboundEvent, identity: Identity, text: str, parse: Optional[Parse],
-                  now: datetime) -> None:
+    def _dispatch(self, event: InboundEvent, identity: Identity, customer: Optional[CustomerRow], text: str,
+                  parse: Optional[Parse], now: datetime) -> None:
+        """Route a message of a known, reachable, opted-in identity (`customer`: its customer's
+        row, read with it; None: read it here)."""
         conversation, latest = self.store.conversations.open_and_latest(identity.id)
         self._record_inbound(latest, identity, event, text, now)
         if self._switch_language(event, identity, conversation, text, now):
             return
         stop = self.is_stop(event, text, parse)
-        customer = self.store.customers.get(identity.customer_id)
+        if customer is None or customer.id != identity.customer_id:
+            customer = self.store.customers.get(identity.customer_id)
         language = self._language(identity, customer)
         parse = self._understood(text, parse, language)
         case = self.store.cases.active_for_customer(identity.customer_id)

@@ -11,6 +11,8 @@ The catalog files are read by bot/flowfiles/; this module only checks what was r
 """
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +57,7 @@ def pick_language(candidates: Iterable[Optional[str]], enabled: Iterable[str], d
     `candidates` are in order of precedence: the order's language column, then what the
     platform says (the language code or locale the channel reports).
     """
-    enabled_tags = [normalize_tag(t) or t for t in enabled]
+    enabled_tags = _tags(tuple(enabled))
     for raw in candidates:
         tag = normalize_tag(raw)
         if not tag:
@@ -67,6 +69,12 @@ def pick_language(candidates: Iterable[Optional[str]], enabled: Iterable[str], d
             # pt-BR catalog added later applies without re-asking the customer
             return tag
     return normalize_tag(default) or SOURCE_LANGUAGE
+
+
+@functools.lru_cache(maxsize=64)
+def _tags(enabled: tuple[str, ...]) -> frozenset[str]:
+    """The enabled tags normalized (the same few lists, read at every message)."""
+    return frozenset(normalize_tag(t) or t for t in enabled)
 
 
 def language_name(tag: str) -> str:

@@ -250,6 +250,18 @@ class Customers:
         rows = list(tables.where(self.db, "identities", "channel = ? and address = ?", [channel, address], limit=1))
         return _identity(rows[0]) if rows else None
 
+    def identity_and_customer_at(self, channel: str, address: str) -> tuple[Optional[Identity], Optional[CustomerRow]]:
+        """`identity_at` and its customer in one read (None, None for a chat bound to no one; the
+        customer None when its row is missing)."""
+        rows = tables.query(self.db, "select i.id as identity_id, i.customer_id, i.channel, i.address, i.reachable, "
+                            "i.consent, i.opted_out, i.language_code, c.* from identities i left join customers c "
+                            "on c.id = i.customer_id where i.channel = ? and i.address = ? limit 1", [channel, address])
+        if not rows:
+            return None, None
+        row = rows[0]
+        identity = _identity({**row, "id": row["identity_id"]})
+        return identity, CustomerRow.from_row(row) if row["id"] is not None else None
+
     def customer_at(self, channel: str, address: str) -> Optional[tuple[CustomerRow, Optional[str]]]:
         """The customer whose chat this is, with the language code their platform reported
         (the identity's), in one read; None for a chat bound to no one."""

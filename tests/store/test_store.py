@@ -176,6 +176,15 @@ def test_consent_withdrawn_by_a_later_import_is_ledgered(store):
     assert store.customers.ledger(customer_id)[-1].action == "consent_withdrawn"
 
 
+def test_an_identity_and_its_customer_in_one_read(store):
+    customer_id, identity_id = customer(store)
+    assert store.customers.identity_and_customer_at("telegram", "1001") == (
+        store.customers.identity(identity_id), store.customers.get(customer_id))
+    assert store.customers.identity_and_customer_at("telegram", "9999") == (None, None)
+    store.db.execute("delete from customers where id = ?", [customer_id])       # a dangling identity
+    assert store.customers.identity_and_customer_at("telegram", "1001") == (store.customers.identity(identity_id), None)
+
+
 def test_unreachable_identity_is_not_contactable(store):
     _, identity_id = customer(store)
     store.customers.mark_unreachable(identity_id)
