@@ -22,7 +22,14 @@ def test_runs_on_uvloop_when_installed():
 
 def test_falls_back_to_asyncio_without_uvloop(monkeypatch):
     monkeypatch.setitem(sys.modules, "uvloop", None)      # import uvloop -> ImportError
-    assert eventloop.run(_loop_module()).startswith("asyncio")
+    # a process without uvloop has asyncio's default policy; in this test process an earlier
+    # test's import (sanic's, through Rasa) may have installed uvloop's as the global policy
+    policy = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(None)
+    try:
+        assert eventloop.run(_loop_module()).startswith("asyncio")
+    finally:
+        asyncio.set_event_loop_policy(policy)
 
 
 def test_aftercare_run_uses_it():
