@@ -37,17 +37,22 @@ def _same_reading(batched, alone, text):
 
 
 @contextlib.contextmanager
-def _rasas_own_diet(parser):
-    """The parser's DIET back on Rasa 3.6's own `process` (one model call per message) for the block."""
-    from bot.nlu.diet_batch import use_batched_process
-
+def _rasas_own(parser, use_batched_process, nodes: int):
+    """The parser's graph nodes that `use_batched_process` swaps (`nodes` of them) back on
+    Rasa 3.6's own `process` for the block."""
     runner = parser.agent.processor.graph_runner
-    nodes = getattr(runner, "inner", runner)._instantiated_nodes.values()
-    assert use_batched_process(nodes, on=False) == 1
+    found = getattr(runner, "inner", runner)._instantiated_nodes.values()
+    assert use_batched_process(found, on=False) == nodes
     try:
         yield
     finally:
-        use_batched_process(nodes, on=True)
+        use_batched_process(found, on=True)
+
+
+def _rasas_own_diet(parser):
+    """DIET on Rasa's own `process` (one model call per message)."""
+    from bot.nlu.diet_batch import use_batched_process
+    return _rasas_own(parser, use_batched_process, 1)
 
 
 def test_a_batch_reads_every_message_as_it_is_read_alone(rasa_parser):
@@ -130,19 +135,10 @@ def test_diets_batch_is_the_one_rasa_makes(language_router, language):
             assert np.array_equal(mine, theirs), [m.get("text") for m in messages]
 
 
-@contextlib.contextmanager
 def _rasas_own_count_vectors(parser):
-    """The parser's count-vector featurizers back on Rasa 3.6's own `process` (two sklearn
-    calls per message) for the block."""
+    """The two count-vector featurizers on Rasa's own `process` (two sklearn calls per message)."""
     from bot.nlu.count_batch import use_batched_process
-
-    runner = parser.agent.processor.graph_runner
-    nodes = getattr(runner, "inner", runner)._instantiated_nodes.values()
-    assert use_batched_process(nodes, on=False) == 2
-    try:
-        yield
-    finally:
-        use_batched_process(nodes, on=True)
+    return _rasas_own(parser, use_batched_process, 2)
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
