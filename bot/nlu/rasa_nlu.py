@@ -30,6 +30,7 @@ from bot.nlu.batching import Batcher, Batchers
 from bot.nlu.base import DELIVERY_PROBLEMS, FALLBACK_INTENT, INTENTS, PROBLEM_TYPES, REQUESTS, Entity, Parse
 from bot.nlu.crf_cache import crf_fitted_once
 from bot.nlu.cues import problem_cue
+from bot.nlu.deferred_imports import defer_unused_rasa
 from bot.nlu.shapes import shaped_words
 from bot.nlu.unpacked import loading_unpacked
 
@@ -321,9 +322,9 @@ def _train_locked(settings: NluSetup, target: Path, force: bool,
 class RasaParser:
     """A loaded Rasa model. `parse` for threads without a loop, `aparse` inside one."""
 
-    def __init__(self, agent: Any, confidence_threshold: float,
+    def __init__(self, model: "LoadedModel", confidence_threshold: float,
                  vocabulary: frozenset[str] = frozenset(), keyword_fallback: bool = True) -> None:
-        self._agent = agent
+        self._model = model
         self._threshold = confidence_threshold
         # the documented rules after the model: entities it missed (`rating_of`,
         # `problem_type_of`) and a problem cue over a happy reading (`_problem_first`); off
@@ -342,8 +343,8 @@ class RasaParser:
         leaves the trace (~0.8 s of CPU per model) for later."""
         prepare_environment(Path(path).parent)
         with _quietly():
-            agent = _load_agent(Path(path))
-        parser = cls(agent, confidence_threshold, _trained_ngrams(agent), keyword_fallback)
+            model = _load_model(Path(path))
+        parser = cls(model, confidence_threshold, _trained_ngrams(model), keyword_fallback)
         if warm:
             parser.warm_up()
         else:
@@ -363,14 +364,14 @@ class RasaParser:
         return all(predict.traced for predict in self._predicts())
 
     def _predicts(self) -> list["_GraphPredict"]:
-        return [predict for component in _components(self._agent)
+        return [predict for component in _components(self._model)
                 if isinstance(predict := getattr(getattr(component, "model", None), "_tf_predict_step", None),
                               _GraphPredict)]
 
     @property
-    def agent(self) -> Any:
-        """The loaded Rasa agent (read-only use: its trained vocabularies)."""
-        return self._agent
+    def model(self) -> "LoadedModel":
+        """The loaded Rasa model (read-only use: its components' trained vocabularies)."""
+        return self._model
 
     @property
     def vocabulary(self) -> frozenset[str]:
@@ -380,7 +381,7 @@ class RasaParser:
     def without_keyword_fallback(self) -> "RasaParser":
         """The same loaded model without the rules after it (keyword entities, problem cues):
         what the model finds on its own (for measuring; the bot always uses them)."""
-        return RasaParser(self._agent, self._threshold, self._vocabulary, keyword_fallback=False)
+        return RasaParser(self._model, self._threshold, self._vocabulary, keyword_fallback=False)
 
     def parse(self, text: str, language: Optional[str] = None) -> Parse:
         """Understand one message; safe from any thread. One model, one language: the
@@ -418,10 +419,9 @@ class RasaParser:
         from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
         from rasa.shared.core.trackers import DialogueStateTracker
 
-        processor = self._agent.processor
         messages = [UserMessage(text) for text in texts]
-        target = processor.model_metadata.nlu_target
-        results = processor.graph_runner.run(
+        target = self._model.metadata.nlu_target
+        results = self._model.runner.run(
             inputs={PLACEHOLDER_MESSAGE: messages,
                     PLACEHOLDER_TRACKER: DialogueStateTracker.from_events(messages[0].sender_id, [])},
             targets=[target])
@@ -432,7 +432,7 @@ class RasaParser:
         for message in parsed:
             raw: dict[str, Any] = {"text": "", "intent": {"name": None, "confidence": 0.0}, "entities": []}
             raw.update(message.as_dict(only_output_properties=True))
-            processor._update_full_retrieval_intent(raw)
+            _add_full_retrieval_intent(raw)
             raws.append(raw)
         return raws
 
@@ -461,6 +461,17 @@ class RasaParser:
             entities = _with_keyword_entities(name, text[:MAX_CHARS], entities)
         return Parse(text=text, intent=name, confidence=confidence, entities=entities,
                      ranking=ranking)
+
+
+def _add_full_retrieval_intent(raw: dict[str, Any]) -> None:
+    """As Rasa's `MessageProcessor._update_full_retrieval_intent`: a retrieval intent's reading
+    names its full intent (`faq/ask_price`) from the response selector's output, when the
+    pipeline has one."""
+    intent = raw.get("intent") or {}
+    selector = raw.get("response_selector") or {}
+    name = intent.get("name")
+    if name and name in selector.get("all_retrieval_intents", []):
+        intent["full_retrieval_intent_name"] = selector.get(name, {}).get("response", {}).get("intent_response_key")
 
 
 # Readings a problem cue overrides (bot/nlu/cues.py: a problem named in words, negation-aware):
@@ -502,8 +513,23 @@ def _with_keyword_entities(intent: str, text: str,
 _LOAD_LOCK = threading.Lock()
 
 
-def _load_agent(path: Path) -> Any:
-    """`Agent.load`, three times as fast and ~25 MB lighter per model.
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model archive loaded for prediction: its metadata and the graph runner that reads a
+    message, what Rasa's `Agent.load` builds inside its `MessageProcessor`, without the
+    agent's tracker store, lock store and scheduler (and their imports: ~0.6 s of a start)."""
+
+    metadata: Any           # rasa.engine.storage.storage.ModelMetadata
+    runner: Any             # a GraphRunner: `run(inputs, targets)`
+
+    @classmethod
+    def of_agent(cls, agent: Any) -> "LoadedModel":
+        """The model inside a Rasa `Agent` (to compare with Rasa's own load)."""
+        return cls(agent.processor.model_metadata, agent.processor.graph_runner)
+
+
+def _load_model(path: Path) -> LoadedModel:
+    """What `Agent.load` loads, three times as fast and ~25 MB lighter per model.
 
     Rasa rebuilds each TensorFlow model by fitting it on one example before loading the
     weights: tracing that training step was most of the load time, and the step leaves the
@@ -513,28 +539,29 @@ def _load_agent(path: Path) -> Any:
     optimizer state; the weights are then read from the archive as before, so every
     prediction is the same (checked on every language's held-out set:
     tests/nlu/test_model_load.py). The models are switched back to graph mode before the first
-    prediction. The archive is read from its unpacked folder (bot/nlu/unpacked.py) and the
-    entity CRF's fit from its cache (bot/nlu/crf_cache.py). Any surprise in Rasa's internals
-    falls back to the plain load."""
-    from rasa.core.agent import Agent
-
+    prediction. The archive is read from its unpacked folder (bot/nlu/unpacked.py), the
+    entity CRF's fit from its cache (bot/nlu/crf_cache.py), and the Rasa modules a prediction
+    never runs are left for their first use (bot/nlu/deferred_imports.py). Any surprise in
+    Rasa's internals falls back to the plain load."""
+    defer_unused_rasa()
     try:
-        agent = _load_agent_fast(path)
+        model = _load_model_fast(path)
     except Exception:  # noqa: BLE001 - Rasa internals changed: the slow, public way
         log.warning("fast model load failed; loading the usual way", exc_info=True)
-        agent = Agent.load(str(path))
-    _batch_diet(agent)
-    return agent
+        from rasa.core.agent import Agent
+
+        model = LoadedModel.of_agent(Agent.load(str(path)))
+    _batch_diet(model)
+    return model
 
 
-def _batch_diet(agent: Any) -> None:
+def _batch_diet(model: LoadedModel) -> None:
     """DIET predicts a batch of messages in one TensorFlow call (bot/nlu/diet_batch.py)
     instead of Rasa's one call per message, and the count-vector featurizers featurize it in
     one sklearn call each (bot/nlu/count_batch.py); the trained model is untouched."""
     from bot.nlu import count_batch, diet_batch
 
-    runner = agent.processor.graph_runner
-    nodes = list(getattr(runner, "inner", runner)._instantiated_nodes.values())
+    nodes = list(_nodes(model))
     for batched, what in ((diet_batch, "DIET's predictions"), (count_batch, "the count-vector features")):
         try:
             batched.use_batched_process(nodes)
@@ -542,8 +569,12 @@ def _batch_diet(agent: Any) -> None:
             log.warning("could not batch %s; one message at a time", what, exc_info=True)
 
 
-def _load_agent_fast(path: Path) -> Any:
-    from rasa.core.agent import Agent
+def _load_model_fast(path: Path) -> LoadedModel:
+    """`rasa.engine.loader.load_predict_graph_runner`, as `Agent.load` calls it, with the
+    patches `_load_model` describes."""
+    from rasa.engine.loader import load_predict_graph_runner
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.utils.tensorflow.models import RasaModel
 
     with _LOAD_LOCK:
@@ -554,16 +585,15 @@ def _load_agent_fast(path: Path) -> Any:
             return inherited(self, *args, **kwargs)
 
         with _patched(RasaModel, compile=compile_eagerly, fit=_build_weights), crf_fitted_once(path.parent), \
-                loading_unpacked():
-            agent = Agent.load(str(path))
-    for component in _components(agent):
-        model = getattr(component, "model", None)
-        if isinstance(model, RasaModel):
-            model.run_eagerly = False  # predictions run as a traced graph again
-            model._tf_predict_step = _GraphPredict(model)
-    processor = agent.processor
-    processor.graph_runner = _InOrderRunner(processor.graph_runner)
-    return agent
+                loading_unpacked(), tempfile.TemporaryDirectory(prefix="aftercare-model-") as storage:
+            metadata, runner = load_predict_graph_runner(Path(storage), path, LocalModelStorage, DaskGraphRunner)
+    model = LoadedModel(metadata, _InOrderRunner(runner))
+    for component in _components(model):
+        tf_model = getattr(component, "model", None)
+        if isinstance(tf_model, RasaModel):
+            tf_model.run_eagerly = False  # predictions run as a traced graph again
+            tf_model._tf_predict_step = _GraphPredict(tf_model)
+    return model
 
 
 @contextlib.contextmanager
@@ -714,11 +744,15 @@ class _InOrderRunner:
         return [(name, nodes[name], needs[name]) for name in order]
 
 
-def _components(agent: Any) -> list[Any]:
-    """The loaded graph components (Rasa 3.6 internals; it is the last open-source release)."""
-    runner = agent.processor.graph_runner
-    nodes = getattr(runner, "inner", runner)._instantiated_nodes.values()
-    return [node._component for node in nodes if getattr(node, "_component", None)]
+def _nodes(model: LoadedModel) -> list[Any]:
+    """The graph's instantiated nodes (Rasa 3.6 internals; it is the last open-source release)."""
+    runner = model.runner
+    return list(getattr(runner, "inner", runner)._instantiated_nodes.values())
+
+
+def _components(model: LoadedModel) -> list[Any]:
+    """The loaded graph components."""
+    return [node._component for node in _nodes(model) if getattr(node, "_component", None)]
 
 
 _EDGE_PUNCTUATION = re.compile(r"^[^\w#@&]+|[^\w#@&]+$")  # as Rasa's WhitespaceTokenizer
@@ -742,11 +776,11 @@ def familiarity(text: str, vocabulary: frozenset[str]) -> float:
     return sum(gram in vocabulary for gram in grams) / len(grams)
 
 
-def _trained_ngrams(agent: Any) -> frozenset[str]:
+def _trained_ngrams(model: LoadedModel) -> frozenset[str]:
     """The trigrams of the char_wb CountVectorsFeaturizer, if the pipeline has one; any
     surprise in Rasa's internals only disables the guard."""
     try:
-        for component in _components(agent):
+        for component in _components(model):
             if getattr(component, "analyzer", None) == "char_wb":
                 vocabulary = component.vectorizers["text"].vocabulary_
                 return frozenset(gram for gram in vocabulary if len(gram) == NGRAM)
@@ -759,7 +793,7 @@ def trained_words(parser: "RasaParser") -> frozenset[str]:
     """The word vocabulary of the model's word-level CountVectorsFeaturizer (empty if none):
     which language a message is in shows best in its whole words."""
     try:
-        for component in _components(parser.agent):
+        for component in _components(parser.model):
             if getattr(component, "analyzer", None) == "word":
                 return frozenset(component.vectorizers["text"].vocabulary_)
     except Exception:  # noqa: BLE001 - routing then falls back to trigrams alone

@@ -40,7 +40,7 @@ def _same_reading(batched, alone, text):
 def _rasas_own(parser, use_batched_process, nodes: int):
     """The parser's graph nodes that `use_batched_process` swaps (`nodes` of them) back on
     Rasa 3.6's own `process` for the block."""
-    runner = parser.agent.processor.graph_runner
+    runner = parser.model.runner
     found = getattr(runner, "inner", runner)._instantiated_nodes.values()
     assert use_batched_process(found, on=False) == nodes
     try:
@@ -89,7 +89,7 @@ def test_one_tensorflow_call_per_batch_reads_as_rasas_loop(language_router, lang
 @contextlib.contextmanager
 def _diet_inputs(parser):
     """The featurized messages DIET's node gets, batch by batch, while the block runs."""
-    runner = parser.agent.processor.graph_runner
+    runner = parser.model.runner
     node = next(n for n in getattr(runner, "inner", runner)._instantiated_nodes.values()
                 if getattr(n, "_fn_name", None) == "process" and type(n._component).__name__ == "DIETClassifier")
     seen, inner = [], node._fn
@@ -120,7 +120,7 @@ def test_diets_batch_is_the_one_rasa_makes(language_router, language):
         for size in (1, 5, len(texts)):
             for start in range(0, len(texts), size):
                 parser.parse_many(texts[start:start + size])
-    component = parser.agent.processor.graph_runner.inner._instantiated_nodes
+    component = parser.model.runner.inner._instantiated_nodes
     diet = next(n._component for n in component.values() if type(n._component).__name__ == "DIETClassifier")
     assert len(seen) > 20
     for messages in seen:
@@ -174,17 +174,32 @@ def test_a_batchs_features_are_those_rasas_loop_gives(language_router, language)
                 assert np.array_equal(getattr(a, part), getattr(b, part)), (text, part)
 
 
+def _rasas_agent(parser, nlu_settings):
+    """Rasa's own `Agent`, loaded Rasa's way, reading through `parser`'s graph: its
+    `parse_message` is Rasa's processor around the very nodes the parser runs."""
+    from rasa.core.agent import Agent
+
+    from bot.nlu.rasa_nlu import _quietly, model_path
+
+    with _quietly():
+        agent = Agent.load(str(model_path(nlu_settings)))
+    agent.processor.graph_runner = parser.model.runner
+    agent.processor.model_metadata = parser.model.metadata
+    return agent
+
+
 def test_a_reading_is_rasas_own(rasa_parser, nlu_settings):
     """The graph run directly gives what Rasa's `Agent.parse_message` gives (the model alone:
     the keyword rules after it are off here); one message at a time, exactly."""
     model = rasa_parser.without_keyword_fallback()
+    agent = _rasas_agent(model, nlu_settings)
     texts = [text for text in _texts(60) if clean_text(text)]
     for text in texts:
         parse = model.parse(text)
         if parse.confidence == 0.0 and parse.intent == FALLBACK_INTENT and not parse.ranking:
             continue                                  # the unfamiliar-text guard: never reaches Rasa
         with _rasas_own_diet(model):
-            raw = asyncio.run(model.agent.parse_message(clean_text(text)))
+            raw = asyncio.run(agent.parse_message(clean_text(text)))
         name, confidence = raw["intent"]["name"], raw["intent"]["confidence"]
         assert parse.confidence == pytest.approx(confidence, abs=0), text
         expected = name if name in INTENTS and confidence >= nlu_settings.confidence_threshold else FALLBACK_INTENT

@@ -11,7 +11,7 @@ import pytest
 
 from bot.nlu.evaluate import load_examples
 from bot.nlu.languages import for_language
-from bot.nlu.rasa_nlu import RasaParser, _components, _quietly, load_nlu_settings, model_path, train
+from bot.nlu.rasa_nlu import LoadedModel, RasaParser, _components, _quietly, load_nlu_settings, model_path, train
 from tests.support.harness import CONFIG
 
 pytestmark = pytest.mark.nlu
@@ -28,7 +28,7 @@ def plain_parser(rasa_parser, nlu_settings):
 
     with _quietly():
         agent = Agent.load(str(model_path(nlu_settings)))
-    plain = RasaParser(agent, nlu_settings.confidence_threshold, rasa_parser.vocabulary)
+    plain = RasaParser(LoadedModel.of_agent(agent), nlu_settings.confidence_threshold, rasa_parser.vocabulary)
     yield plain
     plain.close()
 
@@ -61,7 +61,7 @@ def test_fast_load_predicts_exactly_like_agent_load(nlu_settings, language) -> N
     assert len(held_out) > 100, language
     fast = RasaParser.load(path, one.confidence_threshold)
     with _quietly():
-        slow = RasaParser(Agent.load(str(path)), one.confidence_threshold, fast.vocabulary)
+        slow = RasaParser(LoadedModel.of_agent(Agent.load(str(path))), one.confidence_threshold, fast.vocabulary)
     try:
         _same_predictions(fast, slow, (TEXTS if language == "en" else []) + held_out)
     finally:
@@ -87,7 +87,7 @@ def test_an_untraced_model_reads_as_the_traced_one(rasa_parser, nlu_settings) ->
 def _optimizer_values(parser: RasaParser) -> int:
     """How many numbers the loaded TensorFlow models' optimizers hold."""
     total = 0
-    for component in _components(parser.agent):
+    for component in _components(parser.model):
         optimizer = getattr(getattr(component, "model", None), "optimizer", None)
         if optimizer is not None:
             total += sum(int(v.shape.num_elements()) for v in optimizer.variables())

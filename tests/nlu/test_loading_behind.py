@@ -3,6 +3,8 @@ vocabularies (the same the loaded models hold), and a message for a model still 
 for it, never read by another."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bot.nlu.archive import read_vocabulary
@@ -51,3 +53,55 @@ def _same_reading(a, b) -> None:
     assert a.confidence == pytest.approx(b.confidence, abs=1e-5)
     assert [name for name, _ in a.ranking] == [name for name, _ in b.ranking]
     assert [c for _, c in a.ranking] == pytest.approx([c for _, c in b.ranking], abs=1e-5)
+
+
+class _Loaded:
+    """A stand-in for a loaded model (a unit test of the loading order only): records when
+    its graph's trace starts."""
+
+    def __init__(self) -> None:
+        self.traced_at = None
+
+    def warm_up(self) -> None:
+        self.traced_at = time.monotonic()
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("reader_waits", [True, False])
+def test_a_trace_waits_for_the_replies_to_messages_that_waited(monkeypatch, tmp_path, reader_waits):
+    """The model's trace (and the next model's load) starts REPLIES_FIRST after the model came
+    when a message was waiting for it (its reply gets the core first), at once when none was.
+    Tried: without the wait the first case fails."""
+    import threading
+
+    from bot.nlu import languages
+    from bot.nlu.archive import Vocabulary
+
+    release = threading.Event()
+    loaded: dict[str, tuple[_Loaded, float]] = {}
+
+    def load(path, threshold, warm=True):
+        release.wait(10)
+        parser = _Loaded()
+        loaded[path.name] = (parser, time.monotonic())
+        return parser
+
+    monkeypatch.setattr(languages.RasaParser, "load", staticmethod(load))
+    monkeypatch.setattr(languages, "read_vocabulary", lambda path: Vocabulary(frozenset({"hello"}), frozenset()))
+    router = LanguageRouter.loading({"en": tmp_path / "en"}, 0.5, first=["en"])
+    reader = threading.Thread(target=router.parser_for, args=("en",))
+    if reader_waits:
+        reader.start()
+        time.sleep(0.2)             # it is waiting in parser_for
+    release.set()
+    assert router.wait_loaded(timeout=10)
+    if reader_waits:
+        reader.join(5)
+    parser, came = loaded["en"]
+    waited = parser.traced_at - came
+    if reader_waits:
+        assert waited >= languages.REPLIES_FIRST
+    else:
+        assert waited < languages.REPLIES_FIRST

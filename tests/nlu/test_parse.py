@@ -161,7 +161,7 @@ def test_nothing_understandable_falls_back(rasa_parser: RasaParser, text: str) -
 def test_below_threshold_falls_back(rasa_parser: RasaParser) -> None:
     confident = rasa_parser.parse("thank you so much")
     assert confident.intent == "thanks"
-    strict = RasaParser(rasa_parser._agent, confidence_threshold=1.01,
+    strict = RasaParser(rasa_parser.model, confidence_threshold=1.01,
                         vocabulary=rasa_parser._vocabulary)
     try:
         result = strict.parse("thank you so much")

@@ -67,5 +67,5 @@ def test_the_loaded_model_reads_its_unpacked_folder(rasa_parser, nlu_settings) -
     folder = unpacked_folder(model_path(nlu_settings))
     assert folder.is_dir()
     storages = {getattr(getattr(component, "_model_storage", None), "_storage_path", None)
-                for component in _components(rasa_parser.agent)} - {None}
+                for component in _components(rasa_parser.model)} - {None}
     assert storages == {folder / "components"}
