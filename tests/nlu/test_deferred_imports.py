@@ -86,3 +86,28 @@ def test_a_process_that_imported_them_keeps_its_own() -> None:
                           "ran": [ran(m) for m in ("rasa.core.channels", "rasa.nlu.test", "rasa.core.test")]}))
     """)
     assert seen == {"deferred": [], "ran": [True, True, True]}
+
+
+@pytest.mark.nlu
+def test_the_plain_load_still_works_after_the_deferral(nlu_settings) -> None:
+    """When the fast load meets a Rasa it does not know, the model loads Rasa's own way
+    (`Agent.load`, importing Rasa's agent beside the deferred modules): the same reading."""
+    seen = _run(f"""
+        import json, logging, sys
+        from bot.nlu import rasa_nlu
+        warned = []
+        logging.getLogger("bot.nlu.rasa_nlu").addHandler(type("H", (logging.Handler,), {{
+            "emit": lambda self, record: warned.append(record.getMessage())}})())
+
+        def unknown_rasa(path):
+            raise AttributeError("Rasa's internals changed")
+
+        rasa_nlu._load_model_fast = unknown_rasa
+        parser = rasa_nlu.RasaParser.load(rasa_nlu.model_path(rasa_nlu.load_nlu_settings({str(ROOT / 'config.yml')!r})),
+                                          0.5, warm=False)
+        print(json.dumps({{"reading": parser.parse("my order never arrived").intent, "warned": warned,
+                          "agent": "rasa.core.agent" in sys.modules}}))
+    """)
+    assert seen["reading"] == "delivery_problem"
+    assert seen["warned"] == ["fast model load failed; loading the usual way"]
+    assert seen["agent"] is True
