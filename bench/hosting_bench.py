@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from bench.reply_bench import LIMITS_OFF, TEXTS
+from bot.nlu.remote import service_health
 from bot.sandbox.platforms.telegram_customers import prepare_quiet_customers
 from bot.sandbox.platforms.telegram_api import TelegramLimits, TelegramSandbox
 
@@ -203,11 +203,7 @@ class Service:
         return f"http://127.0.0.1:{self.port}"
 
     def health(self) -> Optional[dict]:
-        try:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
-                return json.loads(response.read())
-        except OSError:
-            return None
+        return service_health(self.url)
 
     async def start(self) -> None:
         await self.child.start()

@@ -118,8 +118,7 @@ class RemoteParser:
             delay = min(delay * 2, MAX_DELAY)
 
     def _post(self, body: bytes) -> Parse:
-        connection = (_UnixConnection(self.endpoint.socket_path, self.timeout) if self.endpoint.socket_path
-                      else http.client.HTTPConnection(self.endpoint.host, self.endpoint.port, timeout=self.timeout))
+        connection = _connection(self.endpoint, self.timeout)
         try:
             connection.request("POST", "/parse", body=body, headers={"Content-Type": "application/json"})
             response = connection.getresponse()
@@ -128,6 +127,30 @@ class RemoteParser:
             raise _Retry(f"{type(exc).__name__}: {exc}") from None
         finally:
             connection.close()
+
+
+def service_health(url: str, timeout: float = 2.0) -> Optional[dict[str, Any]]:
+    """The service's `GET /healthz` ({"languages", "loaded", "ready"}), or None while it does not
+    answer: what a deploy script or a bench polls before sending shops its way."""
+    endpoint = Endpoint(url)
+    connection = _connection(endpoint, timeout)
+    try:
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        if response.status != 200:
+            return None
+        answer = json.loads(response.read())
+        return answer if isinstance(answer, dict) else None
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        connection.close()
+
+
+def _connection(endpoint: Endpoint, timeout: float) -> http.client.HTTPConnection:
+    if endpoint.socket_path:
+        return _UnixConnection(endpoint.socket_path, timeout)
+    return http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=timeout)
 
 
 def _pause(delay: float, started: float, left: float) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import stat
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.nlu.base import NluUnavailable, aunderstand, understand
-from bot.nlu.remote import RemoteParser
+from bot.nlu.remote import RemoteParser, service_health
 from tests.support.nlu_service import NluService, config_copy, free_port
 
 TEXTS = ("the screen arrived cracked", "thanks a lot!", "I'd give it a 4 out of 5", "talk to a person please",
@@ -47,6 +48,28 @@ async def _aparse_all(client: RemoteParser, texts) -> list:
 
 def test_health_says_which_models_are_loaded(service):
     assert service.health() == {"languages": ["en"], "loaded": ["en"], "ready": True}
+
+
+def test_a_service_on_a_unix_socket_reads_as_over_tcp_and_only_its_group_may_connect(service, tmp_path):
+    config = config_copy()
+    on_socket = NluService(config, 0, socket=tmp_path / "run" / "nlu.sock")
+    try:
+        on_socket.start()
+        assert on_socket.url.startswith("unix:/")
+        assert service_health(on_socket.url) == {"languages": ["en"], "loaded": ["en"], "ready": True}
+        assert stat.S_IMODE(on_socket.socket.stat().st_mode) == 0o660
+        client = RemoteParser(on_socket.url)
+        assert [client.parse(text, "en") for text in TEXTS] == [RemoteParser(service.url).parse(text, "en")
+                                                                 for text in TEXTS]
+        assert asyncio.run(_aparse_all(client, TEXTS[:2])) == [client.parse(text, "en") for text in TEXTS[:2]]
+    finally:
+        on_socket.stop()
+        config.unlink(missing_ok=True)
+
+
+def test_health_of_a_service_that_is_not_there_is_none(tmp_path):
+    assert service_health(f"http://127.0.0.1:{free_port()}") is None
+    assert service_health(f"unix:{tmp_path / 'nobody.sock'}") is None
 
 
 def test_a_bad_request_gets_400_naming_the_field(service):

@@ -12,11 +12,12 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
+
+from bot.nlu.remote import service_health
 
 ROOT = Path(__file__).resolve().parents[2]
 AFTERCARE = str(Path(sys.executable).parent / "aftercare")
@@ -49,16 +50,16 @@ def child_env() -> dict[str, str]:
 
 
 class NluService:
-    """`aftercare nlu serve --port PORT` in a child process."""
+    """`aftercare nlu serve --port PORT` (or `--socket PATH`) in a child process."""
 
-    def __init__(self, config: Path, port: int) -> None:
-        self.config, self.port = config, port
+    def __init__(self, config: Path, port: int, socket: Optional[Path] = None) -> None:
+        self.config, self.port, self.socket = config, port, socket
         self.proc: Optional[subprocess.Popen] = None
         self.log: list[str] = []
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"unix:{self.socket}" if self.socket else f"http://127.0.0.1:{self.port}"
 
     def start(self, loaded_within: float = 240.0) -> "NluService":
         """Start it and wait until its model is loaded."""
@@ -67,7 +68,8 @@ class NluService:
 
     def launch(self) -> None:
         """Start it; return at once."""
-        self.proc = subprocess.Popen([AFTERCARE, "--config", str(self.config), "nlu", "serve", "--port", str(self.port)],
+        where = ["--socket", str(self.socket)] if self.socket else ["--port", str(self.port)]
+        self.proc = subprocess.Popen([AFTERCARE, "--config", str(self.config), "nlu", "serve", *where],
                                      cwd=str(ROOT), env=child_env(), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
@@ -91,11 +93,7 @@ class NluService:
             self.log.append(line.rstrip())
 
     def health(self) -> Optional[dict]:
-        try:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
-                return json.loads(response.read())
-        except OSError:
-            return None
+        return service_health(self.url)
 
     def kill(self) -> None:
         """kill -9: no cleanup of any kind."""
