@@ -4,8 +4,9 @@ Rasa 3.6's CRFEntityExtractor keeps only its training features in the model arch
 the CRF again each time the model loads: 0.4-0.8 s of CPU per language, on the path to a
 bot's first reply. crfsuite's L-BFGS fit is deterministic (the same features and settings
 give the same model file, byte for byte), so the fitted taggers are kept beside the models,
-keyed by a digest of everything the fit reads, and read back in a millisecond. A folder
-that cannot be written (a read-only release) only means the fit runs as before.
+keyed by a digest of everything the fit reads, and read back in a millisecond; readable by
+whoever may read the models folder (the release's owner fills it, the services' users read it).
+A folder that cannot be written (a read-only release) only means the fit runs as before.
 
 Reading the features back was still ~0.4 s of a load (Rasa parses the 3 MB JSON of training
 tokens and builds a token object for each before it asks for the fit), so the taggers are
@@ -110,6 +111,7 @@ def _write(path: Path, taggers: Any) -> None:
         fd, temporary = tempfile.mkstemp(prefix=".crf-", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
             pickle.dump(taggers, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(temporary, path.parent.parent.stat().st_mode & 0o444)     # mkstemp's is 0600
         os.replace(temporary, path)
     except OSError as exc:
         log.debug("the fitted CRF was not cached in %s: %s", path.parent, exc)

@@ -7,8 +7,10 @@ per model, on the path to a bot's first reply. An archive's files are unpacked o
 so another folder) and Rasa's model storage reads the components from there: the same files,
 so the same model (tests/nlu/test_fast_load.py compares every language's readings with
 Rasa's own `Agent.load`). The files are made read-only, so nothing can change them under a
-later load. A folder that cannot be written (a read-only release) only means unpacking as
-before, every time.
+later load, and readable by whoever may read the archive: a release unpacked by its owner
+(`make test` as root in /opt/aftercare) serves the NLU service's and the shops' own users,
+whose read-only view of the release cannot unpack it again. A folder that cannot be written
+only means unpacking as before, every time.
 """
 from __future__ import annotations
 
@@ -39,7 +41,9 @@ def unpack(archive: Path) -> Optional[Path]:
     """`archive`'s unpacked folder, unpacked now if it is not yet; None when it cannot be
     (an unwritable folder, a full disk): the caller then extracts as Rasa does."""
     folder = unpacked_folder(archive)
+    readers = archive.stat().st_mode & 0o444
     if folder.is_dir():
+        _open_to(folder, readers)
         return folder
     from tarsafe import TarSafe         # Rasa's own guard against paths leaving the folder
 
@@ -49,7 +53,7 @@ def unpack(archive: Path) -> Optional[Path]:
         scratch = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=folder.parent))
         with TarSafe.open(archive, mode="r:gz") as tar:
             tar.extractall(scratch)
-        _read_only(scratch)
+        _read_only(scratch, readers)
         os.rename(scratch, folder)      # whole or not at all; another process may win the race
         scratch = None
     except OSError as exc:
@@ -64,10 +68,24 @@ def unpack(archive: Path) -> Optional[Path]:
     return folder
 
 
-def _read_only(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+def _read_only(folder: Path, readers: int) -> None:
+    """Files read-only; folders (mkdtemp's is 0700) open to `readers` (the archive's read bits),
+    and writable by their owner alone, so `_prune` can remove them."""
+    readers |= stat.S_IRUSR
+    folders = readers | (readers >> 2) | stat.S_IWUSR          # r -> r-x for the same readers
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_symlink():
+            continue
+        path.chmod(folders if path.is_dir() else readers)
+
+
+def _open_to(folder: Path, readers: int) -> None:
+    """A folder an older version left as mkdtemp made it (0700) is opened to the archive's
+    readers on its owner's next load (`make test` in the release)."""
+    with contextlib.suppress(OSError):
+        facts = folder.stat()
+        if facts.st_uid == os.geteuid() and (stat.S_IMODE(facts.st_mode) & 0o444) != (readers | stat.S_IRUSR):
+            _read_only(folder, readers)
 
 
 def _prune(unpacked: Path) -> None:

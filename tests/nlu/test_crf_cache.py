@@ -4,6 +4,7 @@ never used, and a broken or unwritable cache only means fitting as before."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,21 @@ def test_a_second_load_reads_the_fit_and_tags_the_same(crf, tmp_path: Path) -> N
     for words in (["the", "sole", "broke"], ["wrong", "size"], ["give", "it", "4"], ["hello"]):
         assert tags(first, token, config, words) == tags(second, token, config, words)
     assert Path(first["entity"].modelfile.name).read_bytes() == Path(second["entity"].modelfile.name).read_bytes()
+
+
+@pytest.mark.parametrize("models_mode, cache_mode", [(0o755, 0o444), (0o750, 0o440)],
+                         ids=["world-readable", "group-only"])
+def test_the_cache_is_readable_by_whoever_may_read_the_models(crf, tmp_path: Path, models_mode: int,
+                                                              cache_mode: int) -> None:
+    """Filled by the release's owner, read by the services' users (mkstemp alone makes it 0600)."""
+    extractor, token = crf
+    models = tmp_path / "models"
+    models.mkdir(mode=models_mode)
+    models.chmod(models_mode)
+    cached_fit(models, extractor.__dict__["train_model"].__func__)(
+        extractor, sentences(token, TRAINING), extractor.get_default_config(), ["entity"])
+    [entry] = (models / CACHE_DIR).glob("*.pickle")
+    assert stat.S_IMODE(entry.stat().st_mode) == cache_mode
 
 
 def test_other_data_or_settings_are_another_entry(crf) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tarfile
 from pathlib import Path
 
@@ -32,6 +33,33 @@ def test_an_archive_is_unpacked_once_and_read_only(tmp_path: Path) -> None:
     marker = folder / "metadata.json"
     mtime = marker.stat().st_mtime_ns
     assert unpack(model) == folder and marker.stat().st_mtime_ns == mtime     # not unpacked again
+
+
+@pytest.mark.parametrize("archive_mode, folders, files", [(0o644, 0o755, 0o444), (0o640, 0o750, 0o440)],
+                         ids=["world-readable", "group-only"])
+def test_whoever_may_read_the_archive_may_read_its_unpacked_folder(tmp_path: Path, archive_mode: int,
+                                                                     folders: int, files: int) -> None:
+    """The release's owner unpacks (`make test` as root); the NLU service's and the shops' users,
+    whose view of the release is read-only, read the folder (mkdtemp alone would leave it 0700)."""
+    model = archive(tmp_path / "nlu-abc.tar.gz", {"metadata.json": b"{}", "components/train_X/w.bin": b"123"})
+    model.chmod(archive_mode)
+    folder = unpack(model)
+    assert folder is not None
+    modes = {path.relative_to(folder).as_posix(): stat.S_IMODE(path.stat().st_mode)
+             for path in [folder, *folder.rglob("*")]}
+    assert modes == {".": folders, "components": folders, "components/train_X": folders,
+                     "metadata.json": files, "components/train_X/w.bin": files}
+
+
+def test_a_folder_unpacked_closed_by_an_older_version_is_opened_on_its_owners_next_load(tmp_path: Path) -> None:
+    model = archive(tmp_path / "nlu-abc.tar.gz", {"metadata.json": b"{}", "components/train_X/w.bin": b"123"})
+    model.chmod(0o644)
+    folder = unpack(model)
+    assert folder is not None
+    folder.chmod(0o700)                                   # as mkdtemp left it before
+    assert unpack(model) == folder
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / "components/train_X/w.bin").stat().st_mode) == 0o444
 
 
 def test_a_rewritten_archive_gets_a_new_folder_and_the_old_goes(tmp_path: Path) -> None:
