@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
 UNIT = DEPLOY / "systemd" / "aftercare@.service"
+NLU_UNIT = DEPLOY / "aftercare-nlu.service"
+DROP_INS = DEPLOY / "aftercare@.service.d"
 PUBLIC_PATHS = ("/webhooks/", "/telegram", "/slack/events")
 
 
@@ -76,6 +78,65 @@ def test_the_template_unit_passes_systemd_analyze_verify(tmp_path):
     result = subprocess.run([tool("systemd-analyze"), "verify", str(instance)], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0 and result.stdout + result.stderr == "", result.stdout + result.stderr
+
+
+def verify(tmp_path: Path, name: str, text: str) -> None:
+    """`systemd-analyze verify` on `text`, the release's paths pointed at this checkout's."""
+    text = text.replace("/opt/aftercare/.venv/bin/", f"{BIN}/").replace("/opt/aftercare/", f"{ROOT}/")
+    unit = tmp_path / name
+    unit.write_text(text, encoding="utf-8")
+    result = subprocess.run([tool("systemd-analyze"), "verify", str(unit)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and result.stdout + result.stderr == "", result.stdout + result.stderr
+
+
+def test_the_nlu_service_unit_passes_systemd_analyze_verify(tmp_path):
+    verify(tmp_path, "aftercare-nlu.service", NLU_UNIT.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("drop_in", ["nlu.conf", "litestream.conf"])
+def test_the_template_with_each_drop_in_passes_systemd_analyze_verify(tmp_path, drop_in):
+    """A drop-in's sections read as if they followed the unit's own (systemd merges them so)."""
+    text = UNIT.read_text(encoding="utf-8") + "\n" + (DROP_INS / drop_in).read_text(encoding="utf-8")
+    verify(tmp_path, "aftercare@shoptest.service", text)
+
+
+def unit_keys(path: Path) -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            keys.setdefault(key, []).append(value)
+    return keys
+
+
+def test_each_shop_reaches_the_nlu_socket_where_the_service_makes_it():
+    service, drop_in = unit_keys(NLU_UNIT), unit_keys(DROP_INS / "nlu.conf")
+    [command] = service["ExecStart"]
+    socket = Path(command.split("--socket ", 1)[1].split()[0])
+    assert socket.parent == Path("/run") / service["RuntimeDirectory"][0]        # systemd makes the folder
+    assert drop_in["SupplementaryGroups"] == service["Group"]                    # the socket is 0660, its group
+    assert drop_in["After"] == drop_in["Wants"] == ["aftercare-nlu.service"]
+    for text in (NLU_UNIT.read_text(encoding="utf-8"), (DROP_INS / "nlu.conf").read_text(encoding="utf-8"),
+                 (ROOT / "docs" / "hosting.md").read_text(encoding="utf-8")):
+        assert f"url: unix:{socket}" in text                                     # what the shops' configs say
+
+
+def test_the_nlu_service_reads_the_config_its_models_were_trained_from():
+    """The release's own config.yml (relative paths in a config are taken from its folder, so a
+    copy elsewhere would look for data/ and models/ beside itself)."""
+    service = unit_keys(NLU_UNIT)
+    [command] = service["ExecStart"]
+    assert f"--config {service['WorkingDirectory'][0]}/config.yml " in command
+
+
+def test_the_litestream_drop_in_runs_the_bot_under_the_kits_replication_config():
+    keys = unit_keys(DROP_INS / "litestream.conf")
+    assert keys["ExecStart"][0] == ""                                            # the unit's own is replaced
+    command = keys["ExecStart"][1]
+    assert "replicate -config /opt/aftercare/deploy/litestream.yml" in command
+    assert command.endswith('-exec "/opt/aftercare/.venv/bin/aftercare run"')
+    assert "url: ${AFTERCARE_REPLICA}" in (DEPLOY / "litestream.yml").read_text(encoding="utf-8")
 
 
 def test_the_unit_runs_each_shop_as_its_own_user_hardened():

@@ -123,7 +123,7 @@ class closing_store:
 def litestream_config(tmp_path: Path, db: Path, replica: Path) -> Path:
     """What deploy/litestream.yml says, with this test's paths and a short sync interval."""
     text = (ROOT / "deploy" / "litestream.yml").read_text(encoding="utf-8")
-    text = text.replace("${AFTERCARE_DB}", str(db)).replace("${AFTERCARE_REPLICA}", str(replica))
+    text = text.replace("${AFTERCARE_DB}", str(db)).replace("${AFTERCARE_REPLICA}", f"file://{replica}")
     text = text.replace("sync-interval: 1s", "sync-interval: 100ms")
     path = tmp_path / "litestream.yml"
     path.write_text(text, encoding="utf-8")
