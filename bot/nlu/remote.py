@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 
 class Endpoint:
-    """Where the service listens: `http://127.0.0.1:5055` or `unix:/run/aftercare/nlu.sock`."""
+    """Where the service listens: `http://127.0.0.1:5055` or `unix:/run/aftercare-nlu/nlu.sock`."""
 
     def __init__(self, url: str) -> None:
         self.url = url
