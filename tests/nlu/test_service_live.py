@@ -1,11 +1,14 @@
 """A real `aftercare run` child with `nlu.url` against the loopback Bot API and a real NLU
-service child: it answers as the models read, imports neither TensorFlow nor Rasa, and when
-the service is killed with kill -9 mid-stream, no customer message is lost or misread: the
-messages wait (their updates stay unconfirmed) and are answered once it is back."""
+service child, set up as docs/hosting.md says (the service on a UNIX socket, the shop's config
+outside the release named by AFTERCARE_CONFIG): it answers as the models read, imports neither
+TensorFlow nor Rasa, and when the service is killed with kill -9 mid-stream, no customer message
+is lost or misread: the messages wait (their updates stay unconfirmed) and are answered once it
+is back."""
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import sys
 import time
@@ -13,10 +16,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.sandbox.platforms.telegram_customers import prepare_quiet_customers
 from bot.sandbox.platforms.telegram_api import TelegramSandbox
-from tests.support.nlu_service import ROOT, NluService, child_env, config_copy, free_port
+from tests.support.nlu_service import ROOT, NluService, child_env, config_copy
 
 FIRST_CHAT = 810_000
 TEXTS = ("thanks a lot!", "the screen arrived cracked", "hello")
@@ -45,10 +49,33 @@ class Replies:
         return tuple(self.by_chat[chat])
 
 
+def hosted_config(folder: Path, url: str) -> Path:
+    """A shop's config as docs/hosting.md sets one up: a copy of the release's config.yml in
+    another folder, with the page's block of settings (the release's folders, the service's
+    socket) merged in."""
+    page = (ROOT / "docs" / "hosting.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(.*?)```", page, re.S)
+    assert block, "docs/hosting.md shows a shop's config block"
+    settings = yaml.safe_load(block.group(1).replace("/opt/aftercare", str(ROOT))
+                              .replace("unix:/run/aftercare-nlu/nlu.sock", url))
+    data = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            data[key].update(value)
+        else:
+            data[key] = value
+    data["nlu"].update(languages=["en"], timeout=5.0, wait=20.0)
+    data["nlu"].pop("overrides", None)
+    path = folder / "etc" / "shop-a.yml"
+    path.parent.mkdir()
+    path.write_text(json.dumps(data), encoding="utf-8")        # JSON is YAML
+    return path
+
+
 async def _scenario(tmp: Path) -> dict:
     service_config = config_copy()
-    service = NluService(service_config, free_port())
-    bot_config = config_copy(url=service.url, timeout=5.0, wait=20.0)
+    service = NluService(service_config, 0, socket=tmp / "nlu.sock")
+    bot_config = hosted_config(tmp, service.url)
     db, modules = tmp / "shop.db", tmp / "modules.json"
     prepare_quiet_customers(db, ROOT / "config.yml", 20, FIRST_CHAT, "S")
     replies = Replies()
@@ -60,9 +87,9 @@ async def _scenario(tmp: Path) -> dict:
                 await api.add_user(FIRST_CHAT + n)
             env = child_env()
             env.update(TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_URL=api.url, AFTERCARE_DB=str(db),
-                       AFTERCARE_HEALTH_PORT="0")
+                       AFTERCARE_HEALTH_PORT="0", AFTERCARE_CONFIG=str(bot_config))
             bot = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", WRAPPER, str(modules), "--config", str(bot_config), "run",
+                sys.executable, "-c", WRAPPER, str(modules), "run",
                 env=env, cwd=str(ROOT), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
             log: list[str] = []
             ready = asyncio.get_running_loop().create_future()
@@ -76,7 +103,10 @@ async def _scenario(tmp: Path) -> dict:
 
             reader = asyncio.create_task(read())
             try:
-                await asyncio.wait_for(ready, 120)
+                exited = asyncio.ensure_future(bot.wait())
+                await asyncio.wait({ready, exited}, timeout=120, return_when=asyncio.FIRST_COMPLETED)
+                exited.cancel()
+                assert ready.done(), "the bot did not get ready:\n" + "\n".join(log[-20:])
                 # what each text gets while the service is up: the readings to compare with
                 control = {}
                 for n, text in enumerate(TEXTS):
@@ -106,7 +136,6 @@ async def _scenario(tmp: Path) -> dict:
     finally:
         service.stop()
         service_config.unlink(missing_ok=True)
-        bot_config.unlink(missing_ok=True)
     result["modules"] = json.loads(modules.read_text()) if modules.exists() else None
     result["all_replies"] = dict(replies.by_chat)
     return result
