@@ -421,8 +421,7 @@ async def kill_service(folder: Path, template: Path, service: Service, shops: in
             service.child.kill()
             await service.child.proc.wait()                  # type: ignore[union-attr]
             restarted = time.monotonic()
-            await service.child.start()
-            await service.child.wait_ready()
+            await service.start()
             await service.all_loaded()                   # every model read again
             back = time.monotonic()
 
@@ -434,10 +433,10 @@ async def kill_service(folder: Path, template: Path, service: Service, shops: in
         after = sorted(at for at in answered_at.values() if at > restarted)
         # the messages written while the service was down or loading: each waited for it
         waited = [key for key, at in sent_at.items() if killed <= at < back]
+        waited_answered = [answered_at[key] for key in waited if key in answered_at]
         return {"messages": len(sent), "lost": lost, "misread": misread,
                 "resumed": (after[0] - restarted) if after else float("nan"),
-                "all_answered": (max(answered_at[key] for key in waited if key in answered_at) - restarted)
-                if any(key in answered_at for key in waited) else float("nan"),
+                "all_answered": (max(waited_answered) - restarted) if waited_answered else float("nan"),
                 "waited": len(waited)}
     finally:
         for shop in opened:
